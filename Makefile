@@ -1,0 +1,47 @@
+# The two commands of the quick start are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | sha1sum | cut -c1-12)
+
+.PHONY: help install run serve test lint migrate seed schema clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-dev.txt -c constraints.txt
+	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies (idempotent)
+
+run: install ## Install, migrate, seed demo data, print the login, start web + worker + beat
+	PORT=$(PORT) ./scripts/run.sh
+
+serve: install ## The web server alone on 127.0.0.1:$(PORT) (gunicorn, for load tests)
+	$(VENV)/bin/gunicorn config.wsgi:application -b 127.0.0.1:$(PORT) -w 2 --threads 4 --access-logfile -
+
+lint: install ## ruff, import layering, migrations in sync
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
+
+test: install lint ## Install, lint, check migrations, run the whole test suite
+	$(VENV)/bin/pytest -p no:cacheprovider
+
+migrate: install
+	$(PY) manage.py migrate
+
+seed: install
+	$(PY) manage.py seed_demo
+
+schema: install ## Regenerate the committed OpenAPI schema
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/schema.yml --validate
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""`Authorization: Bearer <API key>` for REST (and MCP, which calls `authenticate_key`)."""
+
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+
+from core.errors import DomainError
+
+from .errors import AccountLocked  # noqa: F401
+from .selectors import api_key_authenticate
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise exceptions.AuthenticationFailed("Malformed Authorization header; use 'Bearer <API key>'.",
+                                                  code="invalid_api_key")
+        try:
+            api_key = api_key_authenticate(raw_key=token.strip())
+        except DomainError as exc:
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
+        _set_auditlog_actor(api_key.owner)
+        return api_key.owner, api_key
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+def _set_auditlog_actor(user) -> None:
+    # AuditlogMiddleware saw an anonymous user; the key's owner is the actor of this request.
+    from auditlog.context import auditlog_value
+
+    try:
+        auditlog_value.get()["actor"] = user
+    except LookupError:
+        pass

@@ -1,0 +1,22 @@
+from core.errors import DomainError
+
+
+class AccountLocked(DomainError):
+    code = "account_locked"
+    status = 403
+    default_message = "Too many failed attempts; the account is locked for a while."
+
+
+class InvalidScopes(DomainError):
+    code = "invalid_scopes"
+    status = 400
+
+
+class UnknownRole(DomainError):
+    code = "unknown_role"
+    status = 400
+
+
+class WeakPassword(DomainError):
+    code = "weak_password"
+    status = 400

@@ -1,0 +1,50 @@
+"""Public operations on customers (scope area: payments, which includes customers)."""
+
+from core.operations import Operation, register
+
+from . import selectors, services
+from .serializers import (
+    CustomerCreateInput,
+    CustomerGetInput,
+    CustomerListInput,
+    CustomerSerializer,
+    CustomerUpdateInput,
+)
+
+
+def _get(*, actor, customer_id):
+    return selectors.customer_get(customer_id=customer_id)
+
+
+def _list(*, actor, **filters):
+    return selectors.customer_list(**filters)
+
+
+register(Operation(
+    name="create_customer", title="Create customer",
+    description=("Creates an end customer (the merchant's client, not a staff user) and returns it with its "
+                 "cus_ id. Side effect: one new customer. Errors: validation_error."),
+    handler=services.customer_create, scope="payments:write", permission="accounts.add_customer",
+    input=CustomerCreateInput, output=CustomerSerializer, read_only=False, success_status=201,
+    tags=("customers",),
+))
+register(Operation(
+    name="get_customer", title="Get customer",
+    description="Returns one customer by its cus_ id. Errors: not_found.",
+    handler=_get, scope="payments:read", permission="accounts.view_customer",
+    input=CustomerGetInput, output=CustomerSerializer, tags=("customers",),
+))
+register(Operation(
+    name="update_customer", title="Update customer",
+    description=("Changes a customer's email, name, country, status or metadata; fields left out are kept. "
+                 "Errors: not_found, validation_error."),
+    handler=services.customer_update, scope="payments:write", permission="accounts.change_customer",
+    input=CustomerUpdateInput, output=CustomerSerializer, read_only=False, tags=("customers",),
+))
+register(Operation(
+    name="list_customers", title="List customers",
+    description=("Lists customers, newest first, filtered by email, status, country and creation time; "
+                 "page with limit (max 100) and cursor."),
+    handler=_list, scope="payments:read", permission="accounts.view_customer",
+    input=CustomerListInput, output=CustomerSerializer, many=True, tags=("customers",),
+))

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from core import clock
+from core.errors import DomainError, NotFound
+from core.ids import has_prefix
+from core.pagination import Page, paginate
+
+from . import apikeys
+from .models import ApiKey, Customer
+
+
+class InvalidApiKey(DomainError):
+    code = "invalid_api_key"
+    status = 401
+    default_message = "Invalid API key."
+
+
+class ApiKeyExpired(DomainError):
+    code = "api_key_expired"
+    status = 401
+    default_message = "This API key has expired."
+
+
+class ApiKeyRevoked(DomainError):
+    code = "api_key_revoked"
+    status = 401
+    default_message = "This API key has been revoked."
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey:
+    prefix = apikeys.split(raw_key)
+    if prefix is None:
+        raise InvalidApiKey()
+    api_key = ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+    if api_key is None or not apikeys.matches(raw_key, api_key.secret_hash):
+        raise InvalidApiKey()
+    now = clock.now()
+    if api_key.revoked_at is not None:
+        raise ApiKeyRevoked()
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise ApiKeyExpired()
+    if not api_key.owner.is_active:
+        raise InvalidApiKey("The owner of this API key is deactivated.")
+    _touch_last_used(api_key, now)
+    return api_key
+
+
+def _touch_last_used(api_key: ApiKey, now: dt.datetime) -> None:
+    # At most one write a minute per key: the check runs on every request.
+    threshold = now - dt.timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION_SECONDS)
+    if api_key.last_used_at is None or api_key.last_used_at < threshold:
+        ApiKey.objects.filter(pk=api_key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=threshold)
+        ).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def customer_get(*, customer_id: str) -> Customer:
+    if not has_prefix(customer_id, "cus"):
+        raise NotFound("No such customer.", details={"customer_id": customer_id})
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("No such customer.", details={"customer_id": customer_id})
+    return customer
+
+
+def customer_queryset(*, email: str | None = None, status: str | None = None, country: str | None = None,
+                      created_gte: dt.datetime | None = None, created_lte: dt.datetime | None = None,
+                      search: str | None = None) -> QuerySet[Customer]:
+    qs = Customer.objects.all()
+    if email:
+        qs = qs.filter(email__iexact=email)
+    if status:
+        qs = qs.filter(status=status)
+    if country:
+        qs = qs.filter(country=country.upper())
+    if created_gte:
+        qs = qs.filter(created__gte=created_gte)
+    if created_lte:
+        qs = qs.filter(created__lte=created_lte)
+    if search:
+        qs = qs.filter(Q(email__icontains=search) | Q(name__icontains=search) | Q(id=search))
+    return qs
+
+
+def customer_list(*, limit: int = 20, cursor: str | None = None, **filters) -> Page:
+    return paginate(customer_queryset(**filters), limit=limit, cursor=cursor)

@@ -1,0 +1,61 @@
+from rest_framework import serializers
+
+from core.serializers import ListQuerySerializer, UtcDateTimeField
+
+from .models import Customer
+
+
+class CustomerSerializer(serializers.Serializer):
+    """The canonical customer object, the same in REST, MCP and events."""
+
+    id = serializers.CharField(help_text="Customer id, prefix cus_.")
+    object = serializers.SerializerMethodField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    country = serializers.CharField()
+    status = serializers.ChoiceField(choices=Customer.Status.choices)
+    kyc_status = serializers.ChoiceField(choices=Customer.KycStatus.choices)
+    metadata = serializers.DictField()
+    created = UtcDateTimeField()
+    updated = UtcDateTimeField()
+
+    def get_object(self, obj) -> str:
+        return "customer"
+
+
+def _validate_metadata(value):
+    if len(value) > 50:
+        raise serializers.ValidationError("At most 50 metadata keys.")
+    for key, item in value.items():
+        if len(str(key)) > 40 or not isinstance(item, str | int | float | bool) or len(str(item)) > 500:
+            raise serializers.ValidationError("Metadata keys are up to 40 characters; values are scalars up to 500.")
+    return value
+
+
+class CustomerCreateInput(serializers.Serializer):
+    email = serializers.EmailField(help_text="The customer's e-mail address.")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    country = serializers.CharField(max_length=2, min_length=2, required=False, allow_blank=True, default="",
+                                    help_text="ISO 3166-1 alpha-2 country code.")
+    metadata = serializers.DictField(required=False, default=dict, validators=[_validate_metadata])
+
+
+class CustomerUpdateInput(serializers.Serializer):
+    customer_id = serializers.CharField(help_text="Customer id (cus_...).")
+    email = serializers.EmailField(required=False)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, min_length=2, required=False)
+    status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
+    metadata = serializers.DictField(required=False, validators=[_validate_metadata])
+
+
+class CustomerGetInput(serializers.Serializer):
+    customer_id = serializers.CharField(help_text="Customer id (cus_...).")
+
+
+class CustomerListInput(ListQuerySerializer):
+    email = serializers.EmailField(required=False)
+    status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
+    country = serializers.CharField(max_length=2, required=False)
+    created_gte = serializers.DateTimeField(required=False)
+    created_lte = serializers.DateTimeField(required=False)

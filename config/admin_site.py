@@ -1,0 +1,187 @@
+"""The one admin site: Django admin behind a second factor (django-otp), with our login flow.
+
+Login is two steps and nobody is logged in before both pass: password, then a TOTP or
+backup code. A staff user without a device is led through TOTP enrolment (QR code) and
+gets backup codes once. Failed passwords and failed codes both count towards the lockout.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.contrib.auth import login as auth_login
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+from django_otp.admin import OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from core.errors import DomainError
+
+PENDING_USER = "bo_2fa_user_id"
+PENDING_BACKEND = "bo_2fa_backend"
+PENDING_DEVICE = "bo_2fa_enrol_device"
+NEXT = "bo_2fa_next"
+
+
+def method_decorator_never_cache_csrf(fn):
+    return method_decorator(csrf_protect)(method_decorator(never_cache)(fn))
+
+
+class BackOfficeAdminSite(OTPAdminSite):
+    site_header = "Payments back-office"
+    site_title = "Back-office"
+    index_title = "Operations"
+    login_form = None
+
+    def __init__(self, name: str = "admin"):
+        super().__init__(name)
+
+    def get_urls(self):
+        custom = [
+            path("login/verify/", self.login_verify, name="login_verify"),
+            path("login/enroll/", self.login_enroll, name="login_enroll"),
+        ]
+        return custom + super().get_urls()
+
+    # --- step 1: password ---------------------------------------------------------------
+    @method_decorator_never_cache_csrf
+    def login(self, request, extra_context=None):
+        from accounts import services
+
+        if request.method == "GET" and self.has_permission(request):
+            return redirect(self._next_url(request))
+        context = {**self.each_context(request), "title": "Log in", "error": None,
+                   "next": request.GET.get("next", "")}
+        if request.method == "POST":
+            username = request.POST.get("username", "").strip()
+            password = request.POST.get("password", "")
+            try:
+                services.login_ensure_not_locked(username=username)
+            except DomainError as exc:
+                context["error"] = exc.message
+                return render(request, "admin/bo_login.html", context, status=403)
+            user = authenticate(request, username=username, password=password)
+            if user is None or not user.is_active or not user.is_staff:
+                throttle = services.login_record_failure(username=username, stage="password")
+                context["error"] = ("Too many failed attempts; try again later." if throttle.locked_until
+                                    else "Please enter the correct username and password for a staff account.")
+                context["username"] = username
+                return render(request, "admin/bo_login.html", context, status=200)
+            request.session.cycle_key()
+            request.session[PENDING_USER] = user.pk
+            request.session[PENDING_BACKEND] = user.backend
+            request.session[NEXT] = request.POST.get("next", "")
+            if user_has_device(user):
+                return redirect("admin:login_verify")
+            return redirect("admin:login_enroll")
+        return render(request, "admin/bo_login.html", context)
+
+    # --- step 2: a TOTP or backup code --------------------------------------------------
+    @method_decorator_never_cache_csrf
+    def login_verify(self, request):
+        from accounts import services
+
+        user = self._pending_user(request)
+        if user is None:
+            return redirect("admin:login")
+        context = {**self.each_context(request), "title": "Second factor", "error": None}
+        if request.method == "POST":
+            try:
+                services.login_ensure_not_locked(username=user.get_username())
+            except DomainError as exc:
+                self._clear_pending(request)
+                context["error"] = exc.message
+                return render(request, "admin/bo_verify.html", context, status=403)
+            device = match_token(user, request.POST.get("otp_token", "").strip())
+            if device is None:
+                throttle = services.login_record_failure(username=user.get_username(), stage="otp")
+                if throttle.locked_until:
+                    self._clear_pending(request)
+                    return redirect("admin:login")
+                context["error"] = "That code is not valid. Use the current code from your app or a backup code."
+                return render(request, "admin/bo_verify.html", context)
+            return self._complete_login(request, user, device)
+        return render(request, "admin/bo_verify.html", context)
+
+    # --- enrolment for a staff user without a device ------------------------------------
+    @method_decorator_never_cache_csrf
+    def login_enroll(self, request):
+        from accounts import services
+
+        user = self._pending_user(request)
+        if user is None:
+            return redirect("admin:login")
+        if user_has_device(user):
+            return redirect("admin:login_verify")
+        device = TOTPDevice.objects.filter(pk=request.session.get(PENDING_DEVICE), user=user,
+                                           confirmed=False).first()
+        if device is None:
+            device = services.totp_enrolment_start(user=user)
+            request.session[PENDING_DEVICE] = device.pk
+        context = {**self.each_context(request), "title": "Set up your second factor", "error": None,
+                   "otpauth_uri": device.config_url, "qr_svg": _qr_svg(device.config_url),
+                   "secret": _base32(device.bin_key)}
+        if request.method == "POST":
+            if not device.verify_token(request.POST.get("otp_token", "").strip()):
+                throttle = services.login_record_failure(username=user.get_username(), stage="otp")
+                if throttle.locked_until:
+                    self._clear_pending(request)
+                    return redirect("admin:login")
+                context["error"] = "That code is not valid. Scan the QR code and enter the 6-digit code shown."
+                return render(request, "admin/bo_enroll.html", context)
+            codes = services.totp_enrolment_confirm(user=user, device=device)
+            next_url = self._next_url(request)
+            self._complete_login(request, user, device)
+            return render(request, "admin/bo_backup_codes.html",
+                          {**self.each_context(request), "title": "Your backup codes", "codes": codes,
+                           "next": next_url})
+        return render(request, "admin/bo_enroll.html", context)
+
+    # --- helpers -------------------------------------------------------------------------
+    def _pending_user(self, request):
+        from accounts.models import User
+
+        pk = request.session.get(PENDING_USER)
+        return User.objects.filter(pk=pk, is_active=True, is_staff=True).first() if pk else None
+
+    def _clear_pending(self, request):
+        for key in (PENDING_USER, PENDING_BACKEND, PENDING_DEVICE, NEXT):
+            request.session.pop(key, None)
+
+    def _next_url(self, request):
+        candidate = request.session.get(NEXT) or request.GET.get("next") or ""
+        if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                                         require_https=request.is_secure()):
+            return candidate
+        return reverse("admin:index", current_app=self.name)
+
+    def _complete_login(self, request, user, device):
+        from accounts import services
+
+        next_url = self._next_url(request)
+        backend = request.session.get(PENDING_BACKEND)
+        self._clear_pending(request)
+        auth_login(request, user, backend=backend)
+        otp_login(request, device)
+        services.login_record_success(user=user)
+        return redirect(next_url)
+
+
+def _base32(raw: bytes) -> str:
+    import base64
+
+    return base64.b32encode(raw).decode().rstrip("=")
+
+
+def _qr_svg(data: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return image.to_string(encoding="unicode")
+

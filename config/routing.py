@@ -1,0 +1,2 @@
+# WebSocket routes; the monitoring app adds the live feed here.
+websocket_urlpatterns: list = []

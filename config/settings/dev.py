@@ -1,0 +1,9 @@
+"""Local development and `make run`: the embedded defaults, a generated SECRET_KEY."""
+
+from .base import *  # noqa: F403
+from .base import SECRET_KEY as _SECRET_KEY
+from .base import env
+
+DEBUG = env("DEBUG", default=False)
+SECRET_KEY = _SECRET_KEY or "dev-only-" + "x" * 60
+API_KEY_HMAC_SECRET = env("API_KEY_HMAC_SECRET", default="") or SECRET_KEY

@@ -1,0 +1,39 @@
+"""Settings for pytest: fast hashing, eager-free Celery, a per-run Redis key prefix."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL
+
+SECRET_KEY = "test-secret-key-for-the-suite-only-0123456789-abcdefghijklmnopqrstuvwxyz"
+API_KEY_HMAC_SECRET = SECRET_KEY
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = False
+ALLOWED_HOSTS = ["*"]
+
+# Parallel test runs must not see each other's throttle counters.
+if REDIS_URL:
+    CACHES["default"]["KEY_PREFIX"] = f"bo-test-{os.getpid()}"
+LOGGING_CONFIG = None
+import logging.config  # noqa: E402
+
+logging.config.dictConfig(
+    {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "core.logging.RequestContextFilter"}},
+        "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]}},
+        "root": {"handlers": ["console"], "level": "WARNING"},
+    }
+)
+
+# Tests don't run collectstatic; serve from the finders and keep the plain storage.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

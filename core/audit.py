@@ -1,0 +1,33 @@
+"""The business audit recorder: call it inside the transaction of the change it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import clock
+from .context import Actor, get_context
+from .models import AuditEvent
+
+
+def audit_record(*, action: str, actor: Actor | None = None, obj: Any = None, object_type: str = "",
+                 object_id: str = "", outcome: str = AuditEvent.Outcome.SUCCESS,
+                 details: dict | None = None) -> AuditEvent:
+    ctx = get_context()
+    actor = actor or ctx.actor or Actor.system()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return AuditEvent.objects.create(
+        occurred_at=clock.now(),
+        action=action,
+        outcome=outcome,
+        actor_type=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label[:200],
+        object_type=object_type,
+        object_id=object_id,
+        request_id=(ctx.request_id or "")[:140],
+        ip_address=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:400],
+        details=details or {},
+    )

@@ -1,0 +1,51 @@
+"""Public ids: a type prefix and 24 random base62 characters (~143 bits), e.g. `cus_3xK...`.
+
+Used as primary keys of public objects, so they are indexed by construction and a wrong
+prefix can be answered with 404 before any query.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from django.db import models
+
+_ALPHABET = string.ascii_letters + string.digits
+RANDOM_LENGTH = 24
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(RANDOM_LENGTH))
+
+
+def has_prefix(value: object, prefix: str) -> bool:
+    return isinstance(value, str) and value.startswith(f"{prefix}_") and 4 <= len(value) <= 64
+
+
+class _IdFactory:
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def __call__(self) -> str:
+        return new_id(self.prefix)
+
+
+class PublicIdField(models.CharField):
+    """A primary key that generates `<prefix>_<random>` on creation."""
+
+    def __init__(self, prefix: str, **kwargs):
+        self.prefix = prefix
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("primary_key", True)
+        kwargs.setdefault("editable", False)
+        # A real default (not only get_default) so Django skips the UPDATE-then-INSERT probe.
+        kwargs["default"] = _IdFactory(prefix)
+        super().__init__(**kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["prefix"] = self.prefix
+        for key in ("max_length", "primary_key", "editable", "default"):
+            kwargs.pop(key, None)
+        return name, path, args, kwargs

@@ -1,0 +1,92 @@
+"""Request context and JSON errors for everything under /api/."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+
+from django.db import OperationalError
+from django.http import JsonResponse
+
+from .context import Actor, bind_context, clear_context, get_context
+
+logger = logging.getLogger("core.request")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+class RequestContextMiddleware:
+    """Takes or makes the request id, binds it and the client to the context, echoes it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
+        request.request_id = request_id
+        clear_context()
+        bind_context(request_id=request_id, ip=client_ip(request),
+                     user_agent=request.headers.get("User-Agent", "")[:400])
+        try:
+            response = self.get_response(request)
+        finally:
+            user = getattr(request, "user", None)
+            if get_context().actor is None and user is not None and getattr(user, "is_authenticated", False):
+                bind_context(actor=Actor.for_user(user))
+        response["X-Request-ID"] = request_id
+        clear_context()
+        return response
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+class ApiErrorMiddleware:
+    """Django's own 404/405/413 and crashes under /api/ come back in the API's error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or request.path.startswith("/api/docs") \
+                or request.path.startswith("/api/redoc"):
+            return response
+        content_type = response.get("Content-Type", "")
+        if response.status_code in (404, 405, 413) and not content_type.startswith("application/json"):
+            codes = {404: ("not_found", "No such resource."),
+                     405: ("method_not_allowed", f"Method {request.method} is not allowed here."),
+                     413: ("request_too_large", "The request body is too large.")}
+            code, message = codes[response.status_code]
+            new = JsonResponse(error_body(code, message), status=response.status_code)
+            if response.has_header("Allow"):
+                new["Allow"] = response["Allow"]
+            return new
+        return response
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        request_id = getattr(request, "request_id", None)
+        if isinstance(exception, OperationalError):
+            logger.error("database unavailable", exc_info=exception)
+            return JsonResponse(error_body("service_unavailable", "A required service is unavailable; retry later.",
+                                           {"request_id": request_id}), status=503)
+        logger.error("unhandled error", exc_info=exception)
+        return JsonResponse(error_body("internal_error", "An unexpected error occurred.",
+                                       {"request_id": request_id}), status=500)
+
+
+def json_body(request) -> dict | None:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None

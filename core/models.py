@@ -1,0 +1,66 @@
+from django.db import models
+
+from .ids import PublicIdField
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a write, kept so a retried request gets it again."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+
+    scope = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    operation = models.CharField(max_length=80)
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.COMPLETED)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq")]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"
+
+
+class AuditEvent(models.Model):
+    """One business or security event, with the PCI DSS 10.2.2 fields.
+
+    Written in the same transaction as the change it records. The hash columns are filled
+    later, in id order, by the compliance sealer (sealing on every write would serialise
+    all writers on one row).
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+        DENIED = "denied"
+
+    id = PublicIdField(prefix="aud")
+    seq = models.BigIntegerField(null=True, unique=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=80, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
+    actor_type = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    request_id = models.CharField(max_length=140, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True, null=True)
+    hash = models.CharField(max_length=64, blank=True, null=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"

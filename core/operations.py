@@ -1,0 +1,125 @@
+"""Operations: each public operation declared once, offered through every door.
+
+An `Operation` names the handler (a service or selector), the serializers that validate its
+input and render its output, the scope and permission it needs, and truthful flags. The REST
+views (`core.rest`), the MCP tools (`mcp_gateway`), the authorisation-matrix tests and the
+README's tool list are all built from this one table, so the doors cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rest_framework import serializers
+
+from .cards import refuse_card_data
+from .context import Actor
+from .errors import InsufficientScope, PermissionDenied, ValidationFailed
+from .idempotency import WriteResult, execute_write
+from .pagination import Page
+
+AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics")
+ALL_SCOPES = tuple(f"{area}:{level}" for area in AREAS for level in ("read", "write")) + ("*",)
+
+
+def scope_allows(granted: list[str] | tuple[str, ...], required: str) -> bool:
+    if "*" in granted or required in granted:
+        return True
+    area, _, level = required.partition(":")
+    return level == "read" and f"{area}:write" in granted
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    title: str
+    description: str
+    handler: Callable[..., Any]
+    scope: str
+    input: type[serializers.Serializer] | None = None
+    output: type[serializers.Serializer] | None = None
+    permission: str | None = None
+    read_only: bool = True
+    destructive: bool = False
+    open_world: bool = False
+    success_status: int = 200
+    many: bool = False
+    approvable: bool = False
+    idempotency_mode: str = "db"
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def idempotent(self) -> bool:
+        # Reads are naturally idempotent; writes are because they require a key on MCP.
+        return True
+
+    def render(self, result: Any) -> Any:
+        if self.many:
+            assert isinstance(result, Page)
+            items = self.output(result.items, many=True).data if self.output else result.items
+            return {"data": list(items), "has_more": result.has_more, "next_cursor": result.next_cursor}
+        if self.output is None:
+            return result
+        return dict(self.output(result).data)
+
+
+_registry: dict[str, Operation] = {}
+
+
+def register(op: Operation) -> Operation:
+    if op.name in _registry and _registry[op.name] is not op:
+        raise ValueError(f"Operation {op.name} declared twice.")
+    _registry[op.name] = op
+    return op
+
+
+def get_operation(name: str) -> Operation:
+    return _registry[name]
+
+
+def all_operations() -> list[Operation]:
+    return sorted(_registry.values(), key=lambda op: op.name)
+
+
+def authorize(op: Operation, actor: Actor) -> None:
+    """A key can do what its scopes allow and its owner's role permits, both."""
+    if actor.api_key is not None and not scope_allows(actor.api_key.scopes, op.scope):
+        raise InsufficientScope(details={"required_scope": op.scope})
+    if op.permission and actor.user is not None and not actor.user.has_perm(op.permission):
+        raise PermissionDenied(details={"required_permission": op.permission})
+    if actor.user is None and actor.kind in ("user", "api_key"):
+        raise PermissionDenied()
+
+
+def validate_input(op: Operation, data: dict[str, Any]) -> dict[str, Any]:
+    if op.input is None:
+        return {}
+    serializer = op.input(data=data)
+    if not serializer.is_valid():
+        raise ValidationFailed(_flatten_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+def _flatten_errors(errors: Any) -> Any:
+    if isinstance(errors, dict):
+        return {key: _flatten_errors(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [str(e) if not isinstance(e, dict | list) else _flatten_errors(e) for e in errors]
+    return str(errors)
+
+
+def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key: str | None = None) -> WriteResult:
+    """Authorise, validate, run (idempotently for writes) and render one operation call."""
+    refuse_card_data(data)
+    authorize(op, actor)
+    validated = validate_input(op, data)
+    if op.read_only:
+        return WriteResult(op.success_status, op.render(op.handler(actor=actor, **validated)))
+
+    def effect():
+        return op.success_status, op.render(op.handler(actor=actor, **validated))
+
+    return execute_write(actor=actor, operation=op.name, key=idempotency_key, payload=data, effect=effect,
+                         mode=op.idempotency_mode)

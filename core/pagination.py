@@ -1,0 +1,51 @@
+"""Cursor pagination, newest first, stable under inserts: the cursor is (created, id)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from .errors import ValidationFailed
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    has_more: bool
+    next_cursor: str | None
+
+
+def encode_cursor(created: dt.datetime, pk: Any) -> str:
+    raw = json.dumps([created.isoformat(), str(pk)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return dt.datetime.fromisoformat(created), pk
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ValidationFailed({"cursor": ["Invalid cursor."]}) from None
+
+
+def paginate(queryset: QuerySet, *, limit: int | None = None, cursor: str | None = None,
+             created_field: str = "created") -> Page:
+    limit = min(max(int(limit or DEFAULT_LIMIT), 1), MAX_LIMIT)
+    qs = queryset.order_by(f"-{created_field}", "-pk")
+    if cursor:
+        created, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(**{f"{created_field}__lt": created}) | Q(**{created_field: created, "pk__lt": pk}))
+    rows = list(qs[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(getattr(rows[-1], created_field), rows[-1].pk) if has_more and rows else None
+    return Page(rows, has_more, next_cursor)

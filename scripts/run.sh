@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make run: migrate, seed, create the demo staff user, print how to log in, start everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+mkdir -p var/broker/processed
+$PY scripts/ensure_env.py
+$PY manage.py migrate --noinput >/dev/null
+$PY manage.py collectstatic --noinput >/dev/null
+$PY manage.py seed_demo
+PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')
+OUT=$($PY manage.py create_staff_user --username demo --password "$PASSWORD" --role admin --reset)
+URI=$(echo "$OUT" | tail -n 1)
+CODES=$(echo "$OUT" | grep 'Backup codes' | sed 's/^Backup codes (each works once): //')
+PORT=${PORT:-8000}
+cat <<MSG
+
+==================================================================================
+ Payments back-office is starting.
+   URL:       http://127.0.0.1:${PORT}/admin/
+   Username:  demo
+   Password:  ${PASSWORD}
+   TOTP URI:  ${URI}
+              (add it to an authenticator app; without one, the current code is printed by
+               .venv/bin/python manage.py totp_code demo)
+   Backup codes (each works once): ${CODES}
+   API docs:  http://127.0.0.1:${PORT}/api/docs/
+ Ctrl-C stops web, worker and beat.
+==================================================================================
+
+MSG
+export PORT
+exec .venv/bin/honcho start -f Procfile

@@ -1,0 +1,87 @@
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.roles import ensure_roles_now
+from core.context import Actor, clear_context
+
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if REQUIRE_POSTGRES:
+        from django.conf import settings
+
+        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+            raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL.")
+
+
+@pytest.fixture(autouse=True)
+def _postgres_marker(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL-only test ran without PostgreSQL while REQUIRE_POSTGRES=1.")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_context():
+    clear_context()
+    yield
+    clear_context()
+
+
+@pytest.fixture
+def roles(db):
+    # Transactional tests flush data-migration rows; this puts the roles back.
+    ensure_roles_now()
+
+
+@pytest.fixture
+def system_actor():
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def make_staff(roles):
+    def make(role="admin", username=None, password="correct horse battery staple"):
+        from .factories import StaffUserFactory
+
+        kwargs = {"username": username} if username else {}
+        return StaffUserFactory(role=role, password=password, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_key(make_staff, system_actor):
+    def make(scopes="*", role="admin", owner=None, **kwargs):
+        owner = owner or make_staff(role=role)
+        return services.api_key_create(actor=system_actor, owner=owner, name="test key", scopes=scopes, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def api(make_key):
+    """An API client authenticated with a `*` key of an admin."""
+    created = make_key("*")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {created.raw_key}")
+    client.api_key = created.api_key
+    return client
+
+
+@pytest.fixture
+def client_for(make_key):
+    def make(scopes="*", role="admin"):
+        created = make_key(scopes, role=role)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {created.raw_key}")
+        client.api_key = created.api_key
+        return client
+
+    return make

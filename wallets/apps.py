@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class WalletsConfig(AppConfig):
+    name = "wallets"
