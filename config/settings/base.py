@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKey": []}],
     "AUTHENTICATION_WHITELIST": [],
     "ENUM_NAME_OVERRIDES": {},
+    "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
 }
 
 # --- Content security policy (django-csp 4) ---------------------------------------------
@@ -225,6 +226,7 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
     }
