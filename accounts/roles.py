@@ -98,3 +98,15 @@ def ensure_roles_after_migrate(sender, using="default", **kwargs) -> None:
 
     if Permission.objects.using(using).exists():
         ensure_roles(Group, Permission)
+
+
+def render_role_table() -> str:
+    """The role table of docs/SECURITY.md, generated from ROLE_RULES (a test keeps it current)."""
+    lines = ["| role | allowed (`app_label.codename` patterns) | denied |", "|---|---|---|"]
+    for role in ROLE_NAMES:
+        rules = ROLE_RULES[role]
+        deny = rules["deny"] + ([] if role == "admin" else SECRET_PERMISSIONS)
+        allow = ", ".join(f"`{p}`" for p in rules["allow"])
+        denied = ", ".join(f"`{p}`" for p in deny) or "nothing"
+        lines.append(f"| {role} | {allow} | {denied} |")
+    return "\n".join(lines)

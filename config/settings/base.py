@@ -177,6 +177,9 @@ API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 IDEMPOTENCY_LEASE_SECONDS = 60
 
+# django-auditlog field history: its correlation id is our request id.
+AUDITLOG_CID_GETTER = "core.context.current_request_id"
+
 # --- REST ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
