@@ -148,6 +148,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery logs through our LOGGING (JSON lines with the task id as request id), not its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Auth and the second factor ---------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
