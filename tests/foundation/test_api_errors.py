@@ -88,6 +88,14 @@ def test_django_405(api):
     assert response["Allow"] == "GET"
 
 
+def test_django_csrf_403_under_api():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/api/test/plain-get-only", {"a": "b"})
+    err = error_of(response, 403)
+    assert err["code"] == "permission_denied"
+
+
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
 def test_413_request_too_large(api):
     big = {"email": "a@example.com", "metadata": {"k": "x" * 400, "l": "y" * 400, "m": "z" * 400}}

@@ -28,10 +28,11 @@ def test_deploy_check_passes_with_production_settings():
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
-    result = manage("check", env_overrides=env)
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    # Set but empty, so a developer's .env (read only for unset variables) cannot fill it in.
+    for secret in ("", "too-short-0123456789"):
+        result = manage("check", env_overrides={**PRODUCTION, "SECRET_KEY": secret})
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set" in result.stderr
 
 
 def test_production_refuses_debug_and_mcp_auth_off():
