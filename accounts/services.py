@@ -150,8 +150,12 @@ def staff_user_set_role(*, actor: Actor, user: User, role: str) -> User:
     if role not in ROLE_NAMES:
         raise UnknownRole(f"Unknown role {role!r}.", details={"allowed": list(ROLE_NAMES)})
     with transaction.atomic():
-        user.groups.remove(*Group.objects.filter(name__in=ROLE_NAMES))
-        user.groups.add(Group.objects.get(name=role))
+        # Only the real difference, so the field history says what actually changed.
+        stale = list(user.groups.filter(name__in=ROLE_NAMES).exclude(name=role))
+        if stale:
+            user.groups.remove(*stale)
+        if not user.groups.filter(name=role).exists():
+            user.groups.add(Group.objects.get(name=role))
         audit_record(action="staff_user.role_changed", actor=actor, obj=user, details={"role": role})
     return user
 

@@ -76,6 +76,7 @@ def test_role_through_the_api(make_key, role):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key('*', role=role).raw_key}")
     customer = CustomerFactory()
+    original_name = customer.name
     view, add, change, _, _ = CUSTOMER_MATRIX[role]
     assert client.get("/api/v1/customers").status_code == (200 if view else 403)
     r = client.post("/api/v1/customers", {"email": "new@example.com"}, format="json")
@@ -83,7 +84,7 @@ def test_role_through_the_api(make_key, role):
     r = client.patch(f"/api/v1/customers/{customer.pk}", {"name": "Renamed"}, format="json")
     assert r.status_code == (200 if change else 403)
     customer.refresh_from_db()
-    assert customer.name == ("Renamed" if change else "Customer " + customer.name.split(" ")[1])
+    assert customer.name == ("Renamed" if change else original_name)
     assert Customer.objects.filter(email="new@example.com").exists() is add
 
 
