@@ -193,3 +193,27 @@ def test_mixed_paths_conserve_money_and_keep_the_ledger_clean(roles, make_wallet
                .values_list("balance", flat=True)) >= 0
     assert LedgerAccount.objects.filter(pending_debits__gt=0).count() == 0
     assert ledger_verify().problems == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_daily_limit_holds_under_concurrency(roles, make_wallet):
+    source = make_wallet("USD", balance=100_000, daily_limit=500)
+    targets = [make_wallet("USD") for _ in range(12)]
+    outcomes = [None] * 12
+
+    def worker(i):
+        actor = Actor.system(f"limit-{i}")
+        try:
+            run_in_transaction(lambda: services.wallet_transfer(
+                actor=actor, from_wallet_id=source.pk, to_wallet_id=targets[i].pk, amount=100, currency="USD"))
+        except DomainError as exc:
+            outcomes[i] = exc.code
+        else:
+            outcomes[i] = "ok"
+
+    run_threads(12, worker)
+
+    assert sorted(outcomes) == ["limit_exceeded"] * 7 + ["ok"] * 5
+    assert LedgerAccount.objects.get(pk=source.account_id).balance == 100_000 - 500
+    assert JournalEntry.objects.filter(kind="transfer").count() == 5

@@ -50,7 +50,9 @@ def test_each_broken_invariant_is_reported_and_exits_non_zero(make_wallet, actor
     assert any("pending debits 5 but its pending holds sum to 0" in line for line in lines)
     assert any(line.startswith(f"account {eur.pk} ") and "may not go negative" in line for line in lines)
     assert f"account {eur.pk} (merchant_revenue:x:EUR) has balance -3 but its postings sum to 0" in lines
-    assert lines[-1].startswith("ledger BROKEN: 6 problem(s)")
+    assert f"account {a.account_id} (customer_wallet:{a.customer_id}:USD) has balance 1000 but its last posting " \
+           "says 7" in lines
+    assert lines[-1].startswith("ledger BROKEN: 7 problem(s)")
     assert tasks.verify_ledger()["ok"] is False
 
 
