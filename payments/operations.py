@@ -2,7 +2,7 @@
 
 from core.money import parse_amount
 from core.operations import Operation, register
-from wallets import services as wallet_services
+from wallets import selectors as wallet_selectors
 
 from . import selectors, services
 from .serializers import (
@@ -49,7 +49,7 @@ def _get_refund(*, actor, refund_id):
 
 
 def _top_up(*, actor, wallet_id, amount, payment_method):
-    wallet = wallet_services.wallet_get(wallet_id=wallet_id)
+    wallet = wallet_selectors.wallet_get(wallet_id=wallet_id)
     return services.payment_create(actor=actor, customer_id=wallet.customer_id, currency=wallet.currency,
                                    amount=parse_amount(amount, wallet.currency), method="card",
                                    payment_method=payment_method, wallet_id=wallet.id,
@@ -76,7 +76,8 @@ register(Operation(
 ))
 register(Operation(
     name="get_payment_status", title="Get payment",
-    description="Returns one payment by its pay_ id, with amounts, provider, failure and risk result. Errors: not_found.",
+    description=("Returns one payment by its pay_ id, with amounts, provider, failure and risk result. "
+                 "Errors: not_found."),
     handler=_get, scope="payments:read", permission="payments.view_payment",
     input=PaymentIdInput, output=PaymentSerializer, tags=("payments",),
 ))

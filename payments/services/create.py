@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -20,8 +21,8 @@ from core.cards import refuse_card_data
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import ValidationFailed
-from core.money import AmountNotPositive, InvalidAmount, MAX_MINOR_UNITS, normalize_currency
-from wallets import services as wallet_services
+from core.money import MAX_MINOR_UNITS, AmountNotPositive, InvalidAmount, normalize_currency
+from wallets import selectors as wallet_selectors
 
 from .. import routing
 from ..errors import CurrencyMismatch, NoProviderAvailable
@@ -71,7 +72,7 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
               channel=channel, metadata=metadata)
     customer = customer_get(customer_id=customer_id)
     if wallet_id:
-        wallet = wallet_services.wallet_get(wallet_id=wallet_id)
+        wallet = wallet_selectors.wallet_get(wallet_id=wallet_id)
         if method == Payment.Method.WALLET:
             raise ValidationFailed({"method": ["A wallet cannot be topped up from a wallet."]})
         if wallet.currency != currency:
@@ -80,7 +81,7 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
         if wallet.customer_id != customer.id:
             raise ValidationFailed({"customer_id": ["The wallet belongs to another customer."]})
     if method == Payment.Method.WALLET:
-        source = wallet_services.wallet_get(wallet_id=payment_method)
+        source = wallet_selectors.wallet_get(wallet_id=payment_method)
         if source.customer_id != customer.id:
             raise ValidationFailed({"payment_method": ["The wallet belongs to another customer."]})
         if source.currency != currency:
@@ -184,47 +185,48 @@ def _mark_unknown(payment_id: str, attempt: PaymentAttempt, latency_ms: int, act
 
 
 def _authorise_with_routing(payment: Payment, actor: Actor) -> Payment:
+    payment_id, currency = payment.id, payment.currency
     tried: list[str] = []
     last_code, last_message = "provider_unavailable", "No provider could be reached."
     for sequence in range(1, int(settings.PAYMENTS_MAX_ATTEMPTS) + 1):
         try:
-            decision = routing.choose(currency=payment.currency, method=payment.method, exclude=tuple(tried))
+            decision = routing.choose(currency=currency, method=payment.method, exclude=tuple(tried))
         except NoProviderAvailable as exc:
             if not tried:
-                return run_in_transaction(lambda: _fail(payment.id, actor, exc.code, exc.message))
+                return run_in_transaction(partial(_fail, payment_id, actor, exc.code, exc.message))
             break
-        payment, attempt = run_in_transaction(lambda d=decision, s=sequence: _start_attempt(payment.id, s, d))
-        provider = get_provider(decision.provider)
+        current, attempt = run_in_transaction(partial(_start_attempt, payment_id, sequence, decision))
         started = time.monotonic()
         try:
-            result = provider.authorise(auth_request(payment, attempt))
+            result = get_provider(decision.provider).authorise(auth_request(current, attempt))
         except ProviderUnreachable as exc:
-            latency = int((time.monotonic() - started) * 1000)
-            run_in_transaction(lambda a=attempt, la=latency, e=exc: record_attempt_outcome(
-                attempt=a, status=PaymentAttempt.Status.UNREACHABLE, latency_ms=la, currency=payment.currency,
-                decline_code="provider_unavailable", decline_message=str(e)))
+            run_in_transaction(partial(record_attempt_outcome, attempt=attempt,
+                                       status=PaymentAttempt.Status.UNREACHABLE, latency_ms=_since(started),
+                                       currency=currency,
+                                       decline_code="provider_unavailable", decline_message=str(exc)))
             tried.append(decision.provider)
             continue
         except ProviderTimeout as exc:
-            latency = int((time.monotonic() - started) * 1000)
-            return run_in_transaction(lambda a=attempt, la=latency, e=exc: _mark_unknown(
-                payment.id, a, la, actor, str(e)))
+            return run_in_transaction(partial(_mark_unknown, payment_id, attempt, _since(started), actor, str(exc)))
         except Exception:
             # Whatever went wrong, the provider may have acted: unknown until verified.
-            logger.exception("provider call failed", extra={"payment_id": payment.id, "provider": decision.provider})
-            latency = int((time.monotonic() - started) * 1000)
-            run_in_transaction(lambda a=attempt, la=latency: _mark_unknown(payment.id, a, la, actor, "error"))
+            logger.exception("provider call failed", extra={"payment_id": payment_id, "provider": decision.provider})
+            run_in_transaction(partial(_mark_unknown, payment_id, attempt, _since(started), actor, "error"))
             raise
-        latency = int((time.monotonic() - started) * 1000)
         if result.status == "declined" and result.retriable:
-            run_in_transaction(lambda a=attempt, la=latency, r=result: record_attempt_outcome(
-                attempt=a, status=PaymentAttempt.Status.DECLINED, latency_ms=la, currency=payment.currency,
-                decline_code=r.decline_code, decline_message=r.decline_message, reference=r.reference))
+            run_in_transaction(partial(record_attempt_outcome, attempt=attempt, status=PaymentAttempt.Status.DECLINED,
+                                       latency_ms=_since(started), currency=currency,
+                                       decline_code=result.decline_code, decline_message=result.decline_message,
+                                       reference=result.reference))
             tried.append(decision.provider)
             last_code, last_message = result.decline_code, result.decline_message
             continue
-        return run_in_transaction(lambda a=attempt, la=latency, r=result: _settle(payment.id, a, la, r, actor))
-    return run_in_transaction(lambda: _fail(payment.id, actor, last_code, last_message))
+        return run_in_transaction(partial(_settle, payment_id, attempt, _since(started), result, actor))
+    return run_in_transaction(partial(_fail, payment_id, actor, last_code, last_message))
+
+
+def _since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
 
 
 def _settle(payment_id: str, attempt: PaymentAttempt, latency_ms: int, result, actor: Actor) -> Payment:

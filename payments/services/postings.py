@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from core.context import Actor
 from core.db import require_transaction
-from wallets import ledger, services as wallet_services
+from wallets import ledger
+from wallets import selectors as wallet_selectors
+from wallets import services as wallet_services
 from wallets.ledger import AccountType
 
 from ..models import FeeSchedule, Payment, Refund
@@ -82,12 +84,12 @@ def post_refund(*, payment: Payment, refund: Refund, fee_back: int, actor: Actor
     currency, amount = payment.currency, refund.amount
     meta = _meta(payment, refund_id=refund.id, fee_returned=fee_back)
     if payment.method == Payment.Method.WALLET:
-        wallet = wallet_services.wallet_get(wallet_id=payment.payment_method)
-        postings = [(revenue_account(currency=currency), -amount), (wallet_services.wallet_account(wallet=wallet),
+        wallet = wallet_selectors.wallet_get(wallet_id=payment.payment_method)
+        postings = [(revenue_account(currency=currency), -amount), (wallet_selectors.wallet_account(wallet=wallet),
                                                                     amount)]
     elif payment.wallet_id:
-        wallet = wallet_services.wallet_get(wallet_id=payment.wallet_id)
-        postings = [(wallet_services.wallet_account(wallet=wallet), -amount),
+        wallet = wallet_selectors.wallet_get(wallet_id=payment.wallet_id)
+        postings = [(wallet_selectors.wallet_account(wallet=wallet), -amount),
                     (clearing_account(provider=payment.provider, currency=currency), amount)]
     else:
         postings = [(revenue_account(currency=currency), -(amount - fee_back)),
@@ -103,9 +105,9 @@ def post_refund(*, payment: Payment, refund: Refund, fee_back: int, actor: Actor
 def wallet_reserve(*, payment: Payment, actor: Actor) -> str:
     """Checks the wallet can pay and puts a hold on it; returns the hold id."""
     require_transaction()
-    wallet = wallet_services.wallet_get(wallet_id=payment.payment_method)
+    wallet = wallet_selectors.wallet_get(wallet_id=payment.payment_method)
     wallet_services.wallet_ensure_can_pay(wallet=wallet, amount=payment.amount)
-    hold = ledger.hold_reserve(account=wallet_services.wallet_account(wallet=wallet), amount=payment.amount,
+    hold = ledger.hold_reserve(account=wallet_selectors.wallet_account(wallet=wallet), amount=payment.amount,
                                actor=actor, description=f"Wallet payment {payment.id}",
                                metadata=_meta(payment))
     return hold.id
