@@ -109,5 +109,9 @@ class Provider:
         reference never came back (safe: the attempt id is the idempotency key)."""
         raise NotImplementedError
 
+    def result_from_object(self, obj: dict[str, Any]) -> ProviderResult:
+        """The provider's payment object (as sent in a webhook) as a result."""
+        raise NotImplementedError(f"{self.name} sends no webhooks.")
+
     def parse_webhook(self, *, payload: bytes, signature: str) -> WebhookPayload:
         raise NotImplementedError(f"{self.name} sends no webhooks.")

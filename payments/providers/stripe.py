@@ -154,6 +154,9 @@ class StripeProvider(Provider):
         # The create's answer never came: the same idempotency key returns what Stripe did.
         return self.authorise(request)
 
+    def result_from_object(self, obj: dict[str, Any]) -> ProviderResult:
+        return self._result(obj)
+
     def parse_webhook(self, *, payload: bytes, signature: str) -> WebhookPayload:
         """Raises stripe.SignatureVerificationError (bad or stale) or ValueError (not JSON)."""
         event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret, tolerance=300)
