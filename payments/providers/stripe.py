@@ -133,7 +133,7 @@ class StripeProvider(Provider):
         if reason in ("duplicate", "fraudulent", "requested_by_customer"):
             params["reason"] = reason
         try:
-            refund = self._call(self.client.v1.refunds.create, params, {"idempotency_key": refund_id})
+            refund = self._call(self.client.v1.refunds.create, params, {"idempotency_key": refund_id}).to_dict()
         except stripe.InvalidRequestError as exc:
             return RefundResult("failed", failure_reason=(exc.code or "invalid_request")[:120])
         status = refund.get("status")

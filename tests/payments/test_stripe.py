@@ -1,0 +1,207 @@
+import hashlib
+import hmac
+import json
+import socket
+import time
+
+import pytest
+
+from payments.models import Payment, WebhookEvent
+from payments.services import payment_capture, payment_create, payment_verify, refund_create
+from wallets.models import JournalEntry
+
+from .stripe_fake import FakeStripe
+
+pytestmark = pytest.mark.django_db
+SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def fake():
+    server = FakeStripe(slow_seconds=1.5).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_only(settings, fake):
+    settings.PAYMENTS_PROVIDERS = {"stripe": {"type": "stripe", "api_key": "sk_test_fake", "api_base": fake.url,
+                                              "webhook_secret": SECRET, "timeout": 1}}
+    return fake
+
+
+def create(actor, customer, token="pm_card_visa", amount=2_000, **kw):
+    return payment_create(actor=actor, customer_id=customer.id, amount=amount, currency="USD", method="card",
+                          payment_method=token, **kw)
+
+
+def test_automatic_payment_through_the_sdk(actor, customer, stripe_only):
+    payment = create(actor, customer)
+    assert (payment.status, payment.amount_captured, payment.provider) == ("succeeded", 2_000, "stripe")
+    intent = stripe_only.intents[payment.provider_reference]
+    assert intent["metadata"] == {"payment_id": payment.id, "attempt_id": payment.attempts.get().id}
+    method, path, params = stripe_only.requests[0]
+    assert (method, path, params["confirm"], params["currency"]) == ("POST", "/v1/payment_intents", "true", "usd")
+    assert JournalEntry.objects.filter(kind="payment_capture").count() == 1
+
+
+def test_decline_through_the_sdk(actor, customer, stripe_only):
+    payment = create(actor, customer, token="pm_card_chargeDeclinedInsufficientFunds")
+    assert (payment.status, payment.failure_code) == ("failed", "insufficient_funds")
+    assert payment.attempts.get().status == "declined"
+
+
+def test_manual_capture_and_refunds_through_the_sdk(actor, customer, stripe_only):
+    payment = create(actor, customer, capture_method="manual")
+    assert (payment.status, payment.amount_capturable) == ("requires_capture", 2_000)
+    captured = payment_capture(actor=actor, payment_id=payment.id, amount=1_500)
+    assert (captured.status, captured.amount_captured) == ("succeeded", 1_500)
+    assert stripe_only.intents[payment.provider_reference]["amount_received"] == 1_500
+    refund = refund_create(actor=actor, payment_id=payment.id, amount=500, reason="requested_by_customer")
+    assert (refund.status, refund.provider_reference[:3]) == ("succeeded", "re_")
+    assert stripe_only.refunds[refund.provider_reference]["metadata"] == {"refund_id": refund.id}
+
+
+def test_read_timeout_is_unknown_and_verify_does_not_charge_twice(actor, customer, stripe_only):
+    payment = create(actor, customer, token="pm_slow")
+    assert payment.status == "unknown"
+    assert len(stripe_only.intents) == 1
+    settled = payment_verify(actor=actor, payment_id=payment.id)
+    assert (settled.status, settled.amount_captured) == ("succeeded", 2_000)
+    assert len(stripe_only.intents) == 1  # the replayed create returned the same intent
+    assert settled.provider_reference == next(iter(stripe_only.intents))
+
+
+def test_unreachable_stripe_fails_over_to_sandbox(settings, actor, customer):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    settings.PAYMENTS_PROVIDERS = {
+        "stripe": {"type": "stripe", "api_key": "sk_test_fake", "api_base": f"http://127.0.0.1:{closed_port}"},
+        "sandbox": {"type": "sandbox"},
+    }
+    from payments.models import RoutingRule
+    from core import clock
+    RoutingRule.objects.create(name="stripe first", allowed_providers=["stripe", "sandbox"], learning=False,
+                               created=clock.now(), updated=clock.now())
+    payment = create(actor, customer, token="tok_visa")
+    assert (payment.status, payment.provider) == ("succeeded", "sandbox")
+    assert list(payment.attempts.values_list("provider", "status")) == [("stripe", "unreachable"),
+                                                                        ("sandbox", "captured")]
+
+
+# --- webhooks ---------------------------------------------------------------------------
+
+
+def sign(payload: bytes, secret=SECRET, timestamp=None):
+    t = int(timestamp if timestamp is not None else time.time())
+    sig = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={sig}"
+
+
+def event(event_id, type_, obj):
+    return json.dumps({"id": event_id, "object": "event", "type": type_, "created": int(time.time()),
+                       "data": {"object": obj}}).encode()
+
+
+def post(client, payload, signature):
+    return client.post("/webhooks/stripe/", data=payload, content_type="application/json",
+                       HTTP_STRIPE_SIGNATURE=signature)
+
+
+@pytest.fixture
+def unknown_payment(actor, customer, stripe_only):
+    payment = create(actor, customer, token="pm_slow")
+    assert payment.status == "unknown"
+    return payment, stripe_only.intents[next(iter(stripe_only.intents))]
+
+
+def test_webhook_good_signature_settles_payment(client, unknown_payment):
+    payment, intent = unknown_payment
+    payload = event("evt_1", "payment_intent.succeeded", intent)
+    response = post(client, payload, sign(payload))
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["duplicate"]) == ("processed", False)
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_captured, payment.provider_reference) == ("succeeded", 2_000, intent["id"])
+    stored = WebhookEvent.objects.get()
+    assert (stored.provider_event_id, stored.payment_id, stored.status) == ("evt_1", payment.id, "processed")
+
+
+@pytest.mark.parametrize("signature", [
+    "t=123,v1=deadbeef",
+    "garbage",
+    "",
+])
+def test_webhook_bad_signature_is_refused_and_not_stored(client, unknown_payment, signature):
+    payment, intent = unknown_payment
+    payload = event("evt_bad", "payment_intent.succeeded", intent)
+    response = post(client, payload, signature)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_signature")
+    assert WebhookEvent.objects.count() == 0
+    assert Payment.objects.get(pk=payment.id).status == "unknown"
+
+
+def test_webhook_wrong_secret_and_stale_timestamp_are_refused(client, unknown_payment):
+    payment, intent = unknown_payment
+    payload = event("evt_stale", "payment_intent.succeeded", intent)
+    assert post(client, payload, sign(payload, secret="whsec_other")).status_code == 400
+    assert post(client, payload, sign(payload, timestamp=time.time() - 301)).status_code == 400
+    assert post(client, payload + b" ", sign(payload)).status_code == 400  # body altered after signing
+    assert WebhookEvent.objects.count() == 0
+    assert post(client, payload, sign(payload, timestamp=time.time() - 290)).status_code == 200
+
+
+def test_webhook_replay_and_duplicates_apply_once(client, unknown_payment):
+    payment, intent = unknown_payment
+    payload = event("evt_dup", "payment_intent.succeeded", intent)
+    first = post(client, payload, sign(payload))
+    replay = post(client, payload, sign(payload))
+    assert first.status_code == replay.status_code == 200
+    assert replay.json() == {**first.json(), "duplicate": True}
+    assert WebhookEvent.objects.count() == 1
+    assert JournalEntry.objects.filter(kind="payment_capture").count() == 1
+    # The same change under a new event id (Stripe may send several) is still applied once.
+    again = event("evt_dup2", "payment_intent.succeeded", intent)
+    assert post(client, again, sign(again)).json()["status"] == "processed"
+    assert JournalEntry.objects.filter(kind="payment_capture").count() == 1
+    assert Payment.objects.get(pk=payment.id).amount_captured == 2_000
+
+
+def test_webhooks_out_of_order_leave_the_final_state(client, actor, customer, stripe_only):
+    payment = create(actor, customer, token="pm_slow", capture_method="manual")
+    intent = dict(stripe_only.intents[next(iter(stripe_only.intents))])
+    authorised = dict(intent, status="requires_capture", amount_capturable=2_000)
+    succeeded = dict(intent, status="succeeded", amount_capturable=0, amount_received=2_000)
+    later = event("evt_b", "payment_intent.succeeded", succeeded)
+    earlier = event("evt_a", "payment_intent.amount_capturable_updated", authorised)
+    assert post(client, later, sign(later)).status_code == 200
+    assert post(client, earlier, sign(earlier)).status_code == 200
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_captured, payment.amount_capturable) == ("succeeded", 2_000, 0)
+    canceled = event("evt_c", "payment_intent.canceled", dict(intent, status="canceled"))
+    assert post(client, canceled, sign(canceled)).status_code == 200
+    assert Payment.objects.get(pk=payment.id).status == "succeeded"
+
+
+def test_failed_application_stays_retryable(client, unknown_payment, actor, monkeypatch):
+    from payments.services import webhooks
+
+    payment, intent = unknown_payment
+    payload = event("evt_retry", "payment_intent.succeeded", intent)
+    # A ledger outage while applying: simulated by the clearing account being unavailable.
+    original = webhooks.apply_result
+
+    def broken(**kwargs):
+        raise RuntimeError("ledger unavailable")
+    monkeypatch.setattr(webhooks, "apply_result", broken)
+    response = post(client, payload, sign(payload))
+    assert (response.status_code, response.json()["status"]) == (200, "failed")
+    stored = WebhookEvent.objects.get()
+    assert (stored.status, stored.attempts) == ("failed", 1) and "ledger unavailable" in stored.last_error
+    assert Payment.objects.get(pk=payment.id).status == "unknown"
+    monkeypatch.setattr(webhooks, "apply_result", original)
+    assert webhooks.webhook_retry_failed(actor=actor) == 1
+    stored.refresh_from_db()
+    assert (stored.status, stored.attempts, stored.last_error) == ("processed", 2, "")
+    assert Payment.objects.get(pk=payment.id).status == "succeeded"
