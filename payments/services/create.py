@@ -23,6 +23,7 @@ from core.db import run_in_transaction
 from core.errors import ValidationFailed
 from core.money import MAX_MINOR_UNITS, AmountNotPositive, InvalidAmount, normalize_currency
 from wallets import selectors as wallet_selectors
+from wallets.errors import WalletFrozen
 
 from .. import routing
 from ..errors import CurrencyMismatch, NoProviderAvailable
@@ -75,6 +76,8 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
         wallet = wallet_selectors.wallet_get(wallet_id=wallet_id)
         if method == Payment.Method.WALLET:
             raise ValidationFailed({"method": ["A wallet cannot be topped up from a wallet."]})
+        if wallet.status != "active":
+            raise WalletFrozen(details={"wallet_id": wallet.id, "status": wallet.status})
         if wallet.currency != currency:
             raise CurrencyMismatch(f"The wallet holds {wallet.currency}.",
                                    details={"wallet_currency": wallet.currency, "currency": currency})

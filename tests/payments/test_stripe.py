@@ -80,8 +80,8 @@ def test_unreachable_stripe_fails_over_to_sandbox(settings, actor, customer):
         "stripe": {"type": "stripe", "api_key": "sk_test_fake", "api_base": f"http://127.0.0.1:{closed_port}"},
         "sandbox": {"type": "sandbox"},
     }
-    from payments.models import RoutingRule
     from core import clock
+    from payments.models import RoutingRule
     RoutingRule.objects.create(name="stripe first", allowed_providers=["stripe", "sandbox"], learning=False,
                                created=clock.now(), updated=clock.now())
     payment = create(actor, customer, token="tok_visa")
@@ -184,24 +184,29 @@ def test_webhooks_out_of_order_leave_the_final_state(client, actor, customer, st
     assert Payment.objects.get(pk=payment.id).status == "succeeded"
 
 
-def test_failed_application_stays_retryable(client, unknown_payment, actor, monkeypatch):
+def test_failed_application_stays_retryable(client, actor, customer, stripe_only):
+    """A top-up settled by webhook while its wallet is frozen cannot be credited: the event is
+    kept as failed, and applies once the wallet is unfrozen."""
+    from core.db import run_in_transaction
     from payments.services import webhooks
+    from wallets import ledger
+    from wallets.services import wallet_create, wallet_freeze, wallet_unfreeze
 
-    payment, intent = unknown_payment
+    wallet = run_in_transaction(lambda: wallet_create(actor=actor, customer_id=customer.id, currency="USD"))
+    payment = create(actor, customer, token="pm_slow", wallet_id=wallet.id)
+    assert payment.status == "unknown"
+    intent = stripe_only.intents[next(iter(stripe_only.intents))]
+    run_in_transaction(lambda: wallet_freeze(actor=actor, wallet_id=wallet.id, reason="test"))
     payload = event("evt_retry", "payment_intent.succeeded", intent)
-    # A ledger outage while applying: simulated by the clearing account being unavailable.
-    original = webhooks.apply_result
-
-    def broken(**kwargs):
-        raise RuntimeError("ledger unavailable")
-    monkeypatch.setattr(webhooks, "apply_result", broken)
     response = post(client, payload, sign(payload))
     assert (response.status_code, response.json()["status"]) == (200, "failed")
     stored = WebhookEvent.objects.get()
-    assert (stored.status, stored.attempts) == ("failed", 1) and "ledger unavailable" in stored.last_error
+    assert (stored.status, stored.attempts) == ("failed", 1) and "frozen" in stored.last_error
     assert Payment.objects.get(pk=payment.id).status == "unknown"
-    monkeypatch.setattr(webhooks, "apply_result", original)
+    assert run_in_transaction(lambda: ledger.account_balance(wallet.account)) == 0
+    run_in_transaction(lambda: wallet_unfreeze(actor=actor, wallet_id=wallet.id, reason="test"))
     assert webhooks.webhook_retry_failed(actor=actor) == 1
     stored.refresh_from_db()
     assert (stored.status, stored.attempts, stored.last_error) == ("processed", 2, "")
     assert Payment.objects.get(pk=payment.id).status == "succeeded"
+    assert run_in_transaction(lambda: ledger.account_balance(wallet.account)) == 2_000
