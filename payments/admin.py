@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from core.audit import AuditEvent
 from core.context import Actor
