@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from django.db import transaction
+
 from accounts.models import Customer
 from core import clock
 from core.context import Actor
@@ -20,7 +22,8 @@ from . import services
 from .models import FeeSchedule, Payment
 from .services.settings import fee_schedule_save
 
-PAYMENT_COUNT = 2500
+PAYMENT_COUNT = 2000
+BATCH = 100
 DAYS = 90
 CURRENCIES = [("USD", 500, 50_000), ("EUR", 500, 40_000), ("GBP", 500, 30_000), ("JPY", 500, 50_000),
               ("INR", 10_000, 2_000_000), ("KWD", 1_000, 90_000)]
@@ -79,6 +82,7 @@ def seed(*, rng, stdout) -> None:
     start = now - dt.timedelta(days=DAYS)
     step = dt.timedelta(days=DAYS) / PAYMENT_COUNT
     created = failed = 0
+    batch = None
     for i in range(PAYMENT_COUNT):
         # Draw everything for this index first, so skipping an existing one keeps later draws the same.
         customer = rng.choice(customers)
@@ -94,7 +98,12 @@ def seed(*, rng, stdout) -> None:
         follow_seed = rng.random()
         if reference in done:
             continue
-        with clock.frozen_at(moment):
+        if batch is None:
+            # Many payments per commit: the services nest inside (savepoints), and the seed is fast.
+            batch = transaction.atomic()
+            batch.__enter__()
+            in_batch = 0
+        with transaction.atomic(), clock.frozen_at(moment):
             payment = services.payment_create(
                 actor=actor, customer_id=customer.id, amount=amount, currency=currency, method="card",
                 payment_method=token, capture_method="manual" if manual else "automatic",
@@ -102,10 +111,17 @@ def seed(*, rng, stdout) -> None:
                 device_id=f"dev-{customer.id[-6:]}", ip_address=f"203.0.113.{rng.randint(1, 254)}",
                 merchant_reference=reference)
         created += 1
+        in_batch += 1
         failed += payment.status == Payment.Status.FAILED
         try:
-            _follow_up(type(rng)(follow_seed), actor, payment, moment, now)
+            with transaction.atomic():
+                _follow_up(type(rng)(follow_seed), actor, payment, moment, now)
         except DomainError as exc:
             stdout.write(f"  payments: follow-up of {payment.id} refused: {exc.code}")
+        if in_batch >= BATCH:
+            batch.__exit__(None, None, None)
+            batch = None
+    if batch is not None:
+        batch.__exit__(None, None, None)
     stdout.write(f"  payments: {created} created ({failed} declined or blocked), "
                  f"{PAYMENT_COUNT - created} already there, in {time.monotonic() - started:.1f}s")

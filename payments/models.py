@@ -273,6 +273,7 @@ class ReconciliationMismatch(models.Model):
                                 related_name="mismatches")
     provider = models.CharField(max_length=40, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    subject = models.CharField(max_length=80, help_text="What was checked: the payment id, or provider:currency.")
     expected = models.JSONField(default=dict)
     actual = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
@@ -283,8 +284,7 @@ class ReconciliationMismatch(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        constraints = [models.UniqueConstraint(fields=["run_date", "kind", "payment", "provider", "currency"],
-                                               name="recon_mismatch_uniq", nulls_distinct=False)]
+        constraints = [models.UniqueConstraint(fields=["run_date", "kind", "subject"], name="recon_mismatch_uniq")]
         permissions = [("resolve_reconciliationmismatch", "Can resolve reconciliation mismatches")]
 
     def __str__(self):

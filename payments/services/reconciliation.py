@@ -37,9 +37,11 @@ AGREES = {
 def _record(run_date: dt.date, kind: str, *, payment: Payment | None = None, provider: str = "", currency: str = "",
             expected: dict, actual: dict) -> bool:
     def write() -> bool:
+        subject = payment.id if payment is not None else f"{provider}:{currency}"
         _, created = ReconciliationMismatch.objects.get_or_create(
-            run_date=run_date, kind=kind, payment=payment, provider=provider, currency=currency,
-            defaults={"expected": expected, "actual": actual, "created": clock.now()})
+            run_date=run_date, kind=kind, subject=subject,
+            defaults={"payment": payment, "provider": provider, "currency": currency, "expected": expected,
+                      "actual": actual, "created": clock.now()})
         return created
     return run_in_transaction(write)
 

@@ -139,3 +139,15 @@ def test_support_role_cannot_refund(client_for, customer, one_sandbox, api):
     read_only = client_for("payments:read")
     assert read_only.post(f"/api/v1/payments/{paid['id']}/refunds", {}, format="json").status_code == 403
     assert Refund.objects.count() == 0
+
+
+def test_cancel_and_verify_endpoints(api, customer, one_sandbox):
+    held = api.post("/api/v1/payments", body(customer, capture_method="manual"), format="json").json()
+    canceled = api.post(f"/api/v1/payments/{held['id']}/cancel/", {}, format="json")
+    assert (canceled.status_code, canceled.json()["status"], canceled.json()["amount_capturable"]) == (
+        200, "canceled", "0.00")
+    unknown = api.post("/api/v1/payments", body(customer, payment_method="tok_timeout"), format="json").json()
+    assert unknown["status"] == "unknown"
+    verified = api.post(f"/api/v1/payments/{unknown['id']}/verify", {}, format="json", HTTP_IDEMPOTENCY_KEY="v1")
+    assert (verified.status_code, verified.json()["status"], verified.json()["amount_captured"]) == (
+        200, "succeeded", "100.00")

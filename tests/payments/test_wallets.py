@@ -40,6 +40,14 @@ def test_top_up_credits_wallet_and_refund_debits_it(api, wallet, one_sandbox, ac
     refund = refund_create(actor=actor, payment_id=data["id"], amount=2_000, reason="requested_by_customer")
     assert refund.status == "succeeded"
     assert (balance(wallet), clearing()) == (3_000, -3_000)
+    spend = payment_create(actor=actor, customer_id=wallet.customer_id, amount=2_500, currency="USD",
+                           method="wallet", payment_method=wallet.id)
+    assert spend.status == "succeeded"
+    from wallets.errors import InsufficientFunds
+    with pytest.raises(InsufficientFunds):
+        refund_create(actor=actor, payment_id=data["id"], amount=1_000, reason="other")
+    assert Payment.objects.get(pk=data["id"]).amount_refunded == 2_000
+    assert balance(wallet) == 500
 
 
 def test_declined_top_up_credits_nothing(api, wallet, one_sandbox):
