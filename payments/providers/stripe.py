@@ -113,10 +113,16 @@ class StripeProvider(Provider):
             return ProviderResult("declined", intent.get("id", ""),
                                   decline_code=error.get("decline_code") or error.get("code") or "card_declined",
                                   decline_message=error.get("message", "")[:300], raw=body)
-        except (stripe.RateLimitError, stripe.APIError) as exc:
-            # Stripe answered with a server-side failure: a definite, retriable decline.
+        except stripe.RateLimitError as exc:
+            # Refused before any processing: a definite, retriable decline.
             return ProviderResult("declined", "", decline_code="processing_error",
                                   decline_message=str(exc.user_message or exc)[:300])
+        except stripe.AuthenticationError as exc:
+            # Our key was refused, so nothing was processed; another provider may serve the payment.
+            raise ProviderUnreachable(f"{self.name}: authentication failed") from exc
+        except stripe.APIError as exc:
+            # A server error or an unreadable answer: it may have been processed. Unknown, not declined.
+            raise ProviderTimeout(f"{self.name}: {exc}") from exc
         return self._result(pi)
 
     def capture(self, *, reference: str, amount: int, idempotency_key: str) -> ProviderResult:

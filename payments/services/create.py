@@ -211,11 +211,12 @@ def _authorise_with_routing(payment: Payment, actor: Actor) -> Payment:
             continue
         except ProviderTimeout as exc:
             return run_in_transaction(partial(_mark_unknown, payment_id, attempt, _since(started), actor, str(exc)))
-        except Exception:
-            # Whatever went wrong, the provider may have acted: unknown until verified.
+        except Exception as exc:
+            # Whatever went wrong, the provider may have acted: unknown until verified. Returned, not
+            # raised, so the caller's idempotency record keeps this answer and a retry cannot charge again.
             logger.exception("provider call failed", extra={"payment_id": payment_id, "provider": decision.provider})
-            run_in_transaction(partial(_mark_unknown, payment_id, attempt, _since(started), actor, "error"))
-            raise
+            return run_in_transaction(partial(_mark_unknown, payment_id, attempt, _since(started), actor,
+                                              f"{type(exc).__name__}: {exc}"))
         if result.status == "declined" and result.retriable:
             run_in_transaction(partial(record_attempt_outcome, attempt=attempt, status=PaymentAttempt.Status.DECLINED,
                                        latency_ms=_since(started), currency=currency,

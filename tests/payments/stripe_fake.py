@@ -67,6 +67,12 @@ class FakeStripe:
                 length = int(self.headers.get("Content-Length") or 0)
                 params = _unflatten(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
                 status, body = fake.handle("POST", self.path, params, self.headers.get("Idempotency-Key"))
+                if params.get("payment_method") == "pm_garbage":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "9")
+                    self.end_headers()
+                    self.wfile.write(b"not json!")
+                    return
                 try:
                     self._answer(status, body)
                 except (BrokenPipeError, ConnectionResetError):

@@ -72,6 +72,15 @@ def test_read_timeout_is_unknown_and_verify_does_not_charge_twice(actor, custome
     assert settled.provider_reference == next(iter(stripe_only.intents))
 
 
+def test_unreadable_answer_is_unknown_and_a_replay_does_not_charge_again(api, customer, stripe_only):
+    body = {"amount": "20.00", "currency": "USD", "customer_id": customer.id, "payment_method": "pm_garbage"}
+    first = api.post("/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY="garbage-1")
+    assert (first.status_code, first.json()["status"]) == (201, "unknown")
+    again = api.post("/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY="garbage-1")
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert len(stripe_only.intents) == 1 and Payment.objects.count() == 1
+
+
 def test_unreachable_stripe_fails_over_to_sandbox(settings, actor, customer):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
