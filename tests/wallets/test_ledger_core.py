@@ -282,3 +282,15 @@ def test_sqlite_twin_refuses_update(make_wallet):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Posting.objects.update(amount=1)
     assert sorted(Posting.objects.values_list("amount", flat=True)) == [-500, 500]
+
+
+def test_balances_beyond_32_bits_are_exact(make_wallet, actor):
+    big = 2**31 * 3 + 7  # 6,442,450,951 minor units
+    a = make_wallet("USD", balance=big)
+    b = make_wallet("USD")
+    with transaction.atomic():
+        hold = ledger.hold_reserve(account=a.account, amount=big - 5, actor=actor)
+        ledger.hold_capture(hold_id=hold.pk, amount=big - 6, destination=b.account, actor=actor, kind="transfer")
+    assert (ledger.account_balance(a.account), ledger.account_balance(b.account)) == (6, big - 6)
+    assert ledger.account_available(a.account) == 6
+    assert Posting.objects.filter(account_id=b.account_id).get().balance_after == big - 6

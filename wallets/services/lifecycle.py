@@ -53,6 +53,23 @@ def wallet_lock(*wallet_ids: str) -> dict[str, Wallet]:
     return locked
 
 
+def wallet_lock_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
+    """Locks the wallets and their ledger accounts in one statement, in account id order.
+
+    Each wallet row is locked just before its account row, and accounts in id order, so this
+    agrees with both orders used elsewhere (wallets before their accounts; accounts by id).
+    """
+    for wallet_id in wallet_ids:
+        if not has_prefix(wallet_id, "wal"):
+            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=("self", "account")).select_related("account")
+              .filter(pk__in=set(wallet_ids)).order_by("account_id")}
+    for wallet_id in wallet_ids:
+        if wallet_id not in locked:
+            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    return locked
+
+
 def ensure_active(wallet: Wallet) -> None:
     if wallet.status != Wallet.Status.ACTIVE:
         raise WalletFrozen(f"The wallet is {wallet.status}.", details={"wallet_id": wallet.pk,

@@ -18,7 +18,7 @@ from ..errors import CurrencyMismatch
 from ..fx import convert_minor
 from ..models import AccountType, JournalEntry, Wallet
 from ..selectors import exchange_rate_current
-from .lifecycle import ensure_active, ensure_within_limit, wallet_lock
+from .lifecycle import ensure_active, ensure_within_limit, wallet_lock, wallet_lock_with_accounts
 
 
 def _positive(amount: object) -> int:
@@ -32,7 +32,8 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
     currency = normalize_currency(currency)
     if from_wallet_id == to_wallet_id:
         raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
-    wallets = wallet_lock(from_wallet_id, to_wallet_id)
+    # The hot path: wallets and both accounts locked in one statement, no second lock query.
+    wallets = wallet_lock_with_accounts(from_wallet_id, to_wallet_id)
     source, target = wallets[from_wallet_id], wallets[to_wallet_id]
     ensure_active(source)
     ensure_active(target)
@@ -40,7 +41,8 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
         raise CurrencyMismatch(details={"currency": currency, "from_wallet_currency": source.currency,
                                         "to_wallet_currency": target.currency})
     ensure_within_limit(source, amount)
-    entry = ledger.post_entry(
+    entry = ledger.post_entry_prelocked(
+        locked={source.account_id: source.account, target.account_id: target.account},
         kind="transfer", description=description or f"Transfer to {target.pk}", actor=actor,
         postings=[(source.account, -amount), (target.account, amount)],
         metadata={"from_wallet_id": source.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency},
