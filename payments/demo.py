@@ -17,6 +17,7 @@ from core import clock
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
+from core.money import exponent
 
 from . import services
 from .models import FeeSchedule, Payment
@@ -24,6 +25,7 @@ from .services.settings import fee_schedule_save
 
 PAYMENT_COUNT = 2000
 BATCH = 100
+WALLET_PAYMENTS = 200
 DAYS = 90
 CURRENCIES = [("USD", 500, 50_000), ("EUR", 500, 40_000), ("GBP", 500, 30_000), ("JPY", 500, 50_000),
               ("INR", 10_000, 2_000_000), ("KWD", 1_000, 90_000)]
@@ -66,6 +68,34 @@ def _follow_up(rng, actor: Actor, payment: Payment, moment: dt.datetime, now: dt
             amount = None if full else max(payment.amount_captured // rng.choice([2, 3, 4]), 1)
             services.refund_create(actor=actor, payment_id=payment.id, amount=amount,
                                    reason=rng.choice(["requested_by_customer", "duplicate", "fraudulent", "other"]))
+
+
+def _wallet_payments(rng, actor: Actor, done: set[str], now: dt.datetime) -> int:
+    """Top-ups through a card, and purchases paid from wallets (holds captured into revenue)."""
+    from wallets.models import Wallet
+
+    wallets = list(Wallet.objects.filter(customer__email__endswith="@demo.example", status="active")
+                   .order_by("customer__email", "currency"))
+    created = 0
+    for i in range(WALLET_PAYMENTS if wallets else 0):
+        wallet = rng.choice(wallets)
+        top_up = rng.random() < 0.4
+        digits = exponent(wallet.currency)
+        amount = rng.randint(5, 80) * 10 ** (digits or 2)  # zero-digit currencies: hundreds of units
+        moment = now - dt.timedelta(days=DAYS) + dt.timedelta(days=DAYS) * (i + 0.5) / WALLET_PAYMENTS
+        reference = f"demo-w{i:04d}"
+        if reference in done:
+            continue
+        with clock.frozen_at(moment):
+            services.payment_create(
+                actor=actor, customer_id=wallet.customer_id, amount=amount, currency=wallet.currency,
+                method="card" if top_up else "wallet", payment_method="tok_visa" if top_up else wallet.id,
+                wallet_id=wallet.id if top_up else None, description="Demo wallet " + ("top-up" if top_up else
+                                                                                        "purchase"),
+                metadata={"demo": True}, channel="app", device_id=f"dev-{wallet.customer_id[-6:]}",
+                merchant_reference=reference)
+        created += 1
+    return created
 
 
 def seed(*, rng, stdout) -> None:
@@ -123,5 +153,6 @@ def seed(*, rng, stdout) -> None:
             batch = None
     if batch is not None:
         batch.__exit__(None, None, None)
-    stdout.write(f"  payments: {created} created ({failed} declined or blocked), "
-                 f"{PAYMENT_COUNT - created} already there, in {time.monotonic() - started:.1f}s")
+    created += _wallet_payments(rng, actor, done, now)
+    stdout.write(f"  payments: {created} created ({failed} card payments declined or blocked), "
+                 f"{PAYMENT_COUNT + WALLET_PAYMENTS - created} already there, in {time.monotonic() - started:.1f}s")
