@@ -44,6 +44,7 @@ class FakeStripe:
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self.slow_seconds = slow_seconds
+        self.slow_refunds = False
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         fake = self
@@ -104,7 +105,7 @@ class FakeStripe:
         if method == "POST" and idem_key:
             with self.lock:
                 self.idempotent.setdefault(idem_key, result)
-        if params.get("payment_method") == "pm_slow":
+        if params.get("payment_method") == "pm_slow" or (self.slow_refunds and path == "/v1/refunds"):
             time.sleep(self.slow_seconds)
         return result
 

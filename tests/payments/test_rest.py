@@ -151,3 +151,14 @@ def test_cancel_and_verify_endpoints(api, customer, one_sandbox):
     verified = api.post(f"/api/v1/payments/{unknown['id']}/verify", {}, format="json", HTTP_IDEMPOTENCY_KEY="v1")
     assert (verified.status_code, verified.json()["status"], verified.json()["amount_captured"]) == (
         200, "succeeded", "100.00")
+
+
+def test_card_number_is_not_logged(api, customer, one_sandbox, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    response = api.post("/api/v1/payments", body(customer, payment_method="4242 4242 4242 4242"), format="json")
+    assert response.json()["error"] == {"code": "raw_card_data_not_allowed", "message": response.json()["error"][
+        "message"], "details": {"field": "payment_method"}}
+    assert "4242 4242" not in caplog.text and "4242424242424242" not in caplog.text
+    assert "4242" not in str(response.json())

@@ -219,3 +219,22 @@ def test_failed_application_stays_retryable(client, actor, customer, stripe_only
     assert (stored.status, stored.attempts, stored.last_error) == ("processed", 2, "")
     assert Payment.objects.get(pk=payment.id).status == "succeeded"
     assert run_in_transaction(lambda: ledger.account_balance(wallet.account)) == 2_000
+
+
+def test_refund_timeout_stays_pending_until_its_webhook(client, actor, customer, stripe_only):
+    payment = create(actor, customer, amount=3_000)
+    stripe_only.slow_refunds = True
+    refund = refund_create(actor=actor, payment_id=payment.id, amount=1_000, reason="requested_by_customer")
+    assert refund.status == "pending"
+    payment.refresh_from_db()
+    assert payment.amount_refunded == 1_000  # reserved while its outcome is unknown
+    assert JournalEntry.objects.filter(kind="payment_refund").count() == 0
+    stripe_refund = next(iter(stripe_only.refunds.values()))
+    payload = event("evt_re", "refund.updated", stripe_refund)
+    assert post(client, payload, sign(payload)).json()["status"] == "processed"
+    refund.refresh_from_db()
+    assert (refund.status, refund.provider_reference) == ("succeeded", stripe_refund["id"])
+    assert JournalEntry.objects.filter(kind="payment_refund").count() == 1
+    again = event("evt_re2", "refund.updated", stripe_refund)
+    post(client, again, sign(again))
+    assert JournalEntry.objects.filter(kind="payment_refund").count() == 1

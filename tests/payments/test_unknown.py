@@ -64,3 +64,30 @@ def test_authorisations_expire_after_seven_days(pay, actor):
     recent.refresh_from_db()
     assert (old.status, old.cancellation_reason, old.amount_capturable) == ("canceled", "expired", 0)
     assert recent.status == "requires_capture"
+
+
+def test_verify_settles_unknown_as_failed_when_the_provider_has_no_record(pay, actor):
+    from payments.models_sandbox import SandboxCharge
+
+    payment = pay(amount=2_000, token="tok_timeout")
+    SandboxCharge.objects.filter(reference__endswith=payment.attempts.get().id).delete()
+    settled = payment_verify(actor=actor, payment_id=payment.id)
+    assert (settled.status, settled.failure_code, settled.amount_captured) == ("failed", "provider_no_record", 0)
+    assert settled.attempts.get().status == "declined"
+
+
+def test_verify_of_a_final_payment_changes_nothing(pay, actor):
+    payment = pay(amount=2_000)
+    before = Payment.objects.values().get(pk=payment.id)
+    after = payment_verify(actor=actor, payment_id=payment.id)
+    assert after.status == "succeeded"
+    assert Payment.objects.values().get(pk=payment.id) == before
+
+
+def test_review_only_while_pending(pay, actor):
+    from payments.services import payment_review
+
+    payment = pay(amount=2_000, capture_method="manual")
+    with pytest.raises(InvalidStateTransition):
+        payment_review(actor=actor, payment_id=payment.id, decision="approve")
+    assert Payment.objects.get(pk=payment.id).status == "requires_capture"
