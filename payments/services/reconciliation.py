@@ -16,7 +16,7 @@ from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import InvalidStateTransition, NotFound
 from core.ids import has_prefix
-from wallets import ledger
+from wallets.models import Posting
 
 from .. import providers
 from ..models import Payment, ReconciliationMismatch, Refund
@@ -76,21 +76,43 @@ def _check_payment(run_date: dt.date, payment: Payment) -> int:
     return 0
 
 
+def _clearing_postings(provider: str, currency: str):
+    """Postings on the provider's clearing account made for payments (payouts and other
+    movements of clearing are not ours to explain)."""
+    account = run_in_transaction(lambda: postings.clearing_account(provider=provider, currency=currency))
+    return Posting.objects.filter(account_id=account.pk, entry__metadata__has_key="payment_id")
+
+
+def _net_captured(payments) -> int:
+    captured = payments.aggregate(s=Sum("amount_captured"))["s"] or 0
+    refunded = Refund.objects.filter(payment__in=payments, status=Refund.Status.SUCCEEDED).aggregate(
+        s=Sum("amount"))["s"] or 0
+    return captured - refunded
+
+
 def _check_ledger(run_date: dt.date) -> int:
-    """Captured minus refunded per provider and currency must equal what clearing paid out."""
+    """What each payment captured minus refunded must be what the ledger moved out of clearing
+    for it: per provider and currency first, then per payment where they differ."""
     created = 0
     pairs = (Payment.objects.exclude(provider__in=("", postings.WALLET_PROVIDER)).filter(amount_captured__gt=0)
              .values_list("provider", "currency").distinct())
     for provider, currency in pairs:
-        captured = Payment.objects.filter(provider=provider, currency=currency).aggregate(
-            s=Sum("amount_captured"))["s"] or 0
-        refunded = Refund.objects.filter(payment__provider=provider, currency=currency,
-                                         status=Refund.Status.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or 0
-        balance = run_in_transaction(lambda p=provider, c=currency: ledger.account_balance(
-            postings.clearing_account(provider=p, currency=c)))
-        if -balance != captured - refunded:
-            created += _record(run_date, ReconciliationMismatch.Kind.LEDGER, provider=provider, currency=currency,
-                               expected={"net_captured": captured - refunded}, actual={"clearing_paid_out": -balance})
+        payments = Payment.objects.filter(provider=provider, currency=currency)
+        ledger_rows = _clearing_postings(provider, currency)
+        paid_out = -(ledger_rows.aggregate(s=Sum("amount"))["s"] or 0)
+        expected = _net_captured(payments)
+        if paid_out == expected:
+            continue
+        created += _record(run_date, ReconciliationMismatch.Kind.LEDGER, provider=provider, currency=currency,
+                           expected={"net_captured": expected}, actual={"clearing_paid_out": paid_out})
+        by_payment = {row["entry__metadata__payment_id"]: -row["s"] for row in ledger_rows.values(
+            "entry__metadata__payment_id").annotate(s=Sum("amount"))}
+        for payment in payments.filter(pk__in=list(by_payment)) | payments.filter(amount_captured__gt=0):
+            theirs, ours = by_payment.get(payment.pk, 0), _net_captured(Payment.objects.filter(pk=payment.pk))
+            if theirs != ours:
+                created += _record(run_date, ReconciliationMismatch.Kind.LEDGER, payment=payment, provider=provider,
+                                   currency=currency, expected={"net_captured": ours},
+                                   actual={"clearing_paid_out": theirs})
     return created
 
 

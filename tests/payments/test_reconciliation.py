@@ -58,21 +58,24 @@ def test_reconciliation_records_each_mismatch_once(actor, customer, one_sandbox,
                           payment_method="tok_visa")
     SandboxCharge.objects.filter(reference=gone.provider_reference).delete()
 
-    def stray():
-        ledger.post_entry(kind="adjustment", description="stray", actor=actor, postings=[
+    def stray(meta):
+        ledger.post_entry(kind="adjustment", description="stray", actor=actor, metadata=meta, postings=[
             (clearing_account(provider="sandbox", currency="USD"), -5),
             (ledger.system_account(account_type=AccountType.SUSPENSE, currency="USD"), 5)])
-    run_in_transaction(stray)
+    run_in_transaction(lambda: stray({}))  # not a payment's: a payout-like movement, not ours to explain
+    wrong = Payment.objects.filter(currency="USD", amount_captured=10_000).first()
+    run_in_transaction(lambda: stray({"payment_id": wrong.id}))
 
-    assert reconcile(actor=actor) == 4
+    assert reconcile(actor=actor) == 5
     found = {(m.kind, m.payment_id, m.currency) for m in ReconciliationMismatch.objects.all()}
     assert found == {
         ("amount_mismatch", refunded.id, "USD"),
         ("status_mismatch", authorised.id, "USD"),
         ("missing_at_provider", gone.id, "EUR"),
         ("ledger_mismatch", None, "USD"),
+        ("ledger_mismatch", wrong.id, "USD"),
     }
-    ledger_row = ReconciliationMismatch.objects.get(kind="ledger_mismatch")
+    ledger_row = ReconciliationMismatch.objects.get(kind="ledger_mismatch", payment=None)
     assert ledger_row.actual["clearing_paid_out"] - ledger_row.expected["net_captured"] == 5
     assert reconcile(actor=actor) == 0  # the same run day records nothing twice
     resolved = mismatch_resolve(actor=actor, mismatch_id=ledger_row.id, note="stray test entry")
