@@ -35,13 +35,3 @@ class NoProviderAvailable(DomainError):
     code = "no_provider_available"
     status = 422
     default_message = "No payment provider is configured for this currency and method."
-
-
-class CustomerNotActive(BusinessRefusal):
-    code = "customer_not_active"
-    default_message = "The customer is blocked or closed."
-
-
-class InvalidPaymentMethod(DomainError):
-    code = "validation_error"
-    status = 400
