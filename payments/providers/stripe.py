@@ -126,13 +126,29 @@ class StripeProvider(Provider):
         return self._result(pi)
 
     def capture(self, *, reference: str, amount: int, idempotency_key: str) -> ProviderResult:
-        pi = self._call(self.client.v1.payment_intents.capture, reference, {"amount_to_capture": amount},
-                        {"idempotency_key": idempotency_key})
+        try:
+            pi = self._call(self.client.v1.payment_intents.capture, reference, {"amount_to_capture": amount},
+                            {"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError:
+            # Refused because the intent moved on (expired, canceled, captured elsewhere): its state says how.
+            return self._current(reference)
         return self._result(pi)
 
     def cancel(self, *, reference: str, idempotency_key: str) -> ProviderResult:
-        pi = self._call(self.client.v1.payment_intents.cancel, reference, None, {"idempotency_key": idempotency_key})
+        try:
+            pi = self._call(self.client.v1.payment_intents.cancel, reference, None,
+                            {"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError:
+            return self._current(reference)
         return self._result(pi)
+
+    def _current(self, reference: str) -> ProviderResult:
+        try:
+            return self._result(self._call(self.client.v1.payment_intents.retrieve, reference))
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return ProviderResult("not_found", reference)
+            raise
 
     def refund(self, *, reference: str, amount: int, refund_id: str, reason: str) -> RefundResult:
         params: dict[str, Any] = {"payment_intent": reference, "amount": amount, "metadata": {"refund_id": refund_id}}
@@ -151,12 +167,7 @@ class StripeProvider(Provider):
 
     def retrieve(self, *, reference: str, request: AuthRequest) -> ProviderResult:
         if reference:
-            try:
-                return self._result(self._call(self.client.v1.payment_intents.retrieve, reference))
-            except stripe.InvalidRequestError as exc:
-                if exc.http_status == 404:
-                    return ProviderResult("not_found", reference)
-                raise
+            return self._current(reference)
         # The create's answer never came: the same idempotency key returns what Stripe did.
         return self.authorise(request)
 

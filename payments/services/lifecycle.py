@@ -16,7 +16,7 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction
-from core.errors import InvalidStateTransition, ValidationFailed
+from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed
 
 from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
 from ..models import Payment, PaymentAttempt
@@ -43,7 +43,7 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
             audit_record(action="payment.unknown", actor=actor, obj=locked, details={"source": source})
             return locked
         return run_in_transaction(unknown)
-    except Exception:
+    except Exception as exc:
         # Nothing happened at the provider that we know of: put the payment back and tell the caller.
         def restore():
             locked = lock_payment(payment_id)
@@ -51,6 +51,9 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
             save(locked, "status")
             return locked
         run_in_transaction(restore)
+        if isinstance(exc, ProviderUnreachable):
+            raise ServiceUnavailable(f"The provider could not be reached; nothing was done ({source}).",
+                                     details={"payment_id": payment_id}) from exc
         raise
 
     def apply():

@@ -256,3 +256,26 @@ def test_verify_and_reconcile_read_the_intent(actor, customer, stripe_only):
     settled = payment_verify(actor=actor, payment_id=payment.id)
     assert (settled.status, settled.amount_captured) == ("succeeded", 2_000)
     assert JournalEntry.objects.filter(kind="payment_capture").count() == 1
+
+
+def test_capture_of_an_intent_canceled_at_stripe_follows_stripe(actor, customer, stripe_only):
+    payment = create(actor, customer, capture_method="manual")
+    stripe_only.intents[payment.provider_reference].update(status="canceled", amount_capturable=0)
+    result = payment_capture(actor=actor, payment_id=payment.id)
+    assert (result.status, result.amount_captured, result.cancellation_reason) == ("canceled", 0, "provider")
+    assert JournalEntry.objects.filter(kind="payment_capture").count() == 0
+
+
+def test_capture_when_stripe_is_unreachable_changes_nothing(settings, actor, customer, stripe_only):
+    from core.errors import ServiceUnavailable
+
+    payment = create(actor, customer, capture_method="manual")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    settings.PAYMENTS_PROVIDERS = {"stripe": {**settings.PAYMENTS_PROVIDERS["stripe"],
+                                              "api_base": f"http://127.0.0.1:{closed_port}"}}
+    with pytest.raises(ServiceUnavailable):
+        payment_capture(actor=actor, payment_id=payment.id)
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_capturable, payment.amount_captured) == ("requires_capture", 2_000, 0)
