@@ -7,7 +7,7 @@ event, update both balances, commit. Two shapes: transfers spread over many wall
 every transfer paying into one hot wallet. After the runs the ledger is verified.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_ledger_bench \\
-        .venv/bin/python bench/ledger.py --workers 8 --seconds 10
+        .venv/bin/python bench/ledger.py --workers 8 --seconds 10 --rounds 3
 
 The database is created and migrated if needed; use a scratch database, never a real one.
 """
@@ -19,6 +19,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -192,7 +193,9 @@ def _run(worker, wallets, hot, workers, seconds) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="service and raw runs alternate this many times per shape; medians are reported")
     parser.add_argument("--wallets", type=int, default=1000, help="wallets for the spread shape")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
@@ -204,24 +207,31 @@ def main(argv=None) -> int:
 
     results = {}
     for shape, hot in (("spread", False), ("hot", True)):
-        service = _run(_service_worker, wallets, hot, args.workers, args.seconds)
-        raw = _run(_raw_worker, wallets, hot, args.workers, args.seconds)
+        service_runs, raw_runs = [], []
+        for r in range(args.rounds):
+            # Alternating the order spreads a neighbour's load fairly over both sides on a shared machine.
+            order = ((_service_worker, service_runs), (_raw_worker, raw_runs))
+            for worker, runs in order if r % 2 == 0 else reversed(order):
+                runs.append(_run(worker, wallets, hot, args.workers, args.seconds))
+        service, raw = statistics.median(service_runs), statistics.median(raw_runs)
         results[shape] = {"service_tps": round(service, 1), "raw_sql_tps": round(raw, 1),
-                          "ratio": round(service / raw, 3) if raw else None}
+                          "ratio": round(service / raw, 3) if raw else None,
+                          "service_runs": [round(x) for x in service_runs], "raw_runs": [round(x) for x in raw_runs]}
 
     from wallets.selectors.verify import ledger_verify
 
     report = ledger_verify()
     pg_version = connection.cursor().connection.info.server_version
-    meta = {"workers": args.workers, "seconds": args.seconds, "wallets": len(wallets), "cpus": os.cpu_count(),
-            "postgres": pg_version, "python": sys.version.split()[0], "ledger_ok": report.ok}
+    meta = {"workers": args.workers, "seconds": args.seconds, "rounds": args.rounds, "wallets": len(wallets),
+            "cpus": os.cpu_count(), "postgres": pg_version, "python": sys.version.split()[0], "ledger_ok": report.ok}
     if args.json:
         print(json.dumps({"results": results, **meta}))
     else:
         print(f"ledger bench: {meta}")
-        print(f"{'shape':<8} {'service tps':>12} {'raw SQL tps':>12} {'ratio':>7}")
+        print(f"{'shape':<8} {'service tps':>12} {'raw SQL tps':>12} {'ratio':>7}   runs (service / raw)")
         for shape, r in results.items():
-            print(f"{shape:<8} {r['service_tps']:>12.1f} {r['raw_sql_tps']:>12.1f} {r['ratio']:>7.1%}")
+            print(f"{shape:<8} {r['service_tps']:>12.1f} {r['raw_sql_tps']:>12.1f} {r['ratio']:>7.1%}   "
+                  f"{r['service_runs']} / {r['raw_runs']}")
         for problem in report.problems[:20]:
             print("LEDGER PROBLEM:", problem)
     return 0 if report.ok else 1

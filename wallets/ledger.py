@@ -10,10 +10,9 @@ that lock against the available balance (posted - pending debits).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, Case, F, Value, When
+from django.db.models import F
 
 from core import clock
 from core.audit import audit_record
@@ -30,6 +29,7 @@ from .errors import (
     InsufficientFunds,
     UnbalancedEntry,
 )
+from .ledger_write import write_entry
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 REVERSAL_KIND = "reversal"
-BIG = BigIntegerField()
 
 
 def _check_amount(amount: object, *, field: str = "amount") -> int:
@@ -117,25 +116,13 @@ def _post(*, kind: str, description: str, actor: Actor, postings: list[tuple[Led
     entry = JournalEntry(kind=kind, description=description[:500], actor_type=actor.kind, actor_id=actor.id[:64],
                          actor_label=actor.label[:200], idempotency_key=idempotency_key, metadata=metadata or {},
                          reverses=reverses, created=now)
-    entry.save(force_insert=True)
     running = {pk: a.balance for pk, a in locked.items()}
     rows = []
     for account, amount in postings:
         running[account.pk] += amount
         rows.append(Posting(entry=entry, account_id=account.pk, amount=amount, currency=account.currency,
                             balance_after=running[account.pk], kind=kind, created=now))
-    Posting.objects.bulk_create(rows)
-    # One UPDATE for all the entry's accounts (they are locked, so absolute values are safe). The
-    # explicit bigint type matters: with server-side binding an untyped Value is cast to integer.
-    changes: dict[str, Any] = {"version": F("version") + 1}
-    if net:
-        changes["balance"] = Case(*[When(pk=pk, then=Value(running[pk], output_field=BIG)) for pk in net],
-                                  default=F("balance"), output_field=BIG)
-    if release:
-        changes["pending_debits"] = Case(*[When(pk=pk, then=F("pending_debits") - Value(amount, output_field=BIG))
-                                           for pk, amount in release.items()],
-                                         default=F("pending_debits"), output_field=BIG)
-    LedgerAccount.objects.filter(pk__in=list(locked)).update(**changes)
+    write_entry(entry, rows, {pk: running[pk] for pk in net}, release)
     # Callers holding these objects see the new figures without a re-read.
     for account, _ in postings:
         account.balance = running[account.pk]

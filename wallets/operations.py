@@ -15,17 +15,19 @@ from . import selectors, services
 from .models import JournalEntry
 from .serializers import (
     AdjustInput,
+    CloseInput,
     ConvertInput,
     EntrySerializer,
+    FreezeInput,
     HistoryInput,
     InsightsInput,
     InsightsSerializer,
     TransactionSerializer,
     TransferInput,
+    UnfreezeInput,
     WalletBalanceInput,
     WalletCreateInput,
     WalletListInput,
-    WalletReasonInput,
     WalletSerializer,
     WithdrawInput,
 )
@@ -167,20 +169,20 @@ register(Operation(
     name="freeze_wallet", title="Freeze wallet",
     description=("Freezes an active wallet: no money moves in or out until unfrozen (staff adjustments "
                  "excepted). Repeating it changes nothing. Errors: not_found, invalid_state_transition (closed)."),
-    handler=_freeze, scope="wallets:write", permission="wallets.freeze_wallet", input=WalletReasonInput,
+    handler=_freeze, scope="wallets:write", permission="wallets.freeze_wallet", input=FreezeInput,
     output=WalletSerializer, read_only=False, tags=WALLET,
 ))
 register(Operation(
     name="unfreeze_wallet", title="Unfreeze wallet",
     description="Makes a frozen wallet active again. Errors: not_found, invalid_state_transition (closed).",
-    handler=_unfreeze, scope="wallets:write", permission="wallets.freeze_wallet", input=WalletReasonInput,
+    handler=_unfreeze, scope="wallets:write", permission="wallets.freeze_wallet", input=UnfreezeInput,
     output=WalletSerializer, read_only=False, tags=WALLET,
 ))
 register(Operation(
     name="close_wallet", title="Close wallet",
     description=("Closes a wallet for good; only when its balance and pending holds are zero. "
                  "Errors: not_found, wallet_not_empty."),
-    handler=_close, scope="wallets:write", permission="wallets.change_wallet", input=WalletReasonInput,
+    handler=_close, scope="wallets:write", permission="wallets.change_wallet", input=CloseInput,
     output=WalletSerializer, read_only=False, destructive=True, tags=WALLET,
 ))
 register(Operation(

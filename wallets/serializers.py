@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import AmountInField, AmountOutField, CurrencyField, ListQuerySerializer, UtcDateTimeField
@@ -126,6 +127,7 @@ class InsightsSerializer(serializers.Serializer):
 # --- Inputs -------------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "string", "description": "ISO 8601 date (a whole UTC day) or datetime."})
 class DateOrDateTimeField(serializers.Field):
     """ISO date (a whole UTC day) or ISO datetime."""
 
@@ -185,6 +187,18 @@ class WalletListInput(ListQuerySerializer):
 
 class WalletReasonInput(WalletIdInput):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class FreezeInput(WalletReasonInput):
+    pass
+
+
+class UnfreezeInput(WalletReasonInput):
+    pass
+
+
+class CloseInput(WalletReasonInput):
+    pass
 
 
 class AdjustInput(WalletIdInput):
