@@ -63,3 +63,28 @@ def test_routing_rule_edit_goes_through_service(staff_client, one_sandbox):
         "name": "bad", "priority": 1, "currency": "", "method": "", "allowed_providers": '["nope"]',
         "disabled_providers": "[]", "enabled": "on"})
     assert RoutingRule.objects.count() == 1
+
+
+def test_webhook_retry_and_mismatch_resolve_actions(staff_client, pay, actor):
+    from core import clock
+    from payments.models import ReconciliationMismatch, WebhookEvent
+
+    payment = pay(amount=1_000)
+    event = WebhookEvent.objects.create(provider="sandbox", provider_event_id="e1", type="unknown.type",
+                                        payload={}, status="failed", received_at=clock.now())
+    mismatch = ReconciliationMismatch.objects.create(run_date=clock.today(), kind="status_mismatch",
+                                                     payment=payment, subject=payment.id, created=clock.now())
+    operator = staff_client("operator")
+    operator.post("/admin/payments/reconciliationmismatch/", {"action": "resolve", "_selected_action": [mismatch.pk],
+                                                              "note": "checked"})
+    assert ReconciliationMismatch.objects.get().status == "open"  # operators may not resolve
+    finance = staff_client("finance")
+    finance.post("/admin/payments/reconciliationmismatch/", {"action": "resolve", "_selected_action": [mismatch.pk],
+                                                             "note": "checked"})
+    resolved = ReconciliationMismatch.objects.get()
+    assert (resolved.status, resolved.resolution_note) == ("resolved", "checked")
+    admin = staff_client("admin")
+    assert admin.get("/admin/payments/webhookevent/").status_code == 200
+    admin.post("/admin/payments/webhookevent/", {"action": "retry", "_selected_action": [event.pk]})
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("ignored", 1)

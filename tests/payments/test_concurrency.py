@@ -78,3 +78,30 @@ def test_concurrent_creates_with_one_key_make_one_payment(roles, make_key, one_s
         assert (status == 201 and data["id"] == payment_id) or (
             status == 409 and data["error"]["code"] == "idempotency_key_in_use"), (status, data)
     assert sum(1 for status, _ in results if status == 201) >= 1
+
+
+def test_concurrent_capture_and_cancel_one_wins(roles, one_sandbox):
+    from core.errors import InvalidStateTransition
+    from payments.errors import PaymentNotCapturable
+    from payments.services import payment_cancel, payment_capture
+
+    actor = Actor.system("tests")
+    customer = CustomerFactory()
+    payment = payment_create(actor=actor, customer_id=customer.id, amount=5_000, currency="USD", method="card",
+                             payment_method="tok_visa", capture_method="manual")
+
+    def act(i):
+        if i % 2:
+            return payment_cancel(actor=actor, payment_id=payment.id)
+        return payment_capture(actor=actor, payment_id=payment.id)
+
+    results = run_threads(6, act)
+    winners = [r for r in results if isinstance(r, Payment)]
+    losers = [r for r in results if isinstance(r, PaymentNotCapturable | InvalidStateTransition)]
+    assert (len(winners), len(losers)) == (1, 5), results
+    payment.refresh_from_db()
+    assert payment.status in ("succeeded", "canceled")
+    captured = 5_000 if payment.status == "succeeded" else 0
+    assert payment.amount_captured == captured
+    assert balances((AccountType.PROVIDER_CLEARING, "USD", "provider:sandbox")) == {
+        (AccountType.PROVIDER_CLEARING, "provider:sandbox"): -captured}
