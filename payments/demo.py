@@ -31,8 +31,8 @@ CURRENCIES = [("USD", 500, 50_000), ("EUR", 500, 40_000), ("GBP", 500, 30_000), 
               ("INR", 10_000, 2_000_000), ("KWD", 1_000, 90_000)]
 CURRENCY_WEIGHTS = [40, 25, 12, 10, 8, 5]
 TOKENS = ["tok_visa", "tok_mastercard", "tok_decline_generic", "tok_decline_insufficient_funds",
-          "tok_decline_expired", "tok_timeout"]
-TOKEN_WEIGHTS = [66, 20, 6, 4, 2, 2]
+          "tok_decline_expired", "tok_timeout", "tok_bank_transfer"]
+TOKEN_WEIGHTS = [64, 19, 6, 4, 2, 2, 3]
 FEES = [("sandbox", "USD", 290, 30), ("sandbox", "EUR", 250, 25), ("sandbox_alt", "USD", 270, 30),
         ("sandbox_alt", "EUR", 240, 25), ("sandbox", "GBP", 200, 20)]
 
@@ -61,7 +61,7 @@ def _follow_up(rng, actor: Actor, payment: Payment, moment: dt.datetime, now: dt
         elif payment.status == Payment.Status.REQUIRES_CAPTURE and rng.random() < 0.7:
             payment = services.payment_review(actor=actor, payment_id=payment.id,
                                               decision="approve" if rng.random() < 0.7 else "reject")
-        elif payment.status == Payment.Status.UNKNOWN and rng.random() < 0.5:
+        elif payment.status in (Payment.Status.UNKNOWN, Payment.Status.PROCESSING) and rng.random() < 0.5:
             payment = services.payment_verify(actor=actor, payment_id=payment.id)
         if payment.status == Payment.Status.SUCCEEDED and rng.random() < 0.09:
             full = rng.random() < 0.5
@@ -135,7 +135,8 @@ def seed(*, rng, stdout) -> None:
             in_batch = 0
         with transaction.atomic(), clock.frozen_at(moment):
             payment = services.payment_create(
-                actor=actor, customer_id=customer.id, amount=amount, currency=currency, method="card",
+                actor=actor, customer_id=customer.id, amount=amount, currency=currency,
+                method="bank_transfer" if token == "tok_bank_transfer" else "card",
                 payment_method=token, capture_method="manual" if manual else "automatic",
                 description=f"Demo order {i}", metadata={"demo": True}, channel=channel,
                 device_id=f"dev-{customer.id[-6:]}", ip_address=f"203.0.113.{rng.randint(1, 254)}",

@@ -22,7 +22,8 @@ TOKENS: dict[str, dict[str, Any]] = {
     "tok_decline_insufficient_funds": {"card": CardDetails("visa", "US", "9995"), "decline": "insufficient_funds"},
     "tok_decline_expired": {"card": CardDetails("visa", "US", "0069"), "decline": "expired_card"},
     "tok_timeout": {"card": CardDetails("visa", "US", "0341"), "timeout": True},
-    "tok_bank_transfer": {"methods": ("bank_transfer",)},
+    # Asynchronous methods answer `processing`; the money arrives later (verify or the settle job sees it).
+    "tok_bank_transfer": {"methods": ("bank_transfer",), "async": True},
     "tok_upi": {"methods": ("upi",)},
 }
 DECLINE_MESSAGES = {
@@ -80,6 +81,8 @@ class SandboxProvider(Provider):
             code = spec["decline"]
             return ProviderResult("declined", reference, decline_code=code, decline_message=DECLINE_MESSAGES[code],
                                   card=card)
+        if spec.get("async"):
+            return ProviderResult("processing", reference, card=card)
         return ProviderResult("captured" if request.capture else "authorised", reference,
                               amount_authorised=request.amount,
                               amount_captured=request.amount if request.capture else 0, card=card)
@@ -96,11 +99,15 @@ class SandboxProvider(Provider):
                                   decline_message=DECLINE_MESSAGES[code],
                                   card=self.card_details(request.payment_method))
         result = self._decide(request)
+        settled = result
+        if result.status == "processing":
+            settled = ProviderResult("captured", result.reference, amount_authorised=request.amount,
+                                     amount_captured=request.amount)
         with transaction.atomic():
             SandboxCharge.objects.get_or_create(reference=result.reference, defaults={
                 "provider": self.name, "amount": request.amount, "currency": request.currency,
-                "status": result.status, "amount_authorised": result.amount_authorised,
-                "amount_captured": result.amount_captured, "decline_code": result.decline_code})
+                "status": settled.status, "amount_authorised": settled.amount_authorised,
+                "amount_captured": settled.amount_captured, "decline_code": settled.decline_code})
         if simulated == "timeout" or TOKENS.get(request.payment_method, {}).get("timeout"):
             raise ProviderTimeout(f"{self.name}: read timed out (simulated)")
         return result

@@ -91,3 +91,14 @@ def test_review_only_while_pending(pay, actor):
     with pytest.raises(InvalidStateTransition):
         payment_review(actor=actor, payment_id=payment.id, decision="approve")
     assert Payment.objects.get(pk=payment.id).status == "requires_capture"
+
+
+def test_bank_transfer_is_processing_until_the_money_arrives(pay, actor):
+    payment = pay(amount=5_000, token="tok_bank_transfer", method="bank_transfer")
+    assert (payment.status, payment.amount_captured, payment.card_last4) == ("processing", 0, "")
+    with pytest.raises(PaymentNotRefundable):
+        refund_create(actor=actor, payment_id=payment.id, amount=None, reason="other")
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=5)):
+        assert settle_unknown(actor=actor) == 1
+    settled = Payment.objects.get(pk=payment.id)
+    assert (settled.status, settled.amount_captured) == ("succeeded", 5_000)
