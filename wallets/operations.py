@@ -36,15 +36,19 @@ ERRORS = "Errors: not_found, validation_error, invalid_amount, amount_too_precis
 
 
 def entry_view(entry: JournalEntry) -> dict[str, Any]:
+    """An entry as the operation that made it: `amount` as requested (signed for adjustments)."""
     meta = entry.metadata or {}
-    postings = getattr(entry, "posting_rows", None) or list(entry.postings.all())
     amount = meta.get("amount", meta.get("from_amount"))
     currency = meta.get("currency", meta.get("from_currency"))
     if amount is None:
+        postings = getattr(entry, "posting_rows", None) or list(entry.postings.all())
         amount, currency = max(abs(p.amount) for p in postings), postings[0].currency
+    wallet_id = meta.get("wallet_id")
     return {
         "id": entry.pk, "object": entry.kind, "kind": entry.kind, "description": entry.description,
-        "from_wallet_id": meta.get("from_wallet_id"), "to_wallet_id": meta.get("to_wallet_id", meta.get("wallet_id")),
+        "wallet_id": wallet_id or meta.get("from_wallet_id"),
+        "from_wallet_id": meta.get("from_wallet_id", wallet_id if entry.kind == "withdrawal" else None),
+        "to_wallet_id": meta.get("to_wallet_id", wallet_id if entry.kind == "wallet_topup" else None),
         "amount": amount, "currency": currency, "to_amount": meta.get("to_amount"),
         "to_currency": meta.get("to_currency"), "rate": meta.get("rate"), "created": entry.created,
     }

@@ -9,6 +9,7 @@ from core.db import run_in_transaction
 
 from . import ledger
 from .selectors.verify import ledger_verify
+from .signals import ledger_verification_failed
 
 logger = logging.getLogger("wallets.tasks")
 
@@ -20,6 +21,7 @@ def verify_ledger() -> dict:
     if not report.ok:
         logger.error("ledger verification failed", extra={"problems": report.problems[:20],
                                                           "count": len(report.problems)})
+        ledger_verification_failed.send(sender=verify_ledger, problems=report.problems, report=report)
     return {"ok": report.ok, "problems": len(report.problems), "entries": report.entries}
 
 

@@ -59,8 +59,9 @@ def test_transfer_and_its_refusals(api, make_wallet):
     assert r.status_code == 201, r.json()
     entry = JournalEntry.objects.get(kind="transfer")
     assert r.json() == {"id": entry.pk, "object": "transfer", "kind": "transfer", "description": "lunch",
-                        "from_wallet_id": a.pk, "to_wallet_id": b.pk, "amount": "2.50", "currency": "USD",
-                        "to_amount": None, "to_currency": None, "rate": None, "created": r.json()["created"]}
+                        "wallet_id": a.pk, "from_wallet_id": a.pk, "to_wallet_id": b.pk, "amount": "2.50",
+                        "currency": "USD", "to_amount": None, "to_currency": None, "rate": None,
+                        "created": r.json()["created"]}
     audits = AuditEvent.objects.count()
     before = snapshot()
     cases = [
@@ -105,7 +106,8 @@ def test_adjustment_needs_scope_and_staff_permission(client_for, make_wallet):
     assert LedgerAccount.objects.get(pk=wallet.account_id).balance == 100
     r = finance.post(url, body, format="json")
     assert r.status_code == 201, r.json()
-    assert (r.json()["kind"], r.json()["amount"]) == ("adjustment", "0.40")
+    assert {k: r.json()[k] for k in ("kind", "amount", "currency", "wallet_id", "from_wallet_id")} == {
+        "kind": "adjustment", "amount": "-0.40", "currency": "USD", "wallet_id": wallet.pk, "from_wallet_id": None}
     assert LedgerAccount.objects.get(pk=wallet.account_id).balance == 60
     assert JournalEntry.objects.get(kind="adjustment").metadata["reason"] == "duplicate credit"
 
@@ -123,7 +125,9 @@ def test_conversion_withdrawal_and_close(api, make_wallet, actor):
     assert {k: r.json()[k] for k in ("amount", "currency", "to_amount", "to_currency", "rate")} == {
         "amount": "60.00", "currency": "USD", "to_amount": "9074", "to_currency": "JPY", "rate": "151.2370000000"}
     r = api.post(f"/api/v1/wallets/{jpy.pk}/withdrawals", {"amount": "9074"}, format="json")
-    assert r.status_code == 201 and r.json()["amount"] == "9074"
+    assert r.status_code == 201
+    assert {k: r.json()[k] for k in ("kind", "amount", "currency", "from_wallet_id", "to_wallet_id")} == {
+        "kind": "withdrawal", "amount": "9074", "currency": "JPY", "from_wallet_id": jpy.pk, "to_wallet_id": None}
     r = api.post(f"/api/v1/wallets/{usd.pk}/close", {}, format="json")
     assert (r.status_code, r.json()["error"]["code"]) == (409, "wallet_not_empty")
     r = api.post(f"/api/v1/wallets/{jpy.pk}/close", {}, format="json")

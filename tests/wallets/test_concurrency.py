@@ -128,3 +128,92 @@ def test_idempotency_race_20_threads_one_key_one_transfer(roles, make_key, make_
     assert LedgerAccount.objects.get(pk=a.account_id).balance == 5000 - 1234
     assert LedgerAccount.objects.get(pk=b.account_id).balance == 1234
     assert ledger_verify().problems == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_mixed_paths_conserve_money_and_keep_the_ledger_clean(roles, make_wallet):
+    """Transfers (wallet+account locks), holds and captures (hold, then accounts), withdrawals and
+    adjustments (system accounts) and reversals (accounts only) at once, on the same wallets."""
+    from wallets import ledger
+    from wallets.models import AccountType
+
+    wallets = [make_wallet("USD", balance=50_000) for _ in range(6)]
+    ids = [w.pk for w in wallets]
+    counts = {"ok": 0, "refused": 0}
+    lock = threading.Lock()
+
+    def worker(i):
+        rng = random.Random(100 + i)
+        actor = Actor.system(f"mixed-{i}")
+        for _ in range(60):
+            a, b = rng.sample(ids, 2)
+            amount = rng.randint(1, 20_000)
+            kind = rng.choice(["transfer", "hold", "withdraw", "adjust", "reverse"])
+
+            def op(a=a, b=b, amount=amount, kind=kind):
+                if kind == "transfer":
+                    return services.wallet_transfer(actor=actor, from_wallet_id=a, to_wallet_id=b, amount=amount,
+                                                    currency="USD")
+                if kind == "withdraw":
+                    return services.wallet_withdraw(actor=actor, wallet_id=a, amount=amount)
+                if kind == "adjust":
+                    return services.wallet_adjust(actor=actor, wallet_id=a, amount=rng.choice([-1, 1]) * amount,
+                                                  reason="mixed test")
+                if kind == "reverse":
+                    entry = JournalEntry.objects.filter(kind="transfer", reversed_by__isnull=True).order_by("?").first()
+                    if entry is None:
+                        return None
+                    return ledger.entry_reverse(entry_id=entry.pk, actor=actor, reason="mixed test")
+                wallet = services.wallet_get(wallet_id=a)
+                services.wallet_ensure_can_pay(wallet=wallet, amount=amount)
+                hold = ledger.hold_reserve(account=wallet.account, amount=amount, actor=actor)
+                target = services.wallet_get(wallet_id=b).account
+                if rng.random() < 0.5:
+                    return ledger.hold_void(hold_id=hold.pk, actor=actor)
+                return ledger.hold_capture(hold_id=hold.pk, amount=rng.randint(1, amount), destination=target,
+                                           actor=actor, kind="wallet_payment")
+
+            try:
+                run_in_transaction(op)
+            except DomainError:
+                with lock:
+                    counts["refused"] += 1
+            else:
+                with lock:
+                    counts["ok"] += 1
+
+    run_threads(8, worker)
+
+    assert counts["ok"] + counts["refused"] == 8 * 60
+    assert counts["ok"] > 100
+    # Every posting has its opposite: all accounts together still sum to zero.
+    assert sum(LedgerAccount.objects.values_list("balance", flat=True)) == 0
+    assert min(LedgerAccount.objects.filter(account_type=AccountType.CUSTOMER_WALLET)
+               .values_list("balance", flat=True)) >= 0
+    assert LedgerAccount.objects.filter(pending_debits__gt=0).count() == 0
+    assert ledger_verify().problems == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_daily_limit_holds_under_concurrency(roles, make_wallet):
+    source = make_wallet("USD", balance=100_000, daily_limit=500)
+    targets = [make_wallet("USD") for _ in range(12)]
+    outcomes = [None] * 12
+
+    def worker(i):
+        actor = Actor.system(f"limit-{i}")
+        try:
+            run_in_transaction(lambda: services.wallet_transfer(
+                actor=actor, from_wallet_id=source.pk, to_wallet_id=targets[i].pk, amount=100, currency="USD"))
+        except DomainError as exc:
+            outcomes[i] = exc.code
+        else:
+            outcomes[i] = "ok"
+
+    run_threads(12, worker)
+
+    assert sorted(outcomes) == ["limit_exceeded"] * 7 + ["ok"] * 5
+    assert LedgerAccount.objects.get(pk=source.account_id).balance == 100_000 - 500
+    assert JournalEntry.objects.filter(kind="transfer").count() == 5

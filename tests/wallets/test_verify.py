@@ -6,6 +6,7 @@ from django_celery_beat.models import PeriodicTask
 from core import clock
 from wallets import ledger, tasks
 from wallets.models import JournalEntry, LedgerAccount, Posting
+from wallets.signals import ledger_verification_failed
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +51,20 @@ def test_each_broken_invariant_is_reported_and_exits_non_zero(make_wallet, actor
     assert any("pending debits 5 but its pending holds sum to 0" in line for line in lines)
     assert any(line.startswith(f"account {eur.pk} ") and "may not go negative" in line for line in lines)
     assert f"account {eur.pk} (merchant_revenue:x:EUR) has balance -3 but its postings sum to 0" in lines
-    assert lines[-1].startswith("ledger BROKEN: 6 problem(s)")
-    assert tasks.verify_ledger()["ok"] is False
+    assert f"account {a.account_id} (customer_wallet:{a.customer_id}:USD) has balance 1000 but its last posting " \
+           "says 7" in lines
+    assert lines[-1].startswith("ledger BROKEN: 7 problem(s)")
+    received = []
+
+    def receiver(sender, problems, **kwargs):
+        received.append(problems)
+
+    ledger_verification_failed.connect(receiver)
+    try:
+        assert tasks.verify_ledger()["ok"] is False
+    finally:
+        ledger_verification_failed.disconnect(receiver)
+    assert len(received) == 1 and len(received[0]) == 7
 
 
 def test_nightly_beat_row_comes_from_the_migration(db):

@@ -55,6 +55,11 @@ def ledger_verify() -> LedgerReport:
     for a in accounts.exclude(pending_debits=F("held")).order_by("pk")[:MAX_REPORTED]:
         problems.append(f"account {a.pk} ({a}) has pending debits {a.pending_debits} but its pending holds "
                         f"sum to {a.held}")
+    last_after = Subquery(Posting.objects.filter(account_id=OuterRef("pk")).order_by("-id")
+                          .values("balance_after")[:1])
+    for a in (LedgerAccount.objects.annotate(last_after=last_after).filter(last_after__isnull=False)
+              .exclude(last_after=F("balance")).order_by("pk")[:MAX_REPORTED]):
+        problems.append(f"account {a.pk} ({a}) has balance {a.balance} but its last posting says {a.last_after}")
     for a in (LedgerAccount.objects.filter(allow_negative=False)
               .filter(Q(balance__lt=0) | Q(balance__lt=F("pending_debits"))).order_by("pk")[:MAX_REPORTED]):
         problems.append(f"account {a.pk} ({a}) may not go negative but has balance {a.balance} "

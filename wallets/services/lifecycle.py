@@ -191,7 +191,8 @@ def wallet_adjust(*, actor: Actor, wallet_id: str, amount: int, reason: str) -> 
     suspense = ledger.system_account(account_type=AccountType.SUSPENSE, currency=wallet.currency)
     entry = ledger.post_entry(kind="adjustment", description=f"Manual adjustment: {reason}", actor=actor,
                               postings=[(suspense, -amount), (wallet.account, amount)],
-                              metadata={"wallet_id": wallet.pk, "reason": reason})
+                              metadata={"wallet_id": wallet.pk, "amount": amount, "currency": wallet.currency,
+                                        "reason": reason})
     audit_record(action="wallet.adjusted", actor=actor, obj=wallet,
                  details={"entry_id": entry.pk, "amount": amount, "reason": reason})
     return entry

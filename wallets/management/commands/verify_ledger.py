@@ -9,7 +9,8 @@ from wallets.selectors.verify import ledger_verify
 
 class Command(BaseCommand):
     help = ("Checks that every entry balances per currency, every account's balance equals the sum of its "
-            "postings, pending debits equal pending holds, and no non-negative account is below zero.")
+            "postings and its last posting's balance_after, pending debits equal pending holds, and no "
+            "non-negative account is below zero.")
 
     def handle(self, *args, **options):
         report = ledger_verify()
