@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
+    path("", include("subscriptions.urls")),
 ]
 
 urlpatterns = [

@@ -222,6 +222,11 @@ SPECTACULAR_SETTINGS = {
         "CustomerStatusEnum": "accounts.models.Customer.Status",
         "WalletStatusEnum": "wallets.models.Wallet.Status",
         "HoldStatusEnum": "wallets.models.Hold.Status",
+        # subscriptions
+        "PlanIntervalEnum": "subscriptions.models.Plan.Interval",
+        "SubscriptionStatusEnum": "subscriptions.models.Subscription.Status",
+        "InvoiceStatusEnum": "subscriptions.models.Invoice.Status",
+        "InvoiceBillingReasonEnum": "subscriptions.models.Invoice.Reason",
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
 }
