@@ -180,7 +180,7 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     """A line of an invoice; with `invoice` empty it is a pending item for the next invoice."""
 
-    id = PublicIdField(prefix="il")
+    id = models.BigAutoField(primary_key=True)
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="lines")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines", null=True, blank=True)
     description = models.CharField(max_length=300)
