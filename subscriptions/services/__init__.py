@@ -12,9 +12,10 @@ from .subscriptions import (
     subscription_create,
     subscription_pause,
     subscription_resume,
+    subscription_set_payment_source,
 )
 
 __all__ = ["billing_run", "dunning_settings", "dunning_settings_save", "invoice_finalize",
            "invoice_mark_uncollectible", "invoice_pay", "invoice_void", "plan_archive", "plan_create",
            "subscription_cancel", "subscription_change", "subscription_change_preview", "subscription_create",
-           "subscription_pause", "subscription_resume"]
+           "subscription_pause", "subscription_resume", "subscription_set_payment_source"]

@@ -249,5 +249,23 @@ def subscription_resume(*, actor: Actor, subscription_id: str) -> Subscription:
     return Subscription.objects.select_related("plan").get(pk=sub.pk)
 
 
+def subscription_set_payment_source(*, actor: Actor, subscription_id: str, wallet_id: str = "",
+                                    payment_method: str = "") -> Subscription:
+    """Replaces the default payment source (the customer's wallet or a provider token)."""
+    if not (wallet_id or payment_method):
+        raise ValidationFailed({"payment_method": ["Give wallet_id or payment_method."]})
+
+    def write():
+        sub = lock_subscription(subscription_id)
+        _check_source(customer_id=sub.customer_id, currency=sub.plan.currency, wallet_id=wallet_id,
+                      payment_method=payment_method)
+        sub.wallet_id, sub.payment_method = wallet_id, payment_method
+        save(sub, "wallet_id", "payment_method")
+        audit_record(action="subscription.payment_source_changed", actor=actor, obj=sub,
+                     details={"wallet_id": wallet_id, "payment_method": payment_method})
+        return sub
+    return run_in_transaction(write)
+
+
 def pending_lines(sub: Subscription):
     return InvoiceLine.objects.filter(subscription=sub, invoice__isnull=True)
