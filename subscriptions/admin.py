@@ -300,3 +300,25 @@ class DunningSettingsAdmin(admin.ModelAdmin):
 class ChurnModelAdmin(ReadOnlyAdmin):
     list_display = ("version", "trained_at", "n_train", "n_eval", "metrics")
     exclude = ("booster",)
+    change_list_template = "admin/subscriptions/churn_changelist.html"
+
+    def get_urls(self):
+        return [path("at-risk/", self.admin_site.admin_view(self.at_risk_view), name="subscriptions_churn_at_risk"),
+                *super().get_urls()]
+
+    def at_risk_view(self, request):
+        from . import churn
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not request.user.has_perm("subscriptions.add_churnmodel"):
+                raise PermissionDenied
+            trained = churn.train()
+            self.message_user(request, f"Trained {trained.version}." if trained else
+                              "Not enough history to train a churn model.",
+                              messages.SUCCESS if trained else messages.WARNING)
+            return redirect(reverse("admin:subscriptions_churn_at_risk"))
+        context = {**self.admin_site.each_context(request), "title": "Subscriptions at risk of churn",
+                   "result": churn.at_risk(limit=50), "opts": ChurnModel._meta}
+        return TemplateResponse(request, "admin/subscriptions/at_risk.html", context)

@@ -121,5 +121,9 @@ def seed(*, rng, stdout) -> None:
                     refused += 1
         with clock.frozen_at(moment):
             services.billing_run(actor=actor, triggered_by="seed_demo")
+    from .churn import train
+
+    model = train()
     stdout.write(f"  subscriptions: {len(subs)} subscriptions over {DAYS} days, {refused} refused actions, "
+                 f"churn model {model.version if model else 'not trained (too little history)'}, "
                  f"{time.monotonic() - started:.1f}s")

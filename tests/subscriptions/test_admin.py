@@ -98,3 +98,12 @@ def test_dunning_settings_history(staff_client):
     bad = client.post("/admin/subscriptions/dunningsettings/add/", {"retry_days": "[5, 1]", "final_action": "unpaid"})
     assert bad.status_code == 302 and DunningSettings.objects.count() == 2
     assert client.get("/admin/subscriptions/billingrun/").status_code == 200
+
+
+def test_at_risk_page_says_when_history_is_too_short(staff_client):
+    client = staff_client("admin")
+    page = client.get("/admin/subscriptions/churnmodel/at-risk/")
+    assert page.status_code == 200 and "Not enough subscription history" in page.content.decode()
+    trained = client.post("/admin/subscriptions/churnmodel/at-risk/", follow=True)
+    assert "Not enough history to train" in trained.content.decode()
+    assert client.get("/admin/subscriptions/churnmodel/").status_code == 200

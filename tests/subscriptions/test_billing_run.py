@@ -48,7 +48,7 @@ def test_two_runs_at_once_make_one_invoice_per_period(roles, actor, make_plan, t
         try:
             barrier.wait()
             runs.append(services.billing_run(actor=actor, chunk_size=5))
-        except Exception as exc:  # surfaced by the assertion below
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
         finally:
             connection.close()
