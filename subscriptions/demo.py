@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from accounts import services as account_services
 from accounts.models import Customer
 from core import clock
 from core.context import Actor
-from core.db import run_in_transaction
 from core.errors import DomainError
 
 from . import services
@@ -44,11 +42,9 @@ def _plans(actor: Actor) -> dict[str, Plan]:
     return existing
 
 
-def _customer(actor: Actor, i: int) -> Customer:
-    email = f"subscriber{i:03d}@demo.example"
-    found = Customer.objects.filter(email=email).first()
-    return found or run_in_transaction(lambda: account_services.customer_create(
-        actor=actor, email=email, name=f"Subscriber {i:03d}", country="US", metadata={"demo": "subscriptions"}))
+def _customers() -> list[Customer]:
+    # The accounts demo's customers (seeded first); some hold several subscriptions over the year.
+    return list(Customer.objects.filter(email__endswith="@demo.example").order_by("email"))
 
 
 def _schedule(rng, start: dt.datetime) -> list[tuple[dt.datetime, str, int]]:
@@ -63,14 +59,15 @@ def _schedule(rng, start: dt.datetime) -> list[tuple[dt.datetime, str, int]]:
     return sorted(events)
 
 
-def _act(rng, actor: Actor, plans: dict[str, Plan], subs: dict[int, str], kind: str, i: int) -> None:
+def _act(rng, actor: Actor, plans: dict[str, Plan], subs: dict[int, str], kind: str, i: int,
+         customers: list[Customer]) -> None:
     if kind == "signup":
         currency = "EUR" if rng.random() < 0.3 else "USD"
         name = rng.choice(LADDERS[currency] + (["Team annual"] if currency == "USD" else []))
         token = "tok_decline_insufficient_funds" if rng.random() < 0.05 else rng.choice(["tok_visa", "tok_mastercard"])
-        sub = services.subscription_create(actor=actor, customer_id=_customer(actor, i).id, plan_id=plans[name].id,
-                                           quantity=rng.choice([1, 1, 1, 2, 3, 5]), payment_method=token,
-                                           metadata={"demo": True})
+        sub = services.subscription_create(actor=actor, customer_id=customers[i % len(customers)].id,
+                                           plan_id=plans[name].id, quantity=rng.choice([1, 1, 1, 2, 3, 5]),
+                                           payment_method=token, metadata={"demo": True})
         subs[i] = sub.id
         return
     if i not in subs:
@@ -99,6 +96,10 @@ def seed(*, rng, stdout) -> None:
     if Subscription.objects.filter(metadata__demo=True).exists():
         stdout.write("  subscriptions: demo history already present")
         return
+    customers = _customers()
+    if not customers:
+        stdout.write("  subscriptions: no demo customers (the accounts demo seeds them first); skipped")
+        return
     started = time.monotonic()
     actor = Actor.system("seed_demo")
     end = clock.now().replace(microsecond=0)
@@ -115,7 +116,7 @@ def seed(*, rng, stdout) -> None:
             at, kind, i = events.pop(0)
             with clock.frozen_at(at):
                 try:
-                    _act(rng, actor, plans, subs, kind, i)
+                    _act(rng, actor, plans, subs, kind, i, customers)
                 except DomainError:
                     # e.g. changing a subscription that has since been canceled: a refusal, like in real life.
                     refused += 1

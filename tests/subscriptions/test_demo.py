@@ -9,9 +9,18 @@ from subscriptions.models import BillingRun, Invoice, InvoiceAttempt, Subscripti
 pytestmark = pytest.mark.django_db
 
 
+def test_demo_needs_the_accounts_customers():
+    out = io.StringIO()
+    demo.seed(rng=random.Random(5), stdout=out)
+    assert "skipped" in out.getvalue() and Subscription.objects.count() == 0
+
+
 def test_demo_history_is_made_by_billing_and_is_idempotent(monkeypatch):
     monkeypatch.setattr(demo, "SIGNUPS", 40)
     monkeypatch.setattr(demo, "DAYS", 240)
+    from accounts import demo as accounts_demo
+
+    accounts_demo.seed(rng=random.Random(1), stdout=io.StringIO())
     demo.seed(rng=random.Random(5), stdout=io.StringIO())
     counts = (Subscription.objects.count(), Invoice.objects.count(), BillingRun.objects.count())
     assert counts[0] == 40 and counts[2] == 120
