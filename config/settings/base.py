@@ -303,3 +303,7 @@ PAYMENTS_ROUTING_WINDOW_HOURS = 24
 PAYMENTS_ROUTING_LATENCY_PENALTY_PER_SECOND = 0.05
 PAYMENTS_AUTHORISATION_DAYS = 7
 PAYMENTS_RISK_SCORER = ""  # dotted path; empty means the transparent rule set in payments.risk
+
+# --- Subscriptions (subscriptions app) --------------------------------------------------------
+# Subscriptions renewed (and invoices claimed for collection) per transaction in a billing run.
+BILLING_CHUNK_SIZE = 200
