@@ -24,7 +24,7 @@ from ..models import BillingRun, Invoice, Subscription
 from ..periods import period_bounds
 from .collection import charge_and_settle, claim
 from .common import record_event, save
-from .invoices import finalize, invoice_build, void
+from .invoices import invoice_build, void
 from .subscriptions import INCOMPLETE_TTL, plan_line
 
 logger = logging.getLogger("subscriptions")
@@ -48,12 +48,8 @@ def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
     plan = sub.plan
     index = sub.period_index + 1
     start, end = period_bounds(sub.billing_cycle_anchor, plan.interval, plan.interval_count, index)
-    invoice = invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
-                            lines=[plan_line(sub, start, end)])
-    finalize(invoice, actor)
-    if invoice.status == Invoice.Status.OPEN:
-        invoice.next_payment_attempt = clock.now()
-        save(invoice, "next_payment_attempt")
+    invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
+                  lines=[plan_line(sub, start, end)], actor=actor, collect_from=clock.now())
     was_trial = sub.status == Subscription.Status.TRIALING
     sub.period_index, sub.current_period_start, sub.current_period_end = index, start, end
     fields = ["period_index", "current_period_start", "current_period_end"]

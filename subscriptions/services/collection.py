@@ -54,7 +54,8 @@ class Outcome:
 
 def claim(invoice: Invoice, *, manual: bool) -> InvoiceAttempt | None:
     """Inside the caller's transaction, with the invoice locked: settle leftovers, then open an attempt."""
-    for pending in invoice.attempts.filter(status=InvoiceAttempt.Status.PENDING):
+    attempts = list(invoice.attempts.all())
+    for pending in [a for a in attempts if a.status == InvoiceAttempt.Status.PENDING]:
         if _settle_from_payment(invoice, pending) == "pending":
             invoice.next_payment_attempt = clock.now() + LEASE
             save(invoice, "next_payment_attempt")
@@ -66,7 +67,7 @@ def claim(invoice: Invoice, *, manual: bool) -> InvoiceAttempt | None:
         if manual:
             raise InvoiceStateError(details={"invoice_id": invoice.id, "status": invoice.status})
         return None
-    number = invoice.attempts.count() + 1
+    number = len(attempts) + 1
     attempt = InvoiceAttempt.objects.create(invoice=invoice, number=number, status=InvoiceAttempt.Status.PENDING,
                                             created=clock.now())
     invoice.next_payment_attempt = clock.now() + LEASE

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection
+
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
@@ -17,17 +19,20 @@ from .common import lock_invoice, save
 
 
 def take_number(year: int) -> str:
-    """Next number of the UTC year under the counter row's lock: gapless because the number is
-    taken inside the finalising transaction and rolls back with it."""
+    """Next number of the UTC year, from one upsert that keeps the counter row locked until the
+    finalising transaction ends: gapless, because a rollback gives the number back."""
     require_transaction()
-    InvoiceSequence.objects.bulk_create([InvoiceSequence(year=year, last=0)], ignore_conflicts=True)
-    seq = InvoiceSequence.objects.select_for_update().get(year=year)
-    seq.last += 1
-    seq.save(update_fields=["last"])
-    return f"INV-{year}-{seq.last:06d}"
+    table = InvoiceSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (year, last) VALUES (%s, 1) ON CONFLICT (year) "
+                       f"DO UPDATE SET last = {table}.last + 1 RETURNING last", [year])
+        last = cursor.fetchone()[0]
+    return f"INV-{year}-{last:06d}"
 
 
 def add_lines(sub: Subscription, lines: list[Line], invoice: Invoice | None) -> list[InvoiceLine]:
+    if not lines:
+        return []
     now = clock.now()
     return InvoiceLine.objects.bulk_create([
         InvoiceLine(subscription=sub, invoice=invoice, description=line.description[:300],
@@ -37,48 +42,55 @@ def add_lines(sub: Subscription, lines: list[Line], invoice: Invoice | None) -> 
         for line in lines])
 
 
+def _open(invoice: Invoice, now: dt.datetime) -> None:
+    invoice.number = take_number(now.year)
+    invoice.status, invoice.finalized_at, invoice.due_date = Invoice.Status.OPEN, now, now
+    if invoice.total == 0:
+        invoice.status, invoice.paid_at = Invoice.Status.PAID, now
+
+
 def invoice_build(*, sub: Subscription, reason: str, period_start: dt.datetime, period_end: dt.datetime,
-                  lines: list[Line], include_pending: bool = True) -> Invoice:
-    """A draft with `lines` plus the subscription's pending items. Credits beyond the charges are
-    carried forward as a pending credit, so an invoice total is never negative."""
+                  lines: list[Line], actor: Actor, include_pending: bool = True,
+                  collect_from: dt.datetime | None = None) -> Invoice:
+    """A finalised invoice with `lines` plus the subscription's pending items. Credits beyond the
+    charges are carried forward as a pending credit, so an invoice total is never negative.
+    `collect_from`: when the billing run should first try to collect it (None: the caller does)."""
     require_transaction()
     now = clock.now()
-    invoice = Invoice.objects.create(
-        subscription=sub, customer_id=sub.customer_id, status=Invoice.Status.DRAFT, billing_reason=reason,
-        currency=sub.plan.currency, period_start=period_start, period_end=period_end, created=now, updated=now)
-    add_lines(sub, lines, invoice)
-    if include_pending:
-        InvoiceLine.objects.filter(subscription=sub, invoice__isnull=True).update(invoice=invoice)
-    _total(invoice, sub)
+    pending = (list(InvoiceLine.objects.filter(subscription=sub, invoice__isnull=True).values_list("id", "amount"))
+               if include_pending else [])
+    subtotal = sum(line.amount for line in lines) + sum(amount for _, amount in pending)
+    carry_in, carry_out = [], []
+    if subtotal < 0:
+        currency = sub.plan.currency
+        carry_in = [Line("Unused credit carried to the next invoice", period_start, period_end, 1, -subtotal,
+                         -subtotal, currency, False, "")]
+        carry_out = [Line("Credit from an earlier invoice", period_start, period_end, 1, subtotal, subtotal,
+                          currency, False, "")]
+        subtotal = 0
+    invoice = Invoice(subscription=sub, customer_id=sub.customer_id, billing_reason=reason,
+                      currency=sub.plan.currency, period_start=period_start, period_end=period_end,
+                      subtotal=subtotal, total=subtotal, created=now, updated=now)
+    _open(invoice, now)
+    if invoice.status == Invoice.Status.OPEN:
+        invoice.next_payment_attempt = collect_from
+    invoice.save(force_insert=True)
+    add_lines(sub, lines + carry_in, invoice)
+    add_lines(sub, carry_out, None)
+    if pending:
+        InvoiceLine.objects.filter(pk__in=[pk for pk, _ in pending]).update(invoice=invoice)
+    audit_record(action="invoice.finalized", actor=actor, obj=invoice,
+                 details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
     return invoice
 
 
-def _total(invoice: Invoice, sub: Subscription) -> None:
-    amounts = list(invoice.lines.values_list("amount", flat=True))
-    subtotal = sum(amounts)
-    if subtotal < 0:
-        carry = Line("Unused credit carried to the next invoice", invoice.period_start, invoice.period_end, 1,
-                     -subtotal, -subtotal, invoice.currency, False, "")
-        add_lines(sub, [carry], invoice)
-        add_lines(sub, [Line("Credit from an earlier invoice", invoice.period_start, invoice.period_end, 1,
-                             subtotal, subtotal, invoice.currency, False, "")], None)
-        subtotal = 0
-    invoice.subtotal = invoice.total = subtotal
-    save(invoice, "subtotal", "total")
-
-
 def finalize(invoice: Invoice, actor: Actor) -> Invoice:
+    """Finalises a draft (drafts come only from staff tools; the services build final invoices)."""
     require_transaction()
     if invoice.status != Invoice.Status.DRAFT:
         raise InvoiceStateError(details={"invoice_id": invoice.id, "status": invoice.status})
-    now = clock.now()
-    invoice.number = take_number(now.year)
-    invoice.status, invoice.finalized_at, invoice.due_date = Invoice.Status.OPEN, now, now
-    fields = ["number", "status", "finalized_at", "due_date"]
-    if invoice.total == 0:
-        invoice.status, invoice.paid_at = Invoice.Status.PAID, now
-        fields.append("paid_at")
-    save(invoice, *fields)
+    _open(invoice, clock.now())
+    save(invoice, "number", "status", "finalized_at", "due_date", "paid_at")
     audit_record(action="invoice.finalized", actor=actor, obj=invoice,
                  details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
     return invoice

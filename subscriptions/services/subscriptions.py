@@ -19,7 +19,7 @@ from ..periods import period_bounds
 from ..proration import Line, proration_lines
 from .collection import collect
 from .common import get_plan, lock_subscription, record_event, save
-from .invoices import add_lines, finalize, invoice_build
+from .invoices import add_lines, invoice_build
 
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 CHANGEABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING, Subscription.Status.PAST_DUE)
@@ -80,9 +80,8 @@ def subscription_create(*, actor: Actor, customer_id: str, plan_id: str, quantit
         invoice = None
         if not trial:
             invoice = invoice_build(sub=sub, reason=Invoice.Reason.CREATE, period_start=sub.current_period_start,
-                                    period_end=sub.current_period_end,
+                                    period_end=sub.current_period_end, actor=actor,
                                     lines=[plan_line(sub, sub.current_period_start, sub.current_period_end)])
-            finalize(invoice, actor)
             if invoice.status == Invoice.Status.PAID:
                 sub.status = Subscription.Status.ACTIVE
                 save(sub, "status")
@@ -168,8 +167,7 @@ def subscription_change(*, actor: Actor, subscription_id: str, plan_id: str | No
         invoice = None
         if proration_behavior == "always_invoice" and sum(line.amount for line in lines) > 0:
             invoice = invoice_build(sub=sub, reason=Invoice.Reason.UPDATE, period_start=clock.now(),
-                                    period_end=sub.current_period_end, lines=lines)
-            finalize(invoice, actor)
+                                    period_end=sub.current_period_end, lines=lines, actor=actor)
         else:
             add_lines(sub, lines, None)
         sub.plan, sub.quantity = new_plan, new_quantity
@@ -236,9 +234,8 @@ def subscription_resume(*, actor: Actor, subscription_id: str) -> Subscription:
         save(sub, "billing_cycle_anchor", "period_index", "current_period_start", "current_period_end", "status",
              "paused_at", "trial_end")
         invoice = invoice_build(sub=sub, reason=Invoice.Reason.RESUME, period_start=sub.current_period_start,
-                                period_end=sub.current_period_end,
+                                period_end=sub.current_period_end, actor=actor,
                                 lines=[plan_line(sub, sub.current_period_start, sub.current_period_end)])
-        finalize(invoice, actor)
         record_event(sub, "resumed")
         audit_record(action="subscription.resumed", actor=actor, obj=sub, details={"invoice_id": invoice.id})
         return sub, invoice
