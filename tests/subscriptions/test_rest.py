@@ -143,3 +143,27 @@ def _system():
     from core.context import Actor
 
     return Actor.system("tests")
+
+
+def test_finalize_refuses_a_final_invoice_and_changes_nothing(api, customer, travel):
+    travel(at(2026, 2, 1))
+    plan = _plan(api)
+    sub = api.post("/api/v1/subscriptions", {"customer_id": customer.id, "plan_id": plan["id"],
+                                             "payment_method": "tok_visa"}, format="json").json()
+    invoice = Invoice.objects.get(subscription_id=sub["id"])
+    response = api.post(f"/api/v1/invoices/{invoice.id}/finalize", {}, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "invalid_state_transition")
+    again = Invoice.objects.get(pk=invoice.pk)
+    assert (again.number, again.status, again.updated) == (invoice.number, "paid", invoice.updated)
+
+
+def test_change_preview_with_bad_input_is_refused(api, customer, travel):
+    travel(at(2026, 2, 1))
+    plan = _plan(api)
+    eur = _plan(api, currency="eur", name="EUR")
+    sub = api.post("/api/v1/subscriptions", {"customer_id": customer.id, "plan_id": plan["id"],
+                                             "payment_method": "tok_visa"}, format="json").json()
+    response = api.post(f"/api/v1/subscriptions/{sub['id']}/change", {"plan_id": eur["id"], "preview": True},
+                        format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "currency_mismatch")
+    assert Subscription.objects.get(pk=sub["id"]).plan_id == plan["id"]
