@@ -6,6 +6,7 @@ from core.views import healthz, readyz
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("mcp_gateway.api_urls")),
 ]
 
 urlpatterns = [
@@ -17,4 +18,5 @@ urlpatterns = [
          name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("", include("mcp_gateway.urls")),
 ]
