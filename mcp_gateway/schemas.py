@@ -80,7 +80,8 @@ def field_schema(field: serializers.Field, *, for_output: bool) -> dict[str, Any
         if not for_output:
             if field.max_length is not None:
                 schema["maxLength"] = field.max_length
-            min_length = field.min_length if field.min_length is not None else (0 if field.allow_blank else 1)
+            # DRF accepts "" before it checks min_length when blanks are allowed.
+            min_length = 0 if field.allow_blank else (field.min_length or 1)
             if min_length:
                 schema["minLength"] = min_length
         return schema

@@ -41,8 +41,9 @@ class McpClient:
                                "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "1"},
                                **params.get("_meta", {})}
             headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method}
-            if method == "tools/call":
-                headers["Mcp-Name"] = params["name"]
+            name_field = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}.get(method)
+            if name_field:
+                headers["Mcp-Name"] = params[name_field]
         else:
             headers = {"MCP-Protocol-Version": LEGACY}
         if msg_id is None:
