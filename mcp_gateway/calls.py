@@ -2,11 +2,14 @@
 `core.operations.invoke` (or a dry run), shape the MCP result and log the call.
 
 Two error channels, as the spec has them:
-- the call itself is malformed (unknown tool, arguments not an object, arguments that break
-  the input schema: unknown, missing or mistyped) -> JSON-RPC `-32602`, nothing runs;
-- the operation refuses (validation of values, not_found, insufficient_scope, state
-  conflicts, business refusals) -> a result with `isError: true` and the domain error
-  object `{"error": {"code", "message", "details"}}`, the same body REST answers with.
+- the request is malformed (no tool name, an unknown tool, `arguments` not an object)
+  -> JSON-RPC `-32602`, nothing runs;
+- the arguments break the tool's input schema (unknown, missing or mistyped arguments), or
+  the operation refuses (values, not_found, insufficient_scope, state conflicts, business
+  refusals) -> a result with `isError: true` and the domain error object
+  `{"error": {"code", "message", "details"}}`, the same body REST answers with
+  (`validation_error` with `details.fields` for arguments). The spec puts input validation
+  among tool execution errors so that the model can read them and correct the call.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from jsonschema import Draft202012Validator
 
 from core.cards import contains_pan, refuse_card_data
 from core.context import Actor, current_request_id
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from core.operations import authorize, invoke, validate_input
 
 from . import approvals, services
@@ -66,10 +69,23 @@ def _error_result(exc: DomainError) -> dict[str, Any]:
     return _result({"error": exc.to_dict()}, is_error=True)
 
 
-def _schema_errors(tool: Tool, arguments: dict[str, Any]) -> list[dict[str, str]]:
-    validator = Draft202012Validator(tool.input_schema)
-    return [{"path": "/".join(str(p) for p in err.absolute_path) or "(arguments)", "message": err.message}
-            for err in sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path)))]
+def _schema_errors(tool: Tool, arguments: dict[str, Any]) -> dict[str, list[str]]:
+    """Violations of the input schema, per argument, in the REST `details.fields` shape."""
+    fields: dict[str, list[str]] = {}
+    for err in Draft202012Validator(tool.input_schema).iter_errors(arguments):
+        if err.validator == "required" and not err.absolute_path:
+            for name in err.validator_value:
+                if name not in arguments:
+                    fields.setdefault(name, []).append("This argument is required.")
+        elif err.validator == "additionalProperties" and not err.absolute_path:
+            known = tool.input_schema.get("properties", {})
+            for name in arguments:
+                if name not in known:
+                    fields.setdefault(name, []).append("Unknown argument.")
+        else:
+            path = "/".join(str(p) for p in err.absolute_path) or "non_field_errors"
+            fields.setdefault(path, []).append(err.message)
+    return fields
 
 
 class _Rollback(Exception):
@@ -132,9 +148,6 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
                            "dry_run": arguments.get("dry_run") is True}
     try:
         result = _run(tool, arguments, actor, log)
-    except RpcError as exc:
-        log.update(outcome=ToolCall.Outcome.INVALID, error_code=str(exc.code))
-        raise
     except Exception:
         log.update(outcome=ToolCall.Outcome.INTERNAL_ERROR, error_code="internal_error")
         raise
@@ -153,9 +166,11 @@ def _record(log: dict[str, Any]) -> None:
 
 
 def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[str, Any]) -> dict[str, Any]:
-    errors = _schema_errors(tool, arguments)
-    if errors:
-        raise RpcError(INVALID_PARAMS, f"Invalid arguments for tool {tool.name}.", {"errors": errors})
+    fields = _schema_errors(tool, arguments)
+    if fields:
+        # Reported as a tool error, not a protocol error: the model reads it and corrects the call.
+        log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
+        return _error_result(ValidationFailed(fields, f"Invalid arguments for tool {tool.name}."))
     data = dict(arguments)
     key = data.pop("idempotency_key", None) if tool.writes else None
     dry = data.pop("dry_run", False) if tool.operation.destructive else False

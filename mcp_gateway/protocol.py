@@ -89,12 +89,13 @@ def check_modern(request, method: str, params: dict[str, Any]) -> str:
         raise RpcError(INVALID_PARAMS, f"params._meta must carry {META_VERSION} and {META_CAPABILITIES}.",
                        http_status=400)
     version = meta[META_VERSION]
-    if version not in MODERN_VERSIONS:
-        raise RpcError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version.",
-                       {"supported": list(MODERN_VERSIONS), "requested": version}, http_status=400)
+    # A header that disagrees with the body is a transport fault, whatever the version says.
     if _header(request, "MCP-Protocol-Version") != version:
         raise RpcError(HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta.",
                        http_status=400)
+    if version not in MODERN_VERSIONS:
+        raise RpcError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version.",
+                       {"supported": list(MODERN_VERSIONS), "requested": version}, http_status=400)
     if method in NAME_HEADER_METHODS:
         expected = params.get(NAME_HEADER_METHODS[method])
         header_name = _header(request, "Mcp-Name")

@@ -312,9 +312,8 @@ def test_dry_run_of_a_provider_call_is_a_preview_that_never_calls_it(mcp, point_
 
 
 def test_dry_run_is_refused_on_tools_that_are_not_destructive(mcp):
-    data = mcp.rpc("tools/call", {"name": "create_customer", "arguments": {
-        "email": "a@example.com", "idempotency_key": "k", "dry_run": True}})
-    assert data["error"]["code"] == -32602
+    error = mcp.error("create_customer", {"email": "a@example.com", "idempotency_key": "k", "dry_run": True})
+    assert error["details"] == {"fields": {"dry_run": ["Unknown argument."]}}
     assert not Customer.objects.exists()
 
 

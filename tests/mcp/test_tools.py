@@ -131,24 +131,27 @@ def test_domain_errors_are_is_error_results(mcp, tool, args, code, details):
     assert Customer.objects.count() == 0
 
 
-@pytest.mark.parametrize(("tool", "args", "path"), [
-    ("create_customer", {"email": "a@example.com"}, "(arguments)"),  # idempotency_key missing
-    ("create_customer", {"idempotency_key": "k"}, "(arguments)"),  # email missing
-    ("create_customer", {"email": "a@example.com", "idempotency_key": "k", "extra": 1}, "(arguments)"),
-    ("create_customer", {"email": 5, "idempotency_key": "k"}, "email"),
-    ("create_customer", {"email": "a@example.com", "idempotency_key": ""}, "idempotency_key"),
-    ("get_customer", {"customer_id": None}, "customer_id"),
-    ("list_customers", {"limit": 0}, "limit"),
-    ("list_customers", {"limit": "5"}, "limit"),
-    ("list_customers", {"status": "weird"}, "status"),
+@pytest.mark.parametrize(("tool", "args", "fields"), [
+    ("create_customer", {"email": "a@example.com"}, {"idempotency_key": ["This argument is required."]}),
+    ("create_customer", {"idempotency_key": "k"}, {"email": ["This argument is required."]}),
+    ("create_customer", {"email": "a@example.com", "idempotency_key": "k", "extra": 1},
+     {"extra": ["Unknown argument."]}),
+    ("create_customer", {"email": 5, "idempotency_key": "k"}, {"email": ["5 is not of type 'string'"]}),
+    ("create_customer", {"email": "a@example.com", "idempotency_key": ""},
+     {"idempotency_key": ["'' should be non-empty"]}),
+    ("get_customer", {"customer_id": None}, {"customer_id": ["None is not of type 'string'"]}),
+    ("get_customer", {}, {"customer_id": ["This argument is required."]}),
+    ("list_customers", {"limit": 0}, {"limit": ["0 is less than the minimum of 1"]}),
+    ("list_customers", {"limit": "5"}, {"limit": ["'5' is not of type 'integer'"]}),
+    ("list_customers", {"status": "weird"}, {"status": ["'weird' is not one of ['active', 'blocked', 'closed']"]}),
 ])
-def test_arguments_breaking_the_schema_are_32602(mcp, tool, args, path):
-    data = mcp.rpc("tools/call", {"name": tool, "arguments": args})
-    assert data["error"]["code"] == -32602
-    assert data["error"]["message"] == f"Invalid arguments for tool {tool}."
-    assert path in [e["path"] for e in data["error"]["data"]["errors"]]
+def test_arguments_breaking_the_schema_are_validation_errors_and_run_nothing(mcp, tool, args, fields):
+    error = mcp.error(tool, args)
+    assert error == {"code": "validation_error", "message": f"Invalid arguments for tool {tool}.",
+                     "details": {"fields": fields}}
     assert Customer.objects.count() == 0
-    assert ToolCall.objects.get().outcome == "invalid_params"
+    log = ToolCall.objects.get()
+    assert (log.outcome, log.error_code) == ("invalid_params", "validation_error")
 
 
 @pytest.mark.parametrize("params", [
