@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: help install run serve test lint migrate seed schema clean
+.PHONY: help install tools run serve test lint migrate seed schema clean mcp-tools-doc
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,15 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies (idempotent)
 
+# Test-only Node tools for /mcp/ (Node 22 from the npm package node@22, the MCP conformance
+# suites, the Inspector CLI), pinned by tools/package-lock.json into git-ignored tools/node_modules.
+TOOLS_STAMP := tools/node_modules/.installed-$(shell sha1sum tools/package-lock.json | cut -c1-12)
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	@rm -f tools/node_modules/.installed-*; touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP) ## Install the Node tools for the MCP interop tests (idempotent)
+
 run: install ## Install, migrate, seed demo data, print the login, start web + worker + beat
 	PORT=$(PORT) ./scripts/run.sh
 
@@ -31,8 +40,8 @@ lint: install ## ruff, import layering, migrations in sync
 	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-test: install lint ## Install, lint, check migrations, run the whole test suite
-	$(VENV)/bin/pytest -p no:cacheprovider
+test: install tools lint ## Install, lint, check migrations, run the whole test suite
+	MCP_REQUIRE_NODE_TOOLS=1 $(VENV)/bin/pytest -p no:cacheprovider
 
 migrate: install
 	$(PY) manage.py migrate
@@ -42,6 +51,9 @@ seed: install
 
 schema: install ## Regenerate the committed OpenAPI schema
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/schema.yml --validate
+
+mcp-tools-doc: install ## Print the README's MCP tool list, generated from the registry
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py mcp_tools
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

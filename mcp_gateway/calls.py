@@ -42,18 +42,40 @@ _OUR_KEY = re.compile(r"\bsk_[A-Za-z0-9]{12}_\S+")
 _KEEP = {"payment_method"}  # provider tokens (pm_...) are references, not secrets
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_path(value: Any, path: str = "") -> str | None:
+    """The first key or string holding NUL or an unpaired surrogate, which PostgreSQL cannot
+    store as text: refused up front rather than failing deep inside a service."""
+    if isinstance(value, str):
+        return (path or "non_field_errors") if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            found = unstorable_path(str(key), here) or unstorable_path(item, here)
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = unstorable_path(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
 def redact(value: Any, key: str = "") -> Any:
     """Arguments as they may be stored: secrets by name, API keys and card numbers by value."""
     if key and key not in _KEEP and _SECRET_KEY.search(key):
         return REDACTED
     if isinstance(value, dict):
-        return {str(k): redact(v, str(k)) for k, v in value.items()}
+        return {_UNSTORABLE.sub("\ufffd", str(k)): redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
         if contains_pan(value):
             return REDACTED
-        return _OUR_KEY.sub(REDACTED, value)
+        return _OUR_KEY.sub(REDACTED, _UNSTORABLE.sub("\ufffd", value))
     return value
 
 
@@ -171,6 +193,11 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
         # Reported as a tool error, not a protocol error: the model reads it and corrects the call.
         log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
         return _error_result(ValidationFailed(fields, f"Invalid arguments for tool {tool.name}."))
+    bad = unstorable_path(arguments)
+    if bad:
+        log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
+        return _error_result(ValidationFailed({bad: ["Text may not contain NUL characters or unpaired surrogates."]},
+                                              f"Invalid arguments for tool {tool.name}."))
     data = dict(arguments)
     key = data.pop("idempotency_key", None) if tool.writes else None
     dry = data.pop("dry_run", False) if tool.operation.destructive else False

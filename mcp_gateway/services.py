@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from accounts.models import ApiKey
 from core import clock
@@ -31,7 +32,9 @@ APPROVAL_TTL_HOURS = 24
 def tool_call_record(**fields: Any) -> ToolCall:
     """One row per call, in its own (auto-committed) statement: a call whose effect rolled
     back is still logged."""
-    return ToolCall.objects.create(created=clock.now(), **fields)
+    # A savepoint when called inside a transaction, so a failed insert cannot poison it.
+    with transaction.atomic():
+        return ToolCall.objects.create(created=clock.now(), **fields)
 
 
 # --- Thresholds -------------------------------------------------------------------------

@@ -176,6 +176,19 @@ def test_card_numbers_are_refused_and_never_logged(mcp):
     assert Customer.objects.count() == 0
 
 
+@pytest.mark.parametrize(("arguments", "path"), [
+    ({"email": "a@example.com", "metadata": {"k": "a\u0000b"}}, "metadata.k"),
+    ({"email": "a@example.com", "metadata": {"a\ud800": "v"}}, "metadata.a\ud800"),
+    ({"email": "a@example.com", "name": "x\udfff"}, "name"),
+])
+def test_text_postgres_cannot_store_is_a_validation_error(mcp, arguments, path):
+    error = mcp.error("create_customer", {**arguments, "idempotency_key": "nul"})
+    assert error["code"] == "validation_error"
+    assert error["details"] == {"fields": {path: ["Text may not contain NUL characters or unpaired surrogates."]}}
+    assert Customer.objects.count() == 0
+    assert ToolCall.objects.get().outcome == "invalid_params"
+
+
 def test_every_call_is_logged_with_secrets_redacted(mcp):
     mcp.ok("create_customer", {"email": "log@example.com", "metadata": {"password": "hunter2",
                                                                           "api_key": mcp.raw_key,
