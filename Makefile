@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: help install tools run serve test lint migrate seed schema clean mcp-tools-doc
+.PHONY: help install tools run serve test lint migrate seed schema docs clean mcp-tools-doc
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,17 +43,20 @@ lint: install ## ruff, import layering, migrations in sync
 test: install tools lint ## Install, lint, check migrations, run the whole test suite
 	MCP_REQUIRE_NODE_TOOLS=1 $(VENV)/bin/pytest -p no:cacheprovider
 
-migrate: install
+migrate: install ## Apply the migrations to the configured database
 	$(PY) manage.py migrate
 
-seed: install
+seed: install ## Create the demo data (idempotent)
 	$(PY) manage.py seed_demo
 
-schema: install ## Regenerate the committed OpenAPI schema
-	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/schema.yml --validate
+schema: install ## Regenerate the committed OpenAPI schema (docs/schema.yml)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/schema.yml --validate --fail-on-warn
+
+docs: install schema ## Regenerate docs/schema.yml and the generated tables of docs/SECURITY.md
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py security_doc
 
 mcp-tools-doc: install ## Print the README's MCP tool list, generated from the registry
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py mcp_tools
 
-clean:
+clean: ## Remove the SQLite database, broker folder and caches (keeps .venv)
 	rm -rf var/ .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
+from core.context import Actor, bind_context
 from core.errors import DomainError
 
 from .errors import AccountLocked  # noqa: F401
@@ -26,6 +27,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except DomainError as exc:
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
         _set_auditlog_actor(api_key.owner)
+        # Logs and the audit recorder know the key from here on, even in views that are not operations.
+        bind_context(actor=Actor.for_api_key(api_key))
         return api_key.owner, api_key
 
     def authenticate_header(self, request):

@@ -20,3 +20,9 @@ class UnknownRole(DomainError):
 class WeakPassword(DomainError):
     code = "weak_password"
     status = 400
+
+
+class InvalidRateLimit(DomainError):
+    code = "invalid_rate_limit"
+    status = 400
+    default_message = "A rate limit looks like '600/min' (per s, min, hour or day)."

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from fnmatch import fnmatch
 
-# Never granted by a read-only pattern: viewing these reveals secrets or security settings.
 _READ_EVERYTHING = ["*.view_*"]
+# Denied to every role but admin, whatever its allow patterns say: viewing these reveals
+# second-factor secrets (TOTP keys, backup codes) or live session data.
+SECRET_PERMISSIONS = ["otp_totp.*", "otp_static.*", "sessions.*"]
 
 ROLE_RULES: dict[str, dict[str, list[str]]] = {
     "admin": {"allow": ["*.*"], "deny": []},
@@ -63,10 +65,11 @@ ROLE_NAMES = tuple(ROLE_RULES)
 
 def permissions_for(role: str, all_permissions: list[tuple[str, str]]) -> list[tuple[str, str]]:
     rules = ROLE_RULES[role]
+    deny = rules["deny"] + ([] if role == "admin" else SECRET_PERMISSIONS)
     chosen = []
     for app_label, codename in all_permissions:
         name = f"{app_label}.{codename}"
-        if any(fnmatch(name, p) for p in rules["allow"]) and not any(fnmatch(name, p) for p in rules["deny"]):
+        if any(fnmatch(name, p) for p in rules["allow"]) and not any(fnmatch(name, p) for p in deny):
             chosen.append((app_label, codename))
     return chosen
 
@@ -95,3 +98,15 @@ def ensure_roles_after_migrate(sender, using="default", **kwargs) -> None:
 
     if Permission.objects.using(using).exists():
         ensure_roles(Group, Permission)
+
+
+def render_role_table() -> str:
+    """The role table of docs/SECURITY.md, generated from ROLE_RULES (a test keeps it current)."""
+    lines = ["| role | allowed (`app_label.codename` patterns) | denied |", "|---|---|---|"]
+    for role in ROLE_NAMES:
+        rules = ROLE_RULES[role]
+        deny = rules["deny"] + ([] if role == "admin" else SECRET_PERMISSIONS)
+        allow = ", ".join(f"`{p}`" for p in rules["allow"])
+        denied = ", ".join(f"`{p}`" for p in deny) or "nothing"
+        lines.append(f"| {role} | {allow} | {denied} |")
+    return "\n".join(lines)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from core.db import require_transaction
 from core.operations import ALL_SCOPES
 
 from . import apikeys
-from .errors import AccountLocked, InvalidScopes, UnknownRole, WeakPassword
+from .errors import AccountLocked, InvalidRateLimit, InvalidScopes, UnknownRole, WeakPassword
 from .models import ApiKey, Customer, LoginThrottle, User
 from .roles import ROLE_NAMES
 from .selectors import customer_get
@@ -70,6 +71,10 @@ class CreatedApiKey:
     raw_key: str  # shown once, never stored
 
 
+# What DRF's SimpleRateThrottle.parse_rate understands; anything else would fail every request.
+_RATE = re.compile(r"^[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
 def normalize_scopes(scopes: list[str] | str) -> list[str]:
     if isinstance(scopes, str):
         scopes = [s for s in (part.strip() for part in scopes.split(",")) if s]
@@ -83,6 +88,9 @@ def normalize_scopes(scopes: list[str] | str) -> list[str]:
 def api_key_create(*, actor: Actor, owner: User, name: str, scopes: list[str] | str,
                    expires_days: int | None = None, rate_limit: str = "") -> CreatedApiKey:
     scopes = normalize_scopes(scopes)
+    rate_limit = (rate_limit or "").strip()
+    if rate_limit and not _RATE.match(rate_limit):
+        raise InvalidRateLimit(details={"rate_limit": rate_limit})
     prefix, raw = apikeys.generate()
     now = clock.now()
     with transaction.atomic():
@@ -142,8 +150,12 @@ def staff_user_set_role(*, actor: Actor, user: User, role: str) -> User:
     if role not in ROLE_NAMES:
         raise UnknownRole(f"Unknown role {role!r}.", details={"allowed": list(ROLE_NAMES)})
     with transaction.atomic():
-        user.groups.remove(*Group.objects.filter(name__in=ROLE_NAMES))
-        user.groups.add(Group.objects.get(name=role))
+        # Only the real difference, so the field history says what actually changed.
+        stale = list(user.groups.filter(name__in=ROLE_NAMES).exclude(name=role))
+        if stale:
+            user.groups.remove(*stale)
+        if not user.groups.filter(name=role).exists():
+            user.groups.add(Group.objects.get(name=role))
         audit_record(action="staff_user.role_changed", actor=actor, obj=user, details={"role": role})
     return user
 

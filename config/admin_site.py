@@ -7,6 +7,8 @@ gets backup codes once. Failed passwords and failed codes both count towards the
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
 from django.shortcuts import redirect, render
@@ -18,6 +20,7 @@ from django.views.decorators.csrf import csrf_protect
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.admin import OTPAdminSite
+from django_otp.middleware import is_verified
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.errors import DomainError
@@ -168,6 +171,9 @@ class BackOfficeAdminSite(OTPAdminSite):
         self._clear_pending(request)
         auth_login(request, user, backend=backend)
         otp_login(request, device)
+        # OTPMiddleware decorated the user of this request before login replaced it; pages
+        # rendered in this same request (the backup codes) ask the new one `is_verified()`.
+        request.user.is_verified = functools.partial(is_verified, request.user)
         services.login_record_success(user=user)
         return redirect(next_url)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -41,6 +42,8 @@ def exception_handler(exc, context):
         return response
     if isinstance(exc, Http404):
         return _error("not_found", "No such object.", None, 404)
+    if isinstance(exc, RequestDataTooBig):
+        return _error("request_too_large", "The request body is too large.", None, 413)
     if isinstance(exc, DjangoPermissionDenied):
         return _error("permission_denied", "You do not have permission to do this.", None, 403)
     if isinstance(exc, drf.ValidationError):

@@ -14,7 +14,9 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"m
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = get_context()
-        record.request_id = ctx.request_id
+        # django.request logs after our middleware has unbound the context; it passes the request.
+        request = getattr(record, "request", None)
+        record.request_id = ctx.request_id or getattr(request, "request_id", None)
         record.actor = ctx.actor.label if ctx.actor else None
         return True
 

@@ -49,7 +49,7 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 
 class ApiErrorMiddleware:
-    """Django's own 404/405/413 and crashes under /api/ come back in the API's error shape."""
+    """Django's own 400/403/404/405/413 and crashes under /api/ come back in the API's error shape."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -60,8 +60,10 @@ class ApiErrorMiddleware:
                 or request.path.startswith("/api/redoc"):
             return response
         content_type = response.get("Content-Type", "")
-        if response.status_code in (404, 405, 413) and not content_type.startswith("application/json"):
-            codes = {404: ("not_found", "No such resource."),
+        if response.status_code in (400, 403, 404, 405, 413) and not content_type.startswith("application/json"):
+            codes = {400: ("bad_request", "The request is malformed."),
+                     403: ("permission_denied", "You do not have permission to do this."),
+                     404: ("not_found", "No such resource."),
                      405: ("method_not_allowed", f"Method {request.method} is not allowed here."),
                      413: ("request_too_large", "The request body is too large.")}
             code, message = codes[response.status_code]

@@ -50,7 +50,7 @@ def _list_envelope(op: Operation):
     })
 
 
-def _handler_for(op_name: str, http_method: str, path_params: dict[str, str]):
+def _handler_for(op_name: str, http_method: str, path_params: dict[str, str], operation_id: str | None = None):
     def handler(self, request, **kwargs):
         op = get_operation(op_name)
         data = _query_data(request) if http_method in ("get", "delete") else _body_data(request)
@@ -84,7 +84,7 @@ def _handler_for(op_name: str, http_method: str, path_params: dict[str, str]):
     if op.approvable:
         responses[202] = _Envelope
     return extend_schema(
-        operation_id=op.name, summary=op.title, description=op.description, tags=list(op.tags) or None,
+        operation_id=operation_id or op.name, summary=op.title, description=op.description, tags=list(op.tags) or None,
         request=request_serializer, responses=responses, parameters=params,
     )(handler)
 
@@ -92,9 +92,20 @@ def _handler_for(op_name: str, http_method: str, path_params: dict[str, str]):
 def operation_view(name: str, *, path_params: dict[str, str] | None = None, **methods: str) -> type[APIView]:
     """A DRF view class answering each HTTP method with one operation."""
     path_params = path_params or {}
-    attrs = {method: _handler_for(op_name, method, path_params) for method, op_name in methods.items()}
+    attrs = {}
+    seen: set[str] = set()
+    for method, op_name in methods.items():
+        # One operation on two methods (POST and PATCH): OpenAPI operation ids must stay unique.
+        operation_id = op_name if op_name not in seen else f"{op_name}_{method}"
+        seen.add(op_name)
+        attrs[method] = _handler_for(op_name, method, path_params, operation_id)
     attrs["__module__"] = __name__
     return type(name, (APIView,), attrs)
+
+
+def schema_without_slashed_aliases(endpoints, **kwargs):
+    """drf-spectacular preprocessing hook: the slashed alias of each path is not documented twice."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].endswith("/")]
 
 
 def api_path(route: str, view: type[APIView], name: str):

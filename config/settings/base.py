@@ -148,6 +148,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery logs through our LOGGING (JSON lines with the task id as request id), not its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Auth and the second factor ---------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -176,6 +178,9 @@ API_KEY_HMAC_SECRET = env("API_KEY_HMAC_SECRET", default="") or SECRET_KEY
 API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 IDEMPOTENCY_LEASE_SECONDS = 60
+
+# django-auditlog field history: its correlation id is our request id.
+AUDITLOG_CID_GETTER = "core.context.current_request_id"
 
 # --- REST ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -213,6 +218,7 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKey": []}],
     "AUTHENTICATION_WHITELIST": [],
     "ENUM_NAME_OVERRIDES": {},
+    "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
 }
 
 # --- Content security policy (django-csp 4) ---------------------------------------------
@@ -225,6 +231,7 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
     }

@@ -1,0 +1,47 @@
+import re
+
+import pytest
+
+from accounts import apikeys
+from accounts.models import ApiKey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_creates_a_key_and_shows_it_once(admin_client_for, make_staff):
+    client = admin_client_for("admin")
+    owner = make_staff(role="operator")
+    r = client.post("/admin/accounts/apikey/add/", {"owner": owner.pk, "name": "shop integration",
+                                                    "scopes": ["payments:write", "wallets:read"],
+                                                    "expires_days": "90", "rate_limit": "600/min"})
+    assert r.status_code == 200
+    key = ApiKey.objects.get()
+    shown = re.findall(r"sk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}", r.content.decode())
+    assert len(set(shown)) == 1
+    raw = shown[0]
+    assert key.secret_hash == apikeys.hash_key(raw)
+    assert (key.owner, key.name, key.scopes, key.rate_limit, key.created_by) == (
+        owner, "shop integration", ["payments:write", "wallets:read"], "600/min", client.user)
+    # Never again: neither the change page nor the list shows the key or its hash.
+    for page in (f"/admin/accounts/apikey/{key.pk}/change/", "/admin/accounts/apikey/"):
+        html = client.get(page).content.decode()
+        assert key.prefix in html
+        assert raw not in html and key.secret_hash not in html
+
+
+def test_admin_refuses_an_invalid_rate_limit(admin_client_for, make_staff):
+    client = admin_client_for("admin")
+    owner = make_staff(role="operator")
+    r = client.post("/admin/accounts/apikey/add/", {"owner": owner.pk, "name": "x", "scopes": ["*"],
+                                                    "rate_limit": "0/min"})
+    assert r.status_code == 200
+    assert not ApiKey.objects.exists()
+
+
+def test_only_key_managers_can_create_or_revoke(admin_client_for, make_key):
+    created = make_key("*")
+    client = admin_client_for("auditor")
+    assert client.get("/admin/accounts/apikey/add/").status_code == 403
+    r = client.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [created.api_key.pk]})
+    assert ApiKey.objects.get(pk=created.api_key.pk).revoked_at is None
+    assert r.status_code in (200, 302)

@@ -1,0 +1,72 @@
+"""django-auditlog keeps field history of accounts' models, with the actor (API keys included)."""
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+
+from accounts import services
+from accounts.models import ApiKey, Customer, User
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def entries_for(obj):
+    return LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_pk=str(obj.pk))
+
+
+def test_api_key_request_records_the_key_owner_and_request_id(api):
+    r = api.post("/api/v1/customers", {"email": "a@example.com", "name": "Ann"}, format="json",
+                 HTTP_X_REQUEST_ID="audit-create-0001")
+    customer = Customer.objects.get(pk=r.json()["id"])
+    api.patch(f"/api/v1/customers/{customer.pk}", {"name": "Anne", "country": "fr"}, format="json",
+              HTTP_X_REQUEST_ID="audit-update-0001")
+    created, updated = entries_for(customer).order_by("timestamp")
+    assert created.action == LogEntry.Action.CREATE
+    assert created.actor == api.api_key.owner
+    assert created.cid == "audit-create-0001"
+    assert updated.action == LogEntry.Action.UPDATE
+    assert updated.actor == api.api_key.owner
+    assert updated.cid == "audit-update-0001"
+    assert updated.changes_dict == {"name": ["Ann", "Anne"], "country": ["", "FR"], "updated": updated.changes_dict[
+        "updated"]}
+
+
+def test_admin_change_records_the_staff_user(admin_client_for):
+    client = admin_client_for("operator")
+    customer = CustomerFactory(name="Old")
+    r = client.post(f"/admin/accounts/customer/{customer.pk}/change/",
+                    {"email": customer.email, "name": "New", "country": "US", "status": "blocked",
+                     "kyc_status": "unverified", "metadata": "{}"})
+    assert r.status_code == 302
+    entry = entries_for(customer).get(action=LogEntry.Action.UPDATE)
+    assert entry.actor == client.user
+    assert entry.changes_dict["name"] == ["Old", "New"]
+    assert entry.changes_dict["status"] == ["active", "blocked"]
+
+
+def test_api_key_history_never_holds_the_secret(make_key, system_actor, admin_client_for):
+    created = make_key("*")
+    client = admin_client_for("admin")
+    r = client.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [created.api_key.pk]})
+    assert r.status_code == 302
+    entries = entries_for(created.api_key).order_by("timestamp")
+    assert [e.action for e in entries] == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE]
+    assert entries[1].actor == client.user
+    assert set(entries[1].changes_dict) == {"revoked_at"}
+    stored = ApiKey.objects.get(pk=created.api_key.pk)
+    for entry in entries:
+        assert stored.secret_hash not in entry.changes and created.raw_key not in entry.changes
+        assert "secret_hash" not in entry.changes_dict
+
+
+def test_role_change_and_password_history(make_staff, system_actor):
+    user = make_staff(role="support")
+    services.staff_user_set_role(actor=system_actor, user=user, role="finance")
+    group_changes = [e.changes_dict["groups"] for e in entries_for(user) if "groups" in e.changes_dict]
+    assert {"type": "m2m", "operation": "delete", "objects": ["support"]} in group_changes
+    assert {"type": "m2m", "operation": "add", "objects": ["finance"]} in group_changes
+    for entry in entries_for(user):
+        assert "password" not in entry.changes_dict
+        assert user.password not in entry.changes
+    assert User.objects.get(pk=user.pk).groups.get().name == "finance"

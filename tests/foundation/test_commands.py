@@ -1,0 +1,113 @@
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+from accounts import apikeys
+from accounts.models import ApiKey, Customer, User
+
+from .conftest import totp_now
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **kwargs) -> list[str]:
+    out = io.StringIO()
+    call_command(*args, stdout=out, **kwargs)
+    return out.getvalue().splitlines()
+
+
+def test_create_staff_user_prints_the_otpauth_uri_last(roles):
+    lines = run("create_staff_user", "--username", "alice", "--password", "a long enough password", "--role",
+                "finance")
+    user = User.objects.get(username="alice")
+    device = TOTPDevice.objects.get(user=user)
+    assert lines[-1] == device.config_url
+    assert lines[-1].startswith("otpauth://totp/")
+    assert device.confirmed
+    assert user.is_staff and not user.is_superuser
+    assert list(user.groups.values_list("name", flat=True)) == ["finance"]
+    assert user.check_password("a long enough password")
+    codes = next(line for line in lines if line.startswith("Backup codes")).split(": ", 1)[1].split()
+    assert sorted(codes) == sorted(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert len(codes) == 10
+
+
+def test_create_staff_user_refuses_short_password_and_unknown_role(roles):
+    with pytest.raises(CommandError, match="weak_password"):
+        run("create_staff_user", "--username", "bob", "--password", "short", "--role", "support")
+    with pytest.raises(CommandError):
+        run("create_staff_user", "--username", "bob", "--password", "a long enough password", "--role", "root")
+    assert not User.objects.filter(username="bob").exists()
+
+
+def test_create_staff_user_twice_needs_reset(roles):
+    run("create_staff_user", "--username", "carol", "--password", "a long enough password", "--role", "support")
+    first = TOTPDevice.objects.get(user__username="carol").key
+    with pytest.raises(CommandError, match="already exists"):
+        run("create_staff_user", "--username", "carol", "--password", "a long enough password", "--role", "support")
+    lines = run("create_staff_user", "--username", "carol", "--password", "another long password", "--role",
+                "operator", "--reset")
+    device = TOTPDevice.objects.get(user__username="carol")
+    assert device.key != first
+    assert lines[-1] == device.config_url
+    user = User.objects.get(username="carol")
+    assert list(user.groups.values_list("name", flat=True)) == ["operator"]
+    assert user.check_password("another long password")
+
+
+def test_totp_code_prints_the_current_code(roles):
+    run("create_staff_user", "--username", "dave", "--password", "a long enough password", "--role", "admin")
+    device = TOTPDevice.objects.get(user__username="dave")
+    assert run("totp_code", "dave") == [totp_now(device)]
+
+
+def test_create_api_key_prints_the_key_alone_last(make_staff):
+    owner = make_staff(role="operator", username="integrator")
+    lines = run("create_api_key", "--user", "integrator", "--scopes", "payments:write,wallets:read", "--name",
+                "shop", "--expires-days", "30")
+    raw = lines[-1]
+    assert raw == raw.strip() and " " not in raw
+    key = ApiKey.objects.get()
+    assert apikeys.split(raw) == key.prefix
+    assert key.secret_hash == apikeys.hash_key(raw)
+    assert (key.name, key.owner, key.scopes) == ("shop", owner, ["payments:write", "wallets:read"])
+    assert (key.expires_at - key.created).days == 30
+    assert raw not in "\n".join(lines[:-1])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/customers").status_code == 200
+
+
+def test_create_api_key_refuses_bad_scopes(make_staff):
+    make_staff(username="integrator2")
+    with pytest.raises(CommandError, match="invalid_scopes"):
+        run("create_api_key", "--user", "integrator2", "--scopes", "payments:everything")
+    with pytest.raises(CommandError, match="No active user"):
+        run("create_api_key", "--user", "ghost", "--scopes", "*")
+    assert not ApiKey.objects.exists()
+
+
+def _snapshot():
+    return sorted(Customer.objects.values_list("id", "email", "name", "country", "status", "metadata"))
+
+
+def test_seed_demo_twice_gives_the_same_data(roles):
+    run("seed_demo")
+    first = _snapshot()
+    assert len(first) == 40
+    assert {c[1] for c in first} == {f"customer{i:03d}@demo.example" for i in range(40)}
+    lines = run("seed_demo")
+    assert _snapshot() == first
+    assert any("0 created, 40 already there" in line for line in lines)
+
+
+def test_seed_demo_is_deterministic(roles):
+    run("seed_demo")
+    names = sorted(Customer.objects.values_list("email", "name", "country"))
+    Customer.objects.all().delete()
+    run("seed_demo")
+    assert sorted(Customer.objects.values_list("email", "name", "country")) == names

@@ -1,0 +1,48 @@
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_services():
+    services = compose()["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    for name in ("web", "worker", "beat"):
+        svc = services[name]
+        assert svc["build"] == "."
+        env = svc["environment"]
+        assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+        assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    assert services["web"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["worker"]["depends_on"]["web"]["condition"] == "service_healthy"
+    assert "migrate" in " ".join(services["web"]["command"])
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert "django_celery_beat.schedulers:DatabaseScheduler" in services["beat"]["command"]
+    assert services["web"]["ports"] == ["8000:8000"]
+
+
+def test_compose_database_credentials_agree():
+    services = compose()["services"]
+    pg = services["postgres"]["environment"]
+    url = services["web"]["environment"]["DATABASE_URL"]
+    assert url == f"postgres://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}@postgres:5432/{pg['POSTGRES_DB']}"
+
+
+def test_dockerfile_installs_the_pins_and_runs_the_asgi_app():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11", text, re.M)
+    assert "pip install -r requirements.txt -c constraints.txt" in text
+    assert "collectstatic" in text
+    assert "config.asgi:application" in text
+    assert (ROOT / "config" / "asgi.py").exists()
+    # Every file the image copies before installing exists.
+    for name in re.findall(r"^COPY (.+) \./$", text, re.M)[0].split():
+        assert (ROOT / name).exists(), name

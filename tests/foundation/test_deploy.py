@@ -1,0 +1,59 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .test_health import probe
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "SECRET_KEY": "prod-" + "k3Y9x" * 12,
+    "ALLOWED_HOSTS": "bo.example.com",
+    "DEBUG": "false",
+}
+
+
+def manage(*args, env_overrides=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    env.update(env_overrides or {})
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_deploy_check_passes_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    # Set but empty, so a developer's .env (read only for unset variables) cannot fill it in.
+    for secret in ("", "too-short-0123456789"):
+        result = manage("check", env_overrides={**PRODUCTION, "SECRET_KEY": secret})
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_debug_and_mcp_auth_off():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env_overrides={**PRODUCTION, "DEBUG": "true"})
+    assert result.returncode == 0, result.stdout + result.stderr  # DEBUG from the environment is ignored
+    result = manage("check", env_overrides={**PRODUCTION, "MCP_AUTH_DISABLED": "true"})
+    assert result.returncode != 0
+    assert "MCP_AUTH_DISABLED" in result.stderr
+
+
+def test_production_headers_csp_hsts_and_secure_cookies():
+    results = probe({k: v for k, v in PRODUCTION.items()}, "/healthz", "/admin/login/")
+    headers = results["/healthz"]["headers"]
+    csp = headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    login = results["/admin/login/"]
+    assert login["status"] == 200
+    assert "Content-Security-Policy" in login["headers"]
+    assert login["cookies"]["csrftoken"] == {"secure": True, "httponly": True}

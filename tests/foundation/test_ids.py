@@ -1,0 +1,48 @@
+import re
+
+import pytest
+from django.db import connection
+
+from accounts.models import ApiKey, Customer
+from core.ids import PublicIdField, has_prefix, new_id
+
+
+def test_new_id_has_prefix_and_24_random_base62_chars():
+    value = new_id("pay")
+    assert re.fullmatch(r"pay_[A-Za-z0-9]{24}", value)
+
+
+def test_ids_are_unguessable():
+    ids = {new_id("cus") for _ in range(2000)}
+    assert len(ids) == 2000
+    # Not sequential: no common stem beyond the prefix.
+    assert len({i[:8] for i in ids}) > 1000
+
+
+@pytest.mark.parametrize(("value", "prefix", "expected"), [
+    ("cus_abc", "cus", True), ("pay_abc", "cus", False), ("cus", "cus", False), ("cusabc", "cus", False),
+    (None, "cus", False), (123, "cus", False), ("cus_" + "a" * 100, "cus", False),
+])
+def test_has_prefix(value, prefix, expected):
+    assert has_prefix(value, prefix) is expected
+
+
+@pytest.mark.django_db
+def test_public_ids_are_primary_keys_and_indexed():
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    assert re.fullmatch(r"cus_[A-Za-z0-9]{24}", customer.pk)
+    for model in (Customer, ApiKey):
+        field = model._meta.pk
+        assert isinstance(field, PublicIdField)
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+        assert any(c["primary_key"] and c["columns"] == ["id"] for c in constraints.values())
+
+
+@pytest.mark.django_db
+def test_wrong_prefix_is_404(api):
+    r = api.get("/api/v1/customers/pay_abcdefghijklmnopqrstuvwx")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"

@@ -1,0 +1,65 @@
+import io
+import json
+import logging
+
+import pytest
+from django.conf import settings
+
+from core.logging import JsonFormatter, RequestContextFilter
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.foundation.urls")]
+
+
+@pytest.fixture
+def json_log():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.removeHandler(handler)
+
+
+def test_request_id_in_and_out(api):
+    r = api.get("/api/v1/customers", HTTP_X_REQUEST_ID="client-given-id-123")
+    assert r["X-Request-ID"] == "client-given-id-123"
+
+
+@pytest.mark.parametrize("incoming", [None, "short", "has spaces in it", "x" * 200, "<script>alert(1)</script>"])
+def test_request_id_generated_when_missing_or_unsafe(api, incoming):
+    headers = {"HTTP_X_REQUEST_ID": incoming} if incoming else {}
+    r = api.get("/api/v1/customers", **headers)
+    assert r["X-Request-ID"].startswith("req_")
+    assert len(r["X-Request-ID"]) == 36
+
+
+def test_request_id_on_non_api_pages(client):
+    r = client.get("/healthz", HTTP_X_REQUEST_ID="probe-0000000001")
+    assert r["X-Request-ID"] == "probe-0000000001"
+
+
+def test_every_log_line_of_a_request_is_json_with_its_request_id(api, json_log):
+    api.get("/api/test/crash", HTTP_X_REQUEST_ID="logged-request-01")
+    lines = json_log()
+    assert {line["logger"] for line in lines} >= {"core.api", "django.request"}
+    for line in lines:
+        assert line["request_id"] == "logged-request-01"
+        assert line["ts"].endswith("Z")
+    api_line = next(line for line in lines if line["logger"] == "core.api")
+    assert api_line["level"] == "ERROR"
+    assert api_line["actor"].endswith(f"({api.api_key.owner.username})")
+    assert "RuntimeError" in api_line["exc_info"]
+
+
+def test_log_line_outside_a_request_has_null_request_id(json_log):
+    logging.getLogger("core.test").warning("outside", extra={"answer": 42})
+    assert json_log() == [{"ts": json_log()[0]["ts"], "level": "WARNING", "logger": "core.test",
+                           "message": "outside", "request_id": None, "answer": 42}]
+
+
+def test_logging_settings_use_json_with_the_context_filter():
+    handler = settings.LOGGING["handlers"]["console"]
+    assert settings.LOGGING["formatters"][handler["formatter"]]["()"] == "core.logging.JsonFormatter"
+    assert [settings.LOGGING["filters"][f]["()"] for f in handler["filters"]] == ["core.logging.RequestContextFilter"]
