@@ -106,6 +106,8 @@ def approval_gate(*, op: Operation, actor: Actor, data: dict[str, Any], validate
             return WriteResult(202, held_body(existing), replayed=True)
         if IdempotencyRecord.objects.filter(scope=actor.idempotency_scope[:80], key=idempotency_key).exists():
             return None  # ran before without a hold: the idempotency layer replays it
+    if not selectors.threshold_for(api_key=actor.api_key, operation=op.name, currency=None):
+        return None  # nothing binds this key here: no need to work out what the call is worth
     amount, currency = call_value(op, actor, data)
     threshold = selectors.exceeded_threshold(api_key=actor.api_key, operation=op.name, amount=amount,
                                              currency=currency)
@@ -126,6 +128,8 @@ def _unique_suffix() -> str:
 def would_hold(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any] | None:
     """For dry runs: the threshold a real call would be held by, without creating anything."""
     if not op.approvable or actor.api_key is None:
+        return None
+    if not selectors.threshold_for(api_key=actor.api_key, operation=op.name, currency=None):
         return None
     amount, currency = call_value(op, actor, data)
     threshold = selectors.exceeded_threshold(api_key=actor.api_key, operation=op.name, amount=amount,

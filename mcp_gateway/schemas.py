@@ -55,7 +55,8 @@ def field_schema(field: serializers.Field, *, for_output: bool) -> dict[str, Any
     if isinstance(field, serializers.MultipleChoiceField):
         return {"type": "array", "items": {"enum": _choices(field)}}
     if isinstance(field, serializers.ChoiceField):
-        return {"enum": _choices(field)}
+        blank = [""] if field.allow_blank and "" not in field.choices else []
+        return {"enum": _choices(field) + blank}
     if isinstance(field, serializers.BooleanField):
         return {"type": "boolean"}
     if isinstance(field, serializers.IntegerField):
