@@ -44,7 +44,9 @@ class ToolCallAdmin(_ReadOnlyAdmin):
 class ThresholdForm(forms.ModelForm):
     operation = forms.ChoiceField(choices=())
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
-    amount = forms.CharField(help_text='Major units, e.g. "500.00". Calls strictly above it wait for approval.')
+    # Not the model's `amount` (minor units): the service parses this with the currency.
+    amount_major = forms.CharField(label="Amount", help_text='Major units, e.g. "500.00". Calls strictly above it '
+                                   "wait for approval.")
 
     class Meta:
         model = ApprovalThreshold
@@ -53,16 +55,16 @@ class ThresholdForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["operation"].choices = [(op.name, op.name) for op in all_operations() if op.approvable]
-        if self.instance.pk:
-            self.initial["amount"] = format_amount(self.instance.amount, self.instance.currency)
+        if not self.instance._state.adding:  # public ids exist before the first save
+            self.initial["amount_major"] = format_amount(self.instance.amount, self.instance.currency)
 
     def clean(self):
         data = super().clean()
-        if data.get("amount") and data.get("currency"):
+        if data.get("amount_major") and data.get("currency"):
             try:
-                parse_amount(data["amount"], data["currency"], allow_zero=True)
+                parse_amount(data["amount_major"], data["currency"], allow_zero=True)
             except DomainError as exc:
-                self.add_error("amount", exc.message)
+                self.add_error("amount_major", exc.message)
         return data
 
 
@@ -84,7 +86,7 @@ class ApprovalThresholdAdmin(admin.ModelAdmin):
         try:
             saved = run_in_transaction(lambda: services.threshold_save(
                 actor=actor, threshold=obj if change else None, api_key=data.get("api_key"),
-                operation=data["operation"], currency=data["currency"], amount=data["amount"]))
+                operation=data["operation"], currency=data["currency"], amount=data["amount_major"]))
         except DomainError as exc:
             # The form already passed; report the service's refusal instead of a crash.
             self.message_user(request, f"Not saved: {exc.message} {exc.details}", messages.ERROR)
