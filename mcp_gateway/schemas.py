@@ -32,6 +32,11 @@ def _method_type(field: serializers.SerializerMethodField) -> dict[str, Any]:
     if method is None:
         return {}
     annotation = inspect.signature(method).return_annotation
+    # drf-spectacular style: `-> CardSerializer(allow_null=True)` or `-> RiskSerializer`.
+    if isinstance(annotation, type) and issubclass(annotation, serializers.BaseSerializer):
+        annotation = annotation()
+    if isinstance(annotation, serializers.BaseSerializer):
+        return field_schema(annotation, for_output=True)
     if isinstance(annotation, str):
         annotation = annotation.split("|")[0].strip()
     elif typing.get_origin(annotation) is not None:

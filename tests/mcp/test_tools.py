@@ -249,3 +249,39 @@ def test_tool_list_follows_registered_operations(mcp, mcp_for, register_op):
     assert "zz_test_read" in mcp.tool_names()
     assert "zz_test_read" in mcp_for("wallets:read").tool_names()
     assert "zz_test_read" not in mcp_for("payments:write").tool_names()
+
+
+class _Card(serializers.Serializer):
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+
+
+class _WithMethods(serializers.Serializer):
+    id = serializers.CharField()
+    card = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+    count = serializers.SerializerMethodField()
+
+    def get_card(self, obj) -> _Card(allow_null=True):
+        return obj.get("card")
+
+    def get_tags(self, obj) -> list[str]:
+        return obj.get("tags", [])
+
+    def get_count(self, obj) -> "int":
+        return 3
+
+
+def test_output_schema_of_method_fields_follows_their_annotations():
+    from mcp_gateway.schemas import output_schema
+
+    schema = output_schema(_WithMethods, many=False)
+    props = schema["properties"]
+    assert props["card"]["type"] == ["object", "null"]
+    assert props["card"]["properties"]["last4"] == {"type": ["string", "null"]}
+    assert props["tags"] == {"type": ["array", "null"]}
+    assert props["count"] == {"type": ["integer", "null"]}
+    validator = Draft202012Validator(schema)
+    assert validator.is_valid(dict(_WithMethods({"id": "x", "card": {"brand": "visa", "last4": "4242"}}).data))
+    assert validator.is_valid(dict(_WithMethods({"id": "x", "card": None}).data))
+    assert not validator.is_valid({"id": "x", "card": "visa", "tags": [], "count": 3})
