@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import IntegrityError
+
 from core.clock import isoformat
 from core.context import Actor
 from core.errors import DomainError, IdempotencyKeyReuse
@@ -115,9 +117,16 @@ def approval_gate(*, op: Operation, actor: Actor, data: dict[str, Any], validate
         return None
     # REST keys are optional; the held call still needs one to run exactly once when approved.
     key = idempotency_key or f"approval:{fp[:32]}:{_unique_suffix()}"
-    approval = services.approval_request_create(
-        actor=actor, operation=op.name, arguments=data, idempotency_key=key, fingerprint=fp,
-        amount=amount, currency=currency or threshold.currency, threshold=threshold)
+    try:
+        approval = services.approval_request_create(
+            actor=actor, operation=op.name, arguments=data, idempotency_key=key, fingerprint=fp,
+            amount=amount, currency=currency or threshold.currency, threshold=threshold)
+    except IntegrityError:
+        # The same key arrived twice at once: the other request created the hold.
+        existing = selectors.approval_for_key(api_key=actor.api_key, idempotency_key=key)
+        if existing is None or existing.fingerprint != fp or existing.operation != op.name:
+            raise IdempotencyKeyReuse(details={"operation": existing.operation if existing else op.name}) from None
+        return WriteResult(202, held_body(existing), replayed=True)
     return WriteResult(202, held_body(approval))
 
 

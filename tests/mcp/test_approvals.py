@@ -357,3 +357,53 @@ def test_two_approvers_at_once_run_the_call_once(roles, mcp_for, point_ops, make
     assert sorted(outcomes) == ["approval_not_pending", "executed"]
     acct.refresh_from_db()
     assert acct.metadata["balance"] == 40000
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_held_call_sent_twice_at_once_makes_one_request(roles, mcp_for, point_ops):
+    import threading
+
+    now = clock.now()
+    acct = Customer.objects.create(email="twice@example.com", metadata={"currency": "USD", "balance": 100000},
+                                   created=now, updated=now)
+    client = mcp_for("*")
+    threshold("500.00")
+    args = {"points_account_id": acct.id, "amount": "600", "currency": "USD", "idempotency_key": "twice"}
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def run():
+        try:
+            barrier.wait()
+            answers.append(client.ok("zz_refund_points", args))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    approval = ApprovalRequest.objects.get()
+    assert len(answers) == 4
+    assert {a["approval_id"] for a in answers} == {approval.id}
+    assert {a["status"] for a in answers} == {"pending_approval"}
+    acct.refresh_from_db()
+    assert acct.metadata["balance"] == 100000
+
+
+def test_approval_status_over_rest(mcp, mcp_for, point_ops, account):
+    from rest_framework.test import APIClient
+
+    threshold("500.00")
+    held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
+                                       "idempotency_key": "rest-status"})
+    rest = APIClient()
+    rest.credentials(HTTP_AUTHORIZATION=f"Bearer {mcp.raw_key}")
+    response = rest.get(f"/api/v1/approvals/{held['approval_id']}")
+    assert response.status_code == 200
+    assert response.json() == mcp.ok("get_approval_status", {"approval_id": held["approval_id"]})
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {mcp_for('*').raw_key}")
+    assert stranger.get(f"/api/v1/approvals/{held['approval_id']}").status_code == 404
