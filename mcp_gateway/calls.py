@@ -96,9 +96,10 @@ def _schema_errors(tool: Tool, arguments: dict[str, Any]) -> dict[str, list[str]
     fields: dict[str, list[str]] = {}
     for err in Draft202012Validator(tool.input_schema).iter_errors(arguments):
         if err.validator == "required" and not err.absolute_path:
+            # One error per missing property, each carrying the whole `required` list.
             for name in err.validator_value:
                 if name not in arguments:
-                    fields.setdefault(name, []).append("This argument is required.")
+                    fields[name] = ["This argument is required."]
         elif err.validator == "additionalProperties" and not err.absolute_path:
             known = tool.input_schema.get("properties", {})
             for name in arguments:
@@ -187,7 +188,22 @@ def _record(log: dict[str, Any]) -> None:
         logger.exception("could not record tool call", extra={"tool": log.get("tool")})
 
 
+def _refusal(exc: DomainError, log: dict[str, Any]) -> dict[str, Any]:
+    if exc.code == "raw_card_data_not_allowed":
+        log["arguments"] = {REDACTED: "raw card data refused"}
+    log.update(outcome=ToolCall.Outcome.ERROR, error_code=exc.code[:64])
+    return _error_result(exc)
+
+
 def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[str, Any]) -> dict[str, Any]:
+    # Who may call comes first: a key that cannot see the tool learns nothing about its arguments.
+    try:
+        if actor is None:
+            raise NotAuthenticated()
+        if not visible_to(tool, actor):
+            authorize(tool.operation, actor)  # raises insufficient_scope / permission_denied
+    except DomainError as exc:
+        return _refusal(exc, log)
     fields = _schema_errors(tool, arguments)
     if fields:
         # Reported as a tool error, not a protocol error: the model reads it and corrects the call.
@@ -203,20 +219,13 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
     dry = data.pop("dry_run", False) if tool.operation.destructive else False
     log["idempotency_key"] = key or ""
     try:
-        if actor is None:
-            raise NotAuthenticated()
-        if not visible_to(tool, actor):
-            authorize(tool.operation, actor)  # raises insufficient_scope / permission_denied
         if dry:
             body = dry_run(tool, actor, data)
             log.update(outcome=ToolCall.Outcome.DRY_RUN)
             return _result(body)
         written = invoke(tool.operation, actor=actor, data=data, idempotency_key=key)
     except DomainError as exc:
-        if exc.code == "raw_card_data_not_allowed":
-            log["arguments"] = {REDACTED: "raw card data refused"}
-        log.update(outcome=ToolCall.Outcome.ERROR, error_code=exc.code[:64])
-        return _error_result(exc)
+        return _refusal(exc, log)
     body = written.body
     if written.status == 202 and isinstance(body, dict) and "approval_id" in body:
         log.update(outcome=ToolCall.Outcome.PENDING_APPROVAL, approval_id=body["approval_id"])

@@ -285,3 +285,31 @@ def test_output_schema_of_method_fields_follows_their_annotations():
     assert validator.is_valid(dict(_WithMethods({"id": "x", "card": {"brand": "visa", "last4": "4242"}}).data))
     assert validator.is_valid(dict(_WithMethods({"id": "x", "card": None}).data))
     assert not validator.is_valid({"id": "x", "card": "visa", "tags": [], "count": 3})
+
+
+def _names():
+    return [op.name for op in all_operations()]
+
+
+# get_approval_status needs only some scope (a key sees its own requests): its own tests cover it.
+@pytest.mark.parametrize("name", [n for n in _names() if n != "get_approval_status"])
+def test_every_tool_refuses_a_key_without_its_scope(mcp_for, name):
+    op = registry.get_tool(name).operation
+    other_area = "monitoring:read" if not op.scope.startswith("monitoring") else "payments:read"
+    client = mcp_for(other_area)
+    assert name not in client.tool_names()
+    error = client.error(name, {"anything": 1})
+    assert error == {"code": "insufficient_scope", "message": "The API key lacks the scope this operation needs.",
+                     "details": {"required_scope": op.scope}}
+    log = ToolCall.objects.get()
+    assert (log.tool, log.outcome, log.error_code) == (name, "error", "insufficient_scope")
+
+
+@pytest.mark.parametrize("name", _names())
+def test_every_tool_refuses_unknown_and_missing_arguments(mcp, name):
+    schema = registry.get_tool(name).input_schema
+    error = mcp.error(name, {"zz_not_an_argument": 1})
+    expected = {"zz_not_an_argument": ["Unknown argument."]}
+    expected.update({field: ["This argument is required."] for field in schema.get("required", [])})
+    assert error == {"code": "validation_error", "message": f"Invalid arguments for tool {name}.",
+                     "details": {"fields": expected}}
