@@ -7,6 +7,7 @@ from core.views import healthz, readyz
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("wallets.urls")),
     path("", include("mcp_gateway.api_urls")),
 ]
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import clock
 from .money import format_amount
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
+                      "example": "10.50"})
 class AmountInField(serializers.Field):
     """An amount in major units as a decimal string or JSON number; parsed with its currency later."""
 
@@ -28,6 +31,7 @@ class AmountInField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "example": "10.50"})
 class AmountOutField(serializers.Field):
     """Renders integer minor units as a decimal string with exactly the currency's digits."""
 

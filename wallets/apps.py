@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class WalletsConfig(AppConfig):
     name = "wallets"
+    verbose_name = "Wallets and ledger"
+
+    def ready(self):
+        from . import operations  # noqa: F401

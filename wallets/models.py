@@ -1,1 +1,201 @@
-# Models arrive with this app's issue.
+"""The double-entry ledger and the customer wallets built on it.
+
+Sign convention (DESIGN.md): a posting is signed, an account's balance is the sum of its
+postings, a movement of X from A to B posts -X on A and +X on B. Entries and postings are
+append-only: migration 0002 installs the triggers that refuse UPDATE and DELETE on them.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from core.ids import PublicIdField
+from core.money import CURRENCY_CHOICES
+
+
+class AccountType(models.TextChoices):
+    CUSTOMER_WALLET = "customer_wallet"
+    MERCHANT_REVENUE = "merchant_revenue"
+    PROVIDER_CLEARING = "provider_clearing"
+    FEES = "fees"
+    REFUNDS = "refunds"
+    FX_LIQUIDITY = "fx_liquidity"
+    SUSPENSE = "suspense"
+
+
+# Accounts that face the outside world (money arrives from or leaves to it) may go negative.
+NEGATIVE_ALLOWED_TYPES = frozenset({
+    AccountType.PROVIDER_CLEARING, AccountType.SUSPENSE, AccountType.FX_LIQUIDITY,
+    AccountType.FEES, AccountType.REFUNDS,
+})
+
+
+class LedgerAccount(models.Model):
+    """One account per (owner, type, currency); its balance is the sum of its postings."""
+
+    id = models.BigAutoField(primary_key=True)
+    owner = models.CharField(max_length=80, help_text="'platform', 'provider:<name>' or a customer id.")
+    account_type = models.CharField(max_length=24, choices=AccountType.choices)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    balance = models.BigIntegerField(default=0, help_text="Posted balance in minor units.")
+    pending_debits = models.BigIntegerField(default=0, help_text="Reserved by pending holds.")
+    pending_credits = models.BigIntegerField(default=0)
+    allow_negative = models.BooleanField(default=False)
+    version = models.BigIntegerField(default=0, help_text="Incremented on every change of the row.")
+    created = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "account_type", "currency"], name="ledger_account_owner_uniq"),
+            models.CheckConstraint(condition=Q(pending_debits__gte=0) & Q(pending_credits__gte=0),
+                                   name="ledger_account_pending_nonneg"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_type}:{self.owner}:{self.currency}"
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.pending_debits
+
+
+class JournalEntry(models.Model):
+    """One balanced movement of money (`txn_`). Never edited: mistakes get a reversing entry."""
+
+    id = PublicIdField(prefix="txn")
+    kind = models.CharField(max_length=40, db_index=True)
+    description = models.CharField(max_length=500, blank=True)
+    actor_type = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reversed_by")
+    created = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name_plural = "journal entries"
+        permissions = [("reverse_journalentry", "Can reverse a journal entry")]
+        indexes = [models.Index(fields=["-created", "-id"], name="journalentry_created_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], condition=~Q(idempotency_key=""),
+                                    name="journalentry_idem_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.id} {self.kind}"
+
+
+class Posting(models.Model):
+    """One signed line of an entry on one account. `kind` and `created` copy the entry's, for reads."""
+
+    id = models.BigAutoField(primary_key=True)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
+    amount = models.BigIntegerField(help_text="Signed, minor units.")
+    currency = models.CharField(max_length=3)
+    balance_after = models.BigIntegerField()
+    kind = models.CharField(max_length=40)
+    created = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "-created", "-id"], name="posting_account_created_idx")]
+
+    def __str__(self):
+        return f"{self.entry_id} {self.account_id} {self.amount}"
+
+
+class Hold(models.Model):
+    """A two-phase reservation (`hld_`): pending, then captured (all or part), voided or expired."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CAPTURED = "captured"
+        VOIDED = "voided"
+        EXPIRED = "expired"
+
+    id = PublicIdField(prefix="hld")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="holds")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    captured_amount = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    description = models.CharField(max_length=500, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    capture_entry = models.ForeignKey(JournalEntry, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="hold_status_expiry_idx")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive")]
+
+    def __str__(self):
+        return f"{self.id} {self.status}"
+
+
+class Wallet(models.Model):
+    """A customer's balance in one currency (`wal_`), on its own customer_wallet ledger account."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        FROZEN = "frozen"
+        CLOSED = "closed"
+
+    id = PublicIdField(prefix="wal")
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="wallets")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    daily_limit = models.BigIntegerField(null=True, blank=True,
+                                         help_text="Outgoing limit per UTC day in minor units; empty: none.")
+    account = models.OneToOneField(LedgerAccount, on_delete=models.PROTECT, related_name="wallet")
+    status_reason = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(db_index=True)
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["-created", "-id"], name="wallet_created_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency"], name="wallet_customer_currency_uniq"),
+        ]
+        permissions = [
+            ("freeze_wallet", "Can freeze and unfreeze wallets"),
+            ("adjust_wallet", "Can adjust a wallet's balance against suspense"),
+            ("transfer_funds", "Can transfer funds between wallets"),
+            ("convert_funds", "Can convert funds between currencies"),
+            ("withdraw_funds", "Can withdraw funds from a wallet"),
+            ("topup_wallet", "Can top up a wallet"),
+        ]
+
+    def __str__(self):
+        return f"{self.id} {self.currency}"
+
+
+class ExchangeRate(models.Model):
+    """A staff-entered rate: 1 unit of `base_currency` buys `rate` units of `quote_currency`.
+
+    Rows are kept (history); the newest row with `valid_from` not in the future is used.
+    """
+
+    base_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    quote_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    rate = models.DecimalField(max_digits=24, decimal_places=10)
+    source = models.CharField(max_length=100, help_text="Where the rate came from, e.g. 'ECB reference'.")
+    valid_from = models.DateTimeField()
+    created = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+        indexes = [models.Index(fields=["base_currency", "quote_currency", "-valid_from"], name="fx_pair_idx")]
+        constraints = [models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_positive")]
+
+    def __str__(self):
+        return f"{self.base_currency}/{self.quote_currency} {self.rate}"

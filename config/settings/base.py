@@ -217,7 +217,12 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"ApiKey": []}],
     "AUTHENTICATION_WHITELIST": [],
-    "ENUM_NAME_OVERRIDES": {},
+    # Several models have a `status`; name each enum after its model (add new ones here).
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "accounts.models.Customer.Status",
+        "WalletStatusEnum": "wallets.models.Wallet.Status",
+        "HoldStatusEnum": "wallets.models.Hold.Status",
+    },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
 }
 

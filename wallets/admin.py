@@ -1,0 +1,251 @@
+"""Staff views of wallets and the ledger. The ledger is read-only here; every change is a service call."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from core.context import Actor
+from core.db import run_in_transaction
+from core.errors import DomainError
+from core.money import format_amount, parse_amount
+
+from . import ledger, selectors, services
+from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wallet
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that must not change: viewable, never added, edited or deleted from the admin."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _money(amount, currency):
+    return None if amount is None else f"{format_amount(amount, currency)} {currency}"
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AdjustForm(ReasonForm):
+    amount = forms.CharField(help_text="Signed, in major units: 10.00 credits the wallet, -10.00 debits it.")
+
+    field_order = ["amount", "reason"]
+
+
+def _form_action(modeladmin, request, queryset, *, form_class, action, intro, submit_label, apply):
+    """An admin action with a form: shows the form first, runs `apply(obj, data)` per object on submit."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        done = 0
+        for obj in queryset:
+            try:
+                apply(obj, form.cleaned_data)
+            except DomainError as exc:
+                modeladmin.message_user(request, f"{obj}: {exc.message} ({exc.code})", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            modeladmin.message_user(request, f"{submit_label}: {done} done.", messages.SUCCESS)
+        return None
+    context = {**modeladmin.admin_site.each_context(request), "title": submit_label, "form": form,
+               "queryset": queryset, "action": action, "intro": intro, "submit_label": submit_label,
+               "opts": modeladmin.model._meta}
+    return TemplateResponse(request, "admin/wallets/action_form.html", context)
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    list_display = ("id", "customer", "currency", "status", "balance", "available", "daily_limit_display", "created")
+    list_filter = ("status", "currency")
+    search_fields = ("=id", "=customer__id", "customer__email")
+    list_select_related = ("customer", "account")
+    show_full_result_count = False
+    actions = ["freeze", "unfreeze", "adjust"]
+    change_form_template = "admin/wallets/wallet/change_form.html"
+    raw_id_fields = ("customer",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("customer", "currency", "daily_limit")
+        return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
+                "updated")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("id", "customer", "currency", "status", "status_reason", "account", "created", "updated")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Balance")
+    def balance(self, obj):
+        return _money(obj.account.balance, obj.currency)
+
+    @admin.display(description="Available")
+    def available(self, obj):
+        return _money(obj.account.available, obj.currency)
+
+    @admin.display(description="Daily limit")
+    def daily_limit_display(self, obj):
+        return _money(obj.daily_limit, obj.currency) or "none"
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.for_user(request.user)
+        if change:
+            saved = run_in_transaction(lambda: services.wallet_set_daily_limit(
+                actor=actor, wallet_id=obj.pk, daily_limit=form.cleaned_data["daily_limit"]))
+        else:
+            saved = run_in_transaction(lambda: services.wallet_create(
+                actor=actor, customer_id=form.cleaned_data["customer"].pk, currency=form.cleaned_data["currency"],
+                daily_limit=form.cleaned_data["daily_limit"]))
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        wallet = Wallet.objects.select_related("account").filter(pk=object_id).first()
+        if wallet is not None:
+            cur = wallet.currency
+            history = selectors.wallet_transaction_history(wallet_id=wallet.pk, limit=25).items
+            for t in history:
+                t["amount_display"] = format_amount(t["amount"], cur)
+                t["balance_after_display"] = format_amount(t["balance_after"], cur)
+            insights = selectors.wallet_insights(wallet_id=wallet.pk)
+            insights["totals_display"] = {k: _money(insights["totals"][k], cur) for k in ("incoming", "outgoing")}
+            for key in ("by_kind", "by_counterparty"):
+                insights[f"{key}_display"] = [{**row, "incoming": _money(row["incoming"], cur),
+                                               "outgoing": _money(row["outgoing"], cur)} for row in insights[key]]
+            insights["unusual_display"] = [{**u, "amount": _money(u["amount"], cur)} for u in insights["unusual"]]
+            extra_context.update(wallet_history=history, insights=insights,
+                                 wallet_balance=format_amount(wallet.account.balance, cur),
+                                 wallet_available=format_amount(wallet.account.available, cur))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _status_action(self, request, queryset, service, label):
+        return _form_action(
+            self, request, queryset, form_class=ReasonForm, action=service.__name__.removeprefix("wallet_"),
+            intro=f"{label} these wallets. The reason is kept in the audit trail.", submit_label=label,
+            apply=lambda w, data: run_in_transaction(lambda: service(
+                actor=Actor.for_user(request.user), wallet_id=w.pk, reason=data["reason"])))
+
+    @admin.action(description="Freeze selected wallets", permissions=["freeze"])
+    def freeze(self, request, queryset):
+        return self._status_action(request, queryset, services.wallet_freeze, "Freeze")
+
+    @admin.action(description="Unfreeze selected wallets", permissions=["freeze"])
+    def unfreeze(self, request, queryset):
+        return self._status_action(request, queryset, services.wallet_unfreeze, "Unfreeze")
+
+    @admin.action(description="Adjust balance of selected wallets (against suspense)", permissions=["adjust"])
+    def adjust(self, request, queryset):
+        def apply(wallet, data):
+            amount = parse_amount(data["amount"], wallet.currency, allow_negative=True)
+            run_in_transaction(lambda: services.wallet_adjust(
+                actor=Actor.for_user(request.user), wallet_id=wallet.pk, amount=amount, reason=data["reason"]))
+
+        return _form_action(self, request, queryset, form_class=AdjustForm, action="adjust",
+                            intro="Post a manual adjustment against the suspense account.",
+                            submit_label="Adjust", apply=apply)
+
+    def has_freeze_permission(self, request):
+        return request.user.has_perm("wallets.freeze_wallet")
+
+    def has_adjust_permission(self, request):
+        return request.user.has_perm("wallets.adjust_wallet")
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ("id", "account_type", "owner", "currency", "balance_display", "pending_debits", "allow_negative",
+                    "version")
+    list_filter = ("account_type", "currency")
+    search_fields = ("=id", "owner")
+
+    @admin.display(description="Balance")
+    def balance_display(self, obj):
+        return _money(obj.balance, obj.currency)
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    fields = ("account", "amount_display", "balance_after", "currency")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return _money(obj.amount, obj.currency)
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "description", "actor_label", "reverses", "created")
+    list_filter = ("kind",)
+    search_fields = ("=id", "=idempotency_key")
+    inlines = [PostingInline]
+    actions = ["reverse"]
+    fields = ("id", "kind", "description", "actor_type", "actor_id", "actor_label", "idempotency_key", "metadata",
+              "reverses", "created")
+    readonly_fields = fields
+
+    @admin.action(description="Reverse selected entries", permissions=["reverse"])
+    def reverse(self, request, queryset):
+        return _form_action(
+            self, request, queryset, form_class=ReasonForm, action="reverse",
+            intro="Post a reversing entry for each (every posting negated); the originals stay as they are.",
+            submit_label="Reverse",
+            apply=lambda entry, data: run_in_transaction(lambda: ledger.entry_reverse(
+                entry_id=entry.pk, actor=Actor.for_user(request.user), reason=data["reason"])))
+
+    def has_reverse_permission(self, request):
+        return request.user.has_perm("wallets.reverse_journalentry")
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = ("id", "account", "amount", "captured_amount", "currency", "status", "expires_at", "created")
+    list_filter = ("status",)
+    search_fields = ("=id",)
+    list_select_related = ("account",)
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Rates are history: a new rate is a new row, so existing rows are view-only."""
+
+    list_display = ("base_currency", "quote_currency", "rate", "source", "valid_from", "created")
+    list_filter = ("base_currency", "quote_currency")
+    fields = ("base_currency", "quote_currency", "rate", "source", "valid_from")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        saved = run_in_transaction(lambda: services.exchange_rate_set(
+            actor=Actor.for_user(request.user), base_currency=data["base_currency"],
+            quote_currency=data["quote_currency"], rate=data["rate"], source=data["source"],
+            valid_from=data["valid_from"]))
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})

@@ -1,0 +1,103 @@
+"""Demo wallets for the demo customers (accounts/demo.py), with top-ups, transfers and conversions.
+
+Idempotent: the whole plan is drawn from `rng` first (the same on every run), then each step
+is applied only if it is not there yet (wallets by customer and currency, movements by their
+`demo #` description). A second run adds nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import combinations
+
+from accounts.models import Customer
+from core.context import Actor
+from core.db import run_in_transaction
+from core.errors import DomainError
+
+from . import ledger, services
+from .models import AccountType, ExchangeRate, JournalEntry, Wallet
+
+HOME_CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "NL": "EUR", "ES": "EUR", "JP": "JPY",
+                 "KW": "KWD", "IN": "USD", "BR": "USD"}
+EXTRA = ["USD", "EUR", "GBP", "JPY"]
+# Units of each currency per 1 USD: illustrative, not market data. Cross rates are derived.
+PER_USD = {"USD": Decimal(1), "EUR": Decimal("0.9234"), "GBP": Decimal("0.7891"), "JPY": Decimal("151.237"),
+           "KWD": Decimal("0.3071")}
+TRANSFERS = 150
+CONVERSIONS = 12
+
+
+def seed(*, rng, stdout) -> None:
+    actor = Actor.system("seed_demo")
+    customers = list(Customer.objects.filter(email__endswith="@demo.example").order_by("email"))
+    if not customers:
+        stdout.write("  wallets: no demo customers, nothing to do")
+        return
+
+    rates_added = 0
+    for base, quote in combinations(sorted(PER_USD), 2):
+        if not ExchangeRate.objects.filter(base_currency=base, quote_currency=quote).exists():
+            rate = (PER_USD[quote] / PER_USD[base]).quantize(Decimal("0.0000000001"))
+            run_in_transaction(lambda b=base, q=quote, r=rate: services.exchange_rate_set(
+                actor=actor, base_currency=b, quote_currency=q, rate=r, source="demo (illustrative)"))
+            rates_added += 1
+
+    plan = []
+    for customer in customers:
+        currencies = [HOME_CURRENCY.get(customer.country, "USD")]
+        extra = rng.choice(EXTRA)
+        if rng.random() < 0.6 and extra not in currencies:
+            currencies.append(extra)
+        plan.extend((customer, cur, rng.randint(200, 2000)) for cur in currencies)
+
+    created = 0
+    for customer, currency, major in plan:
+        if Wallet.objects.filter(customer=customer, currency=currency).exists():
+            continue
+
+        def open_and_fund(customer=customer, currency=currency, major=major):
+            wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency=currency)
+            source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
+                                           owner="provider:sandbox")
+            minor = major * 10 ** {"JPY": 0, "KWD": 3}.get(currency, 2)
+            services.wallet_credit_topup(wallet_id=wallet.pk, amount=minor, source=source, actor=actor,
+                                         reference="demo opening top-up")
+
+        run_in_transaction(open_and_fund)
+        created += 1
+
+    wallets = list(Wallet.objects.filter(customer__in=customers).order_by("customer__email", "currency"))
+    by_currency: dict[str, list[Wallet]] = {}
+    for w in wallets:
+        by_currency.setdefault(w.currency, []).append(w)
+    pools = [cur for cur, ws in sorted(by_currency.items()) if len(ws) >= 2]
+    moves = []
+    for i in range(TRANSFERS):
+        cur = rng.choice(pools)
+        a, b = rng.sample(by_currency[cur], 2)
+        minor = rng.randint(1, 20) * 10 ** {"JPY": 0, "KWD": 3}.get(cur, 2)
+        moves.append((f"demo #{i:03d}", lambda a=a, b=b, m=minor, cur=cur, d=None: services.wallet_transfer(
+            actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=m, currency=cur, description=d)))
+    multi = [c for c in customers if sum(1 for w in wallets if w.customer_id == c.pk) >= 2]
+    for i in range(CONVERSIONS if multi else 0):
+        customer = rng.choice(multi)
+        source, target = rng.sample([w for w in wallets if w.customer_id == customer.pk], 2)
+        minor = rng.randint(5, 50) * 10 ** {"JPY": 0, "KWD": 3}.get(source.currency, 2)
+        moves.append((f"demo conversion #{i:03d}", lambda s=source, t=target, m=minor, d=None: services.wallet_convert(
+            actor=actor, from_wallet_id=s.pk, to_wallet_id=t.pk, amount=m, description=d)))
+
+    done = set(JournalEntry.objects.filter(description__startswith="demo ").values_list("description", flat=True))
+    applied = refused = 0
+    for description, move in moves:
+        if description in done:
+            continue
+        try:
+            run_in_transaction(lambda move=move, d=description: move(d=d))
+        except DomainError as exc:
+            refused += 1
+            stdout.write(f"  wallets: {description} refused: {exc.code}")
+        else:
+            applied += 1
+    stdout.write(f"  wallets: {created} wallets opened, {rates_added} rates, {applied} movements added, "
+                 f"{refused} refused ({len(plan)} wallets and {len(moves)} movements planned)")

@@ -1,0 +1,272 @@
+"""The posting engine: every movement of money in the product goes through `post_entry`.
+
+Everything here is an inner service: it requires the caller's transaction (the use case owns
+the retry of deadlocks and serialization failures) and never commits on its own. Accounts
+are locked with `select_for_update()` in id order, so two entries touching the same pair of
+accounts in opposite directions queue instead of deadlocking; overdraft is checked under
+that lock against the available balance (posted - pending debits).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from core import clock
+from core.audit import audit_record
+from core.context import Actor
+from core.db import require_transaction
+from core.errors import NotFound, ValidationFailed
+from core.ids import has_prefix
+
+from .errors import (
+    CurrencyMismatch,
+    EntryAlreadyReversed,
+    HoldAmountExceeded,
+    HoldNotPending,
+    InsufficientFunds,
+    UnbalancedEntry,
+)
+from .ledger_write import write_entry
+from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting
+
+__all__ = [
+    "AccountType", "system_account", "account_open", "post_entry", "hold_reserve", "hold_capture",
+    "hold_void", "hold_expire_due", "entry_reverse", "account_balance", "account_available",
+]
+
+REVERSAL_KIND = "reversal"
+
+
+def _check_amount(amount: object, *, field: str = "amount") -> int:
+    # bool is an int subclass; True must not move one cent.
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed({field: ["Must be a positive integer number of minor units."]},
+                               message="Amounts inside the ledger are positive integers in minor units.")
+    return amount
+
+
+def account_open(*, owner: str, account_type: str, currency: str) -> LedgerAccount:
+    """Get or create the one account of (owner, type, currency); safe against a concurrent creator."""
+    require_transaction()
+    account = LedgerAccount.objects.filter(owner=owner, account_type=account_type, currency=currency).first()
+    if account is not None:
+        return account
+    try:
+        # A savepoint, so losing the race to a concurrent creator does not poison the caller's transaction.
+        with transaction.atomic():
+            account = LedgerAccount(owner=owner, account_type=account_type, currency=currency,
+                                    allow_negative=account_type in NEGATIVE_ALLOWED_TYPES, created=clock.now())
+            account.save(force_insert=True)
+            return account
+    except IntegrityError:
+        return LedgerAccount.objects.get(owner=owner, account_type=account_type, currency=currency)
+
+
+def system_account(*, account_type: str, currency: str, owner: str = "platform") -> LedgerAccount:
+    if account_type not in AccountType.values:
+        raise ValueError(f"unknown account type {account_type!r}")
+    return account_open(owner=owner, account_type=account_type, currency=currency)
+
+
+def _lock_accounts(ids) -> dict[int, LedgerAccount]:
+    # ORDER BY under FOR UPDATE makes PostgreSQL take the row locks in id order.
+    return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")}
+
+
+def _post(*, kind: str, description: str, actor: Actor, postings: list[tuple[LedgerAccount, int]],
+          metadata: dict | None, reverses: JournalEntry | None, idempotency_key: str,
+          release: dict[int, int] | None = None, prelocked: dict[int, LedgerAccount] | None = None) -> JournalEntry:
+    if idempotency_key:
+        existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    if not postings:
+        raise UnbalancedEntry("An entry needs postings.")
+    per_currency: dict[str, int] = defaultdict(int)
+    net: dict[int, int] = defaultdict(int)
+    for account, amount in postings:
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+            raise UnbalancedEntry("Each posting is a non-zero integer number of minor units.",
+                                  details={"account": account.pk, "amount": repr(amount)})
+        per_currency[account.currency] += amount
+        net[account.pk] += amount
+    unbalanced = {cur: total for cur, total in per_currency.items() if total}
+    if unbalanced:
+        raise UnbalancedEntry(details={"imbalance": unbalanced})
+
+    release = release or {}
+    wanted = net.keys() | release.keys()
+    if prelocked is not None and wanted <= prelocked.keys():
+        locked = {pk: prelocked[pk] for pk in sorted(wanted)}
+    else:
+        locked = _lock_accounts(wanted)
+    if len(locked) != len(wanted):
+        raise NotFound("A ledger account of this entry does not exist.")
+    for account_id, amount in net.items():
+        account = locked[account_id]
+        pending = account.pending_debits - release.get(account_id, 0)
+        if amount < 0 and not account.allow_negative and account.balance + amount - pending < 0:
+            raise InsufficientFunds(details={"account": account_id, "available": account.balance - pending,
+                                             "amount": -amount, "currency": account.currency})
+
+    now = clock.now()
+    entry = JournalEntry(kind=kind, description=description[:500], actor_type=actor.kind, actor_id=actor.id[:64],
+                         actor_label=actor.label[:200], idempotency_key=idempotency_key, metadata=metadata or {},
+                         reverses=reverses, created=now)
+    running = {pk: a.balance for pk, a in locked.items()}
+    rows = []
+    for account, amount in postings:
+        running[account.pk] += amount
+        rows.append(Posting(entry=entry, account_id=account.pk, amount=amount, currency=account.currency,
+                            balance_after=running[account.pk], kind=kind, created=now))
+    write_entry(entry, rows, {pk: running[pk] for pk in net}, release)
+    # Callers holding these objects see the new figures without a re-read.
+    for account, _ in postings:
+        account.balance = running[account.pk]
+    entry.posting_rows = rows
+    return entry
+
+
+def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tuple[LedgerAccount, int]],
+               metadata: dict | None = None, reverses: JournalEntry | None = None,
+               idempotency_key: str = "") -> JournalEntry:
+    """Writes one balanced entry. A non-empty `idempotency_key` already used returns that entry."""
+    require_transaction()
+    return _post(kind=kind, description=description, actor=actor, postings=postings, metadata=metadata,
+                 reverses=reverses, idempotency_key=idempotency_key)
+
+
+def post_entry_prelocked(*, locked: dict[int, LedgerAccount], kind: str, description: str, actor: Actor,
+                         postings: list[tuple[LedgerAccount, int]], metadata: dict | None = None) -> JournalEntry:
+    """`post_entry` for a caller that has just locked every account of the entry (`select_for_update`,
+    in account id order, in this transaction) and passes those fresh rows, saving a second lock query."""
+    require_transaction()
+    return _post(kind=kind, description=description, actor=actor, postings=postings, metadata=metadata,
+                 reverses=None, idempotency_key="", prelocked=locked)
+
+
+def account_balance(account: LedgerAccount) -> int:
+    return LedgerAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+
+
+def account_available(account: LedgerAccount) -> int:
+    balance, pending = LedgerAccount.objects.values_list("balance", "pending_debits").get(pk=account.pk)
+    return balance - pending
+
+
+# --- Holds (two-phase) -------------------------------------------------------------------
+
+
+def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, description: str = "",
+                 expires_at=None, metadata: dict | None = None) -> Hold:
+    require_transaction()
+    _check_amount(amount)
+    locked = _lock_accounts([account.pk])[account.pk]
+    if not locked.allow_negative and locked.balance - locked.pending_debits < amount:
+        raise InsufficientFunds(details={"account": locked.pk, "available": locked.balance - locked.pending_debits,
+                                         "amount": amount, "currency": locked.currency})
+    LedgerAccount.objects.filter(pk=locked.pk).update(pending_debits=F("pending_debits") + amount,
+                                                      version=F("version") + 1)
+    now = clock.now()
+    hold = Hold(account=locked, amount=amount, currency=locked.currency, description=description[:500],
+                metadata=metadata or {}, expires_at=expires_at, actor_label=actor.label[:200], created=now,
+                updated=now)
+    hold.save(force_insert=True)
+    account.pending_debits = locked.pending_debits + amount
+    return hold
+
+
+def _lock_pending_hold(hold_id: str) -> Hold:
+    if not has_prefix(hold_id, "hld"):
+        raise NotFound("No such hold.")
+    hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
+    if hold is None:
+        raise NotFound("No such hold.")
+    if hold.status != Hold.Status.PENDING:
+        raise HoldNotPending(f"The hold is {hold.status}.", details={"status": hold.status})
+    if hold.expires_at is not None and hold.expires_at <= clock.now():
+        raise HoldNotPending("The hold has expired.", details={"status": Hold.Status.EXPIRED})
+    return hold
+
+
+def hold_capture(*, hold_id: str, amount: int | None, destination: LedgerAccount, actor: Actor, kind: str,
+                 description: str = "", metadata: dict | None = None) -> JournalEntry:
+    """Moves `amount` (default: all) of the hold to `destination`; the rest of the hold is released."""
+    require_transaction()
+    hold = _lock_pending_hold(hold_id)
+    amount = hold.amount if amount is None else _check_amount(amount)
+    if amount > hold.amount:
+        raise HoldAmountExceeded(details={"hold_amount": hold.amount, "amount": amount})
+    if destination.currency != hold.currency:
+        raise CurrencyMismatch(details={"hold_currency": hold.currency, "destination_currency": destination.currency})
+    source = LedgerAccount(pk=hold.account_id, currency=hold.currency)
+    entry = _post(kind=kind, description=description or f"Capture of {hold.pk}", actor=actor,
+                  postings=[(source, -amount), (destination, amount)],
+                  metadata={"hold_id": hold.pk, **(metadata or {})}, reverses=None, idempotency_key="",
+                  release={hold.account_id: hold.amount})
+    Hold.objects.filter(pk=hold.pk).update(status=Hold.Status.CAPTURED, captured_amount=amount,
+                                           capture_entry=entry, updated=clock.now())
+    return entry
+
+
+def _release(hold: Hold, status: str) -> Hold:
+    _lock_accounts([hold.account_id])
+    LedgerAccount.objects.filter(pk=hold.account_id).update(pending_debits=F("pending_debits") - hold.amount,
+                                                            version=F("version") + 1)
+    hold.status = status
+    hold.updated = clock.now()
+    Hold.objects.filter(pk=hold.pk).update(status=status, updated=hold.updated)
+    return hold
+
+
+def hold_void(*, hold_id: str, actor: Actor) -> Hold:
+    require_transaction()
+    hold = _lock_pending_hold(hold_id)
+    hold = _release(hold, Hold.Status.VOIDED)
+    audit_record(action="hold.voided", actor=actor, obj=hold)
+    return hold
+
+
+def hold_expire_due(*, actor: Actor, limit: int = 500) -> int:
+    """Releases pending holds whose `expires_at` has passed; returns how many."""
+    require_transaction()
+    now = clock.now()
+    ids = list(Hold.objects.filter(status=Hold.Status.PENDING, expires_at__lte=now)
+               .order_by("pk").values_list("pk", flat=True)[:limit])
+    count = 0
+    for hold in Hold.objects.select_for_update(skip_locked=True).filter(pk__in=ids, status=Hold.Status.PENDING):
+        _release(hold, Hold.Status.EXPIRED)
+        count += 1
+    if count:
+        audit_record(action="hold.expired", actor=actor, object_type="wallets.hold", details={"count": count})
+    return count
+
+
+# --- Reversal ----------------------------------------------------------------------------
+
+
+def entry_reverse(*, entry_id: str, actor: Actor, reason: str) -> JournalEntry:
+    """A new entry with every posting negated and `reverses` set; the original stays as it was."""
+    require_transaction()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": ["A reason is required."]})
+    if not has_prefix(entry_id, "txn"):
+        raise NotFound("No such journal entry.")
+    # Locking the original serialises two concurrent reversals of it.
+    original = JournalEntry.objects.select_for_update().filter(pk=entry_id).first()
+    if original is None:
+        raise NotFound("No such journal entry.")
+    if JournalEntry.objects.filter(reverses_id=original.pk).exists():
+        raise EntryAlreadyReversed(details={"entry_id": original.pk})
+    lines = list(original.postings.select_related("account").order_by("id"))
+    entry = _post(kind=REVERSAL_KIND, description=f"Reversal of {original.pk}: {reason}", actor=actor,
+                  postings=[(p.account, -p.amount) for p in lines],
+                  metadata={"reason": reason, "reversed_kind": original.kind}, reverses=original,
+                  idempotency_key="")
+    audit_record(action="journal_entry.reversed", actor=actor, obj=original,
+                 details={"reversal_id": entry.pk, "reason": reason})
+    return entry

@@ -1,0 +1,123 @@
+"""Reads of wallets and the ledger that are more than a get()."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Sum
+
+from core import clock
+from core.errors import NotFound
+from core.ids import has_prefix
+from core.money import normalize_currency
+from core.pagination import Page, paginate
+
+from ..errors import RateNotFound
+from ..fx import invert
+from ..models import ExchangeRate, LedgerAccount, Posting, Wallet
+
+# Kinds of entry that count against a wallet's daily outgoing limit (staff adjustments and
+# reversals do not: they are corrections, not the customer spending).
+OUTGOING_KINDS = ("transfer", "conversion", "withdrawal", "wallet_payment")
+
+
+def wallet_get(*, wallet_id: str) -> Wallet:
+    if not has_prefix(wallet_id, "wal"):
+        raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    wallet = Wallet.objects.select_related("account").filter(pk=wallet_id).first()
+    if wallet is None:
+        raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    return wallet
+
+
+def wallet_find(*, customer_id: str, currency: str) -> Wallet:
+    currency = normalize_currency(currency)
+    if not has_prefix(customer_id, "cus"):
+        raise NotFound("No such wallet.", details={"customer_id": customer_id, "currency": currency})
+    wallet = Wallet.objects.select_related("account").filter(customer_id=customer_id, currency=currency).first()
+    if wallet is None:
+        raise NotFound("No such wallet.", details={"customer_id": customer_id, "currency": currency})
+    return wallet
+
+
+def wallet_list(*, customer_id: str | None = None, currency: str | None = None, status: str | None = None,
+                created_gte: dt.datetime | None = None, created_lte: dt.datetime | None = None,
+                limit: int | None = None, cursor: str | None = None) -> Page:
+    qs = Wallet.objects.select_related("account")
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if currency:
+        qs = qs.filter(currency=normalize_currency(currency))
+    if status:
+        qs = qs.filter(status=status)
+    if created_gte:
+        qs = qs.filter(created__gte=created_gte)
+    if created_lte:
+        qs = qs.filter(created__lte=created_lte)
+    return paginate(qs, limit=limit, cursor=cursor)
+
+
+def wallet_account(*, wallet: Wallet) -> LedgerAccount:
+    return wallet.account
+
+
+def utc_day_start(moment: dt.datetime | None = None) -> dt.datetime:
+    moment = (moment or clock.now()).astimezone(dt.UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def wallet_outgoing_today(*, wallet: Wallet) -> int:
+    """Minor units sent out of the wallet since 00:00 UTC, plus what pending holds reserve."""
+    sent = (Posting.objects.filter(account_id=wallet.account_id, amount__lt=0, kind__in=OUTGOING_KINDS,
+                                   created__gte=utc_day_start())
+            .aggregate(total=Sum("amount"))["total"]) or 0
+    pending = LedgerAccount.objects.values_list("pending_debits", flat=True).get(pk=wallet.account_id)
+    return -sent + pending
+
+
+def exchange_rate_current(*, base: str, quote: str, at: dt.datetime | None = None):
+    """(row, rate target-per-source): the newest rate in force, or 1 / the opposite pair's."""
+    at = at or clock.now()
+    direct = ExchangeRate.objects.filter(base_currency=base, quote_currency=quote, valid_from__lte=at).first()
+    inverse = ExchangeRate.objects.filter(base_currency=quote, quote_currency=base, valid_from__lte=at).first()
+    # The newer of the two wins, so entering EUR/USD after USD/EUR takes effect at once.
+    if direct is not None and (inverse is None or direct.valid_from >= inverse.valid_from):
+        return direct, direct.rate
+    if inverse is not None:
+        return inverse, invert(inverse.rate)
+    raise RateNotFound(details={"from_currency": base, "to_currency": quote})
+
+
+def account_label(account_id: int) -> str:
+    return account_labels([account_id])[account_id]
+
+
+def account_labels(account_ids) -> dict[int, str]:
+    """A person-readable name per account: the wallet id for wallets, else type (and owner)."""
+    ids = set(account_ids)
+    wallets = dict(Wallet.objects.filter(account_id__in=ids).values_list("account_id", "id"))
+    labels = {}
+    for pk, account_type, owner in LedgerAccount.objects.filter(pk__in=ids).values_list("pk", "account_type",
+                                                                                       "owner"):
+        labels[pk] = wallets.get(pk) or (account_type if owner == "platform" else f"{account_type}:{owner}")
+    return labels
+
+
+def counterparty_labels(entry_ids, *, exclude_account: int, currency: str) -> dict[str, str]:
+    """Per entry, the other side in the same currency (a conversion's other side is FX liquidity)."""
+    rows = list(Posting.objects.filter(entry_id__in=set(entry_ids), currency=currency)
+                .exclude(account_id=exclude_account).values_list("entry_id", "account_id"))
+    labels = account_labels(a for _, a in rows)
+    result: dict[str, list[str]] = {}
+    for entry_id, account_id in rows:
+        result.setdefault(entry_id, []).append(labels[account_id])
+    return {entry_id: ", ".join(sorted(set(names))) for entry_id, names in result.items()}
+
+
+from .history import wallet_transaction_history  # noqa: E402
+from .insights import wallet_insights  # noqa: E402
+
+__all__ = [
+    "wallet_get", "wallet_find", "wallet_list", "wallet_account", "wallet_outgoing_today", "utc_day_start",
+    "exchange_rate_current", "wallet_transaction_history", "wallet_insights", "OUTGOING_KINDS",
+]

@@ -1,0 +1,198 @@
+"""Wallet lifecycle and the hooks payments uses (top-up credit, can-pay check)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from accounts.selectors import customer_get
+from core import clock
+from core.audit import audit_record
+from core.context import Actor
+from core.db import require_transaction
+from core.errors import InvalidStateTransition, NotFound, ValidationFailed
+from core.ids import has_prefix
+from core.money import normalize_currency
+
+from .. import ledger
+from ..errors import CurrencyMismatch, InsufficientFunds, LimitExceeded, WalletExists, WalletFrozen
+from ..models import AccountType, JournalEntry, LedgerAccount, Wallet
+from ..selectors import wallet_outgoing_today
+
+
+def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit: int | None = None) -> Wallet:
+    require_transaction()
+    customer = customer_get(customer_id=customer_id)
+    currency = normalize_currency(currency)
+    if Wallet.objects.filter(customer=customer, currency=currency).exists():
+        raise WalletExists(details={"customer_id": customer.pk, "currency": currency})
+    try:
+        with transaction.atomic():
+            account = ledger.account_open(owner=customer.pk, account_type=AccountType.CUSTOMER_WALLET,
+                                          currency=currency)
+            now = clock.now()
+            wallet = Wallet(customer=customer, currency=currency, account=account, daily_limit=daily_limit,
+                            created=now, updated=now)
+            wallet.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent create of the same (customer, currency) won the unique constraint.
+        raise WalletExists(details={"customer_id": customer.pk, "currency": currency})
+    audit_record(action="wallet.created", actor=actor, obj=wallet, details={"currency": currency})
+    return wallet
+
+
+def wallet_lock(*wallet_ids: str) -> dict[str, Wallet]:
+    """Locks the wallets in id order (the first lock every wallet service takes); unknown ids are 404."""
+    for wallet_id in wallet_ids:
+        if not has_prefix(wallet_id, "wal"):
+            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=("self",)).select_related("account")
+              .filter(pk__in=sorted(set(wallet_ids))).order_by("pk")}
+    for wallet_id in wallet_ids:
+        if wallet_id not in locked:
+            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    return locked
+
+
+def wallet_lock_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
+    """Locks the wallets and their ledger accounts in one statement, in account id order.
+
+    Each wallet row is locked just before its account row, and accounts in id order, so this
+    agrees with both orders used elsewhere (wallets before their accounts; accounts by id).
+    """
+    for wallet_id in wallet_ids:
+        if not has_prefix(wallet_id, "wal"):
+            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=("self", "account")).select_related("account")
+              .filter(pk__in=set(wallet_ids)).order_by("account_id")}
+    for wallet_id in wallet_ids:
+        if wallet_id not in locked:
+            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
+    return locked
+
+
+def ensure_active(wallet: Wallet) -> None:
+    if wallet.status != Wallet.Status.ACTIVE:
+        raise WalletFrozen(f"The wallet is {wallet.status}.", details={"wallet_id": wallet.pk,
+                                                                       "status": wallet.status})
+
+
+def ensure_within_limit(wallet: Wallet, amount: int) -> None:
+    if wallet.daily_limit is None:
+        return
+    used = wallet_outgoing_today(wallet=wallet)
+    if used + amount > wallet.daily_limit:
+        raise LimitExceeded(details={"wallet_id": wallet.pk, "daily_limit": wallet.daily_limit,
+                                     "used_today": used, "amount": amount, "currency": wallet.currency})
+
+
+def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
+    """For wallet payments: locks the wallet and checks status, daily limit and available balance.
+
+    The caller then reserves with `ledger.hold_reserve` in the same transaction, so the checks
+    still hold when the hold is written.
+    """
+    require_transaction()
+    ledger._check_amount(amount)
+    wallet = wallet_lock(wallet.pk)[wallet.pk]
+    ensure_active(wallet)
+    ensure_within_limit(wallet, amount)
+    available = ledger.account_available(wallet.account)
+    if available < amount:
+        raise InsufficientFunds(details={"wallet_id": wallet.pk, "available": available, "amount": amount,
+                                         "currency": wallet.currency})
+
+
+def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, actor: Actor, reference: str,
+                        metadata: dict | None = None) -> JournalEntry:
+    """The hook payments calls when a top-up payment succeeded: credits the wallet from `source`."""
+    require_transaction()
+    ledger._check_amount(amount)
+    wallet = wallet_lock(wallet_id)[wallet_id]
+    ensure_active(wallet)
+    if source.currency != wallet.currency:
+        raise CurrencyMismatch(details={"wallet_currency": wallet.currency, "source_currency": source.currency})
+    entry = ledger.post_entry(kind="wallet_topup", description=f"Top-up {reference}".strip(), actor=actor,
+                              postings=[(source, -amount), (wallet.account, amount)],
+                              metadata={"wallet_id": wallet.pk, "reference": reference, **(metadata or {})})
+    audit_record(action="wallet.topped_up", actor=actor, obj=wallet,
+                 details={"entry_id": entry.pk, "amount": amount, "reference": reference})
+    return entry
+
+
+def _set_status(*, actor: Actor, wallet_id: str, status: str, allowed_from: tuple[str, ...], action: str,
+                reason: str) -> Wallet:
+    require_transaction()
+    wallet = wallet_lock(wallet_id)[wallet_id]
+    if wallet.status == status:
+        return wallet  # Already there: repeating the action changes nothing.
+    if wallet.status not in allowed_from:
+        raise InvalidStateTransition(f"A {wallet.status} wallet cannot be {action}.",
+                                     details={"wallet_id": wallet.pk, "status": wallet.status})
+    previous = wallet.status
+    wallet.status, wallet.status_reason, wallet.updated = status, reason[:500], clock.now()
+    wallet.save(update_fields=["status", "status_reason", "updated"])
+    audit_record(action=f"wallet.{action}", actor=actor, obj=wallet,
+                 details={"from": previous, "to": status, "reason": reason})
+    return wallet
+
+
+def wallet_freeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
+    return _set_status(actor=actor, wallet_id=wallet_id, status=Wallet.Status.FROZEN,
+                       allowed_from=(Wallet.Status.ACTIVE,), action="frozen", reason=reason)
+
+
+def wallet_unfreeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
+    return _set_status(actor=actor, wallet_id=wallet_id, status=Wallet.Status.ACTIVE,
+                       allowed_from=(Wallet.Status.FROZEN,), action="unfrozen", reason=reason)
+
+
+def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
+    """Closes a wallet whose balance and pending holds are both zero; closing is final."""
+    require_transaction()
+    wallet = wallet_lock(wallet_id)[wallet_id]
+    if wallet.status != Wallet.Status.CLOSED:
+        account = ledger._lock_accounts([wallet.account_id])[wallet.account_id]
+        if account.balance != 0 or account.pending_debits != 0:
+            raise InvalidStateTransition(
+                "Only a wallet with a zero balance and no pending holds can be closed.", code="wallet_not_empty",
+                details={"wallet_id": wallet.pk, "balance": account.balance, "pending": account.pending_debits})
+    return _set_status(actor=actor, wallet_id=wallet_id, status=Wallet.Status.CLOSED,
+                       allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed", reason=reason)
+
+
+def wallet_set_daily_limit(*, actor: Actor, wallet_id: str, daily_limit: int | None) -> Wallet:
+    require_transaction()
+    if daily_limit is not None and (not isinstance(daily_limit, int) or daily_limit < 0):
+        raise ValidationFailed({"daily_limit": ["Must be empty or a non-negative number of minor units."]})
+    wallet = wallet_lock(wallet_id)[wallet_id]
+    previous = wallet.daily_limit
+    wallet.daily_limit, wallet.updated = daily_limit, clock.now()
+    wallet.save(update_fields=["daily_limit", "updated"])
+    audit_record(action="wallet.limit_changed", actor=actor, obj=wallet,
+                 details={"from": previous, "to": daily_limit})
+    return wallet
+
+
+def wallet_adjust(*, actor: Actor, wallet_id: str, amount: int, reason: str) -> JournalEntry:
+    """A staff correction against the suspense account: positive credits the wallet, negative debits it.
+
+    Allowed on frozen wallets (corrections are often why a wallet is frozen), not on closed ones;
+    a debit cannot take the wallet below zero.
+    """
+    require_transaction()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": ["A reason is required for a manual adjustment."]})
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+        raise ValidationFailed({"amount": ["Must be a non-zero number of minor units."]})
+    wallet = wallet_lock(wallet_id)[wallet_id]
+    if wallet.status == Wallet.Status.CLOSED:
+        raise WalletFrozen("The wallet is closed.", details={"wallet_id": wallet.pk, "status": wallet.status})
+    suspense = ledger.system_account(account_type=AccountType.SUSPENSE, currency=wallet.currency)
+    entry = ledger.post_entry(kind="adjustment", description=f"Manual adjustment: {reason}", actor=actor,
+                              postings=[(suspense, -amount), (wallet.account, amount)],
+                              metadata={"wallet_id": wallet.pk, "amount": amount, "currency": wallet.currency,
+                                        "reason": reason})
+    audit_record(action="wallet.adjusted", actor=actor, obj=wallet,
+                 details={"entry_id": entry.pk, "amount": amount, "reason": reason})
+    return entry

@@ -1,0 +1,117 @@
+"""Money leaving a wallet: transfers, conversions and withdrawals.
+
+Each one locks the wallets first (id order), checks status, currency and the daily limit
+under that lock, then posts one entry; the ledger checks the overdraft under the account
+locks. Anything refused raises before the first write, so a refusal leaves no trace.
+"""
+
+from __future__ import annotations
+
+from core.audit import audit_record
+from core.context import Actor
+from core.db import require_transaction
+from core.errors import BusinessRefusal, ValidationFailed
+from core.money import normalize_currency
+
+from .. import ledger
+from ..errors import CurrencyMismatch
+from ..fx import convert_minor
+from ..models import AccountType, JournalEntry, Wallet
+from ..selectors import exchange_rate_current
+from .lifecycle import ensure_active, ensure_within_limit, wallet_lock, wallet_lock_with_accounts
+
+
+def _positive(amount: object) -> int:
+    return ledger._check_amount(amount)
+
+
+def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int, currency: str,
+                    description: str = "") -> JournalEntry:
+    require_transaction()
+    amount = _positive(amount)
+    currency = normalize_currency(currency)
+    if from_wallet_id == to_wallet_id:
+        raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
+    # The hot path: wallets and both accounts locked in one statement, no second lock query.
+    wallets = wallet_lock_with_accounts(from_wallet_id, to_wallet_id)
+    source, target = wallets[from_wallet_id], wallets[to_wallet_id]
+    ensure_active(source)
+    ensure_active(target)
+    if source.currency != currency or target.currency != currency:
+        raise CurrencyMismatch(details={"currency": currency, "from_wallet_currency": source.currency,
+                                        "to_wallet_currency": target.currency})
+    ensure_within_limit(source, amount)
+    entry = ledger.post_entry_prelocked(
+        locked={source.account_id: source.account, target.account_id: target.account},
+        kind="transfer", description=description or f"Transfer to {target.pk}", actor=actor,
+        postings=[(source.account, -amount), (target.account, amount)],
+        metadata={"from_wallet_id": source.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency},
+    )
+    audit_record(action="wallet.transferred", actor=actor, obj=source,
+                 details={"entry_id": entry.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency})
+    return entry
+
+
+def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int,
+                   description: str = "") -> JournalEntry:
+    """Converts `amount` (source minor units) between two wallets of one customer through FX liquidity.
+
+    Four postings, balanced per currency: source wallet -> FX liquidity (source currency),
+    FX liquidity (target currency) -> target wallet. The rate and its source are kept in metadata.
+    """
+    require_transaction()
+    amount = _positive(amount)
+    if from_wallet_id == to_wallet_id:
+        raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
+    wallets = wallet_lock(from_wallet_id, to_wallet_id)
+    source, target = wallets[from_wallet_id], wallets[to_wallet_id]
+    if source.customer_id != target.customer_id:
+        raise ValidationFailed({"to_wallet_id": ["Conversions are between wallets of the same customer."]})
+    if source.currency == target.currency:
+        raise CurrencyMismatch("A conversion needs wallets in two different currencies.",
+                               details={"currency": source.currency})
+    ensure_active(source)
+    ensure_active(target)
+    ensure_within_limit(source, amount)
+    rate_row, rate = exchange_rate_current(base=source.currency, quote=target.currency)
+    converted = convert_minor(amount, rate=rate, source=source.currency, target=target.currency)
+    if converted <= 0:
+        raise BusinessRefusal("The amount converts to less than one minor unit.", code="amount_too_small",
+                              details={"amount": amount, "rate": str(rate)})
+    fx_source = ledger.system_account(account_type=AccountType.FX_LIQUIDITY, currency=source.currency)
+    fx_target = ledger.system_account(account_type=AccountType.FX_LIQUIDITY, currency=target.currency)
+    metadata = {
+        "from_wallet_id": source.pk, "to_wallet_id": target.pk, "from_amount": amount,
+        "from_currency": source.currency, "to_amount": converted, "to_currency": target.currency,
+        "rate": str(rate), "rate_id": rate_row.pk, "rate_source": rate_row.source,
+    }
+    shown_rate = format(rate.normalize(), "f")
+    entry = ledger.post_entry(
+        kind="conversion", actor=actor,
+        description=description or f"Conversion {source.currency}->{target.currency} at {shown_rate}",
+        postings=[(source.account, -amount), (fx_source, amount), (fx_target, -converted),
+                  (target.account, converted)],
+        metadata=metadata,
+    )
+    audit_record(action="wallet.converted", actor=actor, obj=source, details={"entry_id": entry.pk, **metadata})
+    return entry
+
+
+def wallet_withdraw(*, actor: Actor, wallet_id: str, amount: int, provider: str = "sandbox",
+                    description: str = "") -> JournalEntry:
+    """Moves money out of the wallet to the provider's clearing account, which pays it out."""
+    require_transaction()
+    amount = _positive(amount)
+    wallet: Wallet = wallet_lock(wallet_id)[wallet_id]
+    ensure_active(wallet)
+    ensure_within_limit(wallet, amount)
+    clearing = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=wallet.currency,
+                                     owner=f"provider:{provider}")
+    entry = ledger.post_entry(
+        kind="withdrawal", description=description or f"Withdrawal via {provider}", actor=actor,
+        postings=[(wallet.account, -amount), (clearing, amount)],
+        metadata={"wallet_id": wallet.pk, "amount": amount, "currency": wallet.currency, "provider": provider},
+    )
+    audit_record(action="wallet.withdrawn", actor=actor, obj=wallet,
+                 details={"entry_id": entry.pk, "amount": amount, "provider": provider})
+    return entry
