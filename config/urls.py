@@ -8,12 +8,14 @@ from core.views import healthz, readyz
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("wallets.urls")),
+    path("", include("payments.urls")),
     path("", include("mcp_gateway.api_urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("webhooks/", include("payments.views")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     # ReDoc styles itself with styled-components (<style> elements made at run time) and searches

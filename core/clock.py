@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 
 from django.utils import timezone
 
+_override: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("bo_clock_override", default=None)
+
 
 def now() -> dt.datetime:
-    return timezone.now()
+    moment = _override.get()
+    return moment if moment is not None else timezone.now()
+
+
+@contextlib.contextmanager
+def frozen_at(moment: dt.datetime):
+    """Within the block (this thread/task only), `now()` answers `moment`: for demo history and
+    commands that act "as of" a time, without a test-only library in production."""
+    token = _override.set(moment)
+    try:
+        yield moment
+    finally:
+        _override.reset(token)
 
 
 def today() -> dt.date:

@@ -105,6 +105,11 @@ def execute_write(*, actor: Actor, operation: str, key: str | None, payload: Any
     `replayed = True` on it.
     """
     if key is None:
+        if mode == "lease":
+            # Provider-calling effects commit in steps of their own; one wrapping transaction would
+            # hold row locks across the call and roll back the record of a charge that happened.
+            status, body = effect()
+            return WriteResult(status, body)
         status, body = run_in_transaction(effect)
         return WriteResult(status, body)
     key = validate_key(key)

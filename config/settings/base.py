@@ -282,3 +282,19 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# --- Payments (payments app) ------------------------------------------------------------------
+# Named providers: several sandboxes with different behaviour may sit side by side; Stripe is
+# added when a key is in the environment (STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE).
+PAYMENTS_PROVIDERS = {
+    "sandbox": {"type": "sandbox"},
+    "sandbox_alt": {"type": "sandbox"},
+}
+if env("STRIPE_API_KEY", default=""):
+    PAYMENTS_PROVIDERS["stripe"] = {"type": "stripe", "api_base": env("STRIPE_API_BASE", default="") or None}
+PAYMENTS_DISABLED_PROVIDERS: list[str] = []
+PAYMENTS_MAX_ATTEMPTS = 3
+PAYMENTS_ROUTING_WINDOW_HOURS = 24
+PAYMENTS_ROUTING_LATENCY_PENALTY_PER_SECOND = 0.05
+PAYMENTS_AUTHORISATION_DAYS = 7
+PAYMENTS_RISK_SCORER = ""  # dotted path; empty means the transparent rule set in payments.risk

@@ -1,0 +1,327 @@
+"""Staff pages for payments: thin, every change goes through a service."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.utils.html import format_html_join
+
+from core.audit import AuditEvent
+from core.context import Actor
+from core.db import run_in_transaction
+from core.errors import DomainError
+from core.money import format_amount, parse_amount
+
+from . import services
+from .models import (
+    FeeSchedule,
+    Payment,
+    PaymentAttempt,
+    ProviderStat,
+    ReconciliationMismatch,
+    Refund,
+    RoutingRule,
+    WebhookEvent,
+)
+from .services import reconciliation, webhooks
+from .services.settings import fee_schedule_save, routing_rule_save
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttemptInline(ReadOnlyInline):
+    model = PaymentAttempt
+    fields = ("sequence", "provider", "status", "decline_code", "latency_ms", "provider_reference", "reason",
+              "created")
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("id", "amount", "currency", "reason", "note", "status", "failure_reason", "entry_id", "created")
+    readonly_fields = fields
+
+
+class PaymentActionForm(ActionForm):
+    amount = forms.CharField(required=False, help_text="Capture/refund: blank takes the whole remainder.")
+    reason = forms.ChoiceField(required=False, choices=[("", "refund reason")] + list(Refund.Reason.choices))
+    note = forms.CharField(required=False, max_length=500)
+
+
+def _run(modeladmin, request, queryset, label, call):
+    actor = Actor.for_user(request.user)
+    done = 0
+    for payment in queryset.select_related(None).only("pk", "currency"):
+        try:
+            call(actor, payment)
+            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{payment.pk}: {exc.code}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{label}: {done} payment(s).", messages.SUCCESS)
+
+
+def _amount(request, payment):
+    raw = (request.POST.get("amount") or "").strip()
+    return parse_amount(raw, payment.currency) if raw else None
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("id", "customer", "amount_display", "status", "method", "provider", "failure_code",
+                    "risk_decision", "created")
+    list_filter = ("status", "currency", "provider", "method", "capture_method", "risk_decision", "review_status")
+    search_fields = ("=id", "=customer__id", "customer__email", "=provider_reference", "=merchant_reference")
+    list_select_related = ("customer",)
+    show_full_result_count = False
+    date_hierarchy = "created"
+    inlines = [AttemptInline, RefundInline]
+    action_form = PaymentActionForm
+    actions = ["capture", "cancel", "refund", "verify", "approve_review", "reject_review"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Payment._meta.fields] + ["ledger_entries", "audit_history"]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @admin.display(description="Ledger entries")
+    def ledger_entries(self, obj):
+        from wallets.models import JournalEntry
+
+        entries = JournalEntry.objects.filter(metadata__payment_id=obj.pk).order_by("created")
+        return format_html_join("", "<div>{} {} {}</div>", ((e.pk, e.kind, e.created.isoformat()) for e in entries)) \
+            or "-"
+
+    @admin.display(description="Audit history")
+    def audit_history(self, obj):
+        events = AuditEvent.objects.filter(object_id=obj.pk).order_by("occurred_at")[:100]
+        return format_html_join("", "<div>{} {} by {} ({})</div>", (
+            (e.occurred_at.isoformat(), e.action, e.actor_label, e.outcome) for e in events)) or "-"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_capture_permission(self, request):
+        return request.user.has_perm("payments.capture_payment")
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("payments.cancel_payment")
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("payments.refund_payment")
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm("payments.verify_payment")
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("payments.review_payment")
+
+    @admin.action(description="Capture (amount, blank: all)", permissions=["capture"])
+    def capture(self, request, queryset):
+        _run(self, request, queryset, "Captured", lambda actor, p: services.payment_capture(
+            actor=actor, payment_id=p.pk, amount=_amount(request, p)))
+
+    @admin.action(description="Cancel", permissions=["cancel"])
+    def cancel(self, request, queryset):
+        _run(self, request, queryset, "Canceled", lambda actor, p: services.payment_cancel(actor=actor,
+                                                                                           payment_id=p.pk))
+
+    @admin.action(description="Refund (amount, reason, note)", permissions=["refund"])
+    def refund(self, request, queryset):
+        reason = request.POST.get("reason") or ""
+        if reason not in Refund.Reason.values:
+            self.message_user(request, "Choose a refund reason.", messages.ERROR)
+            return
+        _run(self, request, queryset, "Refunded", lambda actor, p: services.refund_create(
+            actor=actor, payment_id=p.pk, amount=_amount(request, p), reason=reason,
+            note=request.POST.get("note") or ""))
+
+    @admin.action(description="Verify with the provider", permissions=["verify"])
+    def verify(self, request, queryset):
+        _run(self, request, queryset, "Verified", lambda actor, p: services.payment_verify(actor=actor,
+                                                                                           payment_id=p.pk))
+
+    @admin.action(description="Risk review: approve", permissions=["review"])
+    def approve_review(self, request, queryset):
+        _run(self, request, queryset, "Approved", lambda actor, p: services.payment_review(
+            actor=actor, payment_id=p.pk, decision="approve", note=request.POST.get("note") or ""))
+
+    @admin.action(description="Risk review: reject", permissions=["review"])
+    def reject_review(self, request, queryset):
+        _run(self, request, queryset, "Rejected", lambda actor, p: services.payment_review(
+            actor=actor, payment_id=p.pk, decision="reject", note=request.POST.get("note") or ""))
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ("id", "payment", "amount_display", "reason", "status", "created")
+    list_filter = ("status", "reason", "currency")
+    search_fields = ("=id", "=payment__id", "=provider_reference")
+    list_select_related = ("payment",)
+    show_full_result_count = False
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SettingsAdmin(admin.ModelAdmin):
+    """Edited by staff; saved through the service so each change is validated and audited."""
+
+    exclude = ("created", "updated")
+    saver = None
+
+    def save_model(self, request, obj, form, change):
+        saver = type(self).saver
+        try:
+            run_in_transaction(lambda: saver(Actor.for_user(request.user), obj))
+        except DomainError as exc:
+            # Nothing was saved; the staff member sees why.
+            self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(SettingsAdmin):
+    list_display = ("name", "priority", "currency", "method", "allowed_providers", "disabled_providers", "learning",
+                    "enabled")
+    list_filter = ("enabled", "currency", "method")
+
+    @staticmethod
+    def saver(actor, obj):
+        return routing_rule_save(actor=actor, rule=obj)
+
+
+@admin.register(FeeSchedule)
+class FeeScheduleAdmin(SettingsAdmin):
+    list_display = ("provider", "currency", "percent_bps", "fixed_amount", "active")
+    list_filter = ("provider", "currency", "active")
+
+    @staticmethod
+    def saver(actor, obj):
+        return fee_schedule_save(actor=actor, schedule=obj)
+
+
+@admin.register(ProviderStat)
+class ProviderStatAdmin(admin.ModelAdmin):
+    list_display = ("provider", "currency", "bucket", "attempts", "successes", "success_rate", "avg_latency")
+    list_filter = ("provider", "currency")
+    show_full_result_count = False
+
+    @admin.display(description="Success rate")
+    def success_rate(self, obj):
+        return f"{obj.successes / obj.attempts:.1%}" if obj.attempts else "-"
+
+    @admin.display(description="Avg latency (ms)")
+    def avg_latency(self, obj):
+        return round(obj.latency_ms_total / obj.attempts) if obj.attempts else "-"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ("id", "provider", "type", "provider_event_id", "status", "attempts", "payment_id", "received_at")
+    list_filter = ("status", "provider", "type")
+    search_fields = ("=id", "=provider_event_id", "=payment_id")
+    show_full_result_count = False
+    actions = ["retry"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in WebhookEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("payments.retry_webhookevent")
+
+    @admin.action(description="Retry applying", permissions=["retry"])
+    def retry(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        results = [webhooks.webhook_apply(actor=actor, event_id=pk).status for pk in queryset.values_list("pk",
+                                                                                                          flat=True)]
+        self.message_user(request, f"Applied {results.count('processed')}, failed {results.count('failed')}, "
+                                   f"ignored {results.count('ignored')}.")
+
+
+class ResolveForm(ActionForm):
+    note = forms.CharField(required=False, max_length=500)
+
+
+@admin.register(ReconciliationMismatch)
+class ReconciliationMismatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "run_date", "kind", "payment", "provider", "currency", "status", "created")
+    list_filter = ("status", "kind", "provider", "run_date")
+    search_fields = ("=id", "=payment__id")
+    list_select_related = ("payment",)
+    show_full_result_count = False
+    action_form = ResolveForm
+    actions = ["resolve"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ReconciliationMismatch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("payments.resolve_reconciliationmismatch")
+
+    @admin.action(description="Resolve (note)", permissions=["resolve"])
+    def resolve(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        note = request.POST.get("note") or "resolved"
+        done = 0
+        for pk in queryset.filter(status="open").values_list("pk", flat=True):
+            reconciliation.mismatch_resolve(actor=actor, mismatch_id=pk, note=note)
+            done += 1
+        self.message_user(request, f"Resolved {done} mismatch(es).")
+

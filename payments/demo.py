@@ -1,0 +1,159 @@
+"""Demo payments: a few thousand over the last 90 days, in several currencies, with declines,
+refunds, manual captures, cancels and unknown outcomes, all through the services.
+
+Each payment carries `merchant_reference = demo-NNNNN`, so a second run skips what exists.
+Payments are made "as of" their demo time with `clock.frozen_at`, so history looks real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from django.db import transaction
+
+from accounts.models import Customer
+from core import clock
+from core.context import Actor
+from core.db import run_in_transaction
+from core.errors import DomainError
+from core.money import exponent
+
+from . import services
+from .models import FeeSchedule, Payment
+from .services.settings import fee_schedule_save
+
+PAYMENT_COUNT = 2000
+BATCH = 100
+WALLET_PAYMENTS = 200
+DAYS = 90
+CURRENCIES = [("USD", 500, 50_000), ("EUR", 500, 40_000), ("GBP", 500, 30_000), ("JPY", 500, 50_000),
+              ("INR", 10_000, 2_000_000), ("KWD", 1_000, 90_000)]
+CURRENCY_WEIGHTS = [40, 25, 12, 10, 8, 5]
+TOKENS = ["tok_visa", "tok_mastercard", "tok_decline_generic", "tok_decline_insufficient_funds",
+          "tok_decline_expired", "tok_timeout", "tok_bank_transfer"]
+TOKEN_WEIGHTS = [64, 19, 6, 4, 2, 2, 3]
+FEES = [("sandbox", "USD", 290, 30), ("sandbox", "EUR", 250, 25), ("sandbox_alt", "USD", 270, 30),
+        ("sandbox_alt", "EUR", 240, 25), ("sandbox", "GBP", 200, 20)]
+
+
+def _fees(actor: Actor) -> None:
+    existing = set(FeeSchedule.objects.values_list("provider", "currency"))
+    now = clock.now()
+    for provider, currency, bps, fixed in FEES:
+        if (provider, currency) in existing:
+            continue
+        schedule = FeeSchedule(provider=provider, currency=currency, percent_bps=bps, fixed_amount=fixed,
+                               created=now, updated=now)
+        run_in_transaction(lambda s=schedule: fee_schedule_save(actor=actor, schedule=s))
+
+
+def _follow_up(rng, actor: Actor, payment: Payment, moment: dt.datetime, now: dt.datetime) -> None:
+    later = min(moment + dt.timedelta(hours=rng.randint(1, 72)), now)
+    with clock.frozen_at(later):
+        if payment.status == Payment.Status.REQUIRES_CAPTURE and payment.review_status == Payment.Review.NONE:
+            roll = rng.random()
+            if roll < 0.6:
+                amount = payment.amount if rng.random() < 0.8 else max(payment.amount // 2, 1)
+                payment = services.payment_capture(actor=actor, payment_id=payment.id, amount=amount)
+            elif roll < 0.8:
+                payment = services.payment_cancel(actor=actor, payment_id=payment.id)
+        elif payment.status == Payment.Status.REQUIRES_CAPTURE and rng.random() < 0.7:
+            payment = services.payment_review(actor=actor, payment_id=payment.id,
+                                              decision="approve" if rng.random() < 0.7 else "reject")
+        elif payment.status in (Payment.Status.UNKNOWN, Payment.Status.PROCESSING) and rng.random() < 0.5:
+            payment = services.payment_verify(actor=actor, payment_id=payment.id)
+        if payment.status == Payment.Status.SUCCEEDED and rng.random() < 0.09:
+            full = rng.random() < 0.5
+            amount = None if full else max(payment.amount_captured // rng.choice([2, 3, 4]), 1)
+            services.refund_create(actor=actor, payment_id=payment.id, amount=amount,
+                                   reason=rng.choice(["requested_by_customer", "duplicate", "fraudulent", "other"]))
+
+
+def _wallet_payments(rng, actor: Actor, done: set[str], now: dt.datetime) -> int:
+    """Top-ups through a card, and purchases paid from wallets (holds captured into revenue)."""
+    from wallets.models import Wallet
+
+    wallets = list(Wallet.objects.filter(customer__email__endswith="@demo.example", status="active")
+                   .order_by("customer__email", "currency"))
+    created = 0
+    for i in range(WALLET_PAYMENTS if wallets else 0):
+        wallet = rng.choice(wallets)
+        top_up = rng.random() < 0.4
+        digits = exponent(wallet.currency)
+        amount = rng.randint(5, 80) * 10 ** (digits or 2)  # zero-digit currencies: hundreds of units
+        moment = now - dt.timedelta(days=DAYS) + dt.timedelta(days=DAYS) * (i + 0.5) / WALLET_PAYMENTS
+        reference = f"demo-w{i:04d}"
+        if reference in done:
+            continue
+        with clock.frozen_at(moment):
+            services.payment_create(
+                actor=actor, customer_id=wallet.customer_id, amount=amount, currency=wallet.currency,
+                method="card" if top_up else "wallet", payment_method="tok_visa" if top_up else wallet.id,
+                wallet_id=wallet.id if top_up else None, description="Demo wallet " + ("top-up" if top_up else
+                                                                                        "purchase"),
+                metadata={"demo": True}, channel="app", device_id=f"dev-{wallet.customer_id[-6:]}",
+                merchant_reference=reference)
+        created += 1
+    return created
+
+
+def seed(*, rng, stdout) -> None:
+    started = time.monotonic()
+    actor = Actor.system("seed_demo")
+    _fees(actor)
+    customers = list(Customer.objects.filter(email__endswith="@demo.example").order_by("email"))
+    if not customers:
+        stdout.write("  payments: no demo customers, skipped")
+        return
+    done = set(Payment.objects.filter(merchant_reference__startswith="demo-")
+               .values_list("merchant_reference", flat=True))
+    now = clock.now()
+    start = now - dt.timedelta(days=DAYS)
+    step = dt.timedelta(days=DAYS) / PAYMENT_COUNT
+    created = failed = 0
+    batch = None
+    for i in range(PAYMENT_COUNT):
+        # Draw everything for this index first, so skipping an existing one keeps later draws the same.
+        customer = rng.choice(customers)
+        currency, low, high = rng.choices(CURRENCIES, weights=CURRENCY_WEIGHTS)[0]
+        amount = rng.randint(low, high)
+        token = rng.choices(TOKENS, weights=TOKEN_WEIGHTS)[0]
+        manual = rng.random() < 0.15
+        channel = rng.choice(["web", "web", "app", "pos", "moto"])
+        if rng.random() < 0.01:
+            amount *= 40  # a few large ones land in risk review
+        moment = start + step * i + dt.timedelta(seconds=rng.randint(0, 600))
+        reference = f"demo-{i:05d}"
+        follow_seed = rng.random()
+        if reference in done:
+            continue
+        if batch is None:
+            # Many payments per commit: the services nest inside (savepoints), and the seed is fast.
+            batch = transaction.atomic()
+            batch.__enter__()
+            in_batch = 0
+        with transaction.atomic(), clock.frozen_at(moment):
+            payment = services.payment_create(
+                actor=actor, customer_id=customer.id, amount=amount, currency=currency,
+                method="bank_transfer" if token == "tok_bank_transfer" else "card",
+                payment_method=token, capture_method="manual" if manual else "automatic",
+                description=f"Demo order {i}", metadata={"demo": True}, channel=channel,
+                device_id=f"dev-{customer.id[-6:]}", ip_address=f"203.0.113.{rng.randint(1, 254)}",
+                merchant_reference=reference)
+        created += 1
+        in_batch += 1
+        failed += payment.status == Payment.Status.FAILED
+        try:
+            with transaction.atomic():
+                _follow_up(type(rng)(follow_seed), actor, payment, moment, now)
+        except DomainError as exc:
+            stdout.write(f"  payments: follow-up of {payment.id} refused: {exc.code}")
+        if in_batch >= BATCH:
+            batch.__exit__(None, None, None)
+            batch = None
+    if batch is not None:
+        batch.__exit__(None, None, None)
+    created += _wallet_payments(rng, actor, done, now)
+    stdout.write(f"  payments: {created} created ({failed} card payments declined or blocked), "
+                 f"{PAYMENT_COUNT + WALLET_PAYMENTS - created} already there, in {time.monotonic() - started:.1f}s")

@@ -1,0 +1,103 @@
+"""Routing: staff rules decide which providers may serve a payment; observed outcomes decide
+which of them to try first (Thompson sampling over a rolling window, so a weaker provider
+still gets some traffic and a recovering one is noticed).
+
+Every decision returns its reason, stored on the attempt it led to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Sum
+
+from core import clock
+
+from . import providers
+from .errors import NoProviderAvailable
+from .models import ProviderStat, RoutingRule
+
+# Module-level so a simulation can seed it (`routing.rng.seed(...)`) for a repeatable run.
+rng = random.Random()
+
+
+@dataclass(frozen=True)
+class Decision:
+    provider: str
+    reason: dict[str, Any] = field(default_factory=dict)
+
+
+def _window_hours() -> int:
+    return int(getattr(settings, "PAYMENTS_ROUTING_WINDOW_HOURS", 24))
+
+
+def _matching_rule(*, currency: str, method: str) -> RoutingRule | None:
+    for rule in RoutingRule.objects.filter(enabled=True).order_by("priority", "id"):
+        if rule.currency and rule.currency.upper() != currency:
+            continue
+        if rule.method and rule.method != method:
+            continue
+        return rule
+    return None
+
+
+def eligible(*, currency: str, method: str) -> tuple[list[str], RoutingRule | None]:
+    """Providers allowed for this currency and method, in the staff's priority order."""
+    configured = providers.configured()
+    rule = _matching_rule(currency=currency, method=method)
+    names = list(rule.allowed_providers) if rule else list(configured)
+    disabled = set(rule.disabled_providers if rule else []) | set(getattr(settings, "PAYMENTS_DISABLED_PROVIDERS", []))
+    result = []
+    for name in names:
+        if name in disabled or name not in configured or name in result:
+            continue
+        if providers.get_provider(name).supports(method=method, currency=currency):
+            result.append(name)
+    return result, rule
+
+
+def window_stats(*, names: list[str], currency: str) -> dict[str, dict[str, float]]:
+    since = clock.now() - dt.timedelta(hours=_window_hours())
+    rows = (ProviderStat.objects.filter(provider__in=names, currency=currency, bucket__gte=since)
+            .values("provider").annotate(n=Sum("attempts"), ok=Sum("successes"), lat=Sum("latency_ms_total")))
+    stats = {name: {"attempts": 0, "successes": 0, "avg_latency_ms": 0.0} for name in names}
+    for row in rows:
+        n = row["n"] or 0
+        stats[row["provider"]] = {"attempts": n, "successes": row["ok"] or 0,
+                                  "avg_latency_ms": (row["lat"] or 0) / n if n else 0.0}
+    return stats
+
+
+def choose(*, currency: str, method: str, exclude: tuple[str, ...] = ()) -> Decision:
+    names, rule = eligible(currency=currency, method=method)
+    rule_info = {"rule_id": rule.pk, "rule": rule.name} if rule else {"rule_id": None, "rule": "default"}
+    remaining = [n for n in names if n not in exclude]
+    if not remaining:
+        raise NoProviderAvailable(details={"currency": currency, "method": method, "tried": list(exclude)})
+    if len(remaining) == 1 or (rule is not None and not rule.learning):
+        why = "only_candidate" if len(remaining) == 1 else "priority"
+        return Decision(remaining[0], {**rule_info, "strategy": why, "candidates": remaining,
+                                       "failover_from": list(exclude)})
+    stats = window_stats(names=remaining, currency=currency)
+    penalty = float(getattr(settings, "PAYMENTS_ROUTING_LATENCY_PENALTY_PER_SECOND", 0.05))
+    samples = {}
+    for name in remaining:
+        s = stats[name]
+        draw = rng.betavariate(s["successes"] + 1, s["attempts"] - s["successes"] + 1)
+        samples[name] = round(draw - penalty * s["avg_latency_ms"] / 1000, 6)
+    chosen = max(remaining, key=lambda n: samples[n])
+    return Decision(chosen, {**rule_info, "strategy": "thompson_sampling", "candidates": remaining,
+                             "samples": samples, "stats": stats, "failover_from": list(exclude)})
+
+
+def record_outcome(*, provider: str, currency: str, success: bool, latency_ms: int) -> None:
+    """Count one definite outcome in the provider's current hour (inside the caller's transaction)."""
+    bucket = clock.now().replace(minute=0, second=0, microsecond=0)
+    stat, _ = ProviderStat.objects.get_or_create(provider=provider, currency=currency, bucket=bucket)
+    ProviderStat.objects.filter(pk=stat.pk).update(attempts=F("attempts") + 1,
+                                                   successes=F("successes") + (1 if success else 0),
+                                                   latency_ms_total=F("latency_ms_total") + max(latency_ms, 0))

@@ -1,0 +1,15 @@
+"""Every write of the payments app (the names other apps call are re-exported here)."""
+
+from .create import payment_create
+from .lifecycle import (
+    expire_authorisations,
+    payment_cancel,
+    payment_capture,
+    payment_review,
+    payment_verify,
+    settle_unknown,
+)
+from .refunds import refund_apply_result, refund_create
+
+__all__ = ["expire_authorisations", "payment_cancel", "payment_capture", "payment_create", "payment_review",
+           "payment_verify", "refund_apply_result", "refund_create", "settle_unknown"]

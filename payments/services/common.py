@@ -1,0 +1,119 @@
+"""Shared pieces of the payment services: locking, stamping, applying a provider's answer."""
+
+from __future__ import annotations
+
+from core import clock
+from core.audit import audit_record
+from core.context import Actor
+from core.db import require_transaction
+from core.errors import NotFound
+from core.ids import has_prefix
+
+from .. import routing
+from ..models import Payment, PaymentAttempt
+from ..providers import ProviderResult
+from . import postings
+
+# Where a provider's answer may still move a payment (later answers never move it back).
+OPEN_STATES = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
+
+
+def lock_payment(payment_id: str) -> Payment:
+    require_transaction()
+    if not has_prefix(payment_id, "pay"):
+        raise NotFound("No such payment.", details={"payment_id": payment_id})
+    payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound("No such payment.", details={"payment_id": payment_id})
+    return payment
+
+
+def save(payment: Payment, *fields: str) -> None:
+    payment.updated = clock.now()
+    payment.save(update_fields=[*fields, "updated"])
+
+
+def stamp_actor(obj, actor: Actor) -> None:
+    obj.actor_type, obj.actor_id, obj.actor_label = actor.kind, actor.id[:64], actor.label[:200]
+
+
+def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, source: str,
+                 attempt: PaymentAttempt | None = None) -> bool:
+    """Moves a locked payment forward to what the provider says; returns whether it changed.
+
+    Only forward moves: a late or repeated answer (webhook order is not guaranteed) never
+    undoes a capture, a cancel or a failure.
+    """
+    require_transaction()
+    before = (payment.status, payment.amount_captured)
+    now = clock.now()
+    fields: set[str] = set()
+    if result.reference and not payment.provider_reference:
+        payment.provider_reference = result.reference
+        fields.add("provider_reference")
+    if result.card.last4 and not payment.card_last4:
+        payment.card_brand, payment.card_country, payment.card_last4 = (result.card.brand, result.card.country,
+                                                                         result.card.last4)
+        fields |= {"card_brand", "card_country", "card_last4"}
+    status = payment.status
+    if result.status == "captured" and status in (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE):
+        delta = min(result.amount_captured, payment.amount) - payment.amount_captured
+        if delta > 0:
+            entry_id, fee = postings.post_capture(payment=payment, amount=delta, actor=actor)
+            payment.capture_entry_id = payment.capture_entry_id or entry_id
+            payment.fee_amount += fee
+            payment.amount_captured += delta
+        payment.status, payment.amount_capturable = Payment.Status.SUCCEEDED, 0
+        payment.authorised_at = payment.authorised_at or now
+        payment.captured_at = now
+        fields |= {"capture_entry_id", "fee_amount", "amount_captured", "status", "amount_capturable",
+                   "authorised_at", "captured_at"}
+    elif result.status == "authorised" and status in OPEN_STATES:
+        payment.status = Payment.Status.REQUIRES_CAPTURE
+        payment.amount_capturable = min(result.amount_authorised or payment.amount, payment.amount)
+        payment.authorised_at = now
+        fields |= {"status", "amount_capturable", "authorised_at"}
+    elif result.status == "declined" and status in OPEN_STATES:
+        payment.status = Payment.Status.FAILED
+        payment.failure_code = result.decline_code or "card_declined"
+        payment.failure_message = result.decline_message[:300]
+        fields |= {"status", "failure_code", "failure_message"}
+    elif result.status == "canceled" and status in (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE):
+        payment.status, payment.amount_capturable, payment.canceled_at = Payment.Status.CANCELED, 0, now
+        payment.cancellation_reason = payment.cancellation_reason or "provider"
+        fields |= {"status", "amount_capturable", "canceled_at", "cancellation_reason"}
+    elif result.status == "processing" and status == Payment.Status.UNKNOWN:
+        payment.status = Payment.Status.PROCESSING
+        fields.add("status")
+    elif result.status == "not_found" and status == Payment.Status.UNKNOWN:
+        # The provider has no record of the attempt: nothing was charged.
+        payment.status, payment.failure_code = Payment.Status.FAILED, "provider_no_record"
+        payment.failure_message = "The provider has no record of this payment; nothing was charged."
+        fields |= {"status", "failure_code", "failure_message"}
+    if attempt is not None and attempt.status in (PaymentAttempt.Status.PENDING, PaymentAttempt.Status.UNKNOWN):
+        attempt.status = {"captured": "captured", "authorised": "authorised", "declined": "declined",
+                          "canceled": "declined", "not_found": "declined"}.get(result.status, attempt.status)
+        attempt.provider_reference = attempt.provider_reference or result.reference
+        attempt.decline_code = result.decline_code if result.status == "declined" else attempt.decline_code
+        attempt.completed_at = attempt.completed_at or now
+        attempt.save(update_fields=["status", "provider_reference", "decline_code", "completed_at"])
+    if fields:
+        save(payment, *sorted(fields))
+    changed = (payment.status, payment.amount_captured) != before
+    if changed:
+        audit_record(action=f"payment.{payment.status}", actor=actor, obj=payment,
+                     details={"source": source, "from": before[0], "amount_captured": payment.amount_captured})
+    return changed
+
+
+def record_attempt_outcome(*, attempt: PaymentAttempt, status: str, latency_ms: int, currency: str,
+                           decline_code: str = "", decline_message: str = "", reference: str = "") -> None:
+    require_transaction()
+    attempt.status, attempt.latency_ms, attempt.completed_at = status, latency_ms, clock.now()
+    attempt.decline_code, attempt.decline_message = decline_code, decline_message[:300]
+    attempt.provider_reference = reference or attempt.provider_reference
+    attempt.save(update_fields=["status", "latency_ms", "completed_at", "decline_code", "decline_message",
+                                "provider_reference"])
+    if status != PaymentAttempt.Status.UNKNOWN:
+        success = status in (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
+        routing.record_outcome(provider=attempt.provider, currency=currency, success=success, latency_ms=latency_ms)

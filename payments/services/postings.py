@@ -1,0 +1,118 @@
+"""Ledger postings for payments, written against the ledger's fixed interface (wallets.ledger).
+
+Every function runs inside the caller's transaction, with the payment row already locked.
+- capture: provider clearing -A, merchant revenue +(A - fee), fees +fee;
+- refund of R: the same in reverse, with the fee share returned in proportion;
+- top-up: the wallet is credited from provider clearing through `wallet_credit_topup`;
+- wallet payment: a hold on the customer's wallet, captured into merchant revenue.
+"""
+
+from __future__ import annotations
+
+from core.context import Actor
+from core.db import require_transaction
+from wallets import ledger
+from wallets import selectors as wallet_selectors
+from wallets import services as wallet_services
+from wallets.ledger import AccountType
+
+from ..models import FeeSchedule, Payment, Refund
+
+WALLET_PROVIDER = "wallet"
+
+
+def clearing_account(*, provider: str, currency: str):
+    return ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
+                                 owner=f"provider:{provider}")
+
+
+def revenue_account(*, currency: str):
+    return ledger.system_account(account_type=AccountType.MERCHANT_REVENUE, currency=currency)
+
+
+def fees_account(*, currency: str):
+    return ledger.system_account(account_type=AccountType.FEES, currency=currency)
+
+
+def fee_for(*, provider: str, currency: str, amount: int) -> int:
+    schedule = FeeSchedule.objects.filter(provider=provider, currency=currency, active=True).first()
+    if schedule is None:
+        return 0
+    # Half-up on the percentage part, integer arithmetic only.
+    percent = (amount * schedule.percent_bps * 2 + 10_000) // 20_000
+    return min(percent + schedule.fixed_amount, amount)
+
+
+def _meta(payment: Payment, **extra) -> dict:
+    return {"payment_id": payment.id, "customer_id": payment.customer_id, **extra}
+
+
+def post_capture(*, payment: Payment, amount: int, actor: Actor) -> tuple[str, int]:
+    """Posts a capture of `amount`; returns (entry id, fee charged)."""
+    require_transaction()
+    currency = payment.currency
+    if payment.method == Payment.Method.WALLET:
+        entry = ledger.hold_capture(hold_id=payment.hold_id, amount=amount, destination=revenue_account(
+            currency=currency), actor=actor, kind="wallet_payment", description=f"Wallet payment {payment.id}",
+            metadata=_meta(payment))
+        return entry.id, 0
+    clearing = clearing_account(provider=payment.provider, currency=currency)
+    if payment.wallet_id:
+        entry = wallet_services.wallet_credit_topup(wallet_id=payment.wallet_id, amount=amount, source=clearing,
+                                                    actor=actor, reference=payment.id, metadata=_meta(payment))
+        return entry.id, 0
+    fee = fee_for(provider=payment.provider, currency=currency, amount=amount)
+    postings = [(clearing, -amount), (revenue_account(currency=currency), amount - fee)]
+    if fee:
+        postings.append((fees_account(currency=currency), fee))
+    entry = ledger.post_entry(kind="payment_capture", description=f"Capture of {payment.id}", actor=actor,
+                              postings=[p for p in postings if p[1]], metadata=_meta(payment, fee=fee),
+                              idempotency_key=f"{payment.id}:capture")
+    return entry.id, fee
+
+
+def fee_share(*, payment: Payment, refunded_total_after: int) -> int:
+    """The fee returned by a refund: proportional, cumulative, so a full refund returns it all."""
+    if not payment.fee_amount or not payment.amount_captured:
+        return 0
+    owed_back = payment.fee_amount * refunded_total_after // payment.amount_captured
+    return max(owed_back - payment.fee_refunded, 0)
+
+
+def post_refund(*, payment: Payment, refund: Refund, fee_back: int, actor: Actor) -> str:
+    require_transaction()
+    currency, amount = payment.currency, refund.amount
+    meta = _meta(payment, refund_id=refund.id, fee_returned=fee_back)
+    if payment.method == Payment.Method.WALLET:
+        wallet = wallet_selectors.wallet_get(wallet_id=payment.payment_method)
+        postings = [(revenue_account(currency=currency), -amount), (wallet_selectors.wallet_account(wallet=wallet),
+                                                                    amount)]
+    elif payment.wallet_id:
+        wallet = wallet_selectors.wallet_get(wallet_id=payment.wallet_id)
+        postings = [(wallet_selectors.wallet_account(wallet=wallet), -amount),
+                    (clearing_account(provider=payment.provider, currency=currency), amount)]
+    else:
+        postings = [(revenue_account(currency=currency), -(amount - fee_back)),
+                    (clearing_account(provider=payment.provider, currency=currency), amount)]
+        if fee_back:
+            postings.append((fees_account(currency=currency), -fee_back))
+    entry = ledger.post_entry(kind="payment_refund", description=f"Refund {refund.id} of {payment.id}",
+                              actor=actor, postings=[p for p in postings if p[1]], metadata=meta,
+                              idempotency_key=f"{refund.id}:refund")
+    return entry.id
+
+
+def wallet_reserve(*, payment: Payment, actor: Actor) -> str:
+    """Checks the wallet can pay and puts a hold on it; returns the hold id."""
+    require_transaction()
+    wallet = wallet_selectors.wallet_get(wallet_id=payment.payment_method)
+    wallet_services.wallet_ensure_can_pay(wallet=wallet, amount=payment.amount)
+    hold = ledger.hold_reserve(account=wallet_selectors.wallet_account(wallet=wallet), amount=payment.amount,
+                               actor=actor, description=f"Wallet payment {payment.id}",
+                               metadata=_meta(payment))
+    return hold.id
+
+
+def wallet_release(*, payment: Payment, actor: Actor) -> None:
+    require_transaction()
+    ledger.hold_void(hold_id=payment.hold_id, actor=actor)

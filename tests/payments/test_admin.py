@@ -1,0 +1,90 @@
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from payments.models import Payment, Refund, RoutingRule
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(make_staff):
+    def make(role):
+        user = make_staff(role=role)
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        client = Client()
+        client.force_login(user)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+        return client
+    return make
+
+
+def test_payment_pages_and_actions(staff_client, pay):
+    client = staff_client("operator")
+    paid = pay(amount=5_000)
+    held = pay(amount=3_000, capture_method="manual")
+    listing = client.get("/admin/payments/payment/", {"q": paid.id})
+    assert listing.status_code == 200 and paid.id in listing.content.decode()
+    assert client.get("/admin/payments/payment/", {"status__exact": "failed", "q": "nobody@x"}).status_code == 200
+    page = client.get(f"/admin/payments/payment/{paid.id}/change/")
+    body = page.content.decode()
+    assert page.status_code == 200 and "payment_capture" in body and "payment.succeeded" in body
+    response = client.post("/admin/payments/payment/", {
+        "action": "refund", "_selected_action": [paid.id], "amount": "12.34", "reason": "requested_by_customer",
+        "note": "admin"})
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.reason, refund.note, refund.actor_type) == (1_234, "requested_by_customer",
+                                                                              "admin", "user")
+    client.post("/admin/payments/payment/", {"action": "capture", "_selected_action": [held.id], "amount": ""})
+    assert Payment.objects.get(pk=held.id).amount_captured == 3_000
+
+
+def test_support_cannot_refund_from_admin(staff_client, pay):
+    paid = pay(amount=5_000)
+    client = staff_client("support")
+    response = client.post("/admin/payments/payment/", {
+        "action": "refund", "_selected_action": [paid.id], "amount": "1.00", "reason": "other"})
+    assert response.status_code in (200, 302, 403)
+    assert Refund.objects.count() == 0
+
+
+def test_routing_rule_edit_goes_through_service(staff_client, one_sandbox):
+    client = staff_client("admin")
+    response = client.post("/admin/payments/routingrule/add/", {
+        "name": "usd cards", "priority": 1, "currency": "usd", "method": "card",
+        "allowed_providers": '["sandbox"]', "disabled_providers": "[]", "learning": "on", "enabled": "on"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = RoutingRule.objects.get()
+    assert (rule.currency, rule.allowed_providers) == ("USD", ["sandbox"])
+    client.post("/admin/payments/routingrule/add/", {
+        "name": "bad", "priority": 1, "currency": "", "method": "", "allowed_providers": '["nope"]',
+        "disabled_providers": "[]", "enabled": "on"})
+    assert RoutingRule.objects.count() == 1
+
+
+def test_webhook_retry_and_mismatch_resolve_actions(staff_client, pay, actor):
+    from core import clock
+    from payments.models import ReconciliationMismatch, WebhookEvent
+
+    payment = pay(amount=1_000)
+    event = WebhookEvent.objects.create(provider="sandbox", provider_event_id="e1", type="unknown.type",
+                                        payload={}, status="failed", received_at=clock.now())
+    mismatch = ReconciliationMismatch.objects.create(run_date=clock.today(), kind="status_mismatch",
+                                                     payment=payment, subject=payment.id, created=clock.now())
+    operator = staff_client("operator")
+    operator.post("/admin/payments/reconciliationmismatch/", {"action": "resolve", "_selected_action": [mismatch.pk],
+                                                              "note": "checked"})
+    assert ReconciliationMismatch.objects.get().status == "open"  # operators may not resolve
+    finance = staff_client("finance")
+    finance.post("/admin/payments/reconciliationmismatch/", {"action": "resolve", "_selected_action": [mismatch.pk],
+                                                             "note": "checked"})
+    resolved = ReconciliationMismatch.objects.get()
+    assert (resolved.status, resolved.resolution_note) == ("resolved", "checked")
+    admin = staff_client("admin")
+    assert admin.get("/admin/payments/webhookevent/").status_code == 200
+    admin.post("/admin/payments/webhookevent/", {"action": "retry", "_selected_action": [event.pk]})
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("ignored", 1)
