@@ -146,3 +146,49 @@ def test_refund_above_threshold_waits_for_approval_then_runs(mcp, customer_id, m
     assert mcp.ok("get_payment_status", {"payment_id": payment["id"]})["amount_refunded"] == "700.00"
     assert ApprovalRequest.objects.count() == 1
     assert Customer.objects.count() == 1
+
+
+def test_more_payment_refusals(mcp, customer_id):
+    succeeded = _pay(mcp, customer_id, "m1")
+    assert mcp.error("cancel_payment", {"payment_id": succeeded["id"], "idempotency_key": "m2"})["code"] == \
+        "invalid_state_transition"
+    assert mcp.ok("get_payment_status", {"payment_id": succeeded["id"]})["status"] == "succeeded"
+    assert mcp.error("verify_payment", {"payment_id": "pay_missing", "idempotency_key": "m3"})["code"] == "not_found"
+    assert mcp.error("refund_payment", {"payment_id": "pay_missing", "idempotency_key": "m4"})["code"] == "not_found"
+    assert mcp.error("list_payments", {"cursor": "garbage"})["code"] == "validation_error"
+    assert mcp.error("get_refund", {"refund_id": "re_missing"})["code"] == "not_found"
+
+
+def test_top_up_refusals(mcp, customer_id):
+    wallet = mcp.ok("create_wallet", {"customer_id": customer_id, "currency": "USD", "idempotency_key": "tw"})
+    assert mcp.error("top_up_wallet", {"wallet_id": "wal_missing", "amount": "5", "payment_method": "tok_visa",
+                                       "idempotency_key": "tu1"})["code"] == "not_found"
+    declined = mcp.ok("top_up_wallet", {"wallet_id": wallet["id"], "amount": "5",
+                                        "payment_method": "tok_decline_generic", "idempotency_key": "tu2"})
+    assert (declined["status"], declined["failure_code"]) == ("failed", "card_declined")
+    assert mcp.ok("get_wallet_balance", {"wallet_id": wallet["id"]})["balance"] == "0.00"
+    assert mcp.error("top_up_wallet", {"wallet_id": wallet["id"], "amount": "5.001", "payment_method": "tok_visa",
+                                       "idempotency_key": "tu3"})["code"] == "amount_too_precise"
+
+
+def test_top_up_above_threshold_is_held_in_the_wallets_currency(mcp, customer_id):
+    run_in_transaction(lambda: gateway_services.threshold_save(
+        actor=Actor.system("tests"), api_key=mcp.api_key, operation="top_up_wallet", currency="USD", amount="100"))
+    wallet = mcp.ok("create_wallet", {"customer_id": customer_id, "currency": "USD", "idempotency_key": "hw"})
+    held = mcp.ok("top_up_wallet", {"wallet_id": wallet["id"], "amount": "150", "payment_method": "tok_visa",
+                                    "idempotency_key": "h1"})
+    assert (held["status"], held["amount"], held["currency"]) == ("pending_approval", "150.00", "USD")
+    small = mcp.ok("top_up_wallet", {"wallet_id": wallet["id"], "amount": "100", "payment_method": "tok_visa",
+                                     "idempotency_key": "h2"})
+    assert small["status"] == "succeeded"
+    assert mcp.ok("get_wallet_balance", {"wallet_id": wallet["id"]})["balance"] == "100.00"
+
+
+def test_capture_without_amount_is_held_by_a_capture_threshold(mcp, customer_id):
+    run_in_transaction(lambda: gateway_services.threshold_save(
+        actor=Actor.system("tests"), api_key=None, operation="capture_payment", currency="USD", amount="1000"))
+    payment = _pay(mcp, customer_id, "cap", capture_method="manual")
+    held = mcp.ok("capture_payment", {"payment_id": payment["id"], "idempotency_key": "cap1"})
+    assert (held["status"], held["amount"], held["currency"]) == ("pending_approval", None, "USD")
+    explicit = mcp.ok("capture_payment", {"payment_id": payment["id"], "amount": "100", "idempotency_key": "cap2"})
+    assert explicit["status"] == "succeeded"
