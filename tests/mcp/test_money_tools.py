@@ -192,3 +192,31 @@ def test_capture_without_amount_is_held_by_a_capture_threshold(mcp, customer_id)
     assert (held["status"], held["amount"], held["currency"]) == ("pending_approval", None, "USD")
     explicit = mcp.ok("capture_payment", {"payment_id": payment["id"], "amount": "100", "idempotency_key": "cap2"})
     assert explicit["status"] == "succeeded"
+
+
+ISSUE_TOOLS = ["create_customer", "get_customer", "create_payment", "get_payment_status", "verify_payment",
+               "capture_payment", "cancel_payment", "refund_payment", "list_payments", "create_wallet",
+               "get_wallet_balance", "top_up_wallet", "transfer_funds", "wallet_transaction_history",
+               "get_approval_status"]
+
+
+def test_the_issue_tools_exist_with_their_argument_names(mcp):
+    from mcp_gateway import registry
+
+    assert set(ISSUE_TOOLS) <= set(mcp.tool_names())
+
+    def props(name):
+        return set(registry.get_tool(name).input_schema["properties"])
+
+    assert {"amount", "currency", "customer_id", "method", "payment_method", "capture_method", "description",
+            "metadata", "idempotency_key"} <= props("create_payment")
+    assert {"payment_id", "amount", "reason", "idempotency_key"} <= props("refund_payment")
+    assert {"wallet_id", "customer_id", "currency"} == props("get_wallet_balance")
+    assert {"from_wallet_id", "to_wallet_id", "amount", "currency", "description", "idempotency_key"} == \
+        props("transfer_funds")
+    assert {"wallet_id", "amount", "payment_method", "idempotency_key"} == props("top_up_wallet")
+    assert {"wallet_id", "start_date", "end_date", "limit", "cursor"} <= props("wallet_transaction_history")
+    for name in ISSUE_TOOLS:
+        tool = registry.get_tool(name)
+        if tool.writes:
+            assert "idempotency_key" in tool.input_schema["required"], name
