@@ -151,3 +151,19 @@ def test_inspector_cli_lists_the_tools(keyed_server, tmp_path):
     proc = run_node(INSPECTOR, "--cli", url, "--transport", "http", "--method", "tools/list", "--format", "json",
                     cwd=tmp_path)
     assert proc.returncode == 3, (proc.returncode, proc.stdout[-500:], proc.stderr[-500:])  # auth required
+    # The modern (2026-07-28) era is chosen per server in a config file.
+    config = tmp_path / "servers.json"
+    config.write_text(json.dumps({"mcpServers": {"pay": {
+        "type": "http", "url": url, "protocolEra": "modern",
+        "headers": {"Authorization": f"Bearer {created.raw_key}"}}}}))
+    proc = run_node(INSPECTOR, "--cli", "--config", str(config), "--server", "pay", "--method", "tools/list",
+                    "--format", "json", cwd=tmp_path)
+    _assert_ok(proc, "inspector tools/list, modern era")
+    modern = json.loads(proc.stdout[proc.stdout.index("{"):proc.stdout.rindex("}") + 1])
+    assert [t["name"] for t in modern["result"]["tools"]] == names
+    proc = run_node(INSPECTOR, "--cli", "--config", str(config), "--server", "pay", "--method", "tools/call",
+                    "--tool-name", "get_customer", "--tool-arg", "customer_id=cus_missing", "--format", "json",
+                    cwd=tmp_path)
+    assert proc.returncode == 5, (proc.stdout[-500:], proc.stderr[-500:])  # the tool answered isError
+    call = ToolCall.objects.get(tool="get_customer")
+    assert (call.protocol_version, call.error_code) == ("2026-07-28", "not_found")
