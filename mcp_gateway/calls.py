@@ -36,12 +36,10 @@ from .rpc import INVALID_PARAMS, RpcError
 
 logger = logging.getLogger("mcp_gateway.calls")
 REDACTED = "[REDACTED]"
-_SECRET_KEY = re.compile(r"(secret|password|passwd|api_?key|authorization|token|cvc|cvv|card_?number|pin|otp)",
-                         re.IGNORECASE)
+_SECRET_KEY = re.compile(r"(secret|password|passwd|api_?key|authorization|token|cvc|cvv|card_?number"
+                         r"|(^|_)pin($|_)|(^|_)otp($|_))", re.IGNORECASE)
 _OUR_KEY = re.compile(r"\bsk_[A-Za-z0-9]{12}_\S+")
-_KEEP = {"payment_method"}  # provider tokens (pm_...) are references, not secrets
-
-
+_KEEP = {"payment_method"}  # provider tokens (tok_, pm_) are references, not secrets
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 

@@ -1,4 +1,4 @@
-"""`/mcp/`: JSON-RPC 2.0 over Streamable HTTP, hand-written (see docs in the README).
+"""`/mcp/`: JSON-RPC 2.0 over Streamable HTTP, hand-written in Django (why: docs/MCP.md).
 
 Sessionless and JSON-only: every request gets one `application/json` answer, notifications
 and client responses get 202, GET and DELETE get 405 (no server-initiated stream), and no

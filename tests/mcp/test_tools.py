@@ -313,3 +313,16 @@ def test_every_tool_refuses_unknown_and_missing_arguments(mcp, name):
     expected.update({field: ["This argument is required."] for field in schema.get("required", [])})
     assert error == {"code": "validation_error", "message": f"Invalid arguments for tool {name}.",
                      "details": {"fields": expected}}
+
+
+@pytest.mark.parametrize(("arguments", "stored"), [
+    ({"metadata": {"shipping": "x", "pin": "1234", "otp_code": "9", "client_secret": "s", "note": "ok"}},
+     {"metadata": {"shipping": "x", "pin": "[REDACTED]", "otp_code": "[REDACTED]", "client_secret": "[REDACTED]",
+                   "note": "ok"}}),
+    ({"payment_method": "tok_visa", "token": "abc"}, {"payment_method": "tok_visa", "token": "[REDACTED]"}),
+    ({"list": ["4242 4242 4242 4242", "fine"]}, {"list": ["[REDACTED]", "fine"]}),
+])
+def test_redaction_rules(arguments, stored):
+    from mcp_gateway.calls import redact
+
+    assert redact(arguments) == stored
