@@ -55,8 +55,9 @@ seed: install ## Create the demo data (idempotent)
 schema: install ## Regenerate the committed OpenAPI schema (docs/schema.yml)
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --file docs/schema.yml --validate --fail-on-warn
 
-docs: install schema ## Regenerate docs/schema.yml and the generated tables of docs/SECURITY.md
+docs: install schema ## Regenerate docs/schema.yml, the tables of docs/SECURITY.md and README's MCP tool list
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py security_doc
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py mcp_tools --write-readme
 
 mcp-tools-doc: install ## Print the README's MCP tool list, generated from the registry
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py mcp_tools

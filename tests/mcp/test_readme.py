@@ -11,7 +11,7 @@ def test_readme_tool_list_is_generated_from_the_registry():
     text = README.read_text()
     assert docs.START in text and docs.END in text
     assert docs.readme_with_current_block(text) == text, (
-        "README.md's MCP tool list is stale: run `python manage.py mcp_tools --write-readme`.")
+        "README.md's MCP tool list is stale: run `make docs` (or `python manage.py mcp_tools --write-readme`).")
 
 
 def test_command_prints_the_table(capsys):
