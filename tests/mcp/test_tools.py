@@ -326,3 +326,36 @@ def test_redaction_rules(arguments, stored):
     from mcp_gateway.calls import redact
 
     assert redact(arguments) == stored
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_same_key_from_parallel_agents_creates_once(roles, mcp_for):
+    import threading
+
+    from django.db import connection
+
+    client = mcp_for("*")
+    barrier = threading.Barrier(6)
+    results = []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(client.call("create_customer", {"email": "race@example.com", "idempotency_key": "race"}))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    customer = Customer.objects.get()
+    assert len(results) == 6
+    for result in results:
+        if result.get("isError"):
+            assert result["structuredContent"]["error"]["code"] == "idempotency_key_in_use"
+        else:
+            assert result["structuredContent"]["id"] == customer.pk
+    assert any(not r.get("isError") for r in results)
