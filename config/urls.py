@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
+    path("", include("mcp_gateway.api_urls")),
     path("", include("subscriptions.urls")),
 ]
 
@@ -24,4 +25,5 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")), name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("", include("mcp_gateway.urls")),
 ]

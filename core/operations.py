@@ -24,7 +24,14 @@ AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitori
 ALL_SCOPES = tuple(f"{area}:{level}" for area in AREAS for level in ("read", "write")) + ("*",)
 
 
+# An operation whose handler itself limits the caller to its own objects (e.g. the status of
+# the caller's own approval requests) needs no particular scope, only some scope.
+ANY_SCOPE = "any"
+
+
 def scope_allows(granted: list[str] | tuple[str, ...], required: str) -> bool:
+    if required == ANY_SCOPE:
+        return bool(granted)
     if "*" in granted or required in granted:
         return True
     area, _, level = required.partition(":")
@@ -112,11 +119,27 @@ def _flatten_errors(errors: Any) -> Any:
     return str(errors)
 
 
-def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key: str | None = None) -> WriteResult:
-    """Authorise, validate, run (idempotently for writes) and render one operation call."""
+# Gates for `approvable` operations, consulted by `invoke` after validation and before the
+# effect: each is called as gate(op=, actor=, data=, validated=, idempotency_key=) and returns
+# None (let the call run) or a WriteResult to answer instead (e.g. 202 pending approval).
+# Higher layers register theirs (mcp_gateway, in its AppConfig.ready()): core may not import them.
+approval_gates: list[Callable[..., WriteResult | None]] = []
+
+
+def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key: str | None = None,
+           skip_gates: bool = False) -> WriteResult:
+    """Authorise, validate, run (idempotently for writes) and render one operation call.
+
+    `skip_gates` is for running a call that a gate already held and a person approved.
+    """
     refuse_card_data(data)
     authorize(op, actor)
     validated = validate_input(op, data)
+    if op.approvable and not skip_gates:
+        for gate in approval_gates:
+            held = gate(op=op, actor=actor, data=data, validated=validated, idempotency_key=idempotency_key)
+            if held is not None:
+                return held
     if op.read_only:
         return WriteResult(op.success_status, op.render(op.handler(actor=actor, **validated)))
 

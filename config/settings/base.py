@@ -267,6 +267,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@backoffice.local
 # --- MCP ------------------------------------------------------------------------------------
 # Only for conformance runs whose clients cannot send a header; production refuses it.
 MCP_AUTH_DISABLED = env("MCP_AUTH_DISABLED")
+# Browser origins allowed to call /mcp/ besides loopback ones (any port); others get 403.
+MCP_ALLOWED_ORIGINS = env.list("MCP_ALLOWED_ORIGINS", default=[])
+MCP_TOOLS_PAGE_SIZE = 100  # tools per tools/list page
+MCP_APPROVAL_TTL_HOURS = 24  # a held call nobody decided within this expires
 
 # --- Logging: one JSON object per line, each with the request id -------------------------
 LOGGING = {

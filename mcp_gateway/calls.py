@@ -1,0 +1,232 @@
+"""`tools/call`: check the arguments against the tool's schema, run the operation through
+`core.operations.invoke` (or a dry run), shape the MCP result and log the call.
+
+Two error channels, as the spec has them:
+- the request is malformed (no tool name, an unknown tool, `arguments` not an object)
+  -> JSON-RPC `-32602`, nothing runs;
+- the arguments break the tool's input schema (unknown, missing or mistyped arguments), or
+  the operation refuses (values, not_found, insufficient_scope, state conflicts, business
+  refusals) -> a result with `isError: true` and the domain error object
+  `{"error": {"code", "message", "details"}}`, the same body REST answers with
+  (`validation_error` with `details.fields` for arguments). The spec puts input validation
+  among tool execution errors so that the model can read them and correct the call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from django.db import transaction
+from jsonschema import Draft202012Validator
+
+from core.cards import contains_pan, refuse_card_data
+from core.context import Actor, current_request_id
+from core.errors import DomainError, ValidationFailed
+from core.operations import authorize, invoke, validate_input
+
+from . import approvals, services
+from .errors import NotAuthenticated
+from .models import ToolCall
+from .registry import Tool, get_tool, visible_to
+from .rpc import INVALID_PARAMS, RpcError
+
+logger = logging.getLogger("mcp_gateway.calls")
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(r"(secret|password|passwd|api_?key|authorization|token|cvc|cvv|card_?number"
+                         r"|(^|_)pin($|_)|(^|_)otp($|_))", re.IGNORECASE)
+_OUR_KEY = re.compile(r"\bsk_[A-Za-z0-9]{12}_\S+")
+_KEEP = {"payment_method"}  # provider tokens (tok_, pm_) are references, not secrets
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_path(value: Any, path: str = "") -> str | None:
+    """The first key or string holding NUL or an unpaired surrogate, which PostgreSQL cannot
+    store as text: refused up front rather than failing deep inside a service."""
+    if isinstance(value, str):
+        return (path or "non_field_errors") if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            found = unstorable_path(str(key), here) or unstorable_path(item, here)
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = unstorable_path(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Arguments as they may be stored: secrets by name, API keys and card numbers by value."""
+    if key and key not in _KEEP and _SECRET_KEY.search(key):
+        return REDACTED
+    if isinstance(value, dict):
+        return {_UNSTORABLE.sub("\ufffd", str(k)): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        if contains_pan(value):
+            return REDACTED
+        return _OUR_KEY.sub(REDACTED, _UNSTORABLE.sub("\ufffd", value))
+    return value
+
+
+def _result(body: Any, *, is_error: bool = False) -> dict[str, Any]:
+    result: dict[str, Any] = {"content": [{"type": "text", "text": json.dumps(body, ensure_ascii=False)}],
+                              "structuredContent": body}
+    if is_error:
+        result["isError"] = True
+    return result
+
+
+def _error_result(exc: DomainError) -> dict[str, Any]:
+    return _result({"error": exc.to_dict()}, is_error=True)
+
+
+def _schema_errors(tool: Tool, arguments: dict[str, Any]) -> dict[str, list[str]]:
+    """Violations of the input schema, per argument, in the REST `details.fields` shape."""
+    fields: dict[str, list[str]] = {}
+    for err in Draft202012Validator(tool.input_schema).iter_errors(arguments):
+        if err.validator == "required" and not err.absolute_path:
+            # One error per missing property, each carrying the whole `required` list.
+            for name in err.validator_value:
+                if name not in arguments:
+                    fields[name] = ["This argument is required."]
+        elif err.validator == "additionalProperties" and not err.absolute_path:
+            known = tool.input_schema.get("properties", {})
+            for name in arguments:
+                if name not in known:
+                    fields.setdefault(name, []).append("Unknown argument.")
+        else:
+            path = "/".join(str(p) for p in err.absolute_path) or "non_field_errors"
+            fields.setdefault(path, []).append(err.message)
+    return fields
+
+
+class _Rollback(Exception):
+    pass
+
+
+def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """What the call would do, without doing it.
+
+    Database-only operations run for real inside a transaction that is always rolled back,
+    so the preview is the true result (resulting state and amounts) or the true refusal.
+    Operations that reach a provider (`open_world`) are never run: the preview is the
+    validated arguments and the current state of the target object, read through its
+    read-only operation (e.g. the payment a refund would apply to).
+    """
+    op = tool.operation
+    refuse_card_data(data)
+    authorize(op, actor)
+    validate_input(op, data)
+    hold = approvals.would_hold(op, actor, data)
+    body: dict[str, Any] = {"dry_run": True, "operation": op.name, "arguments": data,
+                            "requires_approval": hold is not None, "approval_threshold": hold,
+                            "result": None, "error": None, "target": None}
+    if op.open_world:
+        body.update(mode="preview", would_succeed=None, target=approvals.target_state(op, actor, data))
+        return body
+    outcome: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            try:
+                outcome["result"] = op.render(op.handler(actor=actor, **validate_input(op, data)))
+            except DomainError as exc:
+                outcome["error"] = exc.to_dict()
+            raise _Rollback
+    except _Rollback:
+        pass
+    body.update(mode="simulated", would_succeed="error" not in outcome, result=outcome.get("result"),
+                error=outcome.get("error"))
+    return body
+
+
+def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: str) -> dict[str, Any]:
+    name = params.get("name")
+    if not isinstance(name, str) or not name:
+        raise RpcError(INVALID_PARAMS, "tools/call needs params.name (a string).")
+    arguments = params.get("arguments", {})
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise RpcError(INVALID_PARAMS, "params.arguments must be an object.")
+    tool = get_tool(name)
+    if tool is None:
+        raise RpcError(INVALID_PARAMS, f"Unknown tool: {name[:128]}", {"tool": name[:128]})
+
+    started = time.perf_counter()
+    log: dict[str, Any] = {"tool": tool.name, "arguments": redact(arguments), "protocol_version": protocol_version,
+                           "request_id": (current_request_id() or "")[:140],
+                           "api_key": actor.api_key if actor else None,
+                           "actor_label": actor.label[:200] if actor else "",
+                           "dry_run": arguments.get("dry_run") is True}
+    try:
+        result = _run(tool, arguments, actor, log)
+    except Exception:
+        log.update(outcome=ToolCall.Outcome.INTERNAL_ERROR, error_code="internal_error")
+        raise
+    finally:
+        log["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        _record(log)
+    return result
+
+
+def _record(log: dict[str, Any]) -> None:
+    try:
+        services.tool_call_record(**log)
+    except Exception:  # noqa: BLE001
+        # The call's outcome already stands; a lost log row is reported, not turned into a failure.
+        logger.exception("could not record tool call", extra={"tool": log.get("tool")})
+
+
+def _refusal(exc: DomainError, log: dict[str, Any]) -> dict[str, Any]:
+    if exc.code == "raw_card_data_not_allowed":
+        log["arguments"] = {REDACTED: "raw card data refused"}
+    log.update(outcome=ToolCall.Outcome.ERROR, error_code=exc.code[:64])
+    return _error_result(exc)
+
+
+def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[str, Any]) -> dict[str, Any]:
+    # Who may call comes first: a key that cannot see the tool learns nothing about its arguments.
+    try:
+        if actor is None:
+            raise NotAuthenticated()
+        if not visible_to(tool, actor):
+            authorize(tool.operation, actor)  # raises insufficient_scope / permission_denied
+    except DomainError as exc:
+        return _refusal(exc, log)
+    fields = _schema_errors(tool, arguments)
+    if fields:
+        # Reported as a tool error, not a protocol error: the model reads it and corrects the call.
+        log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
+        return _error_result(ValidationFailed(fields, f"Invalid arguments for tool {tool.name}."))
+    bad = unstorable_path(arguments)
+    if bad:
+        log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
+        return _error_result(ValidationFailed({bad: ["Text may not contain NUL characters or unpaired surrogates."]},
+                                              f"Invalid arguments for tool {tool.name}."))
+    data = dict(arguments)
+    key = data.pop("idempotency_key", None) if tool.writes else None
+    dry = data.pop("dry_run", False) if tool.operation.destructive else False
+    log["idempotency_key"] = key or ""
+    try:
+        if dry:
+            body = dry_run(tool, actor, data)
+            log.update(outcome=ToolCall.Outcome.DRY_RUN)
+            return _result(body)
+        written = invoke(tool.operation, actor=actor, data=data, idempotency_key=key)
+    except DomainError as exc:
+        return _refusal(exc, log)
+    body = written.body
+    if written.status == 202 and isinstance(body, dict) and "approval_id" in body:
+        log.update(outcome=ToolCall.Outcome.PENDING_APPROVAL, approval_id=body["approval_id"])
+    else:
+        log.update(outcome=ToolCall.Outcome.SUCCESS)
+    return _result(body)

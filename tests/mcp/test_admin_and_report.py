@@ -1,0 +1,83 @@
+"""Staff side: thresholds edited in the admin through the service, the read-only call log,
+and the performance report over the log."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from core import clock
+from core.models import AuditEvent
+from mcp_gateway.models import ApprovalThreshold, ToolCall
+from mcp_gateway.selectors import tool_call_report
+
+from . import points
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, make_staff):
+    staff = make_staff("admin")
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    client.force_login(staff)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    client.staff = staff
+    return client
+
+
+def test_threshold_is_created_in_the_admin_through_the_service(staff_client, register_op, mcp):
+    register_op(points.REFUND)
+    response = staff_client.post("/admin/mcp_gateway/approvalthreshold/add/", {
+        "api_key": mcp.api_key.pk, "operation": "zz_refund_points", "currency": "USD", "amount_major": "500.00"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    threshold = ApprovalThreshold.objects.get()
+    assert (threshold.api_key_id, threshold.operation, threshold.currency, threshold.amount) == (
+        mcp.api_key.pk, "zz_refund_points", "USD", 50000)
+    event = AuditEvent.objects.get(action="mcp.threshold.saved")
+    assert event.actor_id == str(staff_client.staff.pk)
+    listing = staff_client.get("/admin/mcp_gateway/approvalthreshold/")
+    assert "500.00" in listing.content.decode()
+
+
+@pytest.mark.parametrize(("amount", "operation"), [("5.001", "zz_refund_points"), ("abc", "zz_refund_points"),
+                                                   ("5", "create_customer")])
+def test_bad_threshold_is_refused_and_nothing_saved(staff_client, register_op, amount, operation):
+    register_op(points.REFUND)
+    response = staff_client.post("/admin/mcp_gateway/approvalthreshold/add/", {
+        "operation": operation, "currency": "USD", "amount_major": amount})
+    assert response.status_code == 200  # the form again, with its error
+    assert not ApprovalThreshold.objects.exists()
+    assert not AuditEvent.objects.filter(action="mcp.threshold.saved").exists()
+
+
+def test_tool_call_log_is_read_only_in_the_admin(staff_client, mcp):
+    mcp.ok("list_customers")
+    call = ToolCall.objects.get()
+    assert staff_client.get("/admin/mcp_gateway/toolcall/").status_code == 200
+    page = staff_client.get(f"/admin/mcp_gateway/toolcall/{call.pk}/change/")
+    assert page.status_code == 200 and "list_customers" in page.content.decode()
+    assert staff_client.get("/admin/mcp_gateway/toolcall/add/").status_code == 403
+    assert staff_client.post(f"/admin/mcp_gateway/toolcall/{call.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert ToolCall.objects.count() == 1
+
+
+def test_performance_report(mcp, capsys):
+    for _ in range(3):
+        mcp.ok("list_customers")
+    mcp.error("get_customer", {"customer_id": "cus_nope"})
+    rows = tool_call_report(since=clock.now() - dt.timedelta(hours=1))
+    assert [(r["tool"], r["calls"], r["errors"]) for r in rows] == [("get_customer", 1, 1), ("list_customers", 3, 0)]
+    durations = sorted(ToolCall.objects.filter(tool="list_customers").values_list("duration_ms", flat=True))
+    listing = rows[1]
+    assert listing["max_ms"] == durations[-1] and listing["p95_ms"] == durations[-1]
+    assert listing["avg_ms"] == pytest.approx(sum(durations) / 3)
+    assert tool_call_report(since=clock.now() + dt.timedelta(seconds=1)) == []
+    call_command("mcp_tool_report", "--hours", "1")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["tool", "calls", "errors", "avg_ms", "p95_ms", "max_ms"]
+    assert out[2].split()[:3] == ["list_customers", "3", "0"]
