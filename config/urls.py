@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
     path("", include("mcp_gateway.api_urls")),
+    path("", include("subscriptions.urls")),
 ]
 
 urlpatterns = [

@@ -56,6 +56,8 @@ class Operation:
     approvable: bool = False
     idempotency_mode: str = "db"
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # Same arguments as the handler; writes nothing and returns what the call would do (dry_run).
+    preview: Callable[..., Any] | None = None
 
     @property
     def idempotent(self) -> bool:

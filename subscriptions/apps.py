@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
+    verbose_name = "Subscriptions"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from . import operations  # noqa: F401
+        from .models import DunningSettings, Plan
+
+        auditlog.register(DunningSettings)
+        auditlog.register(Plan)

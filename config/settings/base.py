@@ -222,6 +222,11 @@ SPECTACULAR_SETTINGS = {
         "CustomerStatusEnum": "accounts.models.Customer.Status",
         "WalletStatusEnum": "wallets.models.Wallet.Status",
         "HoldStatusEnum": "wallets.models.Hold.Status",
+        # subscriptions
+        "PlanIntervalEnum": "subscriptions.models.Plan.Interval",
+        "SubscriptionStatusEnum": "subscriptions.models.Subscription.Status",
+        "InvoiceStatusEnum": "subscriptions.models.Invoice.Status",
+        "InvoiceBillingReasonEnum": "subscriptions.models.Invoice.Reason",
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
 }
@@ -302,3 +307,7 @@ PAYMENTS_ROUTING_WINDOW_HOURS = 24
 PAYMENTS_ROUTING_LATENCY_PENALTY_PER_SECOND = 0.05
 PAYMENTS_AUTHORISATION_DAYS = 7
 PAYMENTS_RISK_SCORER = ""  # dotted path; empty means the transparent rule set in payments.risk
+
+# --- Subscriptions (subscriptions app) --------------------------------------------------------
+# Subscriptions renewed (and invoices claimed for collection) per transaction in a billing run.
+BILLING_CHUNK_SIZE = 200

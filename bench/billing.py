@@ -1,0 +1,157 @@
+"""Billing throughput: invoices created and charged per second for N due subscriptions.
+
+Setup bulk-inserts a plan, customers and N subscriptions whose period has just ended
+(paying with the sandbox card token), so the bench measures billing, not signups. Then W
+worker processes each run `billing_run` at once, exactly as concurrent Celery workers or
+two `run_billing` commands would: SKIP LOCKED splits the renewals and collections between
+them. The clock is frozen at the billing moment. Afterwards every subscription must have
+exactly one paid cycle invoice with one succeeded payment, and numbers must be gapless.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_billing_bench \\
+        .venv/bin/python bench/billing.py --subscriptions 100000 --workers 4
+
+The database is created and migrated if needed, and the bench's own rows are deleted first;
+use a scratch database, never a real one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+BILL_AT = dt.datetime(2030, 2, 1, 0, 0, 1, tzinfo=dt.UTC)
+
+
+def _setup_django():
+    import django
+
+    django.setup()
+
+
+def _ensure_database():
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        raise SystemExit("bench/billing.py needs PostgreSQL: set DATABASE_URL.")
+    info = {"dbname": "postgres", "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
+            "host": db.get("HOST") or None, "port": db.get("PORT") or None}
+    with psycopg.connect(**{k: v for k, v in info.items() if v}, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _reset():
+    from django.db import connection
+
+    tables = ["subscriptions_notification", "subscriptions_invoiceattempt", "subscriptions_invoiceline",
+              "subscriptions_invoice", "subscriptions_subscriptionevent", "subscriptions_subscription",
+              "subscriptions_plan", "subscriptions_invoicesequence", "subscriptions_billingrun",
+              "payments_paymentattempt", "payments_payment"]
+    with connection.cursor() as cur:
+        # The audit and ledger tables are append-only by trigger; TRUNCATE is the bench's way to a clean slate.
+        cur.execute("TRUNCATE " + ", ".join(tables) + ", core_auditevent CASCADE")
+
+
+def _populate(n: int, customers: int) -> None:
+    from accounts.models import Customer
+    from subscriptions.models import Plan, Subscription, SubscriptionEvent
+
+    plan = Plan.objects.create(name="Bench", amount=1500, currency="USD", interval="month", created=START)
+    existing = list(Customer.objects.filter(email__endswith="@bench.example").values_list("id", flat=True))
+    if len(existing) < customers:
+        Customer.objects.bulk_create([Customer(email=f"b{i}@bench.example", name=f"Bench {i}", country="US",
+                                               created=START, updated=START)
+                                      for i in range(len(existing), customers)], batch_size=5000)
+        existing = list(Customer.objects.filter(email__endswith="@bench.example").values_list("id", flat=True))
+    period_end = START + dt.timedelta(days=31)
+    for offset in range(0, n, 10_000):
+        subs = [Subscription(customer_id=existing[i % len(existing)], plan=plan, quantity=1, status="active",
+                             billing_cycle_anchor=START, period_index=0, current_period_start=START,
+                             current_period_end=period_end, payment_method="tok_visa", created=START, updated=START)
+                for i in range(offset, min(n, offset + 10_000))]
+        Subscription.objects.bulk_create(subs, batch_size=5000)
+        SubscriptionEvent.objects.bulk_create([
+            SubscriptionEvent(subscription=s, customer_id=s.customer_id, kind="activated", status="active",
+                              plan_id=plan.id, quantity=1, currency="USD", mrr=1500, at=START) for s in subs],
+            batch_size=5000)
+
+
+def _worker(args):
+    chunk_size, = args
+    _setup_django()
+    from core import clock
+    from core.context import Actor
+    from subscriptions.services import billing_run
+
+    started = time.perf_counter()
+    with clock.frozen_at(BILL_AT):
+        run = billing_run(actor=Actor.for_task("bench"), chunk_size=chunk_size, triggered_by="bench")
+    return {"seconds": time.perf_counter() - started, "renewed": run.renewed, "paid": run.payments_succeeded,
+            "failed": run.payments_failed, "errors": run.errors}
+
+
+def _verify(n: int) -> dict:
+    from django.db.models import Count
+
+    from payments.models import Payment
+    from subscriptions.models import Invoice, InvoiceSequence
+
+    cycle = Invoice.objects.filter(billing_reason="subscription_cycle")
+    per_sub = cycle.values("subscription_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    payments = Payment.objects.filter(status="succeeded").count()
+    last = InvoiceSequence.objects.get(year=BILL_AT.year).last
+    numbers = cycle.count()
+    return {"invoices": numbers, "paid": cycle.filter(status="paid").count(), "subscriptions_with_two": per_sub,
+            "payments_succeeded": payments, "numbers_gapless": last == numbers, "expected": n}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--chunk-size", type=int, default=200)
+    args = parser.parse_args()
+    _setup_django()
+    _ensure_database()
+    _reset()
+    t0 = time.perf_counter()
+    _populate(args.subscriptions, args.customers)
+    setup_seconds = time.perf_counter() - t0
+    from django.db import connections
+
+    connections.close_all()
+    started = time.perf_counter()
+    with mp.get_context("spawn").Pool(args.workers) as pool:
+        results = pool.map(_worker, [(args.chunk_size,)] * args.workers)
+    elapsed = time.perf_counter() - started
+    check = _verify(args.subscriptions)
+    report = {"subscriptions": args.subscriptions, "workers": args.workers, "chunk_size": args.chunk_size,
+              "setup_seconds": round(setup_seconds, 1), "billing_seconds": round(elapsed, 1),
+              "invoices_charged_per_second": round(check["paid"] / elapsed, 1), "workers_detail": results,
+              "check": check, "cpus": os.cpu_count()}
+    print(json.dumps(report, indent=2))
+    ok = (check["invoices"] == check["paid"] == check["payments_succeeded"] == args.subscriptions
+          and check["subscriptions_with_two"] == 0 and check["numbers_gapless"])
+    if not ok:
+        raise SystemExit("verification failed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""Staff pages for subscriptions: thin, every change goes through a service."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from core.context import Actor
+from core.errors import DomainError
+from core.money import format_amount, parse_amount
+
+from . import services
+from .models import BillingRun, ChurnModel, DunningSettings, Invoice, InvoiceAttempt, InvoiceLine, Plan, Subscription
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _each(modeladmin, request, queryset, label, call):
+    actor, done = Actor.for_user(request.user), 0
+    for obj in queryset:
+        try:
+            call(actor, obj)
+            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.code}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
+
+
+def _money(amount, currency):
+    return f"{format_amount(amount, currency)} {currency}"
+
+
+class PlanForm(forms.ModelForm):
+    amount = forms.CharField(help_text="Price per unit per interval, in major units (e.g. 19.99).")
+
+    class Meta:
+        model = Plan
+        fields = ("name", "amount", "currency", "interval", "interval_count", "trial_days")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("amount") and data.get("currency"):
+            try:
+                data["amount"] = parse_amount(data["amount"], data["currency"], allow_zero=True)
+            except DomainError as exc:
+                self.add_error("amount", f"{exc.message} ({exc.code})")
+        return data
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "price", "interval", "interval_count", "trial_days", "active", "created")
+    list_filter = ("active", "currency", "interval")
+    search_fields = ("id", "name")
+    actions = ["archive"]
+    form = PlanForm
+
+    def price(self, obj):
+        return _money(obj.amount, obj.currency)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A plan in use is never edited in place: a price change is a new plan.
+        return [f.name for f in Plan._meta.fields] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            created = services.plan_create(
+                actor=Actor.for_user(request.user), name=data["name"], currency=data["currency"],
+                amount=data["amount"], interval=data["interval"],
+                interval_count=data["interval_count"], trial_days=data["trial_days"])
+            obj.pk = created.pk
+        except DomainError as exc:
+            self.message_user(request, f"Not saved: {exc.code}: {exc.message}", messages.ERROR)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Archive (no new subscriptions)", permissions=["change"])
+    def archive(self, request, queryset):
+        _each(self, request, queryset, "Archived", lambda actor, p: services.plan_archive(actor=actor, plan_id=p.pk))
+
+
+class InvoiceInline(ReadOnlyInline):
+    model = Invoice
+    fields = ("number", "status", "billing_reason", "period_start", "period_end", "total", "attempt_count")
+    readonly_fields = fields
+    show_change_link = True
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.filter(active=True), required=False)
+    quantity = forms.IntegerField(min_value=1, max_value=10_000, required=False)
+    proration_behavior = forms.ChoiceField(choices=[(c, c) for c in ("create_prorations", "none", "always_invoice")])
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "customer", "plan", "quantity", "status", "current_period_end", "cancel_at_period_end")
+    list_filter = ("status", "cancel_at_period_end")
+    list_select_related = ("customer", "plan")
+    search_fields = ("id", "customer__id", "customer__email")
+    show_full_result_count = False
+    inlines = [InvoiceInline]
+    actions = ["cancel_now", "cancel_at_end", "pause", "resume"]
+    readonly_fields = ("change_plan_link",)
+
+    def change_plan_link(self, obj):
+        url = reverse("admin:subscriptions_subscription_change_plan", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Change plan or quantity (with preview)</a>', url)
+
+    change_plan_link.short_description = "Change"
+
+    def has_write_permission(self, request):
+        return request.user.has_perm("subscriptions.change_subscription")
+
+    @admin.action(description="Cancel now", permissions=["write"])
+    def cancel_now(self, request, queryset):
+        _each(self, request, queryset, "Canceled",
+              lambda actor, s: services.subscription_cancel(actor=actor, subscription_id=s.pk))
+
+    @admin.action(description="Cancel at period end", permissions=["write"])
+    def cancel_at_end(self, request, queryset):
+        _each(self, request, queryset, "Will cancel at period end",
+              lambda actor, s: services.subscription_cancel(actor=actor, subscription_id=s.pk, at_period_end=True))
+
+    @admin.action(description="Pause", permissions=["write"])
+    def pause(self, request, queryset):
+        _each(self, request, queryset, "Paused",
+              lambda actor, s: services.subscription_pause(actor=actor, subscription_id=s.pk))
+
+    @admin.action(description="Resume (new period, invoiced now)", permissions=["write"])
+    def resume(self, request, queryset):
+        _each(self, request, queryset, "Resumed",
+              lambda actor, s: services.subscription_resume(actor=actor, subscription_id=s.pk))
+
+    def get_urls(self):
+        return [path("<str:object_id>/change-plan/", self.admin_site.admin_view(self.change_plan_view),
+                     name="subscriptions_subscription_change_plan"), *super().get_urls()]
+
+    def change_plan_view(self, request, object_id):
+        if not self.has_write_permission(request):
+            raise PermissionDenied
+        sub = get_object_or_404(Subscription.objects.select_related("plan", "customer"), pk=object_id)
+        form = ChangePlanForm(request.POST or None, initial={"plan": sub.plan_id, "quantity": sub.quantity})
+        result = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            kwargs = dict(actor=Actor.for_user(request.user), subscription_id=sub.pk,
+                          plan_id=data["plan"].pk if data["plan"] else None, quantity=data["quantity"],
+                          proration_behavior=data["proration_behavior"])
+            try:
+                if "apply" in request.POST:
+                    services.subscription_change(**kwargs)
+                    self.message_user(request, "Subscription changed.", messages.SUCCESS)
+                    return redirect(reverse("admin:subscriptions_subscription_change", args=[sub.pk]))
+                result = services.subscription_change_preview(**kwargs)
+            except DomainError as exc:
+                self.message_user(request, f"{exc.code}: {exc.message} {exc.details or ''}", messages.ERROR)
+        context = {**self.admin_site.each_context(request), "title": f"Change {sub.pk}", "sub": sub, "form": form,
+                   "result": result, "opts": Subscription._meta,
+                   "lines": [(line, _money(line.amount, line.currency)) for line in (result.lines if result else [])],
+                   "amount_due": _money(result.amount_due, result.currency) if result else ""}
+        return TemplateResponse(request, "admin/subscriptions/change_plan.html", context)
+
+
+class LineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = ("description", "period_start", "period_end", "quantity", "unit_amount", "amount", "proration")
+    readonly_fields = fields
+
+
+class AttemptInline(ReadOnlyInline):
+    model = InvoiceAttempt
+    fields = ("number", "status", "payment_id", "failure_code", "hard_decline", "created", "settled")
+    readonly_fields = fields
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ("number", "id", "customer", "subscription", "status", "total_display", "attempt_count",
+                    "next_payment_attempt", "created")
+    list_filter = ("status", "billing_reason", "currency")
+    list_select_related = ("customer", "subscription")
+    search_fields = ("id", "number", "subscription__id", "customer__email")
+    show_full_result_count = False
+    inlines = [LineInline, AttemptInline]
+    readonly_fields = ("printable",)
+    actions = ["pay", "void", "mark_uncollectible"]
+
+    def total_display(self, obj):
+        return _money(obj.total, obj.currency)
+
+    def printable(self, obj):
+        url = reverse("admin:subscriptions_invoice_print", args=[obj.pk])
+        return format_html('<a class="button" href="{}" target="_blank">Printable invoice</a>', url)
+
+    def has_write_permission(self, request):
+        return request.user.has_perm("subscriptions.change_invoice")
+
+    @admin.action(description="Pay now", permissions=["write"])
+    def pay(self, request, queryset):
+        _each(self, request, queryset, "Payment attempted",
+              lambda actor, i: services.invoice_pay(actor=actor, invoice_id=i.pk))
+
+    @admin.action(description="Void", permissions=["write"])
+    def void(self, request, queryset):
+        _each(self, request, queryset, "Voided", lambda actor, i: services.invoice_void(actor=actor, invoice_id=i.pk))
+
+    @admin.action(description="Mark uncollectible", permissions=["write"])
+    def mark_uncollectible(self, request, queryset):
+        _each(self, request, queryset, "Marked uncollectible",
+              lambda actor, i: services.invoice_mark_uncollectible(actor=actor, invoice_id=i.pk))
+
+    def get_urls(self):
+        return [path("<str:object_id>/print/", self.admin_site.admin_view(self.print_view),
+                     name="subscriptions_invoice_print"), *super().get_urls()]
+
+    def print_view(self, request, object_id):
+        invoice = get_object_or_404(Invoice.objects.select_related("customer", "subscription__plan"), pk=object_id)
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        lines = [(line, format_amount(line.unit_amount, line.currency), format_amount(line.amount, line.currency))
+                 for line in invoice.lines.all()]
+        return TemplateResponse(request, "admin/subscriptions/invoice_print.html", {
+            "invoice": invoice, "lines": lines, "subtotal": format_amount(invoice.subtotal, invoice.currency),
+            "total": format_amount(invoice.total, invoice.currency),
+            "paid": format_amount(invoice.amount_paid, invoice.currency),
+            "due": format_amount(invoice.total - invoice.amount_paid, invoice.currency)})
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ReadOnlyAdmin):
+    list_display = ("id", "as_of", "status", "started", "finished", "renewed", "invoices_created",
+                    "payments_attempted", "payments_succeeded", "payments_failed", "canceled", "expired", "errors")
+    list_filter = ("status",)
+    show_full_result_count = False
+
+
+class DunningForm(forms.ModelForm):
+    class Meta:
+        model = DunningSettings
+        fields = ("retry_days", "final_action", "mark_uncollectible", "notify_customers", "note")
+
+
+@admin.register(DunningSettings)
+class DunningSettingsAdmin(admin.ModelAdmin):
+    """Each save adds a row: the list is the history, the newest row is in force."""
+
+    list_display = ("created", "retry_days", "final_action", "mark_uncollectible", "notify_customers",
+                    "created_by", "note")
+    form = DunningForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*DunningForm.Meta.fields, "created_by", "created"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            saved = services.dunning_settings_save(
+                actor=Actor.for_user(request.user), retry_days=data["retry_days"], final_action=data["final_action"],
+                mark_uncollectible=data["mark_uncollectible"], notify_customers=data["notify_customers"],
+                note=data["note"])
+            obj.pk = saved.pk
+        except DomainError as exc:
+            self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChurnModel)
+class ChurnModelAdmin(ReadOnlyAdmin):
+    list_display = ("version", "trained_at", "n_train", "n_eval", "metrics")
+    exclude = ("booster",)
+    change_list_template = "admin/subscriptions/churn_changelist.html"
+
+    def get_urls(self):
+        return [path("at-risk/", self.admin_site.admin_view(self.at_risk_view), name="subscriptions_churn_at_risk"),
+                *super().get_urls()]
+
+    def at_risk_view(self, request):
+        from . import churn
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not request.user.has_perm("subscriptions.add_churnmodel"):
+                raise PermissionDenied
+            trained = churn.train()
+            self.message_user(request, f"Trained {trained.version}." if trained else
+                              "Not enough history to train a churn model.",
+                              messages.SUCCESS if trained else messages.WARNING)
+            return redirect(reverse("admin:subscriptions_churn_at_risk"))
+        context = {**self.admin_site.each_context(request), "title": "Subscriptions at risk of churn",
+                   "result": churn.at_risk(limit=50), "opts": ChurnModel._meta}
+        return TemplateResponse(request, "admin/subscriptions/at_risk.html", context)

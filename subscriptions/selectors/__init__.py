@@ -1,0 +1,70 @@
+"""Reads of the subscriptions app."""
+
+from __future__ import annotations
+
+from core.ids import has_prefix
+from core.money import normalize_currency
+from core.pagination import Page, paginate
+
+from ..errors import InvoiceNotFound, SubscriptionNotFound
+from ..models import BillingRun, Invoice, Plan, Subscription
+from .analytics import subscription_analytics
+
+__all__ = ["billing_run_latest", "invoice_get", "invoice_list", "plan_list", "subscription_analytics",
+           "subscription_get", "subscription_list"]
+
+
+def plan_list(*, active: bool | None = None, currency: str | None = None, limit: int | None = None,
+              cursor: str | None = None) -> Page:
+    qs = Plan.objects.all()
+    if active is not None:
+        qs = qs.filter(active=active)
+    if currency:
+        qs = qs.filter(currency=normalize_currency(currency))
+    return paginate(qs, limit=limit, cursor=cursor)
+
+
+def subscription_get(*, subscription_id: str) -> Subscription:
+    if not has_prefix(subscription_id, "sub"):
+        raise SubscriptionNotFound(details={"subscription_id": subscription_id})
+    try:
+        return Subscription.objects.select_related("plan").get(pk=subscription_id)
+    except Subscription.DoesNotExist:
+        raise SubscriptionNotFound(details={"subscription_id": subscription_id}) from None
+
+
+def subscription_list(*, customer_id: str | None = None, plan_id: str | None = None, status: str | None = None,
+                      limit: int | None = None, cursor: str | None = None) -> Page:
+    qs = Subscription.objects.select_related("plan")
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if plan_id:
+        qs = qs.filter(plan_id=plan_id)
+    if status:
+        qs = qs.filter(status=status)
+    return paginate(qs, limit=limit, cursor=cursor)
+
+
+def invoice_get(*, invoice_id: str) -> Invoice:
+    if not has_prefix(invoice_id, "inv"):
+        raise InvoiceNotFound(details={"invoice_id": invoice_id})
+    try:
+        return Invoice.objects.prefetch_related("lines").get(pk=invoice_id)
+    except Invoice.DoesNotExist:
+        raise InvoiceNotFound(details={"invoice_id": invoice_id}) from None
+
+
+def invoice_list(*, subscription_id: str | None = None, customer_id: str | None = None, status: str | None = None,
+                 limit: int | None = None, cursor: str | None = None) -> Page:
+    qs = Invoice.objects.prefetch_related("lines")
+    if subscription_id:
+        qs = qs.filter(subscription_id=subscription_id)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if status:
+        qs = qs.filter(status=status)
+    return paginate(qs, limit=limit, cursor=cursor)
+
+
+def billing_run_latest() -> BillingRun | None:
+    return BillingRun.objects.order_by("-started").first()

@@ -1,0 +1,118 @@
+"""Subscription analytics from the subscription history (`SubscriptionEvent`) and invoices.
+
+Definitions (all per currency, amounts in minor units):
+- MRR of a subscription: its price normalised to a month (year / 12, week x 52 / 12,
+  day x 365 / 12, divided by interval_count, rounded half-up), while active or past_due.
+  ARR = 12 x MRR.
+- Movements of a month, per customer (MRR summed over the customer's subscriptions), from
+  the instant before the month to the instant before the next: new (0 -> >0, never paid
+  before), reactivation (0 -> >0, paid before), expansion, contraction, churn (>0 -> 0).
+- Logo churn rate: customers churned / customers paying at the month's start. Revenue churn
+  rate: (churn + contraction) / MRR at start. Net revenue retention: (MRR at start +
+  expansion - contraction - churn) / MRR at start. Rates are decimal strings, 4 places.
+- ARPU: MRR / paying customers now, rounded half-up.
+- Trial conversion: trials that ended in the window whose first invoice after the trial
+  was paid, over all trials that ended in the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from core import clock
+
+from ..models import Invoice, Subscription, SubscriptionEvent
+from ..periods import add_months
+
+
+def _rate(numerator: int, denominator: int) -> str | None:
+    if not denominator:
+        return None
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def _month_start(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _state_at(events: list[SubscriptionEvent], moment: dt.datetime) -> dict[tuple[str, str], int]:
+    """MRR per (currency, customer) from each subscription's latest event before `moment`."""
+    latest: dict[str, SubscriptionEvent] = {}
+    for event in events:
+        if event.at >= moment:
+            break
+        latest[event.subscription_id] = event
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for event in latest.values():
+        out[(event.currency, event.customer_id)] += event.mrr
+    return out
+
+
+def _ever_paid_before(events: list[SubscriptionEvent], moment: dt.datetime) -> set[tuple[str, str]]:
+    return {(e.currency, e.customer_id) for e in events if e.at < moment and e.mrr > 0}
+
+
+def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None) -> dict:
+    as_of = as_of or clock.now()
+    events = list(SubscriptionEvent.objects.filter(at__lte=as_of).order_by("at", "id"))
+    current = _state_at(events, as_of + dt.timedelta(microseconds=1))
+    totals: dict[str, dict] = {}
+    for (currency, _customer), mrr in sorted(current.items()):
+        row = totals.setdefault(currency, {"currency": currency, "mrr": 0, "customers": 0})
+        if mrr > 0:
+            row["mrr"] += mrr
+            row["customers"] += 1
+    mrr_rows = []
+    for currency, row in sorted(totals.items()):
+        paying = row["customers"]
+        arpu = (2 * row["mrr"] + paying) // (2 * paying) if paying else 0
+        mrr_rows.append({"currency": currency, "mrr": row["mrr"], "arr": row["mrr"] * 12,
+                         "paying_customers": paying, "arpu": arpu})
+
+    first_month = add_months(_month_start(as_of), -(months - 1))
+    movements = []
+    for i in range(months):
+        start, end = add_months(first_month, i), add_months(first_month, i + 1)
+        before, after = _state_at(events, start), _state_at(events, min(end, as_of + dt.timedelta(microseconds=1)))
+        paid_before = _ever_paid_before(events, start)
+        per_currency: dict[str, dict] = {}
+        for key in sorted(set(before) | set(after)):
+            currency = key[0]
+            row = per_currency.setdefault(currency, dict(
+                month=start.strftime("%Y-%m"), currency=currency, mrr_start=0, mrr_end=0, new=0, expansion=0,
+                contraction=0, churn=0, reactivation=0, customers_start=0, customers_churned=0))
+            s0, s1 = before.get(key, 0), after.get(key, 0)
+            row["mrr_start"] += s0
+            row["mrr_end"] += s1
+            if s0 > 0:
+                row["customers_start"] += 1
+            if s0 == 0 and s1 > 0:
+                row["reactivation" if key in paid_before else "new"] += s1
+            elif s0 > 0 and s1 == 0:
+                row["churn"] += s0
+                row["customers_churned"] += 1
+            elif s1 > s0:
+                row["expansion"] += s1 - s0
+            elif s1 < s0:
+                row["contraction"] += s0 - s1
+        for row in per_currency.values():
+            row["net_new"] = row["new"] + row["reactivation"] + row["expansion"] - row["contraction"] - row["churn"]
+            row["logo_churn_rate"] = _rate(row["customers_churned"], row["customers_start"])
+            row["revenue_churn_rate"] = _rate(row["churn"] + row["contraction"], row["mrr_start"])
+            row["net_revenue_retention"] = _rate(
+                row["mrr_start"] + row["expansion"] - row["contraction"] - row["churn"], row["mrr_start"])
+            movements.append(row)
+
+    trials = Subscription.objects.filter(trial_end__gte=first_month, trial_end__lte=as_of)
+    ended = list(trials.values_list("id", "trial_end"))
+    paid = set(Invoice.objects.filter(subscription_id__in=[s for s, _ in ended], status=Invoice.Status.PAID,
+                                      billing_reason=Invoice.Reason.CYCLE)
+               .values_list("subscription_id", "period_start"))
+    converted = sum(1 for sid, trial_end in ended if (sid, trial_end) in paid)
+    return {
+        "as_of": as_of, "months": months, "mrr": mrr_rows, "movements": movements,
+        "trial_conversion": {"trials_ended": len(ended), "converted": converted,
+                             "rate": _rate(converted, len(ended))},
+    }

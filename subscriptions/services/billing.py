@@ -1,0 +1,161 @@
+"""The billing cycle: renew subscriptions whose period ended, then collect due invoices.
+
+Safe to run twice at once: each chunk locks its rows with SKIP LOCKED, so two runs split
+the work instead of sharing it, and `invoice_one_per_period` refuses a second invoice for a
+period even if a bug let two runs reach one subscription. Safe to rerun after a crash:
+renewal commits per chunk (invoice + advanced period together), and collection leases each
+invoice with a pending attempt that the next run settles from the payment it finds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from core import clock
+from core.audit import audit_record
+from core.context import Actor
+from core.db import run_in_transaction
+
+from ..models import BillingRun, Invoice, Subscription
+from ..periods import period_bounds
+from .collection import charge_and_settle, claim
+from .common import record_event, save
+from .invoices import invoice_build, void
+from .subscriptions import INCOMPLETE_TTL, plan_line
+
+logger = logging.getLogger("subscriptions")
+RENEWABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING, Subscription.Status.PAST_DUE)
+# Test seam: called after each committed chunk with the phase name (a crash can be simulated there).
+after_chunk: Callable[[str], None] | None = None
+
+
+def _chunk_size(value: int | None) -> int:
+    return int(value or getattr(settings, "BILLING_CHUNK_SIZE", 200))
+
+
+def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
+    if sub.cancel_at_period_end:
+        sub.status, sub.ended_at = Subscription.Status.CANCELED, sub.current_period_end
+        save(sub, "status", "ended_at")
+        record_event(sub, "canceled")
+        audit_record(action="subscription.canceled", actor=actor, obj=sub, details={"at_period_end": True})
+        run.canceled += 1
+        return
+    plan = sub.plan
+    index = sub.period_index + 1
+    start, end = period_bounds(sub.billing_cycle_anchor, plan.interval, plan.interval_count, index)
+    invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
+                  lines=[plan_line(sub, start, end)], actor=actor, collect_from=clock.now())
+    was_trial = sub.status == Subscription.Status.TRIALING
+    sub.period_index, sub.current_period_start, sub.current_period_end = index, start, end
+    fields = ["period_index", "current_period_start", "current_period_end"]
+    if was_trial:
+        sub.status = Subscription.Status.ACTIVE
+        fields.append("status")
+    save(sub, *fields)
+    if was_trial:
+        record_event(sub, "trial_converted")
+    run.renewed += 1
+    run.invoices_created += 1
+
+
+def _renew_chunk(run: BillingRun, actor: Actor, size: int) -> int:
+    def write() -> int:
+        now = clock.now()
+        subs = list(Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("plan", "customer")
+                    .filter(status__in=RENEWABLE, current_period_end__lte=now)
+                    .order_by("current_period_end", "id")[:size])
+        for sub in subs:
+            try:
+                with transaction.atomic():
+                    renew_one(sub, actor, run)
+            except IntegrityError as exc:
+                # Another run invoiced this period already: nothing to do for it here.
+                logger.warning("period already invoiced", extra={"subscription": sub.id, "error": str(exc)[:200]})
+                _error(run, sub.id, "duplicate_period", str(exc))
+        return len(subs)
+    return run_in_transaction(write)
+
+
+def _expire_incomplete(run: BillingRun, actor: Actor, size: int) -> int:
+    def write() -> int:
+        cutoff = clock.now() - INCOMPLETE_TTL
+        subs = list(Subscription.objects.select_for_update(skip_locked=True, of=("self",)).select_related("plan")
+                    .filter(status=Subscription.Status.INCOMPLETE, created__lte=cutoff).order_by("id")[:size])
+        for sub in subs:
+            sub.status, sub.ended_at = Subscription.Status.INCOMPLETE_EXPIRED, clock.now()
+            save(sub, "status", "ended_at")
+            for invoice in sub.invoices.select_for_update().filter(status=Invoice.Status.OPEN):
+                void(invoice, actor)
+            record_event(sub, "incomplete_expired")
+            audit_record(action="subscription.incomplete_expired", actor=actor, obj=sub)
+            run.expired += 1
+        return len(subs)
+    return run_in_transaction(write)
+
+
+def _collect_chunk(run: BillingRun, actor: Actor, size: int) -> int:
+    def claim_chunk():
+        now = clock.now()
+        invoices = list(Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+                        .select_related("subscription")
+                        .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now)
+                        .order_by("next_payment_attempt", "id")[:size])
+        return [(invoice, claim(invoice, manual=False)) for invoice in invoices]
+
+    claimed = run_in_transaction(claim_chunk)
+    for invoice, attempt in claimed:
+        if attempt is None:
+            continue
+        run.payments_attempted += 1
+        try:
+            outcome = charge_and_settle(invoice, attempt, actor)
+        except Exception as exc:
+            # One invoice's failure must not stop the run; its pending attempt is settled next time.
+            logger.exception("collection failed", extra={"invoice": invoice.id})
+            _error(run, invoice.id, type(exc).__name__, str(exc))
+            continue
+        if outcome.status == "paid":
+            run.payments_succeeded += 1
+        elif outcome.status == "failed":
+            run.payments_failed += 1
+    return len(claimed)
+
+
+def _error(run: BillingRun, object_id: str, code: str, message: str) -> None:
+    run.errors += 1
+    if len(run.error_details) < 100:
+        run.error_details.append({"object_id": object_id, "code": code, "message": message[:300]})
+
+
+def _checkpoint(run: BillingRun, phase: str) -> None:
+    run.chunks += 1
+    run_in_transaction(lambda: run.save())
+    if after_chunk is not None:
+        after_chunk(phase)
+
+
+def billing_run(*, actor: Actor, chunk_size: int | None = None, triggered_by: str = "") -> BillingRun:
+    """One billing cycle as of `clock.now()`; returns the recorded run."""
+    size = _chunk_size(chunk_size)
+    now = clock.now()
+    run = run_in_transaction(lambda: BillingRun.objects.create(
+        as_of=now, status=BillingRun.Status.RUNNING, started=now, triggered_by=triggered_by or actor.label))
+    try:
+        for phase, step in (("expire", _expire_incomplete), ("renew", _renew_chunk), ("collect", _collect_chunk)):
+            while step(run, actor, size) == size:
+                _checkpoint(run, phase)
+            _checkpoint(run, phase)
+    except Exception as exc:
+        _error(run, run.id, type(exc).__name__, str(exc))
+        run.status, run.finished = BillingRun.Status.FAILED, clock.now()
+        run_in_transaction(lambda: run.save())
+        raise
+    run.status, run.finished = BillingRun.Status.SUCCEEDED, clock.now()
+    run_in_transaction(lambda: run.save())
+    return run

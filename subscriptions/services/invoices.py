@@ -1,0 +1,128 @@
+"""Invoices: built from lines, finalised with a gapless number, then only paid, voided or
+written off. A final invoice is never edited: corrections are lines on a later invoice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+
+from core import clock
+from core.audit import audit_record
+from core.context import Actor
+from core.db import require_transaction, run_in_transaction
+
+from ..errors import InvoiceStateError
+from ..models import Invoice, InvoiceLine, InvoiceSequence, Subscription
+from ..proration import Line
+from .common import lock_invoice, save
+
+
+def take_number(year: int) -> str:
+    """Next number of the UTC year, from one upsert that keeps the counter row locked until the
+    finalising transaction ends: gapless, because a rollback gives the number back."""
+    require_transaction()
+    table = InvoiceSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (year, last) VALUES (%s, 1) ON CONFLICT (year) "
+                       f"DO UPDATE SET last = {table}.last + 1 RETURNING last", [year])
+        last = cursor.fetchone()[0]
+    return f"INV-{year}-{last:06d}"
+
+
+def add_lines(sub: Subscription, lines: list[Line], invoice: Invoice | None) -> list[InvoiceLine]:
+    if not lines:
+        return []
+    now = clock.now()
+    return InvoiceLine.objects.bulk_create([
+        InvoiceLine(subscription=sub, invoice=invoice, description=line.description[:300],
+                    period_start=line.period_start, period_end=line.period_end, quantity=line.quantity,
+                    unit_amount=line.unit_amount, amount=line.amount, currency=line.currency,
+                    proration=line.proration, plan_id=line.plan_id, created=now)
+        for line in lines])
+
+
+def _open(invoice: Invoice, now: dt.datetime) -> None:
+    invoice.number = take_number(now.year)
+    invoice.status, invoice.finalized_at, invoice.due_date = Invoice.Status.OPEN, now, now
+    if invoice.total == 0:
+        invoice.status, invoice.paid_at = Invoice.Status.PAID, now
+
+
+def invoice_build(*, sub: Subscription, reason: str, period_start: dt.datetime, period_end: dt.datetime,
+                  lines: list[Line], actor: Actor, include_pending: bool = True,
+                  collect_from: dt.datetime | None = None) -> Invoice:
+    """A finalised invoice with `lines` plus the subscription's pending items. Credits beyond the
+    charges are carried forward as a pending credit, so an invoice total is never negative.
+    `collect_from`: when the billing run should first try to collect it (None: the caller does)."""
+    require_transaction()
+    now = clock.now()
+    pending = (list(InvoiceLine.objects.filter(subscription=sub, invoice__isnull=True).values_list("id", "amount"))
+               if include_pending else [])
+    subtotal = sum(line.amount for line in lines) + sum(amount for _, amount in pending)
+    carry_in, carry_out = [], []
+    if subtotal < 0:
+        currency = sub.plan.currency
+        carry_in = [Line("Unused credit carried to the next invoice", period_start, period_end, 1, -subtotal,
+                         -subtotal, currency, False, "")]
+        carry_out = [Line("Credit from an earlier invoice", period_start, period_end, 1, subtotal, subtotal,
+                          currency, False, "")]
+        subtotal = 0
+    invoice = Invoice(subscription=sub, customer_id=sub.customer_id, billing_reason=reason,
+                      currency=sub.plan.currency, period_start=period_start, period_end=period_end,
+                      subtotal=subtotal, total=subtotal, created=now, updated=now)
+    _open(invoice, now)
+    if invoice.status == Invoice.Status.OPEN:
+        invoice.next_payment_attempt = collect_from
+    invoice.save(force_insert=True)
+    add_lines(sub, lines + carry_in, invoice)
+    add_lines(sub, carry_out, None)
+    if pending:
+        InvoiceLine.objects.filter(pk__in=[pk for pk, _ in pending]).update(invoice=invoice)
+    audit_record(action="invoice.finalized", actor=actor, obj=invoice,
+                 details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
+    return invoice
+
+
+def finalize(invoice: Invoice, actor: Actor) -> Invoice:
+    """Finalises a draft (drafts come only from staff tools; the services build final invoices)."""
+    require_transaction()
+    if invoice.status != Invoice.Status.DRAFT:
+        raise InvoiceStateError(details={"invoice_id": invoice.id, "status": invoice.status})
+    _open(invoice, clock.now())
+    save(invoice, "number", "status", "finalized_at", "due_date", "paid_at")
+    audit_record(action="invoice.finalized", actor=actor, obj=invoice,
+                 details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
+    return invoice
+
+
+def invoice_finalize(*, actor: Actor, invoice_id: str) -> Invoice:
+    return run_in_transaction(lambda: finalize(lock_invoice(invoice_id), actor))
+
+
+def invoice_void(*, actor: Actor, invoice_id: str) -> Invoice:
+    def write() -> Invoice:
+        invoice = lock_invoice(invoice_id)
+        void(invoice, actor)
+        return invoice
+    return run_in_transaction(write)
+
+
+def void(invoice: Invoice, actor: Actor) -> None:
+    if invoice.status not in (Invoice.Status.DRAFT, Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
+        raise InvoiceStateError(details={"invoice_id": invoice.id, "status": invoice.status})
+    invoice.status, invoice.voided_at, invoice.next_payment_attempt = Invoice.Status.VOID, clock.now(), None
+    save(invoice, "status", "voided_at", "next_payment_attempt")
+    audit_record(action="invoice.voided", actor=actor, obj=invoice)
+
+
+def invoice_mark_uncollectible(*, actor: Actor, invoice_id: str) -> Invoice:
+    def write() -> Invoice:
+        invoice = lock_invoice(invoice_id)
+        if invoice.status != Invoice.Status.OPEN:
+            raise InvoiceStateError(details={"invoice_id": invoice.id, "status": invoice.status})
+        invoice.status, invoice.next_payment_attempt = Invoice.Status.UNCOLLECTIBLE, None
+        save(invoice, "status", "next_payment_attempt")
+        audit_record(action="invoice.marked_uncollectible", actor=actor, obj=invoice)
+        return invoice
+    return run_in_transaction(write)

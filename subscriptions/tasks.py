@@ -1,0 +1,24 @@
+"""Celery tasks of subscriptions: thin, scheduled by django-celery-beat rows (migration 0002)."""
+
+from celery import shared_task
+
+from core.context import Actor
+
+BILLING_TASK_NAME = "subscriptions.run_billing_cycle"
+CHURN_TASK_NAME = "subscriptions.train_churn_model"
+
+
+@shared_task(name=BILLING_TASK_NAME)
+def run_billing_cycle() -> str:
+    """One billing cycle (expire incomplete, renew, collect and dunning retries); returns the run id."""
+    from .services import billing_run
+
+    return billing_run(actor=Actor.for_task(BILLING_TASK_NAME), triggered_by="celery beat").id
+
+
+@shared_task(name=CHURN_TASK_NAME)
+def train_churn_model() -> str:
+    from .churn import train
+
+    result = train()
+    return result.version if result else "not enough history"

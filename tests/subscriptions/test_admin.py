@@ -1,0 +1,109 @@
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from subscriptions import services
+from subscriptions.models import DunningSettings, Invoice, InvoiceLine, Plan, Subscription
+
+from .conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(make_staff):
+    def make(role):
+        user = make_staff(role=role)
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        client = Client()
+        client.force_login(user)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+        return client
+    return make
+
+
+@pytest.fixture
+def sub(actor, customer, make_plan, travel):
+    travel(at(2026, 4, 1))
+    plan = make_plan(amount=3000, name="Basic")
+    return services.subscription_create(actor=actor, customer_id=customer.id, plan_id=plan.id,
+                                        payment_method="tok_visa")
+
+
+def test_plan_add_goes_through_the_service(staff_client):
+    client = staff_client("operator")
+    response = client.post("/admin/subscriptions/plan/add/", {
+        "name": "Gold", "amount": "19.99", "currency": "EUR", "interval": "month", "interval_count": 1,
+        "trial_days": 7})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    plan = Plan.objects.get()
+    assert (plan.name, plan.amount, plan.currency, plan.trial_days) == ("Gold", 1999, "EUR", 7)
+    bad = client.post("/admin/subscriptions/plan/add/", {
+        "name": "Bad", "amount": "1.999", "currency": "EUR", "interval": "month", "interval_count": 1,
+        "trial_days": 0})
+    assert bad.status_code == 200 and Plan.objects.count() == 1
+
+
+def test_subscription_pages_change_with_preview_and_actions(staff_client, sub, make_plan, travel):
+    travel(at(2026, 4, 11))
+    client = staff_client("operator")
+    pro = make_plan(amount=6000, name="Pro")
+    assert client.get("/admin/subscriptions/subscription/").status_code == 200
+    assert sub.id in client.get(f"/admin/subscriptions/subscription/{sub.id}/change/").content.decode()
+    url = f"/admin/subscriptions/subscription/{sub.id}/change-plan/"
+    preview = client.post(url, {"plan": pro.id, "quantity": 1, "proration_behavior": "create_prorations",
+                                "preview": "1"})
+    body = preview.content.decode()
+    assert preview.status_code == 200 and "-20.00 USD" in body and "40.00 USD" in body
+    assert InvoiceLine.objects.filter(invoice__isnull=True).count() == 0
+    applied = client.post(url, {"plan": pro.id, "quantity": 1, "proration_behavior": "create_prorations",
+                                "apply": "1"})
+    assert applied.status_code == 302
+    assert Subscription.objects.get(pk=sub.pk).plan_id == pro.id
+    response = client.post("/admin/subscriptions/subscription/", {"action": "pause", "_selected_action": [sub.id]})
+    assert response.status_code == 302
+    assert Subscription.objects.get(pk=sub.pk).status == "paused"
+
+
+def test_support_cannot_change_plans(staff_client, sub, make_plan):
+    client = staff_client("support")
+    response = client.post(f"/admin/subscriptions/subscription/{sub.id}/change-plan/",
+                           {"quantity": 3, "proration_behavior": "none", "apply": "1"})
+    assert response.status_code == 403
+    assert Subscription.objects.get(pk=sub.pk).quantity == 1
+
+
+def test_invoice_read_only_with_printable_page_and_actions(staff_client, sub):
+    client = staff_client("finance")
+    invoice = Invoice.objects.get()
+    page = client.get(f"/admin/subscriptions/invoice/{invoice.id}/change/")
+    assert page.status_code == 200 and "INV-2026-000001" in page.content.decode()
+    printable = client.get(f"/admin/subscriptions/invoice/{invoice.id}/print/").content.decode()
+    assert "Invoice INV-2026-000001" in printable and "30.00" in printable
+    response = client.post("/admin/subscriptions/invoice/", {"action": "void", "_selected_action": [invoice.id]})
+    assert response.status_code == 302
+    assert Invoice.objects.get().status == "paid"  # refused: a paid invoice cannot be voided
+
+
+def test_dunning_settings_history(staff_client):
+    client = staff_client("admin")
+    for days in ("[1, 3, 7, 14]", "[2, 4]"):
+        response = client.post("/admin/subscriptions/dunningsettings/add/", {
+            "retry_days": days, "final_action": "canceled", "notify_customers": "on", "note": "x"})
+        assert response.status_code == 302
+    assert list(DunningSettings.objects.order_by("id").values_list("retry_days", flat=True)) == [[1, 3, 7, 14], [2, 4]]
+    assert services.dunning_settings().retry_days == [2, 4]
+    bad = client.post("/admin/subscriptions/dunningsettings/add/", {"retry_days": "[5, 1]", "final_action": "unpaid"})
+    assert bad.status_code == 302 and DunningSettings.objects.count() == 2
+    assert client.get("/admin/subscriptions/billingrun/").status_code == 200
+
+
+def test_at_risk_page_says_when_history_is_too_short(staff_client):
+    client = staff_client("admin")
+    page = client.get("/admin/subscriptions/churnmodel/at-risk/")
+    assert page.status_code == 200 and "Not enough subscription history" in page.content.decode()
+    trained = client.post("/admin/subscriptions/churnmodel/at-risk/", follow=True)
+    assert "Not enough history to train" in trained.content.decode()
+    assert client.get("/admin/subscriptions/churnmodel/").status_code == 200

@@ -1,0 +1,68 @@
+"""Churn model: trained on history, evaluated on a later period, honest when history is short."""
+
+import datetime as dt
+import random
+
+import pytest
+
+from subscriptions import churn
+from subscriptions.models import ChurnModel, Invoice, InvoiceAttempt, Subscription, SubscriptionEvent
+from tests.factories import CustomerFactory
+
+from .conftest import at
+
+pytestmark = pytest.mark.django_db
+NOW = at(2026, 12, 1)
+
+
+def _history(make_plan, n=160):
+    """Test data written directly: a year of subscriptions where churners fail payments first."""
+    rng = random.Random(3)
+    plan = make_plan(amount=3000)
+    for i in range(n):
+        customer = CustomerFactory()
+        start = at(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 40))
+        sub = Subscription.objects.create(
+            customer=customer, plan=plan, status="active", billing_cycle_anchor=start, current_period_start=start,
+            current_period_end=start + dt.timedelta(days=30), created=start, updated=start)
+        invoice = Invoice.objects.create(subscription=sub, customer=customer, status="paid", number=f"T-{i}",
+                                         billing_reason="subscription_create", currency="USD", period_start=start,
+                                         period_end=start + dt.timedelta(days=30), created=start, updated=start)
+        SubscriptionEvent.objects.create(subscription=sub, customer_id=customer.id, kind="activated",
+                                         status="active", plan_id=plan.id, quantity=1, currency="USD", mrr=3000,
+                                         at=start)
+        InvoiceAttempt.objects.create(invoice=invoice, number=1, status="succeeded", created=start, settled=start)
+        if i % 3 == 0:
+            churn_at = at(2026, 3, 1) + dt.timedelta(days=rng.randint(0, 260))
+            for k in range(3):
+                moment = churn_at - dt.timedelta(days=45 - 10 * k)
+                InvoiceAttempt.objects.create(invoice=invoice, number=2 + k, status="failed",
+                                              failure_code="insufficient_funds", created=moment, settled=moment)
+            SubscriptionEvent.objects.create(subscription=sub, customer_id=customer.id, kind="canceled",
+                                             status="canceled", plan_id=plan.id, quantity=1, currency="USD", mrr=0,
+                                             at=churn_at)
+
+
+def test_too_little_history_shows_no_score(make_plan):
+    _history(make_plan, n=10)
+    assert churn.train(now=NOW) is None
+    assert ChurnModel.objects.count() == 0
+    result = churn.at_risk(now=NOW)
+    assert (result["status"], result["subscriptions"], result["model"]) == ("insufficient_history", [], None)
+
+
+def test_trained_model_is_stored_with_metrics_and_explains_scores(make_plan):
+    _history(make_plan)
+    model = churn.train(now=NOW)
+    assert (model.train_cutoff, model.eval_cutoff) == (NOW - 2 * churn.HORIZON, NOW - churn.HORIZON)
+    assert model.n_train > 100 and model.n_eval > 50
+    assert set(model.metrics) == {"auc", "precision", "recall", "base_rate", "train_positives", "eval_positives"}
+    assert model.metrics["auc"] > 0.7
+    again = churn.train(now=NOW)
+    assert again.booster == model.booster  # seeded and single-threaded: deterministic
+    result = churn.at_risk(now=at(2026, 10, 20), limit=5)
+    assert result["status"] == "ok" and len(result["subscriptions"]) == 5
+    top = result["subscriptions"][0]
+    assert top["score"] > result["subscriptions"][-1]["score"] or top["score"] >= 0.5
+    assert top["reasons"][0]["feature"] in churn.FEATURES and top["reasons"][0]["contribution"] > 0
+    assert any(r["feature"] == "failed_payments" for row in result["subscriptions"] for r in row["reasons"])
