@@ -125,25 +125,33 @@ def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     op = tool.operation
     refuse_card_data(data)
     authorize(op, actor)
-    validate_input(op, data)
+    validated = validate_input(op, data)
     hold = approvals.would_hold(op, actor, data)
     body: dict[str, Any] = {"dry_run": True, "operation": op.name, "arguments": data,
                             "requires_approval": hold is not None, "approval_threshold": hold,
                             "result": None, "error": None, "target": None}
+    if op.preview is not None:
+        # The operation knows how to say what it would do (e.g. proration lines) without
+        # calling a provider; run it in a rolled-back transaction all the same.
+        return _run_rolled_back(body, "preview", lambda: op.render(op.preview(actor=actor, **validated)))
     if op.open_world:
         body.update(mode="preview", would_succeed=None, target=approvals.target_state(op, actor, data))
         return body
+    return _run_rolled_back(body, "simulated", lambda: op.render(op.handler(actor=actor, **validated)))
+
+
+def _run_rolled_back(body: dict[str, Any], mode: str, run) -> dict[str, Any]:
     outcome: dict[str, Any] = {}
     try:
         with transaction.atomic():
             try:
-                outcome["result"] = op.render(op.handler(actor=actor, **validate_input(op, data)))
+                outcome["result"] = run()
             except DomainError as exc:
                 outcome["error"] = exc.to_dict()
             raise _Rollback
     except _Rollback:
         pass
-    body.update(mode="simulated", would_succeed="error" not in outcome, result=outcome.get("result"),
+    body.update(mode=mode, would_succeed="error" not in outcome, result=outcome.get("result"),
                 error=outcome.get("error"))
     return body
 
