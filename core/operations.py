@@ -19,6 +19,7 @@ from .context import Actor
 from .errors import InsufficientScope, PermissionDenied, ValidationFailed
 from .idempotency import WriteResult, execute_write
 from .pagination import Page
+from .text import refuse_unstorable_text
 
 AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics")
 ALL_SCOPES = tuple(f"{area}:{level}" for area in AREAS for level in ("read", "write")) + ("*",)
@@ -133,6 +134,7 @@ def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key
     `skip_gates` is for running a call that a gate already held and a person approved.
     """
     refuse_card_data(data)
+    refuse_unstorable_text(data)
     authorize(op, actor)
     validated = validate_input(op, data)
     if op.approvable and not skip_gates:

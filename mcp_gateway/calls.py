@@ -27,6 +27,8 @@ from core.cards import contains_pan, refuse_card_data
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
 from core.operations import authorize, invoke, validate_input
+from core.text import MESSAGE as UNSTORABLE_MESSAGE
+from core.text import UNSTORABLE, unstorable_path
 
 from . import approvals, services
 from .errors import NotAuthenticated
@@ -40,26 +42,6 @@ _SECRET_KEY = re.compile(r"(secret|password|passwd|api_?key|authorization|token|
                          r"|(^|_)pin($|_)|(^|_)otp($|_))", re.IGNORECASE)
 _OUR_KEY = re.compile(r"\bsk_[A-Za-z0-9]{12}_\S+")
 _KEEP = {"payment_method"}  # provider tokens (tok_, pm_) are references, not secrets
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def unstorable_path(value: Any, path: str = "") -> str | None:
-    """The first key or string holding NUL or an unpaired surrogate, which PostgreSQL cannot
-    store as text: refused up front rather than failing deep inside a service."""
-    if isinstance(value, str):
-        return (path or "non_field_errors") if _UNSTORABLE.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            found = unstorable_path(str(key), here) or unstorable_path(item, here)
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = unstorable_path(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -67,13 +49,13 @@ def redact(value: Any, key: str = "") -> Any:
     if key and key not in _KEEP and _SECRET_KEY.search(key):
         return REDACTED
     if isinstance(value, dict):
-        return {_UNSTORABLE.sub("\ufffd", str(k)): redact(v, str(k)) for k, v in value.items()}
+        return {UNSTORABLE.sub("\ufffd", str(k)): redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
         if contains_pan(value):
             return REDACTED
-        return _OUR_KEY.sub(REDACTED, _UNSTORABLE.sub("\ufffd", value))
+        return _OUR_KEY.sub(REDACTED, UNSTORABLE.sub("\ufffd", value))
     return value
 
 
@@ -218,7 +200,7 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
     bad = unstorable_path(arguments)
     if bad:
         log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
-        return _error_result(ValidationFailed({bad: ["Text may not contain NUL characters or unpaired surrogates."]},
+        return _error_result(ValidationFailed({bad: [UNSTORABLE_MESSAGE]},
                                               f"Invalid arguments for tool {tool.name}."))
     data = dict(arguments)
     key = data.pop("idempotency_key", None) if tool.writes else None

@@ -151,7 +151,8 @@ register(Operation(
                  "lock. Errors: insufficient_funds, currency_mismatch, wallet_frozen, limit_exceeded, "
                  + ERRORS + "."),
     handler=_transfer, scope="wallets:write", permission="wallets.transfer_funds", input=TransferInput,
-    output=EntrySerializer, read_only=False, success_status=201, tags=WALLET,
+    # Money leaves the payer for good, so staff may require approval above a threshold.
+    output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
 ))
 register(Operation(
     name="wallet_transaction_history", title="Wallet transaction history",
@@ -211,5 +212,5 @@ register(Operation(
     description=("Moves amount out of the wallet to the provider's clearing account for payout. Errors: "
                  "insufficient_funds, wallet_frozen, limit_exceeded, " + ERRORS + "."),
     handler=_withdraw, scope="wallets:write", permission="wallets.withdraw_funds", input=WithdrawInput,
-    output=EntrySerializer, read_only=False, success_status=201, tags=WALLET,
+    output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
 ))

@@ -141,3 +141,13 @@ def test_pages_outside_api_keep_html_errors(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+def test_unstorable_text_is_a_validation_error_not_a_500(api):
+    response = api.post("/api/v1/customers", {"email": "n@example.com", "metadata": {"note": "a\x00b"}},
+                        format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["details"]["fields"] == {
+        "metadata.note": ["Text may not contain NUL characters or unpaired surrogates."]}
+    assert Customer.objects.count() == 0

@@ -107,3 +107,55 @@ def test_close_wallet_dry_run_simulates_without_closing(mcp, two_wallets):
     assert mcp.ok("get_wallet_balance", {"wallet_id": second["id"]})["status"] == "active"
     closed = mcp.ok("close_wallet", {"wallet_id": second["id"], "idempotency_key": "cl2"})
     assert closed["status"] == "closed"
+
+
+def test_transfer_above_the_threshold_waits_for_approval_then_runs_once(mcp, two_wallets, make_staff):
+    from core.context import Actor
+    from core.db import run_in_transaction
+    from mcp_gateway import services
+    from wallets.models import JournalEntry
+
+    _, first, second = two_wallets
+    run_in_transaction(lambda: services.threshold_save(actor=Actor.system("tests"), api_key=None,
+                                                       operation="transfer_funds", currency="USD", amount="30.00"))
+    entries = JournalEntry.objects.count()
+    args = {"from_wallet_id": first["id"], "to_wallet_id": second["id"], "amount": "30.01", "currency": "USD",
+            "description": "big one", "idempotency_key": "held-1"}
+    held = mcp.ok("transfer_funds", args)
+    assert (held["status"], held["amount"], held["currency"]) == ("pending_approval", "30.01", "USD")
+    assert JournalEntry.objects.count() == entries
+    assert mcp.ok("get_wallet_balance", {"wallet_id": first["id"]})["balance"] == "50.00"
+    # At the threshold itself nothing is held.
+    small = mcp.ok("transfer_funds", {**args, "amount": "30.00", "idempotency_key": "small-1"})
+    assert small["amount"] == "30.00"
+    assert mcp.ok("get_wallet_balance", {"wallet_id": first["id"]})["balance"] == "20.00"
+
+    approver = make_staff("admin")
+    done = services.approval_approve(actor=Actor.for_user(approver), approval_id=held["approval_id"],
+                                     second_factor_verified=True)
+    # The approved call runs through the same service and meets the same rules: 20.00 left, 30.01 asked.
+    assert (done.status, done.result_status) == ("executed", 422)
+    status = mcp.ok("get_approval_status", {"approval_id": held["approval_id"]})
+    assert (status["result"], status["error"]["code"]) == (None, "insufficient_funds")
+    assert mcp.ok("get_wallet_balance", {"wallet_id": first["id"]})["balance"] == "20.00"
+    assert JournalEntry.objects.count() == entries + 1
+
+
+def test_transfer_held_then_approved_moves_the_money_once(mcp, two_wallets, make_staff):
+    from core.context import Actor
+    from core.db import run_in_transaction
+    from mcp_gateway import services
+
+    _, first, second = two_wallets
+    run_in_transaction(lambda: services.threshold_save(actor=Actor.system("tests"), api_key=None,
+                                                       operation="transfer_funds", currency="USD", amount="10.00"))
+    args = {"from_wallet_id": first["id"], "to_wallet_id": second["id"], "amount": "40.00", "currency": "USD",
+            "description": "approved", "idempotency_key": "held-2"}
+    held = mcp.ok("transfer_funds", args)
+    services.approval_approve(actor=Actor.for_user(make_staff("admin")), approval_id=held["approval_id"],
+                              second_factor_verified=True)
+    status = mcp.ok("get_approval_status", {"approval_id": held["approval_id"]})
+    assert (status["status"], status["result"]["amount"], status["error"]) == ("executed", "40.00", None)
+    assert mcp.ok("transfer_funds", args) == status["result"]
+    assert mcp.ok("get_wallet_balance", {"wallet_id": first["id"]})["balance"] == "10.00"
+    assert mcp.ok("get_wallet_balance", {"wallet_id": second["id"]})["balance"] == "40.00"
