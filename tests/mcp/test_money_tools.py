@@ -212,8 +212,9 @@ def test_the_issue_tools_exist_with_their_argument_names(mcp):
             "metadata", "idempotency_key"} <= props("create_payment")
     assert {"payment_id", "amount", "reason", "idempotency_key"} <= props("refund_payment")
     assert {"wallet_id", "customer_id", "currency"} == props("get_wallet_balance")
-    assert {"from_wallet_id", "to_wallet_id", "amount", "currency", "description", "idempotency_key"} == \
-        props("transfer_funds")
+    # transfer_funds is destructive (approvable), so it also takes dry_run.
+    assert {"from_wallet_id", "to_wallet_id", "amount", "currency", "description", "idempotency_key",
+            "dry_run"} == props("transfer_funds")
     assert {"wallet_id", "amount", "payment_method", "idempotency_key"} == props("top_up_wallet")
     assert {"wallet_id", "start_date", "end_date", "limit", "cursor"} <= props("wallet_transaction_history")
     for name in ISSUE_TOOLS:
