@@ -14,6 +14,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
@@ -21,7 +23,7 @@ from core.db import run_in_transaction
 from core.errors import DomainError
 from core.money import format_amount
 from payments.models import Payment
-from payments.services import payment_create
+from payments.services import ChargeRequest, payment_create, payment_create_batch
 
 from ..errors import InvoiceStateError
 from ..models import DunningSettings, Invoice, InvoiceAttempt, Subscription
@@ -90,7 +92,7 @@ def _settle_from_payment(invoice: Invoice, attempt: InvoiceAttempt) -> str:
     return invoice.status
 
 
-def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment | DomainError:
+def charge_request(invoice: Invoice, attempt: InvoiceAttempt) -> ChargeRequest | DomainError:
     sub = invoice.subscription
     if sub.wallet_id:
         method, source = "wallet", sub.wallet_id
@@ -98,12 +100,20 @@ def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment |
         method, source = "card", sub.payment_method
     else:
         return DomainError("The subscription has no payment source.", code="no_payment_method")
+    return ChargeRequest(customer_id=invoice.customer_id, amount=invoice.total, currency=invoice.currency,
+                         method=method, payment_method=source, description=f"Invoice {invoice.number}",
+                         metadata={"invoice_id": invoice.id, "invoice_attempt_id": attempt.id,
+                                   "subscription_id": sub.id})
+
+
+def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment | DomainError:
+    req = charge_request(invoice, attempt)
+    if isinstance(req, DomainError):
+        return req
     try:
-        return payment_create(actor=actor, customer_id=invoice.customer_id, amount=invoice.total,
-                              currency=invoice.currency, method=method, payment_method=source,
-                              description=f"Invoice {invoice.number}",
-                              metadata={"invoice_id": invoice.id, "invoice_attempt_id": attempt.id,
-                                        "subscription_id": sub.id})
+        return payment_create(actor=actor, customer_id=req.customer_id, amount=req.amount, currency=req.currency,
+                              method=req.method, payment_method=req.payment_method, description=req.description,
+                              metadata=req.metadata)
     except DomainError as exc:
         # The source itself is unusable (wallet gone, currency changed): a decline of this attempt.
         return exc
@@ -213,25 +223,63 @@ def collect(invoice_id: str, *, actor: Actor, manual: bool = False) -> Outcome:
     return charge_and_settle(invoice, attempt, actor)
 
 
+def _settle_one(locked: Invoice, attempt: InvoiceAttempt, result: Payment | DomainError, actor: Actor) -> list[int]:
+    if isinstance(result, Payment) and result.status not in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
+        # Unknown or processing: the attempt stays pending and the next collection settles it.
+        attempt.payment_id = result.id
+        attempt.save(update_fields=["payment_id"])
+        return []
+    return apply_payment(locked, attempt, result, actor)
+
+
+def _outcome(locked: Invoice, attempt: InvoiceAttempt) -> Outcome:
+    if locked.status == Invoice.Status.PAID:
+        return Outcome(locked.id, "paid")
+    if attempt.status == InvoiceAttempt.Status.PENDING:
+        return Outcome(locked.id, "pending")
+    return Outcome(locked.id, "failed", attempt.failure_code)
+
+
 def charge_and_settle(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Outcome:
     result = charge(invoice, attempt, actor)
 
     def settle():
         locked = lock_invoice(invoice.id)
-        if isinstance(result, Payment) and result.status not in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
-            # Unknown or processing: the attempt stays pending and the next collection settles it.
-            attempt.payment_id = result.id
-            attempt.save(update_fields=["payment_id"])
-            return locked, []
-        return locked, apply_payment(locked, attempt, result, actor)
+        return locked, _settle_one(locked, attempt, result, actor)
 
     locked, notes = run_in_transaction(settle)
     deliver_notifications(notes)
-    if locked.status == Invoice.Status.PAID:
-        return Outcome(invoice.id, "paid")
-    if attempt.status == InvoiceAttempt.Status.PENDING:
-        return Outcome(invoice.id, "pending")
-    return Outcome(invoice.id, "failed", attempt.failure_code)
+    return _outcome(locked, attempt)
+
+
+def charge_and_settle_many(claimed: list[tuple[Invoice, InvoiceAttempt]], actor: Actor) -> list[Outcome | Exception]:
+    """`charge_and_settle` for a chunk: one batch charge through `payments`, then one transaction that
+    settles every attempt (each in its own savepoint, so one invoice's failure leaves only its attempt
+    pending for the next run). The outcome, or the exception that stopped it, per claimed invoice."""
+    requests = [charge_request(invoice, attempt) for invoice, attempt in claimed]
+    batch = [r for r in requests if isinstance(r, ChargeRequest)]
+    charged = iter(payment_create_batch(actor=actor, requests=batch) if batch else [])
+    results = [r if isinstance(r, DomainError) else next(charged) for r in requests]
+
+    def settle():
+        ids = sorted(invoice.id for invoice, _ in claimed)
+        locked = {i.pk: i for i in Invoice.objects.select_for_update(of=("self",)).select_related("subscription")
+                  .filter(pk__in=ids).order_by("pk")}
+        notes, outcomes = [], []
+        for (invoice, attempt), result in zip(claimed, results, strict=True):
+            try:
+                with transaction.atomic():
+                    notes += _settle_one(locked[invoice.id], attempt, result, actor)
+            except Exception as exc:
+                logger.exception("settling failed", extra={"invoice": invoice.id})
+                outcomes.append(exc)
+                continue
+            outcomes.append(_outcome(locked[invoice.id], attempt))
+        return notes, outcomes
+
+    notes, outcomes = run_in_transaction(settle)
+    deliver_notifications(notes)
+    return outcomes
 
 
 def invoice_pay(*, actor: Actor, invoice_id: str) -> Invoice:
