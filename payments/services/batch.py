@@ -31,7 +31,7 @@ from core import clock
 from core.audit import audit_build
 from core.cards import refuse_card_data
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, update_rows
 from core.errors import DomainError
 from core.ids import has_prefix
 from core.models import AuditEvent
@@ -218,7 +218,7 @@ def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:
             counts[1] += status in (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
             counts[2] += max(item.latency_ms, 0)
     settled = [i.attempt for i in items if i.attempt.status != PaymentAttempt.Status.PENDING]
-    PaymentAttempt.objects.bulk_update(settled, _ATTEMPT_FIELDS)
+    update_rows(PaymentAttempt, settled, _ATTEMPT_FIELDS)
     for (provider, currency), (n, ok, latency) in sorted(stats.items()):
         routing.record_outcomes(provider=provider, currency=currency, attempts=n, successes=ok,
                                 latency_ms_total=latency)
@@ -263,5 +263,5 @@ def _apply_captures(items: list[_Item], actor: Actor) -> None:
         audits.append(audit_build(action=f"payment.{payment.status}", actor=actor, obj=payment,
                                   details={"source": "authorise", "from": before,
                                            "amount_captured": payment.amount_captured}))
-    Payment.objects.bulk_update([i.payment for i in items], _CAPTURE_FIELDS)
+    update_rows(Payment, [i.payment for i in items], _CAPTURE_FIELDS)
     AuditEvent.objects.bulk_create(audits)

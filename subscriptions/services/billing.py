@@ -25,6 +25,7 @@ from ..periods import period_bounds
 from .collection import charge_and_settle_many, claim
 from .common import record_event, save
 from .invoices import invoice_build, void
+from .renewal import batchable, renew_many
 from .subscriptions import INCOMPLETE_TTL, plan_line
 
 logger = logging.getLogger("subscriptions")
@@ -70,7 +71,10 @@ def _renew_chunk(run: BillingRun, actor: Actor, size: int) -> int:
                     .select_related("plan", "customer")
                     .filter(status__in=RENEWABLE, current_period_end__lte=now)
                     .order_by("current_period_end", "id")[:size])
-        for sub in subs:
+        batch = batchable(subs)
+        renew_many(batch, actor, run)
+        done = {s.id for s in batch}
+        for sub in [s for s in subs if s.id not in done]:
             try:
                 with transaction.atomic():
                     renew_one(sub, actor, run)
