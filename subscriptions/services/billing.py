@@ -22,7 +22,7 @@ from core.db import run_in_transaction
 
 from ..models import BillingRun, Invoice, Subscription
 from ..periods import period_bounds
-from .collection import charge_and_settle_many, claim
+from .collection import charge_and_settle_many, claim_many
 from .common import record_event, save
 from .invoices import invoice_build, void
 from .renewal import batchable, renew_many
@@ -110,7 +110,7 @@ def _collect_chunk(run: BillingRun, actor: Actor, size: int) -> int:
                         .select_related("subscription")
                         .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now)
                         .order_by("next_payment_attempt", "id")[:size])
-        return [(invoice, claim(invoice, manual=False)) for invoice in invoices]
+        return list(zip(invoices, claim_many(invoices), strict=True))
 
     claimed = run_in_transaction(claim_chunk)
     attempts = [(invoice, attempt) for invoice, attempt in claimed if attempt is not None]

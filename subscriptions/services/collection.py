@@ -78,6 +78,23 @@ def claim(invoice: Invoice, *, manual: bool) -> InvoiceAttempt | None:
     return attempt
 
 
+def claim_many(invoices: list[Invoice]) -> list[InvoiceAttempt | None]:
+    """`claim` for a chunk of locked open invoices: those never attempted get their first attempt and
+    lease with multi-row statements; the others (leftover attempts to settle first) go through `claim`."""
+    tried = set(InvoiceAttempt.objects.filter(invoice_id__in=[i.id for i in invoices])
+                .values_list("invoice_id", flat=True).distinct())
+    now = clock.now()
+    fresh = {}
+    for invoice in invoices:
+        if invoice.id not in tried and invoice.status == Invoice.Status.OPEN:
+            fresh[invoice.id] = InvoiceAttempt(invoice=invoice, number=1, status=InvoiceAttempt.Status.PENDING,
+                                               created=now)
+            invoice.next_payment_attempt, invoice.updated = now + LEASE, now
+    InvoiceAttempt.objects.bulk_create(list(fresh.values()))
+    update_rows(Invoice, [i for i in invoices if i.id in fresh], ["next_payment_attempt", "updated"])
+    return [fresh[i.id] if i.id in fresh else claim(i, manual=False) for i in invoices]
+
+
 def _settle_from_payment(invoice: Invoice, attempt: InvoiceAttempt) -> str:
     payment = Payment.objects.filter(metadata__invoice_attempt_id=attempt.id).order_by("created").first()
     if payment is None:
