@@ -12,12 +12,22 @@ from .models import AuditEvent
 def audit_record(*, action: str, actor: Actor | None = None, obj: Any = None, object_type: str = "",
                  object_id: str = "", outcome: str = AuditEvent.Outcome.SUCCESS,
                  details: dict | None = None) -> AuditEvent:
+    event = audit_build(action=action, actor=actor, obj=obj, object_type=object_type, object_id=object_id,
+                        outcome=outcome, details=details)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_build(*, action: str, actor: Actor | None = None, obj: Any = None, object_type: str = "",
+                object_id: str = "", outcome: str = AuditEvent.Outcome.SUCCESS,
+                details: dict | None = None) -> AuditEvent:
+    """The unsaved event `audit_record` would write, for callers that insert a batch with `bulk_create`."""
     ctx = get_context()
     actor = actor or ctx.actor or Actor.system()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         occurred_at=clock.now(),
         action=action,
         outcome=outcome,

@@ -103,11 +103,12 @@ class SandboxProvider(Provider):
         if result.status == "processing":
             settled = ProviderResult("captured", result.reference, amount_authorised=request.amount,
                                      amount_captured=request.amount)
-        with transaction.atomic():
-            SandboxCharge.objects.get_or_create(reference=result.reference, defaults={
-                "provider": self.name, "amount": request.amount, "currency": request.currency,
-                "status": settled.status, "amount_authorised": settled.amount_authorised,
-                "amount_captured": settled.amount_captured, "decline_code": settled.decline_code})
+        # One INSERT ... ON CONFLICT DO NOTHING: a repeated attempt id keeps the first record, as a
+        # provider's idempotency key would, in one round trip instead of a select, savepoint and insert.
+        SandboxCharge.objects.bulk_create([SandboxCharge(
+            reference=result.reference, provider=self.name, amount=request.amount, currency=request.currency,
+            status=settled.status, amount_authorised=settled.amount_authorised,
+            amount_captured=settled.amount_captured, decline_code=settled.decline_code)], ignore_conflicts=True)
         if simulated == "timeout" or TOKENS.get(request.payment_method, {}).get("timeout"):
             raise ProviderTimeout(f"{self.name}: read timed out (simulated)")
         return result

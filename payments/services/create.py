@@ -187,11 +187,14 @@ def _mark_unknown(payment_id: str, attempt: PaymentAttempt, latency_ms: int, act
     return payment
 
 
-def _authorise_with_routing(payment: Payment, actor: Actor) -> Payment:
+def _authorise_with_routing(payment: Payment, actor: Actor, *, first_sequence: int = 1,
+                            tried: list[str] | None = None, last: tuple[str, str] | None = None) -> Payment:
+    """`first_sequence`, `tried`, `last`: where a caller that made the first attempts itself (the batch
+    path) hands over, so failover continues exactly as if this loop had made them."""
     payment_id, currency = payment.id, payment.currency
-    tried: list[str] = []
-    last_code, last_message = "provider_unavailable", "No provider could be reached."
-    for sequence in range(1, int(settings.PAYMENTS_MAX_ATTEMPTS) + 1):
+    tried = list(tried or [])
+    last_code, last_message = last or ("provider_unavailable", "No provider could be reached.")
+    for sequence in range(first_sequence, int(settings.PAYMENTS_MAX_ATTEMPTS) + 1):
         try:
             decision = routing.choose(currency=currency, method=payment.method, exclude=tuple(tried))
         except NoProviderAvailable as exc:

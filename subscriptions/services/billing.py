@@ -22,9 +22,10 @@ from core.db import run_in_transaction
 
 from ..models import BillingRun, Invoice, Subscription
 from ..periods import period_bounds
-from .collection import charge_and_settle, claim
+from .collection import charge_and_settle_many, claim_many
 from .common import record_event, save
 from .invoices import invoice_build, void
+from .renewal import batchable, renew_many
 from .subscriptions import INCOMPLETE_TTL, plan_line
 
 logger = logging.getLogger("subscriptions")
@@ -70,7 +71,10 @@ def _renew_chunk(run: BillingRun, actor: Actor, size: int) -> int:
                     .select_related("plan", "customer")
                     .filter(status__in=RENEWABLE, current_period_end__lte=now)
                     .order_by("current_period_end", "id")[:size])
-        for sub in subs:
+        batch = batchable(subs)
+        renew_many(batch, actor, run)
+        done = {s.id for s in batch}
+        for sub in [s for s in subs if s.id not in done]:
             try:
                 with transaction.atomic():
                     renew_one(sub, actor, run)
@@ -106,21 +110,22 @@ def _collect_chunk(run: BillingRun, actor: Actor, size: int) -> int:
                         .select_related("subscription")
                         .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now)
                         .order_by("next_payment_attempt", "id")[:size])
-        return [(invoice, claim(invoice, manual=False)) for invoice in invoices]
+        return list(zip(invoices, claim_many(invoices), strict=True))
 
     claimed = run_in_transaction(claim_chunk)
-    for invoice, attempt in claimed:
-        if attempt is None:
-            continue
-        run.payments_attempted += 1
-        try:
-            outcome = charge_and_settle(invoice, attempt, actor)
-        except Exception as exc:
+    attempts = [(invoice, attempt) for invoice, attempt in claimed if attempt is not None]
+    run.payments_attempted += len(attempts)
+    try:
+        outcomes = charge_and_settle_many(attempts, actor) if attempts else []
+    except Exception as exc:
+        # The chunk's charge failed as a whole: its pending attempts are settled by the next run.
+        logger.exception("collection failed", extra={"invoices": [i.id for i, _ in attempts][:20]})
+        outcomes = [exc] * len(attempts)
+    for (invoice, _), outcome in zip(attempts, outcomes, strict=True):
+        if isinstance(outcome, Exception):
             # One invoice's failure must not stop the run; its pending attempt is settled next time.
-            logger.exception("collection failed", extra={"invoice": invoice.id})
-            _error(run, invoice.id, type(exc).__name__, str(exc))
-            continue
-        if outcome.status == "paid":
+            _error(run, invoice.id, type(outcome).__name__, str(outcome))
+        elif outcome.status == "paid":
             run.payments_succeeded += 1
         elif outcome.status == "failed":
             run.payments_failed += 1

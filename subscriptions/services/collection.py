@@ -14,14 +14,17 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from core import clock
-from core.audit import audit_record
+from core.audit import audit_build, audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, update_rows
 from core.errors import DomainError
+from core.models import AuditEvent
 from core.money import format_amount
 from payments.models import Payment
-from payments.services import payment_create
+from payments.services import ChargeRequest, payment_create, payment_create_batch
 
 from ..errors import InvoiceStateError
 from ..models import DunningSettings, Invoice, InvoiceAttempt, Subscription
@@ -75,6 +78,23 @@ def claim(invoice: Invoice, *, manual: bool) -> InvoiceAttempt | None:
     return attempt
 
 
+def claim_many(invoices: list[Invoice]) -> list[InvoiceAttempt | None]:
+    """`claim` for a chunk of locked open invoices: those never attempted get their first attempt and
+    lease with multi-row statements; the others (leftover attempts to settle first) go through `claim`."""
+    tried = set(InvoiceAttempt.objects.filter(invoice_id__in=[i.id for i in invoices])
+                .values_list("invoice_id", flat=True).distinct())
+    now = clock.now()
+    fresh = {}
+    for invoice in invoices:
+        if invoice.id not in tried and invoice.status == Invoice.Status.OPEN:
+            fresh[invoice.id] = InvoiceAttempt(invoice=invoice, number=1, status=InvoiceAttempt.Status.PENDING,
+                                               created=now)
+            invoice.next_payment_attempt, invoice.updated = now + LEASE, now
+    InvoiceAttempt.objects.bulk_create(list(fresh.values()))
+    update_rows(Invoice, [i for i in invoices if i.id in fresh], ["next_payment_attempt", "updated"])
+    return [fresh[i.id] if i.id in fresh else claim(i, manual=False) for i in invoices]
+
+
 def _settle_from_payment(invoice: Invoice, attempt: InvoiceAttempt) -> str:
     payment = Payment.objects.filter(metadata__invoice_attempt_id=attempt.id).order_by("created").first()
     if payment is None:
@@ -90,7 +110,7 @@ def _settle_from_payment(invoice: Invoice, attempt: InvoiceAttempt) -> str:
     return invoice.status
 
 
-def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment | DomainError:
+def charge_request(invoice: Invoice, attempt: InvoiceAttempt) -> ChargeRequest | DomainError:
     sub = invoice.subscription
     if sub.wallet_id:
         method, source = "wallet", sub.wallet_id
@@ -98,12 +118,20 @@ def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment |
         method, source = "card", sub.payment_method
     else:
         return DomainError("The subscription has no payment source.", code="no_payment_method")
+    return ChargeRequest(customer_id=invoice.customer_id, amount=invoice.total, currency=invoice.currency,
+                         method=method, payment_method=source, description=f"Invoice {invoice.number}",
+                         metadata={"invoice_id": invoice.id, "invoice_attempt_id": attempt.id,
+                                   "subscription_id": sub.id})
+
+
+def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment | DomainError:
+    req = charge_request(invoice, attempt)
+    if isinstance(req, DomainError):
+        return req
     try:
-        return payment_create(actor=actor, customer_id=invoice.customer_id, amount=invoice.total,
-                              currency=invoice.currency, method=method, payment_method=source,
-                              description=f"Invoice {invoice.number}",
-                              metadata={"invoice_id": invoice.id, "invoice_attempt_id": attempt.id,
-                                        "subscription_id": sub.id})
+        return payment_create(actor=actor, customer_id=req.customer_id, amount=req.amount, currency=req.currency,
+                              method=req.method, payment_method=req.payment_method, description=req.description,
+                              metadata=req.metadata)
     except DomainError as exc:
         # The source itself is unusable (wallet gone, currency changed): a decline of this attempt.
         return exc
@@ -213,25 +241,95 @@ def collect(invoice_id: str, *, actor: Actor, manual: bool = False) -> Outcome:
     return charge_and_settle(invoice, attempt, actor)
 
 
+def _settle_one(locked: Invoice, attempt: InvoiceAttempt, result: Payment | DomainError, actor: Actor) -> list[int]:
+    if isinstance(result, Payment) and result.status not in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
+        # Unknown or processing: the attempt stays pending and the next collection settles it.
+        attempt.payment_id = result.id
+        attempt.save(update_fields=["payment_id"])
+        return []
+    return apply_payment(locked, attempt, result, actor)
+
+
+def _outcome(locked: Invoice, attempt: InvoiceAttempt) -> Outcome:
+    if locked.status == Invoice.Status.PAID:
+        return Outcome(locked.id, "paid")
+    if attempt.status == InvoiceAttempt.Status.PENDING:
+        return Outcome(locked.id, "pending")
+    return Outcome(locked.id, "failed", attempt.failure_code)
+
+
 def charge_and_settle(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Outcome:
     result = charge(invoice, attempt, actor)
 
     def settle():
         locked = lock_invoice(invoice.id)
-        if isinstance(result, Payment) and result.status not in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
-            # Unknown or processing: the attempt stays pending and the next collection settles it.
-            attempt.payment_id = result.id
-            attempt.save(update_fields=["payment_id"])
-            return locked, []
-        return locked, apply_payment(locked, attempt, result, actor)
+        return locked, _settle_one(locked, attempt, result, actor)
 
     locked, notes = run_in_transaction(settle)
     deliver_notifications(notes)
-    if locked.status == Invoice.Status.PAID:
-        return Outcome(invoice.id, "paid")
-    if attempt.status == InvoiceAttempt.Status.PENDING:
-        return Outcome(invoice.id, "pending")
-    return Outcome(invoice.id, "failed", attempt.failure_code)
+    return _outcome(locked, attempt)
+
+
+def charge_and_settle_many(claimed: list[tuple[Invoice, InvoiceAttempt]], actor: Actor) -> list[Outcome | Exception]:
+    """`charge_and_settle` for a chunk: one batch charge through `payments`, then one transaction that
+    settles every attempt (each in its own savepoint, so one invoice's failure leaves only its attempt
+    pending for the next run). The outcome, or the exception that stopped it, per claimed invoice."""
+    requests = [charge_request(invoice, attempt) for invoice, attempt in claimed]
+    batch = [r for r in requests if isinstance(r, ChargeRequest)]
+    charged = iter(payment_create_batch(actor=actor, requests=batch) if batch else [])
+    results = [r if isinstance(r, DomainError) else next(charged) for r in requests]
+
+    def settle():
+        ids = sorted(invoice.id for invoice, _ in claimed)
+        locked = {i.pk: i for i in Invoice.objects.select_for_update(of=("self",)).select_related("subscription")
+                  .filter(pk__in=ids).order_by("pk")}
+        fast = _settle_paid_many(claimed, results, locked, actor)
+        notes, outcomes = [], []
+        for (invoice, attempt), result in zip(claimed, results, strict=True):
+            if attempt.id in fast:
+                outcomes.append(_outcome(locked[invoice.id], attempt))
+                continue
+            try:
+                with transaction.atomic():
+                    notes += _settle_one(locked[invoice.id], attempt, result, actor)
+            except Exception as exc:
+                logger.exception("settling failed", extra={"invoice": invoice.id})
+                outcomes.append(exc)
+                continue
+            outcomes.append(_outcome(locked[invoice.id], attempt))
+        return notes, outcomes
+
+    notes, outcomes = run_in_transaction(settle)
+    deliver_notifications(notes)
+    return outcomes
+
+
+def _settle_paid_many(claimed, results, locked: dict[str, Invoice], actor: Actor) -> set[str]:
+    """`apply_payment`'s success branch for the common case, with multi-row statements: a first
+    attempt paid for a subscription in good standing (nothing to recover, no e-mail). Returns the
+    attempt ids it settled; every other attempt goes through `apply_payment`."""
+    paid = [(locked[invoice.id], attempt, result) for (invoice, attempt), result in zip(claimed, results, strict=True)
+            if isinstance(result, Payment) and result.status == Payment.Status.SUCCEEDED
+            and locked[invoice.id].attempt_count == 0]
+    if not paid:
+        return set()
+    subs = {s.pk: s for s in Subscription.objects.select_for_update(of=("self",))
+            .filter(pk__in=sorted({i.subscription_id for i, _, _ in paid})).order_by("pk")}
+    settled = (Subscription.Status.INCOMPLETE, Subscription.Status.PAST_DUE, Subscription.Status.UNPAID)
+    paid = [p for p in paid if subs[p[0].subscription_id].status not in settled]
+    now = clock.now()
+    audits = []
+    for invoice, attempt, payment in paid:
+        attempt.status, attempt.payment_id, attempt.settled = InvoiceAttempt.Status.SUCCEEDED, payment.id, now
+        invoice.attempt_count += 1
+        invoice.status, invoice.amount_paid, invoice.paid_at = Invoice.Status.PAID, invoice.total, now
+        invoice.payment_id, invoice.next_payment_attempt, invoice.updated = payment.id, None, now
+        audits.append(audit_build(action="invoice.paid", actor=actor, obj=invoice, details={"payment_id": payment.id}))
+    update_rows(InvoiceAttempt, [a for _, a, _ in paid], ["status", "payment_id", "settled"])
+    update_rows(Invoice, [i for i, _, _ in paid], ["attempt_count", "status", "amount_paid", "paid_at", "payment_id",
+                                                   "next_payment_attempt", "updated"])
+    AuditEvent.objects.bulk_create(audits)
+    return {a.id for _, a, _ in paid}
 
 
 def invoice_pay(*, actor: Actor, invoice_id: str) -> Invoice:

@@ -105,23 +105,25 @@ def test_run_killed_around_the_charge_is_settled_without_charging_twice(actor, m
     plan = make_plan(amount=1000)
     sub_ids = _subscribe_many(actor, plan, 4)
     travel(at(2026, 2, 1))
-    real_charge, calls = collection.charge, []
+    # The run charges each chunk through the batch path; chunks of one invoice crash it per invoice.
+    real_batch, calls = collection.payment_create_batch, []
 
-    def dying_charge(invoice, attempt, actor):
-        calls.append(invoice.id)
+    def dying_batch(*, actor, requests):
+        calls.append([r.metadata["invoice_id"] for r in requests])
         if len(calls) == 2:
             raise Killed  # before the provider call: nothing was charged
-        result = real_charge(invoice, attempt, actor)
+        result = real_batch(actor=actor, requests=requests)
         if len(calls) == 3:
             raise Killed  # after the charge, before we recorded it
         return result
 
-    monkeypatch.setattr(collection, "charge", dying_charge)
+    monkeypatch.setattr(collection, "payment_create_batch", dying_batch)
     with pytest.raises(Killed):
         services.billing_run(actor=actor, chunk_size=1)
     with pytest.raises(Killed):
         services.billing_run(actor=actor, chunk_size=1)
-    monkeypatch.setattr(collection, "charge", real_charge)
+    monkeypatch.setattr(collection, "payment_create_batch", real_batch)
+    assert Payment.objects.filter(metadata__invoice_id=calls[2][0], status="succeeded").count() == 1
     # Within the lease the claimed invoices are left alone...
     assert services.billing_run(actor=actor).payments_attempted == 1
     # ...after it, the next run settles them: the charged one from its payment, the other charged once.
@@ -129,6 +131,9 @@ def test_run_killed_around_the_charge_is_settled_without_charging_twice(actor, m
     services.billing_run(actor=actor)
     _assert_one_invoice_per_period(sub_ids)
     assert InvoiceAttempt.objects.filter(failure_code="interrupted").count() == 1
+    # Never charged twice: one succeeded payment per cycle invoice, the crashed-after-charge one included.
+    for invoice in Invoice.objects.filter(billing_reason="subscription_cycle"):
+        assert (invoice.status, Payment.objects.filter(metadata__invoice_id=invoice.id).count()) == ("paid", 1)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,97 @@
+"""The billing run's chunk-at-once paths write what the per-subscription, per-invoice paths write."""
+
+import pytest
+
+from core.db import run_in_transaction
+from core.models import AuditEvent
+from payments.models import Payment, PaymentAttempt
+from subscriptions import services
+from subscriptions.models import BillingRun, Invoice, InvoiceAttempt, InvoiceSequence, Subscription
+from subscriptions.services import billing
+from subscriptions.services.common import lock_subscription
+from tests.factories import CustomerFactory
+from wallets.models import JournalEntry, Posting
+from wallets.selectors.verify import ledger_verify
+
+from .conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj, skip):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in skip}
+
+
+def _rows(sub_id):
+    """What billing wrote for a subscription's cycle invoice, without ids and numbers."""
+    sub = Subscription.objects.get(pk=sub_id)
+    invoice = Invoice.objects.get(subscription_id=sub_id, billing_reason="subscription_cycle")
+    payment = Payment.objects.get(pk=invoice.payment_id)
+    entry = JournalEntry.objects.get(idempotency_key=f"{payment.id}:capture")
+    return {
+        "sub": _fields(sub, {"id", "customer_id"}),
+        "invoice": _fields(invoice, {"id", "number", "subscription_id", "customer_id", "payment_id"}),
+        "lines": [_fields(line, {"id", "invoice_id", "subscription_id"}) for line in invoice.lines.all()],
+        "attempts": [_fields(a, {"id", "invoice_id", "payment_id"}) for a in InvoiceAttempt.objects.filter(
+            invoice=invoice)],
+        "payment": _fields(payment, {"id", "customer_id", "metadata", "description", "provider_reference",
+                                      "capture_entry_id"}),
+        "payment_attempts": [_fields(a, {"id", "payment_id", "provider_reference", "latency_ms"})
+                             for a in PaymentAttempt.objects.filter(payment=payment)],
+        "postings": [(p.account_id, p.amount, p.kind) for p in Posting.objects.filter(entry=entry).order_by("id")],
+        "audit": sorted((a.action, sorted((k, v) for k, v in a.details.items() if k not in ("number", "payment_id")))
+                        for a in AuditEvent.objects.filter(object_id__in=[invoice.id, payment.id])),
+    }
+
+
+def test_chunk_paths_write_the_rows_of_the_single_paths(actor, make_plan, travel):
+    travel(at(2026, 1, 1))
+    plan = make_plan(amount=1000)
+    single, batched = (services.subscription_create(actor=actor, customer_id=CustomerFactory().id, plan_id=plan.id,
+                                                    payment_method="tok_visa").id for _ in range(2))
+    travel(at(2026, 2, 1))
+
+    def renew():
+        run = BillingRun(as_of=at(2026, 2, 1), status="running", started=at(2026, 2, 1))
+        billing.renew_one(lock_subscription(single), actor, run)
+        return Invoice.objects.get(subscription_id=single, billing_reason="subscription_cycle")
+
+    invoice = run_in_transaction(renew)
+    assert services.invoice_pay(actor=actor, invoice_id=invoice.id).status == "paid"
+    run = services.billing_run(actor=actor)
+    assert (run.renewed, run.payments_attempted, run.payments_succeeded, run.errors) == (1, 1, 1, 0)
+    assert _rows(batched) == _rows(single)
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 5)]
+    assert ledger_verify().ok
+
+
+def test_mixed_chunk_keeps_numbers_gapless_and_one_invoice_per_period(actor, make_plan, travel):
+    travel(at(2026, 1, 1))
+    plan, bigger = make_plan(amount=1000), make_plan(amount=2500)
+    trial_plan = make_plan(amount=800, trial_days=31)
+
+    def subscribe(p):
+        return services.subscription_create(actor=actor, customer_id=CustomerFactory().id, plan_id=p.id,
+                                            payment_method="tok_visa").id
+
+    plain = [subscribe(plan) for _ in range(3)]
+    ending, changed, trial = subscribe(plan), subscribe(plan), subscribe(trial_plan)
+    services.subscription_cancel(actor=actor, subscription_id=ending, at_period_end=True)
+    travel(at(2026, 1, 16))
+    services.subscription_change(actor=actor, subscription_id=changed, plan_id=bigger.id)
+    travel(at(2026, 2, 1))
+    before = Invoice.objects.count()
+    run = services.billing_run(actor=actor, chunk_size=10)
+    assert (run.renewed, run.canceled, run.invoices_created, run.errors) == (5, 1, 5, 0)
+    assert Subscription.objects.get(pk=ending).status == "canceled"
+    cycle = Invoice.objects.filter(billing_reason="subscription_cycle")
+    assert sorted(cycle.values_list("subscription_id", flat=True)) == sorted([*plain, changed, trial])
+    assert set(cycle.values_list("status", flat=True)) == {"paid"}
+    # The changed subscription's proration lines went onto its cycle invoice (through the single path).
+    assert cycle.get(subscription_id=changed).lines.filter(proration=True).count() == 2
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, before + 6)]
+    assert InvoiceSequence.objects.get(year=2026).last == before + 5
+    finalized = AuditEvent.objects.filter(action="invoice.finalized", object_id__in=cycle.values("id"))
+    assert sorted(e.details["number"] for e in finalized) == sorted(cycle.values_list("number", flat=True))
