@@ -140,12 +140,13 @@ def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tupl
 
 
 def post_entry_prelocked(*, locked: dict[int, LedgerAccount], kind: str, description: str, actor: Actor,
-                         postings: list[tuple[LedgerAccount, int]], metadata: dict | None = None) -> JournalEntry:
+                         postings: list[tuple[LedgerAccount, int]], metadata: dict | None = None,
+                         idempotency_key: str = "") -> JournalEntry:
     """`post_entry` for a caller that has just locked every account of the entry (`select_for_update`,
     in account id order, in this transaction) and passes those fresh rows, saving a second lock query."""
     require_transaction()
     return _post(kind=kind, description=description, actor=actor, postings=postings, metadata=metadata,
-                 reverses=None, idempotency_key="", prelocked=locked)
+                 reverses=None, idempotency_key=idempotency_key, prelocked=locked)
 
 
 def account_balance(account: LedgerAccount) -> int:

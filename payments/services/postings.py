@@ -103,11 +103,11 @@ def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[
         rows = [(clearing, -amount), (revenue, amount - fee)]
         if fee:
             rows.append((fees_acc, fee))
-        # The ledger's prelocked write with the per-payment idempotency key, so the entry is the one
-        # `post_capture` writes (`post_entry_prelocked` does not take a key yet).
-        entry = ledger._post(kind="payment_capture", description=f"Capture of {payment.id}", actor=actor,
-                             postings=[p for p in rows if p[1]], metadata=_meta(payment, fee=fee), reverses=None,
-                             idempotency_key=f"{payment.id}:capture", prelocked=locked)
+        # The per-payment idempotency key, so the entry is the one `post_capture` writes.
+        entry = ledger.post_entry_prelocked(locked=locked, kind="payment_capture",
+                                            description=f"Capture of {payment.id}",
+                                            actor=actor, postings=[p for p in rows if p[1]],
+                                            metadata=_meta(payment, fee=fee), idempotency_key=f"{payment.id}:capture")
         out.append((entry.id, fee))
     return out
 
