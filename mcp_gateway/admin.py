@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from core.admin_base import ReadOnlyAdmin
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
@@ -12,21 +13,8 @@ from .models import ApprovalRequest, ApprovalThreshold, ToolCall
 from .selectors import effective_status
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ToolCall)
-class ToolCallAdmin(_ReadOnlyAdmin):
+class ToolCallAdmin(ReadOnlyAdmin):
     """The audit of every MCP tool call (arguments stored redacted). Append-only."""
 
     list_display = ("created", "tool", "outcome", "error_code", "key_prefix", "duration_ms", "dry_run",
@@ -103,7 +91,7 @@ class ApprovalThresholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(_ReadOnlyAdmin):
+class ApprovalRequestAdmin(ReadOnlyAdmin):
     """Calls held above a threshold. Another staff member than the key's owner, with a
     verified second factor, approves (the call then runs as the key) or rejects."""
 

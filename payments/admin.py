@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 
+from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from core.audit import AuditEvent
 from core.context import Actor
 from core.db import run_in_transaction
@@ -24,18 +25,6 @@ from .models import (
 )
 from .services import reconciliation, webhooks
 from .services.settings import fee_schedule_save, routing_rule_save
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AttemptInline(ReadOnlyInline):
@@ -76,7 +65,7 @@ def _amount(request, payment):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdmin):
     list_display = ("id", "customer", "amount_display", "status", "method", "provider", "failure_code",
                     "risk_decision", "created")
     list_filter = ("status", "currency", "provider", "method", "capture_method", "risk_decision", "review_status")
@@ -108,15 +97,6 @@ class PaymentAdmin(admin.ModelAdmin):
         events = AuditEvent.objects.filter(object_id=obj.pk).order_by("occurred_at")[:100]
         return format_html_join("", "<div>{} {} by {} ({})</div>", (
             (e.occurred_at.isoformat(), e.action, e.actor_label, e.outcome) for e in events)) or "-"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_capture_permission(self, request):
         return request.user.has_perm("payments.capture_payment")
@@ -170,7 +150,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ("id", "payment", "amount_display", "reason", "status", "created")
     list_filter = ("status", "reason", "currency")
     search_fields = ("=id", "=payment__id", "=provider_reference")
@@ -180,15 +160,6 @@ class RefundAdmin(admin.ModelAdmin):
     @admin.display(description="Amount")
     def amount_display(self, obj):
         return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SettingsAdmin(admin.ModelAdmin):
@@ -231,7 +202,7 @@ class FeeScheduleAdmin(SettingsAdmin):
 
 
 @admin.register(ProviderStat)
-class ProviderStatAdmin(admin.ModelAdmin):
+class ProviderStatAdmin(ReadOnlyAdmin):
     list_display = ("provider", "currency", "bucket", "attempts", "successes", "success_rate", "avg_latency")
     list_filter = ("provider", "currency")
     show_full_result_count = False
@@ -244,18 +215,9 @@ class ProviderStatAdmin(admin.ModelAdmin):
     def avg_latency(self, obj):
         return round(obj.latency_ms_total / obj.attempts) if obj.attempts else "-"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "provider", "type", "provider_event_id", "status", "attempts", "payment_id", "received_at")
     list_filter = ("status", "provider", "type")
     search_fields = ("=id", "=provider_event_id", "=payment_id")
@@ -264,15 +226,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in WebhookEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         return request.user.has_perm("payments.retry_webhookevent")
@@ -291,7 +244,7 @@ class ResolveForm(ActionForm):
 
 
 @admin.register(ReconciliationMismatch)
-class ReconciliationMismatchAdmin(admin.ModelAdmin):
+class ReconciliationMismatchAdmin(ReadOnlyAdmin):
     list_display = ("id", "run_date", "kind", "payment", "provider", "currency", "status", "created")
     list_filter = ("status", "kind", "provider", "run_date")
     search_fields = ("=id", "=payment__id")
@@ -302,15 +255,6 @@ class ReconciliationMismatchAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in ReconciliationMismatch._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resolve_permission(self, request):
         return request.user.has_perm("payments.resolve_reconciliationmismatch")

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from core.admin_base import ReadOnlyAdmin
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
@@ -13,21 +14,6 @@ from core.money import format_amount, parse_amount
 
 from . import ledger, selectors, services
 from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wallet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that must not change: viewable, never added, edited or deleted from the admin."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _money(amount, currency):
