@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from core import clock
 from core.errors import DomainError, NotFound
 from core.ids import has_prefix
-from core.pagination import Page, paginate
+from core.pagination import Page, filter_present, paginate
 
 from . import apikeys
 from .models import ApiKey, Customer
@@ -72,17 +72,9 @@ def customer_get(*, customer_id: str) -> Customer:
 def customer_queryset(*, email: str | None = None, status: str | None = None, country: str | None = None,
                       created_gte: dt.datetime | None = None, created_lte: dt.datetime | None = None,
                       search: str | None = None) -> QuerySet[Customer]:
-    qs = Customer.objects.all()
-    if email:
-        qs = qs.filter(email__iexact=email)
-    if status:
-        qs = qs.filter(status=status)
-    if country:
-        qs = qs.filter(country=country.upper())
-    if created_gte:
-        qs = qs.filter(created__gte=created_gte)
-    if created_lte:
-        qs = qs.filter(created__lte=created_lte)
+    qs = filter_present(Customer.objects.all(), email__iexact=email, status=status,
+                        country=country.upper() if country else None, created__gte=created_gte,
+                        created__lte=created_lte)
     if search:
         qs = qs.filter(Q(email__icontains=search) | Q(name__icontains=search) | Q(id=search))
     return qs

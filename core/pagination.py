@@ -49,3 +49,9 @@ def paginate(queryset: QuerySet, *, limit: int | None = None, cursor: str | None
     rows = rows[:limit]
     next_cursor = encode_cursor(getattr(rows[-1], created_field), rows[-1].pk) if has_more and rows else None
     return Page(rows, has_more, next_cursor)
+
+
+def filter_present(queryset: QuerySet, **lookups: Any) -> QuerySet:
+    """The list filters every door offers: each lookup applies only when a value was given."""
+    given = {lookup: value for lookup, value in lookups.items() if value is not None and value != ""}
+    return queryset.filter(**given) if given else queryset

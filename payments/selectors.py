@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from core.errors import NotFound
 from core.ids import has_prefix
-from core.pagination import Page, paginate
+from core.pagination import Page, filter_present, paginate
 
 from .models import Payment, Refund
 
@@ -34,20 +34,9 @@ def refund_get(*, refund_id: str) -> Refund:
 def payment_queryset(*, status: str | None = None, customer_id: str | None = None, provider: str | None = None,
                      currency: str | None = None, created_gte: dt.datetime | None = None,
                      created_lte: dt.datetime | None = None) -> QuerySet[Payment]:
-    qs = Payment.objects.all()
-    if status:
-        qs = qs.filter(status=status)
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if provider:
-        qs = qs.filter(provider=provider)
-    if currency:
-        qs = qs.filter(currency=currency.upper())
-    if created_gte:
-        qs = qs.filter(created__gte=created_gte)
-    if created_lte:
-        qs = qs.filter(created__lte=created_lte)
-    return qs
+    return filter_present(Payment.objects.all(), status=status, customer_id=customer_id, provider=provider,
+                          currency=currency.upper() if currency else None, created__gte=created_gte,
+                          created__lte=created_lte)
 
 
 def payment_list(*, limit: int = 20, cursor: str | None = None, **filters) -> Page:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.ids import has_prefix
 from core.money import normalize_currency
-from core.pagination import Page, paginate
+from core.pagination import Page, filter_present, paginate
 
 from ..errors import InvoiceNotFound, SubscriptionNotFound
 from ..models import BillingRun, Invoice, Plan, Subscription
@@ -16,11 +16,8 @@ __all__ = ["billing_run_latest", "invoice_get", "invoice_list", "plan_list", "su
 
 def plan_list(*, active: bool | None = None, currency: str | None = None, limit: int | None = None,
               cursor: str | None = None) -> Page:
-    qs = Plan.objects.all()
-    if active is not None:
-        qs = qs.filter(active=active)
-    if currency:
-        qs = qs.filter(currency=normalize_currency(currency))
+    qs = filter_present(Plan.objects.all(), active=active,
+                        currency=normalize_currency(currency) if currency else None)
     return paginate(qs, limit=limit, cursor=cursor)
 
 
@@ -35,13 +32,8 @@ def subscription_get(*, subscription_id: str) -> Subscription:
 
 def subscription_list(*, customer_id: str | None = None, plan_id: str | None = None, status: str | None = None,
                       limit: int | None = None, cursor: str | None = None) -> Page:
-    qs = Subscription.objects.select_related("plan")
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if plan_id:
-        qs = qs.filter(plan_id=plan_id)
-    if status:
-        qs = qs.filter(status=status)
+    qs = filter_present(Subscription.objects.select_related("plan"), customer_id=customer_id, plan_id=plan_id,
+                        status=status)
     return paginate(qs, limit=limit, cursor=cursor)
 
 
@@ -56,13 +48,8 @@ def invoice_get(*, invoice_id: str) -> Invoice:
 
 def invoice_list(*, subscription_id: str | None = None, customer_id: str | None = None, status: str | None = None,
                  limit: int | None = None, cursor: str | None = None) -> Page:
-    qs = Invoice.objects.prefetch_related("lines")
-    if subscription_id:
-        qs = qs.filter(subscription_id=subscription_id)
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if status:
-        qs = qs.filter(status=status)
+    qs = filter_present(Invoice.objects.prefetch_related("lines"), subscription_id=subscription_id,
+                        customer_id=customer_id, status=status)
     return paginate(qs, limit=limit, cursor=cursor)
 
 

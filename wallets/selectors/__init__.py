@@ -10,7 +10,7 @@ from core import clock
 from core.errors import NotFound
 from core.ids import has_prefix
 from core.money import normalize_currency
-from core.pagination import Page, paginate
+from core.pagination import Page, filter_present, paginate
 
 from ..errors import RateNotFound
 from ..fx import invert
@@ -43,17 +43,9 @@ def wallet_find(*, customer_id: str, currency: str) -> Wallet:
 def wallet_list(*, customer_id: str | None = None, currency: str | None = None, status: str | None = None,
                 created_gte: dt.datetime | None = None, created_lte: dt.datetime | None = None,
                 limit: int | None = None, cursor: str | None = None) -> Page:
-    qs = Wallet.objects.select_related("account")
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if currency:
-        qs = qs.filter(currency=normalize_currency(currency))
-    if status:
-        qs = qs.filter(status=status)
-    if created_gte:
-        qs = qs.filter(created__gte=created_gte)
-    if created_lte:
-        qs = qs.filter(created__lte=created_lte)
+    qs = filter_present(Wallet.objects.select_related("account"), customer_id=customer_id,
+                        currency=normalize_currency(currency) if currency else None, status=status,
+                        created__gte=created_gte, created__lte=created_lte)
     return paginate(qs, limit=limit, cursor=cursor)
 
 
