@@ -85,3 +85,24 @@ def client_for(make_key):
         return client
 
     return make
+
+
+@pytest.fixture
+def staff_client(make_staff):
+    """A browser session of a staff member who passed password and second factor."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def make(role="admin"):
+        user = make_staff(role=role)
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        client = Client()
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        client.user = user
+        return client
+
+    return make

@@ -7,10 +7,7 @@ import pytest
 import time_machine
 from django.contrib import admin
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
 from core.context import Actor
@@ -24,15 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(make_staff):
-    user = make_staff(role="admin")
-    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+def admin_client(staff_client):
+    return staff_client("admin")
 
 
 @pytest.fixture

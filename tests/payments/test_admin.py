@@ -1,24 +1,8 @@
 import pytest
-from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from payments.models import Payment, Refund, RoutingRule
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(make_staff):
-    def make(role):
-        user = make_staff(role=role)
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
-        client = Client()
-        client.force_login(user)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-        return client
-    return make
 
 
 def test_payment_pages_and_actions(staff_client, pay):

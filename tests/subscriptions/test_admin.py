@@ -1,6 +1,4 @@
 import pytest
-from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from subscriptions import services
 from subscriptions.models import DunningSettings, Invoice, InvoiceLine, Plan, Subscription
@@ -8,20 +6,6 @@ from subscriptions.models import DunningSettings, Invoice, InvoiceLine, Plan, Su
 from .conftest import at
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(make_staff):
-    def make(role):
-        user = make_staff(role=role)
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
-        client = Client()
-        client.force_login(user)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-        return client
-    return make
 
 
 @pytest.fixture

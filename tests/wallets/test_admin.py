@@ -1,29 +1,11 @@
 import pytest
 from django.db import transaction
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.models import AuditEvent
 from wallets import services
 from wallets.models import JournalEntry, LedgerAccount, Wallet
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(make_staff):
-    def make(role="admin"):
-        user = make_staff(role=role)
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
-        client = Client()
-        client.force_login(user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        return client
-
-    return make
 
 
 def action(client, url, name, ids, **extra):
