@@ -91,25 +91,24 @@ def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[
                                                    active=True).first()
     ids = {a.pk for trio in accounts.values() for a in trio}
     locked = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")}
-    out = []
+    drafts, fees_charged = [], []
     for payment, amount in captures:
         if amount <= 0:
-            out.append(("", 0))
+            fees_charged.append(None)
             continue
         key = (payment.provider, payment.currency)
         clearing, revenue, fees_acc = (locked[a.pk] for a in accounts[key])
-        schedule = fees[key]
-        fee = _fee(schedule, amount)
+        fee = _fee(fees[key], amount)
         rows = [(clearing, -amount), (revenue, amount - fee)]
         if fee:
             rows.append((fees_acc, fee))
         # The per-payment idempotency key, so the entry is the one `post_capture` writes.
-        entry = ledger.post_entry_prelocked(locked=locked, kind="payment_capture",
-                                            description=f"Capture of {payment.id}",
-                                            actor=actor, postings=[p for p in rows if p[1]],
-                                            metadata=_meta(payment, fee=fee), idempotency_key=f"{payment.id}:capture")
-        out.append((entry.id, fee))
-    return out
+        drafts.append(ledger.EntryDraft(kind="payment_capture", description=f"Capture of {payment.id}",
+                                        postings=[p for p in rows if p[1]], metadata=_meta(payment, fee=fee),
+                                        idempotency_key=f"{payment.id}:capture"))
+        fees_charged.append(fee)
+    entries = iter(ledger.post_entries_prelocked(locked=locked, drafts=drafts, actor=actor) if drafts else [])
+    return [("", 0) if fee is None else (next(entries).id, fee) for fee in fees_charged]
 
 
 def fee_share(*, payment: Payment, refunded_total_after: int) -> int:
