@@ -87,31 +87,50 @@ class SandboxProvider(Provider):
                               amount_authorised=request.amount,
                               amount_captured=request.amount if request.capture else 0, card=card)
 
-    def authorise(self, request: AuthRequest) -> ProviderResult:
+    def _answer(self, request: AuthRequest):
+        """(result or the exception to raise, the SandboxCharge to record or None)."""
         from ..models_sandbox import SandboxCharge
 
         simulated = self._simulate()
         if simulated == "unreachable":
-            raise ProviderUnreachable(f"{self.name}: connection refused (simulated)")
+            return ProviderUnreachable(f"{self.name}: connection refused (simulated)"), None
         if simulated == "decline":
             code = "processing_error"
             return ProviderResult("declined", self._reference(request.attempt_id), decline_code=code,
                                   decline_message=DECLINE_MESSAGES[code],
-                                  card=self.card_details(request.payment_method))
+                                  card=self.card_details(request.payment_method)), None
         result = self._decide(request)
         settled = result
         if result.status == "processing":
             settled = ProviderResult("captured", result.reference, amount_authorised=request.amount,
                                      amount_captured=request.amount)
-        # One INSERT ... ON CONFLICT DO NOTHING: a repeated attempt id keeps the first record, as a
-        # provider's idempotency key would, in one round trip instead of a select, savepoint and insert.
-        SandboxCharge.objects.bulk_create([SandboxCharge(
-            reference=result.reference, provider=self.name, amount=request.amount, currency=request.currency,
-            status=settled.status, amount_authorised=settled.amount_authorised,
-            amount_captured=settled.amount_captured, decline_code=settled.decline_code)], ignore_conflicts=True)
+        record = SandboxCharge(reference=result.reference, provider=self.name, amount=request.amount,
+                               currency=request.currency, status=settled.status,
+                               amount_authorised=settled.amount_authorised, amount_captured=settled.amount_captured,
+                               decline_code=settled.decline_code)
         if simulated == "timeout" or TOKENS.get(request.payment_method, {}).get("timeout"):
-            raise ProviderTimeout(f"{self.name}: read timed out (simulated)")
-        return result
+            return ProviderTimeout(f"{self.name}: read timed out (simulated)"), record
+        return result, record
+
+    def _record(self, records) -> None:
+        from ..models_sandbox import SandboxCharge
+
+        # INSERT ... ON CONFLICT DO NOTHING: a repeated attempt id keeps the first record, as a
+        # provider's idempotency key would, in one round trip instead of a select, savepoint and insert.
+        SandboxCharge.objects.bulk_create([r for r in records if r is not None], ignore_conflicts=True)
+
+    def authorise(self, request: AuthRequest) -> ProviderResult:
+        answer, record = self._answer(request)
+        self._record([record])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def authorise_many(self, requests: list[AuthRequest]) -> list[ProviderResult | Exception]:
+        # One insert (one commit) records the whole batch, as a provider's batch endpoint would.
+        answers = [self._answer(request) for request in requests]
+        self._record([record for _, record in answers])
+        return [answer for answer, _ in answers]
 
     def capture(self, *, reference: str, amount: int, idempotency_key: str) -> ProviderResult:
         from ..models_sandbox import SandboxCharge

@@ -7,7 +7,7 @@ inputs), in three steps for the whole batch instead of four transactions per pay
    attempt and its `payment.created` event, with multi-row inserts: committed before any
    provider call, so a crash leaves attempts `verify` and the settle job can settle, exactly as
    a crash of the per-payment path does;
-2. the provider calls, outside any transaction;
+2. the provider calls, outside any transaction (`authorise_many`: one call per provider);
 3. one transaction settles the answers: payments locked in one statement, captures posted
    as one balanced ledger entry each against accounts locked once, payments, attempts and
    events written with multi-row statements, provider stats counted once per bucket.
@@ -153,17 +153,7 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
 
     run_in_transaction(create_rows)
     charged = [i for i in items if i.attempt is not None]
-    for item in charged:
-        started = time.monotonic()
-        try:
-            item.result = get_provider(item.attempt.provider).authorise(auth_request(item.payment, item.attempt))
-        except Exception as exc:
-            # Unreachable: nothing charged, fail over below; anything else: unknown until verified.
-            if not isinstance(exc, ProviderUnreachable | ProviderTimeout):
-                logger.exception("provider call failed", extra={"payment_id": item.payment.id,
-                                                                 "provider": item.attempt.provider})
-            item.error = exc
-        item.latency_ms = int((time.monotonic() - started) * 1000)
+    _authorise_all(charged)
     failover = run_in_transaction(partial(_settle_batch, charged, actor))
     for item in charged:
         results[item.index] = item.payment
@@ -173,6 +163,32 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
             item.payment, actor, first_sequence=2, tried=[item.attempt.provider],
             last=(item.result.decline_code, item.result.decline_message) if declined else None)
     return results
+
+
+def _authorise_all(items: list[_Item]) -> None:
+    """One `authorise_many` call per provider; each item gets its answer, or the exception its
+    request raised, and an equal share of the call's time as its latency."""
+    by_provider: dict[str, list[_Item]] = defaultdict(list)
+    for item in items:
+        by_provider[item.attempt.provider].append(item)
+    for name, group in by_provider.items():
+        started = time.monotonic()
+        try:
+            answers = get_provider(name).authorise_many([auth_request(i.payment, i.attempt) for i in group])
+        except Exception as exc:  # noqa: BLE001 - each request's error below (logged, then unknown)
+            # The call failed as a whole: every request of it is in the state that error leaves it.
+            answers = [exc] * len(group)
+        latency_ms = int((time.monotonic() - started) * 1000 / len(group))
+        for item, answer in zip(group, answers, strict=True):
+            item.latency_ms = latency_ms
+            if not isinstance(answer, Exception):
+                item.result = answer
+                continue
+            # Unreachable: nothing charged, fail over below; anything else: unknown until verified.
+            if not isinstance(answer, ProviderUnreachable | ProviderTimeout):
+                logger.error("provider call failed", exc_info=answer,
+                             extra={"payment_id": item.payment.id, "provider": name})
+            item.error = answer
 
 
 def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:

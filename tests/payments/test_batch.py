@@ -3,12 +3,17 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core import clock
 from core.errors import DomainError
 from core.models import AuditEvent
 from payments.models import Payment, PaymentAttempt, ProviderStat, RoutingRule
 from payments.models_sandbox import SandboxCharge
+from payments.providers import get_provider
+from payments.providers.base import AuthRequest
+from payments.providers.sandbox import SandboxProvider
 from payments.services import ChargeRequest, payment_create, payment_create_batch
 from tests.factories import CustomerFactory
 from wallets.models import JournalEntry, Posting
@@ -137,3 +142,55 @@ def test_batch_fails_over_like_the_per_payment_path(actor, customer, settings):
 def test_batch_of_nothing_writes_nothing(actor):
     assert payment_create_batch(actor=actor, requests=[]) == []
     assert Payment.objects.count() == 0
+
+
+TOKENS = ["tok_visa", "tok_decline_generic", "tok_timeout", "tok_bank_transfer", "tok_nonsense"]
+
+
+def _requests(tag, tokens=TOKENS):
+    return [AuthRequest(attempt_id=f"att_{tag}{n}", payment_id=f"pay_{tag}{n}", amount=100 + n, currency="USD",
+                        method="bank_transfer" if t == "tok_bank_transfer" else "card", payment_method=t, capture=True)
+            for n, t in enumerate(tokens)]
+
+
+def _answer(value, tag):
+    if isinstance(value, Exception):
+        return type(value).__name__
+    return (value.status, value.reference.replace(tag, "#"), value.decline_code, value.amount_captured, value.card)
+
+
+def test_sandbox_answers_a_batch_as_one_call_each_with_one_insert(settings):
+    settings.PAYMENTS_PROVIDERS = {"one": {"type": "sandbox", "seed": 7, "approval_rate": 0.5, "timeout_rate": 0.2},
+                                   "many": {"type": "sandbox", "seed": 7, "approval_rate": 0.5, "timeout_rate": 0.2}}
+    singles = []
+    for request in _requests("QQ", TOKENS * 4):
+        try:
+            singles.append(get_provider("one").authorise(request))
+        except Exception as exc:  # noqa: BLE001 - compared as the batch's in-place exception
+            singles.append(exc)
+    with CaptureQueriesContext(connection) as queries:
+        batch = get_provider("many").authorise_many(_requests("ZZ", TOKENS * 4))
+    assert len(queries) == 1
+    assert [_answer(v, "ZZ") for v in batch] == [_answer(v, "QQ") for v in singles]
+    assert {"ProviderTimeout", "ProviderResult"} <= {type(v).__name__ for v in batch}
+
+    def recorded(provider, tag):
+        return sorted((c.reference.replace(tag, "#"), c.status, c.amount_captured, c.decline_code)
+                      for c in SandboxCharge.objects.filter(provider=provider))
+
+    assert recorded("many", "ZZ") == recorded("one", "QQ")
+    assert len(recorded("many", "ZZ")) > 0
+
+
+def test_a_provider_call_failing_as_a_whole_leaves_every_payment_unknown(actor, customer, one_sandbox,
+                                                                          monkeypatch, caplog):
+    def broken(self, requests):
+        raise RuntimeError("connection reset mid-batch")
+
+    monkeypatch.setattr(SandboxProvider, "authorise_many", broken)
+    requests = [ChargeRequest(customer.id, 1000 + n, "USD", "card", "tok_visa", "", {"n": str(n)}) for n in range(3)]
+    batch = payment_create_batch(actor=actor, requests=requests)
+    assert [p.status for p in batch] == ["unknown"] * 3
+    assert list(PaymentAttempt.objects.filter(payment__in=batch).values_list("status", flat=True)) == ["unknown"] * 3
+    assert JournalEntry.objects.count() == 0
+    assert sum("provider call failed" in r.getMessage() for r in caplog.records) == 3
