@@ -29,6 +29,7 @@ from .renewal import batchable, renew_many
 from .subscriptions import INCOMPLETE_TTL, plan_line
 
 logger = logging.getLogger("subscriptions")
+# Exactly the condition of the partial index `sub_renewal_due_idx`, so the chunk query can use it.
 RENEWABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING, Subscription.Status.PAST_DUE)
 # Test seam: called after each committed chunk with the phase name (a crash can be simulated there).
 after_chunk: Callable[[str], None] | None = None
@@ -36,6 +37,18 @@ after_chunk: Callable[[str], None] | None = None
 
 def _chunk_size(value: int | None) -> int:
     return int(value or getattr(settings, "BILLING_CHUNK_SIZE", 200))
+
+
+def due_for_renewal(now):
+    """The renewal chunk query, oldest period end first: walks `sub_renewal_due_idx` and stops."""
+    return (Subscription.objects.select_for_update(skip_locked=True, of=("self",)).select_related("plan", "customer")
+            .filter(status__in=RENEWABLE, current_period_end__lte=now).order_by("current_period_end", "id"))
+
+
+def due_for_collection(now):
+    """The collection chunk query, earliest attempt first: walks `inv_collect_idx` and stops."""
+    return (Invoice.objects.select_for_update(skip_locked=True, of=("self",)).select_related("subscription")
+            .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now).order_by("next_payment_attempt", "id"))
 
 
 def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
@@ -67,10 +80,7 @@ def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
 def _renew_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def write() -> int:
         now = clock.now()
-        subs = list(Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("plan", "customer")
-                    .filter(status__in=RENEWABLE, current_period_end__lte=now)
-                    .order_by("current_period_end", "id")[:size])
+        subs = list(due_for_renewal(now)[:size])
         batch = batchable(subs)
         renew_many(batch, actor, run)
         done = {s.id for s in batch}
@@ -106,10 +116,7 @@ def _expire_incomplete(run: BillingRun, actor: Actor, size: int) -> int:
 def _collect_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def claim_chunk():
         now = clock.now()
-        invoices = list(Invoice.objects.select_for_update(skip_locked=True, of=("self",))
-                        .select_related("subscription")
-                        .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now)
-                        .order_by("next_payment_attempt", "id")[:size])
+        invoices = list(due_for_collection(now)[:size])
         return list(zip(invoices, claim_many(invoices), strict=True))
 
     claimed = run_in_transaction(claim_chunk)

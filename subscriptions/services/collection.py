@@ -81,7 +81,7 @@ def claim(invoice: Invoice, *, manual: bool) -> InvoiceAttempt | None:
 def claim_many(invoices: list[Invoice]) -> list[InvoiceAttempt | None]:
     """`claim` for a chunk of locked open invoices: those never attempted get their first attempt and
     lease with multi-row statements; the others (leftover attempts to settle first) go through `claim`."""
-    tried = set(InvoiceAttempt.objects.filter(invoice_id__in=[i.id for i in invoices])
+    tried = set(InvoiceAttempt.objects.filter(invoice_id__in=[i.id for i in invoices]).order_by()
                 .values_list("invoice_id", flat=True).distinct())
     now = clock.now()
     fresh = {}
