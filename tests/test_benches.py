@@ -1,0 +1,61 @@
+"""The benches run end to end on a tiny input, so a change that breaks them fails here, not on the
+day someone needs the numbers. Their own checks (one paid invoice per subscription, gapless
+numbers, a verified ledger) are asserted; their speed is not (that is what docs/PERFORMANCE.md is for)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def scratch_database(db):
+    cfg = settings.DATABASES["default"]
+    name = f"{cfg['NAME']}_bench"
+    host = {"host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None, "user": cfg.get("USER") or None,
+            "password": cfg.get("PASSWORD") or None}
+    url = (f"postgres://{cfg.get('USER') or 'postgres'}:{cfg.get('PASSWORD') or ''}@{cfg.get('HOST') or '127.0.0.1'}"
+           f":{cfg.get('PORT') or 5432}/{name}")
+
+    def drop():
+        with psycopg.connect(dbname="postgres", autocommit=True, **{k: v for k, v in host.items() if v}) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    drop()
+    yield url
+    drop()
+
+
+def _run(script, url, *args):
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_billing_bench_bills_every_subscription_once(scratch_database):
+    out = json.loads(_run("billing.py", scratch_database, "--subscriptions", "300", "--customers", "50",
+                          "--workers", "2", "--chunk-size", "40", "--analyze-every", "0.2"))
+    assert out["check"] == {"invoices": 300, "paid": 300, "subscriptions_with_two": 0, "payments_succeeded": 300,
+                            "numbers_gapless": True, "expected": 300}
+    assert sum(w["renewed"] for w in out["workers_detail"]) == 300
+    assert sum(w["errors"] for w in out["workers_detail"]) == 0
+    assert out["invoices_charged_per_second"] > 0
+
+
+def test_ledger_bench_compares_service_and_raw_sql_and_verifies(scratch_database):
+    out = json.loads(_run("ledger.py", scratch_database, "--workers", "2", "--seconds", "0.5", "--rounds", "1",
+                          "--wallets", "20", "--json"))
+    assert out["ledger_ok"] is True
+    assert set(out["results"]) == {"spread", "hot"}
+    for shape in out["results"].values():
+        assert shape["service_tps"] > 0 and shape["raw_sql_tps"] > 0
