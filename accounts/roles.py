@@ -44,6 +44,8 @@ ROLE_RULES: dict[str, dict[str, list[str]]] = {
             "payments.add_feeschedule", "payments.resolve_reconciliationmismatch",
             "subscriptions.*invoice*", "subscriptions.change_dunning*",
             "compliance.*",
+            # Agents' held calls are mostly money movements above a threshold: finance decides them.
+            "mcp_gateway.decide_approvalrequest",
         ],
         "deny": ["accounts.view_apikey", "accounts.view_loginthrottle"],
     },

@@ -122,14 +122,15 @@ def test_replay_returns_the_current_state_and_reuse_is_refused(mcp, point_ops, a
     assert ApprovalRequest.objects.count() == 1
 
 
-def test_approval_by_another_verified_staff_member_runs_the_call_once(mcp, point_ops, account, make_staff):
+@pytest.mark.parametrize("role", ["admin", "finance"])
+def test_approval_by_another_verified_staff_member_runs_the_call_once(mcp, point_ops, account, make_staff, role):
     threshold("500.00")
     args = {"points_account_id": account.id, "amount": "600", "currency": "USD", "idempotency_key": "go"}
     held = mcp.ok("zz_refund_points", args)
     status = mcp.ok("get_approval_status", {"approval_id": held["approval_id"]})
     assert (status["status"], status["result"], status["error"], status["decided_by"]) == (
         "pending_approval", None, None, None)
-    approver = make_staff("admin")
+    approver = make_staff(role)
     done = approve(held["approval_id"], approver)
     assert (done.status, done.result_status, done.decided_by_id) == ("executed", 200, approver.pk)
     assert balance(account) == 40000
@@ -152,12 +153,14 @@ def test_approval_by_another_verified_staff_member_runs_the_call_once(mcp, point
     ("owner", True, "self_approval_not_allowed"),
     ("other", False, "second_factor_required"),
     ("support", True, "permission_denied"),
+    ("operator", True, "permission_denied"),
+    ("risk_analyst", True, "permission_denied"),
 ])
 def test_who_may_not_approve(mcp, point_ops, account, make_staff, who, verified, code):
     threshold("500.00")
     held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
                                        "idempotency_key": "x"})
-    user = mcp.api_key.owner if who == "owner" else make_staff("support" if who == "support" else "admin")
+    user = mcp.api_key.owner if who == "owner" else make_staff("admin" if who == "other" else who)
     with pytest.raises(DomainError) as info:
         approve(held["approval_id"], user, verified)
     assert info.value.code == code
