@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from core import clock
-from core.errors import DomainError, NotFound
-from core.ids import has_prefix
+from core.errors import DomainError
+from core.ids import get_by_public_id
 from core.pagination import Page, filter_present, paginate
 
 from . import apikeys
@@ -61,12 +61,7 @@ def _touch_last_used(api_key: ApiKey, now: dt.datetime) -> None:
 
 
 def customer_get(*, customer_id: str) -> Customer:
-    if not has_prefix(customer_id, "cus"):
-        raise NotFound("No such customer.", details={"customer_id": customer_id})
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound("No such customer.", details={"customer_id": customer_id})
-    return customer
+    return get_by_public_id(Customer.objects.all(), customer_id, field="customer_id", message="No such customer.")
 
 
 def customer_queryset(*, email: str | None = None, status: str | None = None, country: str | None = None,

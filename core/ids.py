@@ -11,6 +11,8 @@ import string
 
 from django.db import models
 
+from .errors import NotFound
+
 _ALPHABET = string.ascii_letters + string.digits
 RANDOM_LENGTH = 24
 
@@ -31,6 +33,17 @@ def new_id(prefix: str) -> str:
 
 def has_prefix(value: object, prefix: str) -> bool:
     return isinstance(value, str) and value.startswith(f"{prefix}_") and 4 <= len(value) <= 64
+
+
+def get_by_public_id(queryset, object_id: object, *, field: str, message: str | None = None,
+                     error: type[NotFound] = NotFound):
+    """The object of `queryset` with this public id, or `error` (404) naming `field`. An id with
+    the wrong prefix is answered before any query."""
+    if has_prefix(object_id, queryset.model._meta.pk.prefix):
+        found = queryset.filter(pk=object_id).first()
+        if found is not None:
+            return found
+    raise error(message, details={field: object_id})
 
 
 class _IdFactory:

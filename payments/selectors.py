@@ -6,29 +6,19 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
-from core.errors import NotFound
-from core.ids import has_prefix
+from core.ids import get_by_public_id
 from core.pagination import Page, filter_present, paginate
 
 from .models import Payment, Refund
 
 
 def payment_get(*, payment_id: str) -> Payment:
-    if not has_prefix(payment_id, "pay"):
-        raise NotFound("No such payment.", details={"payment_id": payment_id})
-    payment = Payment.objects.filter(pk=payment_id).first()
-    if payment is None:
-        raise NotFound("No such payment.", details={"payment_id": payment_id})
-    return payment
+    return get_by_public_id(Payment.objects.all(), payment_id, field="payment_id", message="No such payment.")
 
 
 def refund_get(*, refund_id: str) -> Refund:
-    if not has_prefix(refund_id, "re"):
-        raise NotFound("No such refund.", details={"refund_id": refund_id})
-    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
-    if refund is None:
-        raise NotFound("No such refund.", details={"refund_id": refund_id})
-    return refund
+    return get_by_public_id(Refund.objects.select_related("payment"), refund_id, field="refund_id",
+                            message="No such refund.")
 
 
 def payment_queryset(*, status: str | None = None, customer_id: str | None = None, provider: str | None = None,

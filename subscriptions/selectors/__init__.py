@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.ids import has_prefix
+from core.ids import get_by_public_id
 from core.money import normalize_currency
 from core.pagination import Page, filter_present, paginate
 
@@ -22,12 +22,8 @@ def plan_list(*, active: bool | None = None, currency: str | None = None, limit:
 
 
 def subscription_get(*, subscription_id: str) -> Subscription:
-    if not has_prefix(subscription_id, "sub"):
-        raise SubscriptionNotFound(details={"subscription_id": subscription_id})
-    try:
-        return Subscription.objects.select_related("plan").get(pk=subscription_id)
-    except Subscription.DoesNotExist:
-        raise SubscriptionNotFound(details={"subscription_id": subscription_id}) from None
+    return get_by_public_id(Subscription.objects.select_related("plan"), subscription_id, field="subscription_id",
+                            error=SubscriptionNotFound)
 
 
 def subscription_list(*, customer_id: str | None = None, plan_id: str | None = None, status: str | None = None,
@@ -38,12 +34,8 @@ def subscription_list(*, customer_id: str | None = None, plan_id: str | None = N
 
 
 def invoice_get(*, invoice_id: str) -> Invoice:
-    if not has_prefix(invoice_id, "inv"):
-        raise InvoiceNotFound(details={"invoice_id": invoice_id})
-    try:
-        return Invoice.objects.prefetch_related("lines").get(pk=invoice_id)
-    except Invoice.DoesNotExist:
-        raise InvoiceNotFound(details={"invoice_id": invoice_id}) from None
+    return get_by_public_id(Invoice.objects.prefetch_related("lines"), invoice_id, field="invoice_id",
+                            error=InvoiceNotFound)
 
 
 def invoice_list(*, subscription_id: str | None = None, customer_id: str | None = None, status: str | None = None,

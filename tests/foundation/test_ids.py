@@ -5,7 +5,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import ApiKey, Customer
-from core.ids import PublicIdField, has_prefix, new_id
+from core.errors import NotFound
+from core.ids import PublicIdField, get_by_public_id, has_prefix, new_id
 
 
 def test_new_id_has_prefix_and_24_random_base62_chars():
@@ -56,3 +57,30 @@ def test_wrong_prefix_is_404(api):
     r = api.get("/api/v1/customers/pay_abcdefghijklmnopqrstuvwx")
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
+
+
+class _GoneCustomer(NotFound):
+    default_message = "That customer is gone."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("object_id", "queries"), [
+    ("pay_abcdefghijklmnopqrstuvwx", 0), (None, 0), (42, 0), ("cus_missing", 1)])
+def test_get_by_public_id_answers_not_found_naming_the_field(object_id, queries, django_assert_num_queries):
+    with django_assert_num_queries(queries), pytest.raises(NotFound) as info:
+        get_by_public_id(Customer.objects.all(), object_id, field="customer_id", message="No such customer.")
+    assert (info.value.message, info.value.details, info.value.status) == (
+        "No such customer.", {"customer_id": object_id}, 404)
+    with pytest.raises(_GoneCustomer) as info:
+        get_by_public_id(Customer.objects.all(), object_id, field="id", error=_GoneCustomer)
+    assert (info.value.message, info.value.details) == ("That customer is gone.", {"id": object_id})
+
+
+@pytest.mark.django_db
+def test_get_by_public_id_returns_the_object_through_the_queryset():
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    assert get_by_public_id(Customer.objects.all(), customer.pk, field="customer_id") == customer
+    with pytest.raises(NotFound):
+        get_by_public_id(Customer.objects.exclude(pk=customer.pk), customer.pk, field="customer_id")

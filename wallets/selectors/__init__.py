@@ -8,7 +8,7 @@ from django.db.models import Sum
 
 from core import clock
 from core.errors import NotFound
-from core.ids import has_prefix
+from core.ids import get_by_public_id, has_prefix
 from core.money import normalize_currency
 from core.pagination import Page, filter_present, paginate
 
@@ -22,12 +22,8 @@ OUTGOING_KINDS = ("transfer", "conversion", "withdrawal", "wallet_payment")
 
 
 def wallet_get(*, wallet_id: str) -> Wallet:
-    if not has_prefix(wallet_id, "wal"):
-        raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
-    wallet = Wallet.objects.select_related("account").filter(pk=wallet_id).first()
-    if wallet is None:
-        raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
-    return wallet
+    return get_by_public_id(Wallet.objects.select_related("account"), wallet_id, field="wallet_id",
+                            message="No such wallet.")
 
 
 def wallet_find(*, customer_id: str, currency: str) -> Wallet:
