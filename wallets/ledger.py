@@ -34,8 +34,8 @@ from .ledger_write import write_entries
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting
 
 __all__ = [
-    "AccountType", "EntryDraft", "system_account", "account_open", "post_entry", "post_entry_prelocked",
-    "post_entries_prelocked", "hold_reserve", "hold_capture",
+    "AccountType", "EntryDraft", "system_account", "account_open", "post_entry", "post_entries_prelocked",
+    "hold_reserve", "hold_capture",
     "hold_void", "hold_expire_due", "entry_reverse", "account_balance", "account_available",
 ]
 
@@ -176,36 +176,22 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
     return [by_key[p] if isinstance(p, str) else p if p is not None else next(built) for p in plan]
 
 
-def _post(*, kind: str, description: str, actor: Actor, postings: list[tuple[LedgerAccount, int]],
-          metadata: dict | None, reverses: JournalEntry | None, idempotency_key: str,
-          release: dict[int, int] | None = None, prelocked: dict[int, LedgerAccount] | None = None) -> JournalEntry:
+def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tuple[LedgerAccount, int]],
+               metadata: dict | None = None, reverses: JournalEntry | None = None, idempotency_key: str = "",
+               locked: dict[int, LedgerAccount] | None = None) -> JournalEntry:
+    """Writes one balanced entry. A non-empty `idempotency_key` already used returns that entry.
+
+    `locked`: for a caller that has just locked every account of the entry (`select_for_update`, in
+    account id order, in this transaction) and passes those fresh rows, saving a second lock query."""
+    require_transaction()
     draft = EntryDraft(kind=kind, description=description, postings=postings, metadata=metadata,
                        idempotency_key=idempotency_key, reverses=reverses)
-    return _post_many([draft], actor=actor, release=release, prelocked=prelocked)[0]
-
-
-def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tuple[LedgerAccount, int]],
-               metadata: dict | None = None, reverses: JournalEntry | None = None,
-               idempotency_key: str = "") -> JournalEntry:
-    """Writes one balanced entry. A non-empty `idempotency_key` already used returns that entry."""
-    require_transaction()
-    return _post(kind=kind, description=description, actor=actor, postings=postings, metadata=metadata,
-                 reverses=reverses, idempotency_key=idempotency_key)
-
-
-def post_entry_prelocked(*, locked: dict[int, LedgerAccount], kind: str, description: str, actor: Actor,
-                         postings: list[tuple[LedgerAccount, int]], metadata: dict | None = None,
-                         idempotency_key: str = "") -> JournalEntry:
-    """`post_entry` for a caller that has just locked every account of the entry (`select_for_update`,
-    in account id order, in this transaction) and passes those fresh rows, saving a second lock query."""
-    require_transaction()
-    return _post(kind=kind, description=description, actor=actor, postings=postings, metadata=metadata,
-                 reverses=None, idempotency_key=idempotency_key, prelocked=locked)
+    return _post_many([draft], actor=actor, prelocked=locked)[0]
 
 
 def post_entries_prelocked(*, locked: dict[int, LedgerAccount], drafts: list[EntryDraft],
                            actor: Actor) -> list[JournalEntry]:
-    """`post_entry_prelocked` for many entries in one go (the billing run's captures): the entry per
+    """`post_entry(locked=...)` for many entries in one go (the billing run's captures): the entry per
     draft, in order, exactly as one call per draft would write it, with one idempotency query and
     one write statement for the lot. Accounts missing from `locked` are locked here."""
     require_transaction()
@@ -267,10 +253,11 @@ def hold_capture(*, hold_id: str, amount: int | None, destination: LedgerAccount
     if destination.currency != hold.currency:
         raise CurrencyMismatch(details={"hold_currency": hold.currency, "destination_currency": destination.currency})
     source = LedgerAccount(pk=hold.account_id, currency=hold.currency)
-    entry = _post(kind=kind, description=description or f"Capture of {hold.pk}", actor=actor,
-                  postings=[(source, -amount), (destination, amount)],
-                  metadata={"hold_id": hold.pk, **(metadata or {})}, reverses=None, idempotency_key="",
-                  release={hold.account_id: hold.amount})
+    draft = EntryDraft(kind=kind, description=description or f"Capture of {hold.pk}",
+                       postings=[(source, -amount), (destination, amount)],
+                       metadata={"hold_id": hold.pk, **(metadata or {})})
+    # The whole hold's reservation is released in the same write, whatever part of it is captured.
+    [entry] = _post_many([draft], actor=actor, release={hold.account_id: hold.amount})
     Hold.objects.filter(pk=hold.pk).update(status=Hold.Status.CAPTURED, captured_amount=amount,
                                            capture_entry=entry, updated=clock.now())
     return entry
@@ -327,10 +314,9 @@ def entry_reverse(*, entry_id: str, actor: Actor, reason: str) -> JournalEntry:
     if JournalEntry.objects.filter(reverses_id=original.pk).exists():
         raise EntryAlreadyReversed(details={"entry_id": original.pk})
     lines = list(original.postings.select_related("account").order_by("id"))
-    entry = _post(kind=REVERSAL_KIND, description=f"Reversal of {original.pk}: {reason}", actor=actor,
-                  postings=[(p.account, -p.amount) for p in lines],
-                  metadata={"reason": reason, "reversed_kind": original.kind}, reverses=original,
-                  idempotency_key="")
+    entry = post_entry(kind=REVERSAL_KIND, description=f"Reversal of {original.pk}: {reason}", actor=actor,
+                       postings=[(p.account, -p.amount) for p in lines],
+                       metadata={"reason": reason, "reversed_kind": original.kind}, reverses=original)
     audit_record(action="journal_entry.reversed", actor=actor, obj=original,
                  details={"reversal_id": entry.pk, "reason": reason})
     return entry

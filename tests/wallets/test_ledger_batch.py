@@ -130,3 +130,27 @@ def test_one_bad_draft_writes_nothing(make_wallet, actor, drafts, error):
         # Checked inside the caller's transaction: not even the valid first draft was written.
         assert snapshot() == before
         assert (locked[a.account_id].balance, locked[b.account_id].balance) == (1000, 0)
+
+
+@pytest.mark.postgres
+def test_post_entry_with_locked_rows_is_one_statement_and_matches_a_plain_post(make_wallet, actor):
+    a1, b1, a2, b2 = (make_wallet("USD", balance=1000), make_wallet("USD"), make_wallet("USD", balance=1000),
+                      make_wallet("USD"))
+    with transaction.atomic():
+        ledger.post_entry(kind="transfer", description="t0", actor=actor, metadata={"i": 0},
+                          postings=[(a1.account, -70), (b1.account, 70)], idempotency_key="plain-0")
+        locked = _locked(a2.account, b2.account)
+        with CaptureQueriesContext(connection) as queries:
+            entry = ledger.post_entry(kind="transfer", description="t0", actor=actor, metadata={"i": 0},
+                                      postings=[(locked[a2.account_id], -70), (locked[b2.account_id], 70)],
+                                      locked=locked)
+    # No lock query (the rows are the caller's) and no key lookup (no key): the write alone.
+    assert len(queries) == 1
+    assert "FOR UPDATE" not in queries[0]["sql"]
+    assert [(p.amount, p.balance_after) for p in entry.posting_rows] == [(-70, 930), (70, 70)]
+    assert (locked[a2.account_id].balance, locked[b2.account_id].balance) == (930, 70)
+    plain = [row[1:] for row in _written(a1, b1, "plain-")]
+    prelocked = [(p.entry.kind, p.entry.description, p.entry.metadata, p.entry.actor_label,
+                  {a2.account_id: "a", b2.account_id: "b"}[p.account_id], p.amount, p.balance_after)
+                 for p in Posting.objects.filter(entry=entry).select_related("entry").order_by("id")]
+    assert prelocked == plain

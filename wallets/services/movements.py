@@ -41,7 +41,7 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
         raise CurrencyMismatch(details={"currency": currency, "from_wallet_currency": source.currency,
                                         "to_wallet_currency": target.currency})
     ensure_within_limit(source, amount)
-    entry = ledger.post_entry_prelocked(
+    entry = ledger.post_entry(
         locked={source.account_id: source.account, target.account_id: target.account},
         kind="transfer", description=description or f"Transfer to {target.pk}", actor=actor,
         postings=[(source.account, -amount), (target.account, amount)],
