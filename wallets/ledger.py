@@ -20,7 +20,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
 from core.errors import NotFound, ValidationFailed
-from core.ids import has_prefix
+from core.ids import get_by_public_id
 
 from .errors import (
     CurrencyMismatch,
@@ -30,13 +30,13 @@ from .errors import (
     InsufficientFunds,
     UnbalancedEntry,
 )
-from .ledger_write import write_entries
+from .ledger_write import update_accounts, write_entries
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting
 
 __all__ = [
     "AccountType", "EntryDraft", "system_account", "account_open", "post_entry", "post_entries_prelocked",
-    "hold_reserve", "hold_capture",
-    "hold_void", "hold_expire_due", "entry_reverse", "account_balance", "account_available",
+    "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse", "account_balance",
+    "account_available",
 ]
 
 REVERSAL_KIND = "reversal"
@@ -230,11 +230,7 @@ def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, descripti
 
 
 def _lock_pending_hold(hold_id: str) -> Hold:
-    if not has_prefix(hold_id, "hld"):
-        raise NotFound("No such hold.")
-    hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
-    if hold is None:
-        raise NotFound("No such hold.")
+    hold = get_by_public_id(Hold.objects.select_for_update(), hold_id, field="hold_id", message="No such hold.")
     if hold.status != Hold.Status.PENDING:
         raise HoldNotPending(f"The hold is {hold.status}.", details={"status": hold.status})
     if hold.expires_at is not None and hold.expires_at <= clock.now():
@@ -263,37 +259,38 @@ def hold_capture(*, hold_id: str, amount: int | None, destination: LedgerAccount
     return entry
 
 
-def _release(hold: Hold, status: str) -> Hold:
-    _lock_accounts([hold.account_id])
-    LedgerAccount.objects.filter(pk=hold.account_id).update(pending_debits=F("pending_debits") - hold.amount,
-                                                            version=F("version") + 1)
-    hold.status = status
-    hold.updated = clock.now()
-    Hold.objects.filter(pk=hold.pk).update(status=status, updated=hold.updated)
-    return hold
+def _release(holds: list[Hold], status: str) -> None:
+    """Ends pending holds (already locked): their amounts leave their accounts' pending debits, with the
+    accounts locked in id order and updated in one statement, and the holds in one more."""
+    amounts: dict[int, int] = defaultdict(int)
+    for hold in holds:
+        amounts[hold.account_id] += hold.amount
+    _lock_accounts(amounts)
+    update_accounts({}, amounts)
+    now = clock.now()
+    Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=status, updated=now)
+    for hold in holds:
+        hold.status, hold.updated = status, now
 
 
 def hold_void(*, hold_id: str, actor: Actor) -> Hold:
     require_transaction()
     hold = _lock_pending_hold(hold_id)
-    hold = _release(hold, Hold.Status.VOIDED)
+    _release([hold], Hold.Status.VOIDED)
     audit_record(action="hold.voided", actor=actor, obj=hold)
     return hold
 
 
 def hold_expire_due(*, actor: Actor, limit: int = 500) -> int:
-    """Releases pending holds whose `expires_at` has passed; returns how many."""
+    """Releases pending holds whose `expires_at` has passed (up to `limit`, skipping holds another
+    transaction has locked); returns how many."""
     require_transaction()
-    now = clock.now()
-    ids = list(Hold.objects.filter(status=Hold.Status.PENDING, expires_at__lte=now)
-               .order_by("pk").values_list("pk", flat=True)[:limit])
-    count = 0
-    for hold in Hold.objects.select_for_update(skip_locked=True).filter(pk__in=ids, status=Hold.Status.PENDING):
-        _release(hold, Hold.Status.EXPIRED)
-        count += 1
-    if count:
-        audit_record(action="hold.expired", actor=actor, object_type="wallets.hold", details={"count": count})
-    return count
+    holds = list(Hold.objects.select_for_update(skip_locked=True)
+                 .filter(status=Hold.Status.PENDING, expires_at__lte=clock.now()).order_by("pk")[:limit])
+    if holds:
+        _release(holds, Hold.Status.EXPIRED)
+        audit_record(action="hold.expired", actor=actor, object_type="wallets.hold", details={"count": len(holds)})
+    return len(holds)
 
 
 # --- Reversal ----------------------------------------------------------------------------
@@ -305,12 +302,9 @@ def entry_reverse(*, entry_id: str, actor: Actor, reason: str) -> JournalEntry:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": ["A reason is required."]})
-    if not has_prefix(entry_id, "txn"):
-        raise NotFound("No such journal entry.")
     # Locking the original serialises two concurrent reversals of it.
-    original = JournalEntry.objects.select_for_update().filter(pk=entry_id).first()
-    if original is None:
-        raise NotFound("No such journal entry.")
+    original = get_by_public_id(JournalEntry.objects.select_for_update(), entry_id, field="entry_id",
+                                message="No such journal entry.")
     if JournalEntry.objects.filter(reverses_id=original.pk).exists():
         raise EntryAlreadyReversed(details={"entry_id": original.pk})
     lines = list(original.postings.select_related("account").order_by("id"))

@@ -81,6 +81,11 @@ def _write_pg(entries, rows, balances, release) -> None:
 def _write_orm(entries, rows, balances, release) -> None:
     JournalEntry.objects.bulk_create(entries)
     Posting.objects.bulk_create(rows)
+    update_accounts(balances, release)
+
+
+def update_accounts(balances: dict[int, int], release: dict[int, int]) -> None:
+    """The accounts part of `write_entries` alone (one UPDATE), also for releasing holds without an entry."""
     # The explicit bigint type matters: with server-side binding an untyped Value is an integer.
     changes = {"version": F("version") + 1}
     if balances:

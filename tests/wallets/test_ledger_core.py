@@ -293,3 +293,35 @@ def test_balances_beyond_32_bits_are_exact(make_wallet, actor):
     assert (ledger.account_balance(a.account), ledger.account_balance(b.account)) == (6, big - 6)
     assert ledger.account_available(a.account) == 6
     assert Posting.objects.filter(account_id=b.account_id).get().balance_after == big - 6
+
+
+def test_expiry_releases_many_holds_on_many_accounts_in_a_fixed_number_of_queries(make_wallet, actor):
+    import datetime as dt
+
+    import time_machine
+    from django.test.utils import CaptureQueriesContext
+
+    now = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+    a, b, c = (make_wallet("USD", balance=1000) for _ in range(3))
+    with time_machine.travel(now, tick=False), transaction.atomic():
+        due = [ledger.hold_reserve(account=w.account, amount=amount, actor=actor, expires_at=now)
+               for w, amount in [(b, 30), (a, 100), (b, 20), (a, 5), (c, 7)]]
+        later = ledger.hold_reserve(account=a.account, amount=50, actor=actor, expires_at=now + dt.timedelta(days=1))
+        voided = ledger.hold_reserve(account=c.account, amount=9, actor=actor,
+                                     expires_at=now + dt.timedelta(seconds=1))
+        ledger.hold_void(hold_id=voided.pk, actor=actor)
+    versions = dict(LedgerAccount.objects.values_list("pk", "version"))
+    with time_machine.travel(now + dt.timedelta(seconds=1), tick=False), transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            assert ledger.hold_expire_due(actor=actor) == 5
+        # Holds locked, accounts locked, accounts updated, holds updated: not one set per hold.
+        assert len([q for q in queries if "wallets_" in q["sql"]]) == 4
+        assert ledger.hold_expire_due(actor=actor) == 0
+    assert sorted(Hold.objects.filter(status="expired").values_list("pk", flat=True)) == sorted(h.pk for h in due)
+    assert Hold.objects.get(pk=later.pk).status == "pending"
+    assert Hold.objects.get(pk=voided.pk).status == "voided"
+    assert [ledger.account_available(w.account) for w in (a, b, c)] == [950, 1000, 1000]
+    assert [ledger.account_balance(w.account) for w in (a, b, c)] == [1000, 1000, 1000]
+    assert {pk: v - versions[pk] for pk, v in LedgerAccount.objects.values_list("pk", "version")
+            if pk in {a.account_id, b.account_id, c.account_id}} == {a.account_id: 1, b.account_id: 1,
+                                                                     c.account_id: 1}
