@@ -34,15 +34,15 @@ from .ledger_write import update_accounts, write_entries
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting
 
 __all__ = [
-    "AccountType", "EntryDraft", "system_account", "account_open", "post_entry", "post_entries_prelocked",
-    "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse", "account_balance",
-    "account_available",
+    "AccountType", "EntryDraft", "check_amount", "system_account", "account_open", "post_entry",
+    "post_entries_prelocked", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
+    "account_balance", "account_available",
 ]
 
 REVERSAL_KIND = "reversal"
 
 
-def _check_amount(amount: object, *, field: str = "amount") -> int:
+def check_amount(amount: object, *, field: str = "amount") -> int:
     # bool is an int subclass; True must not move one cent.
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed({field: ["Must be a positive integer number of minor units."]},
@@ -213,7 +213,7 @@ def account_available(account: LedgerAccount) -> int:
 def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, description: str = "",
                  expires_at=None, metadata: dict | None = None) -> Hold:
     require_transaction()
-    _check_amount(amount)
+    check_amount(amount)
     locked = _lock_accounts([account.pk])[account.pk]
     if not locked.allow_negative and locked.balance - locked.pending_debits < amount:
         raise InsufficientFunds(details={"account": locked.pk, "available": locked.balance - locked.pending_debits,
@@ -243,7 +243,7 @@ def hold_capture(*, hold_id: str, amount: int | None, destination: LedgerAccount
     """Moves `amount` (default: all) of the hold to `destination`; the rest of the hold is released."""
     require_transaction()
     hold = _lock_pending_hold(hold_id)
-    amount = hold.amount if amount is None else _check_amount(amount)
+    amount = hold.amount if amount is None else check_amount(amount)
     if amount > hold.amount:
         raise HoldAmountExceeded(details={"hold_amount": hold.amount, "amount": amount})
     if destination.currency != hold.currency:

@@ -40,17 +40,21 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
     return wallet
 
 
-def wallet_lock(*wallet_ids: str) -> dict[str, Wallet]:
-    """Locks the wallets in id order (the first lock every wallet service takes); unknown ids are 404."""
+def _lock_wallets(wallet_ids: tuple[str, ...], *, of: tuple[str, ...], order_by: str) -> dict[str, Wallet]:
     for wallet_id in wallet_ids:
         if not has_prefix(wallet_id, "wal"):
             raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
-    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=("self",)).select_related("account")
-              .filter(pk__in=sorted(set(wallet_ids))).order_by("pk")}
+    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=of).select_related("account")
+              .filter(pk__in=set(wallet_ids)).order_by(order_by)}
     for wallet_id in wallet_ids:
         if wallet_id not in locked:
             raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
     return locked
+
+
+def wallet_lock(*wallet_ids: str) -> dict[str, Wallet]:
+    """Locks the wallets in id order (the first lock every wallet service takes); unknown ids are 404."""
+    return _lock_wallets(wallet_ids, of=("self",), order_by="pk")
 
 
 def wallet_lock_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
@@ -59,15 +63,7 @@ def wallet_lock_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
     Each wallet row is locked just before its account row, and accounts in id order, so this
     agrees with both orders used elsewhere (wallets before their accounts; accounts by id).
     """
-    for wallet_id in wallet_ids:
-        if not has_prefix(wallet_id, "wal"):
-            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
-    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=("self", "account")).select_related("account")
-              .filter(pk__in=set(wallet_ids)).order_by("account_id")}
-    for wallet_id in wallet_ids:
-        if wallet_id not in locked:
-            raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
-    return locked
+    return _lock_wallets(wallet_ids, of=("self", "account"), order_by="account_id")
 
 
 def ensure_active(wallet: Wallet) -> None:
@@ -92,11 +88,11 @@ def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
     still hold when the hold is written.
     """
     require_transaction()
-    ledger._check_amount(amount)
-    wallet = wallet_lock(wallet.pk)[wallet.pk]
+    ledger.check_amount(amount)
+    wallet = wallet_lock_with_accounts(wallet.pk)[wallet.pk]
     ensure_active(wallet)
     ensure_within_limit(wallet, amount)
-    available = ledger.account_available(wallet.account)
+    available = wallet.account.available
     if available < amount:
         raise InsufficientFunds(details={"wallet_id": wallet.pk, "available": available, "amount": amount,
                                          "currency": wallet.currency})
@@ -106,7 +102,7 @@ def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, a
                         metadata: dict | None = None) -> JournalEntry:
     """The hook payments calls when a top-up payment succeeded: credits the wallet from `source`."""
     require_transaction()
-    ledger._check_amount(amount)
+    ledger.check_amount(amount)
     wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)
     if source.currency != wallet.currency:
@@ -119,10 +115,9 @@ def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, a
     return entry
 
 
-def _set_status(*, actor: Actor, wallet_id: str, status: str, allowed_from: tuple[str, ...], action: str,
+def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tuple[str, ...], action: str,
                 reason: str) -> Wallet:
-    require_transaction()
-    wallet = wallet_lock(wallet_id)[wallet_id]
+    """`wallet`: locked by the caller, in this transaction."""
     if wallet.status == status:
         return wallet  # Already there: repeating the action changes nothing.
     if wallet.status not in allowed_from:
@@ -137,26 +132,28 @@ def _set_status(*, actor: Actor, wallet_id: str, status: str, allowed_from: tupl
 
 
 def wallet_freeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
-    return _set_status(actor=actor, wallet_id=wallet_id, status=Wallet.Status.FROZEN,
+    require_transaction()
+    return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.FROZEN,
                        allowed_from=(Wallet.Status.ACTIVE,), action="frozen", reason=reason)
 
 
 def wallet_unfreeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
-    return _set_status(actor=actor, wallet_id=wallet_id, status=Wallet.Status.ACTIVE,
+    require_transaction()
+    return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.ACTIVE,
                        allowed_from=(Wallet.Status.FROZEN,), action="unfrozen", reason=reason)
 
 
 def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     """Closes a wallet whose balance and pending holds are both zero; closing is final."""
     require_transaction()
-    wallet = wallet_lock(wallet_id)[wallet_id]
-    if wallet.status != Wallet.Status.CLOSED:
-        account = ledger._lock_accounts([wallet.account_id])[wallet.account_id]
-        if account.balance != 0 or account.pending_debits != 0:
-            raise InvalidStateTransition(
-                "Only a wallet with a zero balance and no pending holds can be closed.", code="wallet_not_empty",
-                details={"wallet_id": wallet.pk, "balance": account.balance, "pending": account.pending_debits})
-    return _set_status(actor=actor, wallet_id=wallet_id, status=Wallet.Status.CLOSED,
+    # The account is locked with the wallet: its balance and holds cannot change before the close.
+    wallet = wallet_lock_with_accounts(wallet_id)[wallet_id]
+    account = wallet.account
+    if wallet.status != Wallet.Status.CLOSED and (account.balance != 0 or account.pending_debits != 0):
+        raise InvalidStateTransition(
+            "Only a wallet with a zero balance and no pending holds can be closed.", code="wallet_not_empty",
+            details={"wallet_id": wallet.pk, "balance": account.balance, "pending": account.pending_debits})
+    return _set_status(actor=actor, wallet=wallet, status=Wallet.Status.CLOSED,
                        allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed", reason=reason)
 
 

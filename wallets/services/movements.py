@@ -21,14 +21,10 @@ from ..selectors import exchange_rate_current
 from .lifecycle import ensure_active, ensure_within_limit, wallet_lock, wallet_lock_with_accounts
 
 
-def _positive(amount: object) -> int:
-    return ledger._check_amount(amount)
-
-
 def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int, currency: str,
                     description: str = "") -> JournalEntry:
     require_transaction()
-    amount = _positive(amount)
+    amount = ledger.check_amount(amount)
     currency = normalize_currency(currency)
     if from_wallet_id == to_wallet_id:
         raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
@@ -60,7 +56,7 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     FX liquidity (target currency) -> target wallet. The rate and its source are kept in metadata.
     """
     require_transaction()
-    amount = _positive(amount)
+    amount = ledger.check_amount(amount)
     if from_wallet_id == to_wallet_id:
         raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
     wallets = wallet_lock(from_wallet_id, to_wallet_id)
@@ -101,7 +97,7 @@ def wallet_withdraw(*, actor: Actor, wallet_id: str, amount: int, provider: str 
                     description: str = "") -> JournalEntry:
     """Moves money out of the wallet to the provider's clearing account, which pays it out."""
     require_transaction()
-    amount = _positive(amount)
+    amount = ledger.check_amount(amount)
     wallet: Wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)
     ensure_within_limit(wallet, amount)
