@@ -14,6 +14,7 @@ from accounts.models import Customer
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
+from core.money import exponent
 
 from . import ledger, services
 from .models import AccountType, ExchangeRate, JournalEntry, Wallet
@@ -60,7 +61,7 @@ def seed(*, rng, stdout) -> None:
             wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency=currency)
             source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
                                            owner="provider:sandbox")
-            minor = major * 10 ** {"JPY": 0, "KWD": 3}.get(currency, 2)
+            minor = major * 10 ** exponent(currency)
             services.wallet_credit_topup(wallet_id=wallet.pk, amount=minor, source=source, actor=actor,
                                          reference="demo opening top-up")
 
@@ -76,14 +77,14 @@ def seed(*, rng, stdout) -> None:
     for i in range(TRANSFERS):
         cur = rng.choice(pools)
         a, b = rng.sample(by_currency[cur], 2)
-        minor = rng.randint(1, 20) * 10 ** {"JPY": 0, "KWD": 3}.get(cur, 2)
+        minor = rng.randint(1, 20) * 10 ** exponent(cur)
         moves.append((f"demo #{i:03d}", lambda a=a, b=b, m=minor, cur=cur, d=None: services.wallet_transfer(
             actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=m, currency=cur, description=d)))
     multi = [c for c in customers if sum(1 for w in wallets if w.customer_id == c.pk) >= 2]
     for i in range(CONVERSIONS if multi else 0):
         customer = rng.choice(multi)
         source, target = rng.sample([w for w in wallets if w.customer_id == customer.pk], 2)
-        minor = rng.randint(5, 50) * 10 ** {"JPY": 0, "KWD": 3}.get(source.currency, 2)
+        minor = rng.randint(5, 50) * 10 ** exponent(source.currency)
         moves.append((f"demo conversion #{i:03d}", lambda s=source, t=target, m=minor, d=None: services.wallet_convert(
             actor=actor, from_wallet_id=s.pk, to_wallet_id=t.pk, amount=m, description=d)))
 
