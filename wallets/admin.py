@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from core.admin_base import ReadOnlyAdmin
+from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
@@ -164,18 +164,10 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
         return _money(obj.balance, obj.currency)
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyInline):
     model = Posting
     fields = ("account", "amount_display", "balance_after", "currency")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Amount")
     def amount_display(self, obj):
