@@ -76,10 +76,6 @@ def exchange_rate_current(*, base: str, quote: str, at: dt.datetime | None = Non
     raise RateNotFound(details={"from_currency": base, "to_currency": quote})
 
 
-def account_label(account_id: int) -> str:
-    return account_labels([account_id])[account_id]
-
-
 def account_labels(account_ids) -> dict[int, str]:
     """A person-readable name per account: the wallet id for wallets, else type (and owner)."""
     ids = set(account_ids)

@@ -24,10 +24,11 @@ class LedgerReport:
         return not self.problems
 
 
-def _sum_of(model_field: str, **filters):
+def _per_account_sum(rows):
+    """For each ledger account (the outer row), the sum of `amount` over its `rows`; 0 when none."""
     return Coalesce(Subquery(
-        Posting.objects.filter(account_id=OuterRef("pk"), **filters).order_by().values("account_id")
-        .annotate(total=Sum(model_field)).values("total")[:1]), Value(0))
+        rows.filter(account_id=OuterRef("pk")).order_by().values("account_id")
+        .annotate(total=Sum("amount")).values("total")[:1]), Value(0))
 
 
 def ledger_verify() -> LedgerReport:
@@ -46,10 +47,8 @@ def ledger_verify() -> LedgerReport:
         problems.append(f"posting {row['id']} of entry {row['entry_id']} is in {row['currency']} on an "
                         f"account in {row['account__currency']}")
 
-    pending_holds = Coalesce(Subquery(
-        Hold.objects.filter(account_id=OuterRef("pk"), status=Hold.Status.PENDING).order_by()
-        .values("account_id").annotate(total=Sum("amount")).values("total")[:1]), Value(0))
-    accounts = LedgerAccount.objects.annotate(posted=_sum_of("amount"), held=pending_holds)
+    accounts = LedgerAccount.objects.annotate(posted=_per_account_sum(Posting.objects),
+                                              held=_per_account_sum(Hold.objects.filter(status=Hold.Status.PENDING)))
     for a in accounts.exclude(balance=F("posted")).order_by("pk")[:MAX_REPORTED]:
         problems.append(f"account {a.pk} ({a}) has balance {a.balance} but its postings sum to {a.posted}")
     for a in accounts.exclude(pending_debits=F("held")).order_by("pk")[:MAX_REPORTED]:
