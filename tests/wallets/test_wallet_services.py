@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from core.errors import InvalidStateTransition, NotFound, ValidationFailed
+from core.errors import BusinessRefusal, InvalidStateTransition, NotFound, ValidationFailed
 from tests.factories import CustomerFactory
 from wallets import ledger, services
 from wallets.errors import CurrencyMismatch, InsufficientFunds, LimitExceeded, RateNotFound, WalletFrozen
@@ -72,6 +72,13 @@ def test_adjustment_against_suspense_needs_a_reason(make_wallet, actor):
     atomic(services.wallet_freeze, actor=actor, wallet_id=wallet.pk)
     atomic(services.wallet_adjust, actor=actor, wallet_id=wallet.pk, amount=50, reason="goodwill")
     assert balance(wallet) == 350
+    atomic(services.wallet_adjust, actor=actor, wallet_id=wallet.pk, amount=-350, reason="emptied for closing")
+    atomic(services.wallet_close, actor=actor, wallet_id=wallet.pk)
+    before = snapshot()
+    with pytest.raises(WalletFrozen) as exc:
+        atomic(services.wallet_adjust, actor=actor, wallet_id=wallet.pk, amount=50, reason="goodwill")
+    assert exc.value.details == {"wallet_id": wallet.pk, "status": "closed"}
+    assert snapshot() == before
 
 
 def test_transfer_moves_money_once_and_checks_everything(make_wallet, actor):
@@ -99,6 +106,7 @@ def test_transfer_moves_money_once_and_checks_everything(make_wallet, actor):
     with pytest.raises(InsufficientFunds):
         atomic(services.wallet_transfer, actor=actor, from_wallet_id=b.pk, to_wallet_id=a.pk, amount=301,
                currency="USD")
+    assert snapshot() == before
     atomic(services.wallet_freeze, actor=actor, wallet_id=b.pk)
     before = snapshot()
     for src, dst in ((a, b), (b, a)):
@@ -161,7 +169,7 @@ def test_conversion_through_fx_liquidity(make_wallet, actor):
         atomic(services.wallet_convert, actor=actor, from_wallet_id=usd.pk, to_wallet_id=stranger.pk, amount=1)
     with pytest.raises(InsufficientFunds):
         atomic(services.wallet_convert, actor=actor, from_wallet_id=usd.pk, to_wallet_id=eur.pk, amount=1000)
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(BusinessRefusal) as exc:
         atomic(services.wallet_convert, actor=actor, from_wallet_id=usd.pk, to_wallet_id=eur.pk, amount=1)
     assert exc.value.code == "amount_too_small"
     assert snapshot() == before
