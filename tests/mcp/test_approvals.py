@@ -175,7 +175,9 @@ def test_reject_and_double_decisions(mcp, point_ops, account, make_staff):
     staff = make_staff("admin")
     rejected = services.approval_reject(actor=Actor.for_user(staff), approval_id=held["approval_id"],
                                         second_factor_verified=True, note="too big")
-    assert (rejected.status, rejected.decision_note) == ("rejected", "too big")
+    assert (rejected.status, rejected.decision_note, rejected.decided_by_id) == ("rejected", "too big", staff.pk)
+    event = AuditEvent.objects.get(action="mcp.approval.rejected")
+    assert (event.actor_id, event.object_id) == (str(staff.pk), held["approval_id"])
     with pytest.raises(DomainError) as info:
         approve(held["approval_id"], staff)
     assert info.value.code == "approval_not_pending"
