@@ -33,7 +33,7 @@ from core.text import UNSTORABLE, unstorable_path
 from . import approvals, services
 from .errors import NotAuthenticated
 from .models import ToolCall
-from .registry import Tool, get_tool, visible_to
+from .registry import Tool, get_tool
 from .rpc import INVALID_PARAMS, RpcError
 
 logger = logging.getLogger("mcp_gateway.calls")
@@ -188,8 +188,7 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
     try:
         if actor is None:
             raise NotAuthenticated()
-        if not visible_to(tool, actor):
-            authorize(tool.operation, actor)  # raises insufficient_scope / permission_denied
+        authorize(tool.operation, actor)  # insufficient_scope / permission_denied
     except DomainError as exc:
         return _refusal(exc, log)
     fields = _schema_errors(tool, arguments)
