@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import Avg, Count, Max, Q
@@ -79,7 +81,10 @@ def tool_call_report(*, since: dt.datetime, until: dt.datetime | None = None) ->
                                                  ToolCall.Outcome.INVALID])),
         avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms"),
     ).order_by("tool"))
+    # Every tool's durations in one sorted query (not one query per tool), grouped here.
+    durations = {tool: [ms for _, ms in group] for tool, group in groupby(
+        qs.order_by("tool", "duration_ms").values_list("tool", "duration_ms"), key=itemgetter(0))}
     for row in rows:
-        durations = sorted(qs.filter(tool=row["tool"]).values_list("duration_ms", flat=True))
-        row["p95_ms"] = durations[min(len(durations) - 1, int(0.95 * len(durations)))] if durations else None
+        values = durations.get(row["tool"])
+        row["p95_ms"] = values[min(len(values) - 1, int(0.95 * len(values)))] if values else None
     return rows

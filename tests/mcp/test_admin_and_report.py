@@ -81,3 +81,17 @@ def test_performance_report(mcp, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["tool", "calls", "errors", "avg_ms", "p95_ms", "max_ms"]
     assert out[2].split()[:3] == ["list_customers", "3", "0"]
+
+
+def test_performance_report_p95_per_tool_in_a_fixed_number_of_queries(django_assert_num_queries):
+    from mcp_gateway.services import tool_call_record
+
+    # 40 calls of 1..40 ms: p95 is the 39th (not the worst), and another tool's calls do not mix in.
+    for ms in [*range(40, 20, -1), *range(1, 21)]:
+        tool_call_record(tool="zz_slow", outcome=ToolCall.Outcome.SUCCESS, duration_ms=float(ms))
+    for ms in (7.0, 3.0, 5.0):
+        tool_call_record(tool="zz_fast", outcome=ToolCall.Outcome.ERROR, duration_ms=ms)
+    with django_assert_num_queries(2):
+        rows = tool_call_report(since=clock.now() - dt.timedelta(hours=1))
+    assert [(r["tool"], r["calls"], r["errors"], r["p95_ms"], r["max_ms"]) for r in rows] == [
+        ("zz_fast", 3, 3, 7.0, 7.0), ("zz_slow", 40, 0, 39.0, 40.0)]
