@@ -222,7 +222,9 @@ def test_approval_status_is_private_to_the_key(mcp, mcp_for, point_ops, account)
     other = mcp_for("wallets:read")
     assert other.error("get_approval_status", {"approval_id": held["approval_id"]}) == {
         "code": "not_found", "message": "No such approval request.", "details": {"approval_id": held["approval_id"]}}
-    assert mcp.error("get_approval_status", {"approval_id": "pay_123"})["code"] == "not_found"
+    for unknown in ("pay_123", "apr_doesnotexist"):
+        assert mcp.error("get_approval_status", {"approval_id": unknown}) == {
+            "code": "not_found", "message": "No such approval request.", "details": {"approval_id": unknown}}
 
 
 def test_rest_door_answers_202_for_the_same_hold(mcp, point_ops, account):
