@@ -6,8 +6,6 @@ import datetime as dt
 import pytest
 import time_machine
 from django.db import connection
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import Customer
@@ -255,16 +253,11 @@ def test_staff_sessions_are_not_held(point_ops, account, make_staff):
     assert result.status == 200 and balance(account) == 40000
 
 
-def test_admin_action_approves_with_a_verified_session(client, mcp, point_ops, account, make_staff):
+def test_admin_action_approves_with_a_verified_session(staff_client, mcp, point_ops, account):
     threshold("500.00")
     held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
                                        "idempotency_key": "adm"})
-    staff = make_staff("admin")
-    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
-    client.force_login(staff)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    client = staff_client("admin")
     listing = client.get("/admin/mcp_gateway/approvalrequest/")
     assert listing.status_code == 200 and held["approval_id"] in listing.content.decode()
     response = client.post("/admin/mcp_gateway/approvalrequest/",
@@ -272,7 +265,8 @@ def test_admin_action_approves_with_a_verified_session(client, mcp, point_ops, a
     assert response.status_code == 200
     assert [str(m) for m in response.context["messages"]] == [
         f"{held['approval_id']}: approved (result status 200)."]
-    assert ApprovalRequest.objects.get().status == "executed"
+    decided = ApprovalRequest.objects.get()
+    assert (decided.status, decided.decided_by_id) == ("executed", client.user.pk)
     assert balance(account) == 40000
     assert client.get("/admin/mcp_gateway/toolcall/").status_code == 200
 
