@@ -27,7 +27,7 @@ from core.money import format_amount, normalize_currency, parse_amount
 from core.operations import Operation, all_operations, invoke
 
 from . import selectors, services
-from .models import ApprovalRequest
+from .models import ApprovalRequest, ApprovalThreshold
 
 
 def reader_for(op: Operation, data: dict[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
@@ -92,6 +92,26 @@ def _replay(approval: ApprovalRequest) -> WriteResult:
     return WriteResult(approval.result_status or 200, approval.result_body, replayed=True)
 
 
+def _answer_existing(existing: ApprovalRequest, fp: str, op: Operation) -> WriteResult:
+    """The answer to a call whose idempotency key already holds an approval request."""
+    if existing.fingerprint != fp or existing.operation != op.name:
+        raise IdempotencyKeyReuse(details={"operation": existing.operation})
+    if existing.status == ApprovalRequest.Status.EXECUTED:
+        return _replay(existing)
+    return WriteResult(202, held_body(existing), replayed=True)
+
+
+def _exceeded(op: Operation, actor: Actor,
+              data: dict[str, Any]) -> tuple[ApprovalThreshold, int | None, str | None] | None:
+    """The threshold this call is above, with the call's (amount, currency); None if it runs."""
+    if not selectors.threshold_for(api_key=actor.api_key, operation=op.name, currency=None):
+        return None  # nothing binds this key here: no need to work out what the call is worth
+    amount, currency = call_value(op, actor, data)
+    threshold = selectors.exceeded_threshold(api_key=actor.api_key, operation=op.name, amount=amount,
+                                             currency=currency)
+    return None if threshold is None else (threshold, amount, currency)
+
+
 def approval_gate(*, op: Operation, actor: Actor, data: dict[str, Any], validated: dict[str, Any],
                   idempotency_key: str | None) -> WriteResult | None:
     if actor.api_key is None:
@@ -101,20 +121,13 @@ def approval_gate(*, op: Operation, actor: Actor, data: dict[str, Any], validate
         idempotency_key = validate_key(idempotency_key)
         existing = selectors.approval_for_key(api_key=actor.api_key, idempotency_key=idempotency_key)
         if existing is not None:
-            if existing.fingerprint != fp or existing.operation != op.name:
-                raise IdempotencyKeyReuse(details={"operation": existing.operation})
-            if existing.status == ApprovalRequest.Status.EXECUTED:
-                return _replay(existing)
-            return WriteResult(202, held_body(existing), replayed=True)
+            return _answer_existing(existing, fp, op)
         if IdempotencyRecord.objects.filter(scope=actor.idempotency_scope[:80], key=idempotency_key).exists():
             return None  # ran before without a hold: the idempotency layer replays it
-    if not selectors.threshold_for(api_key=actor.api_key, operation=op.name, currency=None):
-        return None  # nothing binds this key here: no need to work out what the call is worth
-    amount, currency = call_value(op, actor, data)
-    threshold = selectors.exceeded_threshold(api_key=actor.api_key, operation=op.name, amount=amount,
-                                             currency=currency)
-    if threshold is None:
+    exceeded = _exceeded(op, actor, data)
+    if exceeded is None:
         return None
+    threshold, amount, currency = exceeded
     # REST keys are optional; the held call still needs one to run exactly once when approved.
     key = idempotency_key or f"approval:{fp[:32]}:{_unique_suffix()}"
     try:
@@ -124,9 +137,9 @@ def approval_gate(*, op: Operation, actor: Actor, data: dict[str, Any], validate
     except IntegrityError:
         # The same key arrived twice at once: the other request created the hold.
         existing = selectors.approval_for_key(api_key=actor.api_key, idempotency_key=key)
-        if existing is None or existing.fingerprint != fp or existing.operation != op.name:
-            raise IdempotencyKeyReuse(details={"operation": existing.operation if existing else op.name}) from None
-        return WriteResult(202, held_body(existing), replayed=True)
+        if existing is None:
+            raise IdempotencyKeyReuse(details={"operation": op.name}) from None
+        return _answer_existing(existing, fp, op)
     return WriteResult(202, held_body(approval))
 
 
@@ -138,12 +151,9 @@ def would_hold(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, A
     """For dry runs: the threshold a real call would be held by, without creating anything."""
     if not op.approvable or actor.api_key is None:
         return None
-    if not selectors.threshold_for(api_key=actor.api_key, operation=op.name, currency=None):
+    exceeded = _exceeded(op, actor, data)
+    if exceeded is None:
         return None
-    amount, currency = call_value(op, actor, data)
-    threshold = selectors.exceeded_threshold(api_key=actor.api_key, operation=op.name, amount=amount,
-                                             currency=currency)
-    if threshold is None:
-        return None
+    threshold = exceeded[0]
     return {"threshold_amount": format_amount(threshold.amount, threshold.currency),
             "currency": threshold.currency}

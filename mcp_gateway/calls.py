@@ -33,7 +33,7 @@ from core.text import UNSTORABLE, unstorable_path
 from . import approvals, services
 from .errors import NotAuthenticated
 from .models import ToolCall
-from .registry import Tool, get_tool, visible_to
+from .registry import Tool, get_tool
 from .rpc import INVALID_PARAMS, RpcError
 
 logger = logging.getLogger("mcp_gateway.calls")
@@ -188,20 +188,16 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
     try:
         if actor is None:
             raise NotAuthenticated()
-        if not visible_to(tool, actor):
-            authorize(tool.operation, actor)  # raises insufficient_scope / permission_denied
+        authorize(tool.operation, actor)  # insufficient_scope / permission_denied
     except DomainError as exc:
         return _refusal(exc, log)
     fields = _schema_errors(tool, arguments)
+    if not fields and (bad := unstorable_path(arguments)):
+        fields = {bad: [UNSTORABLE_MESSAGE]}
     if fields:
         # Reported as a tool error, not a protocol error: the model reads it and corrects the call.
         log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
         return _error_result(ValidationFailed(fields, f"Invalid arguments for tool {tool.name}."))
-    bad = unstorable_path(arguments)
-    if bad:
-        log.update(outcome=ToolCall.Outcome.INVALID, error_code="validation_error")
-        return _error_result(ValidationFailed({bad: [UNSTORABLE_MESSAGE]},
-                                              f"Invalid arguments for tool {tool.name}."))
     data = dict(arguments)
     key = data.pop("idempotency_key", None) if tool.writes else None
     dry = data.pop("dry_run", False) if tool.operation.destructive else False

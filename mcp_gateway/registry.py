@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from core.operations import ANY_SCOPE, Operation, all_operations, scope_allows
+from core.errors import DomainError
+from core.operations import ANY_SCOPE, Operation, all_operations, authorize, get_operation
 
 from .schemas import input_schema, output_schema
 
@@ -147,14 +148,19 @@ def all_tools() -> list[Tool]:
 
 
 def get_tool(name: str) -> Tool | None:
-    return next((tool for tool in all_tools() if tool.name == name), None)
+    try:
+        op = get_operation(name)
+    except KeyError:
+        return None
+    return _tool_for(op)
 
 
 def visible_to(tool: Tool, actor) -> bool:
-    """What the key's scopes allow and its owner's role permits (as `core.operations.authorize`)."""
+    """Whether `core.operations.authorize` lets this actor call the tool."""
     if actor is None:
         return True  # authentication switched off for conformance runs: list everything
-    op = tool.operation
-    if actor.api_key is not None and not scope_allows(actor.api_key.scopes, op.scope):
+    try:
+        authorize(tool.operation, actor)
+    except DomainError:
         return False
-    return not (op.permission and actor.user is not None and not actor.user.has_perm(op.permission))
+    return True

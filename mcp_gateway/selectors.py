@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import Avg, Count, Max, Q
@@ -10,7 +12,7 @@ from django.db.models import Avg, Count, Max, Q
 from core import clock
 from core.context import Actor
 from core.errors import NotFound
-from core.ids import has_prefix
+from core.ids import get_by_public_id
 
 from .models import ApprovalRequest, ApprovalThreshold, ToolCall
 
@@ -51,20 +53,20 @@ def effective_status(approval: ApprovalRequest, now: dt.datetime | None = None) 
     return approval.status
 
 
+_NO_APPROVAL = "No such approval request."
+
+
 def approval_get(*, actor: Actor, approval_id: str) -> ApprovalRequest:
     """An approval request the caller may see: an API key sees its own; staff with the view
     permission see all. Anything else is `not_found`, so ids of others' requests leak nothing."""
-    if not has_prefix(approval_id, "apr"):
-        raise NotFound("No such approval request.", details={"approval_id": approval_id})
-    approval = ApprovalRequest.objects.select_related("decided_by", "api_key").filter(pk=approval_id).first()
-    if approval is None:
-        raise NotFound("No such approval request.", details={"approval_id": approval_id})
+    approval = get_by_public_id(ApprovalRequest.objects.select_related("decided_by", "api_key"), approval_id,
+                                field="approval_id", message=_NO_APPROVAL)
     if actor.api_key is not None:
         visible = approval.api_key_id == actor.api_key.pk
     else:
         visible = actor.user is not None and actor.user.has_perm("mcp_gateway.view_approvalrequest")
     if not visible:
-        raise NotFound("No such approval request.", details={"approval_id": approval_id})
+        raise NotFound(_NO_APPROVAL, details={"approval_id": approval_id})
     return approval
 
 
@@ -79,7 +81,10 @@ def tool_call_report(*, since: dt.datetime, until: dt.datetime | None = None) ->
                                                  ToolCall.Outcome.INVALID])),
         avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms"),
     ).order_by("tool"))
+    # Every tool's durations in one sorted query (not one query per tool), grouped here.
+    durations = {tool: [ms for _, ms in group] for tool, group in groupby(
+        qs.order_by("tool", "duration_ms").values_list("tool", "duration_ms"), key=itemgetter(0))}
     for row in rows:
-        durations = sorted(qs.filter(tool=row["tool"]).values_list("duration_ms", flat=True))
-        row["p95_ms"] = durations[min(len(durations) - 1, int(0.95 * len(durations)))] if durations else None
+        values = durations.get(row["tool"])
+        row["p95_ms"] = values[min(len(values) - 1, int(0.95 * len(values)))] if values else None
     return rows

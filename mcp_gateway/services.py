@@ -111,17 +111,25 @@ def _lock_pending(approval_id: str, approver, second_factor_verified: bool) -> A
     return approval
 
 
-def approval_reject(*, actor: Actor, approval_id: str, second_factor_verified: bool,
-                    note: str = "") -> ApprovalRequest:
-    def reject():
+def _decide(*, actor: Actor, approval_id: str, second_factor_verified: bool, note: str,
+            status: str, action: str) -> ApprovalRequest:
+    """Record a decision on a pending request, in its own transaction."""
+
+    def decide():
         approval = _lock_pending(approval_id, actor.user, second_factor_verified)
-        approval.status = ApprovalRequest.Status.REJECTED
+        approval.status = status
         approval.decided_by, approval.decided_at, approval.decision_note = actor.user, clock.now(), note[:500]
         approval.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        audit_record(action="mcp.approval.rejected", actor=actor, obj=approval, details={"note": note[:500]})
+        audit_record(action=action, actor=actor, obj=approval, details={"note": note[:500]})
         return approval
 
-    return run_in_transaction(reject)
+    return run_in_transaction(decide)
+
+
+def approval_reject(*, actor: Actor, approval_id: str, second_factor_verified: bool,
+                    note: str = "") -> ApprovalRequest:
+    return _decide(actor=actor, approval_id=approval_id, second_factor_verified=second_factor_verified, note=note,
+                   status=ApprovalRequest.Status.REJECTED, action="mcp.approval.rejected")
 
 
 def approval_approve(*, actor: Actor, approval_id: str, second_factor_verified: bool,
@@ -129,16 +137,8 @@ def approval_approve(*, actor: Actor, approval_id: str, second_factor_verified: 
     """Decide, then run the stored call as its API key with its idempotency key. The decision
     commits first, so a second approver sees `approval_not_pending` and the call runs once; the
     call's own idempotency makes a re-run after a crash harmless."""
-
-    def decide():
-        approval = _lock_pending(approval_id, actor.user, second_factor_verified)
-        approval.status = ApprovalRequest.Status.APPROVED
-        approval.decided_by, approval.decided_at, approval.decision_note = actor.user, clock.now(), note[:500]
-        approval.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        audit_record(action="mcp.approval.approved", actor=actor, obj=approval, details={"note": note[:500]})
-        return approval
-
-    approval = run_in_transaction(decide)
+    approval = _decide(actor=actor, approval_id=approval_id, second_factor_verified=second_factor_verified,
+                       note=note, status=ApprovalRequest.Status.APPROVED, action="mcp.approval.approved")
     op = get_operation(approval.operation)
     try:
         result = invoke(op, actor=Actor.for_api_key(approval.api_key), data=dict(approval.arguments),

@@ -5,8 +5,6 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import clock
 from core.models import AuditEvent
@@ -19,50 +17,44 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client, make_staff):
-    staff = make_staff("admin")
-    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
-    client.force_login(staff)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    client.staff = staff
-    return client
+def admin_session(staff_client):
+    """An admin's browser session past the second factor (the shared `staff_client` factory)."""
+    return staff_client("admin")
 
 
-def test_threshold_is_created_in_the_admin_through_the_service(staff_client, register_op, mcp):
+def test_threshold_is_created_in_the_admin_through_the_service(admin_session, register_op, mcp):
     register_op(points.REFUND)
-    response = staff_client.post("/admin/mcp_gateway/approvalthreshold/add/", {
+    response = admin_session.post("/admin/mcp_gateway/approvalthreshold/add/", {
         "api_key": mcp.api_key.pk, "operation": "zz_refund_points", "currency": "USD", "amount_major": "500.00"})
     assert response.status_code == 302, response.context["adminform"].form.errors
     threshold = ApprovalThreshold.objects.get()
     assert (threshold.api_key_id, threshold.operation, threshold.currency, threshold.amount) == (
         mcp.api_key.pk, "zz_refund_points", "USD", 50000)
     event = AuditEvent.objects.get(action="mcp.threshold.saved")
-    assert event.actor_id == str(staff_client.staff.pk)
-    listing = staff_client.get("/admin/mcp_gateway/approvalthreshold/")
+    assert event.actor_id == str(admin_session.user.pk)
+    listing = admin_session.get("/admin/mcp_gateway/approvalthreshold/")
     assert "500.00" in listing.content.decode()
 
 
 @pytest.mark.parametrize(("amount", "operation"), [("5.001", "zz_refund_points"), ("abc", "zz_refund_points"),
                                                    ("5", "create_customer")])
-def test_bad_threshold_is_refused_and_nothing_saved(staff_client, register_op, amount, operation):
+def test_bad_threshold_is_refused_and_nothing_saved(admin_session, register_op, amount, operation):
     register_op(points.REFUND)
-    response = staff_client.post("/admin/mcp_gateway/approvalthreshold/add/", {
+    response = admin_session.post("/admin/mcp_gateway/approvalthreshold/add/", {
         "operation": operation, "currency": "USD", "amount_major": amount})
     assert response.status_code == 200  # the form again, with its error
     assert not ApprovalThreshold.objects.exists()
     assert not AuditEvent.objects.filter(action="mcp.threshold.saved").exists()
 
 
-def test_tool_call_log_is_read_only_in_the_admin(staff_client, mcp):
+def test_tool_call_log_is_read_only_in_the_admin(admin_session, mcp):
     mcp.ok("list_customers")
     call = ToolCall.objects.get()
-    assert staff_client.get("/admin/mcp_gateway/toolcall/").status_code == 200
-    page = staff_client.get(f"/admin/mcp_gateway/toolcall/{call.pk}/change/")
+    assert admin_session.get("/admin/mcp_gateway/toolcall/").status_code == 200
+    page = admin_session.get(f"/admin/mcp_gateway/toolcall/{call.pk}/change/")
     assert page.status_code == 200 and "list_customers" in page.content.decode()
-    assert staff_client.get("/admin/mcp_gateway/toolcall/add/").status_code == 403
-    assert staff_client.post(f"/admin/mcp_gateway/toolcall/{call.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_session.get("/admin/mcp_gateway/toolcall/add/").status_code == 403
+    assert admin_session.post(f"/admin/mcp_gateway/toolcall/{call.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ToolCall.objects.count() == 1
 
 
@@ -81,3 +73,17 @@ def test_performance_report(mcp, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["tool", "calls", "errors", "avg_ms", "p95_ms", "max_ms"]
     assert out[2].split()[:3] == ["list_customers", "3", "0"]
+
+
+def test_performance_report_p95_per_tool_in_a_fixed_number_of_queries(django_assert_num_queries):
+    from mcp_gateway.services import tool_call_record
+
+    # 40 calls of 1..40 ms: p95 is the 39th (not the worst), and another tool's calls do not mix in.
+    for ms in [*range(40, 20, -1), *range(1, 21)]:
+        tool_call_record(tool="zz_slow", outcome=ToolCall.Outcome.SUCCESS, duration_ms=float(ms))
+    for ms in (7.0, 3.0, 5.0):
+        tool_call_record(tool="zz_fast", outcome=ToolCall.Outcome.ERROR, duration_ms=ms)
+    with django_assert_num_queries(2):
+        rows = tool_call_report(since=clock.now() - dt.timedelta(hours=1))
+    assert [(r["tool"], r["calls"], r["errors"], r["p95_ms"], r["max_ms"]) for r in rows] == [
+        ("zz_fast", 3, 3, 7.0, 7.0), ("zz_slow", 40, 0, 39.0, 40.0)]

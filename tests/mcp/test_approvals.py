@@ -6,8 +6,6 @@ import datetime as dt
 import pytest
 import time_machine
 from django.db import connection
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import Customer
@@ -43,6 +41,11 @@ def balance(account) -> int:
     return account.metadata["balance"]
 
 
+def refund_args(account, amount: str, key: str) -> dict:
+    """Arguments of a zz_refund_points call in USD."""
+    return {"points_account_id": account.id, "amount": amount, "currency": "USD", "idempotency_key": key}
+
+
 def threshold(amount="500.00", currency="USD", operation="zz_refund_points", api_key=None):
     actor = Actor.system("tests")
     return run_in_transaction(lambda: services.threshold_save(actor=actor, api_key=api_key, operation=operation,
@@ -63,8 +66,7 @@ def test_no_threshold_no_hold(mcp, point_ops, account):
 
 def test_call_above_threshold_is_held_and_changes_nothing(mcp, point_ops, account):
     limit = threshold("500.00")
-    held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "500.01", "currency": "USD",
-                                       "idempotency_key": "big"})
+    held = mcp.ok("zz_refund_points", refund_args(account, "500.01", "big"))
     approval = ApprovalRequest.objects.get()
     assert held == {"status": "pending_approval", "approval_id": approval.id, "operation": "zz_refund_points",
                     "amount": "500.01", "currency": "USD", "expires_at": clock.isoformat(approval.expires_at)}
@@ -76,15 +78,13 @@ def test_call_above_threshold_is_held_and_changes_nothing(mcp, point_ops, accoun
     assert ToolCall.objects.get().outcome == "pending_approval"
     assert ToolCall.objects.get().approval_id == approval.id
     # At the threshold itself the call runs.
-    ran = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "500.00", "currency": "USD",
-                                      "idempotency_key": "edge"})
+    ran = mcp.ok("zz_refund_points", refund_args(account, "500.00", "edge"))
     assert ran["balance"] == "500.00"
 
 
 def test_threshold_in_another_currency_does_not_apply(mcp, point_ops, account):
     threshold("1.00", currency="EUR")
-    assert mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                       "idempotency_key": "r"})["balance"] == "400.00"
+    assert mcp.ok("zz_refund_points", refund_args(account, "600", "r"))["balance"] == "400.00"
 
 
 def test_currency_comes_from_the_target_when_the_call_has_none(mcp, point_ops, account):
@@ -104,16 +104,14 @@ def test_call_without_amount_is_held_by_any_binding_threshold(mcp, point_ops, ac
 def test_key_threshold_beats_the_all_keys_one(mcp, mcp_for, point_ops, account):
     threshold("500.00")
     threshold("1000.00", api_key=mcp.api_key)
-    assert mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                       "idempotency_key": "a"})["balance"] == "400.00"
+    assert mcp.ok("zz_refund_points", refund_args(account, "600", "a"))["balance"] == "400.00"
     other = mcp_for("*")
-    assert other.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                         "idempotency_key": "a"})["status"] == "pending_approval"
+    assert other.ok("zz_refund_points", refund_args(account, "600", "a"))["status"] == "pending_approval"
 
 
 def test_replay_returns_the_current_state_and_reuse_is_refused(mcp, point_ops, account):
     threshold("500.00")
-    args = {"points_account_id": account.id, "amount": "600", "currency": "USD", "idempotency_key": "k"}
+    args = refund_args(account, "600", "k")
     first = mcp.ok("zz_refund_points", args)
     assert mcp.ok("zz_refund_points", args) == first
     assert ApprovalRequest.objects.count() == 1
@@ -125,7 +123,7 @@ def test_replay_returns_the_current_state_and_reuse_is_refused(mcp, point_ops, a
 @pytest.mark.parametrize("role", ["admin", "finance"])
 def test_approval_by_another_verified_staff_member_runs_the_call_once(mcp, point_ops, account, make_staff, role):
     threshold("500.00")
-    args = {"points_account_id": account.id, "amount": "600", "currency": "USD", "idempotency_key": "go"}
+    args = refund_args(account, "600", "go")
     held = mcp.ok("zz_refund_points", args)
     status = mcp.ok("get_approval_status", {"approval_id": held["approval_id"]})
     assert (status["status"], status["result"], status["error"], status["decided_by"]) == (
@@ -158,8 +156,7 @@ def test_approval_by_another_verified_staff_member_runs_the_call_once(mcp, point
 ])
 def test_who_may_not_approve(mcp, point_ops, account, make_staff, who, verified, code):
     threshold("500.00")
-    held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                       "idempotency_key": "x"})
+    held = mcp.ok("zz_refund_points", refund_args(account, "600", "x"))
     user = mcp.api_key.owner if who == "owner" else make_staff("admin" if who == "other" else who)
     with pytest.raises(DomainError) as info:
         approve(held["approval_id"], user, verified)
@@ -170,12 +167,14 @@ def test_who_may_not_approve(mcp, point_ops, account, make_staff, who, verified,
 
 def test_reject_and_double_decisions(mcp, point_ops, account, make_staff):
     threshold("500.00")
-    args = {"points_account_id": account.id, "amount": "600", "currency": "USD", "idempotency_key": "no"}
+    args = refund_args(account, "600", "no")
     held = mcp.ok("zz_refund_points", args)
     staff = make_staff("admin")
     rejected = services.approval_reject(actor=Actor.for_user(staff), approval_id=held["approval_id"],
                                         second_factor_verified=True, note="too big")
-    assert (rejected.status, rejected.decision_note) == ("rejected", "too big")
+    assert (rejected.status, rejected.decision_note, rejected.decided_by_id) == ("rejected", "too big", staff.pk)
+    event = AuditEvent.objects.get(action="mcp.approval.rejected")
+    assert (event.actor_id, event.object_id) == (str(staff.pk), held["approval_id"])
     with pytest.raises(DomainError) as info:
         approve(held["approval_id"], staff)
     assert info.value.code == "approval_not_pending"
@@ -186,8 +185,7 @@ def test_reject_and_double_decisions(mcp, point_ops, account, make_staff):
 
 def test_unanswered_requests_expire_after_24_hours(mcp, point_ops, account, make_staff):
     threshold("500.00")
-    held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                       "idempotency_key": "late"})
+    held = mcp.ok("zz_refund_points", refund_args(account, "600", "late"))
     staff = make_staff("admin")
     with time_machine.travel(clock.now() + dt.timedelta(hours=24, seconds=1)):
         assert mcp.ok("get_approval_status", {"approval_id": held["approval_id"]})["status"] == "expired"
@@ -199,10 +197,9 @@ def test_unanswered_requests_expire_after_24_hours(mcp, point_ops, account, make
 
 def test_a_refusal_at_execution_is_reported_and_replayed(mcp, point_ops, account, make_staff):
     threshold("500.00")
-    args = {"points_account_id": account.id, "amount": "900", "currency": "USD", "idempotency_key": "short"}
+    args = refund_args(account, "900", "short")
     held = mcp.ok("zz_refund_points", args)
-    mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "200", "currency": "USD",
-                                "idempotency_key": "meanwhile"})
+    mcp.ok("zz_refund_points", refund_args(account, "200", "meanwhile"))
     done = approve(held["approval_id"], make_staff("admin"))
     assert (done.status, done.result_status) == ("executed", 422)
     status = mcp.ok("get_approval_status", {"approval_id": held["approval_id"]})
@@ -215,12 +212,13 @@ def test_a_refusal_at_execution_is_reported_and_replayed(mcp, point_ops, account
 
 def test_approval_status_is_private_to_the_key(mcp, mcp_for, point_ops, account):
     threshold("500.00")
-    held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                       "idempotency_key": "mine"})
+    held = mcp.ok("zz_refund_points", refund_args(account, "600", "mine"))
     other = mcp_for("wallets:read")
     assert other.error("get_approval_status", {"approval_id": held["approval_id"]}) == {
         "code": "not_found", "message": "No such approval request.", "details": {"approval_id": held["approval_id"]}}
-    assert mcp.error("get_approval_status", {"approval_id": "pay_123"})["code"] == "not_found"
+    for unknown in ("pay_123", "apr_doesnotexist"):
+        assert mcp.error("get_approval_status", {"approval_id": unknown}) == {
+            "code": "not_found", "message": "No such approval request.", "details": {"approval_id": unknown}}
 
 
 def test_rest_door_answers_202_for_the_same_hold(mcp, point_ops, account):
@@ -251,16 +249,10 @@ def test_staff_sessions_are_not_held(point_ops, account, make_staff):
     assert result.status == 200 and balance(account) == 40000
 
 
-def test_admin_action_approves_with_a_verified_session(client, mcp, point_ops, account, make_staff):
+def test_admin_action_approves_with_a_verified_session(staff_client, mcp, point_ops, account):
     threshold("500.00")
-    held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                       "idempotency_key": "adm"})
-    staff = make_staff("admin")
-    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
-    client.force_login(staff)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    held = mcp.ok("zz_refund_points", refund_args(account, "600", "adm"))
+    client = staff_client("admin")
     listing = client.get("/admin/mcp_gateway/approvalrequest/")
     assert listing.status_code == 200 and held["approval_id"] in listing.content.decode()
     response = client.post("/admin/mcp_gateway/approvalrequest/",
@@ -268,7 +260,8 @@ def test_admin_action_approves_with_a_verified_session(client, mcp, point_ops, a
     assert response.status_code == 200
     assert [str(m) for m in response.context["messages"]] == [
         f"{held['approval_id']}: approved (result status 200)."]
-    assert ApprovalRequest.objects.get().status == "executed"
+    decided = ApprovalRequest.objects.get()
+    assert (decided.status, decided.decided_by_id) == ("executed", client.user.pk)
     assert balance(account) == 40000
     assert client.get("/admin/mcp_gateway/toolcall/").status_code == 200
 
@@ -289,8 +282,7 @@ def test_dry_run_simulates_and_rolls_back(mcp, point_ops, account):
     assert not IdempotencyRecord.objects.exists()
     assert ToolCall.objects.get().outcome == "dry_run" and ToolCall.objects.get().dry_run is True
     # The same key then does the real thing.
-    real = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "250", "currency": "USD",
-                                       "idempotency_key": "dry"})
+    real = mcp.ok("zz_refund_points", refund_args(account, "250", "dry"))
     assert real["balance"] == "750.00" and balance(account) == 75000
 
 
@@ -400,8 +392,7 @@ def test_approval_status_over_rest(mcp, mcp_for, point_ops, account):
     from rest_framework.test import APIClient
 
     threshold("500.00")
-    held = mcp.ok("zz_refund_points", {"points_account_id": account.id, "amount": "600", "currency": "USD",
-                                       "idempotency_key": "rest-status"})
+    held = mcp.ok("zz_refund_points", refund_args(account, "600", "rest-status"))
     rest = APIClient()
     rest.credentials(HTTP_AUTHORIZATION=f"Bearer {mcp.raw_key}")
     response = rest.get(f"/api/v1/approvals/{held['approval_id']}")

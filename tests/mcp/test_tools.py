@@ -183,7 +183,7 @@ def test_card_numbers_are_refused_and_never_logged(mcp):
 ])
 def test_text_postgres_cannot_store_is_a_validation_error(mcp, arguments, path):
     error = mcp.error("create_customer", {**arguments, "idempotency_key": "nul"})
-    assert error["code"] == "validation_error"
+    assert (error["code"], error["message"]) == ("validation_error", "Invalid arguments for tool create_customer.")
     assert error["details"] == {"fields": {path: ["Text may not contain NUL characters or unpaired surrogates."]}}
     assert Customer.objects.count() == 0
     assert ToolCall.objects.get().outcome == "invalid_params"
