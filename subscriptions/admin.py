@@ -17,6 +17,7 @@ from core.money import format_amount, parse_amount
 
 from . import services
 from .models import BillingRun, ChurnModel, DunningSettings, Invoice, InvoiceAttempt, InvoiceLine, Plan, Subscription
+from .services.subscriptions import PRORATION_BEHAVIORS
 
 
 def _each(modeladmin, request, queryset, label, call):
@@ -96,7 +97,7 @@ class InvoiceInline(ReadOnlyInline):
 class ChangePlanForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.filter(active=True), required=False)
     quantity = forms.IntegerField(min_value=1, max_value=10_000, required=False)
-    proration_behavior = forms.ChoiceField(choices=[(c, c) for c in ("create_prorations", "none", "always_invoice")])
+    proration_behavior = forms.ChoiceField(choices=[(c, c) for c in PRORATION_BEHAVIORS])
 
 
 @admin.register(Subscription)

@@ -40,15 +40,21 @@ class Sample:
     label: int
 
 
-def _paying_at(moment: dt.datetime) -> dict[str, SubscriptionEvent]:
+def _history_at(moment: dt.datetime) -> tuple[dict[str, SubscriptionEvent], dict[str, int]]:
+    """From one pass over the events up to `moment`: each paying subscription's latest event, and
+    per subscription the changes that lowered its MRR (downgrades)."""
     latest: dict[str, SubscriptionEvent] = {}
+    downgrades: dict[str, int] = {}
     for event in SubscriptionEvent.objects.filter(at__lte=moment).order_by("at", "id"):
+        prior = latest.get(event.subscription_id)
+        if event.kind == "changed" and prior is not None and event.mrr < prior.mrr:
+            downgrades[event.subscription_id] = downgrades.get(event.subscription_id, 0) + 1
         latest[event.subscription_id] = event
-    return {sid: e for sid, e in latest.items() if e.mrr > 0}
+    return {sid: e for sid, e in latest.items() if e.mrr > 0}, downgrades
 
 
 def samples_at(moment: dt.datetime, *, labelled: bool = True) -> list[Sample]:
-    paying = _paying_at(moment)
+    paying, downgrades = _history_at(moment)
     if not paying:
         return []
     ids = list(paying)
@@ -58,12 +64,6 @@ def samples_at(moment: dt.datetime, *, labelled: bool = True) -> list[Sample]:
     last_paid = dict(InvoiceAttempt.objects.filter(invoice__subscription_id__in=ids, status="succeeded",
                                                    settled__lte=moment)
                      .values_list("invoice__subscription_id").annotate(at=Max("settled")))
-    downgrades: dict[str, int] = {}
-    previous: dict[str, int] = {}
-    for event in SubscriptionEvent.objects.filter(subscription_id__in=ids, at__lte=moment).order_by("at", "id"):
-        if event.kind == "changed" and event.mrr < previous.get(event.subscription_id, 0):
-            downgrades[event.subscription_id] = downgrades.get(event.subscription_id, 0) + 1
-        previous[event.subscription_id] = event.mrr
     customers = {e.customer_id for e in paying.values()}
     wallet = dict(Payment.objects.filter(customer_id__in=customers, created__lte=moment,
                                          created__gt=moment - dt.timedelta(days=90))

@@ -35,10 +35,8 @@ def _plans(actor: Actor) -> dict[str, Plan]:
     existing = {p.name: p for p in Plan.objects.filter(metadata__demo=True)}
     for name, amount, currency, interval, trial in PLANS:
         if name not in existing:
-            plan = services.plan_create(actor=actor, name=name, amount=amount, currency=currency, interval=interval,
-                                        trial_days=trial)
-            Plan.objects.filter(pk=plan.pk).update(metadata={"demo": True})
-            existing[name] = Plan.objects.get(pk=plan.pk)
+            existing[name] = services.plan_create(actor=actor, name=name, amount=amount, currency=currency,
+                                                  interval=interval, trial_days=trial, metadata={"demo": True})
     return existing
 
 
@@ -82,7 +80,7 @@ def _act(rng, actor: Actor, plans: dict[str, Plan], subs: dict[int, str], kind: 
                                          proration_behavior=rng.choice(["create_prorations", "always_invoice"]))
     elif kind == "quantity":
         services.subscription_change(actor=actor, subscription_id=sub.id,
-                                     quantity=max(1, sub.quantity + rng.choice([-1, 1, 2])) or 1)
+                                     quantity=max(1, sub.quantity + rng.choice([-1, 1, 2])))
     elif kind == "cancel":
         services.subscription_cancel(actor=actor, subscription_id=sub.id, at_period_end=rng.random() < 0.6)
     elif kind == "card_fails":

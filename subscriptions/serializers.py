@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.money import normalize_currency, parse_amount
+from core.money import format_amount, normalize_currency, parse_amount
 from core.serializers import AmountInField, AmountOutField, CurrencyField, ListQuerySerializer, UtcDateTimeField
 
 from .models import Invoice, Plan, Subscription
-
-PRORATION_CHOICES = ("create_prorations", "none", "always_invoice")
+from .services.subscriptions import PRORATION_BEHAVIORS
 
 
 class PlanSerializer(serializers.Serializer):
@@ -103,7 +102,7 @@ class SubscriptionChangeInput(serializers.Serializer):
     subscription_id = serializers.CharField(help_text="Subscription id (sub_...).")
     plan_id = serializers.CharField(required=False, help_text="The new plan (same currency and interval).")
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
-    proration_behavior = serializers.ChoiceField(choices=PRORATION_CHOICES, default="create_prorations")
+    proration_behavior = serializers.ChoiceField(choices=PRORATION_BEHAVIORS, default="create_prorations")
     preview = serializers.BooleanField(required=False, default=False,
                                        help_text="true: return the lines the change would produce, write nothing.")
 
@@ -172,8 +171,6 @@ class InvoiceSerializer(serializers.Serializer):
         return "invoice"
 
     def get_amount_due(self, obj) -> str:
-        from core.money import format_amount
-
         due = obj.total - obj.amount_paid if obj.status in ("open", "uncollectible", "draft") else 0
         return format_amount(due, obj.currency)
 

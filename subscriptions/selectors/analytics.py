@@ -37,27 +37,34 @@ def _month_start(moment: dt.datetime) -> dt.datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _state_at(events: list[SubscriptionEvent], moment: dt.datetime) -> dict[tuple[str, str], int]:
-    """MRR per (currency, customer) from each subscription's latest event before `moment`."""
+def _snapshots(events: list[SubscriptionEvent], moments: list[dt.datetime]):
+    """For each of the ascending `moments`, in one pass over the events ordered by time: the MRR per
+    (currency, customer) from each subscription's latest event before it, and the (currency, customer)
+    pairs that paid (MRR > 0) at some point before it."""
     latest: dict[str, SubscriptionEvent] = {}
-    for event in events:
-        if event.at >= moment:
-            break
-        latest[event.subscription_id] = event
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    for event in latest.values():
-        out[(event.currency, event.customer_id)] += event.mrr
-    return out
-
-
-def _ever_paid_before(events: list[SubscriptionEvent], moment: dt.datetime) -> set[tuple[str, str]]:
-    return {(e.currency, e.customer_id) for e in events if e.at < moment and e.mrr > 0}
+    paid: set[tuple[str, str]] = set()
+    pending = iter(events)
+    event = next(pending, None)
+    for moment in moments:
+        while event is not None and event.at < moment:
+            latest[event.subscription_id] = event
+            if event.mrr > 0:
+                paid.add((event.currency, event.customer_id))
+            event = next(pending, None)
+        state: dict[tuple[str, str], int] = defaultdict(int)
+        for last in latest.values():
+            state[(last.currency, last.customer_id)] += last.mrr
+        yield state, set(paid)
 
 
 def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None) -> dict:
     as_of = as_of or clock.now()
     events = list(SubscriptionEvent.objects.filter(at__lte=as_of).order_by("at", "id"))
-    current = _state_at(events, as_of + dt.timedelta(microseconds=1))
+    first_month = add_months(_month_start(as_of), -(months - 1))
+    # Each month's start, then the instant after as_of: a month ends where the next starts, the last at now.
+    snapshots = list(_snapshots(events, [add_months(first_month, i) for i in range(months)]
+                                + [as_of + dt.timedelta(microseconds=1)]))
+    current = snapshots[-1][0]
     totals: dict[str, dict] = {}
     for (currency, _customer), mrr in sorted(current.items()):
         row = totals.setdefault(currency, {"currency": currency, "mrr": 0, "customers": 0})
@@ -71,12 +78,10 @@ def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None
         mrr_rows.append({"currency": currency, "mrr": row["mrr"], "arr": row["mrr"] * 12,
                          "paying_customers": paying, "arpu": arpu})
 
-    first_month = add_months(_month_start(as_of), -(months - 1))
     movements = []
     for i in range(months):
-        start, end = add_months(first_month, i), add_months(first_month, i + 1)
-        before, after = _state_at(events, start), _state_at(events, min(end, as_of + dt.timedelta(microseconds=1)))
-        paid_before = _ever_paid_before(events, start)
+        start = add_months(first_month, i)
+        (before, paid_before), (after, _) = snapshots[i], snapshots[i + 1]
         per_currency: dict[str, dict] = {}
         for key in sorted(set(before) | set(after)):
             currency = key[0]

@@ -21,11 +21,10 @@ from core.context import Actor
 from core.db import run_in_transaction
 
 from ..models import BillingRun, Invoice, Subscription
-from ..periods import period_bounds
 from .collection import charge_and_settle_many, claim_many
 from .common import record_event, save
 from .invoices import invoice_build, void
-from .renewal import batchable, renew_many
+from .renewal import batchable, next_period, renew_many
 from .subscriptions import INCOMPLETE_TTL, plan_line
 
 logger = logging.getLogger("subscriptions")
@@ -59,9 +58,7 @@ def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
         audit_record(action="subscription.canceled", actor=actor, obj=sub, details={"at_period_end": True})
         run.canceled += 1
         return
-    plan = sub.plan
-    index = sub.period_index + 1
-    start, end = period_bounds(sub.billing_cycle_anchor, plan.interval, plan.interval_count, index)
+    index, start, end = next_period(sub)
     invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
                   lines=[plan_line(sub, start, end)], actor=actor, collect_from=clock.now())
     was_trial = sub.status == Subscription.Status.TRIALING

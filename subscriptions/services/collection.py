@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Count, Q
 
 from core import clock
 from core.audit import audit_build, audit_record
@@ -40,6 +41,8 @@ HARD_DECLINE_CODES = frozenset({
 })
 LEASE = dt.timedelta(minutes=15)
 DEFAULT_RETRY_DAYS = [1, 3, 7, 14]
+# Subscription statuses a paid invoice returns to active (when no other invoice is open).
+OWING = (Subscription.Status.INCOMPLETE, Subscription.Status.PAST_DUE, Subscription.Status.UNPAID)
 
 
 def dunning_settings() -> DunningSettings:
@@ -79,16 +82,18 @@ def claim(invoice: Invoice, *, manual: bool) -> InvoiceAttempt | None:
 
 
 def claim_many(invoices: list[Invoice]) -> list[InvoiceAttempt | None]:
-    """`claim` for a chunk of locked open invoices: those never attempted get their first attempt and
-    lease with multi-row statements; the others (leftover attempts to settle first) go through `claim`."""
-    tried = set(InvoiceAttempt.objects.filter(invoice_id__in=[i.id for i in invoices]).order_by()
-                .values_list("invoice_id", flat=True).distinct())
+    """`claim` for a chunk of locked open invoices: those with no leftover attempt to settle get their
+    next attempt and lease with multi-row statements; the others go through `claim`."""
+    counts = {row["invoice_id"]: (row["n"], row["pending"]) for row in InvoiceAttempt.objects
+              .filter(invoice_id__in=[i.id for i in invoices]).order_by().values("invoice_id")
+              .annotate(n=Count("id"), pending=Count("id", filter=Q(status=InvoiceAttempt.Status.PENDING)))}
     now = clock.now()
     fresh = {}
     for invoice in invoices:
-        if invoice.id not in tried and invoice.status == Invoice.Status.OPEN:
-            fresh[invoice.id] = InvoiceAttempt(invoice=invoice, number=1, status=InvoiceAttempt.Status.PENDING,
-                                               created=now)
+        tried, pending = counts.get(invoice.id, (0, 0))
+        if not pending and invoice.status == Invoice.Status.OPEN:
+            fresh[invoice.id] = InvoiceAttempt(invoice=invoice, number=tried + 1,
+                                               status=InvoiceAttempt.Status.PENDING, created=now)
             invoice.next_payment_attempt, invoice.updated = now + LEASE, now
     InvoiceAttempt.objects.bulk_create(list(fresh.values()))
     update_rows(Invoice, [i for i in invoices if i.id in fresh], ["next_payment_attempt", "updated"])
@@ -137,24 +142,37 @@ def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment |
         return exc
 
 
-def apply_payment(invoice: Invoice, attempt: InvoiceAttempt, result: Payment | DomainError,
-                  actor: Actor) -> list[int]:
-    """Settles one attempt (invoice locked by the caller); returns notifications to send."""
+PAID_ATTEMPT_FIELDS = ["status", "payment_id", "settled"]
+PAID_INVOICE_FIELDS = ["attempt_count", "status", "amount_paid", "paid_at", "payment_id", "next_payment_attempt",
+                       "updated"]
+
+
+def _mark_paid(invoice: Invoice, attempt: InvoiceAttempt, payment: Payment, actor: Actor,
+               now: dt.datetime) -> AuditEvent:
+    """A paid attempt's changes in memory (`PAID_*_FIELDS`) and its unsaved audit event: the caller
+    writes them, one invoice at a time (`apply_payment`) or a chunk at once (`_settle_paid_many`)."""
+    attempt.status, attempt.payment_id, attempt.settled = InvoiceAttempt.Status.SUCCEEDED, payment.id, now
+    invoice.attempt_count += 1
+    invoice.status, invoice.amount_paid, invoice.paid_at = Invoice.Status.PAID, invoice.total, now
+    invoice.payment_id, invoice.next_payment_attempt, invoice.updated = payment.id, None, now
+    return audit_build(action="invoice.paid", actor=actor, obj=invoice, details={"payment_id": payment.id})
+
+
+def apply_payment(invoice: Invoice, attempt: InvoiceAttempt, result: Payment | DomainError, actor: Actor, *,
+                  sub: Subscription | None = None, config: DunningSettings | None = None) -> list[int]:
+    """Settles one attempt (invoice locked by the caller); returns notifications to send. A caller
+    settling a chunk passes the invoice's subscription, already locked, and the dunning settings."""
     now = clock.now()
-    sub = lock_subscription(invoice.subscription_id)
+    sub = sub or lock_subscription(invoice.subscription_id)
     notes = []
     attempt.settled = now
     if isinstance(result, Payment) and result.status == Payment.Status.SUCCEEDED:
-        attempt.status, attempt.payment_id = InvoiceAttempt.Status.SUCCEEDED, result.id
-        attempt.save(update_fields=["status", "payment_id", "settled"])
         recovering = invoice.attempt_count > 0
-        invoice.attempt_count += 1
-        invoice.status, invoice.amount_paid, invoice.paid_at = Invoice.Status.PAID, invoice.total, now
-        invoice.payment_id, invoice.next_payment_attempt = result.id, None
-        save(invoice, "attempt_count", "status", "amount_paid", "paid_at", "payment_id", "next_payment_attempt")
-        audit_record(action="invoice.paid", actor=actor, obj=invoice, details={"payment_id": result.id})
-        if sub.status in (Subscription.Status.INCOMPLETE, Subscription.Status.PAST_DUE, Subscription.Status.UNPAID) \
-                and not sub.invoices.filter(status=Invoice.Status.OPEN).exclude(pk=invoice.pk).exists():
+        audit = _mark_paid(invoice, attempt, result, actor, now)
+        attempt.save(update_fields=PAID_ATTEMPT_FIELDS)
+        invoice.save(update_fields=PAID_INVOICE_FIELDS)
+        audit.save(force_insert=True)
+        if sub.status in OWING and not sub.invoices.filter(status=Invoice.Status.OPEN).exclude(pk=invoice.pk).exists():
             was = sub.status
             sub.status = Subscription.Status.ACTIVE
             save(sub, "status")
@@ -183,7 +201,7 @@ def apply_payment(invoice: Invoice, attempt: InvoiceAttempt, result: Payment | D
         invoice.next_payment_attempt = None
         save(invoice, "attempt_count", "first_failed_at", "last_failure_code", "next_payment_attempt")
         return []
-    config = dunning_settings()
+    config = config or dunning_settings()
     retries_done = invoice.attempt_count - 1
     if not hard and retries_done < len(config.retry_days):
         invoice.next_payment_attempt = invoice.first_failed_at + dt.timedelta(days=config.retry_days[retries_done])
@@ -241,13 +259,14 @@ def collect(invoice_id: str, *, actor: Actor, manual: bool = False) -> Outcome:
     return charge_and_settle(invoice, attempt, actor)
 
 
-def _settle_one(locked: Invoice, attempt: InvoiceAttempt, result: Payment | DomainError, actor: Actor) -> list[int]:
+def _settle_one(locked: Invoice, attempt: InvoiceAttempt, result: Payment | DomainError, actor: Actor,
+                **chunk) -> list[int]:
     if isinstance(result, Payment) and result.status not in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
         # Unknown or processing: the attempt stays pending and the next collection settles it.
         attempt.payment_id = result.id
         attempt.save(update_fields=["payment_id"])
         return []
-    return apply_payment(locked, attempt, result, actor)
+    return apply_payment(locked, attempt, result, actor, **chunk)
 
 
 def _outcome(locked: Invoice, attempt: InvoiceAttempt) -> Outcome:
@@ -283,7 +302,11 @@ def charge_and_settle_many(claimed: list[tuple[Invoice, InvoiceAttempt]], actor:
         ids = sorted(invoice.id for invoice, _ in claimed)
         locked = {i.pk: i for i in Invoice.objects.select_for_update(of=("self",)).select_related("subscription")
                   .filter(pk__in=ids).order_by("pk")}
-        fast = _settle_paid_many(claimed, results, locked, actor)
+        subs = {s.pk: s for s in Subscription.objects.select_for_update(of=("self",))
+                .select_related("plan", "customer")
+                .filter(pk__in=sorted({i.subscription_id for i in locked.values()})).order_by("pk")}
+        fast = _settle_paid_many(claimed, results, locked, subs, actor)
+        config = dunning_settings() if len(fast) < len(claimed) else None
         notes, outcomes = [], []
         for (invoice, attempt), result in zip(claimed, results, strict=True):
             if attempt.id in fast:
@@ -291,7 +314,8 @@ def charge_and_settle_many(claimed: list[tuple[Invoice, InvoiceAttempt]], actor:
                 continue
             try:
                 with transaction.atomic():
-                    notes += _settle_one(locked[invoice.id], attempt, result, actor)
+                    notes += _settle_one(locked[invoice.id], attempt, result, actor,
+                                         sub=subs[invoice.subscription_id], config=config)
             except Exception as exc:
                 logger.exception("settling failed", extra={"invoice": invoice.id})
                 outcomes.append(exc)
@@ -304,30 +328,20 @@ def charge_and_settle_many(claimed: list[tuple[Invoice, InvoiceAttempt]], actor:
     return outcomes
 
 
-def _settle_paid_many(claimed, results, locked: dict[str, Invoice], actor: Actor) -> set[str]:
+def _settle_paid_many(claimed, results, locked: dict[str, Invoice], subs: dict[str, Subscription],
+                      actor: Actor) -> set[str]:
     """`apply_payment`'s success branch for the common case, with multi-row statements: a first
     attempt paid for a subscription in good standing (nothing to recover, no e-mail). Returns the
     attempt ids it settled; every other attempt goes through `apply_payment`."""
     paid = [(locked[invoice.id], attempt, result) for (invoice, attempt), result in zip(claimed, results, strict=True)
             if isinstance(result, Payment) and result.status == Payment.Status.SUCCEEDED
-            and locked[invoice.id].attempt_count == 0]
+            and locked[invoice.id].attempt_count == 0 and subs[invoice.subscription_id].status not in OWING]
     if not paid:
         return set()
-    subs = {s.pk: s for s in Subscription.objects.select_for_update(of=("self",))
-            .filter(pk__in=sorted({i.subscription_id for i, _, _ in paid})).order_by("pk")}
-    settled = (Subscription.Status.INCOMPLETE, Subscription.Status.PAST_DUE, Subscription.Status.UNPAID)
-    paid = [p for p in paid if subs[p[0].subscription_id].status not in settled]
     now = clock.now()
-    audits = []
-    for invoice, attempt, payment in paid:
-        attempt.status, attempt.payment_id, attempt.settled = InvoiceAttempt.Status.SUCCEEDED, payment.id, now
-        invoice.attempt_count += 1
-        invoice.status, invoice.amount_paid, invoice.paid_at = Invoice.Status.PAID, invoice.total, now
-        invoice.payment_id, invoice.next_payment_attempt, invoice.updated = payment.id, None, now
-        audits.append(audit_build(action="invoice.paid", actor=actor, obj=invoice, details={"payment_id": payment.id}))
-    update_rows(InvoiceAttempt, [a for _, a, _ in paid], ["status", "payment_id", "settled"])
-    update_rows(Invoice, [i for i, _, _ in paid], ["attempt_count", "status", "amount_paid", "paid_at", "payment_id",
-                                                   "next_payment_attempt", "updated"])
+    audits = [_mark_paid(invoice, attempt, payment, actor, now) for invoice, attempt, payment in paid]
+    update_rows(InvoiceAttempt, [a for _, a, _ in paid], PAID_ATTEMPT_FIELDS)
+    update_rows(Invoice, [i for i, _, _ in paid], PAID_INVOICE_FIELDS)
     AuditEvent.objects.bulk_create(audits)
     return {a.id for _, a, _ in paid}
 

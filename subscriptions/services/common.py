@@ -8,7 +8,7 @@ from django.core.mail import send_mail
 
 from core import clock
 from core.db import run_in_transaction
-from core.ids import has_prefix
+from core.ids import get_by_public_id
 
 from ..errors import InvoiceNotFound, PlanNotFound, SubscriptionNotFound
 from ..models import Invoice, Notification, Plan, Subscription, SubscriptionEvent
@@ -36,32 +36,18 @@ def record_event(sub: Subscription, kind: str) -> SubscriptionEvent:
 
 
 def get_plan(plan_id: str, *, lock: bool = False) -> Plan:
-    if not has_prefix(plan_id, "plan"):
-        raise PlanNotFound(details={"plan_id": plan_id})
-    qs = Plan.objects.select_for_update() if lock else Plan.objects
-    try:
-        return qs.get(pk=plan_id)
-    except Plan.DoesNotExist:
-        raise PlanNotFound(details={"plan_id": plan_id}) from None
+    qs = Plan.objects.select_for_update() if lock else Plan.objects.all()
+    return get_by_public_id(qs, plan_id, field="plan_id", error=PlanNotFound)
 
 
 def lock_subscription(subscription_id: str) -> Subscription:
-    if not has_prefix(subscription_id, "sub"):
-        raise SubscriptionNotFound(details={"subscription_id": subscription_id})
-    try:
-        return (Subscription.objects.select_for_update(of=("self",)).select_related("plan", "customer")
-                .get(pk=subscription_id))
-    except Subscription.DoesNotExist:
-        raise SubscriptionNotFound(details={"subscription_id": subscription_id}) from None
+    return get_by_public_id(Subscription.objects.select_for_update(of=("self",)).select_related("plan", "customer"),
+                            subscription_id, field="subscription_id", error=SubscriptionNotFound)
 
 
 def lock_invoice(invoice_id: str) -> Invoice:
-    if not has_prefix(invoice_id, "inv"):
-        raise InvoiceNotFound(details={"invoice_id": invoice_id})
-    try:
-        return Invoice.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=invoice_id)
-    except Invoice.DoesNotExist:
-        raise InvoiceNotFound(details={"invoice_id": invoice_id}) from None
+    return get_by_public_id(Invoice.objects.select_for_update(of=("self",)).select_related("subscription"),
+                            invoice_id, field="invoice_id", error=InvoiceNotFound)
 
 
 def save(obj, *fields: str) -> None:

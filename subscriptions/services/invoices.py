@@ -8,9 +8,10 @@ import datetime as dt
 from django.db import connection
 
 from core import clock
-from core.audit import audit_record
+from core.audit import audit_build, audit_record
 from core.context import Actor
 from core.db import require_transaction, run_in_transaction
+from core.models import AuditEvent
 
 from ..errors import InvoiceStateError
 from ..models import Invoice, InvoiceLine, InvoiceSequence, Subscription
@@ -18,35 +19,58 @@ from ..proration import Line
 from .common import lock_invoice, save
 
 
-def take_number(year: int) -> str:
-    """Next number of the UTC year, from one upsert that keeps the counter row locked until the
-    finalising transaction ends: gapless, because a rollback gives the number back."""
+def take_numbers(year: int, count: int) -> list[str]:
+    """`count` consecutive numbers of the UTC year from one upsert that keeps the counter row locked
+    until the finalising transaction ends: gapless, because a rollback gives the numbers back."""
     require_transaction()
     table = InvoiceSequence._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (year, last) VALUES (%s, 1) ON CONFLICT (year) "
-                       f"DO UPDATE SET last = {table}.last + 1 RETURNING last", [year])
+        cursor.execute(f"INSERT INTO {table} (year, last) VALUES (%s, %s) ON CONFLICT (year) "
+                       f"DO UPDATE SET last = {table}.last + EXCLUDED.last RETURNING last", [year, count])
         last = cursor.fetchone()[0]
-    return f"INV-{year}-{last:06d}"
+    return [f"INV-{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+def take_number(year: int) -> str:
+    return take_numbers(year, 1)[0]
+
+
+def line_row(sub: Subscription, line: Line, invoice: Invoice | None, now: dt.datetime) -> InvoiceLine:
+    """The unsaved row of `line` (on `invoice`, or pending for the next one when None)."""
+    return InvoiceLine(subscription=sub, invoice=invoice, description=line.description[:300],
+                       period_start=line.period_start, period_end=line.period_end, quantity=line.quantity,
+                       unit_amount=line.unit_amount, amount=line.amount, currency=line.currency,
+                       proration=line.proration, plan_id=line.plan_id, created=now)
 
 
 def add_lines(sub: Subscription, lines: list[Line], invoice: Invoice | None) -> list[InvoiceLine]:
     if not lines:
         return []
     now = clock.now()
-    return InvoiceLine.objects.bulk_create([
-        InvoiceLine(subscription=sub, invoice=invoice, description=line.description[:300],
-                    period_start=line.period_start, period_end=line.period_end, quantity=line.quantity,
-                    unit_amount=line.unit_amount, amount=line.amount, currency=line.currency,
-                    proration=line.proration, plan_id=line.plan_id, created=now)
-        for line in lines])
+    return InvoiceLine.objects.bulk_create([line_row(sub, line, invoice, now) for line in lines])
 
 
-def _open(invoice: Invoice, now: dt.datetime) -> None:
-    invoice.number = take_number(now.year)
+def invoice_row(*, sub: Subscription, reason: str, period_start: dt.datetime, period_end: dt.datetime,
+                total: int, now: dt.datetime) -> Invoice:
+    """The unsaved invoice, before `open_invoice` finalises it."""
+    return Invoice(subscription=sub, customer_id=sub.customer_id, billing_reason=reason, currency=sub.plan.currency,
+                   period_start=period_start, period_end=period_end, subtotal=total, total=total, created=now,
+                   updated=now)
+
+
+def open_invoice(invoice: Invoice, now: dt.datetime, number: str, collect_from: dt.datetime | None = None) -> None:
+    """Finalises in memory: the number, open (paid at once when the total is 0), collected from `collect_from`."""
+    invoice.number = number
     invoice.status, invoice.finalized_at, invoice.due_date = Invoice.Status.OPEN, now, now
     if invoice.total == 0:
         invoice.status, invoice.paid_at = Invoice.Status.PAID, now
+    elif collect_from is not None:
+        invoice.next_payment_attempt = collect_from
+
+
+def finalized_event(invoice: Invoice, actor: Actor) -> AuditEvent:
+    return audit_build(action="invoice.finalized", actor=actor, obj=invoice,
+                       details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
 
 
 def invoice_build(*, sub: Subscription, reason: str, period_start: dt.datetime, period_end: dt.datetime,
@@ -68,19 +92,15 @@ def invoice_build(*, sub: Subscription, reason: str, period_start: dt.datetime, 
         carry_out = [Line("Credit from an earlier invoice", period_start, period_end, 1, subtotal, subtotal,
                           currency, False, "")]
         subtotal = 0
-    invoice = Invoice(subscription=sub, customer_id=sub.customer_id, billing_reason=reason,
-                      currency=sub.plan.currency, period_start=period_start, period_end=period_end,
-                      subtotal=subtotal, total=subtotal, created=now, updated=now)
-    _open(invoice, now)
-    if invoice.status == Invoice.Status.OPEN:
-        invoice.next_payment_attempt = collect_from
+    invoice = invoice_row(sub=sub, reason=reason, period_start=period_start, period_end=period_end, total=subtotal,
+                          now=now)
+    open_invoice(invoice, now, take_number(now.year), collect_from)
     invoice.save(force_insert=True)
     add_lines(sub, lines + carry_in, invoice)
     add_lines(sub, carry_out, None)
     if pending:
         InvoiceLine.objects.filter(pk__in=[pk for pk, _ in pending]).update(invoice=invoice)
-    audit_record(action="invoice.finalized", actor=actor, obj=invoice,
-                 details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
+    finalized_event(invoice, actor).save(force_insert=True)
     return invoice
 
 
@@ -89,10 +109,10 @@ def finalize(invoice: Invoice, actor: Actor) -> Invoice:
     require_transaction()
     if invoice.status != Invoice.Status.DRAFT:
         raise InvoiceStateError(details={"invoice_id": invoice.id, "status": invoice.status})
-    _open(invoice, clock.now())
+    now = clock.now()
+    open_invoice(invoice, now, take_number(now.year))
     save(invoice, "number", "status", "finalized_at", "due_date", "paid_at")
-    audit_record(action="invoice.finalized", actor=actor, obj=invoice,
-                 details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
+    finalized_event(invoice, actor).save(force_insert=True)
     return invoice
 
 

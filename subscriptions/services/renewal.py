@@ -13,29 +13,23 @@ lock is also held only at the end.
 
 from __future__ import annotations
 
-from django.db import connection
+import datetime as dt
 
 from core import clock
-from core.audit import audit_build
 from core.context import Actor
 from core.db import require_transaction, update_rows
 from core.models import AuditEvent
 
-from ..models import BillingRun, Invoice, InvoiceLine, InvoiceSequence, Subscription
+from ..models import BillingRun, Invoice, InvoiceLine, Subscription
 from ..periods import period_bounds
+from .invoices import finalized_event, invoice_row, line_row, open_invoice, take_numbers
 from .subscriptions import plan_line
 
 
-def take_numbers(year: int, count: int) -> list[str]:
-    """`count` consecutive numbers of the UTC year from one upsert (the counter row stays locked
-    until the caller's transaction ends, as with `take_number`)."""
-    require_transaction()
-    table = InvoiceSequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (year, last) VALUES (%s, %s) ON CONFLICT (year) "
-                       f"DO UPDATE SET last = {table}.last + EXCLUDED.last RETURNING last", [year, count])
-        last = cursor.fetchone()[0]
-    return [f"INV-{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
+def next_period(sub: Subscription) -> tuple[int, dt.datetime, dt.datetime]:
+    """The index and bounds of the period a renewal starts."""
+    plan, index = sub.plan, sub.period_index + 1
+    return (index, *period_bounds(sub.billing_cycle_anchor, plan.interval, plan.interval_count, index))
 
 
 def batchable(subs: list[Subscription]) -> list[Subscription]:
@@ -44,11 +38,10 @@ def batchable(subs: list[Subscription]) -> list[Subscription]:
     ids = [s.id for s in candidates]
     pending = set(InvoiceLine.objects.filter(subscription_id__in=ids, invoice__isnull=True)
                   .values_list("subscription_id", flat=True))
-    bounds = {s.id: period_bounds(s.billing_cycle_anchor, s.plan.interval, s.plan.interval_count,
-                                  s.period_index + 1) for s in candidates}
-    invoiced = set(Invoice.objects.filter(subscription_id__in=ids, period_start__in={b[0] for b in bounds.values()})
+    starts = {s.id: next_period(s)[1] for s in candidates}
+    invoiced = set(Invoice.objects.filter(subscription_id__in=ids, period_start__in=set(starts.values()))
                    .values_list("subscription_id", "period_start"))
-    return [s for s in candidates if s.id not in pending and (s.id, bounds[s.id][0]) not in invoiced]
+    return [s for s in candidates if s.id not in pending and (s.id, starts[s.id]) not in invoiced]
 
 
 def renew_many(subs: list[Subscription], actor: Actor, run: BillingRun) -> None:
@@ -56,32 +49,20 @@ def renew_many(subs: list[Subscription], actor: Actor, run: BillingRun) -> None:
     if not subs:
         return
     now = clock.now()
-    invoices, lines, audits = [], [], []
+    invoices, lines = [], []
     for sub in subs:
-        plan, index = sub.plan, sub.period_index + 1
-        start, end = period_bounds(sub.billing_cycle_anchor, plan.interval, plan.interval_count, index)
+        index, start, end = next_period(sub)
         line = plan_line(sub, start, end)
-        invoice = Invoice(subscription=sub, customer_id=sub.customer_id, billing_reason=Invoice.Reason.CYCLE,
-                          currency=plan.currency, period_start=start, period_end=end, subtotal=line.amount,
-                          total=line.amount, created=now, updated=now, status=Invoice.Status.OPEN,
-                          finalized_at=now, due_date=now)
-        if invoice.total == 0:
-            invoice.status, invoice.paid_at = Invoice.Status.PAID, now
-        else:
-            invoice.next_payment_attempt = now
+        invoice = invoice_row(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
+                              total=line.amount, now=now)
         invoices.append(invoice)
-        lines.append(InvoiceLine(subscription=sub, invoice=invoice, description=line.description[:300],
-                                 period_start=start, period_end=end, quantity=line.quantity,
-                                 unit_amount=line.unit_amount, amount=line.amount, currency=line.currency,
-                                 proration=line.proration, plan_id=line.plan_id, created=now))
+        lines.append(line_row(sub, line, invoice, now))
         sub.period_index, sub.current_period_start, sub.current_period_end, sub.updated = index, start, end, now
     for invoice, number in zip(invoices, take_numbers(now.year, len(invoices)), strict=True):
-        invoice.number = number
-        audits.append(audit_build(action="invoice.finalized", actor=actor, obj=invoice,
-                                  details={"number": number, "total": invoice.total, "currency": invoice.currency}))
+        open_invoice(invoice, now, number, collect_from=now)
     Invoice.objects.bulk_create(invoices)
     InvoiceLine.objects.bulk_create(lines)
     update_rows(Subscription, subs, ["period_index", "current_period_start", "current_period_end", "updated"])
-    AuditEvent.objects.bulk_create(audits)
+    AuditEvent.objects.bulk_create([finalized_event(invoice, actor) for invoice in invoices])
     run.renewed += len(subs)
     run.invoices_created += len(subs)

@@ -14,7 +14,7 @@ from core.errors import ValidationFailed
 from wallets import selectors as wallet_selectors
 
 from ..errors import CurrencyMismatch, PlanInactive, SubscriptionStateError
-from ..models import Invoice, InvoiceLine, Plan, Subscription
+from ..models import Invoice, Plan, Subscription
 from ..periods import period_bounds
 from ..proration import Line, proration_lines
 from .collection import collect
@@ -262,7 +262,3 @@ def subscription_set_payment_source(*, actor: Actor, subscription_id: str, walle
                      details={"wallet_id": wallet_id, "payment_method": payment_method})
         return sub
     return run_in_transaction(write)
-
-
-def pending_lines(sub: Subscription):
-    return InvoiceLine.objects.filter(subscription=sub, invoice__isnull=True)

@@ -1,6 +1,8 @@
 """The billing run's chunk-at-once paths write what the per-subscription, per-invoice paths write."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.db import run_in_transaction
 from core.models import AuditEvent
@@ -95,3 +97,28 @@ def test_mixed_chunk_keeps_numbers_gapless_and_one_invoice_per_period(actor, mak
     assert InvoiceSequence.objects.get(year=2026).last == before + 5
     finalized = AuditEvent.objects.filter(action="invoice.finalized", object_id__in=cycle.values("id"))
     assert sorted(e.details["number"] for e in finalized) == sorted(cycle.values_list("number", flat=True))
+
+
+def test_collecting_a_chunk_of_retries_reads_settings_and_attempts_and_locks_subscriptions_once(
+        actor, make_plan, travel):
+    travel(at(2026, 1, 1))
+    plan = make_plan(amount=1000)
+    subs = [services.subscription_create(actor=actor, customer_id=CustomerFactory().id, plan_id=plan.id,
+                                         payment_method="tok_visa").id for _ in range(4)]
+    Subscription.objects.filter(pk__in=subs).update(payment_method="tok_decline_insufficient_funds")
+    travel(at(2026, 2, 1))
+    services.billing_run(actor=actor)
+    travel(at(2026, 2, 2))
+    with CaptureQueriesContext(connection) as queries:
+        run = services.billing_run(actor=actor)
+    assert (run.payments_attempted, run.payments_failed, run.errors) == (4, 4, 0)
+    cycle = Invoice.objects.filter(billing_reason="subscription_cycle")
+    assert sorted(cycle.values_list("status", "attempt_count", "next_payment_attempt")) == [
+        ("open", 2, at(2026, 2, 4))] * 4
+    assert sorted(InvoiceAttempt.objects.filter(invoice__in=cycle).values_list("number", "status")) == sorted(
+        [(1, "failed"), (2, "failed")] * 4)
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "subscriptions_dunningsettings"' in q for q in selects) == 1
+    assert sum('FROM "subscriptions_invoiceattempt"' in q for q in selects) == 1
+    # The expire and renew chunk queries, and one lock of the collected invoices' subscriptions.
+    assert sum('FROM "subscriptions_subscription"' in q and "FOR UPDATE" in q for q in selects) == 3

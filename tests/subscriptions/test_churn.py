@@ -63,6 +63,36 @@ def test_trained_model_is_stored_with_metrics_and_explains_scores(make_plan):
     result = churn.at_risk(now=at(2026, 10, 20), limit=5)
     assert result["status"] == "ok" and len(result["subscriptions"]) == 5
     top = result["subscriptions"][0]
+    scores = [row["score"] for row in result["subscriptions"]]
+    assert scores == sorted(scores, reverse=True)
     assert top["score"] > result["subscriptions"][-1]["score"] or top["score"] >= 0.5
     assert top["reasons"][0]["feature"] in churn.FEATURES and top["reasons"][0]["contribution"] > 0
     assert any(r["feature"] == "failed_payments" for row in result["subscriptions"] for r in row["reasons"])
+
+
+def test_samples_count_downgrades_failures_and_days_since_payment(make_plan):
+    plan = make_plan(amount=3000)
+    start = at(2026, 1, 1)
+    customer = CustomerFactory()
+    sub = Subscription.objects.create(customer=customer, plan=plan, status="active", billing_cycle_anchor=start,
+                                      current_period_start=start, current_period_end=at(2026, 2, 1), created=start,
+                                      updated=start)
+    invoice = Invoice.objects.create(subscription=sub, customer=customer, status="paid", number="T-1",
+                                     billing_reason="subscription_create", currency="USD", period_start=start,
+                                     period_end=at(2026, 2, 1), created=start, updated=start)
+    InvoiceAttempt.objects.create(invoice=invoice, number=1, status="succeeded", created=start, settled=start)
+    InvoiceAttempt.objects.create(invoice=invoice, number=2, status="failed", created=at(2026, 1, 20),
+                                  settled=at(2026, 1, 20))
+    for kind, mrr, day in [("activated", 3000, 1), ("changed", 1500, 5), ("changed", 6000, 10),
+                           ("changed", 2000, 15), ("changed", 1000, 25)]:
+        SubscriptionEvent.objects.create(subscription=sub, customer_id=customer.id, kind=kind, status="active",
+                                         plan_id=plan.id, quantity=1, currency="USD", mrr=mrr, at=at(2026, 1, day))
+    ended = Subscription.objects.create(customer=CustomerFactory(), plan=plan, status="canceled",
+                                        billing_cycle_anchor=start, current_period_start=start,
+                                        current_period_end=at(2026, 2, 1), created=start, updated=start)
+    SubscriptionEvent.objects.create(subscription=ended, customer_id=ended.customer_id, kind="canceled",
+                                     status="canceled", plan_id=plan.id, quantity=1, currency="USD", mrr=0,
+                                     at=at(2026, 1, 2))
+    samples = churn.samples_at(at(2026, 1, 21), labelled=False)
+    assert [(s.subscription_id, s.customer_id, s.features, s.label) for s in samples] == [
+        (sub.id, customer.id, [20.0, 1, 2, 2000, 20.0, 0], 0)]

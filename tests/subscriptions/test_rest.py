@@ -167,3 +167,28 @@ def test_change_preview_with_bad_input_is_refused(api, customer, travel):
                         format="json")
     assert (response.status_code, response.json()["error"]["code"]) == (422, "currency_mismatch")
     assert Subscription.objects.get(pk=sub["id"]).plan_id == plan["id"]
+
+
+def test_finalize_numbers_and_opens_a_draft(api, customer, travel):
+    from core.models import AuditEvent
+
+    travel(at(2026, 2, 1))
+    plan = _plan(api)
+    sub = api.post("/api/v1/subscriptions", {"customer_id": customer.id, "plan_id": plan["id"],
+                                             "payment_method": "tok_visa"}, format="json").json()
+    first = Invoice.objects.get(subscription_id=sub["id"])
+    travel(at(2026, 2, 3))
+    draft = Invoice.objects.create(subscription_id=sub["id"], customer=customer, status="draft",
+                                   billing_reason="subscription_update", currency="USD",
+                                   period_start=at(2026, 2, 1), period_end=at(2026, 3, 1), subtotal=1500, total=1500,
+                                   created=at(2026, 2, 2), updated=at(2026, 2, 2))
+    response = api.post(f"/api/v1/invoices/{draft.id}/finalize", {}, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["number"], body["status"]) == ("INV-2026-000002", "open")
+    assert first.number == "INV-2026-000001"
+    draft.refresh_from_db()
+    assert (draft.status, draft.finalized_at, draft.due_date, draft.paid_at, draft.next_payment_attempt) == (
+        "open", at(2026, 2, 3), at(2026, 2, 3), None, None)
+    event = AuditEvent.objects.get(action="invoice.finalized", object_id=draft.id)
+    assert event.details == {"number": "INV-2026-000002", "total": 1500, "currency": "USD"}
