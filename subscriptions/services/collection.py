@@ -300,10 +300,10 @@ def charge_and_settle_many(claimed: list[tuple[Invoice, InvoiceAttempt]], actor:
 
     def settle():
         ids = sorted(invoice.id for invoice, _ in claimed)
-        locked = {i.pk: i for i in Invoice.objects.select_for_update(of=("self",)).select_related("subscription")
-                  .filter(pk__in=ids).order_by("pk")}
-        subs = {s.pk: s for s in Subscription.objects.select_for_update(of=("self",))
-                .select_related("plan", "customer")
+        # Bare rows on the hot path: plan and customer are read lazily by the rare branches that need
+        # them (recovery events, dunning e-mails).
+        locked = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        subs = {s.pk: s for s in Subscription.objects.select_for_update()
                 .filter(pk__in=sorted({i.subscription_id for i in locked.values()})).order_by("pk")}
         fast = _settle_paid_many(claimed, results, locked, subs, actor)
         config = dunning_settings() if len(fast) < len(claimed) else None
