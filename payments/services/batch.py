@@ -76,11 +76,14 @@ class _Item:
     latency_ms: int = 0
 
 
-def _single(actor: Actor, req: ChargeRequest) -> Payment | DomainError:
+def payment_create_from_request(*, actor: Actor, request: ChargeRequest) -> Payment | DomainError:
+    """`payment_create` with a request's fields; the DomainError it would raise is returned in its
+    place, as `payment_create_batch` returns it for that request."""
     try:
-        return payment_create(actor=actor, customer_id=req.customer_id, amount=req.amount, currency=req.currency,
-                              method=req.method, payment_method=req.payment_method, description=req.description,
-                              metadata=req.metadata)
+        return payment_create(actor=actor, customer_id=request.customer_id, amount=request.amount,
+                              currency=request.currency, method=request.method,
+                              payment_method=request.payment_method, description=request.description,
+                              metadata=request.metadata)
     except DomainError as exc:
         return exc
 
@@ -98,7 +101,7 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
     for index, req in enumerate(requests):
         customer = customers.get(req.customer_id)
         if customer is None or req.method == Payment.Method.WALLET:
-            results[index] = _single(actor, req)
+            results[index] = payment_create_from_request(actor=actor, request=req)
             continue
         try:
             refuse_card_data({"payment_method": req.payment_method, "description": req.description,
@@ -117,7 +120,7 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
                 decisions[key] = None
         decision = decisions[key]
         if decision is None:
-            results[index] = _single(actor, req)
+            results[index] = payment_create_from_request(actor=actor, request=req)
             continue
         risk = score_payment(RiskContext(customer_id=customer.id, customer_status=customer.status, amount=req.amount,
                                          currency=currency, method=req.method, metadata=req.metadata or {}))
