@@ -43,14 +43,23 @@ from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
 from ..risk import RiskContext, score_payment
 from . import postings
-from .common import OPEN_STATES, apply_result, stamp_actor
+from .common import (
+    ATTEMPT_OUTCOME_FIELDS,
+    CAPTURED_FIELDS,
+    OPEN_STATES,
+    apply_result,
+    attempt_status,
+    capture_delta,
+    mark_captured,
+    save,
+    set_attempt_outcome,
+    stamp_actor,
+    take_provider_details,
+)
 from .create import _authorise_with_routing, _mark_unknown, _validate, auth_request, payment_create
 
 logger = logging.getLogger("payments")
-_ATTEMPT_FIELDS = ["status", "latency_ms", "completed_at", "decline_code", "decline_message", "provider_reference"]
-_CAPTURE_FIELDS = ["provider_reference", "card_brand", "card_country", "card_last4", "capture_entry_id",
-                   "fee_amount", "amount_captured", "status", "amount_capturable", "authorised_at", "captured_at",
-                   "updated"]
+_CAPTURE_FIELDS = ["provider_reference", "card_brand", "card_country", "card_last4", *CAPTURED_FIELDS, "updated"]
 
 
 @dataclass(frozen=True)
@@ -215,29 +224,27 @@ def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:
             others.append((item, partial(_mark_unknown, payment.pk, attempt, item.latency_ms, actor, why)))
             continue
         else:
-            status = {"captured": PaymentAttempt.Status.CAPTURED, "authorised": PaymentAttempt.Status.AUTHORISED,
-                      "declined": PaymentAttempt.Status.DECLINED}.get(result.status, PaymentAttempt.Status.UNKNOWN)
+            status = attempt_status(result)
             code, message, reference = result.decline_code, result.decline_message, result.reference
             if result.status == "declined" and result.retriable:
                 failover.append(item)
             elif status == PaymentAttempt.Status.UNKNOWN and result.status != "processing":
                 payment.status = Payment.Status.UNKNOWN
-                others.append((item, partial(_save_unknown, payment)))
+                others.append((item, partial(save, payment, "status")))
             elif result.status == "captured" and payment.status in OPEN_STATES and not payment.wallet_id:
                 captures.append(item)
             else:
                 others.append((item, partial(apply_result, payment=payment, result=result, actor=actor,
                                              source="authorise")))
-        attempt.status, attempt.latency_ms, attempt.completed_at = status, item.latency_ms, now
-        attempt.decline_code, attempt.decline_message = code, message[:300]
-        attempt.provider_reference = reference or attempt.provider_reference
+        set_attempt_outcome(attempt, status=status, latency_ms=item.latency_ms, now=now, decline_code=code,
+                            decline_message=message, reference=reference)
         if status != PaymentAttempt.Status.UNKNOWN:
             counts = stats[(attempt.provider, payment.currency)]
             counts[0] += 1
             counts[1] += status in (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
             counts[2] += max(item.latency_ms, 0)
     settled = [i.attempt for i in items if i.attempt.status != PaymentAttempt.Status.PENDING]
-    update_rows(PaymentAttempt, settled, _ATTEMPT_FIELDS)
+    update_rows(PaymentAttempt, settled, ATTEMPT_OUTCOME_FIELDS)
     for (provider, currency), (n, ok, latency) in sorted(stats.items()):
         routing.record_outcomes(provider=provider, currency=currency, attempts=n, successes=ok,
                                 latency_ms_total=latency)
@@ -249,35 +256,20 @@ def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:
     return failover
 
 
-def _save_unknown(payment: Payment) -> None:
-    payment.updated = clock.now()
-    payment.save(update_fields=["status", "updated"])
-
-
 def _apply_captures(items: list[_Item], actor: Actor) -> None:
     """`apply_result` for a full capture of a processing card payment, for many payments at once."""
     if not items:
         return
     now = clock.now()
-    entries = postings.post_captures([(i.payment, min(i.result.amount_captured, i.payment.amount)) for i in items],
+    deltas = [capture_delta(i.payment, i.result) for i in items]
+    entries = postings.post_captures([(i.payment, delta) for i, delta in zip(items, deltas, strict=True)],
                                      actor=actor)
     audits = []
-    for item, (entry_id, fee) in zip(items, entries, strict=True):
-        payment, result = item.payment, item.result
+    for item, delta, (entry_id, fee) in zip(items, deltas, entries, strict=True):
+        payment = item.payment
         before = payment.status
-        if result.reference and not payment.provider_reference:
-            payment.provider_reference = result.reference
-        if result.card.last4 and not payment.card_last4:
-            payment.card_brand, payment.card_country, payment.card_last4 = (result.card.brand, result.card.country,
-                                                                             result.card.last4)
-        delta = min(result.amount_captured, payment.amount) - payment.amount_captured
-        if delta > 0:
-            payment.capture_entry_id = payment.capture_entry_id or entry_id
-            payment.fee_amount += fee
-            payment.amount_captured += delta
-        payment.status, payment.amount_capturable = Payment.Status.SUCCEEDED, 0
-        payment.authorised_at = payment.authorised_at or now
-        payment.captured_at = now
+        take_provider_details(payment, item.result)
+        mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
         payment.updated = now
         audits.append(audit_build(action=f"payment.{payment.status}", actor=actor, obj=payment,
                                   details={"source": "authorise", "from": before,

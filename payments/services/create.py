@@ -31,7 +31,7 @@ from ..models import Payment, PaymentAttempt
 from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
 from ..risk import RiskContext, score_payment
 from . import postings
-from .common import apply_result, lock_payment, record_attempt_outcome, save, stamp_actor
+from .common import apply_result, attempt_status, lock_payment, record_attempt_outcome, save, stamp_actor
 
 logger = logging.getLogger("payments")
 CHANNELS = ("web", "app", "pos", "moto")
@@ -238,8 +238,7 @@ def _since(started: float) -> int:
 
 def _settle(payment_id: str, attempt: PaymentAttempt, latency_ms: int, result, actor: Actor) -> Payment:
     payment = lock_payment(payment_id)
-    status = {"captured": PaymentAttempt.Status.CAPTURED, "authorised": PaymentAttempt.Status.AUTHORISED,
-              "declined": PaymentAttempt.Status.DECLINED}.get(result.status, PaymentAttempt.Status.UNKNOWN)
+    status = attempt_status(result)
     record_attempt_outcome(attempt=attempt, status=status, latency_ms=latency_ms, currency=payment.currency,
                            decline_code=result.decline_code, decline_message=result.decline_message,
                            reference=result.reference)
