@@ -6,8 +6,7 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
-from core.errors import NotFound
-from core.ids import has_prefix
+from core.ids import get_by_public_id
 
 from .. import routing
 from ..models import Payment, PaymentAttempt
@@ -20,12 +19,8 @@ OPEN_STATES = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
 
 def lock_payment(payment_id: str) -> Payment:
     require_transaction()
-    if not has_prefix(payment_id, "pay"):
-        raise NotFound("No such payment.", details={"payment_id": payment_id})
-    payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
-    if payment is None:
-        raise NotFound("No such payment.", details={"payment_id": payment_id})
-    return payment
+    return get_by_public_id(Payment.objects.select_for_update(), payment_id, field="payment_id",
+                            message="No such payment.")
 
 
 def save(payment: Payment, *fields: str) -> None:

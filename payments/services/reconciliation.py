@@ -14,8 +14,8 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction
-from core.errors import InvalidStateTransition, NotFound
-from core.ids import has_prefix
+from core.errors import InvalidStateTransition
+from core.ids import get_by_public_id
 from wallets.models import Posting
 
 from .. import providers
@@ -132,13 +132,9 @@ def reconcile(*, actor: Actor, run_date: str | dt.date | None = None, days: int 
 
 
 def mismatch_resolve(*, actor: Actor, mismatch_id: str, note: str) -> ReconciliationMismatch:
-    if not has_prefix(mismatch_id, "rcm"):
-        raise NotFound("No such mismatch.", details={"mismatch_id": mismatch_id})
-
     def resolve() -> ReconciliationMismatch:
-        mismatch = ReconciliationMismatch.objects.select_for_update().filter(pk=mismatch_id).first()
-        if mismatch is None:
-            raise NotFound("No such mismatch.", details={"mismatch_id": mismatch_id})
+        mismatch = get_by_public_id(ReconciliationMismatch.objects.select_for_update(), mismatch_id,
+                                    field="mismatch_id", message="No such mismatch.")
         if mismatch.status != ReconciliationMismatch.Status.OPEN:
             raise InvalidStateTransition("The mismatch is already resolved.")
         mismatch.status, mismatch.resolution_note = ReconciliationMismatch.Status.RESOLVED, note[:500]
