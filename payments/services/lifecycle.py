@@ -120,10 +120,9 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
             postings.wallet_release(payment=payment, actor=actor)
         payment.status, payment.amount_capturable = Payment.Status.CANCELED, 0
         payment.canceled_at, payment.cancellation_reason = clock.now(), reason
-        save(payment, "status", "amount_capturable", "canceled_at", "cancellation_reason")
-        payment.review_status = (Payment.Review.REJECTED if payment.review_status == Payment.Review.PENDING
-                                 else payment.review_status)
-        save(payment, "review_status")
+        if payment.review_status == Payment.Review.PENDING:
+            payment.review_status = Payment.Review.REJECTED
+        save(payment, "status", "amount_capturable", "canceled_at", "cancellation_reason", "review_status")
         audit_record(action="payment.canceled", actor=actor, obj=payment, details={"reason": reason})
         return payment, False
 
