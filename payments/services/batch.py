@@ -29,13 +29,11 @@ from functools import partial
 from accounts.models import Customer
 from core import clock
 from core.audit import audit_build
-from core.cards import refuse_card_data
 from core.context import Actor
 from core.db import run_in_transaction, update_rows
 from core.errors import DomainError
 from core.ids import has_prefix
 from core.models import AuditEvent
-from core.money import normalize_currency
 
 from .. import routing
 from ..errors import NoProviderAvailable
@@ -53,10 +51,17 @@ from .common import (
     mark_captured,
     save,
     set_attempt_outcome,
-    stamp_actor,
     take_provider_details,
 )
-from .create import _authorise_with_routing, _mark_unknown, _validate, auth_request, payment_create
+from .create import (
+    _authorise_with_routing,
+    _checked_input,
+    _mark_unknown,
+    auth_request,
+    created_details,
+    new_payment,
+    payment_create,
+)
 
 logger = logging.getLogger("payments")
 _CAPTURE_FIELDS = ["provider_reference", "card_brand", "card_country", "card_last4", *CAPTURED_FIELDS, "updated"]
@@ -113,11 +118,9 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
             results[index] = payment_create_from_request(actor=actor, request=req)
             continue
         try:
-            refuse_card_data({"payment_method": req.payment_method, "description": req.description,
-                              "metadata": req.metadata or {}, "device_id": "", "merchant_reference": ""})
-            currency = normalize_currency(req.currency)
-            _validate(amount=req.amount, method=req.method, capture_method="automatic",
-                      payment_method=req.payment_method, channel="", metadata=req.metadata)
+            currency = _checked_input(amount=req.amount, currency=req.currency, method=req.method,
+                                      capture_method="automatic", payment_method=req.payment_method,
+                                      description=req.description, metadata=req.metadata)
         except DomainError as exc:
             results[index] = exc
             continue
@@ -133,26 +136,17 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
             continue
         risk = score_payment(RiskContext(customer_id=customer.id, customer_status=customer.status, amount=req.amount,
                                          currency=currency, method=req.method, metadata=req.metadata or {}))
-        payment = Payment(
-            customer=customer, amount=req.amount, currency=currency, method=req.method,
-            payment_method=req.payment_method, capture_method=Payment.CaptureMethod.AUTOMATIC,
-            description=req.description, metadata=req.metadata or {}, device_id="", ip_address=None, channel="",
-            merchant_reference="", wallet_id="", risk_score=risk.score, risk_level=risk.level,
-            risk_decision=risk.decision, risk_model_version=risk.model_version, risk_reasons=risk.reasons,
-            review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE,
-            created=now, updated=now)
-        stamp_actor(payment, actor)
+        payment = new_payment(actor=actor, customer=customer, risk=risk, now=now, amount=req.amount,
+                              currency=currency, method=req.method, payment_method=req.payment_method,
+                              capture_method=Payment.CaptureMethod.AUTOMATIC, description=req.description,
+                              metadata=req.metadata or {})
         item = _Item(index, payment)
-        if risk.decision == "block":
-            payment.status = Payment.Status.FAILED
-            payment.failure_code = "blocked_by_risk"
-            payment.failure_message = "The payment was blocked by risk rules."
-        else:
+        if risk.decision != "block":
             payment.status, payment.provider = Payment.Status.PROCESSING, decision.provider
             item.attempt = PaymentAttempt(payment=payment, sequence=1, provider=decision.provider,
                                           reason=decision.reason, created=now)
         audits.append(audit_build(action="payment.created", actor=actor, obj=payment,
-                                  details={"amount": req.amount, "currency": currency, "risk": risk.decision}))
+                                  details=created_details(payment)))
         items.append(item)
         results[index] = payment
     if not items:
