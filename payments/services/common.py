@@ -68,6 +68,18 @@ def mark_captured(payment: Payment, *, delta: int, entry_id: str, fee: int, now)
     payment.captured_at = now
 
 
+# What `mark_canceled` writes.
+CANCELED_FIELDS = ("status", "amount_capturable", "canceled_at", "cancellation_reason", "review_status")
+
+
+def mark_canceled(payment: Payment, *, reason: str, now) -> None:
+    """The payment as canceled; a risk review still pending ends rejected (nothing is left to approve)."""
+    payment.status, payment.amount_capturable, payment.canceled_at = Payment.Status.CANCELED, 0, now
+    payment.cancellation_reason = reason
+    if payment.review_status == Payment.Review.PENDING:
+        payment.review_status = Payment.Review.REJECTED
+
+
 def attempt_status(result: ProviderResult) -> str:
     """The attempt status an authorise answer gives (unknown for anything but a definite outcome)."""
     return {"captured": PaymentAttempt.Status.CAPTURED, "authorised": PaymentAttempt.Status.AUTHORISED,
@@ -102,9 +114,8 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
         payment.failure_message = result.decline_message[:300]
         fields |= {"status", "failure_code", "failure_message"}
     elif result.status == "canceled" and status in (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE):
-        payment.status, payment.amount_capturable, payment.canceled_at = Payment.Status.CANCELED, 0, now
-        payment.cancellation_reason = payment.cancellation_reason or "provider"
-        fields |= {"status", "amount_capturable", "canceled_at", "cancellation_reason"}
+        mark_canceled(payment, reason=payment.cancellation_reason or "provider", now=now)
+        fields |= set(CANCELED_FIELDS)
     elif result.status == "processing" and status == Payment.Status.UNKNOWN:
         payment.status = Payment.Status.PROCESSING
         fields.add("status")
