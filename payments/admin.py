@@ -71,7 +71,6 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_filter = ("status", "currency", "provider", "method", "capture_method", "risk_decision", "review_status")
     search_fields = ("=id", "=customer__id", "customer__email", "=provider_reference", "=merchant_reference")
     list_select_related = ("customer",)
-    show_full_result_count = False
     date_hierarchy = "created"
     inlines = [AttemptInline, RefundInline]
     action_form = PaymentActionForm
@@ -155,7 +154,6 @@ class RefundAdmin(ReadOnlyAdmin):
     list_filter = ("status", "reason", "currency")
     search_fields = ("=id", "=payment__id", "=provider_reference")
     list_select_related = ("payment",)
-    show_full_result_count = False
 
     @admin.display(description="Amount")
     def amount_display(self, obj):
@@ -205,7 +203,6 @@ class FeeScheduleAdmin(SettingsAdmin):
 class ProviderStatAdmin(ReadOnlyAdmin):
     list_display = ("provider", "currency", "bucket", "attempts", "successes", "success_rate", "avg_latency")
     list_filter = ("provider", "currency")
-    show_full_result_count = False
 
     @admin.display(description="Success rate")
     def success_rate(self, obj):
@@ -221,7 +218,6 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "provider", "type", "provider_event_id", "status", "attempts", "payment_id", "received_at")
     list_filter = ("status", "provider", "type")
     search_fields = ("=id", "=provider_event_id", "=payment_id")
-    show_full_result_count = False
     actions = ["retry"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -249,7 +245,6 @@ class ReconciliationMismatchAdmin(ReadOnlyAdmin):
     list_filter = ("status", "kind", "provider", "run_date")
     search_fields = ("=id", "=payment__id")
     list_select_related = ("payment",)
-    show_full_result_count = False
     action_form = ResolveForm
     actions = ["resolve"]
 

@@ -94,18 +94,9 @@ def choose(*, currency: str, method: str, exclude: tuple[str, ...] = ()) -> Deci
                              "samples": samples, "stats": stats, "failover_from": list(exclude)})
 
 
-def record_outcome(*, provider: str, currency: str, success: bool, latency_ms: int) -> None:
-    """Count one definite outcome in the provider's current hour (inside the caller's transaction)."""
-    bucket = clock.now().replace(minute=0, second=0, microsecond=0)
-    stat, _ = ProviderStat.objects.get_or_create(provider=provider, currency=currency, bucket=bucket)
-    ProviderStat.objects.filter(pk=stat.pk).update(attempts=F("attempts") + 1,
-                                                   successes=F("successes") + (1 if success else 0),
-                                                   latency_ms_total=F("latency_ms_total") + max(latency_ms, 0))
-
-
 def record_outcomes(*, provider: str, currency: str, attempts: int, successes: int, latency_ms_total: int) -> None:
-    """`record_outcome` for many definite outcomes at once (the batch charge path): the same bucket
-    row and totals, one update instead of one per attempt, so the hot row is locked once."""
+    """Counts definite outcomes in the provider's current hour (inside the caller's transaction): one
+    update for all of them, so a batch locks the hot row once."""
     if not attempts:
         return
     bucket = clock.now().replace(minute=0, second=0, microsecond=0)

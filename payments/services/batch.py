@@ -29,13 +29,11 @@ from functools import partial
 from accounts.models import Customer
 from core import clock
 from core.audit import audit_build
-from core.cards import refuse_card_data
 from core.context import Actor
 from core.db import run_in_transaction, update_rows
 from core.errors import DomainError
 from core.ids import has_prefix
 from core.models import AuditEvent
-from core.money import normalize_currency
 
 from .. import routing
 from ..errors import NoProviderAvailable
@@ -43,14 +41,30 @@ from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
 from ..risk import RiskContext, score_payment
 from . import postings
-from .common import OPEN_STATES, apply_result, stamp_actor
-from .create import _authorise_with_routing, _mark_unknown, _validate, auth_request, payment_create
+from .common import (
+    ATTEMPT_OUTCOME_FIELDS,
+    CAPTURED_FIELDS,
+    OPEN_STATES,
+    apply_result,
+    attempt_status,
+    capture_delta,
+    mark_captured,
+    save,
+    set_attempt_outcome,
+    take_provider_details,
+)
+from .create import (
+    _authorise_with_routing,
+    _checked_input,
+    _mark_unknown,
+    auth_request,
+    created_details,
+    new_payment,
+    payment_create,
+)
 
 logger = logging.getLogger("payments")
-_ATTEMPT_FIELDS = ["status", "latency_ms", "completed_at", "decline_code", "decline_message", "provider_reference"]
-_CAPTURE_FIELDS = ["provider_reference", "card_brand", "card_country", "card_last4", "capture_entry_id",
-                   "fee_amount", "amount_captured", "status", "amount_capturable", "authorised_at", "captured_at",
-                   "updated"]
+_CAPTURE_FIELDS = ["provider_reference", "card_brand", "card_country", "card_last4", *CAPTURED_FIELDS, "updated"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +90,14 @@ class _Item:
     latency_ms: int = 0
 
 
-def _single(actor: Actor, req: ChargeRequest) -> Payment | DomainError:
+def payment_create_from_request(*, actor: Actor, request: ChargeRequest) -> Payment | DomainError:
+    """`payment_create` with a request's fields; the DomainError it would raise is returned in its
+    place, as `payment_create_batch` returns it for that request."""
     try:
-        return payment_create(actor=actor, customer_id=req.customer_id, amount=req.amount, currency=req.currency,
-                              method=req.method, payment_method=req.payment_method, description=req.description,
-                              metadata=req.metadata)
+        return payment_create(actor=actor, customer_id=request.customer_id, amount=request.amount,
+                              currency=request.currency, method=request.method,
+                              payment_method=request.payment_method, description=request.description,
+                              metadata=request.metadata)
     except DomainError as exc:
         return exc
 
@@ -89,7 +106,7 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
     """What `payment_create` returns for each request, in order; bad input is the DomainError it
     would raise, returned in that request's place so one bad request does not stop the rest."""
     results: list[Payment | DomainError | None] = [None] * len(requests)
-    ids = {r.customer_id for r in requests if isinstance(r.customer_id, str) and has_prefix(r.customer_id, "cus")}
+    ids = {r.customer_id for r in requests if has_prefix(r.customer_id, "cus")}
     customers = Customer.objects.in_bulk(list(ids))
     decisions: dict[tuple[str, str], routing.Decision | None] = {}
     items: list[_Item] = []
@@ -98,14 +115,12 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
     for index, req in enumerate(requests):
         customer = customers.get(req.customer_id)
         if customer is None or req.method == Payment.Method.WALLET:
-            results[index] = _single(actor, req)
+            results[index] = payment_create_from_request(actor=actor, request=req)
             continue
         try:
-            refuse_card_data({"payment_method": req.payment_method, "description": req.description,
-                              "metadata": req.metadata or {}, "device_id": "", "merchant_reference": ""})
-            currency = normalize_currency(req.currency)
-            _validate(amount=req.amount, method=req.method, capture_method="automatic",
-                      payment_method=req.payment_method, channel="", metadata=req.metadata)
+            currency = _checked_input(amount=req.amount, currency=req.currency, method=req.method,
+                                      capture_method="automatic", payment_method=req.payment_method,
+                                      description=req.description, metadata=req.metadata)
         except DomainError as exc:
             results[index] = exc
             continue
@@ -117,30 +132,21 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
                 decisions[key] = None
         decision = decisions[key]
         if decision is None:
-            results[index] = _single(actor, req)
+            results[index] = payment_create_from_request(actor=actor, request=req)
             continue
         risk = score_payment(RiskContext(customer_id=customer.id, customer_status=customer.status, amount=req.amount,
                                          currency=currency, method=req.method, metadata=req.metadata or {}))
-        payment = Payment(
-            customer=customer, amount=req.amount, currency=currency, method=req.method,
-            payment_method=req.payment_method, capture_method=Payment.CaptureMethod.AUTOMATIC,
-            description=req.description, metadata=req.metadata or {}, device_id="", ip_address=None, channel="",
-            merchant_reference="", wallet_id="", risk_score=risk.score, risk_level=risk.level,
-            risk_decision=risk.decision, risk_model_version=risk.model_version, risk_reasons=risk.reasons,
-            review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE,
-            created=now, updated=now)
-        stamp_actor(payment, actor)
+        payment = new_payment(actor=actor, customer=customer, risk=risk, now=now, amount=req.amount,
+                              currency=currency, method=req.method, payment_method=req.payment_method,
+                              capture_method=Payment.CaptureMethod.AUTOMATIC, description=req.description,
+                              metadata=req.metadata or {})
         item = _Item(index, payment)
-        if risk.decision == "block":
-            payment.status = Payment.Status.FAILED
-            payment.failure_code = "blocked_by_risk"
-            payment.failure_message = "The payment was blocked by risk rules."
-        else:
+        if risk.decision != "block":
             payment.status, payment.provider = Payment.Status.PROCESSING, decision.provider
             item.attempt = PaymentAttempt(payment=payment, sequence=1, provider=decision.provider,
                                           reason=decision.reason, created=now)
         audits.append(audit_build(action="payment.created", actor=actor, obj=payment,
-                                  details={"amount": req.amount, "currency": currency, "risk": risk.decision}))
+                                  details=created_details(payment)))
         items.append(item)
         results[index] = payment
     if not items:
@@ -212,29 +218,27 @@ def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:
             others.append((item, partial(_mark_unknown, payment.pk, attempt, item.latency_ms, actor, why)))
             continue
         else:
-            status = {"captured": PaymentAttempt.Status.CAPTURED, "authorised": PaymentAttempt.Status.AUTHORISED,
-                      "declined": PaymentAttempt.Status.DECLINED}.get(result.status, PaymentAttempt.Status.UNKNOWN)
+            status = attempt_status(result)
             code, message, reference = result.decline_code, result.decline_message, result.reference
             if result.status == "declined" and result.retriable:
                 failover.append(item)
             elif status == PaymentAttempt.Status.UNKNOWN and result.status != "processing":
                 payment.status = Payment.Status.UNKNOWN
-                others.append((item, partial(_save_unknown, payment)))
+                others.append((item, partial(save, payment, "status")))
             elif result.status == "captured" and payment.status in OPEN_STATES and not payment.wallet_id:
                 captures.append(item)
             else:
                 others.append((item, partial(apply_result, payment=payment, result=result, actor=actor,
                                              source="authorise")))
-        attempt.status, attempt.latency_ms, attempt.completed_at = status, item.latency_ms, now
-        attempt.decline_code, attempt.decline_message = code, message[:300]
-        attempt.provider_reference = reference or attempt.provider_reference
+        set_attempt_outcome(attempt, status=status, latency_ms=item.latency_ms, now=now, decline_code=code,
+                            decline_message=message, reference=reference)
         if status != PaymentAttempt.Status.UNKNOWN:
             counts = stats[(attempt.provider, payment.currency)]
             counts[0] += 1
             counts[1] += status in (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
             counts[2] += max(item.latency_ms, 0)
     settled = [i.attempt for i in items if i.attempt.status != PaymentAttempt.Status.PENDING]
-    update_rows(PaymentAttempt, settled, _ATTEMPT_FIELDS)
+    update_rows(PaymentAttempt, settled, ATTEMPT_OUTCOME_FIELDS)
     for (provider, currency), (n, ok, latency) in sorted(stats.items()):
         routing.record_outcomes(provider=provider, currency=currency, attempts=n, successes=ok,
                                 latency_ms_total=latency)
@@ -246,35 +250,20 @@ def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:
     return failover
 
 
-def _save_unknown(payment: Payment) -> None:
-    payment.updated = clock.now()
-    payment.save(update_fields=["status", "updated"])
-
-
 def _apply_captures(items: list[_Item], actor: Actor) -> None:
     """`apply_result` for a full capture of a processing card payment, for many payments at once."""
     if not items:
         return
     now = clock.now()
-    entries = postings.post_captures([(i.payment, min(i.result.amount_captured, i.payment.amount)) for i in items],
+    deltas = [capture_delta(i.payment, i.result) for i in items]
+    entries = postings.post_captures([(i.payment, delta) for i, delta in zip(items, deltas, strict=True)],
                                      actor=actor)
     audits = []
-    for item, (entry_id, fee) in zip(items, entries, strict=True):
-        payment, result = item.payment, item.result
+    for item, delta, (entry_id, fee) in zip(items, deltas, entries, strict=True):
+        payment = item.payment
         before = payment.status
-        if result.reference and not payment.provider_reference:
-            payment.provider_reference = result.reference
-        if result.card.last4 and not payment.card_last4:
-            payment.card_brand, payment.card_country, payment.card_last4 = (result.card.brand, result.card.country,
-                                                                             result.card.last4)
-        delta = min(result.amount_captured, payment.amount) - payment.amount_captured
-        if delta > 0:
-            payment.capture_entry_id = payment.capture_entry_id or entry_id
-            payment.fee_amount += fee
-            payment.amount_captured += delta
-        payment.status, payment.amount_capturable = Payment.Status.SUCCEEDED, 0
-        payment.authorised_at = payment.authorised_at or now
-        payment.captured_at = now
+        take_provider_details(payment, item.result)
+        mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
         payment.updated = now
         audits.append(audit_build(action=f"payment.{payment.status}", actor=actor, obj=payment,
                                   details={"source": "authorise", "from": before,

@@ -6,8 +6,7 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
-from core.errors import NotFound
-from core.ids import has_prefix
+from core.ids import get_by_public_id
 
 from .. import routing
 from ..models import Payment, PaymentAttempt
@@ -20,12 +19,8 @@ OPEN_STATES = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
 
 def lock_payment(payment_id: str) -> Payment:
     require_transaction()
-    if not has_prefix(payment_id, "pay"):
-        raise NotFound("No such payment.", details={"payment_id": payment_id})
-    payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
-    if payment is None:
-        raise NotFound("No such payment.", details={"payment_id": payment_id})
-    return payment
+    return get_by_public_id(Payment.objects.select_for_update(), payment_id, field="payment_id",
+                            message="No such payment.")
 
 
 def save(payment: Payment, *fields: str) -> None:
@@ -35,6 +30,60 @@ def save(payment: Payment, *fields: str) -> None:
 
 def stamp_actor(obj, actor: Actor) -> None:
     obj.actor_type, obj.actor_id, obj.actor_label = actor.kind, actor.id[:64], actor.label[:200]
+
+
+# What `mark_captured` writes.
+CAPTURED_FIELDS = ("capture_entry_id", "fee_amount", "amount_captured", "status", "amount_capturable",
+                   "authorised_at", "captured_at")
+ATTEMPT_OUTCOME_FIELDS = ["status", "latency_ms", "completed_at", "decline_code", "decline_message",
+                          "provider_reference"]
+
+
+def take_provider_details(payment: Payment, result: ProviderResult) -> set[str]:
+    """Fills the provider reference and card details the payment does not have yet; the fields set."""
+    fields: set[str] = set()
+    if result.reference and not payment.provider_reference:
+        payment.provider_reference = result.reference
+        fields.add("provider_reference")
+    if result.card.last4 and not payment.card_last4:
+        payment.card_brand, payment.card_country, payment.card_last4 = (result.card.brand, result.card.country,
+                                                                         result.card.last4)
+        fields |= {"card_brand", "card_country", "card_last4"}
+    return fields
+
+
+def capture_delta(payment: Payment, result: ProviderResult) -> int:
+    """What a "captured" answer adds to the payment's captured amount (never beyond its amount)."""
+    return min(result.amount_captured, payment.amount) - payment.amount_captured
+
+
+def mark_captured(payment: Payment, *, delta: int, entry_id: str, fee: int, now) -> None:
+    """The payment as succeeded after a capture of `delta` posted as `entry_id` (nothing posted: delta <= 0)."""
+    if delta > 0:
+        payment.capture_entry_id = payment.capture_entry_id or entry_id
+        payment.fee_amount += fee
+        payment.amount_captured += delta
+    payment.status, payment.amount_capturable = Payment.Status.SUCCEEDED, 0
+    payment.authorised_at = payment.authorised_at or now
+    payment.captured_at = now
+
+
+# What `mark_canceled` writes.
+CANCELED_FIELDS = ("status", "amount_capturable", "canceled_at", "cancellation_reason", "review_status")
+
+
+def mark_canceled(payment: Payment, *, reason: str, now) -> None:
+    """The payment as canceled; a risk review still pending ends rejected (nothing is left to approve)."""
+    payment.status, payment.amount_capturable, payment.canceled_at = Payment.Status.CANCELED, 0, now
+    payment.cancellation_reason = reason
+    if payment.review_status == Payment.Review.PENDING:
+        payment.review_status = Payment.Review.REJECTED
+
+
+def attempt_status(result: ProviderResult) -> str:
+    """The attempt status an authorise answer gives (unknown for anything but a definite outcome)."""
+    return {"captured": PaymentAttempt.Status.CAPTURED, "authorised": PaymentAttempt.Status.AUTHORISED,
+            "declined": PaymentAttempt.Status.DECLINED}.get(result.status, PaymentAttempt.Status.UNKNOWN)
 
 
 def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, source: str,
@@ -47,27 +96,13 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
     require_transaction()
     before = (payment.status, payment.amount_captured)
     now = clock.now()
-    fields: set[str] = set()
-    if result.reference and not payment.provider_reference:
-        payment.provider_reference = result.reference
-        fields.add("provider_reference")
-    if result.card.last4 and not payment.card_last4:
-        payment.card_brand, payment.card_country, payment.card_last4 = (result.card.brand, result.card.country,
-                                                                         result.card.last4)
-        fields |= {"card_brand", "card_country", "card_last4"}
+    fields = take_provider_details(payment, result)
     status = payment.status
     if result.status == "captured" and status in (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE):
-        delta = min(result.amount_captured, payment.amount) - payment.amount_captured
-        if delta > 0:
-            entry_id, fee = postings.post_capture(payment=payment, amount=delta, actor=actor)
-            payment.capture_entry_id = payment.capture_entry_id or entry_id
-            payment.fee_amount += fee
-            payment.amount_captured += delta
-        payment.status, payment.amount_capturable = Payment.Status.SUCCEEDED, 0
-        payment.authorised_at = payment.authorised_at or now
-        payment.captured_at = now
-        fields |= {"capture_entry_id", "fee_amount", "amount_captured", "status", "amount_capturable",
-                   "authorised_at", "captured_at"}
+        delta = capture_delta(payment, result)
+        entry_id, fee = postings.post_capture(payment=payment, amount=delta, actor=actor) if delta > 0 else ("", 0)
+        mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
+        fields |= set(CAPTURED_FIELDS)
     elif result.status == "authorised" and status in OPEN_STATES:
         payment.status = Payment.Status.REQUIRES_CAPTURE
         payment.amount_capturable = min(result.amount_authorised or payment.amount, payment.amount)
@@ -79,9 +114,8 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
         payment.failure_message = result.decline_message[:300]
         fields |= {"status", "failure_code", "failure_message"}
     elif result.status == "canceled" and status in (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE):
-        payment.status, payment.amount_capturable, payment.canceled_at = Payment.Status.CANCELED, 0, now
-        payment.cancellation_reason = payment.cancellation_reason or "provider"
-        fields |= {"status", "amount_capturable", "canceled_at", "cancellation_reason"}
+        mark_canceled(payment, reason=payment.cancellation_reason or "provider", now=now)
+        fields |= set(CANCELED_FIELDS)
     elif result.status == "processing" and status == Payment.Status.UNKNOWN:
         payment.status = Payment.Status.PROCESSING
         fields.add("status")
@@ -106,14 +140,21 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
     return changed
 
 
+def set_attempt_outcome(attempt: PaymentAttempt, *, status: str, latency_ms: int, now, decline_code: str = "",
+                        decline_message: str = "", reference: str = "") -> None:
+    """The attempt's ATTEMPT_OUTCOME_FIELDS, in memory (`record_attempt_outcome` saves and counts them)."""
+    attempt.status, attempt.latency_ms, attempt.completed_at = status, latency_ms, now
+    attempt.decline_code, attempt.decline_message = decline_code, decline_message[:300]
+    attempt.provider_reference = reference or attempt.provider_reference
+
+
 def record_attempt_outcome(*, attempt: PaymentAttempt, status: str, latency_ms: int, currency: str,
                            decline_code: str = "", decline_message: str = "", reference: str = "") -> None:
     require_transaction()
-    attempt.status, attempt.latency_ms, attempt.completed_at = status, latency_ms, clock.now()
-    attempt.decline_code, attempt.decline_message = decline_code, decline_message[:300]
-    attempt.provider_reference = reference or attempt.provider_reference
-    attempt.save(update_fields=["status", "latency_ms", "completed_at", "decline_code", "decline_message",
-                                "provider_reference"])
+    set_attempt_outcome(attempt, status=status, latency_ms=latency_ms, now=clock.now(), decline_code=decline_code,
+                        decline_message=decline_message, reference=reference)
+    attempt.save(update_fields=ATTEMPT_OUTCOME_FIELDS)
     if status != PaymentAttempt.Status.UNKNOWN:
         success = status in (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
-        routing.record_outcome(provider=attempt.provider, currency=currency, success=success, latency_ms=latency_ms)
+        routing.record_outcomes(provider=attempt.provider, currency=currency, attempts=1, successes=int(success),
+                                latency_ms_total=max(latency_ms, 0))

@@ -29,9 +29,9 @@ from .. import routing
 from ..errors import CurrencyMismatch, NoProviderAvailable
 from ..models import Payment, PaymentAttempt
 from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
-from ..risk import RiskContext, score_payment
+from ..risk import RiskContext, RiskResult, score_payment
 from . import postings
-from .common import apply_result, lock_payment, record_attempt_outcome, save, stamp_actor
+from .common import apply_result, attempt_status, lock_payment, record_attempt_outcome, save, stamp_actor
 
 logger = logging.getLogger("payments")
 CHANNELS = ("web", "app", "pos", "moto")
@@ -60,17 +60,47 @@ def _validate(*, amount: Any, method: str, capture_method: str, payment_method: 
         raise ValidationFailed(errors)
 
 
+def _checked_input(*, amount: Any, currency: str, method: str, capture_method: str, payment_method: str,
+                   description: str, metadata: dict | None, device_id: str = "", channel: str = "",
+                   merchant_reference: str = "") -> str:
+    """Refuses card data and bad input (raises); returns the normalized currency."""
+    refuse_card_data({"payment_method": payment_method, "description": description, "metadata": metadata or {},
+                      "device_id": device_id, "merchant_reference": merchant_reference})
+    currency = normalize_currency(currency)
+    _validate(amount=amount, method=method, capture_method=capture_method, payment_method=payment_method,
+              channel=channel, metadata=metadata)
+    return currency
+
+
+def new_payment(*, actor: Actor, customer, risk: RiskResult, now, **fields) -> Payment:
+    """The unsaved payment with its risk verdict: held for review, or failed at once when blocked."""
+    payment = Payment(
+        customer=customer, **fields, risk_score=risk.score, risk_level=risk.level, risk_decision=risk.decision,
+        risk_model_version=risk.model_version, risk_reasons=risk.reasons,
+        review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE,
+        created=now, updated=now)
+    stamp_actor(payment, actor)
+    if risk.decision == "block":
+        payment.status = Payment.Status.FAILED
+        payment.failure_code = "blocked_by_risk"
+        payment.failure_message = "The payment was blocked by risk rules."
+    return payment
+
+
+def created_details(payment: Payment) -> dict:
+    """The details of a payment's `payment.created` audit event."""
+    return {"amount": payment.amount, "currency": payment.currency, "risk": payment.risk_decision}
+
+
 def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str, method: str,
                    payment_method: str, capture_method: str = "automatic", description: str = "",
                    metadata: dict | None = None, wallet_id: str | None = None, device_id: str = "",
                    ip_address: str | None = None, channel: str = "", merchant_reference: str = "") -> Payment:
     """Creates and confirms a payment. A decline is a normal return (status failed, failure_code);
     only bad input raises."""
-    refuse_card_data({"payment_method": payment_method, "description": description, "metadata": metadata or {},
-                      "device_id": device_id, "merchant_reference": merchant_reference})
-    currency = normalize_currency(currency)
-    _validate(amount=amount, method=method, capture_method=capture_method, payment_method=payment_method,
-              channel=channel, metadata=metadata)
+    currency = _checked_input(amount=amount, currency=currency, method=method, capture_method=capture_method,
+                              payment_method=payment_method, description=description, metadata=metadata,
+                              device_id=device_id, channel=channel, merchant_reference=merchant_reference)
     customer = customer_get(customer_id=customer_id)
     if wallet_id:
         wallet = wallet_selectors.wallet_get(wallet_id=wallet_id)
@@ -96,24 +126,13 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
         metadata=metadata or {}))
 
     def create_row() -> Payment:
-        now = clock.now()
-        payment = Payment(
-            customer=customer, amount=amount, currency=currency, method=method, payment_method=payment_method,
-            capture_method=capture_method, description=description, metadata=metadata or {},
-            device_id=device_id, ip_address=ip_address or None, channel=channel,
-            merchant_reference=merchant_reference, wallet_id=wallet_id or "",
-            risk_score=risk.score, risk_level=risk.level, risk_decision=risk.decision,
-            risk_model_version=risk.model_version, risk_reasons=risk.reasons,
-            review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE,
-            created=now, updated=now)
-        stamp_actor(payment, actor)
-        if risk.decision == "block":
-            payment.status = Payment.Status.FAILED
-            payment.failure_code = "blocked_by_risk"
-            payment.failure_message = "The payment was blocked by risk rules."
+        payment = new_payment(
+            actor=actor, customer=customer, risk=risk, now=clock.now(), amount=amount, currency=currency,
+            method=method, payment_method=payment_method, capture_method=capture_method, description=description,
+            metadata=metadata or {}, device_id=device_id, ip_address=ip_address or None, channel=channel,
+            merchant_reference=merchant_reference, wallet_id=wallet_id or "")
         payment.save(force_insert=True)
-        audit_record(action="payment.created", actor=actor, obj=payment,
-                     details={"amount": amount, "currency": currency, "risk": risk.decision})
+        audit_record(action="payment.created", actor=actor, obj=payment, details=created_details(payment))
         return payment
 
     payment = run_in_transaction(create_row)
@@ -238,8 +257,7 @@ def _since(started: float) -> int:
 
 def _settle(payment_id: str, attempt: PaymentAttempt, latency_ms: int, result, actor: Actor) -> Payment:
     payment = lock_payment(payment_id)
-    status = {"captured": PaymentAttempt.Status.CAPTURED, "authorised": PaymentAttempt.Status.AUTHORISED,
-              "declined": PaymentAttempt.Status.DECLINED}.get(result.status, PaymentAttempt.Status.UNKNOWN)
+    status = attempt_status(result)
     record_attempt_outcome(attempt=attempt, status=status, latency_ms=latency_ms, currency=payment.currency,
                            decline_code=result.decline_code, decline_message=result.decline_message,
                            reference=result.reference)

@@ -22,7 +22,7 @@ from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
 from . import postings
-from .common import apply_result, lock_payment, save
+from .common import CANCELED_FIELDS, apply_result, lock_payment, mark_canceled, save
 from .create import auth_request
 
 logger = logging.getLogger("payments")
@@ -118,12 +118,8 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
             return payment, True
         if payment.method == Payment.Method.WALLET and payment.hold_id:
             postings.wallet_release(payment=payment, actor=actor)
-        payment.status, payment.amount_capturable = Payment.Status.CANCELED, 0
-        payment.canceled_at, payment.cancellation_reason = clock.now(), reason
-        save(payment, "status", "amount_capturable", "canceled_at", "cancellation_reason")
-        payment.review_status = (Payment.Review.REJECTED if payment.review_status == Payment.Review.PENDING
-                                 else payment.review_status)
-        save(payment, "review_status")
+        mark_canceled(payment, reason=reason, now=clock.now())
+        save(payment, *CANCELED_FIELDS)
         audit_record(action="payment.canceled", actor=actor, obj=payment, details={"reason": reason})
         return payment, False
 

@@ -14,8 +14,8 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction
-from core.errors import InvalidStateTransition, NotFound
-from core.ids import has_prefix
+from core.errors import InvalidStateTransition
+from core.ids import get_by_public_id
 from wallets.models import Posting
 
 from .. import providers
@@ -95,7 +95,7 @@ def _check_ledger(run_date: dt.date) -> int:
     for it: per provider and currency first, then per payment where they differ."""
     created = 0
     pairs = (Payment.objects.exclude(provider__in=("", postings.WALLET_PROVIDER)).filter(amount_captured__gt=0)
-             .values_list("provider", "currency").distinct())
+             .order_by().values_list("provider", "currency").distinct())
     for provider, currency in pairs:
         payments = Payment.objects.filter(provider=provider, currency=currency)
         ledger_rows = _clearing_postings(provider, currency)
@@ -107,8 +107,11 @@ def _check_ledger(run_date: dt.date) -> int:
                            expected={"net_captured": expected}, actual={"clearing_paid_out": paid_out})
         by_payment = {row["entry__metadata__payment_id"]: -row["s"] for row in ledger_rows.values(
             "entry__metadata__payment_id").annotate(s=Sum("amount"))}
-        for payment in payments.filter(pk__in=list(by_payment)) | payments.filter(amount_captured__gt=0):
-            theirs, ours = by_payment.get(payment.pk, 0), _net_captured(Payment.objects.filter(pk=payment.pk))
+        suspects = payments.filter(pk__in=list(by_payment)) | payments.filter(amount_captured__gt=0)
+        refunded = dict(Refund.objects.filter(payment__in=suspects, status=Refund.Status.SUCCEEDED).order_by()
+                        .values("payment_id").annotate(s=Sum("amount")).values_list("payment_id", "s"))
+        for payment in suspects:
+            theirs, ours = by_payment.get(payment.pk, 0), payment.amount_captured - refunded.get(payment.pk, 0)
             if theirs != ours:
                 created += _record(run_date, ReconciliationMismatch.Kind.LEDGER, payment=payment, provider=provider,
                                    currency=currency, expected={"net_captured": ours},
@@ -132,13 +135,9 @@ def reconcile(*, actor: Actor, run_date: str | dt.date | None = None, days: int 
 
 
 def mismatch_resolve(*, actor: Actor, mismatch_id: str, note: str) -> ReconciliationMismatch:
-    if not has_prefix(mismatch_id, "rcm"):
-        raise NotFound("No such mismatch.", details={"mismatch_id": mismatch_id})
-
     def resolve() -> ReconciliationMismatch:
-        mismatch = ReconciliationMismatch.objects.select_for_update().filter(pk=mismatch_id).first()
-        if mismatch is None:
-            raise NotFound("No such mismatch.", details={"mismatch_id": mismatch_id})
+        mismatch = get_by_public_id(ReconciliationMismatch.objects.select_for_update(), mismatch_id,
+                                    field="mismatch_id", message="No such mismatch.")
         if mismatch.status != ReconciliationMismatch.Status.OPEN:
             raise InvalidStateTransition("The mismatch is already resolved.")
         mismatch.status, mismatch.resolution_note = ReconciliationMismatch.Status.RESOLVED, note[:500]

@@ -15,8 +15,7 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction
-from core.errors import NotFound
-from core.ids import has_prefix
+from core.ids import get_by_public_id, has_prefix
 
 from ..models import Payment, PaymentAttempt, Refund, WebhookEvent
 from ..providers import RefundResult, WebhookPayload, get_provider
@@ -83,13 +82,9 @@ def _apply_refund_event(event: WebhookEvent, actor: Actor) -> str:
 
 
 def webhook_apply(*, actor: Actor, event_id: str) -> WebhookEvent:
-    if not has_prefix(event_id, "evt"):
-        raise NotFound("No such webhook event.", details={"event_id": event_id})
-
     def apply() -> WebhookEvent:
-        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
-        if event is None:
-            raise NotFound("No such webhook event.", details={"event_id": event_id})
+        event = get_by_public_id(WebhookEvent.objects.select_for_update(), event_id, field="event_id",
+                                 message="No such webhook event.")
         if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
             return event
         event.attempts += 1

@@ -25,7 +25,7 @@ from core.errors import DomainError
 from core.models import AuditEvent
 from core.money import format_amount
 from payments.models import Payment
-from payments.services import ChargeRequest, payment_create, payment_create_batch
+from payments.services import ChargeRequest, payment_create_batch, payment_create_from_request
 
 from ..errors import InvoiceStateError
 from ..models import DunningSettings, Invoice, InvoiceAttempt, Subscription
@@ -130,16 +130,9 @@ def charge_request(invoice: Invoice, attempt: InvoiceAttempt) -> ChargeRequest |
 
 
 def charge(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> Payment | DomainError:
+    # A DomainError (no source, wallet gone, currency changed): the source is unusable, a decline of this attempt.
     req = charge_request(invoice, attempt)
-    if isinstance(req, DomainError):
-        return req
-    try:
-        return payment_create(actor=actor, customer_id=req.customer_id, amount=req.amount, currency=req.currency,
-                              method=req.method, payment_method=req.payment_method, description=req.description,
-                              metadata=req.metadata)
-    except DomainError as exc:
-        # The source itself is unusable (wallet gone, currency changed): a decline of this attempt.
-        return exc
+    return req if isinstance(req, DomainError) else payment_create_from_request(actor=actor, request=req)
 
 
 PAID_ATTEMPT_FIELDS = ["status", "payment_id", "settled"]

@@ -1,5 +1,6 @@
 """The batch charge path writes exactly the rows the per-payment path writes for the same inputs."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -14,7 +15,7 @@ from payments.models_sandbox import SandboxCharge
 from payments.providers import get_provider
 from payments.providers.base import AuthRequest
 from payments.providers.sandbox import SandboxProvider
-from payments.services import ChargeRequest, payment_create, payment_create_batch
+from payments.services import ChargeRequest, payment_create, payment_create_batch, payment_create_from_request
 from tests.factories import CustomerFactory
 from wallets.models import JournalEntry, Posting
 from wallets.selectors.verify import ledger_verify
@@ -24,10 +25,10 @@ MOMENT = dt.datetime(2030, 3, 1, 12, tzinfo=dt.UTC)
 
 
 def _single(actor, req):
+    """The oracle: `payment_create` itself, given every field of the request by name, the DomainError
+    it raises in its place (written here, not through the code under test)."""
     try:
-        return payment_create(actor=actor, customer_id=req.customer_id, amount=req.amount, currency=req.currency,
-                              method=req.method, payment_method=req.payment_method, description=req.description,
-                              metadata=req.metadata)
+        return payment_create(actor=actor, **dataclasses.asdict(req))
     except DomainError as exc:
         return exc
 
@@ -137,6 +138,19 @@ def test_batch_fails_over_like_the_per_payment_path(actor, customer, settings):
     assert [(a.provider, a.status, a.decline_code) for a in attempts] == [
         ("down", "unreachable", "provider_unavailable"), ("flaky", "declined", "processing_error"),
         ("good", "captured", "")]
+
+
+def test_create_from_request_is_payment_create_with_the_request_fields(actor, customer, one_sandbox, fees):
+    requests = [ChargeRequest(customer.id, 1500, "usd", "card", "tok_visa", "Invoice A", {"n": "1"}),
+                ChargeRequest(customer.id, 700, "USD", "card", "tok_decline_expired", "Invoice B", {"n": "2"}),
+                ChargeRequest(customer.id, 0, "USD", "card", "tok_visa", "", {})]
+    with clock.frozen_at(MOMENT):
+        singles = [_single(actor, req) for req in requests]
+        wrapped = [payment_create_from_request(actor=actor, request=req) for req in requests]
+    assert _snapshot(wrapped) == _snapshot(singles)
+    assert [(p.status, p.currency, p.description, p.metadata) for p in wrapped[:2]] == [
+        ("succeeded", "USD", "Invoice A", {"n": "1"}), ("failed", "USD", "Invoice B", {"n": "2"})]
+    assert isinstance(wrapped[2], DomainError) and wrapped[2].code == "amount_not_positive"
 
 
 def test_batch_of_nothing_writes_nothing(actor):

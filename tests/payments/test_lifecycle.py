@@ -4,6 +4,8 @@ from core.errors import InvalidStateTransition, NotFound
 from payments.errors import CaptureExceedsAuthorised, PaymentNotCapturable, PaymentNotRefundable, RefundExceedsCaptured
 from payments.models import Payment, PaymentAttempt, Refund
 from payments.services import payment_cancel, payment_capture, refund_create
+from payments.services.reconciliation import mismatch_resolve
+from payments.services.webhooks import webhook_apply
 from wallets.ledger import AccountType
 
 from .conftest import balances
@@ -145,8 +147,14 @@ def test_refund_refused_unless_captured(pay, kind):
     assert Refund.objects.count() == 0
 
 
-def test_unknown_payment_ids(actor):
-    with pytest.raises(NotFound):
-        payment_capture(actor=actor, payment_id="pay_doesnotexist")
-    with pytest.raises(NotFound):
-        payment_capture(actor=actor, payment_id="cus_wrongprefix")
+@pytest.mark.parametrize("call, field, message, good_prefix", [
+    (lambda actor, i: payment_capture(actor=actor, payment_id=i), "payment_id", "No such payment.", "pay"),
+    (lambda actor, i: mismatch_resolve(actor=actor, mismatch_id=i, note="x"), "mismatch_id", "No such mismatch.",
+     "rcm"),
+    (lambda actor, i: webhook_apply(actor=actor, event_id=i), "event_id", "No such webhook event.", "evt"),
+])
+def test_unknown_ids_are_not_found_naming_the_field(actor, call, field, message, good_prefix):
+    for object_id in (f"{good_prefix}_doesnotexist", "cus_wrongprefix"):
+        with pytest.raises(NotFound) as refused:
+            call(actor, object_id)
+        assert (refused.value.message, refused.value.details) == (message, {field: object_id})

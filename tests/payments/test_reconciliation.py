@@ -1,11 +1,15 @@
+import datetime as dt
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.db import run_in_transaction
 from payments.models import Payment, ReconciliationMismatch
 from payments.models_sandbox import SandboxCharge
 from payments.services import payment_cancel, payment_capture, payment_create, payment_verify, refund_create
 from payments.services.postings import clearing_account
-from payments.services.reconciliation import mismatch_resolve, reconcile
+from payments.services.reconciliation import _check_ledger, mismatch_resolve, reconcile
 from wallets import ledger
 from wallets.ledger import AccountType
 from wallets.selectors.verify import ledger_verify
@@ -80,3 +84,29 @@ def test_reconciliation_records_each_mismatch_once(actor, customer, one_sandbox,
     assert reconcile(actor=actor) == 0  # the same run day records nothing twice
     resolved = mismatch_resolve(actor=actor, mismatch_id=ledger_row.id, note="stray test entry")
     assert (resolved.status, resolved.resolved_by) == ("resolved", "tests")
+
+
+def test_ledger_check_per_payment_costs_the_same_queries_for_more_payments(actor, customer, one_sandbox, fees):
+    def refunded_payment():
+        paid = payment_create(actor=actor, customer_id=customer.id, amount=10_000, currency="USD", method="card",
+                              payment_method="tok_visa")
+        refund_create(actor=actor, payment_id=paid.id, amount=1_000, reason="other")
+        return paid
+
+    wrong = refunded_payment()
+    run_in_transaction(lambda: ledger.post_entry(
+        kind="adjustment", description="stray", actor=actor, metadata={"payment_id": wrong.id}, postings=[
+            (clearing_account(provider="sandbox", currency="USD"), -5),
+            (ledger.system_account(account_type=AccountType.SUSPENSE, currency="USD"), 5)]))
+
+    def queries(day):
+        with CaptureQueriesContext(connection) as captured:
+            assert _check_ledger(day) == 2  # the USD total and the wrong payment; the others agree
+        return len(captured)
+
+    few = queries(dt.date(2030, 1, 1))
+    for _ in range(4):
+        refunded_payment()
+    assert queries(dt.date(2030, 1, 2)) == few
+    assert {m.payment_id for m in ReconciliationMismatch.objects.filter(run_date=dt.date(2030, 1, 2))} == {
+        None, wrong.id}

@@ -4,7 +4,7 @@ from core import clock
 from core.errors import InvalidStateTransition
 from payments import routing
 from payments.models import Payment, PaymentAttempt, ProviderStat, RoutingRule
-from payments.services import payment_capture, payment_create, payment_review
+from payments.services import payment_cancel, payment_capture, payment_create, payment_review
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +104,10 @@ def test_risk_review_holds_for_analyst_and_block_fails(pay, actor, customer):
     rejected = payment_review(actor=actor, payment_id=other.id, decision="reject")
     assert (rejected.status, rejected.review_status, rejected.cancellation_reason) == ("canceled", "rejected",
                                                                                        "risk_rejected")
+    # Canceled at the provider while held (not through the review): nothing is left to approve.
+    canceled = payment_cancel(actor=actor, payment_id=pay(amount=1_000_000, channel="moto").id)
+    assert Payment.objects.filter(pk=canceled.id).values_list("status", "review_status", "cancellation_reason").get() \
+        == ("canceled", "rejected", "requested")
     customer.status = "blocked"
     customer.save()
     blocked = pay()
