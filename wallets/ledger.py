@@ -35,7 +35,7 @@ from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, Led
 
 __all__ = [
     "AccountType", "EntryDraft", "check_amount", "system_account", "account_open", "post_entry",
-    "post_entries_prelocked", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
+    "post_entries", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
     "account_balance", "account_available",
 ]
 
@@ -80,7 +80,7 @@ def _lock_accounts(ids) -> dict[int, LedgerAccount]:
 
 @dataclass(frozen=True)
 class EntryDraft:
-    """One balanced entry to write: what `post_entry` takes, for `post_entries_prelocked`."""
+    """One balanced entry to write: what `post_entry` takes, for `post_entries`."""
 
     kind: str
     description: str
@@ -189,11 +189,11 @@ def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tupl
     return _post_many([draft], actor=actor, prelocked=locked)[0]
 
 
-def post_entries_prelocked(*, locked: dict[int, LedgerAccount], drafts: list[EntryDraft],
-                           actor: Actor) -> list[JournalEntry]:
-    """`post_entry(locked=...)` for many entries in one go (the billing run's captures): the entry per
-    draft, in order, exactly as one call per draft would write it, with one idempotency query and
-    one write statement for the lot. Accounts missing from `locked` are locked here."""
+def post_entries(*, drafts: list[EntryDraft], actor: Actor,
+                 locked: dict[int, LedgerAccount] | None = None) -> list[JournalEntry]:
+    """`post_entry` for many entries in one go (the billing run's captures): the entry per draft, in
+    order, exactly as one call per draft would write it, with one lock query (none for accounts the
+    caller passes in `locked`), one idempotency query and one write statement for the lot."""
     require_transaction()
     return _post_many(drafts, actor=actor, prelocked=locked)
 

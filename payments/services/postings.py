@@ -15,7 +15,6 @@ from wallets import ledger
 from wallets import selectors as wallet_selectors
 from wallets import services as wallet_services
 from wallets.ledger import AccountType
-from wallets.models import LedgerAccount
 
 from ..models import FeeSchedule, Payment, Refund
 
@@ -35,8 +34,8 @@ def fees_account(*, currency: str):
     return ledger.system_account(account_type=AccountType.FEES, currency=currency)
 
 
-def fee_for(*, provider: str, currency: str, amount: int) -> int:
-    return _fee(FeeSchedule.objects.filter(provider=provider, currency=currency, active=True).first(), amount)
+def _fee_schedule(*, provider: str, currency: str) -> FeeSchedule | None:
+    return FeeSchedule.objects.filter(provider=provider, currency=currency, active=True).first()
 
 
 def _fee(schedule: FeeSchedule | None, amount: int) -> int:
@@ -65,49 +64,37 @@ def post_capture(*, payment: Payment, amount: int, actor: Actor) -> tuple[str, i
         entry = wallet_services.wallet_credit_topup(wallet_id=payment.wallet_id, amount=amount, source=clearing,
                                                     actor=actor, reference=payment.id, metadata=_meta(payment))
         return entry.id, 0
-    fee = fee_for(provider=payment.provider, currency=currency, amount=amount)
-    postings = [(clearing, -amount), (revenue_account(currency=currency), amount - fee)]
-    if fee:
-        postings.append((fees_account(currency=currency), fee))
-    entry = ledger.post_entry(kind="payment_capture", description=f"Capture of {payment.id}", actor=actor,
-                              postings=[p for p in postings if p[1]], metadata=_meta(payment, fee=fee),
-                              idempotency_key=f"{payment.id}:capture")
-    return entry.id, fee
+    [(entry_id, fee)] = post_captures([(payment, amount)], actor=actor)
+    return entry_id, fee
 
 
 def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[tuple[str, int]]:
-    """`post_capture` for many card payments (no wallet, no top-up) in one transaction: the same
-    entry per payment (postings, fee, metadata, idempotency key), with each account looked up and
-    locked once for the batch instead of once per payment. Returns (entry id, fee) per capture;
-    ("", 0) where the amount is not positive, as `apply_result` posts nothing then."""
+    """Card captures (no wallet, no top-up): per payment one entry, clearing -A, revenue +(A - fee),
+    fees +fee, under the payment's own idempotency key; the accounts and fee schedule are looked up
+    once per (provider, currency) and the ledger writes the lot at once. Returns (entry id, fee) per
+    capture; ("", 0) where the amount is not positive, as `apply_result` posts nothing then."""
     require_transaction()
-    accounts, fees = {}, {}
-    for payment, _ in captures:
-        key = (payment.provider, payment.currency)
-        if key not in accounts:
-            accounts[key] = (clearing_account(provider=payment.provider, currency=payment.currency),
-                             revenue_account(currency=payment.currency), fees_account(currency=payment.currency))
-            fees[key] = FeeSchedule.objects.filter(provider=payment.provider, currency=payment.currency,
-                                                   active=True).first()
-    ids = {a.pk for trio in accounts.values() for a in trio}
-    locked = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")}
+    books: dict[tuple[str, str], tuple] = {}
     drafts, fees_charged = [], []
     for payment, amount in captures:
         if amount <= 0:
             fees_charged.append(None)
             continue
         key = (payment.provider, payment.currency)
-        clearing, revenue, fees_acc = (locked[a.pk] for a in accounts[key])
-        fee = _fee(fees[key], amount)
+        if key not in books:
+            books[key] = (clearing_account(provider=payment.provider, currency=payment.currency),
+                          revenue_account(currency=payment.currency), fees_account(currency=payment.currency),
+                          _fee_schedule(provider=payment.provider, currency=payment.currency))
+        clearing, revenue, fees_acc, schedule = books[key]
+        fee = _fee(schedule, amount)
         rows = [(clearing, -amount), (revenue, amount - fee)]
         if fee:
             rows.append((fees_acc, fee))
-        # The per-payment idempotency key, so the entry is the one `post_capture` writes.
         drafts.append(ledger.EntryDraft(kind="payment_capture", description=f"Capture of {payment.id}",
                                         postings=[p for p in rows if p[1]], metadata=_meta(payment, fee=fee),
                                         idempotency_key=f"{payment.id}:capture"))
         fees_charged.append(fee)
-    entries = iter(ledger.post_entries_prelocked(locked=locked, drafts=drafts, actor=actor) if drafts else [])
+    entries = iter(ledger.post_entries(drafts=drafts, actor=actor) if drafts else [])
     return [("", 0) if fee is None else (next(entries).id, fee) for fee in fees_charged]
 
 

@@ -1,4 +1,4 @@
-"""`post_entries_prelocked`: many entries with one idempotency query and one write, the same rows as one call each."""
+"""`post_entries`: many entries with one idempotency query and one write, the same rows as one call each."""
 
 import pytest
 from django.db import connection, transaction
@@ -44,7 +44,7 @@ def test_batch_writes_the_rows_one_call_per_entry_writes(make_wallet, actor):
             ledger.post_entry(kind=d.kind, description=d.description, actor=actor, postings=d.postings,
                               metadata=d.metadata, idempotency_key=d.idempotency_key)
         locked = _locked(a2.account, b2.account)
-        entries = ledger.post_entries_prelocked(locked=locked, actor=actor,
+        entries = ledger.post_entries(locked=locked, actor=actor,
                                                 drafts=_drafts(locked[a2.account_id], locked[b2.account_id], amounts,
                                                                "batch-"))
     single, batch = _written(a1, b1, "one-"), _written(a2, b2, "batch-")
@@ -67,11 +67,25 @@ def test_batch_is_one_idempotency_query_and_one_statement_on_postgres(make_walle
     with transaction.atomic():
         locked = _locked(a.account, b.account)
         with CaptureQueriesContext(connection) as queries:
-            ledger.post_entries_prelocked(locked=locked, actor=actor,
-                                          drafts=_drafts(locked[a.account_id], locked[b.account_id], [1] * 40, "q"))
+            ledger.post_entries(locked=locked, actor=actor,
+                                drafts=_drafts(locked[a.account_id], locked[b.account_id], [1] * 40, "q"))
     assert len(queries) == 2
     assert queries[0]["sql"].startswith('SELECT "wallets_journalentry"')
     assert JournalEntry.objects.filter(idempotency_key__startswith="q").count() == 40
+
+
+@pytest.mark.postgres
+def test_batch_without_locked_rows_locks_its_accounts_once_in_id_order(make_wallet, actor):
+    a, b = make_wallet("USD", balance=1000), make_wallet("USD")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        entries = ledger.post_entries(actor=actor, drafts=_drafts(a.account, b.account, [1] * 40, "u"))
+    assert len(queries) == 3
+    lock = queries[1]["sql"]  # after the key lookup, before the write
+    assert lock.startswith('SELECT "wallets_ledgeraccount"') and lock.endswith("FOR UPDATE")
+    assert 'ORDER BY "wallets_ledgeraccount"."id" ASC' in lock
+    assert len(entries) == 40
+    assert (a.account.balance, b.account.balance) == (960, 40)
+    assert LedgerAccount.objects.values_list("balance", flat=True).get(pk=a.account_id) == 960
 
 
 @pytest.mark.postgres
@@ -81,7 +95,7 @@ def test_a_batch_larger_than_one_statement_is_split_and_balances_set_once(make_w
     with transaction.atomic():
         locked = _locked(a.account, b.account)
         with CaptureQueriesContext(connection) as queries:
-            ledger.post_entries_prelocked(locked=locked, actor=actor,
+            ledger.post_entries(locked=locked, actor=actor,
                                           drafts=_drafts(locked[a.account_id], locked[b.account_id],
                                                          [1, 2, 3, 4, 5], "s"))
     assert len(queries) == 1 + 3
@@ -102,7 +116,7 @@ def test_used_keys_return_their_entries_and_repeats_in_the_batch_share_one(make_
                   EntryDraft("transfer", "new", [(src, -20), (dst, 20)], idempotency_key="dup-1"),
                   EntryDraft("transfer", "repeat", [(src, -30), (dst, 30)], idempotency_key="dup-1"),
                   EntryDraft("transfer", "no key", [(src, -1), (dst, 1)])]
-        entries = ledger.post_entries_prelocked(locked=locked, actor=actor, drafts=drafts)
+        entries = ledger.post_entries(locked=locked, actor=actor, drafts=drafts)
     assert entries[0].pk == first.pk
     assert entries[1] is entries[2]
     assert entries[1].description == "new"
@@ -125,7 +139,7 @@ def test_one_bad_draft_writes_nothing(make_wallet, actor, drafts, error):
     with transaction.atomic():
         locked = _locked(a.account, b.account)
         with pytest.raises(error):
-            ledger.post_entries_prelocked(locked=locked, actor=actor, drafts=drafts(locked[a.account_id],
+            ledger.post_entries(locked=locked, actor=actor, drafts=drafts(locked[a.account_id],
                                                                                     locked[b.account_id]))
         # Checked inside the caller's transaction: not even the valid first draft was written.
         assert snapshot() == before
