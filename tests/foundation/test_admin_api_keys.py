@@ -29,13 +29,25 @@ def test_admin_creates_a_key_and_shows_it_once(admin_client_for, make_staff):
         assert raw not in html and key.secret_hash not in html
 
 
-def test_admin_refuses_an_invalid_rate_limit(admin_client_for, make_staff):
+@pytest.mark.parametrize("rate_limit", ["0/min", "lots", "10/week", "5 /min"])
+def test_admin_refuses_an_invalid_rate_limit(admin_client_for, make_staff, rate_limit):
     client = admin_client_for("admin")
     owner = make_staff(role="operator")
     r = client.post("/admin/accounts/apikey/add/", {"owner": owner.pk, "name": "x", "scopes": ["*"],
-                                                    "rate_limit": "0/min"})
+                                                    "rate_limit": rate_limit})
     assert r.status_code == 200
+    assert "A rate limit looks like" in r.content.decode()
     assert not ApiKey.objects.exists()
+
+
+@pytest.mark.parametrize("rate_limit", ["5/second", "100/minute", " 600/min "])
+def test_admin_accepts_every_rate_the_service_accepts(admin_client_for, make_staff, rate_limit):
+    client = admin_client_for("admin")
+    owner = make_staff(role="operator")
+    r = client.post("/admin/accounts/apikey/add/", {"owner": owner.pk, "name": "x", "scopes": ["*"],
+                                                    "rate_limit": rate_limit})
+    assert r.status_code == 200
+    assert ApiKey.objects.get().rate_limit == rate_limit.strip()
 
 
 def test_only_key_managers_can_create_or_revoke(admin_client_for, make_key):
