@@ -4,6 +4,7 @@ import pytest
 
 from accounts import apikeys
 from accounts.models import ApiKey
+from tests.adminurls import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def test_admin_creates_a_key_and_shows_it_once(admin_client_for, make_staff):
     assert (key.owner, key.name, key.scopes, key.rate_limit, key.created_by) == (
         owner, "shop integration", ["payments:write", "wallets:read"], "600/min", client.user)
     # Never again: neither the change page nor the list shows the key or its hash.
-    for page in (f"/admin/accounts/apikey/{key.pk}/change/", "/admin/accounts/apikey/"):
+    for page in (admin_url(key), "/admin/accounts/apikey/"):
         html = client.get(page).content.decode()
         assert key.prefix in html
         assert raw not in html and key.secret_hash not in html
