@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import string
 
 from django.conf import settings
 
-_ALPHABET = string.ascii_letters + string.digits
+from core.ids import random_chars
+
 PREFIX_RANDOM_LENGTH = 12
 
 
 def generate() -> tuple[str, str]:
     """A new (prefix, full key). The secret part is 32 random bytes."""
-    prefix = "sk_" + "".join(secrets.choice(_ALPHABET) for _ in range(PREFIX_RANDOM_LENGTH))
+    prefix = f"sk_{random_chars(PREFIX_RANDOM_LENGTH)}"
     return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
 
 

@@ -7,7 +7,6 @@ from rest_framework import authentication, exceptions
 from core.context import Actor, bind_context
 from core.errors import DomainError
 
-from .errors import AccountLocked  # noqa: F401
 from .selectors import api_key_authenticate
 
 

@@ -2,7 +2,6 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from core.ids import PublicIdField
-from core.money import CURRENCY_CHOICES  # noqa: F401  (re-exported for forms)
 
 
 class User(AbstractUser):

@@ -218,8 +218,6 @@ def login_record_success(*, user: User) -> None:
 
 def staff_user_reset_credentials(*, actor: Actor, user: User, password: str, role: str) -> CreatedStaffUser:
     """New password, role, TOTP device and backup codes for an existing staff user."""
-    from django_otp.plugins.otp_static.models import StaticDevice
-
     if role not in ROLE_NAMES:
         raise UnknownRole(f"Unknown role {role!r}.", details={"allowed": list(ROLE_NAMES)})
     try:

@@ -102,9 +102,7 @@ class BackOfficeAdminSite(OTPAdminSite):
                 return render(request, "admin/bo_verify.html", context, status=403)
             device = match_token(user, request.POST.get("otp_token", "").strip())
             if device is None:
-                throttle = services.login_record_failure(username=user.get_username(), stage="otp")
-                if throttle.locked_until:
-                    self._clear_pending(request)
+                if self._code_refused_locks(request, user):
                     return redirect("admin:login")
                 context["error"] = "That code is not valid. Use the current code from your app or a backup code."
                 return render(request, "admin/bo_verify.html", context)
@@ -131,9 +129,7 @@ class BackOfficeAdminSite(OTPAdminSite):
                    "secret": _base32(device.bin_key)}
         if request.method == "POST":
             if not device.verify_token(request.POST.get("otp_token", "").strip()):
-                throttle = services.login_record_failure(username=user.get_username(), stage="otp")
-                if throttle.locked_until:
-                    self._clear_pending(request)
+                if self._code_refused_locks(request, user):
                     return redirect("admin:login")
                 context["error"] = "That code is not valid. Scan the QR code and enter the 6-digit code shown."
                 return render(request, "admin/bo_enroll.html", context)
@@ -155,6 +151,16 @@ class BackOfficeAdminSite(OTPAdminSite):
     def _clear_pending(self, request):
         for key in (PENDING_USER, PENDING_BACKEND, PENDING_DEVICE, NEXT):
             request.session.pop(key, None)
+
+    def _code_refused_locks(self, request, user) -> bool:
+        """Counts a wrong second-factor code towards the lockout; when it locks, the pending login
+        is dropped (the caller sends the browser back to the password step)."""
+        from accounts import services
+
+        throttle = services.login_record_failure(username=user.get_username(), stage="otp")
+        if throttle.locked_until:
+            self._clear_pending(request)
+        return bool(throttle.locked_until)
 
     def _next_url(self, request):
         candidate = request.session.get(NEXT) or request.GET.get("next") or ""

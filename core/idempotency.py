@@ -167,7 +167,8 @@ def _execute_with_lease(scope: str, key: str, operation: str, fp: str,
         replay = _check_existing(existing, operation, fp, now)
         if replay is not None:
             return replay
-        if existing is not None and existing.pk and IdempotencyRecord.objects.filter(pk=existing.pk).exists():
+        # A stale lease of a crashed call is taken over; an expired record was deleted (pk None).
+        if existing is not None and existing.pk is not None:
             existing.locked_until = lease_until
             existing.save(update_fields=["locked_until"])
             return None

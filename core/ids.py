@@ -21,14 +21,20 @@ RANDOM_LENGTH = 24
 _UNBIASED_BELOW = 256 - 256 % len(_ALPHABET)
 
 
-def new_id(prefix: str) -> str:
-    # One read of the system's CSPRNG per id, not one per character (ids are made on every insert
-    # of the billing run's hot path); the same uniform choice per character as `secrets.choice`.
+def random_chars(length: int) -> str:
+    """`length` uniformly chosen base62 characters from the system's CSPRNG (ids, API key prefixes).
+
+    One CSPRNG read per call, not one per character (ids are made on every insert of the billing
+    run's hot path); the same uniform choice per character as `secrets.choice`."""
     chars: list[str] = []
-    while len(chars) < RANDOM_LENGTH:
-        chars.extend(_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(RANDOM_LENGTH + 8)
+    while len(chars) < length:
+        chars.extend(_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(length + 8)
                      if b < _UNBIASED_BELOW)
-    return f"{prefix}_" + "".join(chars[:RANDOM_LENGTH])
+    return "".join(chars[:length])
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{random_chars(RANDOM_LENGTH)}"
 
 
 def has_prefix(value: object, prefix: str) -> bool:

@@ -88,15 +88,13 @@ def client_for(make_key):
 
 
 @pytest.fixture
-def staff_client(make_staff):
-    """A browser session of a staff member who passed password and second factor."""
+def verified_client():
+    """Makes a browser session of a user who passed password and this second-factor device
+    (as OTPMiddleware sees it); the user is on `client.user`."""
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    def make(role="admin"):
-        user = make_staff(role=role)
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    def make(user, device):
         client = Client()
         client.force_login(user)
         session = client.session
@@ -104,5 +102,17 @@ def staff_client(make_staff):
         session.save()
         client.user = user
         return client
+
+    return make
+
+
+@pytest.fixture
+def staff_client(make_staff, verified_client):
+    """A browser session of a staff member who passed password and second factor."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def make(role="admin"):
+        user = make_staff(role=role)
+        return verified_client(user, TOTPDevice.objects.create(user=user, name="default", confirmed=True))
 
     return make

@@ -13,6 +13,7 @@ from accounts import services as account_services
 from core.context import Actor
 from payments import services as payment_services
 from subscriptions import services as subscription_services
+from tests.adminurls import admin_url
 from wallets import ledger
 from wallets import services as wallet_services
 from wallets.models import AccountType
@@ -63,7 +64,7 @@ def test_every_admin_page_answers(admin_client, business):
         checked.append(changelist)
         obj = model_admin.get_queryset(_request()).first()
         if obj is not None:
-            change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            change = admin_url(obj)
             response = admin_client.get(change)
             assert response.status_code == 200, (change, response.status_code)
             checked.append(change)

@@ -1,8 +1,6 @@
 import time
 
 import pytest
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -31,17 +29,11 @@ def staff_with_otp(roles, system_actor):
 
 
 @pytest.fixture
-def admin_client_for(staff_with_otp):
-    """A browser session that has passed password and second factor (as OTPMiddleware sees it)."""
+def admin_client_for(staff_with_otp, verified_client):
+    """A browser session that has passed password and second factor, of a user made by the service."""
 
     def make(role="admin"):
         created = staff_with_otp(role=role)
-        client = Client()
-        client.force_login(created.user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = created.totp_device.persistent_id
-        session.save()
-        client.user = created.user
-        return client
+        return verified_client(created.user, created.totp_device)
 
     return make

@@ -39,6 +39,17 @@ def test_key_is_stored_only_as_an_hmac(make_key, settings):
     assert apikeys.hash_key(created.raw_key) != key.secret_hash
 
 
+def test_generated_key_has_a_12_char_base62_prefix_that_split_finds():
+    prefixes = set()
+    for _ in range(200):
+        prefix, raw = apikeys.generate()
+        assert re.fullmatch(r"sk_[A-Za-z0-9]{12}", prefix)
+        assert re.fullmatch(r"sk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}", raw)
+        assert apikeys.split(raw) == prefix
+        prefixes.add(prefix)
+    assert len(prefixes) == 200
+
+
 def test_key_is_found_by_prefix_with_one_query(make_key, django_assert_max_num_queries):
     created = make_key("payments:read")
     client = bearer(created.raw_key)

@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from accounts import services
 from accounts.models import ApiKey, Customer, User
+from tests.adminurls import admin_url
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_api_key_request_records_the_key_owner_and_request_id(api):
 def test_admin_change_records_the_staff_user(admin_client_for):
     client = admin_client_for("operator")
     customer = CustomerFactory(name="Old")
-    r = client.post(f"/admin/accounts/customer/{customer.pk}/change/",
+    r = client.post(admin_url(customer),
                     {"email": customer.email, "name": "New", "country": "US", "status": "blocked",
                      "kyc_status": "unverified", "metadata": "{}"})
     assert (r.status_code, r["Location"]) == (302, "/admin/accounts/customer/")
@@ -70,3 +71,16 @@ def test_role_change_and_password_history(make_staff, system_actor):
         assert "password" not in entry.changes_dict
         assert user.password not in entry.changes
     assert User.objects.get(pk=user.pk).groups.get().name == "finance"
+
+
+def test_admin_change_of_an_id_the_admin_would_read_as_escaped(admin_client_for):
+    # `_3F` after the prefix reads as `?` in an admin URL: the raw id is "not found", the quoted one works.
+    client = admin_client_for("operator")
+    customer = CustomerFactory(id="cus_3F" + "a" * 22, name="Old")
+    raw = client.get(f"/admin/accounts/customer/{customer.pk}/change/")
+    assert (raw.status_code, raw["Location"]) == (302, "/admin/")
+    assert admin_url(customer) == "/admin/accounts/customer/cus_5F3F" + "a" * 22 + "/change/"
+    r = client.post(admin_url(customer), {"email": customer.email, "name": "New", "country": "US",
+                                          "status": "active", "kyc_status": "unverified", "metadata": "{}"})
+    assert (r.status_code, r["Location"]) == (302, "/admin/accounts/customer/")
+    assert entries_for(customer).get(action=LogEntry.Action.UPDATE).changes_dict["name"] == ["Old", "New"]

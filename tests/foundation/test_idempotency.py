@@ -6,7 +6,9 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Customer
-from core.idempotency import purge_expired
+from core.context import Actor
+from core.errors import IdempotencyKeyInUse
+from core.idempotency import execute_write, fingerprint, purge_expired
 from core.models import IdempotencyRecord
 
 from . import testviews
@@ -139,3 +141,45 @@ def test_reads_ignore_the_header(api):
     r = api.get("/api/v1/customers", HTTP_IDEMPOTENCY_KEY="read")
     assert r.status_code == 200
     assert not IdempotencyRecord.objects.exists()
+
+
+def _lease_record(actor, key, *, locked_until, expires_at, state=IdempotencyRecord.State.IN_PROGRESS):
+    created = expires_at - dt.timedelta(hours=24)
+    return IdempotencyRecord.objects.create(
+        scope=actor.idempotency_scope, key=key, operation="op", fingerprint=fingerprint("op", {"a": 1}), state=state,
+        locked_until=locked_until, created_at=created, expires_at=expires_at, response_status=200,
+        response_body={"old": True})
+
+
+def _lease_write(actor, key, calls):
+    def effect():
+        calls.append(1)
+        return 201, {"n": len(calls)}
+
+    return execute_write(actor=actor, operation="op", key=key, payload={"a": 1}, effect=effect, mode="lease")
+
+
+def test_lease_of_a_crashed_call_is_taken_over_once_it_lapses():
+    actor, calls, now = Actor.system("tests"), [], dt.datetime.now(dt.UTC)
+    _lease_record(actor, "crashed", locked_until=now + dt.timedelta(seconds=30), expires_at=now + dt.timedelta(hours=1))
+    with pytest.raises(IdempotencyKeyInUse):
+        _lease_write(actor, "crashed", calls)
+    IdempotencyRecord.objects.filter(key="crashed").update(locked_until=now - dt.timedelta(seconds=1))
+    result = _lease_write(actor, "crashed", calls)
+    assert (result.status, result.body, result.replayed, calls) == (201, {"n": 1}, False, [1])
+    record = IdempotencyRecord.objects.get(key="crashed")
+    assert (record.state, record.response_body, record.locked_until) == (
+        IdempotencyRecord.State.COMPLETED, {"n": 1}, None)
+    replay = _lease_write(actor, "crashed", calls)
+    assert (replay.status, replay.body, replay.replayed, calls) == (201, {"n": 1}, True, [1])
+
+
+def test_lease_write_replaces_a_record_past_its_24_hours():
+    actor, calls, now = Actor.system("tests"), [], dt.datetime.now(dt.UTC)
+    old = _lease_record(actor, "old", locked_until=None, expires_at=now - dt.timedelta(seconds=1),
+                        state=IdempotencyRecord.State.COMPLETED)
+    result = _lease_write(actor, "old", calls)
+    assert (result.status, result.body, result.replayed, calls) == (201, {"n": 1}, False, [1])
+    record = IdempotencyRecord.objects.get(key="old")
+    assert record.pk != old.pk
+    assert record.expires_at > now + dt.timedelta(hours=23)

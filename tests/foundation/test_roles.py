@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Customer
 from accounts.roles import ROLE_NAMES, ROLE_RULES, permissions_for
+from tests.adminurls import admin_url
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_role_in_the_admin(admin_client_for, role):
     assert client.get("/admin/accounts/customer/add/").status_code == (200 if add else 403)
     assert client.get("/admin/accounts/apikey/").status_code == (200 if view_keys else 403)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == (200 if role == "admin" else 403)
-    r = client.post(f"/admin/accounts/customer/{customer.pk}/change/",
+    r = client.post(admin_url(customer),
                     {"email": "changed@example.com", "name": "N", "country": "US", "status": "active",
                      "kyc_status": "unverified", "metadata": "{}"})
     customer.refresh_from_db()

@@ -1,0 +1,14 @@
+"""Admin URLs of objects, escaped the way the admin's own links escape them.
+
+The admin reads `_XX` in an object id as an escaped character (`_3F` is `?`, `_5F` is `_`), so a
+public id whose random part starts with one of those 20 pairs (`cus_3Fab...`, about one id in 190)
+is "not found" at `/admin/.../<raw id>/change/`. Build admin URLs of public ids with these helpers.
+"""
+
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+
+
+def admin_url(obj, view: str = "change") -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[quote(obj.pk)])
