@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -112,7 +113,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
     readonly_fields = ("change_plan_link",)
 
     def change_plan_link(self, obj):
-        url = reverse("admin:subscriptions_subscription_change_plan", args=[obj.pk])
+        url = reverse("admin:subscriptions_subscription_change_plan", args=[quote(obj.pk)])
         return format_html('<a class="button" href="{}">Change plan or quantity (with preview)</a>', url)
 
     change_plan_link.short_description = "Change"
@@ -147,7 +148,8 @@ class SubscriptionAdmin(ReadOnlyAdmin):
     def change_plan_view(self, request, object_id):
         if not self.has_write_permission(request):
             raise PermissionDenied
-        sub = get_object_or_404(Subscription.objects.select_related("plan", "customer"), pk=object_id)
+        # Object ids in admin URLs are escaped (`_5F` is `_`), as in the admin's own views.
+        sub = get_object_or_404(Subscription.objects.select_related("plan", "customer"), pk=unquote(object_id))
         form = ChangePlanForm(request.POST or None, initial={"plan": sub.plan_id, "quantity": sub.quantity})
         result = None
         if request.method == "POST" and form.is_valid():
@@ -159,7 +161,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
                 if "apply" in request.POST:
                     services.subscription_change(**kwargs)
                     self.message_user(request, "Subscription changed.", messages.SUCCESS)
-                    return redirect(reverse("admin:subscriptions_subscription_change", args=[sub.pk]))
+                    return redirect(reverse("admin:subscriptions_subscription_change", args=[quote(sub.pk)]))
                 result = services.subscription_change_preview(**kwargs)
             except DomainError as exc:
                 self.message_user(request, f"{exc.code}: {exc.message} {exc.details or ''}", messages.ERROR)
@@ -198,7 +200,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return _money(obj.total, obj.currency)
 
     def printable(self, obj):
-        url = reverse("admin:subscriptions_invoice_print", args=[obj.pk])
+        url = reverse("admin:subscriptions_invoice_print", args=[quote(obj.pk)])
         return format_html('<a class="button" href="{}" target="_blank">Printable invoice</a>', url)
 
     def has_write_permission(self, request):
@@ -223,7 +225,8 @@ class InvoiceAdmin(ReadOnlyAdmin):
                      name="subscriptions_invoice_print"), *super().get_urls()]
 
     def print_view(self, request, object_id):
-        invoice = get_object_or_404(Invoice.objects.select_related("customer", "subscription__plan"), pk=object_id)
+        invoice = get_object_or_404(Invoice.objects.select_related("customer", "subscription__plan"),
+                                    pk=unquote(object_id))
         if not self.has_view_permission(request, invoice):
             raise PermissionDenied
         lines = [(line, format_amount(line.unit_amount, line.currency), format_amount(line.amount, line.currency))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.template.response import TemplateResponse
 
 from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
@@ -101,7 +102,8 @@ class WalletAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        wallet = Wallet.objects.select_related("account").filter(pk=object_id).first()
+        # The admin escapes ids in its URLs (`wal_5F...` for `wal_...`); its own views unquote them too.
+        wallet = Wallet.objects.select_related("account").filter(pk=unquote(object_id)).first()
         if wallet is not None:
             cur = wallet.currency
             history = selectors.wallet_transaction_history(wallet_id=wallet.pk, limit=25).items

@@ -10,6 +10,7 @@ from core import clock
 from core.models import AuditEvent
 from mcp_gateway.models import ApprovalThreshold, ToolCall
 from mcp_gateway.selectors import tool_call_report
+from tests.adminurls import admin_url
 
 from . import points
 
@@ -51,10 +52,10 @@ def test_tool_call_log_is_read_only_in_the_admin(admin_session, mcp):
     mcp.ok("list_customers")
     call = ToolCall.objects.get()
     assert admin_session.get("/admin/mcp_gateway/toolcall/").status_code == 200
-    page = admin_session.get(f"/admin/mcp_gateway/toolcall/{call.pk}/change/")
+    page = admin_session.get(admin_url(call))
     assert page.status_code == 200 and "list_customers" in page.content.decode()
     assert admin_session.get("/admin/mcp_gateway/toolcall/add/").status_code == 403
-    assert admin_session.post(f"/admin/mcp_gateway/toolcall/{call.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_session.post(admin_url(call, "delete"), {"post": "yes"}).status_code == 403
     assert ToolCall.objects.count() == 1
 
 

@@ -1,6 +1,7 @@
 import pytest
 
 from payments.models import Payment, Refund, RoutingRule
+from tests.adminurls import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ def test_payment_pages_and_actions(staff_client, pay):
     listing = client.get("/admin/payments/payment/", {"q": paid.id})
     assert listing.status_code == 200 and paid.id in listing.content.decode()
     assert client.get("/admin/payments/payment/", {"status__exact": "failed", "q": "nobody@x"}).status_code == 200
-    page = client.get(f"/admin/payments/payment/{paid.id}/change/")
+    page = client.get(admin_url(paid))
     body = page.content.decode()
     assert page.status_code == 200 and "payment_capture" in body and "payment.succeeded" in body
     response = client.post("/admin/payments/payment/", {

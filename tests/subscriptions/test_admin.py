@@ -1,7 +1,11 @@
+import re
+
 import pytest
 
+from core import ids as core_ids
 from subscriptions import services
 from subscriptions.models import DunningSettings, Invoice, InvoiceLine, Plan, Subscription
+from tests.adminurls import admin_url
 
 from .conftest import at
 
@@ -35,8 +39,8 @@ def test_subscription_pages_change_with_preview_and_actions(staff_client, sub, m
     client = staff_client("operator")
     pro = make_plan(amount=6000, name="Pro")
     assert client.get("/admin/subscriptions/subscription/").status_code == 200
-    assert sub.id in client.get(f"/admin/subscriptions/subscription/{sub.id}/change/").content.decode()
-    url = f"/admin/subscriptions/subscription/{sub.id}/change-plan/"
+    assert sub.id in client.get(admin_url(sub)).content.decode()
+    url = admin_url(sub, "change_plan")
     preview = client.post(url, {"plan": pro.id, "quantity": 1, "proration_behavior": "create_prorations",
                                 "preview": "1"})
     body = preview.content.decode()
@@ -53,7 +57,7 @@ def test_subscription_pages_change_with_preview_and_actions(staff_client, sub, m
 
 def test_support_cannot_change_plans(staff_client, sub, make_plan):
     client = staff_client("support")
-    response = client.post(f"/admin/subscriptions/subscription/{sub.id}/change-plan/",
+    response = client.post(admin_url(sub, "change_plan"),
                            {"quantity": 3, "proration_behavior": "none", "apply": "1"})
     assert response.status_code == 403
     assert Subscription.objects.get(pk=sub.pk).quantity == 1
@@ -62,9 +66,9 @@ def test_support_cannot_change_plans(staff_client, sub, make_plan):
 def test_invoice_read_only_with_printable_page_and_actions(staff_client, sub):
     client = staff_client("finance")
     invoice = Invoice.objects.get()
-    page = client.get(f"/admin/subscriptions/invoice/{invoice.id}/change/")
+    page = client.get(admin_url(invoice))
     assert page.status_code == 200 and "INV-2026-000001" in page.content.decode()
-    printable = client.get(f"/admin/subscriptions/invoice/{invoice.id}/print/").content.decode()
+    printable = client.get(admin_url(invoice, "print")).content.decode()
     assert "Invoice INV-2026-000001" in printable and "30.00" in printable
     response = client.post("/admin/subscriptions/invoice/", {"action": "void", "_selected_action": [invoice.id]})
     assert response.status_code == 302
@@ -91,3 +95,26 @@ def test_at_risk_page_says_when_history_is_too_short(staff_client):
     trained = client.post("/admin/subscriptions/churnmodel/at-risk/", follow=True)
     assert "Not enough history to train" in trained.content.decode()
     assert client.get("/admin/subscriptions/churnmodel/").status_code == 200
+
+
+def test_admin_links_work_for_ids_the_admin_would_unescape(staff_client, actor, customer, make_plan, travel,
+                                                             monkeypatch):
+    # Every id made here starts with `3F` after its prefix, which the admin reads as an escaped `?`
+    # unless the link escapes it; links built from the raw id lead to "not found".
+    made = iter(range(10**6))
+    monkeypatch.setattr(core_ids, "random_chars", lambda length: ("3F" + f"{next(made):022d}")[:length])
+    travel(at(2026, 4, 1))
+    plan = make_plan(amount=3000, name="Basic")
+    sub = services.subscription_create(actor=actor, customer_id=customer.id, plan_id=plan.id, payment_method="tok_visa")
+    invoice = Invoice.objects.get()
+    assert sub.id.startswith("sub_3F") and invoice.id.startswith("inv_3F")
+    client = staff_client("operator")
+    page = client.get(admin_url(sub)).content.decode()
+    change_plan = re.search(r'href="([^"]+/change-plan/)"', page).group(1)
+    applied = client.post(change_plan, {"quantity": 2, "proration_behavior": "none", "apply": "1"})
+    assert (applied.status_code, applied["Location"]) == (302, admin_url(sub))
+    assert client.get(applied["Location"]).status_code == 200
+    assert Subscription.objects.get(pk=sub.pk).quantity == 2
+    invoice_page = client.get(admin_url(invoice)).content.decode()
+    printable = re.search(r'href="([^"]+/print/)"', invoice_page).group(1)
+    assert invoice.number in client.get(printable).content.decode()

@@ -2,6 +2,7 @@ import pytest
 from django.db import transaction
 
 from core.models import AuditEvent
+from tests.adminurls import admin_url
 from wallets import services
 from wallets.models import JournalEntry, LedgerAccount, Wallet
 
@@ -23,7 +24,7 @@ def test_wallet_pages_show_balances_history_and_insights(staff_client, make_wall
     assert page.status_code == 200
     text = page.content.decode()
     assert a.pk in text and "10.00 USD" in text and b.pk not in text
-    detail = client.get(f"/admin/wallets/wallet/{a.pk}/change/").content.decode()
+    detail = client.get(admin_url(a)).content.decode()
     assert "dinner split" in detail and "-2.34" in detail and "Too little history" in detail
     assert "Recent history" in detail
 
@@ -65,9 +66,9 @@ def test_ledger_is_read_only_and_entries_are_reversed_not_edited(staff_client, m
     client = staff_client("admin")
     assert client.get("/admin/wallets/ledgeraccount/").status_code == 200
     assert client.get("/admin/wallets/ledgeraccount/add/").status_code == 403
-    page = client.get(f"/admin/wallets/journalentry/{entry.pk}/change/")
+    page = client.get(admin_url(entry))
     assert page.status_code == 200 and b"7.00 USD" in page.content
-    assert client.post(f"/admin/wallets/journalentry/{entry.pk}/delete/").status_code == 403
+    assert client.post(admin_url(entry, "delete")).status_code == 403
     action(client, "/admin/wallets/journalentry/", "reverse", [entry.pk], apply="1", reason="test top-up")
     reversal = JournalEntry.objects.get(reverses=entry)
     assert reversal.metadata["reason"] == "test top-up"
@@ -86,7 +87,7 @@ def test_staff_add_exchange_rates_and_wallets_through_services(staff_client, mak
     rate = ExchangeRate.objects.get()
     assert (str(rate.rate), rate.source) == ("0.9234000000", "ECB reference")
     assert AuditEvent.objects.filter(action="exchange_rate.set").count() == 1
-    assert client.get(f"/admin/wallets/exchangerate/{rate.pk}/change/").status_code == 200
+    assert client.get(admin_url(rate)).status_code == 200
     customer = CustomerFactory()
     admin_client = staff_client("admin")
     r = admin_client.post("/admin/wallets/wallet/add/", {"customer": customer.pk, "currency": "GBP",
