@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 
-from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from core.admin_base import ReadOnlyAdmin, ReadOnlyInline, run_for_each
 from core.audit import AuditEvent
 from core.context import Actor
 from core.db import run_in_transaction
@@ -47,16 +47,7 @@ class PaymentActionForm(ActionForm):
 
 
 def _run(modeladmin, request, queryset, label, call):
-    actor = Actor.for_user(request.user)
-    done = 0
-    for payment in queryset.select_related(None).only("pk", "currency"):
-        try:
-            call(actor, payment)
-            done += 1
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{payment.pk}: {exc.code}: {exc.message}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{label}: {done} payment(s).", messages.SUCCESS)
+    run_for_each(modeladmin, request, queryset.select_related(None).only("pk", "currency"), label, call)
 
 
 def _amount(request, payment):

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from core.admin_base import ReadOnlyAdmin, ReadOnlyInline, run_for_each
 from core.context import Actor
 from core.errors import DomainError
 from core.money import format_amount, parse_amount
@@ -19,18 +19,6 @@ from core.money import format_amount, parse_amount
 from . import services
 from .models import BillingRun, ChurnModel, DunningSettings, Invoice, InvoiceAttempt, InvoiceLine, Plan, Subscription
 from .services.subscriptions import PRORATION_BEHAVIORS
-
-
-def _each(modeladmin, request, queryset, label, call):
-    actor, done = Actor.for_user(request.user), 0
-    for obj in queryset:
-        try:
-            call(actor, obj)
-            done += 1
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.code}: {exc.message}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
 
 
 def _money(amount, currency):
@@ -85,7 +73,8 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.action(description="Archive (no new subscriptions)", permissions=["change"])
     def archive(self, request, queryset):
-        _each(self, request, queryset, "Archived", lambda actor, p: services.plan_archive(actor=actor, plan_id=p.pk))
+        run_for_each(self, request, queryset, "Archived",
+                     lambda actor, p: services.plan_archive(actor=actor, plan_id=p.pk))
 
 
 class InvoiceInline(ReadOnlyInline):
@@ -123,22 +112,22 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Cancel now", permissions=["write"])
     def cancel_now(self, request, queryset):
-        _each(self, request, queryset, "Canceled",
+        run_for_each(self, request, queryset, "Canceled",
               lambda actor, s: services.subscription_cancel(actor=actor, subscription_id=s.pk))
 
     @admin.action(description="Cancel at period end", permissions=["write"])
     def cancel_at_end(self, request, queryset):
-        _each(self, request, queryset, "Will cancel at period end",
+        run_for_each(self, request, queryset, "Will cancel at period end",
               lambda actor, s: services.subscription_cancel(actor=actor, subscription_id=s.pk, at_period_end=True))
 
     @admin.action(description="Pause", permissions=["write"])
     def pause(self, request, queryset):
-        _each(self, request, queryset, "Paused",
+        run_for_each(self, request, queryset, "Paused",
               lambda actor, s: services.subscription_pause(actor=actor, subscription_id=s.pk))
 
     @admin.action(description="Resume (new period, invoiced now)", permissions=["write"])
     def resume(self, request, queryset):
-        _each(self, request, queryset, "Resumed",
+        run_for_each(self, request, queryset, "Resumed",
               lambda actor, s: services.subscription_resume(actor=actor, subscription_id=s.pk))
 
     def get_urls(self):
@@ -208,16 +197,17 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pay now", permissions=["write"])
     def pay(self, request, queryset):
-        _each(self, request, queryset, "Payment attempted",
+        run_for_each(self, request, queryset, "Payment attempted",
               lambda actor, i: services.invoice_pay(actor=actor, invoice_id=i.pk))
 
     @admin.action(description="Void", permissions=["write"])
     def void(self, request, queryset):
-        _each(self, request, queryset, "Voided", lambda actor, i: services.invoice_void(actor=actor, invoice_id=i.pk))
+        run_for_each(self, request, queryset, "Voided",
+                     lambda actor, i: services.invoice_void(actor=actor, invoice_id=i.pk))
 
     @admin.action(description="Mark uncollectible", permissions=["write"])
     def mark_uncollectible(self, request, queryset):
-        _each(self, request, queryset, "Marked uncollectible",
+        run_for_each(self, request, queryset, "Marked uncollectible",
               lambda actor, i: services.invoice_mark_uncollectible(actor=actor, invoice_id=i.pk))
 
     def get_urls(self):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.template.response import TemplateResponse
 
-from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from core.admin_base import ReadOnlyAdmin, ReadOnlyInline, run_for_each
 from core.context import Actor
 from core.db import run_in_transaction
-from core.errors import DomainError
 from core.money import format_amount, parse_amount
 
 from . import ledger, selectors, services
@@ -35,16 +34,7 @@ def _form_action(modeladmin, request, queryset, *, form_class, action, intro, su
     """An admin action with a form: shows the form first, runs `apply(obj, data)` per object on submit."""
     form = form_class(request.POST if "apply" in request.POST else None)
     if form.is_bound and form.is_valid():
-        done = 0
-        for obj in queryset:
-            try:
-                apply(obj, form.cleaned_data)
-            except DomainError as exc:
-                modeladmin.message_user(request, f"{obj}: {exc.message} ({exc.code})", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            modeladmin.message_user(request, f"{submit_label}: {done} done.", messages.SUCCESS)
+        run_for_each(modeladmin, request, queryset, submit_label, lambda actor, obj: apply(obj, form.cleaned_data))
         return None
     context = {**modeladmin.admin_site.each_context(request), "title": submit_label, "form": form,
                "queryset": queryset, "action": action, "intro": intro, "submit_label": submit_label,
