@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from core.serializers import ListQuerySerializer, UtcDateTimeField
+from core.serializers import ListQuerySerializer, UtcDateTimeField, validate_metadata
 
 from .models import Customer
 
@@ -23,21 +23,12 @@ class CustomerSerializer(serializers.Serializer):
         return "customer"
 
 
-def _validate_metadata(value):
-    if len(value) > 50:
-        raise serializers.ValidationError("At most 50 metadata keys.")
-    for key, item in value.items():
-        if len(str(key)) > 40 or not isinstance(item, str | int | float | bool) or len(str(item)) > 500:
-            raise serializers.ValidationError("Metadata keys are up to 40 characters; values are scalars up to 500.")
-    return value
-
-
 class CustomerCreateInput(serializers.Serializer):
     email = serializers.EmailField(help_text="The customer's e-mail address.")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     country = serializers.CharField(max_length=2, min_length=2, required=False, allow_blank=True, default="",
                                     help_text="ISO 3166-1 alpha-2 country code.")
-    metadata = serializers.DictField(required=False, default=dict, validators=[_validate_metadata])
+    metadata = serializers.DictField(required=False, default=dict, validators=[validate_metadata])
 
 
 class CustomerUpdateInput(serializers.Serializer):
@@ -46,7 +37,7 @@ class CustomerUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     country = serializers.CharField(max_length=2, min_length=2, required=False)
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
-    metadata = serializers.DictField(required=False, validators=[_validate_metadata])
+    metadata = serializers.DictField(required=False, validators=[validate_metadata])
 
 
 class CustomerGetInput(serializers.Serializer):

@@ -64,6 +64,16 @@ class CurrencyField(serializers.CharField):
         super().__init__(**kwargs)
 
 
+def validate_metadata(value: dict) -> dict:
+    """Integrators' free-form metadata on any object: bounded, scalar values only."""
+    if len(value) > 50:
+        raise serializers.ValidationError("At most 50 metadata keys.")
+    for key, item in value.items():
+        if len(str(key)) > 40 or not isinstance(item, str | int | float | bool) or len(str(item)) > 500:
+            raise serializers.ValidationError("Metadata keys are up to 40 characters; values are scalars up to 500.")
+    return value
+
+
 class ListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
     cursor = serializers.CharField(required=False, allow_blank=False)

@@ -2,9 +2,15 @@
 
 from rest_framework import serializers
 
-from accounts.serializers import _validate_metadata
 from core.money import normalize_currency, parse_amount
-from core.serializers import AmountInField, AmountOutField, CurrencyField, ListQuerySerializer, UtcDateTimeField
+from core.serializers import (
+    AmountInField,
+    AmountOutField,
+    CurrencyField,
+    ListQuerySerializer,
+    UtcDateTimeField,
+    validate_metadata,
+)
 
 from .models import Payment, Refund
 
@@ -90,7 +96,7 @@ class PaymentCreateInput(serializers.Serializer):
                                                                     "for method=wallet. Never a card number.")
     capture_method = serializers.ChoiceField(choices=Payment.CaptureMethod.choices, default="automatic")
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    metadata = serializers.DictField(required=False, default=dict, validators=[_validate_metadata])
+    metadata = serializers.DictField(required=False, default=dict, validators=[validate_metadata])
     device_id = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     ip_address = serializers.IPAddressField(required=False, allow_null=True, default=None)
     channel = serializers.ChoiceField(choices=["web", "app", "pos", "moto"], required=False, allow_blank=True,

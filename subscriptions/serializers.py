@@ -5,7 +5,14 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.money import format_amount, normalize_currency, parse_amount
-from core.serializers import AmountInField, AmountOutField, CurrencyField, ListQuerySerializer, UtcDateTimeField
+from core.serializers import (
+    AmountInField,
+    AmountOutField,
+    CurrencyField,
+    ListQuerySerializer,
+    UtcDateTimeField,
+    validate_metadata,
+)
 
 from .models import Invoice, Plan, Subscription
 from .services.subscriptions import PRORATION_BEHAVIORS
@@ -35,7 +42,7 @@ class PlanCreateInput(serializers.Serializer):
     interval = serializers.ChoiceField(choices=Plan.Interval.choices)
     interval_count = serializers.IntegerField(min_value=1, max_value=365, default=1)
     trial_days = serializers.IntegerField(min_value=0, max_value=730, default=0)
-    metadata = serializers.DictField(required=False, default=dict)
+    metadata = serializers.DictField(required=False, default=dict, validators=[validate_metadata])
 
     def validate(self, attrs):
         attrs["currency"] = normalize_currency(attrs["currency"])
@@ -85,7 +92,7 @@ class SubscriptionCreateInput(serializers.Serializer):
                                       help_text="Pay invoices from this wallet of the customer (wal_...).")
     payment_method = serializers.CharField(required=False, allow_blank=True, default="", max_length=64,
                                            help_text="Or pay invoices with this provider token (e.g. tok_visa).")
-    metadata = serializers.DictField(required=False, default=dict)
+    metadata = serializers.DictField(required=False, default=dict, validators=[validate_metadata])
 
 
 class SubscriptionIdInput(serializers.Serializer):

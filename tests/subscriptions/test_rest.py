@@ -37,6 +37,19 @@ def test_plan_bad_amount_refused(api):
     assert Plan.objects.count() == 0
 
 
+@pytest.mark.parametrize("metadata", [{f"k{i}": "v" for i in range(51)}, {"k": "x" * 501}, {"k": {"nested": 1}}])
+def test_plan_and_subscription_metadata_is_bounded_like_every_object(api, customer, metadata):
+    response = api.post("/api/v1/plans", {"name": "x", "amount": "1.00", "currency": "usd", "interval": "month",
+                                          "metadata": metadata}, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "validation_error")
+    assert "metadata" in response.json()["error"]["details"]["fields"]
+    plan = _plan(api)
+    response = api.post("/api/v1/subscriptions", {"customer_id": customer.id, "plan_id": plan["id"],
+                                                  "payment_method": "tok_visa", "metadata": metadata}, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "validation_error")
+    assert (Plan.objects.count(), Subscription.objects.count(), Invoice.objects.count()) == (1, 0, 0)
+
+
 def test_subscription_flow_over_rest(api, customer, travel):
     travel(at(2026, 2, 1))
     basic, pro = _plan(api), _plan(api, name="Pro", amount="60.00")
