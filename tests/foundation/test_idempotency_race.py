@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Customer
 from core.models import IdempotencyRecord
+from tests.concurrency import failures, run_threads
 
 from . import testviews
 
@@ -24,28 +25,15 @@ def _client(raw_key):
 def test_many_threads_one_key_one_effect(roles, make_key):
     created = make_key("*")
     threads_n = 8
-    barrier = threading.Barrier(threads_n)
-    results = []
-    lock = threading.Lock()
+    clients = [_client(created.raw_key) for _ in range(threads_n)]
 
-    def worker():
-        try:
-            client = _client(created.raw_key)
-            barrier.wait()
-            r = client.post("/api/v1/customers", {"email": "race@example.com"}, format="json",
+    def worker(i):
+        r = clients[i].post("/api/v1/customers", {"email": "race@example.com"}, format="json",
                             HTTP_IDEMPOTENCY_KEY="race-key")
-            with lock:
-                results.append((r.status_code, r.json(), r.get("Idempotent-Replayed")))
-        finally:
-            connection.close()
+        return r.status_code, r.json(), r.get("Idempotent-Replayed")
 
-    threads = [threading.Thread(target=worker) for _ in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert len(results) == threads_n
+    results = run_threads(threads_n, worker)
+    assert failures(results) == []
     assert Customer.objects.count() == 1
     customer_id = Customer.objects.get().pk
     originals = [r for r in results if r[0] == 201 and r[2] is None]

@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import connection
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import Customer
@@ -17,6 +16,7 @@ from core.models import AuditEvent, IdempotencyRecord
 from core.rest import operation_view
 from mcp_gateway import services
 from mcp_gateway.models import ApprovalRequest, ToolCall
+from tests.concurrency import failures, run_threads
 
 from . import points
 
@@ -322,7 +322,6 @@ def test_dry_run_still_needs_the_scope(mcp_for, point_ops, account):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_at_once_run_the_call_once(roles, mcp_for, point_ops, make_staff):
-    import threading
 
     now = clock.now()
     acct = Customer.objects.create(email="race@example.com", metadata={"currency": "USD", "balance": 100000},
@@ -332,24 +331,9 @@ def test_two_approvers_at_once_run_the_call_once(roles, mcp_for, point_ops, make
     held = client.ok("zz_refund_points", {"points_account_id": acct.id, "amount": "600", "currency": "USD",
                                           "idempotency_key": "race"})
     approvers = [make_staff("admin"), make_staff("admin")]
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def run(user):
-        try:
-            barrier.wait()
-            outcomes.append(approve(held["approval_id"], user).status)
-        except DomainError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(u,)) for u in approvers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["approval_not_pending", "executed"]
+    outcomes = run_threads(2, lambda i: approve(held["approval_id"], approvers[i]).status)
+    assert sorted(o.code if isinstance(o, DomainError) else o for o in outcomes) == [
+        "approval_not_pending", "executed"]
     acct.refresh_from_db()
     assert acct.metadata["balance"] == 40000
 
@@ -357,31 +341,15 @@ def test_two_approvers_at_once_run_the_call_once(roles, mcp_for, point_ops, make
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_same_held_call_sent_twice_at_once_makes_one_request(roles, mcp_for, point_ops):
-    import threading
-
     now = clock.now()
     acct = Customer.objects.create(email="twice@example.com", metadata={"currency": "USD", "balance": 100000},
                                    created=now, updated=now)
     client = mcp_for("*")
     threshold("500.00")
     args = {"points_account_id": acct.id, "amount": "600", "currency": "USD", "idempotency_key": "twice"}
-    barrier = threading.Barrier(4)
-    answers = []
-
-    def run():
-        try:
-            barrier.wait()
-            answers.append(client.ok("zz_refund_points", args))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = run_threads(4, lambda i: client.ok("zz_refund_points", args))
+    assert failures(answers) == []
     approval = ApprovalRequest.objects.get()
-    assert len(answers) == 4
     assert {a["approval_id"] for a in answers} == {approval.id}
     assert {a["status"] for a in answers} == {"pending_approval"}
     acct.refresh_from_db()

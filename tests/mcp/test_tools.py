@@ -10,6 +10,7 @@ from accounts.models import Customer
 from core.operations import Operation, all_operations
 from mcp_gateway import registry
 from mcp_gateway.models import ToolCall
+from tests.concurrency import failures, run_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -331,28 +332,11 @@ def test_redaction_rules(arguments, stored):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_same_key_from_parallel_agents_creates_once(roles, mcp_for):
-    import threading
-
-    from django.db import connection
-
     client = mcp_for("*")
-    barrier = threading.Barrier(6)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(client.call("create_customer", {"email": "race@example.com", "idempotency_key": "race"}))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_threads(6, lambda i: client.call("create_customer", {"email": "race@example.com",
+                                                                       "idempotency_key": "race"}))
+    assert failures(results) == []
     customer = Customer.objects.get()
-    assert len(results) == 6
     for result in results:
         if result.get("isError"):
             assert result["structuredContent"]["error"]["code"] == "idempotency_key_in_use"

@@ -1,40 +1,18 @@
-import threading
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from core.context import Actor
 from payments.errors import RefundExceedsCaptured
 from payments.models import Payment, Refund
 from payments.services import payment_create, refund_create
+from tests.concurrency import run_threads
 from tests.factories import CustomerFactory
 from wallets.ledger import AccountType
 
 from .conftest import balances
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(n, target):
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test asserts on
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_ten_concurrent_refunds_never_exceed_captured(roles, one_sandbox):

@@ -1,16 +1,16 @@
 """Billing runs: one invoice per subscription and period, even with two runs at once or a
 run killed half way and rerun."""
 
-import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from payments.models import Payment
 from subscriptions import services
 from subscriptions.models import BillingRun, Invoice, InvoiceAttempt
 from subscriptions.services import billing, collection
+from tests.concurrency import failures, run_threads
 from tests.factories import CustomerFactory
 
 from .conftest import at
@@ -42,23 +42,8 @@ def test_two_runs_at_once_make_one_invoice_per_period(roles, actor, make_plan, t
     plan = make_plan(amount=1000)
     sub_ids = _subscribe_many(actor, plan, 24)
     travel(at(2026, 2, 1))
-    barrier, runs, errors = threading.Barrier(2), [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            runs.append(services.billing_run(actor=actor, chunk_size=5))
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    runs = run_threads(2, lambda i: services.billing_run(actor=actor, chunk_size=5))
+    assert failures(runs) == []
     assert sum(r.renewed for r in runs) == 24
     assert sum(r.payments_succeeded for r in runs) == 24
     assert {r.status for r in runs} == {"succeeded"}

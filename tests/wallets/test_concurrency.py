@@ -5,12 +5,12 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from rest_framework.test import APIClient
 
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
+from tests.concurrency import failures, run_threads
 from wallets import services
 from wallets.models import JournalEntry, LedgerAccount, Posting
 from wallets.selectors.verify import ledger_verify
@@ -21,25 +21,8 @@ WALLETS = 50
 START_BALANCE = 10_000
 
 
-def run_threads(count, target):
-    barrier = threading.Barrier(count)
-    errors = []
-
-    def body(i):
-        try:
-            barrier.wait()
-            target(i)
-        except BaseException as exc:  # noqa: BLE001 - a crashed thread must fail the test, not vanish
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    assert not errors, errors[:3]
+def run_all(count, target):
+    assert not (errors := failures(run_threads(count, target))), errors[:3]
 
 
 @pytest.mark.postgres
@@ -73,7 +56,7 @@ def test_bank_16_threads_500_transfers_50_wallets(roles, make_wallet):
             else:
                 succeeded[i].append(entry.pk)
 
-    run_threads(THREADS, worker)
+    run_all(THREADS, worker)
 
     ok_ids = [pk for per_thread in succeeded for pk in per_thread]
     refusals = {}
@@ -113,7 +96,7 @@ def test_idempotency_race_20_threads_one_key_one_transfer(roles, make_key, make_
         response = client.post("/api/v1/transfers", body, format="json", HTTP_IDEMPOTENCY_KEY="race-key-1")
         results[i] = (response.status_code, response.json(), response.get("Idempotent-Replayed"))
 
-    run_threads(20, worker)
+    run_all(20, worker)
 
     statuses = sorted(r[0] for r in results)
     assert set(statuses) <= {201, 409}, statuses
@@ -183,7 +166,7 @@ def test_mixed_paths_conserve_money_and_keep_the_ledger_clean(roles, make_wallet
                 with lock:
                     counts["ok"] += 1
 
-    run_threads(8, worker)
+    run_all(8, worker)
 
     assert counts["ok"] + counts["refused"] == 8 * 60
     assert counts["ok"] > 100
@@ -212,7 +195,7 @@ def test_daily_limit_holds_under_concurrency(roles, make_wallet):
         else:
             outcomes[i] = "ok"
 
-    run_threads(12, worker)
+    run_all(12, worker)
 
     assert sorted(outcomes) == ["limit_exceeded"] * 7 + ["ok"] * 5
     assert LedgerAccount.objects.get(pk=source.account_id).balance == 100_000 - 500
