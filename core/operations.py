@@ -127,16 +127,22 @@ def _flatten_errors(errors: Any) -> Any:
 approval_gates: list[Callable[..., WriteResult | None]] = []
 
 
+def admit(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """What every call of `op` passes before it runs or is previewed: no card data or unstorable
+    text, the actor's scope and permission, the input serializer. Returns the validated input."""
+    refuse_card_data(data)
+    refuse_unstorable_text(data)
+    authorize(op, actor)
+    return validate_input(op, data)
+
+
 def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key: str | None = None,
            skip_gates: bool = False) -> WriteResult:
     """Authorise, validate, run (idempotently for writes) and render one operation call.
 
     `skip_gates` is for running a call that a gate already held and a person approved.
     """
-    refuse_card_data(data)
-    refuse_unstorable_text(data)
-    authorize(op, actor)
-    validated = validate_input(op, data)
+    validated = admit(op, actor, data)
     if op.approvable and not skip_gates:
         for gate in approval_gates:
             held = gate(op=op, actor=actor, data=data, validated=validated, idempotency_key=idempotency_key)

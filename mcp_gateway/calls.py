@@ -23,10 +23,10 @@ from typing import Any
 from django.db import transaction
 from jsonschema import Draft202012Validator
 
-from core.cards import contains_pan, refuse_card_data
+from core.cards import contains_pan
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
-from core.operations import authorize, invoke, validate_input
+from core.operations import admit, authorize, invoke
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
 
@@ -105,9 +105,7 @@ def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     read-only operation (e.g. the payment a refund would apply to).
     """
     op = tool.operation
-    refuse_card_data(data)
-    authorize(op, actor)
-    validated = validate_input(op, data)
+    validated = admit(op, actor, data)
     hold = approvals.would_hold(op, actor, data)
     body: dict[str, Any] = {"dry_run": True, "operation": op.name, "arguments": data,
                             "requires_approval": hold is not None, "approval_threshold": hold,
