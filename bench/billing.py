@@ -138,7 +138,7 @@ class _Analyzer(threading.Thread):
 
 
 def _verify(n: int) -> dict:
-    from django.db.models import Count
+    from django.db.models import Count, Max, Min
 
     from payments.models import Payment
     from subscriptions.models import Invoice, InvoiceSequence
@@ -148,8 +148,13 @@ def _verify(n: int) -> dict:
     payments = Payment.objects.filter(status="succeeded").count()
     last = InvoiceSequence.objects.get(year=BILL_AT.year).last
     numbers = cycle.count()
+    # Numbers are unique (a constraint); with the first and the last where they belong and as many
+    # numbers as the counter gave out, none is missing.
+    span = cycle.aggregate(first=Min("number"), final=Max("number"))
+    gapless = last == numbers and span == {"first": f"INV-{BILL_AT.year}-000001",
+                                           "final": f"INV-{BILL_AT.year}-{last:06d}"}
     return {"invoices": numbers, "paid": cycle.filter(status="paid").count(), "subscriptions_with_two": per_sub,
-            "payments_succeeded": payments, "numbers_gapless": last == numbers, "expected": n}
+            "payments_succeeded": payments, "numbers_gapless": gapless, "expected": n}
 
 
 def main() -> None:
