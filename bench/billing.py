@@ -21,40 +21,13 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+from scratchdb import ensure_database, setup_django
 
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 BILL_AT = dt.datetime(2030, 2, 1, 0, 0, 1, tzinfo=dt.UTC)
-
-
-def _setup_django():
-    import django
-
-    django.setup()
-
-
-def _ensure_database():
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise SystemExit("bench/billing.py needs PostgreSQL: set DATABASE_URL.")
-    info = {"dbname": "postgres", "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
-            "host": db.get("HOST") or None, "port": db.get("PORT") or None}
-    with psycopg.connect(**{k: v for k, v in info.items() if v}, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _reset():
@@ -95,7 +68,7 @@ def _populate(n: int, customers: int) -> None:
 
 def _worker(args):
     chunk_size, = args
-    _setup_django()
+    setup_django()
     from core import clock
     from core.context import Actor
     from subscriptions.services import billing_run
@@ -166,8 +139,8 @@ def main() -> None:
     parser.add_argument("--analyze-every", type=float, default=15.0,
                         help="seconds between ANALYZEs of the growing tables (autovacuum's part); 0: never")
     args = parser.parse_args()
-    _setup_django()
-    _ensure_database()
+    setup_django()
+    ensure_database("bench/billing.py")
     _reset()
     t0 = time.perf_counter()
     _populate(args.subscriptions, args.customers)

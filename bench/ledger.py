@@ -22,43 +22,10 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+from scratchdb import conninfo, ensure_database, setup_django
 
 START_BALANCE = 10**12  # minor units; large enough that no bench transfer is refused for funds
-
-
-def _setup_django():
-    import django
-
-    django.setup()
-
-
-def _ensure_database():
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise SystemExit("bench/ledger.py needs PostgreSQL: set DATABASE_URL.")
-    with psycopg.connect(**_conninfo(dbname="postgres"), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def _conninfo(dbname=None) -> dict:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    info = {"dbname": dbname or db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
-            "host": db.get("HOST") or None, "port": db.get("PORT") or None}
-    return {k: v for k, v in info.items() if v}
 
 
 def _bench_wallets(count: int) -> list[tuple[str, int]]:
@@ -98,7 +65,7 @@ def _pairs(rng, wallets, hot: bool):
 
 def _service_worker(args):
     wallets, hot, seconds, seed, start_at = args
-    _setup_django()
+    setup_django()
     from core.context import Actor
     from core.db import run_in_transaction
     from wallets import services
@@ -122,11 +89,11 @@ def rng_amount(n: int) -> int:
 
 def _raw_worker(args):
     wallets, hot, seconds, seed, start_at = args
-    _setup_django()
+    setup_django()
     import psycopg
     from psycopg.types.json import Jsonb
 
-    conn = psycopg.connect(**_conninfo())
+    conn = psycopg.connect(**conninfo())
     pairs = _pairs(random.Random(seed), wallets, hot)
     time.sleep(max(0.0, start_at - time.time()))
     done, deadline = 0, start_at + seconds
@@ -200,8 +167,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
 
-    _setup_django()
-    _ensure_database()
+    setup_django()
+    ensure_database("bench/ledger.py")
     wallets = _bench_wallets(args.wallets)
     from django.db import connection
 

@@ -1,0 +1,42 @@
+"""What every bench needs first: Django set up, and its scratch PostgreSQL database created and migrated."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def conninfo(dbname: str | None = None) -> dict:
+    """psycopg connection arguments for the configured database (or `dbname` on the same server)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    info = {"dbname": dbname or db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
+            "host": db.get("HOST") or None, "port": db.get("PORT") or None}
+    return {k: v for k, v in info.items() if v}
+
+
+def ensure_database(script: str) -> None:
+    """Creates the configured database if missing and migrates it; refuses anything but PostgreSQL."""
+    import psycopg
+    from django.conf import settings
+    from django.core.management import call_command
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        raise SystemExit(f"{script} needs PostgreSQL: set DATABASE_URL.")
+    with psycopg.connect(**conninfo(dbname="postgres"), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    call_command("migrate", verbosity=0)
