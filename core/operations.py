@@ -105,7 +105,7 @@ def authorize(op: Operation, actor: Actor) -> None:
 
 
 UNKNOWN_FIELD = "Unknown field."
-NOT_A_STRING = "Not a valid string: send text, not a number."
+NOT_A_STRING = "Not a valid string."
 
 
 def validate_input(op: Operation, data: dict[str, Any]) -> dict[str, Any]:
