@@ -15,12 +15,14 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from core import jsonparse
 from core.context import Actor
 from core.errors import DomainError
 from core.operations import all_operations, invoke
+from core.serializers import AmountInField, CurrencyField, DateOrDateTimeField
 from subscriptions.models import Invoice
 from tests.factories import CustomerFactory
 
@@ -31,18 +33,52 @@ settings.register_profile(
 STABLE_CODE = re.compile(r"[a-z][a-z0-9_]{1,63}")
 PAN = "4000002760003184"
 
-STRINGS = [
-    "", " ", "x", "usd", "USD", "jpy", "KWD", "xxx", "10.00", "1", "0", "-1", "0.001", " 1.00 ", "1e3", "1e999999999",
-    "9e999999", "1e-999999999", "\uff11\uff12", "\u0661\u0662", "1_000", "NaN", "Infinity", "0001-01-01", "9999-12-31",
-    "2026-01-01", "2026-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "month", "year", "manual", "automatic", "card",
-    "wallet", "tok_visa", "tok_decline_insufficient_funds", "requested_by_customer", "create_prorations", "always_invoice",
-    PAN, "4000\u00a00027\u00a06000\u00a03184", "a\x00b", "\ud800", "web", "203.0.113.9", "active", "pay_x", "wal_",
-    "x" * 600,
+HOSTILE_STRINGS = [
+    "", " ", "x" * 600, "a\x00b", "\ud800", PAN, "4000\u00a00027\u00a06000\u00a03184", "NaN", "Infinity", "pay_x",
+    "wal_", "\uff11\uff12", "\u0661\u0662",
 ]
+AMOUNTS = ["10.00", "1", "0", "-1", "0.001", "-0.01", " 1.00 ", "1e3", "1E3", "1e999999999", "1e999998", "9e999999",
+           "1e-999999999", "-1e999999999", "\uff11\uff12", "\u0661\u0662", "1_000", "+1", ".5", "1.",
+           "99999999999999999", "0." + "0" * 400 + "1"]
+DATES = ["0001-01-01", "9999-12-31", "1999-12-31", "2000-01-01", "2100-12-31", "2101-01-01", "2026-01-01",
+         "2026-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "2026-13-45", "yesterday"]
+CURRENCIES = ["USD", "usd", "JPY", "KWD", "EUR", "xxx", "US", "usdd", " usd "]
+
 scalars = (st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20) | st.sampled_from(STRINGS))
+           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+           | st.sampled_from(HOSTILE_STRINGS))
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+
+
+def _field_values(name, field, ids):
+    """Values for one field: mostly plausible ones (so a call gets past the other fields to the
+    one under attack), then field-specific hostile ones, then any JSON at all."""
+    plausible = []
+    if ids.get(name):
+        plausible.append(st.sampled_from(ids[name]))
+    if isinstance(field, AmountInField):
+        plausible.append(st.sampled_from(AMOUNTS) | st.decimals(places=3, min_value=-10**6, max_value=10**6,
+                                                                allow_nan=False).map(str)
+                         | st.floats(min_value=-1e20, max_value=1e20) | st.integers())
+    elif isinstance(field, DateOrDateTimeField | serializers.DateTimeField):
+        plausible.append(st.sampled_from(DATES) | st.dates().map(str)
+                         | st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()))
+    elif isinstance(field, CurrencyField):
+        plausible.append(st.sampled_from(CURRENCIES))
+    elif isinstance(field, serializers.ChoiceField):
+        plausible.append(st.sampled_from(list(field.choices)))
+    elif isinstance(field, serializers.BooleanField):
+        plausible.append(st.booleans())
+    elif isinstance(field, serializers.IntegerField):
+        plausible.append(st.integers(min_value=-5, max_value=400) | st.integers())
+    elif isinstance(field, serializers.DictField):
+        plausible.append(st.dictionaries(st.text(max_size=8), scalars, max_size=3))
+    elif name == "payment_method":
+        plausible.append(st.sampled_from(["tok_visa", "tok_decline_insufficient_funds", "tok_mastercard"]))
+    elif isinstance(field, serializers.CharField):
+        plausible.append(st.text(max_size=30))
+    return st.one_of(*plausible, *plausible, json_values) if plausible else json_values
 
 
 def wire(value):
@@ -78,9 +114,11 @@ def _world(actor):
 
 
 def _arguments(op, ids):
-    names = [name for name, field in op.input().fields.items() if not field.read_only] if op.input else []
-    declared = st.fixed_dictionaries({}, optional={
-        name: (st.sampled_from(ids[name]) | json_values) if ids.get(name) else json_values for name in names})
+    fields = {name: field for name, field in op.input().fields.items() if not field.read_only} if op.input else {}
+    values = {name: _field_values(name, field, ids) for name, field in fields.items()}
+    declared = st.fixed_dictionaries({name: values[name] for name, field in fields.items() if field.required},
+                                     optional={name: values[name] for name, field in fields.items()
+                                               if not field.required})
     extra = st.just({}) | st.dictionaries(st.text(min_size=1, max_size=12), json_values, max_size=2)
     return st.tuples(declared, extra).map(lambda pair: wire({**pair[1], **pair[0]}))
 
