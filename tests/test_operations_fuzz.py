@@ -51,35 +51,50 @@ json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
 
 
-def _field_values(name, field, ids):
-    """Values for one field: mostly plausible ones (so that a call gets past its other fields to
-    the one under attack), including this kind of field's hostile values, and any JSON at all."""
+def _good(name, field, ids):
+    """A value the field accepts (or a real id), so that a call gets past its other fields."""
     if ids.get(name):
-        plausible = st.sampled_from(ids[name])
-    elif isinstance(field, AmountInField):
-        plausible = (st.sampled_from(AMOUNTS) | st.sampled_from(AMOUNTS)
-                     | st.decimals(places=3, min_value=-10**6, max_value=10**6, allow_nan=False).map(str)
-                     | st.floats(min_value=-1e20, max_value=1e20) | st.integers())
+        return st.sampled_from(ids[name])
+    if isinstance(field, AmountInField):
+        return st.sampled_from(["1.00", "2", "0.50", 1, 2.5])
+    if isinstance(field, DateOrDateTimeField | serializers.DateTimeField):
+        return st.sampled_from(["2026-01-01", "2026-06-30T12:00:00Z", "2025-12-01T00:00:00+02:00"])
+    if isinstance(field, CurrencyField):
+        return st.sampled_from(["USD", "usd", "EUR"])
+    if isinstance(field, serializers.ChoiceField):
+        return st.sampled_from(list(field.choices))
+    if isinstance(field, serializers.BooleanField):
+        return st.booleans()
+    if isinstance(field, serializers.IntegerField):
+        return st.integers(min_value=1, max_value=12)
+    if isinstance(field, serializers.DictField):
+        return st.dictionaries(st.text(max_size=8), scalars, max_size=2)
+    if name == "payment_method":
+        return st.sampled_from(["tok_visa", "tok_decline_insufficient_funds", "tok_mastercard"])
+    if isinstance(field, serializers.EmailField):
+        return st.emails()
+    if isinstance(field, serializers.CharField):
+        return st.text(st.characters(codec="ascii", categories=["L", "N"]), min_size=1, max_size=20)
+    return json_values
+
+
+def _hostile(field):
+    """What an attacker (or a careless client) sends for this kind of field, or any JSON."""
+    if isinstance(field, AmountInField):
+        special = (st.sampled_from(AMOUNTS) | st.floats() | st.integers()
+                   | st.decimals(allow_nan=False, allow_infinity=False).map(str))
     elif isinstance(field, DateOrDateTimeField | serializers.DateTimeField):
-        plausible = (st.sampled_from(DATES) | st.sampled_from(DATES) | st.dates().map(str)
-                     | st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()))
+        special = (st.sampled_from(DATES) | st.dates().map(str)
+                   | st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()))
     elif isinstance(field, CurrencyField):
-        plausible = st.sampled_from(CURRENCIES)
-    elif isinstance(field, serializers.ChoiceField):
-        plausible = st.sampled_from(list(field.choices))
-    elif isinstance(field, serializers.BooleanField):
-        plausible = st.booleans()
+        special = st.sampled_from(CURRENCIES)
     elif isinstance(field, serializers.IntegerField):
-        plausible = st.integers(min_value=-5, max_value=400) | st.integers()
-    elif isinstance(field, serializers.DictField):
-        plausible = st.dictionaries(st.text(max_size=8), scalars, max_size=3)
-    elif name == "payment_method":
-        plausible = st.sampled_from(["tok_visa", "tok_decline_insufficient_funds", "tok_mastercard"])
+        special = st.integers() | st.floats()
     elif isinstance(field, serializers.CharField):
-        plausible = st.text(max_size=30)
+        special = st.sampled_from(HOSTILE_STRINGS) | st.text() | st.integers() | st.floats()
     else:
-        return json_values
-    return st.one_of(plausible, plausible, plausible, plausible, json_values)
+        special = st.nothing()
+    return special | special | json_values
 
 
 def wire(value):
@@ -115,13 +130,21 @@ def _world(actor):
 
 
 def _arguments(op, ids):
+    """A plausible call with one or two of its fields (or an extra key) replaced by hostile input."""
     fields = {name: field for name, field in op.input().fields.items() if not field.read_only} if op.input else {}
-    values = {name: _field_values(name, field, ids) for name, field in fields.items()}
-    declared = st.fixed_dictionaries({name: values[name] for name, field in fields.items() if field.required},
-                                     optional={name: values[name] for name, field in fields.items()
-                                               if not field.required})
-    extra = st.just({}) | st.dictionaries(st.text(min_size=1, max_size=12), json_values, max_size=2)
-    return st.tuples(declared, extra).map(lambda pair: wire({**pair[1], **pair[0]}))
+
+    @st.composite
+    def arguments(draw):
+        data = {name: draw(_good(name, field, ids), label=name) for name, field in fields.items()
+                if field.required or draw(st.booleans())}
+        names = sorted(fields)
+        for name in (draw(st.lists(st.sampled_from(names), max_size=2, unique=True)) if names else []):
+            data[name] = draw(_hostile(fields[name]), label=f"hostile {name}")
+        if not names or draw(st.integers(0, 5)) == 0:
+            data.update(draw(st.dictionaries(st.text(min_size=1, max_size=12), json_values, max_size=2)))
+        return wire(data)
+
+    return arguments()
 
 
 @pytest.fixture
