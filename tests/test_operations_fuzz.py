@@ -11,6 +11,7 @@ bounded and derandomised so the test runs in `make test` in seconds and the same
 
 import json
 import re
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +31,9 @@ settings.register_profile(
     "operations-fuzz", max_examples=25, derandomize=True, deadline=None, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# No input may stall a worker: every call answers in milliseconds; this bound only has to be
+# far above that and far below the tens of seconds a million-digit amount used to take.
+SLOW_SECONDS = 3.0
 STABLE_CODE = re.compile(r"[a-z][a-z0-9_]{1,63}")
 PAN = "4000002760003184"
 
@@ -155,13 +159,16 @@ def fuzz_world(make_key, settings):
 
 
 def _check(op, actor, data, key):
+    started = time.perf_counter()
     try:
         result = invoke(op, actor=actor, data=data, idempotency_key=key)
     except DomainError as exc:
+        assert time.perf_counter() - started < SLOW_SECONDS, (op.name, "slow refusal", exc.code)
         assert 400 <= exc.status < 500, (op.name, exc.status, exc.code, exc.message)
         assert STABLE_CODE.fullmatch(exc.code), (op.name, exc.code)
         JSONRenderer().render({"error": exc.to_dict()})
     else:
+        assert time.perf_counter() - started < SLOW_SECONDS, (op.name, "slow answer")
         assert 200 <= result.status < 300, (op.name, result.status)
         JSONRenderer().render(result.body)
 
