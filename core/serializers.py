@@ -66,13 +66,17 @@ _AFTER_LATEST = dt.datetime.combine(LATEST_DATE + dt.timedelta(days=1), dt.time(
 DATE_RANGE_MESSAGE = f"Dates must be from {EARLIEST_DATE} to {LATEST_DATE} (UTC)."
 
 
+def in_sane_range(value: dt.datetime) -> bool:
+    """An aware datetime inside EARLIEST_DATE .. LATEST_DATE (UTC)."""
+    try:
+        return _EARLIEST <= value.astimezone(dt.UTC) < _AFTER_LATEST
+    except (OverflowError, ValueError):
+        return False
+
+
 def in_date_range(value: dt.datetime) -> dt.datetime:
     """An aware datetime inside EARLIEST_DATE .. LATEST_DATE, or a ValidationError."""
-    try:
-        utc = value.astimezone(dt.UTC)
-    except (OverflowError, ValueError):
-        raise serializers.ValidationError(DATE_RANGE_MESSAGE) from None
-    if not _EARLIEST <= utc < _AFTER_LATEST:
+    if not in_sane_range(value):
         raise serializers.ValidationError(DATE_RANGE_MESSAGE)
     return value
 

@@ -284,3 +284,40 @@ def test_mcp_wallet_insights_with_absurd_dates_is_a_tool_error(make_key, world):
     result = response.json()["result"]
     assert result["isError"] is True
     assert result["structuredContent"]["error"]["code"] == "validation_error"
+
+
+# --- cursors are client text too -------------------------------------------------------------
+
+
+def _cursor(obj):
+    import base64
+
+    raw = obj if isinstance(obj, str) else json.dumps(obj)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor", [
+    _cursor(["0001-01-01T00:00:00+05:00", "pay_x"]), _cursor(["9999-12-31T23:59:59-05:00", "pay_x"]),
+    _cursor("[" * 3000), _cursor(["2026-01-01T00:00:00+00:00", "a\x00b"]), _cursor(["2026-01-01", "pay_x"]),
+    _cursor(["2026-01-01T00:00:00+00:00", {"a": 1}]), _cursor(["2026-01-01T00:00:00+00:00", 5]), "%%%",
+])
+@pytest.mark.parametrize("path", ["/api/v1/payments", "/api/v1/wallets", "/api/v1/customers"])
+def test_a_forged_cursor_is_a_validation_error(api, path, cursor):
+    response = api.get(f"{path}?cursor={cursor}")
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    assert response.json()["error"]["details"]["fields"] == {"cursor": ["Invalid cursor."]}
+
+
+def test_a_real_cursor_still_pages(api, world):
+    first = api.get("/api/v1/payments?limit=1").json()
+    assert first["has_more"] is True
+    second = api.get(f"/api/v1/payments?limit=1&cursor={first['next_cursor']}").json()
+    assert [p["id"] for p in first["data"] + second["data"]] == [world["captured"].pk, world["manual"].pk]
+
+
+def test_mcp_tools_list_with_a_deeply_nested_cursor_is_invalid_params(make_key):
+    body = {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"cursor": _cursor("[" * 3000)}}
+    response = Client().post("/mcp/", data=json.dumps(body), content_type="application/json",
+                             headers={"Authorization": f"Bearer {make_key('*').raw_key}",
+                                      "Accept": "application/json", "MCP-Protocol-Version": "2025-11-25"})
+    assert response.json()["error"]["code"] == -32602, response.content[:300]
