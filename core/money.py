@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .errors import DomainError
+from .errors import DomainError, ValidationFailed
 from .jsonparse import JsonNumber
 
 # ISO 4217 minor-unit exponents for the currencies we accept.
@@ -115,6 +115,20 @@ def parse_amount(value: object, currency: str, *, allow_zero: bool = False, allo
     if units > MAX_MINOR_UNITS:
         raise InvalidAmount("The amount is too large.", details={"field": field})
     return -units if sign else units
+
+
+def parse_decimal(value: object, *, field: str, max_integer_digits: int, max_places: int) -> Decimal:
+    """A number that is not an amount (an exchange rate, a percentage) from a client or a form:
+    the same plain ASCII decimals as amounts, its digits bounded before it becomes a Decimal."""
+    text = _amount_text(value)
+    match = _PLAIN_DECIMAL.fullmatch(text) if text is not None else None
+    if match is None:
+        raise ValidationFailed({field: ["Must be a decimal number: digits with an optional point."]})
+    sign, whole, fraction = match.group(1), match.group(2).lstrip("0"), (match.group(3) or "").rstrip("0")
+    if len(whole) > max_integer_digits or len(fraction) > max_places:
+        raise ValidationFailed({field: [f"At most {max_integer_digits} digits before the point "
+                                        f"and {max_places} after it."]})
+    return Decimal(f"{sign}{whole or 0}.{fraction or 0}")
 
 
 def format_amount(minor_units: int, currency: str) -> str:

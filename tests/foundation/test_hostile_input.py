@@ -321,3 +321,33 @@ def test_mcp_tools_list_with_a_deeply_nested_cursor_is_invalid_params(make_key):
                              headers={"Authorization": f"Bearer {make_key('*').raw_key}",
                                       "Accept": "application/json", "MCP-Protocol-Version": "2025-11-25"})
     assert response.json()["error"]["code"] == -32602, response.content[:300]
+
+
+# --- other numbers from people: exchange rates ------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", ["1e999999999", "1e-999999999", "9e999999", "\uff11.5", " 1.5 ", "1_000", "NaN",
+                                  "-Infinity", "1e3", "123456789012345", "0.00000000001", True, None, [1]])
+def test_exchange_rates_are_plain_bounded_decimals(rate):
+    from core.errors import ValidationFailed
+    from wallets.models import ExchangeRate
+
+    started = time.perf_counter()
+    with pytest.raises(ValidationFailed) as exc, transaction.atomic():
+        services.exchange_rate_set(actor=Actor.system("tests"), base_currency="USD", quote_currency="EUR",
+                                   rate=rate, source="test")
+    assert time.perf_counter() - started < 0.5
+    assert list(exc.value.details["fields"]) == ["rate"]
+    assert ExchangeRate.objects.count() == 0
+
+
+@pytest.mark.parametrize(("rate", "stored"), [("0.9234", "0.9234"), ("151.2370000000000", "151.237"), (2, "2"),
+                                              ("1234.0123456789", "1234.0123456789")])
+def test_plain_exchange_rates_are_stored_exactly(rate, stored):
+    from decimal import Decimal
+
+    with transaction.atomic():
+        row = services.exchange_rate_set(actor=Actor.system("tests"), base_currency="USD", quote_currency="EUR",
+                                         rate=rate, source="test")
+    row.refresh_from_db()
+    assert row.rate == Decimal(stored)
