@@ -351,3 +351,21 @@ def test_plain_exchange_rates_are_stored_exactly(rate, stored):
                                          rate=rate, source="test")
     row.refresh_from_db()
     assert row.rate == Decimal(stored)
+
+
+def test_every_date_input_of_every_operation_is_range_checked():
+    from rest_framework import serializers
+
+    from core.operations import all_operations
+    from core.serializers import DateOrDateTimeField, DateTimeInField
+
+    checked = []
+    for op in all_operations():
+        for name, field in (op.input().fields.items() if op.input else []):
+            if isinstance(field, serializers.DateTimeField | serializers.DateField) and not field.read_only:
+                assert isinstance(field, DateTimeInField), (op.name, name)
+                checked.append(op.name)
+            elif isinstance(field, DateOrDateTimeField):
+                checked.append(op.name)
+    assert {"list_payments", "list_wallets", "list_customers", "wallet_insights",
+            "wallet_transaction_history"} <= set(checked)
