@@ -1,4 +1,4 @@
-"""The one JSON parser for request bodies, used by REST (a DRF parser) and by /mcp/.
+"""The one JSON parser for request bodies: REST (`core.parsers.JsonParser`), /mcp/ and cursors.
 
 Python's `json` would turn `1e999999999` into infinity and `0.1000000000000000055511151231257827`
 into 0.1 before any field could look at the text a client sent, and recurses once per nested
@@ -16,10 +16,6 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
-
-from django.conf import settings
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 
 # No request of ours nests more than a few levels; metadata values are scalars.
 MAX_DEPTH = 64
@@ -78,17 +74,3 @@ def loads(raw: str | bytes) -> Any:
     if isinstance(value, dict | list) and _too_deep(value):
         raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.")
     return value
-
-
-class JsonParser(JSONParser):
-    """DRF's JSONParser on `loads`: set in REST_FRAMEWORK so every REST body goes through it.
-
-    A subclass, because DRF reads a JSONParser's body through `request.body`, which enforces
-    DATA_UPLOAD_MAX_MEMORY_SIZE (413) before anything is parsed."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            return loads(stream.read().decode(encoding))
-        except (InvalidJson, UnicodeDecodeError, LookupError) as exc:
-            raise ParseError(f"JSON parse error - {exc}"[:300]) from None
