@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from core.serializers import ListQuerySerializer, UtcDateTimeField, validate_metadata
+from core.serializers import DateTimeInField, ListQuerySerializer, UtcDateTimeField, validate_metadata
 
 from .models import Customer
 
@@ -48,5 +48,5 @@ class CustomerListInput(ListQuerySerializer):
     email = serializers.EmailField(required=False)
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
     country = serializers.CharField(max_length=2, required=False)
-    created_gte = serializers.DateTimeField(required=False)
-    created_lte = serializers.DateTimeField(required=False)
+    created_gte = DateTimeInField(required=False)
+    created_lte = DateTimeInField(required=False)

@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from .errors import RawCardDataNotAllowed
 
 # 13-19 digits starting with 2-6, single spaces or hyphens allowed between digits.
-_CANDIDATE = re.compile(r"(?<!\d)[2-6](?:[ -]?\d){12,18}(?!\d)")
+_CANDIDATE = re.compile(r"(?<!\d)[2-6](?:[ -]?\d){12,18}(?!\d)", re.ASCII)
+# The same with the other ways people group a card number: dots, underscores, tabs, up to three
+# separators in a row (" - "). A lone dot is a decimal point ("42424242424.24" is an amount).
+_SEPARATED = re.compile(r"(?<!\d)[2-6](?:[ \t._-]{0,3}\d){12,18}(?!\d)", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]+\.[0-9]+", re.ASCII)
+_NOT_DIGIT = re.compile(r"[^0-9]", re.ASCII)
+# Non-ASCII characters that matter: other scripts' and fullwidth digits, invisible format
+# characters (zero-width space, soft hyphen, BOM) and Unicode spaces and dashes. Anything else
+# (letters of any script) is left alone, so ordinary non-ASCII text costs one regex scan.
+_FOLD = re.compile(r"(?:(?![0-9])\d)|[\u00ad\u200b-\u200f\u2060\ufeff]"
+                   r"|[\u00a0\u2000-\u200a\u202f\u205f\u3000\u2010-\u2015\u2212\ufe58\ufe63\uff0d\uff0e\uff3f]")
+_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff")
+
+
+def _fold_char(match: re.Match) -> str:
+    char = match.group()
+    if char in _INVISIBLE:
+        return ""
+    digit = unicodedata.decimal(char, None)
+    return str(digit) if digit is not None else "-"
+
+
+def normalise_digits(text: str) -> str:
+    """ASCII digits for every Unicode decimal digit, "-" for Unicode spaces and dashes, and
+    invisible characters removed: what a card number looks like once a person reads it."""
+    return text if text.isascii() else _FOLD.sub(_fold_char, text)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -24,10 +50,15 @@ def luhn_ok(digits: str) -> bool:
 
 
 def contains_pan(text: str) -> bool:
-    for match in _CANDIDATE.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
-            return True
+    text = normalise_digits(text)
+    for pattern in (_CANDIDATE, _SEPARATED):
+        for match in pattern.finditer(text):
+            candidate = match.group()
+            if pattern is _SEPARATED and _DECIMAL.fullmatch(candidate):
+                continue
+            digits = _NOT_DIGIT.sub("", candidate)
+            if 13 <= len(digits) <= 19 and luhn_ok(digits):
+                return True
     return False
 
 

@@ -26,9 +26,16 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from . import clock
+from .cards import contains_pan
 from .context import Actor
 from .db import run_in_transaction
-from .errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReuse
+from .errors import (
+    DomainError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReuse,
+    RawCardDataNotAllowed,
+)
 from .models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -49,9 +56,13 @@ def fingerprint(operation: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def validate_key(key: object) -> str:
+def validate_key(key: object, *, field: str = "idempotency_key") -> str:
+    """A key we may store: 1-255 printable characters, and no card number (keys are kept for a
+    day and shown to staff). `field` names the header or argument it came in."""
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise IdempotencyKeyInvalid(details={"max_length": MAX_KEY_LENGTH})
+    if contains_pan(key):
+        raise RawCardDataNotAllowed(details={"field": field})
     return key
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -10,6 +9,7 @@ import uuid
 from django.db import OperationalError
 from django.http import JsonResponse
 
+from . import jsonparse
 from .context import Actor, bind_context, clear_context, get_context
 
 logger = logging.getLogger("core.request")
@@ -88,7 +88,7 @@ class ApiErrorMiddleware:
 
 def json_body(request) -> dict | None:
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        data = jsonparse.loads(request.body or b"{}")
+    except jsonparse.InvalidJson:
         return None
     return data if isinstance(data, dict) else None

@@ -6,10 +6,12 @@ only way one leaves. Rounding is never silent: too many decimals is an error.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
-from .errors import DomainError
+from .errors import DomainError, ValidationFailed
+from .jsonparse import JsonNumber
 
 # ISO 4217 minor-unit exponents for the currencies we accept.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -58,36 +60,75 @@ def exponent(currency: str) -> int:
     return CURRENCY_EXPONENTS[normalize_currency(currency)]
 
 
+# Plain ASCII decimals only: no exponent, sign "+", separators, spaces or other scripts' digits.
+_PLAIN_DECIMAL = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
+MAX_MINOR_DIGITS = len(str(MAX_MINOR_UNITS))
+
+
+def _amount_text(value: object) -> str | None:
+    """The decimal text of an amount as sent, or None when it cannot be one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, JsonNumber):
+        return value.text  # the JSON number as written, not its float
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python converts: certainly not an amount
+            return None
+    if isinstance(value, float | Decimal):
+        dec = Decimal(repr(value)) if isinstance(value, float) else value
+        if not dec.is_finite() or not -40 < dec.adjusted() < 40:
+            return None
+        # Floats come from our own code (stored arguments, forms), never with an exponent on the wire.
+        return format(dec, "f")
+    return None
+
+
 def parse_amount(value: object, currency: str, *, allow_zero: bool = False, allow_negative: bool = False,
                  field: str = "amount") -> int:
-    """Major units (decimal string or JSON number) to integer minor units."""
+    """Major units (decimal string or JSON number) to integer minor units.
+
+    Only string checks until the digit count is known to fit: a client's "9e999999" must not
+    make a million-digit number first.
+    """
     cur = normalize_currency(currency)
-    if isinstance(value, bool) or value is None:
+    text = _amount_text(value)
+    match = _PLAIN_DECIMAL.fullmatch(text) if text is not None else None
+    if match is None:
         raise InvalidAmount(details={"field": field})
-    if isinstance(value, float):
-        # repr() gives the shortest string that round-trips, so 10.1 stays 10.1.
-        value = repr(value)
-    try:
-        dec = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise InvalidAmount(details={"field": field}) from None
-    if not dec.is_finite():
-        raise InvalidAmount(details={"field": field})
+    sign, whole, fraction = match.group(1), match.group(2).lstrip("0"), (match.group(3) or "").rstrip("0")
     exp = CURRENCY_EXPONENTS[cur]
-    minor = dec.scaleb(exp)
-    if minor != minor.to_integral_value():
+    if len(fraction) > exp:
         raise AmountTooPrecise(
             f"{cur} amounts have at most {exp} decimal places.",
             details={"field": field, "currency": cur, "max_decimals": exp},
         )
-    units = int(minor)
-    if units < 0 and not allow_negative:
+    zero = not whole and not fraction
+    if (sign and not zero and not allow_negative) or (zero and not allow_zero):
         raise AmountNotPositive(details={"field": field})
-    if units == 0 and not allow_zero:
-        raise AmountNotPositive(details={"field": field})
-    if abs(units) > MAX_MINOR_UNITS:
+    if len(whole) + exp > MAX_MINOR_DIGITS:
         raise InvalidAmount("The amount is too large.", details={"field": field})
-    return units
+    units = int((whole + fraction.ljust(exp, "0")) or "0")
+    if units > MAX_MINOR_UNITS:
+        raise InvalidAmount("The amount is too large.", details={"field": field})
+    return -units if sign else units
+
+
+def parse_decimal(value: object, *, field: str, max_integer_digits: int, max_places: int) -> Decimal:
+    """A number that is not an amount (an exchange rate, a percentage) from a client or a form:
+    the same plain ASCII decimals as amounts, its digits bounded before it becomes a Decimal."""
+    text = _amount_text(value)
+    match = _PLAIN_DECIMAL.fullmatch(text) if text is not None else None
+    if match is None:
+        raise ValidationFailed({field: ["Must be a decimal number: digits with an optional point."]})
+    sign, whole, fraction = match.group(1), match.group(2).lstrip("0"), (match.group(3) or "").rstrip("0")
+    if len(whole) > max_integer_digits or len(fraction) > max_places:
+        raise ValidationFailed({field: [f"At most {max_integer_digits} digits before the point "
+                                        f"and {max_places} after it."]})
+    return Decimal(f"{sign}{whole or 0}.{fraction or 0}")
 
 
 def format_amount(minor_units: int, currency: str) -> str:

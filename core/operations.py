@@ -19,6 +19,7 @@ from .context import Actor
 from .errors import InsufficientScope, PermissionDenied, ValidationFailed
 from .idempotency import WriteResult, execute_write
 from .pagination import Page
+from .serializers import not_a_string
 from .text import refuse_unstorable_text
 
 AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics")
@@ -103,10 +104,27 @@ def authorize(op: Operation, actor: Actor) -> None:
         raise PermissionDenied()
 
 
+UNKNOWN_FIELD = "Unknown field."
+NOT_A_STRING = "Not a valid string."
+
+
 def validate_input(op: Operation, data: dict[str, Any]) -> dict[str, Any]:
-    if op.input is None:
+    """The operation's input serializer, strict: a field it does not declare (a misspelt option
+    must not fall back to a default that moves money) and a number where it expects text are
+    validation errors naming them. Path parameters arrive in `data` as declared fields."""
+    serializer = op.input(data=data) if op.input is not None else None
+    fields = {name: f for name, f in serializer.fields.items() if not f.read_only} if serializer else {}
+    problems: dict[str, list[str]] = {}
+    for name, value in data.items():
+        field = fields.get(name)
+        if field is None:
+            problems[str(name)] = [UNKNOWN_FIELD]
+        elif not_a_string(field, value):
+            problems[name] = [NOT_A_STRING]
+    if problems:
+        raise ValidationFailed(problems)
+    if serializer is None:
         return {}
-    serializer = op.input(data=data)
     if not serializer.is_valid():
         raise ValidationFailed(_flatten_errors(serializer.errors))
     return dict(serializer.validated_data)

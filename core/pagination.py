@@ -10,7 +10,10 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from . import jsonparse
 from .errors import ValidationFailed
+from .serializers import in_sane_range
+from .text import UNSTORABLE
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -29,11 +32,18 @@ def encode_cursor(created: dt.datetime, pk: Any) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    # A cursor is client text: only what encode_cursor makes gets through (any other time or id
+    # would reach the database as a filter, where year 1 or a NUL is an error, not a page).
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return dt.datetime.fromisoformat(created), pk
-    except (ValueError, TypeError, json.JSONDecodeError):
+        created, pk = jsonparse.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(created, str) or not isinstance(pk, str) or UNSTORABLE.search(pk):
+            raise ValueError("not a cursor")
+        when = dt.datetime.fromisoformat(created)
+        if when.tzinfo is None or not in_sane_range(when):
+            raise ValueError("not a cursor")
+        return when, pk
+    except (ValueError, TypeError):
         raise ValidationFailed({"cursor": ["Invalid cursor."]}) from None
 
 

@@ -11,8 +11,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .cards import contains_pan
 from .context import Actor, bind_context
 from .errors import ValidationFailed
+from .idempotency import validate_key
 from .operations import Operation, get_operation, invoke
 
 
@@ -53,10 +55,16 @@ def _list_envelope(op: Operation):
 def _handler_for(op_name: str, http_method: str, path_params: dict[str, str], operation_id: str | None = None):
     def handler(self, request, **kwargs):
         op = get_operation(op_name)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and (not op.read_only or contains_pan(key)):
+            validate_key(key, field="Idempotency-Key")  # before anything could store or echo it
         data = _query_data(request) if http_method in ("get", "delete") else _body_data(request)
+        # The path names the object; the same name in the body or query would be silently replaced.
+        clash = [field for field in path_params.values() if field in data]
+        if clash:
+            raise ValidationFailed({field: ["Unknown field: this id is given in the path."] for field in clash})
         for url_kwarg, field in path_params.items():
             data[field] = kwargs[url_kwarg]
-        key = request.headers.get("Idempotency-Key")
         result = invoke(op, actor=actor_for_request(request), data=data,
                         idempotency_key=None if op.read_only else key)
         response = Response(result.body, status=result.status)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import clock
-from .money import format_amount
+from .money import format_amount, normalize_currency
 
 
 @extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
@@ -56,12 +57,83 @@ class UtcDateTimeField(serializers.DateTimeField):
         return clock.isoformat(value)
 
 
+# Dates a client may filter by: far beyond any record of ours, and far from the edges of
+# datetime, where a time zone or a period's arithmetic overflows (year 1, year 9999).
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+_EARLIEST = dt.datetime.combine(EARLIEST_DATE, dt.time(), tzinfo=dt.UTC)
+_AFTER_LATEST = dt.datetime.combine(LATEST_DATE + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+DATE_RANGE_MESSAGE = f"Dates must be from {EARLIEST_DATE} to {LATEST_DATE} (UTC)."
+
+
+def in_sane_range(value: dt.datetime) -> bool:
+    """An aware datetime inside EARLIEST_DATE .. LATEST_DATE (UTC)."""
+    try:
+        return _EARLIEST <= value.astimezone(dt.UTC) < _AFTER_LATEST
+    except (OverflowError, ValueError):
+        return False
+
+
+def in_date_range(value: dt.datetime) -> dt.datetime:
+    """An aware datetime inside EARLIEST_DATE .. LATEST_DATE, or a ValidationError."""
+    if not in_sane_range(value):
+        raise serializers.ValidationError(DATE_RANGE_MESSAGE)
+    return value
+
+
+class DateTimeInField(serializers.DateTimeField):
+    """An ISO 8601 datetime filter (created_gte, ...): a string, inside the sane date range."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]")
+        return in_date_range(super().to_internal_value(value))
+
+
+@extend_schema_field({"type": "string", "description": "ISO 8601 date (a whole UTC day) or datetime."})
+class DateOrDateTimeField(serializers.Field):
+    """ISO date (a whole UTC day) or ISO datetime, inside the sane date range."""
+
+    default_error_messages = {"invalid": "Use an ISO 8601 date (2026-11-26) or datetime."}
+
+    def __init__(self, *, end: bool = False, **kwargs):
+        self.end = end
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 64:
+            self.fail("invalid")
+        try:
+            if len(data) == 10:
+                day = dt.date.fromisoformat(data)
+                if not EARLIEST_DATE <= day <= LATEST_DATE:
+                    raise serializers.ValidationError(DATE_RANGE_MESSAGE)
+                # An end date means "through that day": exclusive at the next midnight.
+                day = day + dt.timedelta(days=1) if self.end else day
+                return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            value = dt.datetime.fromisoformat(data.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail("invalid")
+        return in_date_range(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+
+    def to_representation(self, value):
+        return value
+
+
 class CurrencyField(serializers.CharField):
+    """An ISO 4217 code in any case; one we do not support is `unsupported_currency` in every
+    operation (inputs and list filters alike), not a filter that silently matches nothing."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 3)
         kwargs.setdefault("min_length", 3)
         kwargs.setdefault("help_text", "ISO 4217 code, any case (e.g. usd).")
         super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)
+        return normalize_currency(value) if value else value
 
 
 def validate_metadata(value: dict) -> dict:
@@ -72,6 +144,17 @@ def validate_metadata(value: dict) -> dict:
         if len(str(key)) > 40 or not isinstance(item, str | int | float | bool) or len(str(item)) > 500:
             raise serializers.ValidationError("Metadata keys are up to 40 characters; values are scalars up to 500.")
     return value
+
+
+def not_a_string(field: serializers.Field, value: Any) -> bool:
+    """A JSON number (or boolean) sent where a string field expects text.
+
+    DRF's CharField turns 5 into "5" (and -1.1e89 into "-1.1e+89"); a client that sends a number
+    for a reason or an id has made a mistake we should name, not store.
+    """
+    if isinstance(field, serializers.ListField) and isinstance(value, list) and field.child is not None:
+        return any(not_a_string(field.child, item) for item in value)
+    return isinstance(field, serializers.CharField) and isinstance(value, int | float | bool)
 
 
 class ListQuerySerializer(serializers.Serializer):

@@ -26,6 +26,7 @@ from jsonschema import Draft202012Validator
 from core.cards import contains_pan
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
+from core.idempotency import validate_key
 from core.operations import admit, authorize, invoke
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
@@ -199,8 +200,10 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
     data = dict(arguments)
     key = data.pop("idempotency_key", None) if tool.writes else None
     dry = data.pop("dry_run", False) if tool.operation.destructive else False
-    log["idempotency_key"] = key or ""
     try:
+        if key is not None:
+            validate_key(key, field="idempotency_key")  # before the call log stores it
+        log["idempotency_key"] = key or ""
         if dry:
             body = dry_run(tool, actor, data)
             log.update(outcome=ToolCall.Outcome.DRY_RUN)

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from core import jsonparse
 from core.context import Actor
 
 from . import calls
@@ -144,7 +145,7 @@ def _encode_cursor(offset: int) -> str:
 def _decode_cursor(cursor: Any) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        offset = json.loads(base64.urlsafe_b64decode(padded.encode()))["o"]
+        offset = jsonparse.loads(base64.urlsafe_b64decode(padded.encode()))["o"]
     except (TypeError, ValueError, KeyError, binascii.Error):
         raise RpcError(INVALID_PARAMS, "Invalid cursor.") from None
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:

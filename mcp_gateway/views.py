@@ -8,13 +8,13 @@ answer is a JSON-RPC message, never a Django error page.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.db import OperationalError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from core import jsonparse
 from core.context import current_request_id
 
 from . import auth
@@ -91,8 +91,8 @@ def _parse(body: bytes):
     """The request as a dict with a valid id, method and params; or a response to send now
     (None: a notification or a client's response, answered 202)."""
     try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        message = jsonparse.loads(body)
+    except jsonparse.InvalidJson:
         raise RpcError(PARSE_ERROR, "Parse error: the body is not valid JSON.", http_status=400) from None
     if isinstance(message, list):
         raise RpcError(INVALID_REQUEST, "Batches are not supported; send one JSON-RPC message.", http_status=400)

@@ -7,6 +7,7 @@ from core.serializers import (
     AmountInField,
     AmountOutField,
     CurrencyField,
+    DateTimeInField,
     ListQuerySerializer,
     UtcDateTimeField,
     validate_metadata,
@@ -132,8 +133,8 @@ class PaymentListInput(ListQuerySerializer):
     customer_id = serializers.CharField(required=False)
     provider = serializers.CharField(required=False)
     currency = CurrencyField(required=False)
-    created_gte = serializers.DateTimeField(required=False)
-    created_lte = serializers.DateTimeField(required=False)
+    created_gte = DateTimeInField(required=False)
+    created_lte = DateTimeInField(required=False)
 
 
 class TopUpInput(serializers.Serializer):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import AmountInField, AmountOutField, CurrencyField, ListQuerySerializer, UtcDateTimeField
+from core.serializers import (
+    AmountInField,
+    AmountOutField,
+    CurrencyField,
+    DateOrDateTimeField,
+    DateTimeInField,
+    ListQuerySerializer,
+    UtcDateTimeField,
+)
 
 from .models import Wallet
 
@@ -128,32 +133,6 @@ class InsightsSerializer(serializers.Serializer):
 # --- Inputs -------------------------------------------------------------------------------
 
 
-@extend_schema_field({"type": "string", "description": "ISO 8601 date (a whole UTC day) or datetime."})
-class DateOrDateTimeField(serializers.Field):
-    """ISO date (a whole UTC day) or ISO datetime."""
-
-    def __init__(self, *, end: bool = False, **kwargs):
-        self.end = end
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        text = str(data)
-        try:
-            if len(text) == 10:
-                day = dt.date.fromisoformat(text)
-                # An end date means "through that day": exclusive at the next midnight.
-                day = day + dt.timedelta(days=1) if self.end else day
-                return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise serializers.ValidationError("Use an ISO 8601 date (2026-11-26) or datetime.")
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-    def to_representation(self, value):
-        return value
-
-
 class WalletIdInput(serializers.Serializer):
     wallet_id = serializers.CharField(help_text="Wallet id (wal_...).")
 
@@ -182,8 +161,8 @@ class WalletListInput(ListQuerySerializer):
     customer_id = serializers.CharField(required=False)
     currency = CurrencyField(required=False)
     status = serializers.ChoiceField(choices=Wallet.Status.choices, required=False)
-    created_gte = serializers.DateTimeField(required=False)
-    created_lte = serializers.DateTimeField(required=False)
+    created_gte = DateTimeInField(required=False)
+    created_lte = DateTimeInField(required=False)
 
 
 class WalletReasonInput(WalletIdInput):

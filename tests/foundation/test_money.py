@@ -9,7 +9,7 @@ from core.money import format_amount, normalize_currency, parse_amount
 @pytest.mark.parametrize(("value", "currency", "expected"), [
     ("1", "JPY", 1), ("1500", "jpy", 1500), (1500, "JPY", 1500),
     ("10.50", "USD", 1050), ("10.5", "usd", 1050), (10.1, "USD", 1010), ("0.01", "USD", 1), (7, "USD", 700),
-    (" 2.25 ", "USD", 225), ("1.000", "USD", 100),
+    ("1.000", "USD", 100),
     ("1.234", "KWD", 1234), ("1", "KWD", 1000), ("0.001", "KWD", 1), (0.5, "KWD", 500),
 ])
 def test_parse_amount_uses_the_currency_exponent(value, currency, expected):
@@ -46,7 +46,7 @@ def test_too_many_decimals_is_amount_too_precise(value, currency, max_decimals):
     assert exc.value.details == {"field": "amount", "currency": currency.upper(), "max_decimals": max_decimals}
 
 
-@pytest.mark.parametrize("value", ["abc", "", "1,50", "1e", None, True, [], {}, "NaN", "Infinity", "10**3"])
+@pytest.mark.parametrize("value", ["abc", "", "1,50", "1e", None, True, [], {}, "NaN", "Infinity", "10**3", " 2.25 "])
 def test_not_a_number_is_invalid_amount(value):
     with pytest.raises(money.InvalidAmount) as exc:
         parse_amount(value, "USD", field="price")

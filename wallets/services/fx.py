@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
 from core.errors import ValidationFailed
-from core.money import normalize_currency
+from core.money import normalize_currency, parse_decimal
 
 from ..models import ExchangeRate
 
@@ -22,11 +22,8 @@ def exchange_rate_set(*, actor: Actor, base_currency: str, quote_currency: str, 
     base, quote = normalize_currency(base_currency), normalize_currency(quote_currency)
     if base == quote:
         raise ValidationFailed({"quote_currency": ["Must differ from the base currency."]})
-    try:
-        rate = Decimal(str(rate))
-    except InvalidOperation:
-        raise ValidationFailed({"rate": ["Must be a decimal number."]})
-    if not rate.is_finite() or rate <= 0 or rate.as_tuple().exponent < -10 or rate.adjusted() >= 14:
+    rate = parse_decimal(rate, field="rate", max_integer_digits=14, max_places=10)
+    if rate <= 0:
         raise ValidationFailed({"rate": ["Must be positive, below 10^14, with at most 10 decimal places."]})
     source = (source or "").strip()
     if not source:

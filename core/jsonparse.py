@@ -1,0 +1,76 @@
+"""The one JSON parser for request bodies: REST (`core.parsers.JsonParser`), /mcp/ and cursors.
+
+Python's `json` would turn `1e999999999` into infinity and `0.1000000000000000055511151231257827`
+into 0.1 before any field could look at the text a client sent, and recurses once per nested
+`[`. Here:
+- a number with a fraction or an exponent becomes a `JsonNumber`: a float (so schema checks,
+  metadata and storage treat it as the number it is) that keeps its exact `text`, which amount
+  fields parse instead of the float (`core.money.parse_amount`);
+- a number that does not fit a double (I-JSON, RFC 7493 section 2.2), NaN and Infinity are
+  invalid JSON, as are integers longer than Python converts;
+- nesting deeper than MAX_DEPTH objects and arrays is invalid JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+# No request of ours nests more than a few levels; metadata values are scalars.
+MAX_DEPTH = 64
+
+
+class InvalidJson(ValueError):
+    pass
+
+
+class JsonNumber(float):
+    """A JSON number written with a fraction or exponent; `str()` gives the text as sent."""
+
+    __slots__ = ("text",)
+
+    def __new__(cls, text: str) -> JsonNumber:
+        value = super().__new__(cls, text)
+        if not math.isfinite(value):
+            raise InvalidJson("Numbers must fit a double-precision float.")
+        value.text = text
+        return value
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __reduce__(self):
+        return (JsonNumber, (self.text,))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidJson(f"{name} is not valid JSON.")
+
+
+def _too_deep(value: Any) -> bool:
+    # Iterative: the point is not to recurse once per level on a client's say-so.
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def loads(raw: str | bytes) -> Any:
+    """Parse a request body; raises InvalidJson (a ValueError) with a message for the client."""
+    try:
+        value = json.loads(raw, parse_float=JsonNumber, parse_constant=_refuse_constant)
+    except InvalidJson:
+        raise
+    except RecursionError:
+        raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        # json.JSONDecodeError, and int() refusing more digits than it converts.
+        raise InvalidJson(str(exc)[:200]) from None
+    if isinstance(value, dict | list) and _too_deep(value):
+        raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.")
+    return value
