@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from core.ids import PublicIdField
-from core.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES, format_amount
 
 
 class ToolCall(models.Model):
@@ -66,7 +66,9 @@ class ApprovalThreshold(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.operation} > {self.amount} {self.currency}"
+        if self.amount is None:  # not set yet (a form being filled in): nothing is held on an amount
+            return f"{self.operation} ({self.currency}, any amount)"
+        return f"{self.operation} > {format_amount(self.amount, self.currency)} {self.currency}"
 
 
 class ApprovalRequest(models.Model):

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.ids import PublicIdField
-from core.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, format_amount
 
 
 class Payment(models.Model):
@@ -310,5 +310,7 @@ class FeeSchedule(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.provider} {self.currency} {self.percent_bps}bps+{self.fixed_amount}"
+        fixed = (format_amount(self.fixed_amount, self.currency) if self.currency in CURRENCY_EXPONENTS
+                 and self.fixed_amount is not None else self.fixed_amount)
+        return f"{self.provider} {self.currency} {(self.percent_bps or 0) / 100:.2f}% + {fixed} {self.currency}"
 from .models_sandbox import SandboxCharge  # noqa: E402,F401

@@ -7,17 +7,15 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.template.response import TemplateResponse
 
-from core.admin_base import ReadOnlyAdmin, ReadOnlyInline, run_for_each
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
 from core.context import Actor
 from core.db import run_in_transaction
-from core.money import format_amount, parse_amount
+from core.forms import AmountField, MoneyFormMixin
 
 from . import ledger, selectors, services
 from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
-
-def _money(amount, currency):
-    return None if amount is None else f"{format_amount(amount, currency)} {currency}"
+_money = money_text
 
 
 class ReasonForm(forms.Form):
@@ -25,14 +23,30 @@ class ReasonForm(forms.Form):
 
 
 class AdjustForm(ReasonForm):
-    amount = forms.CharField(help_text="Signed, in major units: 10.00 credits the wallet, -10.00 debits it.")
+    amount = AmountField(allow_negative=True,
+                         help_text="Signed, in major units: 10.00 credits the wallet, -10.00 debits it.")
 
     field_order = ["amount", "reason"]
 
+    def __init__(self, *args, currency=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One currency among the selected wallets: the amount is checked here, next to its code.
+        self.fields["amount"].currency = currency
 
-def _form_action(modeladmin, request, queryset, *, form_class, action, intro, submit_label, apply):
+
+class WalletForm(MoneyFormMixin, forms.ModelForm):
+    daily_limit = AmountField(required=False, currency_field="currency", label="Daily limit",
+                              help_text="Outgoing limit per UTC day, in major units of the wallet's currency; "
+                                        "empty: no limit.")
+
+    class Meta:
+        model = Wallet
+        fields = ("customer", "currency", "daily_limit")
+
+
+def _form_action(modeladmin, request, queryset, *, form_class, action, intro, submit_label, apply, form_kwargs=None):
     """An admin action with a form: shows the form first, runs `apply(obj, data)` per object on submit."""
-    form = form_class(request.POST if "apply" in request.POST else None)
+    form = form_class(request.POST if "apply" in request.POST else None, **(form_kwargs or {}))
     if form.is_bound and form.is_valid():
         run_for_each(modeladmin, request, queryset, submit_label, lambda actor, obj: apply(obj, form.cleaned_data))
         return None
@@ -43,8 +57,9 @@ def _form_action(modeladmin, request, queryset, *, form_class, action, intro, su
 
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
-    list_display = ("id", "customer", "currency", "status", "balance", "available", "daily_limit_display", "created")
+class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
+    form = WalletForm
+    list_display = ("id", "customer", "currency", "status", "balance", "available", "daily_limit", "created")
     list_filter = ("status", "currency")
     search_fields = ("=id", "=customer__id", "customer__email")
     list_select_related = ("customer", "account")
@@ -52,6 +67,7 @@ class WalletAdmin(admin.ModelAdmin):
     actions = ["freeze", "unfreeze", "adjust"]
     change_form_template = "admin/wallets/wallet/change_form.html"
     raw_id_fields = ("customer",)
+    money_fields = ("daily_limit",)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -75,10 +91,6 @@ class WalletAdmin(admin.ModelAdmin):
     def available(self, obj):
         return _money(obj.account.available, obj.currency)
 
-    @admin.display(description="Daily limit")
-    def daily_limit_display(self, obj):
-        return _money(obj.daily_limit, obj.currency) or "none"
-
     def save_model(self, request, obj, form, change):
         actor = Actor.for_user(request.user)
         if change:
@@ -98,8 +110,8 @@ class WalletAdmin(admin.ModelAdmin):
             cur = wallet.currency
             history = selectors.wallet_transaction_history(wallet_id=wallet.pk, limit=25).items
             for t in history:
-                t["amount_display"] = format_amount(t["amount"], cur)
-                t["balance_after_display"] = format_amount(t["balance_after"], cur)
+                t["amount_display"] = _money(t["amount"], cur)
+                t["balance_after_display"] = _money(t["balance_after"], cur)
             insights = selectors.wallet_insights(wallet_id=wallet.pk)
             insights["totals_display"] = {k: _money(insights["totals"][k], cur) for k in ("incoming", "outgoing")}
             for key in ("by_kind", "by_counterparty"):
@@ -107,8 +119,8 @@ class WalletAdmin(admin.ModelAdmin):
                                                "outgoing": _money(row["outgoing"], cur)} for row in insights[key]]
             insights["unusual_display"] = [{**u, "amount": _money(u["amount"], cur)} for u in insights["unusual"]]
             extra_context.update(wallet_history=history, insights=insights,
-                                 wallet_balance=format_amount(wallet.account.balance, cur),
-                                 wallet_available=format_amount(wallet.account.available, cur))
+                                 wallet_balance=_money(wallet.account.balance, cur),
+                                 wallet_available=_money(wallet.account.available, cur))
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _status_action(self, request, queryset, service, label):
@@ -129,13 +141,15 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.action(description="Adjust balance of selected wallets (against suspense)", permissions=["adjust"])
     def adjust(self, request, queryset):
         def apply(wallet, data):
-            amount = parse_amount(data["amount"], wallet.currency, allow_negative=True)
+            amount = AdjustForm.base_fields["amount"].minor_for(data["amount"], wallet.currency)
             run_in_transaction(lambda: services.wallet_adjust(
                 actor=Actor.for_user(request.user), wallet_id=wallet.pk, amount=amount, reason=data["reason"]))
 
+        currencies = set(queryset.values_list("currency", flat=True))
         return _form_action(self, request, queryset, form_class=AdjustForm, action="adjust",
                             intro="Post a manual adjustment against the suspense account.",
-                            submit_label="Adjust", apply=apply)
+                            submit_label="Adjust", apply=apply,
+                            form_kwargs={"currency": currencies.pop() if len(currencies) == 1 else None})
 
     def has_freeze_permission(self, request):
         return request.user.has_perm("wallets.freeze_wallet")
@@ -145,25 +159,19 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(ReadOnlyAdmin):
-    list_display = ("id", "account_type", "owner", "currency", "balance_display", "pending_debits", "allow_negative",
+class LedgerAccountAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    list_display = ("id", "account_type", "owner", "currency", "balance", "pending_debits", "allow_negative",
                     "version")
     list_filter = ("account_type", "currency")
     search_fields = ("=id", "owner")
-
-    @admin.display(description="Balance")
-    def balance_display(self, obj):
-        return _money(obj.balance, obj.currency)
+    money_fields = ("balance", "pending_debits", "pending_credits")
 
 
-class PostingInline(ReadOnlyInline):
+class PostingInline(MoneyAdminMixin, ReadOnlyInline):
     model = Posting
-    fields = ("account", "amount_display", "balance_after", "currency")
+    fields = ("account", "amount", "balance_after")
     readonly_fields = fields
-
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return _money(obj.amount, obj.currency)
+    money_fields = ("amount", "balance_after")
 
 
 @admin.register(JournalEntry)
@@ -191,8 +199,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdmin):
-    list_display = ("id", "account", "amount", "captured_amount", "currency", "status", "expires_at", "created")
+class HoldAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    list_display = ("id", "account", "amount", "captured_amount", "status", "expires_at", "created")
+    money_fields = ("amount", "captured_amount")
     list_filter = ("status",)
     search_fields = ("=id",)
     list_select_related = ("account",)

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import PublicIdField
-from core.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES, format_amount
 
 
 class AccountType(models.TextChoices):
@@ -105,7 +105,8 @@ class Posting(models.Model):
         indexes = [models.Index(fields=["account", "-created", "-id"], name="posting_account_created_idx")]
 
     def __str__(self):
-        return f"{self.entry_id} {self.account_id} {self.amount}"
+        # Shown on each row of an entry's postings in the admin: money, not minor units or row ids.
+        return f"{self.entry_id} {format_amount(self.amount, self.currency)} {self.currency}"
 
 
 class Hold(models.Model):
