@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.template.response import TemplateResponse
+from django.utils import formats, timezone
 
 from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
 from core.context import Actor
@@ -73,15 +74,20 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
         if obj is None:
             return ("customer", "currency", "daily_limit")
         return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
-                "updated")
+                "last_changed")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("id", "customer", "currency", "status", "status_reason", "account", "created", "updated")
+        return ("id", "customer", "currency", "status", "status_reason", "account", "created", "last_changed")
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Updated")
+    def last_changed(self, obj):
+        # Formatted as the admin formats a date field (a display method's value is printed as is).
+        return formats.localize(timezone.template_localtime(obj.last_changed))
 
     @admin.display(description="Balance")
     def balance(self, obj):

@@ -171,7 +171,7 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
     # Callers holding these objects see the new figures without a re-read.
     for draft, _ in new:
         for account, _ in draft.postings:
-            account.balance = running[account.pk]
+            account.balance, account.updated = running[account.pk], now
     built = iter(entries)
     return [by_key[p] if isinstance(p, str) else p if p is not None else next(built) for p in plan]
 
@@ -218,14 +218,14 @@ def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, descripti
     if not locked.allow_negative and locked.balance - locked.pending_debits < amount:
         raise InsufficientFunds(details={"account": locked.pk, "available": locked.balance - locked.pending_debits,
                                          "amount": amount, "currency": locked.currency})
-    LedgerAccount.objects.filter(pk=locked.pk).update(pending_debits=F("pending_debits") + amount,
-                                                      version=F("version") + 1)
     now = clock.now()
+    LedgerAccount.objects.filter(pk=locked.pk).update(pending_debits=F("pending_debits") + amount,
+                                                      version=F("version") + 1, updated=now)
     hold = Hold(account=locked, amount=amount, currency=locked.currency, description=description[:500],
                 metadata=metadata or {}, expires_at=expires_at, actor_label=actor.label[:200], created=now,
                 updated=now)
     hold.save(force_insert=True)
-    account.pending_debits = locked.pending_debits + amount
+    account.pending_debits, account.updated = locked.pending_debits + amount, now
     return hold
 
 
