@@ -40,6 +40,8 @@ class BackOfficeAdminSite(OTPAdminSite):
     site_title = "Back-office"
     index_title = "Operations"
     login_form = None
+    # No public site behind the back-office: no "View site" link (the bare host leads here).
+    site_url = None
 
     def __init__(self, name: str = "admin"):
         super().__init__(name)
@@ -197,3 +199,42 @@ def _qr_svg(data: str) -> str:
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     return image.to_string(encoding="unicode")
 
+
+
+def use_our_celery_app_for_beat(site=None) -> None:
+    """The periodic-task form lists the tasks of *our* Celery app.
+
+    django-celery-beat's form and admin read `celery.current_app`, which is per thread: in a
+    request thread whose current app is not ours (any code that touched `current_app` before
+    `config.celery` made ours the default gets a bare fallback app) the "Task (registered)" list
+    is empty. The form here asks our app, after importing every app's tasks module; on an
+    existing schedule the list shows its task selected."""
+    from django.contrib import admin
+    from django_celery_beat import admin as beat_admin
+    from django_celery_beat.models import PeriodicTask
+
+    from .celery import app as celery_app
+
+    site = site or admin.site
+
+    class TaskSelect(beat_admin.TaskSelectWidget):
+        pass
+
+    TaskSelect.celery_app = celery_app
+
+    class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+        regtask = beat_admin.TaskChoiceField(label=beat_admin.PeriodicTaskForm.base_fields["regtask"].label,
+                                             required=False, widget=TaskSelect)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if self.instance.pk and self.instance.task:
+                self.initial.setdefault("regtask", self.instance.task)
+
+    class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+        form = PeriodicTaskForm
+
+    PeriodicTaskAdmin.celery_app = celery_app
+    if site.is_registered(PeriodicTask):
+        site.unregister(PeriodicTask)
+    site.register(PeriodicTask, PeriodicTaskAdmin)
