@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 def bare(minor: int, text: str) -> bool:
     """Whether the integer appears on its own (not inside an id, a token or a longer number)."""
-    return re.search(rf"(?<![\w.,-]){minor}(?![\w.,])", text) is not None
+    return re.search(rf"(?<![\w.]){minor}(?![\w.])", text) is not None
 
 
 def entered(shown: str, text: str) -> bool:

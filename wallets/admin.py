@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -173,6 +175,12 @@ class LedgerAccountAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     money_fields = ("balance", "pending_debits", "pending_credits")
 
 
+# Amounts the services keep in an entry's metadata, with the key of their currency (or the
+# entry's one currency).
+_METADATA_AMOUNTS = {"amount": "currency", "from_amount": "from_currency", "to_amount": "to_currency",
+                     "fee": "currency"}
+
+
 class PostingInline(MoneyAdminMixin, ReadOnlyInline):
     model = Posting
     fields = ("account", "amount", "balance_after")
@@ -187,9 +195,21 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=idempotency_key")
     inlines = [PostingInline]
     actions = ["reverse"]
-    fields = ("id", "kind", "description", "actor_type", "actor_id", "actor_label", "idempotency_key", "metadata",
-              "reverses", "created")
+    fields = ("id", "kind", "description", "actor_type", "actor_id", "actor_label", "idempotency_key",
+              "metadata_money", "reverses", "created")
     readonly_fields = fields
+
+    @admin.display(description="Metadata")
+    def metadata_money(self, obj):
+        """The entry's metadata with its amounts (minor units inside) as money."""
+        data = dict(obj.metadata or {})
+        currencies = {p.currency for p in obj.postings.all()}
+        for key, currency_key in _METADATA_AMOUNTS.items():
+            value = data.get(key)
+            currency = data.get(currency_key) or (next(iter(currencies)) if len(currencies) == 1 else None)
+            if isinstance(value, int) and not isinstance(value, bool) and currency:
+                data[key] = money_text(value, currency)
+        return json.dumps(data, ensure_ascii=False)
 
     @admin.action(description="Reverse selected entries", permissions=["reverse"])
     def reverse(self, request, queryset):
