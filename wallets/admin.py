@@ -38,7 +38,7 @@ class AdjustForm(ReasonForm):
 
 
 class WalletForm(MoneyFormMixin, forms.ModelForm):
-    daily_limit = AmountField(required=False, currency_field="currency", label="Daily limit",
+    daily_limit = AmountField(required=False, allow_zero=True, currency_field="currency", label="Daily limit",
                               help_text="Outgoing limit per UTC day, in major units of the wallet's currency; "
                                         "empty: no limit.")
 
