@@ -238,3 +238,65 @@ def use_our_celery_app_for_beat(site=None) -> None:
     if site.is_registered(PeriodicTask):
         site.unregister(PeriodicTask)
     site.register(PeriodicTask, PeriodicTaskAdmin)
+
+
+def use_money_in_audit_log(site=None) -> None:
+    """django-auditlog's history shows each changed field's stored value: for an amount, minor
+    units ("amount: 2700"). Here amounts read as money ("27.00 USD"), for every model whose admin
+    declares them (`MoneyAdminMixin.money_fields`)."""
+    from auditlog import get_logentry_model
+    from auditlog.admin import LogEntryAdmin
+    from auditlog.render import render_logentry_changes_html
+    from django.contrib import admin
+
+    from core.admin_base import MoneyAdminMixin, money_text
+
+    site = site or admin.site
+    log_entry = get_logentry_model()
+
+    def as_money(entry) -> dict:
+        changes = entry.changes_dict
+        model = entry.content_type.model_class()
+        model_admin = site._registry.get(model)
+        if not isinstance(model_admin, MoneyAdminMixin) or not isinstance(changes, dict):
+            return changes
+        currency_field = model_admin.money_currency_field
+        currency = _latest(changes.get(currency_field)) or (
+            model._default_manager.filter(pk=entry.object_pk).values_list(currency_field, flat=True).first())
+        shown = dict(changes)
+        for field in model_admin.money_fields:
+            values = changes.get(field)
+            if currency and isinstance(values, list):
+                shown[field] = [money_text(int(v), currency) if _is_int(v) else v for v in values]
+        return shown
+
+    class MoneyLogEntryAdmin(LogEntryAdmin):
+        @admin.display(description="Changes")
+        def msg(self, obj):
+            return render_logentry_changes_html(_Changes(obj, as_money(obj)))
+
+    if site.is_registered(log_entry):
+        site.unregister(log_entry)
+    site.register(log_entry, MoneyLogEntryAdmin)
+
+
+class _Changes:
+    """A log entry seen with other `changes_dict` values (what auditlog's renderer reads)."""
+
+    def __init__(self, entry, changes):
+        self._entry, self.changes_dict = entry, changes
+
+    def __getattr__(self, name):
+        return getattr(self._entry, name)
+
+
+def _latest(values):
+    if isinstance(values, list):
+        for value in reversed(values):
+            if value not in (None, "None", ""):
+                return value
+    return None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())

@@ -8,9 +8,10 @@ class BackOfficeAdminConfig(AdminConfig):
 
     def ready(self):
         super().ready()  # every app's admin module is registered by now
-        from .admin_site import use_our_celery_app_for_beat
+        from .admin_site import use_money_in_audit_log, use_our_celery_app_for_beat
 
         use_our_celery_app_for_beat()
+        use_money_in_audit_log()
 
 
 # django-otp's apps as staff read them in the admin (their labels, tables and migrations stay).

@@ -173,3 +173,20 @@ def test_threshold_of_an_empty_amount_reads_as_any_amount():
 def test_view_only_staff_see_money_too(staff_client, money):
     text = staff_client("support").get(admin_url(money["wallet"])).content.decode()
     assert "1234.56 USD" in text and not bare(123456, text)
+
+
+def test_audit_log_of_a_plan_reads_its_price_as_money(admin_client, money):
+    from auditlog.models import LogEntry
+
+    entry = LogEntry.objects.get_for_object(money["plan"]).get()
+    assert entry.changes_dict["amount"][1] == "2700"
+    text = admin_client.get(admin_url(entry)).content.decode()
+    assert "27.00 USD" in text and not bare(2700, text)
+    listing = admin_client.get("/admin/auditlog/logentry/").content.decode()
+    assert not bare(2700, listing)
+
+
+def test_wallet_balance_box_names_the_currency_once(admin_client, money):
+    text = admin_client.get(admin_url(money["wallet"])).content.decode()
+    assert "USD USD" not in text
+    assert re.search(r"<th>Balance</th><td>518\.53 USD</td>", text)

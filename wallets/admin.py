@@ -14,6 +14,7 @@ from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, mone
 from core.context import Actor
 from core.db import run_in_transaction
 from core.forms import AmountField, MoneyFormMixin
+from core.money import format_amount
 
 from . import ledger, selectors, services
 from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wallet
@@ -127,8 +128,9 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
                                                "outgoing": _money(row["outgoing"], cur)} for row in insights[key]]
             insights["unusual_display"] = [{**u, "amount": _money(u["amount"], cur)} for u in insights["unusual"]]
             extra_context.update(wallet_history=history, insights=insights,
-                                 wallet_balance=_money(wallet.account.balance, cur),
-                                 wallet_available=_money(wallet.account.available, cur))
+                                 # The template puts the currency after these two.
+                                 wallet_balance=format_amount(wallet.account.balance, cur),
+                                 wallet_available=format_amount(wallet.account.available, cur))
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _status_action(self, request, queryset, service, label):
