@@ -190,3 +190,27 @@ def test_wallet_balance_box_names_the_currency_once(admin_client, money):
     text = admin_client.get(admin_url(money["wallet"])).content.decode()
     assert "USD USD" not in text
     assert re.search(r"<th>Balance</th><td>518\.53 USD</td>", text)
+
+
+KNOWN = (8700, 1234, 1357, 3333, 2700, 54321, 2468, 123456, 10000, 45000, 8765)
+
+
+def test_no_page_of_the_admin_shows_a_known_amount_in_minor_units(admin_client, money):
+    from django.contrib import admin
+    from django.test import RequestFactory
+    from django.urls import reverse
+
+    request = RequestFactory().get("/admin/")
+    request.user = admin_client.user
+    problems, opened = [], 0
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        urls = [reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")]
+        urls += [admin_url(obj) for obj in model_admin.get_queryset(request)[:5]]
+        for url in urls:
+            response = admin_client.get(url)
+            assert response.status_code == 200, url
+            opened += 1
+            text = response.content.decode()
+            problems += [f"{url}: bare {minor}" for minor in KNOWN if bare(minor, text)]
+    assert opened > 60 and problems == []
