@@ -59,7 +59,8 @@ class ApiKey(models.Model):
     """A machine credential. Only an HMAC of the secret is stored; the key is shown once."""
 
     id = PublicIdField(prefix="key")
-    prefix = models.CharField(max_length=24, unique=True, help_text="The start of the key, shown in lists and logs; the rest is never stored.")
+    prefix = models.CharField(max_length=24, unique=True,
+                              help_text="The start of the key, shown in lists and logs; the rest is never stored.")
     secret_hash = models.CharField(max_length=64)
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100)

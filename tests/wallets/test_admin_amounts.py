@@ -35,12 +35,15 @@ def test_wallet_daily_limit_is_entered_in_major_units(admin_client, make_wallet)
     assert Wallet.objects.get(pk=wallet.pk).daily_limit == 1250
 
 
-def test_too_precise_daily_limit_is_refused_with_the_api_message(admin_client, make_wallet):
+def test_too_precise_daily_limit_is_refused_with_the_api_message(admin_client, make_wallet, api):
     wallet = make_wallet("USD", daily_limit=5_000)
     response = admin_client.post(admin_url(wallet), {"daily_limit": "12.505", "_save": "Save"})
     assert response.status_code == 200
     error = form_errors(response).as_data()["daily_limit"][0]
     assert (error.code, error.message) == api_message("12.505", "USD")
+    from_api = api.post("/api/v1/wallets", {"customer_id": wallet.customer_id, "currency": "EUR",
+                                            "daily_limit": "12.505"}, format="json").json()["error"]
+    assert (error.code, error.message) == (from_api["code"], from_api["message"].replace("EUR", "USD"))
     assert (error.code, error.message) == ("amount_too_precise", "USD amounts have at most 2 decimal places.")
     assert Wallet.objects.get(pk=wallet.pk).daily_limit == 5_000
 
