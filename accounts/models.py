@@ -40,7 +40,7 @@ class Customer(models.Model):
     id = PublicIdField(prefix="cus")
     email = models.EmailField(db_index=True)
     name = models.CharField(max_length=200, blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    country = models.CharField(max_length=2, blank=True, help_text="Two-letter country code, e.g. DE.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
     metadata = models.JSONField(default=dict, blank=True)
@@ -59,7 +59,8 @@ class ApiKey(models.Model):
     """A machine credential. Only an HMAC of the secret is stored; the key is shown once."""
 
     id = PublicIdField(prefix="key")
-    prefix = models.CharField(max_length=24, unique=True, help_text="Visible part, used for lookup.")
+    prefix = models.CharField(max_length=24, unique=True,
+                              help_text="The start of the key, shown in lists and logs; the rest is never stored.")
     secret_hash = models.CharField(max_length=64)
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100)

@@ -137,8 +137,10 @@ def _raw_transfer(conn, Jsonb, wa, aa, wb, ab, amount):
     conn.execute("INSERT INTO wallets_posting (entry_id, account_id, amount, currency, balance_after, kind, created) "
                  "VALUES (%s, %s, %s, 'USD', %s, 'transfer', %s), (%s, %s, %s, 'USD', %s, 'transfer', %s)",
                  (entry_id, aa, -amount, new_a, now, entry_id, ab, amount, new_b, now))
-    conn.execute("UPDATE wallets_ledgeraccount SET balance = %s, version = version + 1 WHERE id = %s", (new_a, aa))
-    conn.execute("UPDATE wallets_ledgeraccount SET balance = %s, version = version + 1 WHERE id = %s", (new_b, ab))
+    conn.execute("UPDATE wallets_ledgeraccount SET balance = %s, version = version + 1, updated = %s WHERE id = %s",
+                 (new_a, now, aa))
+    conn.execute("UPDATE wallets_ledgeraccount SET balance = %s, version = version + 1, updated = %s WHERE id = %s",
+                 (new_b, now, ab))
     conn.execute("INSERT INTO core_auditevent (id, occurred_at, action, outcome, actor_type, actor_id, actor_label, "
                  "object_type, object_id, request_id, user_agent, details) VALUES (%s, %s, 'wallet.transferred', "
                  "'success', 'system', 'bench', 'bench', 'wallets.wallet', %s, '', '', %s)",

@@ -40,6 +40,8 @@ class BackOfficeAdminSite(OTPAdminSite):
     site_title = "Back-office"
     index_title = "Operations"
     login_form = None
+    # No public site behind the back-office: no "View site" link (the bare host leads here).
+    site_url = None
 
     def __init__(self, name: str = "admin"):
         super().__init__(name)
@@ -197,3 +199,104 @@ def _qr_svg(data: str) -> str:
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     return image.to_string(encoding="unicode")
 
+
+
+def use_our_celery_app_for_beat(site=None) -> None:
+    """The periodic-task form lists the tasks of *our* Celery app.
+
+    django-celery-beat's form and admin read `celery.current_app`, which is per thread: in a
+    request thread whose current app is not ours (any code that touched `current_app` before
+    `config.celery` made ours the default gets a bare fallback app) the "Task (registered)" list
+    is empty. The form here asks our app, after importing every app's tasks module; on an
+    existing schedule the list shows its task selected."""
+    from django.contrib import admin
+    from django_celery_beat import admin as beat_admin
+    from django_celery_beat.models import PeriodicTask
+
+    from .celery import app as celery_app
+
+    site = site or admin.site
+
+    class TaskSelect(beat_admin.TaskSelectWidget):
+        pass
+
+    TaskSelect.celery_app = celery_app
+
+    class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+        regtask = beat_admin.TaskChoiceField(label=beat_admin.PeriodicTaskForm.base_fields["regtask"].label,
+                                             required=False, widget=TaskSelect)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if self.instance.pk and self.instance.task:
+                self.initial.setdefault("regtask", self.instance.task)
+
+    class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+        form = PeriodicTaskForm
+
+    PeriodicTaskAdmin.celery_app = celery_app
+    if site.is_registered(PeriodicTask):
+        site.unregister(PeriodicTask)
+    site.register(PeriodicTask, PeriodicTaskAdmin)
+
+
+def use_money_in_audit_log(site=None) -> None:
+    """django-auditlog's history shows each changed field's stored value: for an amount, minor
+    units ("amount: 2700"). Here amounts read as money ("27.00 USD"), for every model whose admin
+    declares them (`MoneyAdminMixin.money_fields`)."""
+    from auditlog import get_logentry_model
+    from auditlog.admin import LogEntryAdmin
+    from auditlog.render import render_logentry_changes_html
+    from django.contrib import admin
+
+    from core.admin_base import MoneyAdminMixin, money_text
+
+    site = site or admin.site
+    log_entry = get_logentry_model()
+
+    def as_money(entry) -> dict:
+        changes = entry.changes_dict
+        model = entry.content_type.model_class()
+        model_admin = site._registry.get(model)
+        if not isinstance(model_admin, MoneyAdminMixin) or not isinstance(changes, dict):
+            return changes
+        currency_field = model_admin.money_currency_field
+        currency = _latest(changes.get(currency_field)) or (
+            model._default_manager.filter(pk=entry.object_pk).values_list(currency_field, flat=True).first())
+        shown = dict(changes)
+        for field in model_admin.money_fields:
+            values = changes.get(field)
+            if currency and isinstance(values, list):
+                shown[field] = [money_text(int(v), currency) if _is_int(v) else v for v in values]
+        return shown
+
+    class MoneyLogEntryAdmin(LogEntryAdmin):
+        @admin.display(description="Changes")
+        def msg(self, obj):
+            return render_logentry_changes_html(_Changes(obj, as_money(obj)))
+
+    if site.is_registered(log_entry):
+        site.unregister(log_entry)
+    site.register(log_entry, MoneyLogEntryAdmin)
+
+
+class _Changes:
+    """A log entry seen with other `changes_dict` values (what auditlog's renderer reads)."""
+
+    def __init__(self, entry, changes):
+        self._entry, self.changes_dict = entry, changes
+
+    def __getattr__(self, name):
+        return getattr(self._entry, name)
+
+
+def _latest(values):
+    if isinstance(values, list):
+        for value in reversed(values):
+            if value not in (None, "None", ""):
+                return value
+    return None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())

@@ -1,6 +1,8 @@
 from csp.decorators import csp_update
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from core.views import healthz, readyz
@@ -13,7 +15,16 @@ api_v1 = [
     path("", include("subscriptions.urls")),
 ]
 
+class FaviconView(RedirectView):
+    # Browsers ask for /favicon.ico on every page; the file is a (hashed, cached) static file.
+    def get_redirect_url(self, *args, **kwargs):
+        return static("favicon.ico")
+
+
 urlpatterns = [
+    # The product is its back-office: the bare host leads to the admin's login.
+    path("", RedirectView.as_view(url="/admin/", permanent=False), name="root"),
+    path("favicon.ico", FaviconView.as_view(permanent=False), name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("webhooks/", include("payments.views")),

@@ -1,10 +1,146 @@
-"""Admin pieces shared by every app: read-only bases for records that must not change, and the
-loop an admin action runs over the selected objects."""
+"""Admin pieces shared by every app: read-only bases for records that must not change, the loop
+an admin action runs over the selected objects, and money shown as money (`MoneyAdminMixin`)."""
+
+from __future__ import annotations
+
+import functools
 
 from django.contrib import admin, messages
 
 from .context import Actor
 from .errors import DomainError
+from .money import format_amount
+
+
+def money_text(minor: int | None, currency: str | None) -> str | None:
+    """`8700, "USD"` -> `"87.00 USD"`; None stays None (the admin shows its empty value)."""
+    if minor is None or not currency:
+        return None if minor is None else str(minor)
+    return f"{format_amount(minor, currency)} {currency}"
+
+
+def money_display(field: str, currency_field: str = "currency", description: str | None = None):
+    """A ModelAdmin display function showing `obj.<field>` (minor units) as money in
+    `obj.<currency_field>`, for `list_display` and `readonly_fields`."""
+
+    def show(self, obj):
+        return money_text(getattr(obj, field), getattr(obj, currency_field, None))
+
+    show.short_description = description or field.replace("_", " ").capitalize()
+    show.admin_order_field = field
+    show.__name__ = f"{field}_money"
+    return show
+
+
+def _swap(admin_obj, names, only):
+    swap = {f: f"{f}_money" for f in admin_obj.money_fields if f in only}
+    # A tuple in `fields` is a row of fields; a callable stays as it is.
+    return [swap.get(n, n) if isinstance(n, str) else tuple(_swap(admin_obj, n, only)) if isinstance(n, (list, tuple))
+            else n for n in names]
+
+
+def _readonly_swapped(method):
+    @functools.wraps(method)
+    def get_readonly_fields(self, request, obj=None):
+        names = method(self, request, obj)
+        return _swap(self, names, set(names))
+
+    get_readonly_fields.money_swapped = True
+    return get_readonly_fields
+
+
+def _fields_swapped(method):
+    @functools.wraps(method)
+    def get_fields(self, request, obj=None):
+        # Only read-only amounts are swapped; an editable one stays the form's AmountField.
+        return _swap(self, method(self, request, obj), self.readonly_money(request, obj))
+
+    get_fields.money_swapped = True
+    return get_fields
+
+
+def _list_swapped(method):
+    @functools.wraps(method)
+    def get_list_display(self, request):
+        return _swap(self, method(self, request), set(self.money_fields))
+
+    get_list_display.money_swapped = True
+    return get_list_display
+
+
+_WRAPPERS = {"get_readonly_fields": _readonly_swapped, "get_fields": _fields_swapped,
+             "get_list_display": _list_swapped}
+
+
+class MoneyAdminMixin:
+    """For ModelAdmins and inlines: each field named in `money_fields` (minor units of the object's
+    `money_currency_field`) is shown as "87.00 USD" wherever the admin would print the raw integer:
+    in `list_display` and among read-only fields (change pages, inlines), under the field's own
+    label. Admins list the plain field names as usual, also from their own `get_readonly_fields`
+    or `get_fields` (wrapped here); editable amounts use `core.forms.AmountField`."""
+
+    money_fields: tuple[str, ...] = ()
+    money_currency_field = "currency"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for field in cls.money_fields:
+            if not hasattr(cls, f"{field}_money"):
+                setattr(cls, f"{field}_money", money_display(field, cls.money_currency_field))
+        for name, wrap in _WRAPPERS.items():
+            own = cls.__dict__.get(name)
+            if own is not None and not getattr(own, "money_swapped", False):
+                setattr(cls, name, wrap(own))
+
+    @_readonly_swapped
+    def get_readonly_fields(self, request, obj=None):
+        return super().get_readonly_fields(request, obj)
+
+    @_fields_swapped
+    def get_fields(self, request, obj=None):
+        return super().get_fields(request, obj)
+
+    @_list_swapped
+    def get_list_display(self, request):
+        return super().get_list_display(request)
+
+    def readonly_money(self, request, obj=None) -> set[str]:
+        """The money fields shown read-only on this page (their raw field is not on the form)."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return set(self.money_fields)  # a view-only page shows every field read-only
+        return self._declared_readonly_money(request, obj)
+
+    def _declared_readonly_money(self, request, obj) -> set[str]:
+        shown = set(self.get_readonly_fields(request, obj))
+        return {f for f in self.money_fields if f"{f}_money" in shown}
+
+    def get_exclude(self, request, obj=None):
+        # Django keeps read-only names out of the form; the name shown is the display's, so the
+        # raw field is excluded here. (A view-only page excludes every field by itself, after
+        # listing them from the form: there the raw field must still be listed, to be swapped.)
+        raw = self._declared_readonly_money(request, obj)
+        excluded = super().get_exclude(request, obj)
+        if not raw:
+            return excluded
+        if excluded is None:
+            form_meta = getattr(self.form, "_meta", None)
+            excluded = list(getattr(form_meta, "exclude", None) or ())
+        return [*excluded, *sorted(raw)]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A declared AmountField of a read-only amount is dropped too (Django drops declared fields
+        # by their read-only name only). The class is new on every call, so this touches no other.
+        for name in self._declared_readonly_money(request, obj):
+            form.base_fields.pop(name, None)
+        return form
+
+    def get_fieldsets(self, request, obj=None):
+        if not self.fieldsets:
+            return super().get_fieldsets(request, obj)
+        raw = self.readonly_money(request, obj)
+        return [(name, {**opts, "fields": _swap(self, opts["fields"], raw)})
+                for name, opts in super().get_fieldsets(request, obj)]
 
 
 def run_for_each(modeladmin, request, objects, label: str, call) -> int:

@@ -32,6 +32,15 @@ class DomainError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
+def money_details(currency: str, **amounts: int | None) -> dict[str, Any]:
+    """Amounts for an error's `details` as every door shows money: decimal strings with the
+    currency's digits next to a `currency` key (`available=2000` -> `"available": "20.00"`)."""
+    from .money import format_amount  # core.money raises errors from this module
+
+    shown = {name: None if minor is None else format_amount(minor, currency) for name, minor in amounts.items()}
+    return {**shown, "currency": currency}
+
+
 class ValidationFailed(DomainError):
     code = "validation_error"
     status = 400

@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 
-from core.admin_base import ReadOnlyAdmin
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, money_text
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
-from core.money import CURRENCY_CHOICES, format_amount, parse_amount
+from core.forms import AmountField, CurrencyChoiceField, MoneyFormMixin
+from core.money import format_amount
 from core.operations import all_operations
 
 from . import services
@@ -29,57 +30,47 @@ class ToolCallAdmin(ReadOnlyAdmin):
         return obj.api_key.prefix if obj.api_key else "-"
 
 
-class ThresholdForm(forms.ModelForm):
+class ThresholdForm(MoneyFormMixin, forms.ModelForm):
     operation = forms.ChoiceField(choices=())
-    currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
-    # Not the model's `amount` (minor units): the service parses this with the currency.
-    amount_major = forms.CharField(label="Amount", help_text='Major units, e.g. "500.00". Calls strictly above it '
-                                   "wait for approval.")
+    currency = CurrencyChoiceField()
+    amount = AmountField(allow_zero=True, currency_field="currency", label="Amount",
+                         help_text='In major units of the currency, e.g. "500.00". Calls strictly above it wait '
+                                   "for approval.")
 
     class Meta:
         model = ApprovalThreshold
-        fields = ("api_key", "operation", "currency")
+        fields = ("api_key", "operation", "currency", "amount")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["operation"].choices = [(op.name, op.name) for op in all_operations() if op.approvable]
-        if not self.instance._state.adding:  # public ids exist before the first save
-            self.initial["amount_major"] = format_amount(self.instance.amount, self.instance.currency)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("amount_major") and data.get("currency"):
-            try:
-                parse_amount(data["amount_major"], data["currency"], allow_zero=True)
-            except DomainError as exc:
-                self.add_error("amount_major", exc.message)
-        return data
 
 
 @admin.register(ApprovalThreshold)
-class ApprovalThresholdAdmin(admin.ModelAdmin):
+class ApprovalThresholdAdmin(MoneyAdminMixin, admin.ModelAdmin):
     form = ThresholdForm
-    list_display = ("operation", "currency", "amount_display", "api_key", "updated")
+    fields = ("api_key", "operation", ("amount", "currency"))
+    list_display = ("operation", "currency", "amount", "api_key", "updated")
     list_filter = ("operation", "currency")
     list_select_related = ("api_key",)
     raw_id_fields = ("api_key",)
-
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return format_amount(obj.amount, obj.currency)
+    money_fields = ("amount",)
 
     def save_model(self, request, obj, form, change):
         actor = Actor.for_user(request.user)
         data = form.cleaned_data
+        # The service takes the amount as the API does: a decimal string in the currency.
+        amount = format_amount(data["amount"], data["currency"])
         try:
             saved = run_in_transaction(lambda: services.threshold_save(
                 actor=actor, threshold=obj if change else None, api_key=data.get("api_key"),
-                operation=data["operation"], currency=data["currency"], amount=data["amount_major"]))
+                operation=data["operation"], currency=data["currency"], amount=amount))
         except DomainError as exc:
             # The form already passed; report the service's refusal instead of a crash.
             self.message_user(request, f"Not saved: {exc.message} {exc.details}", messages.ERROR)
             return
-        obj.pk = saved.pk
+        # The admin's "... was added" message names this object: it shows what was saved.
+        obj.pk, obj.amount, obj.currency, obj.operation = saved.pk, saved.amount, saved.currency, saved.operation
 
     def delete_model(self, request, obj):
         actor = Actor.for_user(request.user)
@@ -91,21 +82,23 @@ class ApprovalThresholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ReadOnlyAdmin):
+class ApprovalRequestAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     """Calls held above a threshold. Another staff member than the key's owner, with a
     verified second factor, approves (the call then runs as the key) or rejects."""
 
-    list_display = ("id", "operation", "amount_display", "status_now", "api_key", "requested_at", "expires_at",
+    list_display = ("id", "operation", "amount", "status_now", "api_key", "requested_at", "expires_at",
                     "decided_by")
+    money_fields = ("amount",)
     list_filter = ("status", "operation")
     search_fields = ("=id", "=api_key__prefix", "=idempotency_key")
     list_select_related = ("api_key", "decided_by")
     readonly_fields = [f.name for f in ApprovalRequest._meta.fields]
     actions = ["approve", "reject"]
 
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return format_amount(obj.amount, obj.currency) + f" {obj.currency}" if obj.amount is not None else "whole"
+    @admin.display(description="Amount", ordering="amount")
+    def amount_money(self, obj):
+        # No amount in the call: it takes the whole remainder (a full refund or capture).
+        return money_text(obj.amount, obj.currency) if obj.amount is not None else "whole remainder"
 
     @admin.display(description="Status")
     def status_now(self, obj):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from core.ids import PublicIdField
-from core.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES, format_amount
 
 
 class ToolCall(models.Model):
@@ -52,7 +52,7 @@ class ApprovalThreshold(models.Model):
                                 related_name="+", help_text="Blank: applies to every API key.")
     operation = models.CharField(max_length=128, help_text="Tool / operation name, e.g. refund_payment.")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    amount = models.BigIntegerField(help_text="Minor units; calls strictly above it need approval.")
+    amount = models.BigIntegerField(help_text="Calls for more than this amount wait for approval.")
     created = models.DateTimeField()
     updated = models.DateTimeField()
 
@@ -66,7 +66,9 @@ class ApprovalThreshold(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.operation} > {self.amount} {self.currency}"
+        if self.amount is None:  # not set yet (a form being filled in): nothing is held on an amount
+            return f"{self.operation} ({self.currency}, any amount)"
+        return f"{self.operation} > {format_amount(self.amount, self.currency)} {self.currency}"
 
 
 class ApprovalRequest(models.Model):
@@ -85,8 +87,8 @@ class ApprovalRequest(models.Model):
     arguments = models.JSONField(default=dict)
     idempotency_key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
-    amount = models.BigIntegerField(null=True, blank=True, help_text="Minor units; null when the call "
-                                    "gave no amount (the whole remainder).")
+    amount = models.BigIntegerField(null=True, blank=True, help_text="Empty when the call gave no "
+                                    "amount (it takes the whole remainder).")
     currency = models.CharField(max_length=3, blank=True)
     threshold = models.ForeignKey(ApprovalThreshold, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")

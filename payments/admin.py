@@ -1,16 +1,18 @@
 """Staff pages for payments: thin, every change goes through a service."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 
-from core.admin_base import ReadOnlyAdmin, ReadOnlyInline, run_for_each
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
 from core.audit import AuditEvent
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
-from core.money import format_amount, parse_amount
+from core.forms import AmountField, CurrencyChoiceField, MoneyFormMixin
 
 from . import services
 from .models import (
@@ -34,14 +36,17 @@ class AttemptInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class RefundInline(ReadOnlyInline):
+class RefundInline(MoneyAdminMixin, ReadOnlyInline):
     model = Refund
-    fields = ("id", "amount", "currency", "reason", "note", "status", "failure_reason", "entry_id", "created")
+    fields = ("id", "amount", "reason", "note", "status", "failure_reason", "entry_id", "created")
     readonly_fields = fields
+    money_fields = ("amount",)
 
 
 class PaymentActionForm(ActionForm):
-    amount = forms.CharField(required=False, help_text="Capture/refund: blank takes the whole remainder.")
+    amount = AmountField(required=False, label="Amount",
+                         help_text="Capture/refund, in major units; blank takes the whole remainder.")
+    currency = CurrencyChoiceField(blank_label="currency (the payment's)")
     reason = forms.ChoiceField(required=False, choices=[("", "refund reason")] + list(Refund.Reason.choices))
     note = forms.CharField(required=False, max_length=500)
 
@@ -51,14 +56,24 @@ def _run(modeladmin, request, queryset, label, call):
 
 
 def _amount(request, payment):
-    raw = (request.POST.get("amount") or "").strip()
-    return parse_amount(raw, payment.currency) if raw else None
+    """The action bar's amount in the payment's currency (None: the whole remainder), refused as
+    the API refuses it; an amount given in another currency than the payment's is refused."""
+    field = PaymentActionForm.base_fields["amount"]
+    raw = field.to_python(request.POST.get("amount"))
+    chosen = (request.POST.get("currency") or "").strip().upper()
+    if raw is not None and chosen and chosen != payment.currency:
+        raise DomainError(f"The amount is in {chosen}; this payment is in {payment.currency}.",
+                          code="currency_mismatch", status=422,
+                          details={"currency": chosen, "payment_currency": payment.currency})
+    return field.minor_for(raw, payment.currency)
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "customer", "amount_display", "status", "method", "provider", "failure_code",
+class PaymentAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    list_display = ("id", "customer", "amount", "status", "method", "provider", "failure_code",
                     "risk_decision", "created")
+    money_fields = ("amount", "amount_capturable", "amount_captured", "amount_refunded", "fee_amount",
+                    "fee_refunded")
     list_filter = ("status", "currency", "provider", "method", "capture_method", "risk_decision", "review_status")
     search_fields = ("=id", "=customer__id", "customer__email", "=provider_reference", "=merchant_reference")
     list_select_related = ("customer",)
@@ -69,10 +84,6 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Payment._meta.fields] + ["ledger_entries", "audit_history"]
-
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
 
     @admin.display(description="Ledger entries")
     def ledger_entries(self, obj):
@@ -140,15 +151,12 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("id", "payment", "amount_display", "reason", "status", "created")
+class RefundAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    list_display = ("id", "payment", "amount", "reason", "status", "created")
     list_filter = ("status", "reason", "currency")
     search_fields = ("=id", "=payment__id", "=provider_reference")
     list_select_related = ("payment",)
-
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+    money_fields = ("amount", "fee_returned")
 
 
 class SettingsAdmin(admin.ModelAdmin):
@@ -180,10 +188,22 @@ class RoutingRuleAdmin(SettingsAdmin):
         return routing_rule_save(actor=actor, rule=obj)
 
 
+class FeeScheduleForm(MoneyFormMixin, forms.ModelForm):
+    fixed_amount = AmountField(allow_zero=True, currency_field="currency", label="Fixed amount",
+                               help_text='Per payment, in major units of the currency, e.g. "0.30".')
+
+    class Meta:
+        model = FeeSchedule
+        fields = ("provider", "currency", "percent_bps", "fixed_amount", "active")
+
+
 @admin.register(FeeSchedule)
-class FeeScheduleAdmin(SettingsAdmin):
+class FeeScheduleAdmin(MoneyAdminMixin, SettingsAdmin):
+    form = FeeScheduleForm
+    fields = (("provider", "currency"), "percent_bps", "fixed_amount", "active")
     list_display = ("provider", "currency", "percent_bps", "fixed_amount", "active")
     list_filter = ("provider", "currency", "active")
+    money_fields = ("fixed_amount",)
 
     @staticmethod
     def saver(actor, obj):
@@ -230,6 +250,17 @@ class ResolveForm(ActionForm):
     note = forms.CharField(required=False, max_length=500)
 
 
+def _amounts_as_money(data, currency):
+    """A mismatch's expected/actual figures (minor units inside) with each amount as money."""
+    if not isinstance(data, dict):
+        return data
+    return json.dumps({k: money_text(v, currency) if isinstance(v, int) and not isinstance(v, bool)
+                       and k in _MISMATCH_AMOUNTS else v for k, v in data.items()})
+
+
+_MISMATCH_AMOUNTS = {"amount", "amount_captured", "amount_refunded", "net_captured", "clearing_paid_out"}
+
+
 @admin.register(ReconciliationMismatch)
 class ReconciliationMismatchAdmin(ReadOnlyAdmin):
     list_display = ("id", "run_date", "kind", "payment", "provider", "currency", "status", "created")
@@ -240,7 +271,19 @@ class ReconciliationMismatchAdmin(ReadOnlyAdmin):
     actions = ["resolve"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in ReconciliationMismatch._meta.fields]
+        return [{"expected": "expected_money", "actual": "actual_money"}.get(f.name, f.name)
+                for f in ReconciliationMismatch._meta.fields]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description="Expected")
+    def expected_money(self, obj):
+        return _amounts_as_money(obj.expected, obj.currency)
+
+    @admin.display(description="Actual")
+    def actual_money(self, obj):
+        return _amounts_as_money(obj.actual, obj.currency)
 
     def has_resolve_permission(self, request):
         return request.user.has_perm("payments.resolve_reconciliationmismatch")

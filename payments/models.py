@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.ids import PublicIdField
-from core.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, format_amount
 
 
 class Payment(models.Model):
@@ -284,6 +284,7 @@ class ReconciliationMismatch(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        verbose_name_plural = "reconciliation mismatches"
         constraints = [models.UniqueConstraint(fields=["run_date", "kind", "subject"], name="recon_mismatch_uniq")]
         permissions = [("resolve_reconciliationmismatch", "Can resolve reconciliation mismatches")]
 
@@ -296,8 +297,8 @@ class FeeSchedule(models.Model):
 
     provider = models.CharField(max_length=40)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    percent_bps = models.PositiveIntegerField(default=0, help_text="290 = 2.90%.")
-    fixed_amount = models.BigIntegerField(default=0, help_text="Minor units of the currency.")
+    percent_bps = models.PositiveIntegerField(default=0, help_text="In basis points: 290 is 2.90%.")
+    fixed_amount = models.BigIntegerField(default=0, help_text="Charged per payment on top of the percentage.")
     active = models.BooleanField(default=True)
     created = models.DateTimeField()
     updated = models.DateTimeField()
@@ -310,5 +311,7 @@ class FeeSchedule(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.provider} {self.currency} {self.percent_bps}bps+{self.fixed_amount}"
+        fixed = (format_amount(self.fixed_amount, self.currency) if self.currency in CURRENCY_EXPONENTS
+                 and self.fixed_amount is not None else self.fixed_amount)
+        return f"{self.provider} {self.currency} {(self.percent_bps or 0) / 100:.2f}% + {fixed} {self.currency}"
 from .models_sandbox import SandboxCharge  # noqa: E402,F401

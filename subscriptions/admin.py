@@ -11,47 +11,42 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin_base import ReadOnlyAdmin, ReadOnlyInline, run_for_each
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_display, money_text, run_for_each
 from core.context import Actor
 from core.errors import DomainError
-from core.money import format_amount, parse_amount
+from core.forms import AmountField, MoneyFormMixin
+from core.money import format_amount
 
 from . import services
 from .models import BillingRun, ChurnModel, DunningSettings, Invoice, InvoiceAttempt, InvoiceLine, Plan, Subscription
 from .services.subscriptions import PRORATION_BEHAVIORS
 
-
-def _money(amount, currency):
-    return f"{format_amount(amount, currency)} {currency}"
+_money = money_text
 
 
-class PlanForm(forms.ModelForm):
-    amount = forms.CharField(help_text="Price per unit per interval, in major units (e.g. 19.99).")
+class PlanForm(MoneyFormMixin, forms.ModelForm):
+    amount = AmountField(allow_zero=True, currency_field="currency", label="Price",
+                         help_text='Per unit per interval, in major units of the currency, e.g. "19.99".')
 
     class Meta:
         model = Plan
         fields = ("name", "amount", "currency", "interval", "interval_count", "trial_days")
 
-    def clean(self):
-        data = super().clean()
-        if data.get("amount") and data.get("currency"):
-            try:
-                data["amount"] = parse_amount(data["amount"], data["currency"], allow_zero=True)
-            except DomainError as exc:
-                self.add_error("amount", f"{exc.message} ({exc.code})")
-        return data
-
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "price", "interval", "interval_count", "trial_days", "active", "created")
+class PlanAdmin(MoneyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "name", "amount", "interval", "interval_count", "trial_days", "active", "created")
     list_filter = ("active", "currency", "interval")
     search_fields = ("id", "name")
     actions = ["archive"]
     form = PlanForm
+    money_fields = ("amount",)
+    amount_money = money_display("amount", description="Price")
 
-    def price(self, obj):
-        return _money(obj.amount, obj.currency)
+    def get_fields(self, request, obj=None):
+        if obj is None:  # the amount and its currency side by side
+            return ["name", ("amount", "currency"), "interval", "interval_count", "trial_days"]
+        return super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         # A plan in use is never edited in place: a price change is a new plan.
@@ -77,11 +72,12 @@ class PlanAdmin(admin.ModelAdmin):
                      lambda actor, p: services.plan_archive(actor=actor, plan_id=p.pk))
 
 
-class InvoiceInline(ReadOnlyInline):
+class InvoiceInline(MoneyAdminMixin, ReadOnlyInline):
     model = Invoice
     fields = ("number", "status", "billing_reason", "period_start", "period_end", "total", "attempt_count")
     readonly_fields = fields
     show_change_link = True
+    money_fields = ("total",)
 
 
 class ChangePlanForm(forms.Form):
@@ -161,10 +157,11 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/subscriptions/change_plan.html", context)
 
 
-class LineInline(ReadOnlyInline):
+class LineInline(MoneyAdminMixin, ReadOnlyInline):
     model = InvoiceLine
     fields = ("description", "period_start", "period_end", "quantity", "unit_amount", "amount", "proration")
     readonly_fields = fields
+    money_fields = ("unit_amount", "amount")
 
 
 class AttemptInline(ReadOnlyInline):
@@ -174,9 +171,10 @@ class AttemptInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ("number", "id", "customer", "subscription", "status", "total_display", "attempt_count",
+class InvoiceAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    list_display = ("number", "id", "customer", "subscription", "status", "total", "attempt_count",
                     "next_payment_attempt", "created")
+    money_fields = ("subtotal", "total", "amount_paid")
     list_filter = ("status", "billing_reason", "currency")
     list_select_related = ("customer", "subscription")
     search_fields = ("id", "number", "subscription__id", "customer__email")
@@ -184,9 +182,6 @@ class InvoiceAdmin(ReadOnlyAdmin):
     inlines = [LineInline, AttemptInline]
     readonly_fields = ("printable",)
     actions = ["pay", "void", "mark_uncollectible"]
-
-    def total_display(self, obj):
-        return _money(obj.total, obj.currency)
 
     def printable(self, obj):
         url = reverse("admin:subscriptions_invoice_print", args=[quote(obj.pk)])
@@ -219,13 +214,14 @@ class InvoiceAdmin(ReadOnlyAdmin):
                                     pk=unquote(object_id))
         if not self.has_view_permission(request, invoice):
             raise PermissionDenied
+        # Lines sit under an "Amount (USD)" heading; the totals carry their currency themselves.
         lines = [(line, format_amount(line.unit_amount, line.currency), format_amount(line.amount, line.currency))
                  for line in invoice.lines.all()]
+        cur = invoice.currency
         return TemplateResponse(request, "admin/subscriptions/invoice_print.html", {
-            "invoice": invoice, "lines": lines, "subtotal": format_amount(invoice.subtotal, invoice.currency),
-            "total": format_amount(invoice.total, invoice.currency),
-            "paid": format_amount(invoice.amount_paid, invoice.currency),
-            "due": format_amount(invoice.total - invoice.amount_paid, invoice.currency)})
+            "invoice": invoice, "lines": lines, "subtotal": _money(invoice.subtotal, cur),
+            "total": _money(invoice.total, cur), "paid": _money(invoice.amount_paid, cur),
+            "due": _money(invoice.total - invoice.amount_paid, cur)})
 
 
 @admin.register(BillingRun)

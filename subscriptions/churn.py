@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Q
 
 from core import clock
 from core.db import run_in_transaction
+from core.money import format_amount
 from payments.models import Payment
 
 from .models import ChurnModel, InvoiceAttempt, Subscription, SubscriptionEvent
@@ -32,12 +33,17 @@ PARAMS = {"objective": "binary:logistic", "max_depth": 3, "eta": 0.2, "subsample
 ROUNDS = 40
 
 
+# Features that are amounts (minor units of the sample's currency): explained to people as money.
+MONEY_FEATURES = {"monthly_price"}
+
+
 @dataclass
 class Sample:
     subscription_id: str
     customer_id: str
     features: list[float]
     label: int
+    currency: str = ""
 
 
 def _history_at(moment: dt.datetime) -> tuple[dict[str, SubscriptionEvent], dict[str, int]]:
@@ -81,7 +87,7 @@ def samples_at(moment: dt.datetime, *, labelled: bool = True) -> list[Sample]:
         since = (moment - last_paid[sid]).total_seconds() / 86400 if sid in last_paid else tenure
         out.append(Sample(sid, event.customer_id, [
             round(tenure, 3), failed.get(sid, 0), downgrades.get(sid, 0), event.mrr, round(since, 3),
-            wallet.get(event.customer_id, 0)], int(sid in churned)))
+            wallet.get(event.customer_id, 0)], int(sid in churned), event.currency))
     return out
 
 
@@ -151,13 +157,20 @@ def at_risk(*, limit: int = 20, now: dt.datetime | None = None) -> dict:
     contributions = booster.predict(matrix, pred_contribs=True).tolist()
     rows = []
     for sample, score, contrib in zip(samples, scores, contributions, strict=True):
-        reasons = sorted(({"feature": name, "value": value, "contribution": round(c, 4)}
+        reasons = sorted((_reason(name, value, c, sample.currency)
                           for name, value, c in zip(model.features, sample.features, contrib, strict=False)
                           if c > 0), key=lambda r: -r["contribution"])[:3]
         rows.append({"subscription_id": sample.subscription_id, "customer_id": sample.customer_id,
                      "score": round(score, 4), "reasons": reasons})
     rows.sort(key=lambda r: (-r["score"], r["subscription_id"]))
     return {"status": "ok", "model": _model_info(model), "subscriptions": rows[:limit]}
+
+
+def _reason(feature: str, value, contribution: float, currency: str) -> dict:
+    if feature in MONEY_FEATURES and currency:
+        return {"feature": feature, "value": format_amount(int(value), currency), "currency": currency,
+                "contribution": round(contribution, 4)}
+    return {"feature": feature, "value": value, "contribution": round(contribution, 4)}
 
 
 def _model_info(model: ChurnModel) -> dict:

@@ -22,7 +22,7 @@ class Plan(models.Model):
 
     id = PublicIdField(prefix="plan")
     name = models.CharField(max_length=200)
-    amount = models.BigIntegerField(help_text="Price per unit per interval, minor units.")
+    amount = models.BigIntegerField(help_text="Price per unit per interval.")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     interval = models.CharField(max_length=8, choices=Interval.choices)
     interval_count = models.PositiveIntegerField(default=1)
@@ -58,7 +58,7 @@ class Subscription(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     quantity = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
-    billing_cycle_anchor = models.DateTimeField(help_text="Periods are anchor + n intervals (see periods.py).")
+    billing_cycle_anchor = models.DateTimeField(help_text="Billing periods start at this moment plus whole intervals.")
     period_index = models.IntegerField(default=0, help_text="-1 during the trial, then 0, 1, 2...")
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField(db_index=True)
@@ -106,7 +106,7 @@ class SubscriptionEvent(models.Model):
     plan_id = models.CharField(max_length=40)
     quantity = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
-    mrr = models.BigIntegerField(help_text="Monthly recurring revenue from `at` on, minor units (0 when not paying).")
+    mrr = models.BigIntegerField(help_text="Monthly recurring revenue from this moment on (0 when not paying).")
     at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -193,7 +193,7 @@ class InvoiceLine(models.Model):
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
     quantity = models.PositiveIntegerField(default=1)
-    unit_amount = models.BigIntegerField(help_text="Per unit for the whole period, minor units.")
+    unit_amount = models.BigIntegerField(help_text="Price per unit for the whole period.")
     amount = models.BigIntegerField(help_text="Signed; negative for credits.")
     currency = models.CharField(max_length=3)
     proration = models.BooleanField(default=False)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.template.response import TemplateResponse
+from django.utils import formats, timezone
 
-from core.admin_base import ReadOnlyAdmin, ReadOnlyInline, run_for_each
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
 from core.context import Actor
 from core.db import run_in_transaction
-from core.money import format_amount, parse_amount
+from core.forms import AmountField, MoneyFormMixin
+from core.money import format_amount
 
 from . import ledger, selectors, services
 from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
-
-def _money(amount, currency):
-    return None if amount is None else f"{format_amount(amount, currency)} {currency}"
+_money = money_text
 
 
 class ReasonForm(forms.Form):
@@ -25,14 +27,30 @@ class ReasonForm(forms.Form):
 
 
 class AdjustForm(ReasonForm):
-    amount = forms.CharField(help_text="Signed, in major units: 10.00 credits the wallet, -10.00 debits it.")
+    amount = AmountField(allow_negative=True,
+                         help_text="Signed, in major units: 10.00 credits the wallet, -10.00 debits it.")
 
     field_order = ["amount", "reason"]
 
+    def __init__(self, *args, currency=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One currency among the selected wallets: the amount is checked here, next to its code.
+        self.fields["amount"].currency = currency
 
-def _form_action(modeladmin, request, queryset, *, form_class, action, intro, submit_label, apply):
+
+class WalletForm(MoneyFormMixin, forms.ModelForm):
+    daily_limit = AmountField(required=False, allow_zero=True, currency_field="currency", label="Daily limit",
+                              help_text="Outgoing limit per UTC day, in major units of the wallet's currency; "
+                                        "empty: no limit.")
+
+    class Meta:
+        model = Wallet
+        fields = ("customer", "currency", "daily_limit")
+
+
+def _form_action(modeladmin, request, queryset, *, form_class, action, intro, submit_label, apply, form_kwargs=None):
     """An admin action with a form: shows the form first, runs `apply(obj, data)` per object on submit."""
-    form = form_class(request.POST if "apply" in request.POST else None)
+    form = form_class(request.POST if "apply" in request.POST else None, **(form_kwargs or {}))
     if form.is_bound and form.is_valid():
         run_for_each(modeladmin, request, queryset, submit_label, lambda actor, obj: apply(obj, form.cleaned_data))
         return None
@@ -43,8 +61,9 @@ def _form_action(modeladmin, request, queryset, *, form_class, action, intro, su
 
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
-    list_display = ("id", "customer", "currency", "status", "balance", "available", "daily_limit_display", "created")
+class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
+    form = WalletForm
+    list_display = ("id", "customer", "currency", "status", "balance", "available", "daily_limit", "created")
     list_filter = ("status", "currency")
     search_fields = ("=id", "=customer__id", "customer__email")
     list_select_related = ("customer", "account")
@@ -52,20 +71,26 @@ class WalletAdmin(admin.ModelAdmin):
     actions = ["freeze", "unfreeze", "adjust"]
     change_form_template = "admin/wallets/wallet/change_form.html"
     raw_id_fields = ("customer",)
+    money_fields = ("daily_limit",)
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("customer", "currency", "daily_limit")
         return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
-                "updated")
+                "last_changed")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("id", "customer", "currency", "status", "status_reason", "account", "created", "updated")
+        return ("id", "customer", "currency", "status", "status_reason", "account", "created", "last_changed")
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Updated")
+    def last_changed(self, obj):
+        # Formatted as the admin formats a date field (a display method's value is printed as is).
+        return formats.localize(timezone.template_localtime(obj.last_changed))
 
     @admin.display(description="Balance")
     def balance(self, obj):
@@ -74,10 +99,6 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.display(description="Available")
     def available(self, obj):
         return _money(obj.account.available, obj.currency)
-
-    @admin.display(description="Daily limit")
-    def daily_limit_display(self, obj):
-        return _money(obj.daily_limit, obj.currency) or "none"
 
     def save_model(self, request, obj, form, change):
         actor = Actor.for_user(request.user)
@@ -98,8 +119,8 @@ class WalletAdmin(admin.ModelAdmin):
             cur = wallet.currency
             history = selectors.wallet_transaction_history(wallet_id=wallet.pk, limit=25).items
             for t in history:
-                t["amount_display"] = format_amount(t["amount"], cur)
-                t["balance_after_display"] = format_amount(t["balance_after"], cur)
+                t["amount_display"] = _money(t["amount"], cur)
+                t["balance_after_display"] = _money(t["balance_after"], cur)
             insights = selectors.wallet_insights(wallet_id=wallet.pk)
             insights["totals_display"] = {k: _money(insights["totals"][k], cur) for k in ("incoming", "outgoing")}
             for key in ("by_kind", "by_counterparty"):
@@ -107,6 +128,7 @@ class WalletAdmin(admin.ModelAdmin):
                                                "outgoing": _money(row["outgoing"], cur)} for row in insights[key]]
             insights["unusual_display"] = [{**u, "amount": _money(u["amount"], cur)} for u in insights["unusual"]]
             extra_context.update(wallet_history=history, insights=insights,
+                                 # The template puts the currency after these two.
                                  wallet_balance=format_amount(wallet.account.balance, cur),
                                  wallet_available=format_amount(wallet.account.available, cur))
         return super().change_view(request, object_id, form_url, extra_context)
@@ -129,13 +151,15 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.action(description="Adjust balance of selected wallets (against suspense)", permissions=["adjust"])
     def adjust(self, request, queryset):
         def apply(wallet, data):
-            amount = parse_amount(data["amount"], wallet.currency, allow_negative=True)
+            amount = AdjustForm.base_fields["amount"].minor_for(data["amount"], wallet.currency)
             run_in_transaction(lambda: services.wallet_adjust(
                 actor=Actor.for_user(request.user), wallet_id=wallet.pk, amount=amount, reason=data["reason"]))
 
+        currencies = set(queryset.values_list("currency", flat=True))
         return _form_action(self, request, queryset, form_class=AdjustForm, action="adjust",
                             intro="Post a manual adjustment against the suspense account.",
-                            submit_label="Adjust", apply=apply)
+                            submit_label="Adjust", apply=apply,
+                            form_kwargs={"currency": currencies.pop() if len(currencies) == 1 else None})
 
     def has_freeze_permission(self, request):
         return request.user.has_perm("wallets.freeze_wallet")
@@ -145,25 +169,25 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(ReadOnlyAdmin):
-    list_display = ("id", "account_type", "owner", "currency", "balance_display", "pending_debits", "allow_negative",
+class LedgerAccountAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    list_display = ("id", "account_type", "owner", "currency", "balance", "pending_debits", "allow_negative",
                     "version")
     list_filter = ("account_type", "currency")
     search_fields = ("=id", "owner")
-
-    @admin.display(description="Balance")
-    def balance_display(self, obj):
-        return _money(obj.balance, obj.currency)
+    money_fields = ("balance", "pending_debits", "pending_credits")
 
 
-class PostingInline(ReadOnlyInline):
+# Amounts the services keep in an entry's metadata, with the key of their currency (or the
+# entry's one currency).
+_METADATA_AMOUNTS = {"amount": "currency", "from_amount": "from_currency", "to_amount": "to_currency",
+                     "fee": "currency"}
+
+
+class PostingInline(MoneyAdminMixin, ReadOnlyInline):
     model = Posting
-    fields = ("account", "amount_display", "balance_after", "currency")
+    fields = ("account", "amount", "balance_after")
     readonly_fields = fields
-
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return _money(obj.amount, obj.currency)
+    money_fields = ("amount", "balance_after")
 
 
 @admin.register(JournalEntry)
@@ -173,9 +197,21 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=idempotency_key")
     inlines = [PostingInline]
     actions = ["reverse"]
-    fields = ("id", "kind", "description", "actor_type", "actor_id", "actor_label", "idempotency_key", "metadata",
-              "reverses", "created")
+    fields = ("id", "kind", "description", "actor_type", "actor_id", "actor_label", "idempotency_key",
+              "metadata_money", "reverses", "created")
     readonly_fields = fields
+
+    @admin.display(description="Metadata")
+    def metadata_money(self, obj):
+        """The entry's metadata with its amounts (minor units inside) as money."""
+        data = dict(obj.metadata or {})
+        currencies = {p.currency for p in obj.postings.all()}
+        for key, currency_key in _METADATA_AMOUNTS.items():
+            value = data.get(key)
+            currency = data.get(currency_key) or (next(iter(currencies)) if len(currencies) == 1 else None)
+            if isinstance(value, int) and not isinstance(value, bool) and currency:
+                data[key] = money_text(value, currency)
+        return json.dumps(data, ensure_ascii=False)
 
     @admin.action(description="Reverse selected entries", permissions=["reverse"])
     def reverse(self, request, queryset):
@@ -191,8 +227,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdmin):
-    list_display = ("id", "account", "amount", "captured_amount", "currency", "status", "expires_at", "created")
+class HoldAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    list_display = ("id", "account", "amount", "captured_amount", "status", "expires_at", "created")
+    money_fields = ("amount", "captured_amount")
     list_filter = ("status",)
     search_fields = ("=id",)
     list_select_related = ("account",)

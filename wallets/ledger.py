@@ -19,8 +19,9 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed, money_details
 from core.ids import get_by_public_id
+from core.money import format_amount
 
 from .errors import (
     CurrencyMismatch,
@@ -31,7 +32,7 @@ from .errors import (
     UnbalancedEntry,
 )
 from .ledger_write import update_accounts, write_entries
-from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting
+from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
 __all__ = [
     "AccountType", "EntryDraft", "check_amount", "system_account", "account_open", "post_entry",
@@ -99,13 +100,21 @@ def _net(draft: EntryDraft) -> dict[int, int]:
     for account, amount in draft.postings:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
             raise UnbalancedEntry("Each posting is a non-zero integer number of minor units.",
-                                  details={"account": account.pk, "amount": repr(amount)})
+                                  details={"amount": repr(amount), "currency": account.currency})
         per_currency[account.currency] += amount
         net[account.pk] += amount
-    unbalanced = {cur: total for cur, total in per_currency.items() if total}
+    unbalanced = {cur: format_amount(total, cur) for cur, total in per_currency.items() if total}
     if unbalanced:
         raise UnbalancedEntry(details={"imbalance": unbalanced})
     return net
+
+
+def _insufficient(account: LedgerAccount, available: int, amount: int) -> InsufficientFunds:
+    """The refusal names the wallet whose account it is (its public id), never the account's row;
+    an account of the platform's own is not named."""
+    wallet_id = Wallet.objects.filter(account_id=account.pk).values_list("pk", flat=True).first()
+    named = {"wallet_id": wallet_id} if wallet_id else {}
+    return InsufficientFunds(details={**named, **money_details(account.currency, available=available, amount=amount)})
 
 
 def entries_with_keys(keys):
@@ -150,9 +159,7 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
         for account_id, amount in net.items():
             account = locked[account_id]
             if amount < 0 and not account.allow_negative and running[account_id] + amount - pending[account_id] < 0:
-                raise InsufficientFunds(details={"account": account_id,
-                                                 "available": running[account_id] - pending[account_id],
-                                                 "amount": -amount, "currency": account.currency})
+                raise _insufficient(account, running[account_id] - pending[account_id], -amount)
         entry = JournalEntry(kind=draft.kind, description=draft.description[:500], actor_type=actor.kind,
                              actor_id=actor.id[:64], actor_label=actor.label[:200],
                              idempotency_key=draft.idempotency_key, metadata=draft.metadata or {},
@@ -171,7 +178,7 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
     # Callers holding these objects see the new figures without a re-read.
     for draft, _ in new:
         for account, _ in draft.postings:
-            account.balance = running[account.pk]
+            account.balance, account.updated = running[account.pk], now
     built = iter(entries)
     return [by_key[p] if isinstance(p, str) else p if p is not None else next(built) for p in plan]
 
@@ -216,16 +223,15 @@ def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, descripti
     check_amount(amount)
     locked = _lock_accounts([account.pk])[account.pk]
     if not locked.allow_negative and locked.balance - locked.pending_debits < amount:
-        raise InsufficientFunds(details={"account": locked.pk, "available": locked.balance - locked.pending_debits,
-                                         "amount": amount, "currency": locked.currency})
-    LedgerAccount.objects.filter(pk=locked.pk).update(pending_debits=F("pending_debits") + amount,
-                                                      version=F("version") + 1)
+        raise _insufficient(locked, locked.balance - locked.pending_debits, amount)
     now = clock.now()
+    LedgerAccount.objects.filter(pk=locked.pk).update(pending_debits=F("pending_debits") + amount,
+                                                      version=F("version") + 1, updated=now)
     hold = Hold(account=locked, amount=amount, currency=locked.currency, description=description[:500],
                 metadata=metadata or {}, expires_at=expires_at, actor_label=actor.label[:200], created=now,
                 updated=now)
     hold.save(force_insert=True)
-    account.pending_debits = locked.pending_debits + amount
+    account.pending_debits, account.updated = locked.pending_debits + amount, now
     return hold
 
 
@@ -245,7 +251,8 @@ def hold_capture(*, hold_id: str, amount: int | None, destination: LedgerAccount
     hold = _lock_pending_hold(hold_id)
     amount = hold.amount if amount is None else check_amount(amount)
     if amount > hold.amount:
-        raise HoldAmountExceeded(details={"hold_amount": hold.amount, "amount": amount})
+        raise HoldAmountExceeded(details={"hold_id": hold.pk, **money_details(hold.currency, hold_amount=hold.amount,
+                                                                               amount=amount)})
     if destination.currency != hold.currency:
         raise CurrencyMismatch(details={"hold_currency": hold.currency, "destination_currency": destination.currency})
     source = LedgerAccount(pk=hold.account_id, currency=hold.currency)

@@ -13,6 +13,8 @@ import json
 from django.db import connection
 from django.db.models import BigIntegerField, Case, F, Value, When
 
+from core import clock
+
 from .models import JournalEntry, LedgerAccount, Posting
 
 BIG = BigIntegerField()
@@ -29,11 +31,13 @@ ENTRIES_PER_STATEMENT = 500
 def write_entries(entries: list[JournalEntry], rows: list[Posting], balances: dict[int, int],
                   release: dict[int, int]) -> None:
     """`balances`: new posted balance per account after all the entries (absolute: the rows are
-    locked); `release`: pending debits to subtract. Every account in either map gets version + 1."""
+    locked); `release`: pending debits to subtract. Every account in either map gets version + 1
+    and `updated` = the entries' time."""
+    changed_at = entries[0].created if entries else clock.now()
     if connection.vendor == "postgresql":
-        _write_pg(entries, rows, balances, release)
+        _write_pg(entries, rows, balances, release, changed_at)
     else:
-        _write_orm(entries, rows, balances, release)
+        _write_orm(entries, rows, balances, release, changed_at)
     for entry in entries:
         entry._state.adding = False
         entry._state.db = "default"
@@ -48,7 +52,7 @@ def _values(objects, columns, casts=None) -> tuple[str, list]:
     return ", ".join([row] * len(objects)), params
 
 
-def _write_pg(entries, rows, balances, release) -> None:
+def _write_pg(entries, rows, balances, release, changed_at) -> None:
     by_entry = {}
     for row in rows:
         by_entry.setdefault(id(row.entry), []).append(row)
@@ -65,12 +69,14 @@ def _write_pg(entries, rows, balances, release) -> None:
             sql = f"WITH entry AS (INSERT INTO {inserts[0]}) INSERT INTO {inserts[1]}"
         else:
             # The entries, their postings and the new balances in one statement: one round trip.
+            params.append(changed_at)
             for pk in accounts:
                 params.extend([pk, balances.get(pk), release.get(pk, 0)])
             account_values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint)"] * len(accounts))
             sql = (f"WITH entry AS (INSERT INTO {inserts[0]}), postings AS (INSERT INTO {inserts[1]}) "
                    f"UPDATE {LedgerAccount._meta.db_table} AS a SET balance = COALESCE(v.balance, a.balance), "
-                   "pending_debits = a.pending_debits - v.release, version = a.version + 1 "
+                   "pending_debits = a.pending_debits - v.release, version = a.version + 1, "
+                   "updated = %s::timestamptz "
                    f"FROM (VALUES {account_values}) AS v(id, balance, release) WHERE a.id = v.id")
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -78,16 +84,16 @@ def _write_pg(entries, rows, balances, release) -> None:
                 raise RuntimeError("ledger write touched an unexpected number of accounts")
 
 
-def _write_orm(entries, rows, balances, release) -> None:
+def _write_orm(entries, rows, balances, release, changed_at) -> None:
     JournalEntry.objects.bulk_create(entries)
     Posting.objects.bulk_create(rows)
-    update_accounts(balances, release)
+    update_accounts(balances, release, changed_at=changed_at)
 
 
-def update_accounts(balances: dict[int, int], release: dict[int, int]) -> None:
+def update_accounts(balances: dict[int, int], release: dict[int, int], *, changed_at=None) -> None:
     """The accounts part of `write_entries` alone (one UPDATE), also for releasing holds without an entry."""
     # The explicit bigint type matters: with server-side binding an untyped Value is an integer.
-    changes = {"version": F("version") + 1}
+    changes = {"version": F("version") + 1, "updated": changed_at or clock.now()}
     if balances:
         changes["balance"] = Case(*[When(pk=pk, then=Value(v, output_field=BIG)) for pk, v in balances.items()],
                                   default=F("balance"), output_field=BIG)

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import PublicIdField
-from core.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES, format_amount
 
 
 class AccountType(models.TextChoices):
@@ -36,12 +36,16 @@ class LedgerAccount(models.Model):
     owner = models.CharField(max_length=80, help_text="'platform', 'provider:<name>' or a customer id.")
     account_type = models.CharField(max_length=24, choices=AccountType.choices)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    balance = models.BigIntegerField(default=0, help_text="Posted balance in minor units.")
+    balance = models.BigIntegerField(default=0, help_text="The sum of every posting on the account.")
     pending_debits = models.BigIntegerField(default=0, help_text="Reserved by pending holds.")
     pending_credits = models.BigIntegerField(default=0)
     allow_negative = models.BooleanField(default=False)
-    version = models.BigIntegerField(default=0, help_text="Incremented on every change of the row.")
+    version = models.BigIntegerField(default=0, help_text="How many times the account has changed.")
     created = models.DateTimeField()
+    # Set by the same statement that changes the balance or the pending holds (ledger_write), so
+    # a wallet's `updated` follows its money without a second row to lock on the hot path.
+    updated = models.DateTimeField(null=True, blank=True,
+                                   help_text="When the balance or the pending holds last changed.")
 
     class Meta:
         ordering = ["id"]
@@ -93,8 +97,9 @@ class Posting(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
-    amount = models.BigIntegerField(help_text="Signed, minor units.")
+    # Indexed with the id below (posting order per account: histories and last balances), not alone.
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings", db_index=False)
+    amount = models.BigIntegerField(help_text="Negative leaves the account, positive enters it.")
     currency = models.CharField(max_length=3)
     balance_after = models.BigIntegerField()
     kind = models.CharField(max_length=40)
@@ -102,10 +107,12 @@ class Posting(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["account", "-created", "-id"], name="posting_account_created_idx")]
+        indexes = [models.Index(fields=["account", "-created", "-id"], name="posting_account_created_idx"),
+                   models.Index(fields=["account", "-id"], name="posting_account_order_idx")]
 
     def __str__(self):
-        return f"{self.entry_id} {self.account_id} {self.amount}"
+        # Shown on each row of an entry's postings in the admin: money, not minor units or row ids.
+        return f"{self.entry_id} {format_amount(self.amount, self.currency)} {self.currency}"
 
 
 class Hold(models.Model):
@@ -154,7 +161,7 @@ class Wallet(models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     daily_limit = models.BigIntegerField(null=True, blank=True,
-                                         help_text="Outgoing limit per UTC day in minor units; empty: none.")
+                                         help_text="Outgoing limit per UTC day; empty: no limit.")
     account = models.OneToOneField(LedgerAccount, on_delete=models.PROTECT, related_name="wallet")
     status_reason = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(db_index=True)
@@ -177,6 +184,13 @@ class Wallet(models.Model):
 
     def __str__(self):
         return f"{self.id} {self.currency}"
+
+    @property
+    def last_changed(self):
+        """The wallet's `updated` as people and clients read it: the later of the wallet row's own
+        changes (status, limit) and its account's (balance, holds)."""
+        moved = self.account.updated
+        return max(self.updated, moved) if moved is not None else self.updated
 
 
 class ExchangeRate(models.Model):

@@ -30,7 +30,8 @@ class WalletSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Wallet.Status.choices)
     daily_limit = AmountOutField(allow_null=True, help_text="Outgoing limit per UTC day; null: none.")
     created = UtcDateTimeField()
-    updated = UtcDateTimeField()
+    # The wallet's own changes and its balance's (Wallet.last_changed).
+    updated = UtcDateTimeField(source="last_changed")
 
     def get_object(self, obj) -> str:
         return "wallet"

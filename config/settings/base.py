@@ -40,8 +40,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "config.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
+    "config.apps.BackupCodesConfig",  # django_otp.plugins.otp_static
     "auditlog",
     "django_celery_beat",
     "channels",

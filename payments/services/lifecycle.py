@@ -16,7 +16,7 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction
-from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed
+from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed, money_details
 
 from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
 from ..models import Payment, PaymentAttempt
@@ -80,7 +80,8 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
         if isinstance(to_capture, bool) or not isinstance(to_capture, int) or to_capture <= 0:
             raise ValidationFailed({"amount": ["A positive amount."]})
         if to_capture > payment.amount_capturable:
-            raise CaptureExceedsAuthorised(details={"amount_capturable": payment.amount_capturable})
+            raise CaptureExceedsAuthorised(details=money_details(
+                payment.currency, amount_capturable=payment.amount_capturable, amount=to_capture))
         if payment.method == Payment.Method.WALLET:
             entry_id, _ = postings.post_capture(payment=payment, amount=to_capture, actor=actor)
             payment.status, payment.amount_captured, payment.amount_capturable = (Payment.Status.SUCCEEDED,

@@ -13,7 +13,7 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction
-from core.errors import ValidationFailed
+from core.errors import ValidationFailed, money_details
 from wallets import ledger
 from wallets import selectors as wallet_selectors
 from wallets.errors import InsufficientFunds
@@ -35,16 +35,19 @@ def _reserve(*, actor: Actor, payment_id: str, amount: int | None, reason: str, 
     remaining = payment.amount_refundable
     if remaining <= 0:
         raise PaymentNotRefundable("The payment is already fully refunded.",
-                                   details={"status": payment.status, "amount_refunded": payment.amount_refunded})
+                                   details={"status": payment.status, **money_details(
+                                       payment.currency, amount_refunded=payment.amount_refunded)})
     amount = remaining if amount is None else amount
     if amount > remaining:
-        raise RefundExceedsCaptured(details={"amount_refundable": remaining, "requested": amount})
+        raise RefundExceedsCaptured(details=money_details(payment.currency, amount_refundable=remaining,
+                                                          requested=amount))
     if payment.wallet_id:
         # A top-up's refund takes the money back out of the wallet: it must still be there.
         wallet = wallet_selectors.wallet_get(wallet_id=payment.wallet_id)
         available = ledger.account_available(wallet_selectors.wallet_account(wallet=wallet))
         if available < amount:
-            raise InsufficientFunds(details={"wallet_id": wallet.id, "available": available, "amount": amount})
+            raise InsufficientFunds(details={"wallet_id": wallet.id, **money_details(
+                wallet.currency, available=available, amount=amount)})
     now = clock.now()
     refund = Refund(payment=payment, amount=amount, currency=payment.currency, reason=reason, note=note,
                     created=now, updated=now)

@@ -26,7 +26,7 @@ def admin_session(staff_client):
 def test_threshold_is_created_in_the_admin_through_the_service(admin_session, register_op, mcp):
     register_op(points.REFUND)
     response = admin_session.post("/admin/mcp_gateway/approvalthreshold/add/", {
-        "api_key": mcp.api_key.pk, "operation": "zz_refund_points", "currency": "USD", "amount_major": "500.00"})
+        "api_key": mcp.api_key.pk, "operation": "zz_refund_points", "currency": "USD", "amount": "500.00"})
     assert response.status_code == 302, response.context["adminform"].form.errors
     threshold = ApprovalThreshold.objects.get()
     assert (threshold.api_key_id, threshold.operation, threshold.currency, threshold.amount) == (
@@ -42,7 +42,7 @@ def test_threshold_is_created_in_the_admin_through_the_service(admin_session, re
 def test_bad_threshold_is_refused_and_nothing_saved(admin_session, register_op, amount, operation):
     register_op(points.REFUND)
     response = admin_session.post("/admin/mcp_gateway/approvalthreshold/add/", {
-        "operation": operation, "currency": "USD", "amount_major": amount})
+        "operation": operation, "currency": "USD", "amount": amount})
     assert response.status_code == 200  # the form again, with its error
     assert not ApprovalThreshold.objects.exists()
     assert not AuditEvent.objects.filter(action="mcp.threshold.saved").exists()

@@ -15,11 +15,14 @@ pytestmark = pytest.mark.django_db
 NOW = at(2026, 12, 1)
 
 
-def _history(make_plan, n=160):
-    """Test data written directly: a year of subscriptions where churners fail payments first."""
+def _history(make_plan, n=160, pricey=None):
+    """Test data written directly: a year of subscriptions where churners fail payments first
+    (and, with `pricey` minor units, pay that price where the others pay 30.00)."""
     rng = random.Random(3)
-    plan = make_plan(amount=3000)
+    cheap = make_plan(amount=3000)
+    dear = make_plan(amount=pricey) if pricey else cheap
     for i in range(n):
+        plan = dear if i % 3 == 0 else cheap
         customer = CustomerFactory()
         start = at(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 40))
         sub = Subscription.objects.create(
@@ -29,8 +32,8 @@ def _history(make_plan, n=160):
                                          billing_reason="subscription_create", currency="USD", period_start=start,
                                          period_end=start + dt.timedelta(days=30), created=start, updated=start)
         SubscriptionEvent.objects.create(subscription=sub, customer_id=customer.id, kind="activated",
-                                         status="active", plan_id=plan.id, quantity=1, currency="USD", mrr=3000,
-                                         at=start)
+                                         status="active", plan_id=plan.id, quantity=1, currency="USD",
+                                         mrr=plan.amount, at=start)
         InvoiceAttempt.objects.create(invoice=invoice, number=1, status="succeeded", created=start, settled=start)
         if i % 3 == 0:
             churn_at = at(2026, 3, 1) + dt.timedelta(days=rng.randint(0, 260))
@@ -96,3 +99,24 @@ def test_samples_count_downgrades_failures_and_days_since_payment(make_plan):
     samples = churn.samples_at(at(2026, 1, 21), labelled=False)
     assert [(s.subscription_id, s.customer_id, s.features, s.label) for s in samples] == [
         (sub.id, customer.id, [20.0, 1, 2, 2000, 20.0, 0], 0)]
+
+
+def test_reasons_give_prices_as_money(make_plan):
+    _history(make_plan, pricey=12083)
+    churn.train(now=NOW)
+    result = churn.at_risk(now=at(2026, 10, 20), limit=50)
+    prices = [r for row in result["subscriptions"] for r in row["reasons"] if r["feature"] == "monthly_price"]
+    assert prices, "no score is explained by the price in this history"
+    assert {(r["value"], r["currency"]) for r in prices} <= {("120.83", "USD"), ("30.00", "USD")}
+    others = [r for row in result["subscriptions"] for r in row["reasons"] if r["feature"] != "monthly_price"]
+    assert others and all(isinstance(r["value"], (int, float)) and "currency" not in r for r in others)
+
+
+def test_at_risk_page_reads_prices_as_money(make_plan, staff_client):
+    import time_machine
+
+    _history(make_plan, pricey=12083)
+    churn.train(now=NOW)
+    with time_machine.travel(at(2026, 10, 20), tick=False):
+        page = staff_client("admin").get("/admin/subscriptions/churnmodel/at-risk/").content.decode()
+    assert "monthly_price = 120.83 USD" in page and "12083" not in page

@@ -57,7 +57,7 @@ def test_post_entry_moves_money_and_refuses_overdraft(make_wallet, actor):
         ledger.post_entry(kind="transfer", description="t", actor=actor, postings=[(a.account, -601),
                                                                                     (b.account, 601)])
     assert exc.value.status == 422
-    assert exc.value.details["available"] == 600
+    assert (exc.value.details["available"], exc.value.details["amount"]) == ("6.00", "6.01")
     assert snapshot() == before
     # The exact available balance may be spent, to zero.
     with transaction.atomic():

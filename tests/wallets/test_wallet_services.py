@@ -50,7 +50,7 @@ def test_close_refused_while_a_hold_is_pending(make_wallet, actor):
     atomic(ledger.hold_reserve, account=wallet.account, amount=100, actor=actor)
     with pytest.raises(InvalidStateTransition) as exc:
         atomic(services.wallet_close, actor=actor, wallet_id=wallet.pk)
-    assert exc.value.details["pending"] == 100
+    assert (exc.value.details["pending"], exc.value.details["currency"]) == ("1.00", "USD")
     assert Wallet.objects.get(pk=wallet.pk).status == "active"
 
 
@@ -125,7 +125,7 @@ def test_daily_limit_resets_at_utc_midnight(make_wallet, actor):
         with pytest.raises(LimitExceeded) as exc:
             atomic(services.wallet_transfer, actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=1,
                    currency="USD")
-        assert exc.value.details["used_today"] == 500
+        assert (exc.value.details["used_today"], exc.value.details["daily_limit"]) == ("5.00", "5.00")
     with time_machine.travel(dt.datetime(2026, 11, 27, 0, 0, 1, tzinfo=dt.UTC), tick=False):
         atomic(services.wallet_transfer, actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=500,
                currency="USD")

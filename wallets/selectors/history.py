@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core.pagination import Page, paginate
+from core.errors import ValidationFailed
+from core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 
 from ..models import Posting
 from . import counterparty_labels, wallet_get
@@ -14,7 +15,10 @@ from . import counterparty_labels, wallet_get
 def wallet_transaction_history(*, wallet_id: str, start_date: dt.datetime | None = None,
                                end_date: dt.datetime | None = None, kind: str | None = None,
                                limit: int | None = None, cursor: str | None = None) -> Page:
-    """Newest first, cursor-paginated; `start_date` inclusive, `end_date` exclusive."""
+    """Newest first in posting order, cursor-paginated; `start_date` inclusive, `end_date` exclusive.
+
+    Posting order, not date order: each row's `balance_after` is the one below it plus its amount,
+    even where an entry was dated back (demo history, `run_billing --now`)."""
     wallet = wallet_get(wallet_id=wallet_id)
     qs = Posting.objects.filter(account_id=wallet.account_id).select_related("entry")
     if start_date:
@@ -23,7 +27,7 @@ def wallet_transaction_history(*, wallet_id: str, start_date: dt.datetime | None
         qs = qs.filter(created__lt=end_date)
     if kind:
         qs = qs.filter(kind=kind)
-    page = paginate(qs, limit=limit, cursor=cursor)
+    page = _by_posting_order(qs, limit=limit, cursor=cursor)
     others = counterparty_labels([p.entry_id for p in page.items], exclude_account=wallet.account_id,
                                  currency=wallet.currency)
     items: list[dict[str, Any]] = [{
@@ -33,3 +37,19 @@ def wallet_transaction_history(*, wallet_id: str, start_date: dt.datetime | None
         "reverses": p.entry.reverses_id, "created": p.created,
     } for p in page.items]
     return Page(items, page.has_more, page.next_cursor)
+
+
+def _by_posting_order(qs, *, limit: int | None, cursor: str | None) -> Page:
+    # Same cursor format as core.pagination (created, id); only the id orders and resumes.
+    limit = min(max(int(limit or DEFAULT_LIMIT), 1), MAX_LIMIT)
+    qs = qs.order_by("-pk")
+    if cursor:
+        _, pk = decode_cursor(cursor)
+        try:
+            qs = qs.filter(pk__lt=int(pk))
+        except ValueError:
+            raise ValidationFailed({"cursor": ["Invalid cursor."]}) from None
+    rows = list(qs[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, has_more, encode_cursor(rows[-1].created, rows[-1].pk) if has_more and rows else None)

@@ -9,7 +9,7 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
-from core.errors import InvalidStateTransition, NotFound, ValidationFailed
+from core.errors import InvalidStateTransition, NotFound, ValidationFailed, money_details
 from core.ids import has_prefix
 from core.money import normalize_currency
 
@@ -77,8 +77,8 @@ def ensure_within_limit(wallet: Wallet, amount: int) -> None:
         return
     used = wallet_outgoing_today(wallet=wallet)
     if used + amount > wallet.daily_limit:
-        raise LimitExceeded(details={"wallet_id": wallet.pk, "daily_limit": wallet.daily_limit,
-                                     "used_today": used, "amount": amount, "currency": wallet.currency})
+        raise LimitExceeded(details={"wallet_id": wallet.pk, **money_details(
+            wallet.currency, daily_limit=wallet.daily_limit, used_today=used, amount=amount)})
 
 
 def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
@@ -94,8 +94,8 @@ def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
     ensure_within_limit(wallet, amount)
     available = wallet.account.available
     if available < amount:
-        raise InsufficientFunds(details={"wallet_id": wallet.pk, "available": available, "amount": amount,
-                                         "currency": wallet.currency})
+        raise InsufficientFunds(details={"wallet_id": wallet.pk,
+                                         **money_details(wallet.currency, available=available, amount=amount)})
 
 
 def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, actor: Actor, reference: str,
@@ -152,7 +152,8 @@ def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     if wallet.status != Wallet.Status.CLOSED and (account.balance != 0 or account.pending_debits != 0):
         raise InvalidStateTransition(
             "Only a wallet with a zero balance and no pending holds can be closed.", code="wallet_not_empty",
-            details={"wallet_id": wallet.pk, "balance": account.balance, "pending": account.pending_debits})
+            details={"wallet_id": wallet.pk, **money_details(wallet.currency, balance=account.balance,
+                                                              pending=account.pending_debits)})
     return _set_status(actor=actor, wallet=wallet, status=Wallet.Status.CLOSED,
                        allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed", reason=reason)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
-from core.errors import BusinessRefusal, ValidationFailed
+from core.errors import BusinessRefusal, ValidationFailed, money_details
 from core.money import normalize_currency
 
 from .. import ledger
@@ -73,7 +73,8 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     converted = convert_minor(amount, rate=rate, source=source.currency, target=target.currency)
     if converted <= 0:
         raise BusinessRefusal("The amount converts to less than one minor unit.", code="amount_too_small",
-                              details={"amount": amount, "rate": str(rate)})
+                              details={**money_details(source.currency, amount=amount),
+                                       "rate": format(rate.normalize(), "f")})
     fx_source = ledger.system_account(account_type=AccountType.FX_LIQUIDITY, currency=source.currency)
     fx_target = ledger.system_account(account_type=AccountType.FX_LIQUIDITY, currency=target.currency)
     metadata = {

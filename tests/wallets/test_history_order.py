@@ -1,0 +1,61 @@
+"""A wallet's history lists entries in posting order, so each row's balance follows from the row
+below it even when an entry was dated back (as the demo's wallet payments are)."""
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+
+from core import clock
+from tests.adminurls import admin_url
+from wallets import ledger, selectors, services
+from wallets.models import AccountType
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def back_dated(make_wallet, actor):
+    wallet = make_wallet("USD", balance=10_000)
+    source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
+                                   owner="provider:sandbox")
+    with transaction.atomic(), clock.frozen_at(clock.now() - dt.timedelta(days=10)):
+        services.wallet_credit_topup(wallet_id=wallet.pk, amount=5_000, source=source, actor=actor,
+                                     reference="dated back")
+    other = make_wallet("USD")
+    with transaction.atomic():
+        services.wallet_transfer(actor=actor, from_wallet_id=wallet.pk, to_wallet_id=other.pk, amount=3_000,
+                                 currency="USD", description="after")
+    return wallet
+
+
+def consistent(rows) -> list[str]:
+    """Rows newest first: each balance is the next (older) row's balance plus this row's amount."""
+    problems = [f"{row['id']}: {row['balance_after']} - {row['amount']} != {below['balance_after']}"
+                for row, below in zip(rows, rows[1:], strict=False)
+                if row["balance_after"] - row["amount"] != below["balance_after"]]
+    if rows and rows[-1]["balance_after"] != rows[-1]["amount"]:
+        problems.append(f"oldest row {rows[-1]['id']} does not start from zero")
+    return problems
+
+
+def test_history_rows_follow_posting_order(back_dated):
+    rows = selectors.wallet_transaction_history(wallet_id=back_dated.pk).items
+    assert [(r["amount"], r["balance_after"]) for r in rows] == [(-3_000, 12_000), (5_000, 15_000),
+                                                                 (10_000, 10_000)]
+    assert consistent(rows) == []
+
+
+def test_history_pages_resume_in_posting_order(back_dated):
+    first = selectors.wallet_transaction_history(wallet_id=back_dated.pk, limit=2)
+    rest = selectors.wallet_transaction_history(wallet_id=back_dated.pk, limit=2, cursor=first.next_cursor)
+    assert (first.has_more, rest.has_more, rest.next_cursor) == (True, False, None)
+    assert [r["balance_after"] for r in first.items + rest.items] == [12_000, 15_000, 10_000]
+
+
+def test_wallet_page_balances_add_up_row_to_row(staff_client, back_dated):
+    page = staff_client("support").get(admin_url(back_dated))
+    rows = page.context["wallet_history"]
+    assert len(rows) == 3 and consistent(rows) == []
+    text = page.content.decode()
+    assert text.index("120.00 USD") < text.index("150.00 USD") < text.index("100.00 USD")
