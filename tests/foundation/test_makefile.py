@@ -15,3 +15,16 @@ def test_make_test_runs_pytest_last():
     recipe = text.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert recipe.strip().splitlines()[-1].strip().startswith("$(VENV)/bin/pytest")
     assert "lint" in recipe.splitlines()[0]
+
+
+def test_every_way_of_starting_a_server_collects_the_static_files_first():
+    # WhiteNoise serves only what collectstatic put in STATIC_ROOT (tests/foundation/test_serve.py
+    # fetches them from a running `make serve`).
+    serve = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                           check=True).stdout.splitlines()
+    assert "manage.py collectstatic --noinput" in serve[-2]
+    assert "gunicorn config.wsgi:application" in serve[-1]
+    run = (ROOT / "scripts" / "run.sh").read_text()
+    assert run.index("manage.py collectstatic --noinput") < run.index("honcho start -f Procfile")
+    docker = (ROOT / "Dockerfile").read_text()
+    assert docker.index("COPY . .") < docker.index("manage.py collectstatic --noinput") < docker.index("\nCMD ")
