@@ -28,3 +28,21 @@ def test_every_way_of_starting_a_server_collects_the_static_files_first():
     assert run.index("manage.py collectstatic --noinput") < run.index("honcho start -f Procfile")
     docker = (ROOT / "Dockerfile").read_text()
     assert docker.index("COPY . .") < docker.index("manage.py collectstatic --noinput") < docker.index("\nCMD ")
+
+
+def test_ci_runs_make_test_as_the_readme_says_then_against_postgres():
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    tests = [i for i, line in enumerate(lines) if line.endswith("make test")]
+    assert len(tests) == 2
+    first = lines[tests[0]]
+    # Pass 1: a fresh clone's environment, whatever the machine has set.
+    assert first.startswith("env -u DATABASE_URL -u REDIS_URL -u REQUIRE_POSTGRES ")
+    # Pass 2: PostgreSQL and Redis, a skipped postgres test being a failure; its pytest summary closes the log.
+    assert lines[tests[1] - 3].startswith('DATABASE_URL="postgres://')
+    assert lines[tests[1] - 2].startswith("REDIS_URL=")
+    assert lines[tests[1] - 1] == "REQUIRE_POSTGRES=1 \\"
+    assert tests[1] == len(lines) - 1
+    # Between the passes: PostgreSQL and Redis are started when they are not running.
+    between = "\n".join(lines[tests[0] + 1:tests[1]])
+    assert "pg_ctlcluster" in between and "redis-server --daemonize yes" in between
