@@ -57,10 +57,11 @@ lint: install ## ruff, import layering, migrations in sync
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
 # Two pytest-xdist workers for the 2 cores; thread-heavy tests share one worker (tests/conftest.py).
+# The ten slowest tests are listed above the summary, to watch CI's budget.
 # PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
 test: install tools browser lint ## Install, lint, check migrations, run the whole test suite
-	$(VENV)/bin/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --durations=10
 
 # In `make test` (and so CI) a missing Node tool fails the MCP interop tests instead of skipping them.
 test: export MCP_REQUIRE_NODE_TOOLS := 1

@@ -1,3 +1,4 @@
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,7 +21,9 @@ def test_make_test_runs_pytest_last():
 def test_every_way_of_starting_a_server_collects_the_static_files_first():
     # WhiteNoise serves only what collectstatic put in STATIC_ROOT (tests/foundation/test_serve.py
     # fetches them from a running `make serve`).
-    serve = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=30,
+    # Not as a sub-make of `make test` (it would print "Entering directory" lines).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    serve = subprocess.run(["make", "-n", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
                            check=True).stdout.splitlines()
     assert "manage.py collectstatic --noinput" in serve[-2]
     assert "gunicorn config.wsgi:application" in serve[-1]
