@@ -54,6 +54,7 @@ serve: install ## The web server alone on 127.0.0.1:$(PORT) (gunicorn, for load 
 lint: install ## ruff, import layering, migrations in sync
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	@mkdir -p var  # the SQLite file's folder: on a fresh clone makemigrations warns without it
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
 # Two pytest-xdist workers for the 2 cores; thread-heavy tests share one worker (tests/conftest.py).
