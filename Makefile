@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: help install tools run serve test lint migrate seed schema docs clean mcp-tools-doc
+.PHONY: help install tools browser static run serve test lint migrate seed schema docs clean mcp-tools-doc
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,22 @@ $(TOOLS_STAMP): tools/package.json tools/package-lock.json
 
 tools: $(TOOLS_STAMP) ## Install the Node tools for the MCP interop tests (idempotent)
 
+# The browser tests drive Debian's chromium through Playwright (a pinned dev dependency); a browser
+# build of Playwright's own is never downloaded. Installed here when missing (needs root, as in CI);
+# without it the browser tests fail rather than skip.
+CHROMIUM := /usr/bin/chromium
+browser: ## Install Debian's chromium for the browser tests when it is missing (apt-get, as root)
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      chromium fonts-liberation >/dev/null && $(CHROMIUM) --version; \
+	  else echo "make browser: $(CHROMIUM) is missing: run 'apt-get install chromium' as root" >&2; fi; }
+
+# WhiteNoise serves /static/ from STATIC_ROOT (default var/staticfiles) with hashed names from the
+# manifest; nothing is served until this ran. Quick when nothing changed.
+static: install ## Collect the static files (hashed, compressed) that the web server serves
+	$(PY) manage.py collectstatic --noinput -v 0
+
 run: install ## Install, migrate, seed demo data, print the login, start web + worker + beat
 	PORT=$(PORT) ./scripts/run.sh
 
@@ -38,13 +54,22 @@ serve: install ## The web server alone on 127.0.0.1:$(PORT) (gunicorn, for load 
 lint: install ## ruff, import layering, migrations in sync
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	@mkdir -p var  # the SQLite file's folder: on a fresh clone makemigrations warns without it
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-test: install tools lint ## Install, lint, check migrations, run the whole test suite
-	$(VENV)/bin/pytest -p no:cacheprovider
+# Two pytest-xdist workers for the 2 cores; thread-heavy tests share one worker (tests/conftest.py).
+# The ten slowest tests are listed above the summary, to watch CI's budget.
+# PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
+test: install tools browser lint ## Install, lint, check migrations, run the whole test suite
+	$(VENV)/bin/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --durations=10
 
 # In `make test` (and so CI) a missing Node tool fails the MCP interop tests instead of skipping them.
 test: export MCP_REQUIRE_NODE_TOOLS := 1
+
+# The production-style server serves its own static files: collect them first. (A rule of its own so
+# the serve recipe above stays as it is.)
+serve: static
 
 migrate: install ## Apply the migrations to the configured database
 	$(PY) manage.py migrate

@@ -17,6 +17,13 @@ def pytest_collection_modifyitems(config, items):
 
         if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
             raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL.")
+    # Under `pytest -n 2 --dist loadgroup` (make test) the thread-heavy tests (row locks, races,
+    # benches, live browsers: marked postgres or transactional) run one after another on one
+    # worker, so their timings do not depend on each other.
+    for item in items:
+        db = item.get_closest_marker("django_db")
+        if item.get_closest_marker("postgres") or (db and db.kwargs.get("transaction")):
+            item.add_marker(pytest.mark.xdist_group("serial"))
 
 
 @pytest.fixture(autouse=True)

@@ -249,11 +249,13 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Static files --------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Served by WhiteNoise from STATIC_ROOT, which `collectstatic` fills (make run, make serve, the image):
+# content-hashed names, so browsers may cache them for ever, and pre-compressed copies.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 LANGUAGE_CODE = "en-us"

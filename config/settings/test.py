@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL
+from .base import CACHES, CHANNEL_LAYERS, REDIS_URL
 
 SECRET_KEY = "test-secret-key-for-the-suite-only-0123456789-abcdefghijklmnopqrstuvwxyz"
 API_KEY_HMAC_SECRET = SECRET_KEY
@@ -13,9 +13,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 ALLOWED_HOSTS = ["*"]
 
-# Parallel test runs must not see each other's throttle counters.
+# Parallel test runs (and pytest-xdist's workers) must not see each other's keys in Redis: throttle
+# counters, channel groups, queued tasks.
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = f"bo-test-{os.getpid()}"
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"bo-test-{os.getpid()}:asgi"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"bo-test-{os.getpid()}:"}
 LOGGING_CONFIG = None
 import logging.config  # noqa: E402
 

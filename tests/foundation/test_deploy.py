@@ -1,7 +1,10 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from .test_health import probe
 
@@ -43,8 +46,17 @@ def test_production_refuses_debug_and_mcp_auth_off():
     assert "MCP_AUTH_DISABLED" in result.stderr
 
 
-def test_production_headers_csp_hsts_and_secure_cookies():
-    results = probe({k: v for k, v in PRODUCTION.items()}, "/healthz", "/admin/login/")
+@pytest.fixture(scope="module")
+def collected_static(tmp_path_factory):
+    """What the image's build step leaves: `collectstatic` with the production settings."""
+    root = tmp_path_factory.mktemp("staticfiles")
+    result = manage("collectstatic", "--noinput", "-v", "0", env_overrides={**PRODUCTION, "STATIC_ROOT": str(root)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def test_production_headers_csp_hsts_and_secure_cookies(collected_static):
+    results = probe({**PRODUCTION, "STATIC_ROOT": str(collected_static)}, "/healthz", "/admin/login/")
     headers = results["/healthz"]["headers"]
     csp = headers["Content-Security-Policy"]
     for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"):
@@ -57,3 +69,5 @@ def test_production_headers_csp_hsts_and_secure_cookies():
     assert login["status"] == 200
     assert "Content-Security-Policy" in login["headers"]
     assert login["cookies"]["csrftoken"] == {"secure": True, "httponly": True}
+    # Static files by their content-hashed names from the manifest, as WhiteNoise serves them.
+    assert re.search(r'href="/static/admin/css/base\.[0-9a-f]{12}\.css"', login["body"])

@@ -1,3 +1,4 @@
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,3 +16,36 @@ def test_make_test_runs_pytest_last():
     recipe = text.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert recipe.strip().splitlines()[-1].strip().startswith("$(VENV)/bin/pytest")
     assert "lint" in recipe.splitlines()[0]
+
+
+def test_every_way_of_starting_a_server_collects_the_static_files_first():
+    # WhiteNoise serves only what collectstatic put in STATIC_ROOT (tests/foundation/test_serve.py
+    # fetches them from a running `make serve`).
+    # Not as a sub-make of `make test` (it would print "Entering directory" lines).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    serve = subprocess.run(["make", "-n", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+                           check=True).stdout.splitlines()
+    assert "manage.py collectstatic --noinput" in serve[-2]
+    assert "gunicorn config.wsgi:application" in serve[-1]
+    run = (ROOT / "scripts" / "run.sh").read_text()
+    assert run.index("manage.py collectstatic --noinput") < run.index("honcho start -f Procfile")
+    docker = (ROOT / "Dockerfile").read_text()
+    assert docker.index("COPY . .") < docker.index("manage.py collectstatic --noinput") < docker.index("\nCMD ")
+
+
+def test_ci_runs_make_test_as_the_readme_says_then_against_postgres():
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    tests = [i for i, line in enumerate(lines) if line.endswith("make test")]
+    assert len(tests) == 2
+    first = lines[tests[0]]
+    # Pass 1: a fresh clone's environment, whatever the machine has set.
+    assert first.startswith("env -u DATABASE_URL -u REDIS_URL -u REQUIRE_POSTGRES ")
+    # Pass 2: PostgreSQL and Redis, a skipped postgres test being a failure; its pytest summary closes the log.
+    assert lines[tests[1] - 3].startswith('DATABASE_URL="postgres://')
+    assert lines[tests[1] - 2].startswith("REDIS_URL=")
+    assert lines[tests[1] - 1] == "REQUIRE_POSTGRES=1 \\"
+    assert tests[1] == len(lines) - 1
+    # Between the passes: PostgreSQL and Redis are started when they are not running.
+    between = "\n".join(lines[tests[0] + 1:tests[1]])
+    assert "pg_ctlcluster" in between and "redis-server --daemonize yes" in between

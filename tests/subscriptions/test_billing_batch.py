@@ -99,8 +99,8 @@ def test_mixed_chunk_keeps_numbers_gapless_and_one_invoice_per_period(actor, mak
     assert sorted(e.details["number"] for e in finalized) == sorted(cycle.values_list("number", flat=True))
 
 
-def test_collecting_a_chunk_of_retries_reads_settings_and_attempts_and_locks_subscriptions_once(
-        actor, make_plan, travel):
+def _collect_four_failing_retries(actor, make_plan, travel):
+    """The second collection of four failing invoices in one chunk; returns the SELECTs it ran."""
     travel(at(2026, 1, 1))
     plan = make_plan(amount=1000)
     subs = [services.subscription_create(actor=actor, customer_id=CustomerFactory().id, plan_id=plan.id,
@@ -117,8 +117,21 @@ def test_collecting_a_chunk_of_retries_reads_settings_and_attempts_and_locks_sub
         ("open", 2, at(2026, 2, 4))] * 4
     assert sorted(InvoiceAttempt.objects.filter(invoice__in=cycle).values_list("number", "status")) == sorted(
         [(1, "failed"), (2, "failed")] * 4)
-    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+
+
+def test_collecting_a_chunk_of_retries_reads_settings_attempts_and_subscriptions_once(actor, make_plan, travel):
+    selects = _collect_four_failing_retries(actor, make_plan, travel)
     assert sum('FROM "subscriptions_dunningsettings"' in q for q in selects) == 1
     assert sum('FROM "subscriptions_invoiceattempt"' in q for q in selects) == 1
-    # The expire and renew chunk queries, and one lock of the collected invoices' subscriptions.
-    assert sum('FROM "subscriptions_subscription"' in q and "FOR UPDATE" in q for q in selects) == 3
+    # The expire and renew chunk queries, and one read of the collected invoices' subscriptions.
+    assert sum('FROM "subscriptions_subscription"' in q for q in selects) == 3
+
+
+@pytest.mark.postgres  # SQLite has no row locks: select_for_update() emits no FOR UPDATE there.
+def test_collecting_a_chunk_of_retries_locks_subscriptions_once(actor, make_plan, travel):
+    selects = _collect_four_failing_retries(actor, make_plan, travel)
+    subscription_selects = [q for q in selects if 'FROM "subscriptions_subscription"' in q]
+    assert ["FOR UPDATE" in q for q in subscription_selects] == [True, True, True]
+    # The expire and renew chunk queries skip rows another run holds; the collection lock waits.
+    assert ["SKIP LOCKED" in q for q in subscription_selects] == [True, True, False]
