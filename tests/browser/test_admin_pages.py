@@ -21,11 +21,6 @@ from .conftest import ARTIFACTS
 # Data-migration rows (roles, beat schedules) are flushed after a transactional test; put them back.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-# favicon.ico is a 404 until helper `admin`'s branch (issue 10, "Smaller things") serves one;
-# the lead removes this exclusion after merging it.
-FAVICON_404 = "/favicon.ico"
-
-
 def log_in_with_password(watched, username):
     page = watched.page
     watched.goto("/admin/login/")
@@ -48,11 +43,6 @@ def admin_pages(user):
         if obj is not None:
             pages.append(admin_url(obj))
     return pages
-
-
-def real_problems(watched):
-    favicon = f"status of 404 (Not Found) ({watched.base_url}{FAVICON_404})"
-    return [p for p in watched.problems if not p.endswith(favicon)]
 
 
 def test_admin_pages_and_api_docs_have_no_csp_violation_or_console_error(
@@ -123,7 +113,7 @@ def test_admin_pages_and_api_docs_have_no_csp_violation_or_console_error(
             page.screenshot(path=str(target), full_page=True)
             assert target.stat().st_size > 10_000
 
-    problems = real_problems(watched)
+    problems = list(watched.problems)
     assert problems == [], f"{len(problems)} CSP violations or console errors:\n" + "\n".join(problems)
 
 
@@ -136,7 +126,7 @@ def test_the_detector_reports_a_csp_violation_and_a_console_error(watched_page):
         console.error("boom");
     }""")
     watched.collect()
-    problems = [p.split(": ", 1)[1] for p in real_problems(watched)]
+    problems = [p.split(": ", 1)[1] for p in list(watched.problems)]
     assert len(problems) == 3, problems
     assert any(p.startswith("console error: Applying inline style violates the following Content Security "
                             "Policy directive 'style-src 'self''") for p in problems), problems
