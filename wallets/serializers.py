@@ -128,7 +128,8 @@ class InsightsSerializer(serializers.Serializer):
 # --- Inputs -------------------------------------------------------------------------------
 
 
-@extend_schema_field({"type": "string", "description": "ISO 8601 date (a whole UTC day) or datetime."})
+@extend_schema_field({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+                      "description": "ISO 8601 date (a whole UTC day) or datetime."})
 class DateOrDateTimeField(serializers.Field):
     """ISO date (a whole UTC day) or ISO datetime."""
 

@@ -229,6 +229,8 @@ SPECTACULAR_SETTINGS = {
         "InvoiceBillingReasonEnum": "subscriptions.models.Invoice.Reason",
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "core.schema.document_currencies_and_headers"],
 }
 
 # --- Content security policy (django-csp 4) ---------------------------------------------
