@@ -14,10 +14,17 @@ One hook, `filter_failure`, and each rule in it drops one precisely described ki
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
+from pathlib import Path
 from typing import Any
 
 import schemathesis
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "schema.yml"
 
 _WORDED_CODES = {
     "amount_too_precise",  # digits depend on the currency
@@ -56,52 +63,84 @@ def _metadata_keys_too_long(case) -> bool:
     return isinstance(metadata, dict) and any(len(str(key)) > 40 for key in metadata)
 
 
-def _worded_rule(case, response) -> bool:
+def _worded_rule(case, response) -> str | None:
+    """The rule the schema states in words that this 400 applies, if it is one of them."""
     if response.status_code != 400:
-        return False
+        return None
     error = _error(response)
-    if error.get("code") in _WORDED_CODES or (error.get("code"), error.get("message")) == _TOO_LARGE:
-        return True
+    if error.get("code") in _WORDED_CODES:
+        return error["code"]
+    if (error.get("code"), error.get("message")) == _TOO_LARGE:
+        return "amount too large for the currency"
     found = _field_errors(error)
     if not found or not found <= _WORDED_FIELD_ERRORS:
-        return False
-    if ("metadata", "Metadata keys are up to 40 characters; values are scalars up to 500.") in found:
-        return _metadata_keys_too_long(case)
-    return True
+        return None
+    if any(name == "metadata" for name, _ in found) and not _metadata_keys_too_long(case):
+        return None
+    return "cross-field or opaque: " + ", ".join(sorted(name for name, _ in found))
 
 
-def _empty_path_id(case) -> bool:
-    # Stateful links fill path ids from earlier answers, where "" means "none" (a subscription paid by
-    # card has wallet_id ""); an empty segment cannot be sent, so the request never reached the operation.
-    return any(value == "" for value in (case.path_parameters or {}).values())
+_sequence = itertools.count(1)
 
 
-def _issue10_other_branch(failure, case, response) -> bool:
+def _documented_key_pattern() -> re.Pattern:
+    # This file runs inside the schemathesis process (no Django): read the pattern the schema documents.
+    for path in yaml.safe_load(SCHEMA.read_text())["paths"].values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if (parameter["in"], parameter["name"]) == ("header", "Idempotency-Key"):
+                    return re.compile(parameter["schema"]["pattern"])
+    raise LookupError("docs/schema.yml documents no Idempotency-Key header")
+
+
+_KEY = _documented_key_pattern()
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs) -> None:
+    """An integrator sends a fresh Idempotency-Key per request it means; generated keys repeat ("0", "!")
+    and would make most writes 422 idempotency_key_reuse. A valid key gets a unique suffix (still valid);
+    an invalid one is sent as generated."""
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    if isinstance(key, str) and len(key) <= 240 and _KEY.fullmatch(key):
+        headers["Idempotency-Key"] = f"{key}~{next(_sequence)}"
+
+
+def _issue10_other_branch(failure, case, response) -> str | None:
     """Failures that branch `input` of issue 10 fixes; each names its item. Remove after merging it."""
     label = f"{case.method.upper()} {case.path}"
     query = case.query or {}
-    # ISSUE10 "Unknown input is an error": unknown body fields are ignored today (the schema already
-    # says `additionalProperties: false`, as they will be refused with 400 validation_error).
+    # The schema already says `additionalProperties: false`: unknown body fields will be refused.
     if failure.code == "ST201" and "violates `additionalProperties`" in failure.message:
-        return True
-    # ISSUE10 "Unknown input is an error": GET /api/v1/payments?currency=xxx answers 200, not 400
-    # unsupported_currency; GET /api/v1/wallets/{id} ignores customer_id/currency next to the path id.
+        return "ISSUE10 unknown input is an error: unknown body fields are ignored"
     if failure.code == "ST201" and response.status_code == 200 and "currency" in query and label in (
             "GET /api/v1/payments", "GET /api/v1/wallets/{wallet_id}"):
-        return True
-    # ISSUE10 "No input ... causes a 500" item 4: dates far in the past overflow in insights/history.
+        return "ISSUE10 unknown input is an error: an invalid currency filter is ignored"
     if response.status_code == 500 and label in (
             "GET /api/v1/wallets/{wallet_id}/insights", "GET /api/v1/wallets/{wallet_id}/transactions") and (
             "start_date" in query or "end_date" in query):
-        return True
-    return False
+        return "ISSUE10 no input causes a 500, item 4: dates far in the past overflow"
+    return None
+
+
+def _why_dropped(failure, case, response) -> str | None:
+    if failure.code == "ST202":
+        rule = _worded_rule(case, response)
+        if rule:
+            return f"worded rule: {rule}"
+    # Stateful links fill path ids from earlier answers, where "" means "none" (a subscription paid by
+    # card has wallet_id ""); an empty segment cannot be sent, so the request never reached the operation.
+    if any(value == "" for value in (case.path_parameters or {}).values()):
+        return "empty path id from a stateful link"
+    return _issue10_other_branch(failure, case, response)
 
 
 @schemathesis.hook
 def filter_failure(context, failure, case, response) -> bool:
-    """False drops the failure."""
-    if failure.code == "ST202" and _worded_rule(case, response):
-        return False
-    if _empty_path_id(case) or _issue10_other_branch(failure, case, response):
-        return False
-    return True
+    """False drops the failure; SCHEMATHESIS_FILTER_LOG names a file that lists each drop and why."""
+    reason = _why_dropped(failure, case, response)
+    if reason and os.environ.get("SCHEMATHESIS_FILTER_LOG"):
+        with open(os.environ["SCHEMATHESIS_FILTER_LOG"], "a") as log:
+            log.write(f"{failure.code}\t{case.method.upper()} {case.path}\t{reason}\n")
+    return reason is None
