@@ -49,7 +49,8 @@ class ErrorEnvelope(serializers.Serializer):
 class HeldCall(serializers.Serializer):
     """The 202 answer of an approvable call above a staff-set threshold (the call did not run)."""
 
-    status = serializers.CharField(help_text="pending_approval (or rejected/expired when a held key is retried).")
+    status = serializers.CharField(help_text="pending_approval; a retry with the same key answers the request's "
+                                             "status now (approved, rejected, expired).")
     approval_id = serializers.CharField(help_text="apr_ id; poll GET /api/v1/approvals/{approval_id}.")
     operation = serializers.CharField()
     amount = serializers.CharField(allow_null=True, help_text="Decimal string in the currency's digits.")
@@ -61,12 +62,9 @@ class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
     target_class = CurrencyField
 
     def map_serializer_field(self, auto_schema, direction):
-        codes = ", ".join(CURRENCIES)
         if direction == "response":
-            return {"type": "string", "enum": CURRENCIES, "description": "ISO 4217 code, upper case."}
-        return {"type": "string", "pattern": CURRENCY_ANY_CASE_PATTERN,
-                "description": f"ISO 4217 code in any case (usd and USD are the same); one of {codes}.",
-                "example": "usd"}
+            return {"type": "string", "enum": CURRENCIES}
+        return {"type": "string", "pattern": CURRENCY_ANY_CASE_PATTERN, "example": "usd"}
 
 
 class IpAddressFieldExtension(OpenApiSerializerFieldExtension):
@@ -170,8 +168,8 @@ def operation_schema(op: Operation, http_method: str, path_params: dict[str, str
         params.append(OpenApiParameter(
             name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
             type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": IDEMPOTENCY_KEY_PATTERN},
-            description=f"Makes a retried write safe (24 h): 1 to {MAX_KEY_LENGTH} printable characters, "
-                        "unique per request you mean."))
+            description=f"Makes a retried write safe (24 h): 1 to {MAX_KEY_LENGTH} printable characters, a new "
+                        "one for each new request."))
     request_serializer = None
     if op.input is not None:
         remaining = _fields_without(op.input, set(path_params.values()),
@@ -194,8 +192,6 @@ def operation_schema(op: Operation, http_method: str, path_params: dict[str, str
 
 
 _CURRENCY_PROPERTY = re.compile(r"^(?:.+_)?currency$")
-
-
 # An approval request's currency is blank when the held call named no amount.
 _CURRENCY_MAY_BE_BLANK = {"Approval"}
 
@@ -234,8 +230,8 @@ def document_currencies_and_headers(result, generator, request, public):
         for operation in path.values():
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "query" and parameter["name"] == "cursor":
-                    parameter["description"] = ("The next_cursor of the previous page of the same list; any other "
-                                                "value is 400 validation_error.")
+                    parameter["description"] = ("The next_cursor of the previous page; any other value is 400 "
+                                                "validation_error.")
             limited = operation.get("responses", {}).get("429")
             if limited is not None:
                 limited["headers"] = {"Retry-After": {
