@@ -7,6 +7,7 @@ fails on any check failure. docs/API-TESTING.md records a run's figures and how 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from rest_framework.test import APIClient
 
 from core.context import Actor
 from core.db import run_in_transaction
+from core.pagination import encode_cursor
 from mcp_gateway.services import threshold_save
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +45,9 @@ def _objects(api: APIClient) -> dict[str, list[str]]:
                             format="json"))
     usd = _ok(api.post("/api/v1/wallets", {"customer_id": customer["id"], "currency": "usd"}, format="json"))
     eur = _ok(api.post("/api/v1/wallets", {"customer_id": customer["id"], "currency": "eur"}, format="json"))
-    _ok(api.post(f"/api/v1/wallets/{usd['id']}/top-ups", {"amount": "500.00", "payment_method": "tok_visa"},
-                 format="json"))
+    for amount in ("500.00", "20.00"):
+        _ok(api.post(f"/api/v1/wallets/{usd['id']}/top-ups", {"amount": amount, "payment_method": "tok_visa"},
+                     format="json"))
     payment = _ok(api.post("/api/v1/payments", {"amount": "80.00", "currency": "usd", "customer_id": customer["id"],
                                                 "method": "card", "payment_method": "tok_visa"}, format="json"))
     held = _ok(api.post("/api/v1/payments", {"amount": "20.00", "currency": "usd", "customer_id": customer["id"],
@@ -64,38 +67,63 @@ def _objects(api: APIClient) -> dict[str, list[str]]:
     approval = _ok(api.post("/api/v1/payments", {"amount": "1500.00", "currency": "usd",
                                                  "customer_id": customer["id"], "method": "card",
                                                  "payment_method": "tok_visa"}, format="json"), status=(202,))
-    cursor = _ok(api.get("/api/v1/payments?limit=1"))["next_cursor"]
-    assert cursor
     return {
-        "cursor": [cursor],
         "customer": [customer["id"]], "wallet": [usd["id"], eur["id"]], "payment": [payment["id"], held["id"]],
         "refund": [refund["id"]], "plan": [plan["id"]], "subscription": [subscription["id"]],
         "invoice": [invoices[0]["id"]], "approval": [approval["approval_id"]],
     }
 
 
-def _config(ids: dict[str, list[str]], report: Path) -> str:
+def _cursors(api: APIClient, wallet_id: str) -> dict[str, str]:
+    """A real cursor of each list (a cursor is only what next_cursor gave; any other is 400)."""
+    lists = {"list_customers": "/api/v1/customers", "list_invoices": "/api/v1/invoices",
+             "list_payments": "/api/v1/payments", "list_plans": "/api/v1/plans",
+             "list_subscriptions": "/api/v1/subscriptions", "list_wallets": "/api/v1/wallets",
+             "wallet_transaction_history": f"/api/v1/wallets/{wallet_id}/transactions"}
+    cursors = {}
+    for operation_id, url in lists.items():
+        page = _ok(api.get(f"{url}?limit=1"))
+        newest = page["data"][0]
+        cursors[operation_id] = page["next_cursor"] or encode_cursor(
+            dt.datetime.fromisoformat(newest["created"].replace("Z", "+00:00")), newest["id"])
+    return cursors
+
+
+def _config(ids: dict[str, list[str]], cursors: dict[str, str], report: Path) -> str:
     dictionaries = "\n".join(f"[dictionaries.{kind}]\nvalues = {json.dumps(values)}\n" for kind, values in ids.items())
     # Mostly real ids (so reads and actions get past the 404 and their answers are checked against the
     # schema), sometimes generated ones (so the 404s are exercised too).
     bindings = "\n".join(f'"{where}.{kind}_id" = {{ dictionary = "{kind}", probability = 0.8 }}'
-                         for kind in ids if kind != "cursor" for where in ("path", "query", "body"))
-    # A cursor is only what next_cursor gave (anything else is 400): mostly a real one.
-    bindings += '\n"query.cursor" = { dictionary = "cursor", probability = 0.9 }'
+                         for kind in ids for where in ("path", "query", "body"))
+    # Each list mostly gets a cursor of its own (a cursor is only what that list's next_cursor gave).
+    dictionaries += "\n".join(f'[dictionaries.cursor_{name}]\nvalues = ["{cursor}"]\n'
+                              for name, cursor in cursors.items())
+    per_list = "\n".join(
+        f'[[operations]]\ninclude-operation-id = "{name}"\n'
+        f'parameters = {{ "query.cursor" = {{ dictionary = "cursor_{name}", probability = 0.9 }} }}\n'
+        for name in cursors)
     bindings += '\n"body.from_wallet_id" = { dictionary = "wallet", probability = 0.8 }'
     bindings += '\n"body.to_wallet_id" = { dictionary = "wallet", probability = 0.8 }'
     return CONFIG.read_text().replace("# @DICTIONARIES@", dictionaries).replace("# @BINDINGS@", bindings) \
-        .replace("@REPORT@", str(report)).replace("@HOOKS@", str(HOOKS))
+        .replace("@REPORT@", str(report)).replace("@HOOKS@", str(HOOKS)) + "\n" + per_list
 
 
 def _figures(report: Path, filtered: Path, elapsed: float, command: list[str]) -> str:
     """The run's figures, as docs/API-TESTING.md records them."""
     lines = [f"schemathesis took {elapsed:.0f}s: {' '.join(command[3:])}"]
-    if report.exists():
-        data = json.loads(report.read_text())
+    summary, events = report.with_suffix(".json"), report.with_suffix(".ndjson")
+    if summary.exists():
+        data = json.loads(summary.read_text())
         ops, cases = data["operations"], data["test_cases"]
         lines.append(f"operations tested {ops['tested']}/{ops['total']}; cases generated {cases['generated']}, "
                      f"with failures {cases['with_failures']}, unique failures {cases['unique_failures']}")
+    if events.exists():
+        checks: Counter = Counter()
+        for line in events.read_text().splitlines():
+            finished = json.loads(line).get("ScenarioFinished") or {}
+            for results in ((finished.get("recorder") or {}).get("checks") or {}).values():
+                checks.update(result["status"] for result in results)
+        lines.append(f"checks run {sum(checks.values())}: {dict(checks)}")
     reasons = Counter(line.split("\t")[2] for line in filtered.read_text().splitlines()) if filtered.exists() \
         else Counter()
     lines += [f"dropped by filter_failure: {count} x {reason}" for reason, count in reasons.most_common()]
@@ -109,8 +137,8 @@ def test_schemathesis_finds_nothing(live_server, make_key, tmp_path):
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {created.raw_key}")
     ids = _objects(api)
     config = tmp_path / "schemathesis.toml"
-    report = tmp_path / "report.json"
-    config.write_text(_config(ids, report))
+    report = tmp_path / "report"
+    config.write_text(_config(ids, _cursors(api, ids["wallet"][0]), report))
     command = [str(SCHEMATHESIS), "--config-file", str(config), "--no-color", "run", str(SCHEMA),
                "--url", live_server.url, "--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES),
                *os.environ.get("SCHEMATHESIS_EXTRA", "").split()]
