@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def _serve_command(port: int) -> list[str]:
     """The gunicorn command line of `make serve`, as the Makefile writes it."""
     recipe = ROOT.joinpath("Makefile").read_text().split("\nserve:", 1)[1]
-    line = next(line for line in recipe.splitlines() if "/bin/gunicorn " in line)
-    line = line.strip().replace("$(VENV)", str(Path(sys.executable).parent.parent)).replace("$(PORT)", str(port))
+    line = next(line for line in recipe.splitlines() if "$(VENV)/bin/gunicorn " in line)
+    line = line[line.index("$(VENV)/bin/gunicorn "):].split("&&")[0].split(";")[0].strip()
+    line = line.replace("$(VENV)", str(Path(sys.executable).parent.parent)).replace("$(PORT)", str(port))
     return shlex.split(line)
 
 
