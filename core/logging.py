@@ -1,12 +1,15 @@
-"""Structured logs: one JSON object per line, with the request id and actor when known."""
+"""Structured logs: one JSON object per line, with the request id and actor when known, and no card
+numbers (`PanMaskingFilter` on every handler that writes: Django's, the tests', gunicorn's)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+from typing import Any
 
 from .context import get_context
+from .redaction import mask_pans
 
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -18,6 +21,47 @@ class RequestContextFilter(logging.Filter):
         request = getattr(record, "request", None)
         record.request_id = ctx.request_id or getattr(request, "request_id", None)
         record.actor = ctx.actor.label if ctx.actor else None
+        return True
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_pans(value)
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_masked(v) for v in value)
+    if value is None or isinstance(value, bool):
+        return value
+    # Numbers and objects (Django passes the request) are written as their text: mask that text, and
+    # keep the value itself when there is nothing to mask (handlers may use the object).
+    text = str(value)
+    masked = mask_pans(text)
+    return value if masked == text else masked
+
+
+class PanMaskingFilter(logging.Filter):
+    """Card numbers in a record's message, arguments, extra fields, traceback or stack become
+    `[PAN ****1234]` before any formatter sees it (a URL with a card number in it is logged when it is
+    refused: by django.request, gunicorn's access log, ...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # A message whose arguments don't fit would be printed raw by logging's error report:
+            # keep both, masked, as the message.
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = mask_pans(message), ()
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD_ATTRS:
+                record.__dict__[key] = _masked(value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_pans(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_pans(record.stack_info)
         return True
 
 
@@ -36,6 +80,8 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and key not in payload and key not in ("request_id", "actor"):
                 payload[key] = value
-        if record.exc_info:
+        if record.exc_text:
+            payload["exc_info"] = record.exc_text
+        elif record.exc_info:
             payload["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)

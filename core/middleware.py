@@ -1,4 +1,4 @@
-"""Request context and JSON errors for everything under /api/."""
+"""Request context, no caching of API answers, and JSON errors for everything under /api/."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .context import Actor, bind_context, clear_context, get_context
 
 logger = logging.getLogger("core.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_NO_STORE_PREFIXES = ("/api/v1/", "/mcp/")
 
 
 def client_ip(request) -> str | None:
@@ -21,7 +22,8 @@ def client_ip(request) -> str | None:
 
 
 class RequestContextMiddleware:
-    """Takes or makes the request id, binds it and the client to the context, echoes it back."""
+    """Takes or makes the request id, binds it and the client to the context, echoes it back; API
+    answers say `Cache-Control: no-store`."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -40,6 +42,10 @@ class RequestContextMiddleware:
             if get_context().actor is None and user is not None and getattr(user, "is_authenticated", False):
                 bind_context(actor=Actor.for_user(user))
         response["X-Request-ID"] = request_id
+        if request.path.startswith(_NO_STORE_PREFIXES) or request.path == "/mcp":
+            # API answers carry personal data: no browser or proxy may keep them (as at Stripe, for the
+            # whole API). Set here, in the outermost middleware, so every answer has it, errors too.
+            response["Cache-Control"] = "no-store"
         clear_context()
         return response
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from . import jsonparse
@@ -47,12 +48,27 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         raise ValidationFailed({"cursor": ["Invalid cursor."]}) from None
 
 
+def _cursor_pk(queryset: QuerySet, pk: Any) -> Any:
+    """The cursor's id as this list's primary key: a cursor of another list (another id type or
+    prefix) is invalid, not a database error."""
+    field = queryset.model._meta.pk
+    prefix = getattr(field, "prefix", None)
+    try:
+        value = field.to_python(pk)
+    except ValidationError:
+        value = None
+    if value is None or (prefix and not str(value).startswith(f"{prefix}_")):
+        raise ValidationFailed({"cursor": ["Invalid cursor."]})
+    return value
+
+
 def paginate(queryset: QuerySet, *, limit: int | None = None, cursor: str | None = None,
              created_field: str = "created") -> Page:
     limit = min(max(int(limit or DEFAULT_LIMIT), 1), MAX_LIMIT)
     qs = queryset.order_by(f"-{created_field}", "-pk")
     if cursor:
         created, pk = decode_cursor(cursor)
+        pk = _cursor_pk(queryset, pk)
         qs = qs.filter(Q(**{f"{created_field}__lt": created}) | Q(**{created_field: created, "pk__lt": pk}))
     rows = list(qs[: limit + 1])
     has_more = len(rows) > limit

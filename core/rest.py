@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,7 +12,8 @@ from .cards import contains_pan
 from .context import Actor, bind_context
 from .errors import ValidationFailed
 from .idempotency import validate_key
-from .operations import Operation, get_operation, invoke
+from .operations import get_operation, invoke
+from .schema import operation_schema
 
 
 def actor_for_request(request) -> Actor:
@@ -39,19 +37,6 @@ def _body_data(request) -> dict[str, Any]:
     return dict(data)
 
 
-class _Envelope(serializers.Serializer):
-    pass
-
-
-def _list_envelope(op: Operation):
-    return type(f"{op.output.__name__.removesuffix('Serializer')}List", (serializers.Serializer,), {
-        "data": op.output(many=True),
-        "has_more": serializers.BooleanField(),
-        "next_cursor": serializers.CharField(allow_null=True),
-        "__module__": op.output.__module__,
-    })
-
-
 def _handler_for(op_name: str, http_method: str, path_params: dict[str, str], operation_id: str | None = None):
     def handler(self, request, **kwargs):
         op = get_operation(op_name)
@@ -72,29 +57,7 @@ def _handler_for(op_name: str, http_method: str, path_params: dict[str, str], op
             response["Idempotent-Replayed"] = "true"
         return response
 
-    op = get_operation(op_name)
-    params = [OpenApiParameter(name=kw, type=str, location=OpenApiParameter.PATH) for kw in path_params]
-    if not op.read_only:
-        params.append(OpenApiParameter(name="Idempotency-Key", type=str, location=OpenApiParameter.HEADER,
-                                       required=False, description="Makes a retried write safe (24 h)."))
-    request_serializer = None
-    if op.input is not None and http_method in ("get", "delete"):
-        params.append(op.input)
-    elif op.input is not None:
-        excluded = set(path_params.values())
-        fields = {name: copy.deepcopy(f) for name, f in op.input().fields.items()
-                  if name not in excluded}
-        if fields:
-            request_serializer = type(f"{op.input.__name__.removesuffix('Serializer')}Body",
-                                      (serializers.Serializer,), {**fields, "__module__": op.input.__module__})
-    response_serializer = _list_envelope(op) if op.many and op.output else op.output
-    responses = {op.success_status: response_serializer}
-    if op.approvable:
-        responses[202] = _Envelope
-    return extend_schema(
-        operation_id=operation_id or op.name, summary=op.title, description=op.description, tags=list(op.tags) or None,
-        request=request_serializer, responses=responses, parameters=params,
-    )(handler)
+    return operation_schema(get_operation(op_name), http_method, path_params, operation_id)(handler)
 
 
 def operation_view(name: str, *, path_params: dict[str, str] | None = None, **methods: str) -> type[APIView]:

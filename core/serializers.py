@@ -90,7 +90,8 @@ class DateTimeInField(serializers.DateTimeField):
         return in_date_range(super().to_internal_value(value))
 
 
-@extend_schema_field({"type": "string", "description": "ISO 8601 date (a whole UTC day) or datetime."})
+@extend_schema_field({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+                      "description": "ISO 8601 date (a whole UTC day) or datetime."})
 class DateOrDateTimeField(serializers.Field):
     """ISO date (a whole UTC day) or ISO datetime, inside the sane date range."""
 

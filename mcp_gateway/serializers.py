@@ -20,14 +20,15 @@ class ApprovalSerializer(serializers.Serializer):
         help_text="pending_approval, approved (running), rejected, expired or executed.")
     operation = serializers.CharField(help_text="The tool / operation that was held.")
     amount = serializers.SerializerMethodField(help_text="Decimal string, or null when the call gave no amount.")
-    currency = serializers.CharField()
+    currency = serializers.CharField(help_text="ISO 4217 code, upper case; blank when the call gave no amount.")
     arguments = serializers.DictField(help_text="The arguments the call runs with once approved.")
     requested_at = UtcDateTimeField()
     expires_at = UtcDateTimeField()
-    decided_at = UtcDateTimeField()
+    decided_at = UtcDateTimeField(allow_null=True)
     decided_by = serializers.SerializerMethodField(help_text="Username of the staff member who decided.")
     decision_note = serializers.CharField()
-    result_status = serializers.IntegerField(help_text="HTTP status of the executed call (REST semantics).")
+    result_status = serializers.IntegerField(allow_null=True,
+                                             help_text="HTTP status of the executed call (REST semantics).")
     result = serializers.SerializerMethodField(help_text="The executed call's result object, if it succeeded.")
     error = serializers.SerializerMethodField(help_text="The executed call's error object, if it failed.")
 

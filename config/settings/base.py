@@ -229,6 +229,8 @@ SPECTACULAR_SETTINGS = {
         "InvoiceBillingReasonEnum": "subscriptions.models.Invoice.Reason",
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "core.schema.document_currencies_and_headers"],
 }
 
 # --- Content security policy (django-csp 4) ---------------------------------------------
@@ -278,13 +280,17 @@ MCP_APPROVAL_TTL_HOURS = 24  # a held call nobody decided within this expires
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "core.logging.RequestContextFilter"}},
+    "filters": {
+        "context": {"()": "core.logging.RequestContextFilter"},
+        # No card number in any log line (a refused URL is logged with its query string).
+        "mask_pans": {"()": "core.logging.PanMaskingFilter"},
+    },
     "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["context"],
+            "filters": ["context", "mask_pans"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},

@@ -26,9 +26,11 @@ logging.config.dictConfig(
     {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "core.logging.RequestContextFilter"}},
+        "filters": {"context": {"()": "core.logging.RequestContextFilter"},
+                    "mask_pans": {"()": "core.logging.PanMaskingFilter"}},
         "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
+                                 "filters": ["context", "mask_pans"]}},
         "root": {"handlers": ["console"], "level": "WARNING"},
     }
 )

@@ -62,4 +62,5 @@ def test_log_line_outside_a_request_has_null_request_id(json_log):
 def test_logging_settings_use_json_with_the_context_filter():
     handler = settings.LOGGING["handlers"]["console"]
     assert settings.LOGGING["formatters"][handler["formatter"]]["()"] == "core.logging.JsonFormatter"
-    assert [settings.LOGGING["filters"][f]["()"] for f in handler["filters"]] == ["core.logging.RequestContextFilter"]
+    assert [settings.LOGGING["filters"][f]["()"] for f in handler["filters"]] == [
+        "core.logging.RequestContextFilter", "core.logging.PanMaskingFilter"]

@@ -1,0 +1,54 @@
+"""Masking card numbers in text that is about to be written somewhere (log lines).
+
+Requests carrying a card number are refused (`core.cards`), but the refusal itself is logged with the
+URL, and so is anything else that names a path or a query string. `mask_pans` finds digit runs the
+way a URL or a person writes them (spaces, hyphens, dots, underscores, `+` and `%20`-style escapes
+between digits, any script's digits) and asks `core.cards.contains_pan` whether one is a card number,
+so what is refused and what is masked follow the same rule.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import unquote_plus
+
+from .cards import contains_pan
+
+# A run of digits and what may sit between a card number's digits, raw or percent-encoded.
+_SEPARATOR = r"[\s\-._+\u00a0\u2007\u2010-\u2015\u202f\u2212\u3000\ufe58\ufe63\uff0d\uff0e\uff3f]"
+_RUN = re.compile(rf"\d(?:(?:{_SEPARATOR}|%[0-9A-Fa-f]{{2}}){{0,3}}\d)+")
+_MIN_DIGITS = 13
+
+
+def _digits(text: str) -> str:
+    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
+
+
+def _is_card_number(run: str) -> bool:
+    decoded = unquote_plus(run) if "%" in run or "+" in run else run
+    for candidate in {run, decoded, _spaced(decoded)}:
+        if contains_pan(candidate):
+            return True
+    return False
+
+
+def _spaced(text: str) -> str:
+    """Every separator as one space and every digit as ASCII: the form `contains_pan` reads on any branch."""
+    return re.sub(rf"{_SEPARATOR}+", " ", "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch
+                                                  for ch in text))
+
+
+def _mask(match: re.Match) -> str:
+    run = match.group()
+    digits = _digits(unquote_plus(run))
+    if len(digits) < _MIN_DIGITS or not _is_card_number(run):
+        return run
+    return f"[PAN ****{digits[-4:]}]"
+
+
+def mask_pans(text: str) -> str:
+    """`text` with every card number in it replaced by `[PAN ****<last 4>]`."""
+    if sum(ch.isdigit() for ch in text) < _MIN_DIGITS:
+        return text
+    return _RUN.sub(_mask, text)

@@ -1,0 +1,90 @@
+"""`make serve`'s gunicorn writes its access log through our logging: no card number in any line."""
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.foundation.test_log_masking import PAN, SPACED, assert_no_card_number
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _serve_command(port: int) -> list[str]:
+    """The gunicorn command line of `make serve`, as the Makefile writes it."""
+    recipe = ROOT.joinpath("Makefile").read_text().split("\nserve:", 1)[1]
+    line = next(line for line in recipe.splitlines() if "$(VENV)/bin/gunicorn " in line)
+    line = line[line.index("$(VENV)/bin/gunicorn "):].split("&&")[0].split(";")[0].strip()
+    line = line.replace("$(VENV)", str(Path(sys.executable).parent.parent)).replace("$(PORT)", str(port))
+    return shlex.split(line)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited early"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError("gunicorn did not start listening")
+
+
+def _status(url: str, method: str = "GET") -> int:
+    request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_make_serve_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_path):
+    port = _free_port()
+    command = _serve_command(port)
+    assert command[1:3] == ["-c", "config/gunicorn.conf.py"]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    # No credentials: each request is refused (401/404) before anything reads the database.
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               XDG_RUNTIME_DIR=str(tmp_path))  # gunicorn's control socket, away from another gunicorn's
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            _wait_for(port, process)
+            base = f"http://127.0.0.1:{port}"
+            statuses = [
+                _status(f"{base}/api/v1/payments?customer_id={PAN}"),
+                _status(f"{base}/api/v1/payments/{PAN}"),
+                _status(f"{base}/api/v1/payments?customer_id={SPACED.replace(' ', '%20')}"),
+                _status(f"{base}/mcp/?card={PAN}", method="POST"),
+                _status(f"{base}/mcp/{PAN}", method="POST"),
+            ]
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    assert statuses == [401, 401, 401, 401, 404]
+    written = log.read_text()
+    access = [line for line in written.splitlines() if '"logger": "gunicorn.access"' in line]
+    assert len(access) == 5, written
+    assert_no_card_number(written)
+    assert re.search(r"GET /api/v1/payments\?customer_id=\[PAN \*\*\*\*4242\] HTTP/1\.1", access[0])
+    assert "GET /api/v1/payments/[PAN ****4242] HTTP/1.1" in access[1]
+    assert "customer_id=[PAN ****5556] HTTP/1.1" in access[2]
+    assert "POST /mcp/?card=[PAN ****4242] HTTP/1.1" in access[3]
+    assert "POST /mcp/[PAN ****4242] HTTP/1.1" in access[4]
