@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from core.serializers import DateTimeInField, ListQuerySerializer, UtcDateTimeField, validate_metadata
+from core.serializers import CountryField, DateTimeInField, ListQuerySerializer, UtcDateTimeField, validate_metadata
 
 from .models import Customer
 
@@ -26,8 +26,7 @@ class CustomerSerializer(serializers.Serializer):
 class CustomerCreateInput(serializers.Serializer):
     email = serializers.EmailField(help_text="The customer's e-mail address.")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    country = serializers.CharField(max_length=2, min_length=2, required=False, allow_blank=True, default="",
-                                    help_text="ISO 3166-1 alpha-2 country code.")
+    country = CountryField(required=False, allow_blank=True, default="")
     metadata = serializers.DictField(required=False, default=dict, validators=[validate_metadata])
 
 
@@ -35,7 +34,7 @@ class CustomerUpdateInput(serializers.Serializer):
     customer_id = serializers.CharField(help_text="Customer id (cus_...).")
     email = serializers.EmailField(required=False)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    country = serializers.CharField(max_length=2, min_length=2, required=False)
+    country = CountryField(required=False)
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
     metadata = serializers.DictField(required=False, validators=[validate_metadata])
 
@@ -47,6 +46,6 @@ class CustomerGetInput(serializers.Serializer):
 class CustomerListInput(ListQuerySerializer):
     email = serializers.EmailField(required=False)
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
-    country = serializers.CharField(max_length=2, required=False)
+    country = CountryField(required=False)
     created_gte = DateTimeInField(required=False)
     created_lte = DateTimeInField(required=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -12,7 +13,8 @@ from . import clock
 from .money import format_amount, normalize_currency
 
 
-@extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
+@extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
+                                {"type": "number", "description": "Written without an exponent (10.5, not 1.05e1)."}],
                       "example": "10.50"})
 class AmountInField(serializers.Field):
     """An amount in major units as a decimal string or JSON number; parsed with its currency later."""
@@ -32,7 +34,7 @@ class AmountInField(serializers.Field):
         return value
 
 
-@extend_schema_field({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "example": "10.50"})
+@extend_schema_field({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "10.50"})
 class AmountOutField(serializers.Field):
     """Renders integer minor units as a decimal string with exactly the currency's digits."""
 
@@ -64,6 +66,8 @@ LATEST_DATE = dt.date(2100, 12, 31)
 _EARLIEST = dt.datetime.combine(EARLIEST_DATE, dt.time(), tzinfo=dt.UTC)
 _AFTER_LATEST = dt.datetime.combine(LATEST_DATE + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 DATE_RANGE_MESSAGE = f"Dates must be from {EARLIEST_DATE} to {LATEST_DATE} (UTC)."
+# The same range as the schema states it: the year is 2000-2100 (its last day stands for itself).
+DATE_PATTERN = r"^(20[0-9]{2}|2100)-"
 
 
 def in_sane_range(value: dt.datetime) -> bool:
@@ -81,6 +85,8 @@ def in_date_range(value: dt.datetime) -> dt.datetime:
     return value
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATE_PATTERN,
+                      "description": f"ISO 8601 datetime from {EARLIEST_DATE} to {LATEST_DATE} (UTC)."})
 class DateTimeInField(serializers.DateTimeField):
     """An ISO 8601 datetime filter (created_gte, ...): a string, inside the sane date range."""
 
@@ -90,8 +96,10 @@ class DateTimeInField(serializers.DateTimeField):
         return in_date_range(super().to_internal_value(value))
 
 
-@extend_schema_field({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
-                      "description": "ISO 8601 date (a whole UTC day) or datetime."})
+@extend_schema_field({"anyOf": [{"type": "string", "format": "date", "pattern": DATE_PATTERN},
+                                {"type": "string", "format": "date-time", "pattern": DATE_PATTERN}],
+                      "description": f"ISO 8601 date (a whole UTC day) or datetime, from {EARLIEST_DATE} to "
+                                     f"{LATEST_DATE} (UTC)."})
 class DateOrDateTimeField(serializers.Field):
     """ISO date (a whole UTC day) or ISO datetime, inside the sane date range."""
 
@@ -120,6 +128,20 @@ class DateOrDateTimeField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class CountryField(serializers.CharField):
+    """An ISO 3166-1 alpha-2 code: two ASCII letters as sent (no trimming), stored upper-case."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 2)
+        kwargs.setdefault("min_length", 2)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 country code, e.g. DE.")
+        super().__init__(**kwargs)
+        # DRF returns "" before validators when blanks are allowed; the pattern says so too.
+        pattern = r"^([A-Za-z]{2})?$" if self.allow_blank else r"^[A-Za-z]{2}$"
+        self.validators.append(RegexValidator(pattern, "Two letters (ISO 3166-1 alpha-2), e.g. DE."))
 
 
 class CurrencyField(serializers.CharField):

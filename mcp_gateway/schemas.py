@@ -13,6 +13,7 @@ import inspect
 import typing
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from core.serializers import AmountInField, AmountOutField
@@ -90,6 +91,10 @@ def field_schema(field: serializers.Field, *, for_output: bool) -> dict[str, Any
             min_length = 0 if field.allow_blank else (field.min_length or 1)
             if min_length:
                 schema["minLength"] = min_length
+            patterns = [v.regex.pattern for v in field.validators
+                        if isinstance(v, RegexValidator) and not v.inverse_match]
+            if patterns:
+                schema["pattern"] = patterns[0]
         return schema
     if isinstance(field, serializers.DictField | serializers.HStoreField):
         return {"type": "object"}

@@ -55,6 +55,14 @@ def _field_errors(error: dict[str, Any]) -> set[tuple[str, str]]:
             for message in messages}
 
 
+def _exponent_amount(case, error) -> bool:
+    """The refused amount was a JSON number that json.dumps wrote with an exponent (1e-05, 1e+16):
+    the schema says such numbers are refused, which JSON Schema cannot state (it sees values, not text)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    value = body.get((error.get("details") or {}).get("field"))
+    return isinstance(value, float) and "e" in repr(value).lower()
+
+
 def _metadata_keys_too_long(case) -> bool:
     body = case.body if isinstance(case.body, dict) else {}
     metadata = body.get("metadata")
@@ -70,6 +78,8 @@ def _worded_rule(case, response) -> str | None:
         return error["code"]
     if (error.get("code"), error.get("message")) == _TOO_LARGE:
         return "amount too large for the currency"
+    if error.get("code") == "invalid_amount" and _exponent_amount(case, error):
+        return "amount as a JSON number written with an exponent"
     found = _field_errors(error)
     if not found or not found <= _WORDED_FIELD_ERRORS:
         return None

@@ -46,8 +46,8 @@ def test_input_schema_is_derived_from_the_rest_serializer():
         "properties": {
             "email": {"type": "string", "format": "email", "description": "The customer's e-mail address."},
             "name": {"type": "string", "maxLength": 200, "default": ""},
-            "country": {"type": "string", "maxLength": 2, "default": "",
-                        "description": "ISO 3166-1 alpha-2 country code."},
+            "country": {"type": "string", "maxLength": 2, "pattern": "^([A-Za-z]{2})?$", "default": "",
+                        "description": "ISO 3166-1 alpha-2 country code, e.g. DE."},
             "metadata": {"type": "object"},
             "idempotency_key": registry.IDEMPOTENCY_KEY_SCHEMA,
         },
