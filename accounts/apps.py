@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import operations, signals  # noqa: F401
+        from . import audit, operations, signals  # noqa: F401
         from .roles import ensure_roles_after_migrate
 
         # Later apps add models (and so permissions) in later migrations; keep roles complete.

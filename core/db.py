@@ -1,12 +1,14 @@
-"""Transaction helpers: bounded retries of deadlocks and serialization failures."""
+"""Transaction boundaries: `use_case` on every public service, bounded retries of deadlocks and
+serialization failures, and `require_transaction` for inner helpers that must run inside one."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import OperationalError, connection, transaction
 
@@ -36,6 +38,36 @@ def run_in_transaction(fn: Callable[[], T], *, attempts: int = 5) -> T:
             logger.warning("retrying transaction", extra={"attempt": attempt, "error": str(exc)[:200]})
             time.sleep(random.uniform(0.001, 0.01) * attempt)
     raise AssertionError("unreachable")
+
+
+def use_case(fn: Callable[..., T] | None = None, *, steps: bool = False, attempts: int = 5):
+    """Marks a public `<entity>_<action>` service as a use case: the boundary is visible where the
+    service is defined, so no caller (admin, task, test, another door) wraps it.
+
+    `@use_case`: the call runs in one transaction. Called outside any transaction it opens the
+    outermost one and retries deadlocks and serialization failures (at most `attempts` times);
+    inside one (an idempotent write, a batch, another use case) it joins it, and the owner of the
+    outermost transaction retries.
+
+    `@use_case(steps=True)`: the service commits in steps of its own because it calls the outside
+    world between them (reserve, call the provider, apply the answer). It opens no transaction and
+    must not be wrapped in one: a wrapping transaction would hold row locks across the call and roll
+    back the record of a charge that happened.
+    """
+
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        if steps:
+            func.use_case = "steps"  # type: ignore[attr-defined]
+            return func
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> T:
+            return run_in_transaction(lambda: func(*args, **kwargs), attempts=attempts)
+
+        run.use_case = "transaction"  # type: ignore[attr-defined]
+        return run
+
+    return decorate(fn) if fn is not None else decorate
 
 
 def require_transaction() -> None:

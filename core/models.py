@@ -3,6 +3,50 @@ from django.db import models
 from .ids import PublicIdField
 
 
+class ActorStamped(models.Model):
+    """Who made the row: the actor of the service call that created it (`stamp`)."""
+
+    actor_type = models.CharField(max_length=16, blank=True)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Timestamped(models.Model):
+    """Created and last changed, both from the core clock (`stamp`, `touch`), never the database's
+    own `now()`, so tests and `run_billing --now` can move time."""
+
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+def stamp(obj, *, actor=None, now=None) -> None:
+    """Fills a new row's actor columns (when it has them) and its created/updated (when it has them
+    and they are empty), from `actor` and the core clock."""
+    from . import clock
+
+    now = now or clock.now()
+    if actor is not None and hasattr(obj, "actor_type"):
+        obj.actor_type, obj.actor_id, obj.actor_label = actor.kind, actor.id[:64], actor.label[:200]
+    if hasattr(obj, "created") and getattr(obj, "created", None) is None:
+        obj.created = now
+    if hasattr(obj, "updated"):
+        obj.updated = now
+
+
+def touch(obj, *fields: str, now=None) -> None:
+    """Saves `fields` of a changed row with its `updated` moved to now (one UPDATE)."""
+    from . import clock
+
+    obj.updated = now or clock.now()
+    obj.save(update_fields=[*fields, "updated"])
+
+
 class IdempotencyRecord(models.Model):
     """The first response to a write, kept so a retried request gets it again."""
 

@@ -117,6 +117,19 @@ def parse_amount(value: object, currency: str, *, allow_zero: bool = False, allo
     return -units if sign else units
 
 
+def require_positive(amount: object, *, field: str = "amount") -> int:
+    """The check every service makes of an amount it is given in minor units: an int (never a bool:
+    True must not move one cent), above zero, within MAX_MINOR_UNITS. Doors parse client text with
+    `parse_amount`; this guards services against their other callers."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidAmount("Amounts inside services are integers in minor units.", details={"field": field})
+    if amount <= 0:
+        raise AmountNotPositive(details={"field": field})
+    if amount > MAX_MINOR_UNITS:
+        raise InvalidAmount("The amount is too large.", details={"field": field})
+    return amount
+
+
 def parse_decimal(value: object, *, field: str, max_integer_digits: int, max_places: int) -> Decimal:
     """A number that is not an amount (an exchange rate, a percentage) from a client or a form:
     the same plain ASCII decimals as amounts, its digits bounded before it becomes a Decimal."""

@@ -16,13 +16,14 @@ from rest_framework import serializers
 
 from .cards import refuse_card_data
 from .context import Actor
-from .errors import InsufficientScope, PermissionDenied, ValidationFailed
+from .errors import DomainError, InsufficientScope, PermissionDenied, ValidationFailed
 from .idempotency import WriteResult, execute_write
 from .pagination import Page
 from .serializers import not_a_string
 from .text import refuse_unstorable_text
 
 AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics")
+DOORS = ("rest", "mcp", "admin")
 ALL_SCOPES = tuple(f"{area}:{level}" for area in AREAS for level in ("read", "write")) + ("*",)
 
 
@@ -60,6 +61,15 @@ class Operation:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # Same arguments as the handler; writes nothing and returns what the call would do (dry_run).
     preview: Callable[..., Any] | None = None
+    # Which doors offer it: REST views are declared in urls.py, MCP tools and admin actions are
+    # built from the table; an operation for integrators and staff only leaves out "mcp".
+    doors: frozenset[str] = frozenset(DOORS)
+    # The read-only operation that renders the object this call acts on (its `<object>_id` input
+    # is named as in this operation's input): dry runs show it, approvals read its currency.
+    target: str | None = None
+    # What a call is worth, for approval thresholds: called as value(actor=, **validated input),
+    # returns (amount in minor units or None for "the whole remainder", currency or None).
+    value: Callable[..., tuple[int | None, str | None]] | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -82,6 +92,8 @@ _registry: dict[str, Operation] = {}
 def register(op: Operation) -> Operation:
     if op.name in _registry and _registry[op.name] is not op:
         raise ValueError(f"Operation {op.name} declared twice.")
+    if not op.doors or not set(op.doors) <= set(DOORS):
+        raise ValueError(f"Operation {op.name}: doors must be among {DOORS}.")
     _registry[op.name] = op
     return op
 
@@ -90,8 +102,9 @@ def get_operation(name: str) -> Operation:
     return _registry[name]
 
 
-def all_operations() -> list[Operation]:
-    return sorted(_registry.values(), key=lambda op: op.name)
+def all_operations(door: str | None = None) -> list[Operation]:
+    """Every operation (or those a door offers), by name."""
+    return sorted((op for op in _registry.values() if door is None or door in op.doors), key=lambda op: op.name)
 
 
 def authorize(op: Operation, actor: Actor) -> None:
@@ -174,3 +187,56 @@ def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key
 
     return execute_write(actor=actor, operation=op.name, key=idempotency_key, payload=data, effect=effect,
                          mode=op.idempotency_mode)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def target_state(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The object `op`'s call acts on, rendered by its declared `target` read operation (None when the
+    operation declares none or the call names no such object)."""
+    if op.target is None:
+        return None
+    reader = get_operation(op.target)
+    fields = reader.input().fields if reader.input is not None else {}
+    args = {name: data[name] for name in fields if name in data and name.endswith("_id")}
+    if not args:
+        return None
+    body = invoke(reader, actor=actor, data=args).body
+    return body if isinstance(body, dict) else None
+
+
+def simulate(op: Operation, *, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """What a call would do, without doing it (dry runs at MCP, confirmation pages in the admin).
+
+    Database-only operations run for real in a transaction that is always rolled back, so the
+    answer is the true result or the true refusal (`mode: simulated`). An operation with a
+    `preview` runs that instead (`mode: preview`). Operations that reach a provider (`open_world`)
+    are never run: the answer is the current state of the target object (`mode: preview`,
+    `would_succeed: None`). Refusals of the call itself (scope, input) raise as `invoke` does.
+    """
+    validated = admit(op, actor, data)
+    if op.preview is not None:
+        return _rolled_back("preview", lambda: op.render(op.preview(actor=actor, **validated)))
+    if op.open_world:
+        return {"mode": "preview", "would_succeed": None, "result": None, "error": None,
+                "target": target_state(op, actor, data)}
+    return _rolled_back("simulated", lambda: op.render(op.handler(actor=actor, **validated)))
+
+
+def _rolled_back(mode: str, run: Callable[[], Any]) -> dict[str, Any]:
+    from django.db import transaction
+
+    outcome: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            try:
+                outcome["result"] = run()
+            except DomainError as exc:
+                outcome["error"] = exc.to_dict()
+            raise _Rollback
+    except _Rollback:
+        pass
+    return {"mode": mode, "would_succeed": "error" not in outcome, "result": outcome.get("result"),
+            "error": outcome.get("error"), "target": None}

@@ -8,6 +8,7 @@ class McpGatewayConfig(AppConfig):
     def ready(self):
         from core import operations
 
+        from . import audit  # noqa: F401
         from . import operations as _ops  # noqa: F401  (registers get_approval_status)
         from .approvals import approval_gate
 

@@ -20,14 +20,13 @@ import re
 import time
 from typing import Any
 
-from django.db import transaction
 from jsonschema import Draft202012Validator
 
 from core.cards import contains_pan
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
 from core.idempotency import validate_key
-from core.operations import admit, authorize, invoke
+from core.operations import authorize, invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
 
@@ -92,49 +91,16 @@ def _schema_errors(tool: Tool, arguments: dict[str, Any]) -> dict[str, list[str]
     return fields
 
 
-class _Rollback(Exception):
-    pass
-
-
 def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    """What the call would do, without doing it.
-
-    Database-only operations run for real inside a transaction that is always rolled back,
-    so the preview is the true result (resulting state and amounts) or the true refusal.
-    Operations that reach a provider (`open_world`) are never run: the preview is the
-    validated arguments and the current state of the target object, read through its
-    read-only operation (e.g. the payment a refund would apply to).
-    """
+    """What the call would do, without doing it (`core.operations.simulate`), and whether a real
+    call would be held for approval."""
     op = tool.operation
-    validated = admit(op, actor, data)
+    simulated = simulate(op, actor=actor, data=data)
     hold = approvals.would_hold(op, actor, data)
-    body: dict[str, Any] = {"dry_run": True, "operation": op.name, "arguments": data,
-                            "requires_approval": hold is not None, "approval_threshold": hold,
-                            "result": None, "error": None, "target": None}
-    if op.preview is not None:
-        # The operation knows how to say what it would do (e.g. proration lines) without
-        # calling a provider; run it in a rolled-back transaction all the same.
-        return _run_rolled_back(body, "preview", lambda: op.render(op.preview(actor=actor, **validated)))
-    if op.open_world:
-        body.update(mode="preview", would_succeed=None, target=approvals.target_state(op, actor, data))
-        return body
-    return _run_rolled_back(body, "simulated", lambda: op.render(op.handler(actor=actor, **validated)))
-
-
-def _run_rolled_back(body: dict[str, Any], mode: str, run) -> dict[str, Any]:
-    outcome: dict[str, Any] = {}
-    try:
-        with transaction.atomic():
-            try:
-                outcome["result"] = run()
-            except DomainError as exc:
-                outcome["error"] = exc.to_dict()
-            raise _Rollback
-    except _Rollback:
-        pass
-    body.update(mode=mode, would_succeed="error" not in outcome, result=outcome.get("result"),
-                error=outcome.get("error"))
-    return body
+    if simulated["target"] is None and op.open_world:
+        simulated["target"] = approvals.target_state(op, actor, data)
+    return {"dry_run": True, "operation": op.name, "arguments": data, "requires_approval": hold is not None,
+            "approval_threshold": hold, **simulated}
 
 
 def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: str) -> dict[str, Any]:

@@ -144,7 +144,7 @@ def _tool_for(op: Operation) -> Tool:
 
 def all_tools() -> list[Tool]:
     """Every tool, in name order (deterministic, as the spec asks of tools/list)."""
-    return [_tool_for(op) for op in all_operations()]
+    return [_tool_for(op) for op in all_operations("mcp")]
 
 
 def get_tool(name: str) -> Tool | None:
@@ -152,7 +152,7 @@ def get_tool(name: str) -> Tool | None:
         op = get_operation(name)
     except KeyError:
         return None
-    return _tool_for(op)
+    return _tool_for(op) if "mcp" in op.doors else None
 
 
 def visible_to(tool: Tool, actor) -> bool:

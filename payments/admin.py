@@ -8,11 +8,12 @@ from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 
 from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
+from core.admin_ops import OperationActionsMixin, operation_action
 from core.audit import AuditEvent
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
-from core.forms import AmountField, CurrencyChoiceField, MoneyFormMixin
+from core.forms import AmountField, MoneyFormMixin
 
 from . import services
 from .models import (
@@ -43,33 +44,8 @@ class RefundInline(MoneyAdminMixin, ReadOnlyInline):
     money_fields = ("amount",)
 
 
-class PaymentActionForm(ActionForm):
-    amount = AmountField(required=False, label="Amount",
-                         help_text="Capture/refund, in major units; blank takes the whole remainder.")
-    currency = CurrencyChoiceField(blank_label="currency (the payment's)")
-    reason = forms.ChoiceField(required=False, choices=[("", "refund reason")] + list(Refund.Reason.choices))
-    note = forms.CharField(required=False, max_length=500)
-
-
-def _run(modeladmin, request, queryset, label, call):
-    run_for_each(modeladmin, request, queryset.select_related(None).only("pk", "currency"), label, call)
-
-
-def _amount(request, payment):
-    """The action bar's amount in the payment's currency (None: the whole remainder), refused as
-    the API refuses it; an amount given in another currency than the payment's is refused."""
-    field = PaymentActionForm.base_fields["amount"]
-    raw = field.to_python(request.POST.get("amount"))
-    chosen = (request.POST.get("currency") or "").strip().upper()
-    if raw is not None and chosen and chosen != payment.currency:
-        raise DomainError(f"The amount is in {chosen}; this payment is in {payment.currency}.",
-                          code="currency_mismatch", status=422,
-                          details={"currency": chosen, "payment_currency": payment.currency})
-    return field.minor_for(raw, payment.currency)
-
-
 @admin.register(Payment)
-class PaymentAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     list_display = ("id", "customer", "amount", "status", "method", "provider", "failure_code",
                     "risk_decision", "created")
     money_fields = ("amount", "amount_capturable", "amount_captured", "amount_refunded", "fee_amount",
@@ -79,8 +55,13 @@ class PaymentAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     list_select_related = ("customer",)
     date_hierarchy = "created"
     inlines = [AttemptInline, RefundInline]
-    action_form = PaymentActionForm
-    actions = ["capture", "cancel", "refund", "verify", "approve_review", "reject_review"]
+    actions = ["approve_review", "reject_review"]
+    operation_actions = (
+        operation_action("capture_payment", label="Capture", id_field="payment_id"),
+        operation_action("cancel_payment", label="Cancel", id_field="payment_id"),
+        operation_action("refund_payment", label="Refund", id_field="payment_id"),
+        operation_action("verify_payment", label="Verify with the provider", id_field="payment_id"),
+    )
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Payment._meta.fields] + ["ledger_entries", "audit_history"]
@@ -99,54 +80,17 @@ class PaymentAdmin(MoneyAdminMixin, ReadOnlyAdmin):
         return format_html_join("", "<div>{} {} by {} ({})</div>", (
             (e.occurred_at.isoformat(), e.action, e.actor_label, e.outcome) for e in events)) or "-"
 
-    def has_capture_permission(self, request):
-        return request.user.has_perm("payments.capture_payment")
-
-    def has_cancel_permission(self, request):
-        return request.user.has_perm("payments.cancel_payment")
-
-    def has_refund_permission(self, request):
-        return request.user.has_perm("payments.refund_payment")
-
-    def has_verify_permission(self, request):
-        return request.user.has_perm("payments.verify_payment")
-
     def has_review_permission(self, request):
         return request.user.has_perm("payments.review_payment")
 
-    @admin.action(description="Capture (amount, blank: all)", permissions=["capture"])
-    def capture(self, request, queryset):
-        _run(self, request, queryset, "Captured", lambda actor, p: services.payment_capture(
-            actor=actor, payment_id=p.pk, amount=_amount(request, p)))
-
-    @admin.action(description="Cancel", permissions=["cancel"])
-    def cancel(self, request, queryset):
-        _run(self, request, queryset, "Canceled", lambda actor, p: services.payment_cancel(actor=actor,
-                                                                                           payment_id=p.pk))
-
-    @admin.action(description="Refund (amount, reason, note)", permissions=["refund"])
-    def refund(self, request, queryset):
-        reason = request.POST.get("reason") or ""
-        if reason not in Refund.Reason.values:
-            self.message_user(request, "Choose a refund reason.", messages.ERROR)
-            return
-        _run(self, request, queryset, "Refunded", lambda actor, p: services.refund_create(
-            actor=actor, payment_id=p.pk, amount=_amount(request, p), reason=reason,
-            note=request.POST.get("note") or ""))
-
-    @admin.action(description="Verify with the provider", permissions=["verify"])
-    def verify(self, request, queryset):
-        _run(self, request, queryset, "Verified", lambda actor, p: services.payment_verify(actor=actor,
-                                                                                           payment_id=p.pk))
-
     @admin.action(description="Risk review: approve", permissions=["review"])
     def approve_review(self, request, queryset):
-        _run(self, request, queryset, "Approved", lambda actor, p: services.payment_review(
+        run_for_each(self, request, queryset, "Approved", lambda actor, p: services.payment_review(
             actor=actor, payment_id=p.pk, decision="approve", note=request.POST.get("note") or ""))
 
     @admin.action(description="Risk review: reject", permissions=["review"])
     def reject_review(self, request, queryset):
-        _run(self, request, queryset, "Rejected", lambda actor, p: services.payment_review(
+        run_for_each(self, request, queryset, "Rejected", lambda actor, p: services.payment_review(
             actor=actor, payment_id=p.pk, decision="reject", note=request.POST.get("note") or ""))
 
 

@@ -6,4 +6,4 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self):
-        from . import operations, signals  # noqa: F401
+        from . import audit, operations, signals  # noqa: F401

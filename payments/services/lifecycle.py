@@ -18,6 +18,7 @@ from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed, money_details
 
+from ..audit import PaymentsAction
 from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
@@ -169,7 +170,9 @@ def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = 
                                          details={"status": payment.status, "review_status": payment.review_status})
         payment.review_status = Payment.Review.APPROVED if decision == "approve" else Payment.Review.REJECTED
         save(payment, "review_status")
-        audit_record(action=f"payment.review_{decision}d", actor=actor, obj=payment, details={"note": note[:500]})
+        action = (PaymentsAction.PAYMENT_REVIEW_APPROVED if decision == "approve"
+                  else PaymentsAction.PAYMENT_REVIEW_REJECTED)
+        audit_record(action=action, actor=actor, obj=payment, details={"note": note[:500]})
         return payment
 
     payment = run_in_transaction(mark)

@@ -2,8 +2,9 @@
 
 import pytest
 from celery import shared_task
+from django.db import models
 
-from core.audit import audit_record
+from core.audit import audit_record, declare_actions
 from core.context import current_actor, current_request_id
 from core.models import AuditEvent
 
@@ -11,11 +12,16 @@ pytestmark = pytest.mark.django_db
 seen = {}
 
 
+@declare_actions
+class TestAction(models.TextChoices):
+    TASK_RAN = "test.task_ran", "A test task ran"
+
+
 @shared_task(name="tests.foundation.record_something")
 def record_something():
     seen["actor"] = current_actor()
     seen["request_id"] = current_request_id()
-    return audit_record(action="test.task_ran").pk
+    return audit_record(action=TestAction.TASK_RAN).pk
 
 
 def test_task_runs_as_the_task_and_the_audit_event_says_so():

@@ -1,4 +1,6 @@
 import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
 
 from payments.models import Payment, Refund, RoutingRule
 from tests.adminurls import admin_url
@@ -16,14 +18,19 @@ def test_payment_pages_and_actions(staff_client, pay):
     page = client.get(admin_url(paid))
     body = page.content.decode()
     assert page.status_code == 200 and "payment_capture" in body and "payment.succeeded" in body
-    response = client.post("/admin/payments/payment/", {
-        "action": "refund", "_selected_action": [paid.id], "amount": "12.34", "reason": "requested_by_customer",
-        "note": "admin"})
+    refund_form = {"action": "refund_payment", "_selected_action": [paid.id], "_operation": "refund_payment",
+                   "_token": "t" * 16, "amount": "12.34", "reason": "requested_by_customer", "note": "admin"}
+    preview = client.post("/admin/payments/payment/", refund_form)
+    assert preview.status_code == 200 and "Confirm: Refund" in preview.content.decode()
+    assert Refund.objects.count() == 0  # a destructive operation runs only once confirmed
+    response = client.post("/admin/payments/payment/", {**refund_form, "_confirm": "yes"})
     assert response.status_code == 302
     refund = Refund.objects.get()
     assert (refund.amount, refund.reason, refund.note, refund.actor_type) == (1_234, "requested_by_customer",
                                                                               "admin", "user")
-    client.post("/admin/payments/payment/", {"action": "capture", "_selected_action": [held.id], "amount": ""})
+    client.post("/admin/payments/payment/", {"action": "capture_payment", "_selected_action": [held.id],
+                                             "_operation": "capture_payment", "_token": "c" * 16, "amount": "",
+                                             "_confirm": "yes"})
     assert Payment.objects.get(pk=held.id).amount_captured == 3_000
 
 
@@ -31,9 +38,15 @@ def test_support_cannot_refund_from_admin(staff_client, pay):
     paid = pay(amount=5_000)
     client = staff_client("support")
     response = client.post("/admin/payments/payment/", {
-        "action": "refund", "_selected_action": [paid.id], "amount": "1.00", "reason": "other"})
-    assert response.status_code in (200, 302, 403)
+        "action": "refund_payment", "_selected_action": [paid.id], "_operation": "refund_payment",
+        "_token": "t" * 16, "amount": "1.00", "reason": "other", "_confirm": "yes"})
+    # Support has no payment action at all: the changelist ignores the post and shows the list.
+    assert response.status_code == 200 and 'name="action"' not in response.content.decode()
     assert Refund.objects.count() == 0
+    page = client.get(admin_url(paid))
+    assert "/operation/refund_payment/" not in page.content.decode()
+    url = reverse("admin:payments_payment_operation", args=[quote(paid.pk), "refund_payment"])
+    assert client.get(url).status_code == 403
 
 
 def test_routing_rule_edit_goes_through_service(staff_client, one_sandbox):

@@ -40,20 +40,27 @@ def test_fee_schedule_fixed_amount_is_major_units(admin_client):
     assert FeeSchedule.objects.count() == 1
 
 
-def test_payment_refund_action_in_another_currency_is_refused(staff_client, pay):
+def test_payment_refund_takes_the_amount_in_the_payments_own_currency(staff_client, pay):
+    from django.contrib.admin.utils import quote
+    from django.urls import reverse
+
     from payments.models import Refund
 
     paid = pay(amount=5_000)
     client = staff_client("operator")
+    url = reverse("admin:payments_payment_operation", args=[quote(paid.pk), "refund_payment"])
+    page = client.get(url).content.decode()
+    # No currency to choose: the amount input names the payment's own.
+    assert '<span class="bo-currency">USD</span>' in page and 'name="currency"' not in page
 
-    def refund(amount, currency):
-        response = client.post("/admin/payments/payment/", {
-            "action": "refund", "_selected_action": [paid.id], "amount": amount, "currency": currency,
-            "reason": "requested_by_customer"}, follow=True)
-        return [str(m) for m in response.context["messages"]]
+    def refund(amount, token):
+        response = client.post(url, {"_operation": "refund_payment", "_token": token, "amount": amount,
+                                     "reason": "requested_by_customer", "_confirm": "yes"}, follow=True)
+        return response
 
-    assert refund("10.00", "EUR") == [f"{paid}: The amount is in EUR; this payment is in USD. (currency_mismatch)"]
-    assert refund("10.001", "") == [f"{paid}: USD amounts have at most 2 decimal places. (amount_too_precise)"]
+    refused = refund("10.001", "tok-refund-1")
+    assert refused.context["form"].errors["amount"] == [api_message("10.001", "USD")[1]]
     assert not Refund.objects.exists()
-    assert refund("10.00", "usd") == ["Refunded: 1 done."]
+    done = refund("10.00", "tok-refund-2")
+    assert [str(m) for m in done.context["messages"]] == ["Refund: 1 done."]
     assert Refund.objects.get().amount == 1_000

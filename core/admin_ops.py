@@ -1,0 +1,312 @@
+"""The admin as a door of the operations table.
+
+An admin write is an operation call like any other: `OperationActionsMixin` turns each
+`operation_action(...)` of a ModelAdmin into a list action over the selected rows and a button on
+each object's change page. The form is built from the operation's input serializer (minus the
+object's own id and the arguments the action fixes), the permission is the operation's, and the
+call goes through `core.operations.invoke` as the signed-in staff member, so validation, error
+codes, audit and idempotency are exactly those of REST and MCP. Approval gates bind API keys, not
+staff. A destructive operation shows what it would do (`core.operations.simulate`) on its
+confirmation page before anything runs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from rest_framework import serializers
+
+from .context import Actor
+from .errors import DomainError, ValidationFailed
+from .forms import AmountInput, CurrencyChoiceField
+from .money import format_amount
+from .operations import Operation, get_operation, invoke, simulate
+from .serializers import AmountInField, CurrencyField
+
+# Objects previewed on one confirmation page; the rest are listed without a preview.
+PREVIEW_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class OperationAction:
+    operation: str
+    label: str
+    id_field: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    button: bool = True
+
+    @property
+    def op(self) -> Operation:
+        return get_operation(self.operation)
+
+
+def operation_action(operation: str, *, label: str, id_field: str, fixed: dict[str, Any] | None = None,
+                     name: str | None = None, button: bool = True) -> OperationAction:
+    """Declares an admin action calling `operation` with `id_field` set to each object's pk and the
+    `fixed` arguments; the staff member fills in the operation's other inputs."""
+    return OperationAction(operation=operation, label=label, id_field=id_field, fixed=dict(fixed or {}),
+                           name=name or operation, button=button)
+
+
+# --- the form, from the operation's input serializer -------------------------------------
+
+
+def _form_field(field: serializers.Field) -> forms.Field:
+    required = field.required
+    help_text = str(field.help_text or "")
+    label = str(field.label or "") or None
+    common = {"required": required, "help_text": help_text, "label": label}
+    if isinstance(field, AmountInField):
+        return forms.CharField(widget=AmountInput(), **{**common, "help_text": help_text or
+                                                       'In major units of the currency, e.g. "12.50".'})
+    if isinstance(field, CurrencyField):
+        return CurrencyChoiceField(blank_label=None if required else "---------", **common)
+    if isinstance(field, serializers.MultipleChoiceField):
+        return forms.MultipleChoiceField(choices=list(field.choices.items()), **common)
+    if isinstance(field, serializers.ChoiceField):
+        choices = list(field.choices.items())
+        if not required:
+            choices = [("", "---------"), *choices]
+        return forms.ChoiceField(choices=choices, **common)
+    if isinstance(field, serializers.BooleanField):
+        return forms.BooleanField(**{**common, "required": False})
+    if isinstance(field, serializers.IntegerField):
+        return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **common)
+    if isinstance(field, serializers.DictField | serializers.JSONField):
+        return forms.JSONField(**common)
+    if isinstance(field, serializers.ListField):
+        return forms.CharField(**{**common, "help_text": (help_text + " Comma-separated.").strip()})
+    max_length = getattr(field, "max_length", None)
+    widget = forms.Textarea(attrs={"rows": 2}) if max_length is None or max_length > 200 else None
+    return forms.CharField(max_length=max_length, widget=widget, strip=True, **common)
+
+
+def form_class_for(action: OperationAction) -> type[forms.Form]:
+    """A Django form of the operation's inputs that the staff member chooses."""
+    op = action.op
+    fields: dict[str, forms.Field] = {}
+    if op.input is not None:
+        for name, serializer_field in op.input().fields.items():
+            if serializer_field.read_only or name == action.id_field or name in action.fixed:
+                continue
+            fields[name] = _form_field(serializer_field)
+    return type(f"{op.name.title().replace('_', '')}Form", (forms.Form,), fields)
+
+
+def _arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
+    """What the staff member filled in, as the operation's wire arguments: blanks left out (the
+    operation's defaults apply, as when a REST client omits a field)."""
+    serializer_fields = action.op.input().fields if action.op.input is not None else {}
+    data: dict[str, Any] = {}
+    for name, value in form.cleaned_data.items():
+        if value in (None, "", [], {}) or (value is False and not serializer_fields[name].required):
+            continue
+        if isinstance(serializer_fields.get(name), serializers.ListField) and isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        data[name] = value
+    return {**data, **action.fixed}
+
+
+# --- running it ----------------------------------------------------------------------------
+
+
+def _call(action: OperationAction, request, obj, arguments: dict[str, Any], token: str):
+    # One key per object and form: a double submit replays instead of running twice.
+    key = f"admin:{token}:{obj.pk}"[:255]
+    return invoke(action.op, actor=Actor.for_user(request.user), data={action.id_field: obj.pk, **arguments},
+                  idempotency_key=None if action.op.read_only else key)
+
+
+def _error_text(exc: DomainError) -> str:
+    if isinstance(exc, ValidationFailed):
+        fields = exc.details.get("fields", {})
+        parts = [f"{name}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                 for name, msgs in fields.items()]
+        return f"{exc.message} {'; '.join(parts)} ({exc.code})"
+    return f"{exc.message} ({exc.code})"
+
+
+def _apply_field_errors(form: forms.Form, exc: DomainError) -> bool:
+    """Puts a refusal that names form fields back on the form; whether it did."""
+    names = set(exc.details.get("fields", {})) if isinstance(exc, ValidationFailed) else set()
+    if not isinstance(exc, ValidationFailed) and isinstance(exc.details.get("field"), str):
+        names = {exc.details["field"]}
+    placed = False
+    for name in names & set(form.fields):
+        messages_ = exc.details["fields"][name] if isinstance(exc, ValidationFailed) else [exc.message]
+        form.add_error(name, [str(m) for m in (messages_ if isinstance(messages_, list) else [messages_])])
+        placed = True
+    return placed
+
+
+def _preview_text(action: OperationAction, preview: dict[str, Any]) -> str:
+    if preview.get("error"):
+        error = preview["error"]
+        return f"Would be refused: {error['message']} ({error['code']})"
+    if preview.get("would_succeed") is None:
+        target = preview.get("target") or {}
+        state = ", ".join(f"{k}: {v}" for k, v in target.items()
+                          if k in ("status", "amount", "currency", "amount_capturable", "amount_refundable",
+                                   "amount_captured", "amount_refunded", "balance", "available_balance"))
+        return f"Calls the provider; current state: {state or 'unknown'}"
+    result = preview.get("result") or {}
+    shown = {k: v for k, v in result.items() if k in ("status", "amount", "currency", "balance", "available_balance",
+                                                      "amount_captured", "amount_refunded", "lines", "total")}
+    return "Would succeed" + (f": {shown}" if shown else ".")
+
+
+class OperationActionsMixin:
+    """For ModelAdmins: `operation_actions = (operation_action(...), ...)` become list actions and
+    change-page buttons, offered to staff whose role has the operation's permission."""
+
+    operation_actions: tuple[OperationAction, ...] = ()
+    operation_action_template = "admin/operation_action.html"
+
+    def _operation_actions(self) -> dict[str, OperationAction]:
+        return {action.name: action for action in self.operation_actions}
+
+    def _allowed(self, request, action: OperationAction) -> bool:
+        op = action.op
+        return "admin" in op.doors and (op.permission is None or request.user.has_perm(op.permission))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for action in self.operation_actions:
+            if self._allowed(request, action):
+                actions[action.name] = (self._list_action(action), action.name, action.label)
+        return actions
+
+    def _list_action(self, action: OperationAction):
+        def run(modeladmin, request, queryset):
+            return modeladmin.operation_page(request, action, list(queryset), from_list=True)
+
+        run.__name__ = action.name
+        return run
+
+    def get_urls(self):
+        opts = self.model._meta
+        urls = [path("<path:object_id>/operation/<str:action_name>/",
+                     self.admin_site.admin_view(self.operation_object_view),
+                     name=f"{opts.app_label}_{opts.model_name}_operation")]
+        return urls + super().get_urls()
+
+    def operation_buttons(self, request, obj) -> list[dict[str, str]]:
+        opts = self.model._meta
+        return [{"label": action.label,
+                 "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_operation",
+                                args=[quote(obj.pk), action.name], current_app=self.admin_site.name)}
+                for action in self.operation_actions if action.button and self._allowed(request, action)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        extra = {"operation_buttons": self.operation_buttons(request, obj) if obj is not None else []}
+        return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
+
+    def operation_object_view(self, request, object_id, action_name):
+        action = self._operation_actions().get(action_name)
+        if action is None:
+            raise Http404("No such action.")
+        if not self._allowed(request, action):
+            raise DjangoPermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("No such object.")
+        return self.operation_page(request, action, [obj], from_list=False)
+
+    def operation_page(self, request, action: OperationAction, objects: list, *, from_list: bool):
+        """The form first (and, for a destructive operation, what it would do); the calls once the
+        staff member submits (and, when destructive, confirms). Nothing changes on a GET."""
+        form = form_class_for(action)(request.POST if self._posted(request, action) else None,
+                                      initial=self._initial(action, objects))
+        currencies = {getattr(obj, "currency", None) for obj in objects}
+        if len(currencies) == 1 and None not in currencies:
+            # Amounts are in the object's own currency: say which, next to each amount input.
+            currency = next(iter(currencies))
+            for form_field in form.fields.values():
+                if isinstance(form_field.widget, AmountInput):
+                    form_field.widget.currency = currency
+        token = request.POST.get("_token", "") if form.is_bound else ""
+        token = token if 8 <= len(token) <= 64 else secrets.token_urlsafe(16)
+        previews: list[tuple[Any, str]] = []
+        if form.is_bound and form.is_valid():
+            arguments = _arguments(action, form)
+            if not action.op.destructive or request.POST.get("_confirm") == "yes":
+                return self._run(request, action, objects, arguments, token, form, from_list)
+            previews = self._previews(request, action, objects, arguments, form)
+        elif from_list and not form.fields and not action.op.destructive:
+            # Nothing to fill in or confirm: runs at once, as a stock admin action does.
+            return self._run(request, action, objects, dict(action.fixed), token, form, from_list)
+        elif not form.fields and action.op.destructive:
+            # Nothing to fill in: the first page already says what confirming would do.
+            previews = self._previews(request, action, objects, dict(action.fixed), form)
+        return self._page(request, action, objects, form, previews, token, from_list)
+
+    @staticmethod
+    def _posted(request, action: OperationAction) -> bool:
+        return request.method == "POST" and request.POST.get("_operation") == action.name
+
+    def _page(self, request, action, objects, form, previews, token, from_list):
+        context = {
+            **self.admin_site.each_context(request), "title": action.label, "opts": self.model._meta,
+            "action": action, "form": form, "objects": objects, "previews": previews, "token": token,
+            "from_list": from_list, "confirming": bool(previews), "description": action.op.description,
+            "more_objects": max(len(objects) - PREVIEW_LIMIT, 0) if previews else 0,
+        }
+        return TemplateResponse(request, self.operation_action_template, context)
+
+    def _initial(self, action: OperationAction, objects: list) -> dict[str, Any]:
+        currency = {getattr(obj, "currency", None) for obj in objects}
+        initial: dict[str, Any] = {}
+        form_fields = form_class_for(action).base_fields
+        if len(currency) == 1 and None not in currency and "currency" in form_fields:
+            initial["currency"] = currency.pop()
+        return initial
+
+    def _previews(self, request, action, objects, arguments, form) -> list[tuple[Any, str]]:
+        actor = Actor.for_user(request.user)
+        previews = []
+        for obj in objects[:PREVIEW_LIMIT]:
+            try:
+                preview = simulate(action.op, actor=actor, data={action.id_field: obj.pk, **arguments})
+            except DomainError as exc:
+                if len(objects) == 1 and _apply_field_errors(form, exc):
+                    return []
+                previews.append((obj, f"Would be refused: {_error_text(exc)}"))
+            else:
+                previews.append((obj, _preview_text(action, preview)))
+        return previews
+
+    def _run(self, request, action, objects, arguments, token, form, from_list):
+        done = 0
+        for obj in objects:
+            try:
+                _call(action, request, obj, arguments, token)
+            except DomainError as exc:
+                if len(objects) == 1 and not from_list and _apply_field_errors(form, exc):
+                    # The staff member corrects the field on the same form (a new call: a new key).
+                    return self._page(request, action, objects, form, [], secrets.token_urlsafe(16), from_list)
+                self.message_user(request, f"{obj}: {_error_text(exc)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{action.label}: {done} done.", messages.SUCCESS)
+        if from_list:
+            return None
+        opts = self.model._meta
+        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
+                                            args=[quote(objects[0].pk)], current_app=self.admin_site.name))
+
+
+def amount_label(minor: int | None, currency: str) -> str:
+    """For action labels and messages that name an amount."""
+    return "the whole remainder" if minor is None else f"{format_amount(minor, currency)} {currency}"
