@@ -45,6 +45,14 @@ class AmountNotPositive(DomainError):
     default_message = "The amount must be greater than zero."
 
 
+class CurrencyMismatch(DomainError):
+    """Two currencies that must agree do not (a wallet and a payment, a plan and a subscription)."""
+
+    code = "currency_mismatch"
+    status = 422
+    default_message = "The currencies do not match."
+
+
 class UnsupportedCurrency(DomainError):
     code = "unsupported_currency"
     status = 400

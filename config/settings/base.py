@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "compliance",
     "monitoring",
+    "webhooks",
     "mcp_gateway",
 ]
 

@@ -156,3 +156,9 @@ def test_touch_saves_the_fields_with_updated_moved_to_now():
         touch(customer, "name")
     stored = Customer.objects.get(pk=customer.pk)
     assert (stored.name, stored.updated, stored.created) == ("After", moment, customer.created)
+
+
+def test_the_audit_action_list_in_docs_is_current():
+    from core.management.commands.audit_doc import DOC, render
+
+    assert DOC.read_text() == render(), "docs/AUDIT.md is stale: run `make docs`"
