@@ -298,6 +298,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        # config/daphne.py routes Daphne's access log here (the mask applies); kept at any LOG_LEVEL.
+        "daphne.access": {"level": "INFO"},
     },
 }
 
