@@ -203,6 +203,42 @@ def test_mcp_deep_nesting_is_a_parse_error(make_key):
         assert response.json()["error"]["code"] == -32700
 
 
+# --- duplicate names and huge integers --------------------------------------------------------
+
+
+def test_a_member_named_twice_is_invalid_json_and_changes_nothing(api, world):
+    path, body = _amount_calls(world)["payment"]
+    before = _state()
+    text = json.dumps(body)[:-1] + ', "amount": "1.00", "amount": "900.00"}'
+    response = api.generic("POST", path, text, content_type="application/json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_json")
+    assert "'amount'" in response.json()["error"]["message"]
+    nested = json.dumps(body)[:-1] + ', "amount": "1.00", "metadata": {"a": "1", "a": "2"}}'
+    response = api.generic("POST", path, nested, content_type="application/json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_json")
+    assert _state() == before
+
+
+def test_mcp_member_named_twice_is_a_parse_error(make_key):
+    raw_key = make_key("*").raw_key
+    body = '{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "method": "tools/call", "params": {}}'
+    response = Client().post("/mcp/", data=body, content_type="application/json",
+                             headers={"Authorization": f"Bearer {raw_key}", "Accept": "application/json",
+                                      "MCP-Protocol-Version": "2025-11-25"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32700
+
+
+def test_an_integer_too_long_to_convert_is_invalid_json_in_plain_words(api, world):
+    path, body = _amount_calls(world)["payment"]
+    before = _state()
+    text = json.dumps(body)[:-1] + ', "amount": ' + "9" * 5000 + "}"
+    response = api.generic("POST", path, text, content_type="application/json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_json")
+    assert response.json()["error"]["message"] == "JSON parse error - Integers of more than 4300 digits are not valid here."
+    assert _state() == before
+
+
 # --- MCP amounts -----------------------------------------------------------------------------
 
 
