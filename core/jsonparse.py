@@ -83,7 +83,8 @@ def loads(raw: str | bytes) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         if "integer string conversion" in str(exc):
             # int() refusing more digits than it converts; its message tells Python programmers what to call.
-            raise InvalidJson(f"Integers of more than {sys.get_int_max_str_digits()} digits are not valid here.") from None
+            limit = sys.get_int_max_str_digits()
+            raise InvalidJson(f"Integers of more than {limit} digits are not valid here.") from None
         raise InvalidJson(str(exc)[:200]) from None
     if isinstance(value, dict | list) and _too_deep(value):
         raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.")

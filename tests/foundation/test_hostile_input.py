@@ -235,7 +235,8 @@ def test_an_integer_too_long_to_convert_is_invalid_json_in_plain_words(api, worl
     text = json.dumps(body)[:-1] + ', "amount": ' + "9" * 5000 + "}"
     response = api.generic("POST", path, text, content_type="application/json")
     assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_json")
-    assert response.json()["error"]["message"] == "JSON parse error - Integers of more than 4300 digits are not valid here."
+    message = "JSON parse error - Integers of more than 4300 digits are not valid here."
+    assert response.json()["error"]["message"] == message
     assert _state() == before
 
 
