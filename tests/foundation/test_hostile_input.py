@@ -148,9 +148,9 @@ def test_rest_refuses_json_numbers_with_an_exponent(api, world, raw):
         text = json.dumps(body)[:-1] + (", " if body else "") + f'"amount": {raw}}}'
         response = api.generic("POST", path, text, content_type="application/json")
         assert response.status_code == 400, (name, response.status_code, response.content[:300])
-        assert response.json()["error"]["code"] in ("invalid_amount", "invalid_json"), (name, response.json())
-        if raw in ("1e3", "1E3", "1e+2", "2.5e1"):
-            assert response.json()["error"]["code"] == "invalid_amount", (name, response.json())
+        # Beyond a double the body is not JSON we accept; otherwise the number is read and refused as an amount.
+        expected = "invalid_json" if raw == "1e999999999" else "invalid_amount"
+        assert response.json()["error"]["code"] == expected, (name, response.json())
     assert _state() == before
 
 
