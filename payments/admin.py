@@ -11,7 +11,6 @@ from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, mone
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.audit import AuditEvent
 from core.context import Actor
-from core.db import run_in_transaction
 from core.errors import DomainError
 from core.forms import AmountField, MoneyFormMixin
 
@@ -112,7 +111,7 @@ class SettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saver = type(self).saver
         try:
-            run_in_transaction(lambda: saver(Actor.for_user(request.user), obj))
+            saver(actor=Actor.for_user(request.user), obj=obj)
         except DomainError as exc:
             # Nothing was saved; the staff member sees why.
             self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)
@@ -128,7 +127,7 @@ class RoutingRuleAdmin(SettingsAdmin):
     list_filter = ("enabled", "currency", "method")
 
     @staticmethod
-    def saver(actor, obj):
+    def saver(*, actor, obj):
         return routing_rule_save(actor=actor, rule=obj)
 
 
@@ -150,7 +149,7 @@ class FeeScheduleAdmin(MoneyAdminMixin, SettingsAdmin):
     money_fields = ("fixed_amount",)
 
     @staticmethod
-    def saver(actor, obj):
+    def saver(*, actor, obj):
         return fee_schedule_save(actor=actor, schedule=obj)
 
 

@@ -30,7 +30,7 @@ from accounts.models import Customer
 from core import clock
 from core.audit import audit_build
 from core.context import Actor
-from core.db import run_in_transaction, update_rows
+from core.db import run_in_transaction, update_rows, use_case
 from core.errors import DomainError
 from core.ids import has_prefix
 from core.models import AuditEvent
@@ -90,6 +90,7 @@ class _Item:
     latency_ms: int = 0
 
 
+@use_case(steps=True)
 def payment_create_from_request(*, actor: Actor, request: ChargeRequest) -> Payment | DomainError:
     """`payment_create` with a request's fields; the DomainError it would raise is returned in its
     place, as `payment_create_batch` returns it for that request."""
@@ -102,6 +103,7 @@ def payment_create_from_request(*, actor: Actor, request: ChargeRequest) -> Paym
         return exc
 
 
+@use_case(steps=True)
 def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list[Payment | DomainError]:
     """What `payment_create` returns for each request, in order; bad input is the DomainError it
     would raise, returned in that request's place so one bad request does not stop the rest."""

@@ -3,6 +3,8 @@ routing chooses, failing over only when nothing can have been charged.
 
 Steps commit separately (the attempt row before the provider call, its outcome after), so a
 crash mid-way leaves an attempt that `verify` can settle, never a charge we don't know about.
+So `payment_create` is a `@use_case(steps=True)`: its steps commit through `run_in_transaction`,
+and nobody wraps it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from core import clock
 from core.audit import audit_record
 from core.cards import refuse_card_data
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed
 from core.money import MAX_MINOR_UNITS, AmountNotPositive, InvalidAmount, normalize_currency
 from wallets import selectors as wallet_selectors
@@ -92,6 +94,7 @@ def created_details(payment: Payment) -> dict:
     return {"amount": payment.amount, "currency": payment.currency, "risk": payment.risk_decision}
 
 
+@use_case(steps=True)
 def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str, method: str,
                    payment_method: str, capture_method: str = "automatic", description: str = "",
                    metadata: dict | None = None, wallet_id: str | None = None, device_id: str = "",

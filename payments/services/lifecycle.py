@@ -3,6 +3,11 @@
 A provider call never runs under the payment's row lock: the first transaction moves the
 payment to `processing` (so a second capture or cancel is refused), the call follows, and a
 second transaction applies the answer. A timeout leaves the payment `unknown` for `verify`.
+
+So every service here is `@use_case(steps=True)`: its steps (the closures below) commit through
+`run_in_transaction` one by one, around the provider call; nobody wraps the service itself.
+`payment_review` is a step followed by a capture or cancel, and the expiry and settle jobs are
+loops of those, each payment in its own steps.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from django.conf import settings
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
 from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed, money_details
 
 from ..audit import PaymentsAction
@@ -69,6 +74,7 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
     return run_in_transaction(apply)
 
 
+@use_case(steps=True)
 def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None) -> Payment:
     def begin() -> tuple[Payment, int]:
         payment = lock_payment(payment_id)
@@ -104,6 +110,7 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
         Payment.Status.REQUIRES_CAPTURE, "capture")
 
 
+@use_case(steps=True)
 def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") -> Payment:
     def begin() -> tuple[Payment, bool]:
         payment = lock_payment(payment_id)
@@ -132,6 +139,7 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
         reference=p.provider_reference, idempotency_key=f"{p.id}:cancel"), Payment.Status.REQUIRES_CAPTURE, "cancel")
 
 
+@use_case(steps=True)
 def payment_verify(*, actor: Actor, payment_id: str) -> Payment:
     """Asks the provider where a payment stands and moves ours forward to match."""
     payment = run_in_transaction(lambda: lock_payment(payment_id))
@@ -158,6 +166,7 @@ def payment_verify(*, actor: Actor, payment_id: str) -> Payment:
     return run_in_transaction(apply)
 
 
+@use_case(steps=True)
 def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = "") -> Payment:
     """An analyst's decision on a payment held by risk: approve captures it, reject cancels it."""
     if decision not in ("approve", "reject"):
@@ -183,7 +192,8 @@ def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = 
     return payment
 
 
-def expire_authorisations(*, actor: Actor) -> int:
+@use_case(steps=True)
+def payment_expire_authorisations(*, actor: Actor) -> int:
     """Cancels authorisations not captured within PAYMENTS_AUTHORISATION_DAYS (card networks
     release them then anyway)."""
     cutoff = clock.now() - dt.timedelta(days=int(settings.PAYMENTS_AUTHORISATION_DAYS))
@@ -199,7 +209,8 @@ def expire_authorisations(*, actor: Actor) -> int:
     return done
 
 
-def settle_unknown(*, actor: Actor, older_than_seconds: int = 60) -> int:
+@use_case(steps=True)
+def payment_settle_unknown(*, actor: Actor, older_than_seconds: int = 60) -> int:
     cutoff = clock.now() - dt.timedelta(seconds=older_than_seconds)
     ids = list(Payment.objects.filter(status__in=(Payment.Status.UNKNOWN, Payment.Status.PROCESSING),
                                       updated__lt=cutoff).values_list("pk", flat=True)[:500])

@@ -2,7 +2,8 @@
 
 The limit is checked and the amount reserved (`amount_refunded`) under a lock on the payment;
 the provider is called after that transaction commits, and a refund that fails releases its
-amount again.
+amount again: `refund_create` is a `@use_case(steps=True)`, whose first step commits through
+`run_in_transaction` and whose last is the `refund_apply_result` use case.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed, money_details
 from wallets import ledger
 from wallets import selectors as wallet_selectors
@@ -89,21 +90,22 @@ def _finish(*, payment: Payment, refund: Refund, result: RefundResult, actor: Ac
     return refund
 
 
-def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -> Refund:
-    def apply() -> Refund:
-        refund = Refund.objects.get(pk=refund_id)
-        payment = lock_payment(refund.payment_id)
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
-        return _finish(payment=payment, refund=refund, result=result, actor=actor)
-    return run_in_transaction(apply)
+@use_case
+def refund_apply_result(*, actor: Actor, refund_id: str, result: RefundResult) -> Refund:
+    refund = Refund.objects.get(pk=refund_id)
+    payment = lock_payment(refund.payment_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    return _finish(payment=payment, refund=refund, result=result, actor=actor)
 
 
+@use_case(steps=True)
 def refund_create(*, actor: Actor, payment_id: str, amount: int | None = None, reason: str = "requested_by_customer",
                   note: str = "") -> Refund:
     if reason not in Refund.Reason.values:
         raise ValidationFailed({"reason": [f"One of {', '.join(Refund.Reason.values)}."]})
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0):
         raise ValidationFailed({"amount": ["A positive amount in minor units."]})
+    # Step 1 of this steps use case: reserve the amount and commit, before the provider call.
     refund = run_in_transaction(lambda: _reserve(actor=actor, payment_id=payment_id, amount=amount, reason=reason,
                                                  note=(note or "")[:500]))
     if refund.status != Refund.Status.PENDING:

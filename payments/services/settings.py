@@ -5,7 +5,7 @@ from __future__ import annotations
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import use_case
 from core.errors import ValidationFailed
 from core.money import normalize_currency
 
@@ -13,8 +13,8 @@ from .. import providers
 from ..models import FeeSchedule, RoutingRule
 
 
+@use_case
 def routing_rule_save(*, actor: Actor, rule: RoutingRule) -> RoutingRule:
-    require_transaction()
     known = set(providers.configured())
     unknown = [p for p in [*rule.allowed_providers, *rule.disabled_providers] if p not in known]
     if not isinstance(rule.allowed_providers, list) or not rule.allowed_providers or unknown:
@@ -31,8 +31,8 @@ def routing_rule_save(*, actor: Actor, rule: RoutingRule) -> RoutingRule:
     return rule
 
 
+@use_case
 def fee_schedule_save(*, actor: Actor, schedule: FeeSchedule) -> FeeSchedule:
-    require_transaction()
     schedule.currency = normalize_currency(schedule.currency)
     if schedule.percent_bps > 10_000:
         raise ValidationFailed({"percent_bps": ["At most 10000 (100%)."]})
