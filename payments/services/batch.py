@@ -36,6 +36,7 @@ from core.ids import has_prefix
 from core.models import AuditEvent
 
 from .. import routing
+from ..audit import PaymentsAction
 from ..errors import NoProviderAvailable
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
@@ -51,6 +52,7 @@ from .common import (
     mark_captured,
     save,
     set_attempt_outcome,
+    status_action,
     take_provider_details,
 )
 from .create import (
@@ -147,7 +149,7 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
             payment.status, payment.provider = Payment.Status.PROCESSING, decision.provider
             item.attempt = PaymentAttempt(payment=payment, sequence=1, provider=decision.provider,
                                           reason=decision.reason, created=now)
-        audits.append(audit_build(action="payment.created", actor=actor, obj=payment,
+        audits.append(audit_build(action=PaymentsAction.PAYMENT_CREATED, actor=actor, obj=payment,
                                   details=created_details(payment)))
         items.append(item)
         results[index] = payment
@@ -267,7 +269,7 @@ def _apply_captures(items: list[_Item], actor: Actor) -> None:
         take_provider_details(payment, item.result)
         mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
         payment.updated = now
-        audits.append(audit_build(action=f"payment.{payment.status}", actor=actor, obj=payment,
+        audits.append(audit_build(action=status_action(payment), actor=actor, obj=payment,
                                   details={"source": "authorise", "from": before,
                                            "amount_captured": payment.amount_captured}))
     update_rows(Payment, [i.payment for i in items], _CAPTURE_FIELDS)

@@ -9,9 +9,27 @@ from core.db import require_transaction
 from core.ids import get_by_public_id
 
 from .. import routing
+from ..audit import PaymentsAction
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderResult
 from . import postings
+
+# The audit action of each status a payment moves to (declared in payments/audit.py).
+STATUS_ACTIONS = {
+    Payment.Status.REQUIRES_PAYMENT_METHOD: PaymentsAction.PAYMENT_REQUIRES_PAYMENT_METHOD,
+    Payment.Status.REQUIRES_CONFIRMATION: PaymentsAction.PAYMENT_REQUIRES_CONFIRMATION,
+    Payment.Status.PROCESSING: PaymentsAction.PAYMENT_PROCESSING,
+    Payment.Status.REQUIRES_CAPTURE: PaymentsAction.PAYMENT_REQUIRES_CAPTURE,
+    Payment.Status.SUCCEEDED: PaymentsAction.PAYMENT_SUCCEEDED,
+    Payment.Status.CANCELED: PaymentsAction.PAYMENT_CANCELED,
+    Payment.Status.FAILED: PaymentsAction.PAYMENT_FAILED,
+    Payment.Status.UNKNOWN: PaymentsAction.PAYMENT_UNKNOWN,
+}
+
+
+def status_action(payment: Payment) -> PaymentsAction:
+    return STATUS_ACTIONS[payment.status]
+
 
 # Where a provider's answer may still move a payment (later answers never move it back).
 OPEN_STATES = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
@@ -135,7 +153,7 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
         save(payment, *sorted(fields))
     changed = (payment.status, payment.amount_captured) != before
     if changed:
-        audit_record(action=f"payment.{payment.status}", actor=actor, obj=payment,
+        audit_record(action=status_action(payment), actor=actor, obj=payment,
                      details={"source": source, "from": before[0], "amount_captured": payment.amount_captured})
     return changed
 

@@ -23,17 +23,18 @@ from core.cards import refuse_card_data
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed
-from core.money import MAX_MINOR_UNITS, AmountNotPositive, InvalidAmount, normalize_currency
+from core.money import CurrencyMismatch, normalize_currency, require_positive
 from wallets import selectors as wallet_selectors
 from wallets.errors import WalletFrozen
 
 from .. import routing
-from ..errors import CurrencyMismatch, NoProviderAvailable
+from ..audit import PaymentsAction
+from ..errors import NoProviderAvailable
 from ..models import Payment, PaymentAttempt
 from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
 from ..risk import RiskContext, RiskResult, score_payment
 from . import postings
-from .common import apply_result, attempt_status, lock_payment, record_attempt_outcome, save, stamp_actor
+from .common import apply_result, attempt_status, lock_payment, record_attempt_outcome, save, stamp_actor, status_action
 
 logger = logging.getLogger("payments")
 CHANNELS = ("web", "app", "pos", "moto")
@@ -41,12 +42,7 @@ CHANNELS = ("web", "app", "pos", "moto")
 
 def _validate(*, amount: Any, method: str, capture_method: str, payment_method: str, channel: str,
               metadata: dict | None) -> None:
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidAmount(details={"field": "amount"})
-    if amount <= 0:
-        raise AmountNotPositive(details={"field": "amount"})
-    if amount > MAX_MINOR_UNITS:
-        raise InvalidAmount("The amount is too large.", details={"field": "amount"})
+    require_positive(amount, field="amount")
     errors = {}
     if method not in Payment.Method.values:
         errors["method"] = [f"One of {', '.join(Payment.Method.values)}."]
@@ -135,7 +131,7 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
             metadata=metadata or {}, device_id=device_id, ip_address=ip_address or None, channel=channel,
             merchant_reference=merchant_reference, wallet_id=wallet_id or "")
         payment.save(force_insert=True)
-        audit_record(action="payment.created", actor=actor, obj=payment, details=created_details(payment))
+        audit_record(action=PaymentsAction.PAYMENT_CREATED, actor=actor, obj=payment, details=created_details(payment))
         return payment
 
     payment = run_in_transaction(create_row)
@@ -159,7 +155,7 @@ def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
         # Frozen wallet, limit or funds: a decline of this payment, not bad input.
         payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, exc.code, exc.message
         save(payment, "provider", "status", "failure_code", "failure_message")
-        audit_record(action="payment.failed", actor=actor, obj=payment, details={"failure_code": exc.code})
+        audit_record(action=PaymentsAction.PAYMENT_FAILED, actor=actor, obj=payment, details={"failure_code": exc.code})
         return payment
     payment.status, payment.amount_capturable, payment.authorised_at = (Payment.Status.REQUIRES_CAPTURE,
                                                                          payment.amount, clock.now())
@@ -169,7 +165,7 @@ def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
         payment.status, payment.amount_captured, payment.amount_capturable = Payment.Status.SUCCEEDED, payment.amount, 0
         payment.capture_entry_id, payment.captured_at = entry_id, clock.now()
         save(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
-    audit_record(action=f"payment.{payment.status}", actor=actor, obj=payment, details={"source": "wallet"})
+    audit_record(action=status_action(payment), actor=actor, obj=payment, details={"source": "wallet"})
     return payment
 
 
@@ -195,7 +191,7 @@ def _fail(payment_id: str, actor: Actor, code: str, message: str) -> Payment:
     payment = lock_payment(payment_id)
     payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, code, message[:300]
     save(payment, "status", "failure_code", "failure_message")
-    audit_record(action="payment.failed", actor=actor, obj=payment, details={"failure_code": code})
+    audit_record(action=PaymentsAction.PAYMENT_FAILED, actor=actor, obj=payment, details={"failure_code": code})
     return payment
 
 
@@ -205,7 +201,7 @@ def _mark_unknown(payment_id: str, attempt: PaymentAttempt, latency_ms: int, act
                            currency=payment.currency, decline_message=why)
     payment.status = Payment.Status.UNKNOWN
     save(payment, "status")
-    audit_record(action="payment.unknown", actor=actor, obj=payment, details={"attempt": attempt.id})
+    audit_record(action=PaymentsAction.PAYMENT_UNKNOWN, actor=actor, obj=payment, details={"attempt": attempt.id})
     return payment
 
 

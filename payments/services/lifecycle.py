@@ -22,6 +22,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed, money_details
+from core.money import require_positive
 
 from ..audit import PaymentsAction
 from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
@@ -46,7 +47,7 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
             locked = lock_payment(payment_id)
             locked.status = Payment.Status.UNKNOWN
             save(locked, "status")
-            audit_record(action="payment.unknown", actor=actor, obj=locked, details={"source": source})
+            audit_record(action=PaymentsAction.PAYMENT_UNKNOWN, actor=actor, obj=locked, details={"source": source})
             return locked
         return run_in_transaction(unknown)
     except Exception as exc:
@@ -84,8 +85,7 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
             raise InvalidStateTransition("The payment is held for risk review; an analyst decides.",
                                          details={"status": payment.status, "review_status": "pending"})
         to_capture = payment.amount_capturable if amount is None else amount
-        if isinstance(to_capture, bool) or not isinstance(to_capture, int) or to_capture <= 0:
-            raise ValidationFailed({"amount": ["A positive amount."]})
+        require_positive(to_capture, field="amount")
         if to_capture > payment.amount_capturable:
             raise CaptureExceedsAuthorised(details=money_details(
                 payment.currency, amount_capturable=payment.amount_capturable, amount=to_capture))
@@ -95,11 +95,13 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
                                                                                   to_capture, 0)
             payment.capture_entry_id, payment.captured_at = entry_id, clock.now()
             save(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
-            audit_record(action="payment.captured", actor=actor, obj=payment, details={"amount": to_capture})
+            audit_record(action=PaymentsAction.PAYMENT_CAPTURED, actor=actor, obj=payment,
+                         details={"amount": to_capture})
             return payment, 0
         payment.status = Payment.Status.PROCESSING
         save(payment, "status")
-        audit_record(action="payment.capture_requested", actor=actor, obj=payment, details={"amount": to_capture})
+        audit_record(action=PaymentsAction.PAYMENT_CAPTURE_REQUESTED, actor=actor, obj=payment,
+                     details={"amount": to_capture})
         return payment, to_capture
 
     payment, to_capture = run_in_transaction(begin)
@@ -123,13 +125,14 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
             payment.status = Payment.Status.PROCESSING
             payment.cancellation_reason = reason
             save(payment, "status", "cancellation_reason")
-            audit_record(action="payment.cancel_requested", actor=actor, obj=payment, details={"reason": reason})
+            audit_record(action=PaymentsAction.PAYMENT_CANCEL_REQUESTED, actor=actor, obj=payment,
+                         details={"reason": reason})
             return payment, True
         if payment.method == Payment.Method.WALLET and payment.hold_id:
             postings.wallet_release(payment=payment, actor=actor)
         mark_canceled(payment, reason=reason, now=clock.now())
         save(payment, *CANCELED_FIELDS)
-        audit_record(action="payment.canceled", actor=actor, obj=payment, details={"reason": reason})
+        audit_record(action=PaymentsAction.PAYMENT_CANCELED, actor=actor, obj=payment, details={"reason": reason})
         return payment, False
 
     payment, needs_provider = run_in_transaction(begin)
@@ -160,7 +163,7 @@ def payment_verify(*, actor: Actor, payment_id: str) -> Payment:
         locked = lock_payment(payment_id)
         fresh_attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
         changed = apply_result(payment=locked, result=result, actor=actor, source="verify", attempt=fresh_attempt)
-        audit_record(action="payment.verified", actor=actor, obj=locked,
+        audit_record(action=PaymentsAction.PAYMENT_VERIFIED, actor=actor, obj=locked,
                      details={"provider_status": result.status, "changed": changed})
         return locked
     return run_in_transaction(apply)

@@ -22,6 +22,7 @@ from core.ids import get_by_public_id
 from wallets.models import Posting
 
 from .. import providers
+from ..audit import PaymentsAction
 from ..models import Payment, ReconciliationMismatch, Refund
 from ..providers import ProviderTimeout, ProviderUnreachable
 from . import postings
@@ -133,8 +134,9 @@ def reconciliation_run(*, actor: Actor, run_date: str | dt.date | None = None, d
     configured = providers.configured()
     created = sum(_check_payment(day, p) for p in qs.iterator() if p.provider in configured)
     created += _check_ledger(day)
-    run_in_transaction(lambda: audit_record(action="payments.reconciled", actor=actor, object_type="payments.run",
-                                            object_id=day.isoformat(), details={"mismatches": created}))
+    run_in_transaction(lambda: audit_record(
+        action=PaymentsAction.PAYMENTS_RECONCILED, actor=actor, object_type="payments.run",
+        object_id=day.isoformat(), details={"mismatches": created}))
     return created
 
 
@@ -147,5 +149,6 @@ def mismatch_resolve(*, actor: Actor, mismatch_id: str, note: str) -> Reconcilia
     mismatch.status, mismatch.resolution_note = ReconciliationMismatch.Status.RESOLVED, note[:500]
     mismatch.resolved_by, mismatch.resolved_at = actor.label[:200], clock.now()
     mismatch.save(update_fields=["status", "resolution_note", "resolved_by", "resolved_at"])
-    audit_record(action="reconciliation.mismatch_resolved", actor=actor, obj=mismatch, details={"note": note})
+    audit_record(action=PaymentsAction.RECONCILIATION_MISMATCH_RESOLVED, actor=actor, obj=mismatch,
+                 details={"note": note})
     return mismatch

@@ -15,10 +15,12 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed, money_details
+from core.money import require_positive
 from wallets import ledger
 from wallets import selectors as wallet_selectors
 from wallets.errors import InsufficientFunds
 
+from ..audit import PaymentsAction
 from ..errors import PaymentNotRefundable, RefundExceedsCaptured
 from ..models import Payment, Refund
 from ..providers import ProviderTimeout, ProviderUnreachable, RefundResult, get_provider
@@ -26,6 +28,9 @@ from . import postings
 from .common import lock_payment, save, stamp_actor
 
 logger = logging.getLogger("payments")
+_STATUS_ACTIONS = {Refund.Status.PENDING: PaymentsAction.REFUND_PENDING,
+                   Refund.Status.SUCCEEDED: PaymentsAction.REFUND_SUCCEEDED,
+                   Refund.Status.FAILED: PaymentsAction.REFUND_FAILED}
 
 
 def _reserve(*, actor: Actor, payment_id: str, amount: int | None, reason: str, note: str) -> Refund:
@@ -56,7 +61,7 @@ def _reserve(*, actor: Actor, payment_id: str, amount: int | None, reason: str, 
     refund.save(force_insert=True)
     payment.amount_refunded += amount
     save(payment, "amount_refunded")
-    audit_record(action="refund.created", actor=actor, obj=refund,
+    audit_record(action=PaymentsAction.REFUND_CREATED, actor=actor, obj=refund,
                  details={"payment_id": payment.id, "amount": amount, "reason": reason})
     if payment.method == Payment.Method.WALLET:
         _finish(payment=payment, refund=refund, result=RefundResult("succeeded"), actor=actor)
@@ -85,7 +90,7 @@ def _finish(*, payment: Payment, refund: Refund, result: RefundResult, actor: Ac
         save(payment, "amount_refunded")
     refund.save(update_fields=["provider_reference", "updated", "entry_id", "fee_returned", "status",
                                "failure_reason"])
-    audit_record(action=f"refund.{refund.status}", actor=actor, obj=refund,
+    audit_record(action=_STATUS_ACTIONS[refund.status], actor=actor, obj=refund,
                  details={"payment_id": payment.id, "amount": refund.amount})
     return refund
 
@@ -103,8 +108,8 @@ def refund_create(*, actor: Actor, payment_id: str, amount: int | None = None, r
                   note: str = "") -> Refund:
     if reason not in Refund.Reason.values:
         raise ValidationFailed({"reason": [f"One of {', '.join(Refund.Reason.values)}."]})
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0):
-        raise ValidationFailed({"amount": ["A positive amount in minor units."]})
+    if amount is not None:
+        require_positive(amount, field="amount")
     # Step 1 of this steps use case: reserve the amount and commit, before the provider call.
     refund = run_in_transaction(lambda: _reserve(actor=actor, payment_id=payment_id, amount=amount, reason=reason,
                                                  note=(note or "")[:500]))

@@ -10,6 +10,7 @@ from core.errors import ValidationFailed
 from core.money import normalize_currency
 
 from .. import providers
+from ..audit import PaymentsAction
 from ..models import FeeSchedule, RoutingRule
 
 
@@ -26,7 +27,8 @@ def routing_rule_save(*, actor: Actor, rule: RoutingRule) -> RoutingRule:
     rule.created = rule.created or now
     rule.updated = now
     rule.save()
-    audit_record(action="routing_rule.created" if created else "routing_rule.updated", actor=actor, obj=rule,
+    action = PaymentsAction.ROUTING_RULE_CREATED if created else PaymentsAction.ROUTING_RULE_UPDATED
+    audit_record(action=action, actor=actor, obj=rule,
                  details={"allowed": rule.allowed_providers, "disabled": rule.disabled_providers})
     return rule
 
@@ -41,6 +43,7 @@ def fee_schedule_save(*, actor: Actor, schedule: FeeSchedule) -> FeeSchedule:
     schedule.created = schedule.created or now
     schedule.updated = now
     schedule.save()
-    audit_record(action="fee_schedule.created" if created else "fee_schedule.updated", actor=actor, obj=schedule,
+    action = PaymentsAction.FEE_SCHEDULE_CREATED if created else PaymentsAction.FEE_SCHEDULE_UPDATED
+    audit_record(action=action, actor=actor, obj=schedule,
                  details={"percent_bps": schedule.percent_bps, "fixed_amount": schedule.fixed_amount})
     return schedule

@@ -21,6 +21,7 @@ from core.context import Actor
 from core.db import use_case
 from core.ids import get_by_public_id, has_prefix
 
+from ..audit import PaymentsAction
 from ..models import Payment, PaymentAttempt, Refund, WebhookEvent
 from ..providers import RefundResult, WebhookPayload, get_provider
 from .common import apply_result, lock_payment
@@ -29,6 +30,10 @@ from .refunds import refund_apply_result
 logger = logging.getLogger("payments.webhooks")
 PAYMENT_EVENTS = ("payment_intent.succeeded", "payment_intent.amount_capturable_updated",
                   "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing")
+_STATUS_ACTIONS = {WebhookEvent.Status.RECEIVED: PaymentsAction.WEBHOOK_RECEIVED,
+                   WebhookEvent.Status.PROCESSED: PaymentsAction.WEBHOOK_PROCESSED,
+                   WebhookEvent.Status.IGNORED: PaymentsAction.WEBHOOK_IGNORED,
+                   WebhookEvent.Status.FAILED: PaymentsAction.WEBHOOK_FAILED}
 REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 
 
@@ -112,7 +117,7 @@ def webhook_apply(*, actor: Actor, event_id: str) -> WebhookEvent:
         transaction.savepoint_commit(savepoint)
         event.status, event.last_error, event.processed_at = status, "", clock.now()
     event.save(update_fields=["attempts", "status", "last_error", "processed_at", "payment_id"])
-    audit_record(action=f"webhook.{event.status}", actor=actor, obj=event, details={"type": event.type})
+    audit_record(action=_STATUS_ACTIONS[event.status], actor=actor, obj=event, details={"type": event.type})
     return event
 
 
