@@ -28,6 +28,14 @@ from .models import (
 from .services import reconciliation, webhooks
 from .services.settings import fee_schedule_save, routing_rule_save
 
+_STAMPS = ("actor_type", "actor_id", "actor_label", "created", "updated")
+
+
+def _stamps_last(names) -> list[str]:
+    """Field names with who/when (inherited from core.models' stamps, so first in the model) last."""
+    names = list(names)
+    return [n for n in names if n not in _STAMPS] + [n for n in _STAMPS if n in names]
+
 
 class AttemptInline(ReadOnlyInline):
     model = PaymentAttempt
@@ -63,7 +71,7 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Payment._meta.fields] + ["ledger_entries", "audit_history"]
+        return _stamps_last(f.name for f in Payment._meta.fields) + ["ledger_entries", "audit_history"]
 
     @admin.display(description="Ledger entries")
     def ledger_entries(self, obj):
@@ -100,6 +108,9 @@ class RefundAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     search_fields = ("=id", "=payment__id", "=provider_reference")
     list_select_related = ("payment",)
     money_fields = ("amount", "fee_returned")
+
+    def get_fields(self, request, obj=None):
+        return _stamps_last(super().get_fields(request, obj))
 
 
 class SettingsAdmin(admin.ModelAdmin):

@@ -35,12 +35,10 @@ FEES = [("sandbox", "USD", 290, 30), ("sandbox", "EUR", 250, 25), ("sandbox_alt"
 
 def _fees(actor: Actor) -> None:
     existing = set(FeeSchedule.objects.values_list("provider", "currency"))
-    now = clock.now()
     for provider, currency, bps, fixed in FEES:
         if (provider, currency) in existing:
             continue
-        schedule = FeeSchedule(provider=provider, currency=currency, percent_bps=bps, fixed_amount=fixed,
-                               created=now, updated=now)
+        schedule = FeeSchedule(provider=provider, currency=currency, percent_bps=bps, fixed_amount=fixed)
         fee_schedule_save(actor=actor, schedule=schedule)
 
 

@@ -33,7 +33,7 @@ from core.context import Actor
 from core.db import run_in_transaction, update_rows, use_case
 from core.errors import DomainError
 from core.ids import has_prefix
-from core.models import AuditEvent
+from core.models import AuditEvent, touch
 
 from .. import routing
 from ..audit import PaymentsAction
@@ -50,7 +50,6 @@ from .common import (
     attempt_status,
     capture_delta,
     mark_captured,
-    save,
     set_attempt_outcome,
     status_action,
     take_provider_details,
@@ -228,7 +227,7 @@ def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:
                 failover.append(item)
             elif status == PaymentAttempt.Status.UNKNOWN and result.status != "processing":
                 payment.status = Payment.Status.UNKNOWN
-                others.append((item, partial(save, payment, "status")))
+                others.append((item, partial(touch, payment, "status")))
             elif result.status == "captured" and payment.status in OPEN_STATES and not payment.wallet_id:
                 captures.append(item)
             else:

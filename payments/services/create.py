@@ -23,6 +23,7 @@ from core.cards import refuse_card_data
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed
+from core.models import stamp, touch
 from core.money import CurrencyMismatch, normalize_currency, require_positive
 from wallets import selectors as wallet_selectors
 from wallets.errors import WalletFrozen
@@ -34,7 +35,7 @@ from ..models import Payment, PaymentAttempt
 from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
 from ..risk import RiskContext, RiskResult, score_payment
 from . import postings
-from .common import apply_result, attempt_status, lock_payment, record_attempt_outcome, save, stamp_actor, status_action
+from .common import apply_result, attempt_status, lock_payment, record_attempt_outcome, status_action
 
 logger = logging.getLogger("payments")
 CHANNELS = ("web", "app", "pos", "moto")
@@ -75,9 +76,8 @@ def new_payment(*, actor: Actor, customer, risk: RiskResult, now, **fields) -> P
     payment = Payment(
         customer=customer, **fields, risk_score=risk.score, risk_level=risk.level, risk_decision=risk.decision,
         risk_model_version=risk.model_version, risk_reasons=risk.reasons,
-        review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE,
-        created=now, updated=now)
-    stamp_actor(payment, actor)
+        review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE)
+    stamp(payment, actor=actor, now=now)
     if risk.decision == "block":
         payment.status = Payment.Status.FAILED
         payment.failure_code = "blocked_by_risk"
@@ -154,17 +154,17 @@ def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
             raise
         # Frozen wallet, limit or funds: a decline of this payment, not bad input.
         payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, exc.code, exc.message
-        save(payment, "provider", "status", "failure_code", "failure_message")
+        touch(payment, "provider", "status", "failure_code", "failure_message")
         audit_record(action=PaymentsAction.PAYMENT_FAILED, actor=actor, obj=payment, details={"failure_code": exc.code})
         return payment
     payment.status, payment.amount_capturable, payment.authorised_at = (Payment.Status.REQUIRES_CAPTURE,
                                                                          payment.amount, clock.now())
-    save(payment, "provider", "hold_id", "status", "amount_capturable", "authorised_at")
+    touch(payment, "provider", "hold_id", "status", "amount_capturable", "authorised_at")
     if payment.capture_method == Payment.CaptureMethod.AUTOMATIC and payment.review_status != Payment.Review.PENDING:
         entry_id, _ = postings.post_capture(payment=payment, amount=payment.amount, actor=actor)
         payment.status, payment.amount_captured, payment.amount_capturable = Payment.Status.SUCCEEDED, payment.amount, 0
         payment.capture_entry_id, payment.captured_at = entry_id, clock.now()
-        save(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
+        touch(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
     audit_record(action=status_action(payment), actor=actor, obj=payment, details={"source": "wallet"})
     return payment
 
@@ -183,14 +183,14 @@ def _start_attempt(payment_id: str, sequence: int, decision: routing.Decision) -
                              created=clock.now())
     attempt.save(force_insert=True)
     payment.status, payment.provider = Payment.Status.PROCESSING, decision.provider
-    save(payment, "status", "provider")
+    touch(payment, "status", "provider")
     return payment, attempt
 
 
 def _fail(payment_id: str, actor: Actor, code: str, message: str) -> Payment:
     payment = lock_payment(payment_id)
     payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, code, message[:300]
-    save(payment, "status", "failure_code", "failure_message")
+    touch(payment, "status", "failure_code", "failure_message")
     audit_record(action=PaymentsAction.PAYMENT_FAILED, actor=actor, obj=payment, details={"failure_code": code})
     return payment
 
@@ -200,7 +200,7 @@ def _mark_unknown(payment_id: str, attempt: PaymentAttempt, latency_ms: int, act
     record_attempt_outcome(attempt=attempt, status=PaymentAttempt.Status.UNKNOWN, latency_ms=latency_ms,
                            currency=payment.currency, decline_message=why)
     payment.status = Payment.Status.UNKNOWN
-    save(payment, "status")
+    touch(payment, "status")
     audit_record(action=PaymentsAction.PAYMENT_UNKNOWN, actor=actor, obj=payment, details={"attempt": attempt.id})
     return payment
 
@@ -262,7 +262,7 @@ def _settle(payment_id: str, attempt: PaymentAttempt, latency_ms: int, result, a
                            reference=result.reference)
     if status == PaymentAttempt.Status.UNKNOWN and result.status != "processing":
         payment.status = Payment.Status.UNKNOWN
-        save(payment, "status")
+        touch(payment, "status")
         return payment
     apply_result(payment=payment, result=result, actor=actor, source="authorise")
     return payment

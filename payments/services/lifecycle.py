@@ -22,6 +22,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed, money_details
+from core.models import touch
 from core.money import require_positive
 
 from ..audit import PaymentsAction
@@ -29,7 +30,7 @@ from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
 from . import postings
-from .common import CANCELED_FIELDS, apply_result, lock_payment, mark_canceled, save
+from .common import CANCELED_FIELDS, apply_result, lock_payment, mark_canceled
 from .create import auth_request
 
 logger = logging.getLogger("payments")
@@ -46,7 +47,7 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
         def unknown():
             locked = lock_payment(payment_id)
             locked.status = Payment.Status.UNKNOWN
-            save(locked, "status")
+            touch(locked, "status")
             audit_record(action=PaymentsAction.PAYMENT_UNKNOWN, actor=actor, obj=locked, details={"source": source})
             return locked
         return run_in_transaction(unknown)
@@ -55,7 +56,7 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
         def restore():
             locked = lock_payment(payment_id)
             locked.status = restore_status
-            save(locked, "status")
+            touch(locked, "status")
             return locked
         run_in_transaction(restore)
         if isinstance(exc, ProviderUnreachable):
@@ -68,7 +69,7 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
         if result.status == "authorised":
             # The provider still holds the authorisation: back to where we started.
             locked.status = restore_status
-            save(locked, "status")
+            touch(locked, "status")
             return locked
         apply_result(payment=locked, result=result, actor=actor, source=source)
         return locked
@@ -94,12 +95,12 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
             payment.status, payment.amount_captured, payment.amount_capturable = (Payment.Status.SUCCEEDED,
                                                                                   to_capture, 0)
             payment.capture_entry_id, payment.captured_at = entry_id, clock.now()
-            save(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
+            touch(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
             audit_record(action=PaymentsAction.PAYMENT_CAPTURED, actor=actor, obj=payment,
                          details={"amount": to_capture})
             return payment, 0
         payment.status = Payment.Status.PROCESSING
-        save(payment, "status")
+        touch(payment, "status")
         audit_record(action=PaymentsAction.PAYMENT_CAPTURE_REQUESTED, actor=actor, obj=payment,
                      details={"amount": to_capture})
         return payment, to_capture
@@ -124,14 +125,14 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
         if needs_provider:
             payment.status = Payment.Status.PROCESSING
             payment.cancellation_reason = reason
-            save(payment, "status", "cancellation_reason")
+            touch(payment, "status", "cancellation_reason")
             audit_record(action=PaymentsAction.PAYMENT_CANCEL_REQUESTED, actor=actor, obj=payment,
                          details={"reason": reason})
             return payment, True
         if payment.method == Payment.Method.WALLET and payment.hold_id:
             postings.wallet_release(payment=payment, actor=actor)
         mark_canceled(payment, reason=reason, now=clock.now())
-        save(payment, *CANCELED_FIELDS)
+        touch(payment, *CANCELED_FIELDS)
         audit_record(action=PaymentsAction.PAYMENT_CANCELED, actor=actor, obj=payment, details={"reason": reason})
         return payment, False
 
@@ -181,7 +182,7 @@ def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = 
             raise InvalidStateTransition("The payment is not waiting for review.",
                                          details={"status": payment.status, "review_status": payment.review_status})
         payment.review_status = Payment.Review.APPROVED if decision == "approve" else Payment.Review.REJECTED
-        save(payment, "review_status")
+        touch(payment, "review_status")
         action = (PaymentsAction.PAYMENT_REVIEW_APPROVED if decision == "approve"
                   else PaymentsAction.PAYMENT_REVIEW_REJECTED)
         audit_record(action=action, actor=actor, obj=payment, details={"note": note[:500]})

@@ -15,6 +15,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed, money_details
+from core.models import stamp, touch
 from core.money import require_positive
 from wallets import ledger
 from wallets import selectors as wallet_selectors
@@ -25,7 +26,7 @@ from ..errors import PaymentNotRefundable, RefundExceedsCaptured
 from ..models import Payment, Refund
 from ..providers import ProviderTimeout, ProviderUnreachable, RefundResult, get_provider
 from . import postings
-from .common import lock_payment, save, stamp_actor
+from .common import lock_payment
 
 logger = logging.getLogger("payments")
 _STATUS_ACTIONS = {Refund.Status.PENDING: PaymentsAction.REFUND_PENDING,
@@ -54,13 +55,11 @@ def _reserve(*, actor: Actor, payment_id: str, amount: int | None, reason: str, 
         if available < amount:
             raise InsufficientFunds(details={"wallet_id": wallet.id, **money_details(
                 wallet.currency, available=available, amount=amount)})
-    now = clock.now()
-    refund = Refund(payment=payment, amount=amount, currency=payment.currency, reason=reason, note=note,
-                    created=now, updated=now)
-    stamp_actor(refund, actor)
+    refund = Refund(payment=payment, amount=amount, currency=payment.currency, reason=reason, note=note)
+    stamp(refund, actor=actor)
     refund.save(force_insert=True)
     payment.amount_refunded += amount
-    save(payment, "amount_refunded")
+    touch(payment, "amount_refunded")
     audit_record(action=PaymentsAction.REFUND_CREATED, actor=actor, obj=refund,
                  details={"payment_id": payment.id, "amount": amount, "reason": reason})
     if payment.method == Payment.Method.WALLET:
@@ -83,11 +82,11 @@ def _finish(*, payment: Payment, refund: Refund, result: RefundResult, actor: Ac
         refund.entry_id = postings.post_refund(payment=payment, refund=refund, fee_back=fee_back, actor=actor)
         refund.fee_returned, refund.status = fee_back, Refund.Status.SUCCEEDED
         payment.fee_refunded += fee_back
-        save(payment, "fee_refunded")
+        touch(payment, "fee_refunded")
     else:
         refund.status, refund.failure_reason = Refund.Status.FAILED, (result.failure_reason or "failed")[:120]
         payment.amount_refunded -= refund.amount
-        save(payment, "amount_refunded")
+        touch(payment, "amount_refunded")
     refund.save(update_fields=["provider_reference", "updated", "entry_id", "fee_returned", "status",
                                "failure_reason"])
     audit_record(action=_STATUS_ACTIONS[refund.status], actor=actor, obj=refund,

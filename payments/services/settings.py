@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
 from core.errors import ValidationFailed
+from core.models import stamp
 from core.money import normalize_currency
 
 from .. import providers
@@ -22,10 +22,8 @@ def routing_rule_save(*, actor: Actor, rule: RoutingRule) -> RoutingRule:
         raise ValidationFailed({"allowed_providers": [f"A non-empty list of configured providers "
                                                       f"({', '.join(sorted(known))}); unknown: {unknown}."]})
     rule.currency = normalize_currency(rule.currency) if rule.currency else ""
-    now = clock.now()
     created = rule.pk is None
-    rule.created = rule.created or now
-    rule.updated = now
+    stamp(rule)
     rule.save()
     action = PaymentsAction.ROUTING_RULE_CREATED if created else PaymentsAction.ROUTING_RULE_UPDATED
     audit_record(action=action, actor=actor, obj=rule,
@@ -38,10 +36,8 @@ def fee_schedule_save(*, actor: Actor, schedule: FeeSchedule) -> FeeSchedule:
     schedule.currency = normalize_currency(schedule.currency)
     if schedule.percent_bps > 10_000:
         raise ValidationFailed({"percent_bps": ["At most 10000 (100%)."]})
-    now = clock.now()
     created = schedule.pk is None
-    schedule.created = schedule.created or now
-    schedule.updated = now
+    stamp(schedule)
     schedule.save()
     action = PaymentsAction.FEE_SCHEDULE_CREATED if created else PaymentsAction.FEE_SCHEDULE_UPDATED
     audit_record(action=action, actor=actor, obj=schedule,
