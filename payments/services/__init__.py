@@ -1,7 +1,6 @@
 """Every write of the payments app (the names other apps call are re-exported here)."""
 
-from .batch import ChargeRequest, payment_create_batch, payment_create_from_request
-from .create import payment_create
+from .create import ChargeRequest, payment_create, payment_create_batch, payment_create_from_request
 from .lifecycle import (
     payment_cancel,
     payment_capture,

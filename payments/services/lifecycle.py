@@ -30,8 +30,8 @@ from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
 from . import postings
+from .authorise import auth_request
 from .common import CANCELED_FIELDS, apply_result, lock_payment, mark_canceled
-from .create import auth_request
 
 logger = logging.getLogger("payments")
 CANCELABLE = (Payment.Status.REQUIRES_PAYMENT_METHOD, Payment.Status.REQUIRES_CONFIRMATION,

@@ -26,7 +26,7 @@ from ..audit import PaymentsAction
 from ..models import Payment, ReconciliationMismatch, Refund
 from ..providers import ProviderTimeout, ProviderUnreachable
 from . import postings
-from .create import auth_request
+from .authorise import auth_request
 
 logger = logging.getLogger("payments.reconciliation")
 # Our status -> the provider statuses that agree with it.
