@@ -37,15 +37,13 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Writes go through the service so they are audited like every other door's.
-        from core.db import run_in_transaction
-
         actor = Actor.for_user(request.user)
         data = {f: form.cleaned_data.get(f) for f in ("email", "name", "country", "metadata")}
         if change:
             data["status"] = form.cleaned_data.get("status")
-            saved = run_in_transaction(lambda: services.customer_update(actor=actor, customer_id=obj.pk, **data))
+            saved = services.customer_update(actor=actor, customer_id=obj.pk, **data)
         else:
-            saved = run_in_transaction(lambda: services.customer_create(actor=actor, **data))
+            saved = services.customer_create(actor=actor, **data)
         obj.pk = saved.pk
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
@@ -104,7 +102,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         actor = Actor.for_user(request.user)
         for api_key in queryset:
-            services.api_key_revoke(actor=actor, api_key=api_key)
+            services.api_key_revoke(actor=actor, api_key_id=api_key.pk)
         messages.success(request, f"Revoked {queryset.count()} key(s).")
 
     def has_revoke_permission(self, request):

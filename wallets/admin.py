@@ -12,7 +12,6 @@ from django.utils import formats, timezone
 
 from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
 from core.context import Actor
-from core.db import run_in_transaction
 from core.forms import AmountField, MoneyFormMixin
 from core.money import format_amount
 
@@ -103,12 +102,12 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         actor = Actor.for_user(request.user)
         if change:
-            saved = run_in_transaction(lambda: services.wallet_set_daily_limit(
-                actor=actor, wallet_id=obj.pk, daily_limit=form.cleaned_data["daily_limit"]))
+            saved = services.wallet_set_daily_limit(actor=actor, wallet_id=obj.pk,
+                                                    daily_limit=form.cleaned_data["daily_limit"])
         else:
-            saved = run_in_transaction(lambda: services.wallet_create(
+            saved = services.wallet_create(
                 actor=actor, customer_id=form.cleaned_data["customer"].pk, currency=form.cleaned_data["currency"],
-                daily_limit=form.cleaned_data["daily_limit"]))
+                daily_limit=form.cleaned_data["daily_limit"])
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -137,8 +136,7 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
         return _form_action(
             self, request, queryset, form_class=ReasonForm, action=service.__name__.removeprefix("wallet_"),
             intro=f"{label} these wallets. The reason is kept in the audit trail.", submit_label=label,
-            apply=lambda w, data: run_in_transaction(lambda: service(
-                actor=Actor.for_user(request.user), wallet_id=w.pk, reason=data["reason"])))
+            apply=lambda w, data: service(actor=Actor.for_user(request.user), wallet_id=w.pk, reason=data["reason"]))
 
     @admin.action(description="Freeze selected wallets", permissions=["freeze"])
     def freeze(self, request, queryset):
@@ -152,8 +150,8 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
     def adjust(self, request, queryset):
         def apply(wallet, data):
             amount = AdjustForm.base_fields["amount"].minor_for(data["amount"], wallet.currency)
-            run_in_transaction(lambda: services.wallet_adjust(
-                actor=Actor.for_user(request.user), wallet_id=wallet.pk, amount=amount, reason=data["reason"]))
+            services.wallet_adjust(actor=Actor.for_user(request.user), wallet_id=wallet.pk, amount=amount,
+                                   reason=data["reason"])
 
         currencies = set(queryset.values_list("currency", flat=True))
         return _form_action(self, request, queryset, form_class=AdjustForm, action="adjust",
@@ -219,8 +217,8 @@ class JournalEntryAdmin(ReadOnlyAdmin):
             self, request, queryset, form_class=ReasonForm, action="reverse",
             intro="Post a reversing entry for each (every posting negated); the originals stay as they are.",
             submit_label="Reverse",
-            apply=lambda entry, data: run_in_transaction(lambda: ledger.entry_reverse(
-                entry_id=entry.pk, actor=Actor.for_user(request.user), reason=data["reason"])))
+            apply=lambda entry, data: ledger.entry_reverse(
+                entry_id=entry.pk, actor=Actor.for_user(request.user), reason=data["reason"]))
 
     def has_reverse_permission(self, request):
         return request.user.has_perm("wallets.reverse_journalentry")
@@ -251,8 +249,8 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        saved = run_in_transaction(lambda: services.exchange_rate_set(
+        saved = services.exchange_rate_set(
             actor=Actor.for_user(request.user), base_currency=data["base_currency"],
             quote_currency=data["quote_currency"], rate=data["rate"], source=data["source"],
-            valid_from=data["valid_from"]))
+            valid_from=data["valid_from"])
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
