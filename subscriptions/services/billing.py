@@ -18,14 +18,16 @@ from django.db import IntegrityError, transaction
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
+from core.models import touch
 
+from ..audit import SubscriptionsAction
 from ..models import BillingRun, Invoice, Subscription
-from .collection import charge_and_settle_many, claim_many
-from .common import record_event, save
-from .invoices import invoice_build, void
-from .renewal import batchable, next_period, renew_many
-from .subscriptions import INCOMPLETE_TTL, plan_line
+from .attempts import _claim_many, _collect_many
+from .common import _record_event
+from .invoices import _invoice_build, _void
+from .renewal import _batchable, _next_period, _renew_many
+from .subscriptions import INCOMPLETE_TTL, _plan_line
 
 logger = logging.getLogger("subscriptions")
 # Exactly the condition of the partial index `sub_renewal_due_idx`, so the chunk query can use it.
@@ -38,38 +40,39 @@ def _chunk_size(value: int | None) -> int:
     return int(value or getattr(settings, "BILLING_CHUNK_SIZE", 200))
 
 
-def due_for_renewal(now):
+def _due_for_renewal(now):
     """The renewal chunk query, oldest period end first: walks `sub_renewal_due_idx` and stops."""
     return (Subscription.objects.select_for_update(skip_locked=True, of=("self",)).select_related("plan", "customer")
             .filter(status__in=RENEWABLE, current_period_end__lte=now).order_by("current_period_end", "id"))
 
 
-def due_for_collection(now):
+def _due_for_collection(now):
     """The collection chunk query, earliest attempt first: walks `inv_collect_idx` and stops."""
     return (Invoice.objects.select_for_update(skip_locked=True, of=("self",)).select_related("subscription")
             .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now).order_by("next_payment_attempt", "id"))
 
 
-def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
+def _renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
     if sub.cancel_at_period_end:
         sub.status, sub.ended_at = Subscription.Status.CANCELED, sub.current_period_end
-        save(sub, "status", "ended_at")
-        record_event(sub, "canceled")
-        audit_record(action="subscription.canceled", actor=actor, obj=sub, details={"at_period_end": True})
+        touch(sub, "status", "ended_at")
+        _record_event(sub, "canceled")
+        audit_record(action=SubscriptionsAction.SUBSCRIPTION_CANCELED, actor=actor, obj=sub,
+                     details={"at_period_end": True})
         run.canceled += 1
         return
-    index, start, end = next_period(sub)
-    invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
-                  lines=[plan_line(sub, start, end)], actor=actor, collect_from=clock.now())
+    index, start, end = _next_period(sub)
+    _invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
+                  lines=[_plan_line(sub, start, end)], actor=actor, collect_from=clock.now())
     was_trial = sub.status == Subscription.Status.TRIALING
     sub.period_index, sub.current_period_start, sub.current_period_end = index, start, end
     fields = ["period_index", "current_period_start", "current_period_end"]
     if was_trial:
         sub.status = Subscription.Status.ACTIVE
         fields.append("status")
-    save(sub, *fields)
+    touch(sub, *fields)
     if was_trial:
-        record_event(sub, "trial_converted")
+        _record_event(sub, "trial_converted")
     run.renewed += 1
     run.invoices_created += 1
 
@@ -77,14 +80,14 @@ def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
 def _renew_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def write() -> int:
         now = clock.now()
-        subs = list(due_for_renewal(now)[:size])
-        batch = batchable(subs)
-        renew_many(batch, actor, run)
+        subs = list(_due_for_renewal(now)[:size])
+        batch = _batchable(subs)
+        _renew_many(batch, actor, run)
         done = {s.id for s in batch}
         for sub in [s for s in subs if s.id not in done]:
             try:
                 with transaction.atomic():
-                    renew_one(sub, actor, run)
+                    _renew_one(sub, actor, run)
             except IntegrityError as exc:
                 # Another run invoiced this period already: nothing to do for it here.
                 logger.warning("period already invoiced", extra={"subscription": sub.id, "error": str(exc)[:200]})
@@ -100,11 +103,11 @@ def _expire_incomplete(run: BillingRun, actor: Actor, size: int) -> int:
                     .filter(status=Subscription.Status.INCOMPLETE, created__lte=cutoff).order_by("id")[:size])
         for sub in subs:
             sub.status, sub.ended_at = Subscription.Status.INCOMPLETE_EXPIRED, clock.now()
-            save(sub, "status", "ended_at")
+            touch(sub, "status", "ended_at")
             for invoice in sub.invoices.select_for_update().filter(status=Invoice.Status.OPEN):
-                void(invoice, actor)
-            record_event(sub, "incomplete_expired")
-            audit_record(action="subscription.incomplete_expired", actor=actor, obj=sub)
+                _void(invoice, actor)
+            _record_event(sub, "incomplete_expired")
+            audit_record(action=SubscriptionsAction.SUBSCRIPTION_INCOMPLETE_EXPIRED, actor=actor, obj=sub)
             run.expired += 1
         return len(subs)
     return run_in_transaction(write)
@@ -113,14 +116,14 @@ def _expire_incomplete(run: BillingRun, actor: Actor, size: int) -> int:
 def _collect_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def claim_chunk():
         now = clock.now()
-        invoices = list(due_for_collection(now)[:size])
-        return list(zip(invoices, claim_many(invoices), strict=True))
+        invoices = list(_due_for_collection(now)[:size])
+        return list(zip(invoices, _claim_many(invoices), strict=True))
 
     claimed = run_in_transaction(claim_chunk)
     attempts = [(invoice, attempt) for invoice, attempt in claimed if attempt is not None]
     run.payments_attempted += len(attempts)
     try:
-        outcomes = charge_and_settle_many(attempts, actor) if attempts else []
+        outcomes = _collect_many(attempts, actor) if attempts else []
     except Exception as exc:
         # The chunk's charge failed as a whole: its pending attempts are settled by the next run.
         logger.exception("collection failed", extra={"invoices": [i.id for i, _ in attempts][:20]})
@@ -149,6 +152,7 @@ def _checkpoint(run: BillingRun, phase: str) -> None:
         after_chunk(phase)
 
 
+@use_case(steps=True)
 def billing_run(*, actor: Actor, chunk_size: int | None = None, triggered_by: str = "") -> BillingRun:
     """One billing cycle as of `clock.now()`; returns the recorded run."""
     size = _chunk_size(chunk_size)

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from core import ids as core_ids
-from subscriptions import services
+from subscriptions import selectors, services
 from subscriptions.models import DunningSettings, Invoice, InvoiceLine, Plan, Subscription
 from tests.adminurls import admin_url
 
@@ -82,7 +82,7 @@ def test_dunning_settings_history(staff_client):
             "retry_days": days, "final_action": "canceled", "notify_customers": "on", "note": "x"})
         assert response.status_code == 302
     assert list(DunningSettings.objects.order_by("id").values_list("retry_days", flat=True)) == [[1, 3, 7, 14], [2, 4]]
-    assert services.dunning_settings().retry_days == [2, 4]
+    assert selectors.dunning_settings_get().retry_days == [2, 4]
     bad = client.post("/admin/subscriptions/dunningsettings/add/", {"retry_days": "[5, 1]", "final_action": "unpaid"})
     assert bad.status_code == 302 and DunningSettings.objects.count() == 2
     assert client.get("/admin/subscriptions/billingrun/").status_code == 200

@@ -55,7 +55,7 @@ def test_chunk_paths_write_the_rows_of_the_single_paths(actor, make_plan, travel
 
     def renew():
         run = BillingRun(as_of=at(2026, 2, 1), status="running", started=at(2026, 2, 1))
-        billing.renew_one(lock_subscription(single), actor, run)
+        billing._renew_one(lock_subscription(single), actor, run)
         return Invoice.objects.get(subscription_id=single, billing_reason="subscription_cycle")
 
     invoice = run_in_transaction(renew)
