@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 
 from core import clock
 from core.audit import audit_record
@@ -25,9 +24,9 @@ from ..audit import SubscriptionsAction
 from ..models import BillingRun, Invoice, Subscription
 from .attempts import _claim_many, _collect_many
 from .common import _record_event
-from .invoices import _invoice_build, _void
-from .renewal import _batchable, _next_period, _renew_many
-from .subscriptions import INCOMPLETE_TTL, _plan_line
+from .invoices import _void
+from .renewal import _renew
+from .subscriptions import INCOMPLETE_TTL
 
 logger = logging.getLogger("subscriptions")
 # Exactly the condition of the partial index `sub_renewal_due_idx`, so the chunk query can use it.
@@ -52,46 +51,13 @@ def _due_for_collection(now):
             .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now).order_by("next_payment_attempt", "id"))
 
 
-def _renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
-    if sub.cancel_at_period_end:
-        sub.status, sub.ended_at = Subscription.Status.CANCELED, sub.current_period_end
-        touch(sub, "status", "ended_at")
-        _record_event(sub, "canceled")
-        audit_record(action=SubscriptionsAction.SUBSCRIPTION_CANCELED, actor=actor, obj=sub,
-                     details={"at_period_end": True})
-        run.canceled += 1
-        return
-    index, start, end = _next_period(sub)
-    _invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
-                  lines=[_plan_line(sub, start, end)], actor=actor, collect_from=clock.now())
-    was_trial = sub.status == Subscription.Status.TRIALING
-    sub.period_index, sub.current_period_start, sub.current_period_end = index, start, end
-    fields = ["period_index", "current_period_start", "current_period_end"]
-    if was_trial:
-        sub.status = Subscription.Status.ACTIVE
-        fields.append("status")
-    touch(sub, *fields)
-    if was_trial:
-        _record_event(sub, "trial_converted")
-    run.renewed += 1
-    run.invoices_created += 1
-
-
 def _renew_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def write() -> int:
-        now = clock.now()
-        subs = list(_due_for_renewal(now)[:size])
-        batch = _batchable(subs)
-        _renew_many(batch, actor, run)
-        done = {s.id for s in batch}
-        for sub in [s for s in subs if s.id not in done]:
-            try:
-                with transaction.atomic():
-                    _renew_one(sub, actor, run)
-            except IntegrityError as exc:
-                # Another run invoiced this period already: nothing to do for it here.
-                logger.warning("period already invoiced", extra={"subscription": sub.id, "error": str(exc)[:200]})
-                _error(run, sub.id, "duplicate_period", str(exc))
+        subs = list(_due_for_renewal(clock.now())[:size])
+        for sub in _renew(subs, actor, run):
+            # Another run invoiced this period already: nothing to do for it here.
+            logger.warning("period already invoiced", extra={"subscription": sub.id})
+            _error(run, sub.id, "duplicate_period", "The subscription's new period is already invoiced.")
         return len(subs)
     return run_in_transaction(write)
 

@@ -4,13 +4,14 @@ written off. A final invoice is never edited: corrections are lines on a later i
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import connection
 
 from core import clock
 from core.audit import audit_build, audit_record
 from core.context import Actor
-from core.db import require_transaction, use_case
+from core.db import require_transaction, update_rows, use_case
 from core.models import AuditEvent, touch
 
 from ..audit import SubscriptionsAction
@@ -74,35 +75,64 @@ def _finalized_event(invoice: Invoice, actor: Actor) -> AuditEvent:
                        details={"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
 
 
-def _invoice_build(*, sub: Subscription, reason: str, period_start: dt.datetime, period_end: dt.datetime,
-                  lines: list[Line], actor: Actor, include_pending: bool = True,
-                  collect_from: dt.datetime | None = None) -> Invoice:
-    """A finalised invoice with `lines` plus the subscription's pending items. Credits beyond the
-    charges are carried forward as a pending credit, so an invoice total is never negative.
-    `collect_from`: when the billing run should first try to collect it (None: the caller does)."""
+@dataclass
+class _Draft:
+    """An invoice to build: its subscription, why, the period it covers and its own lines;
+    `collect_from` is when the billing run should first collect it (None: the caller does)."""
+
+    sub: Subscription
+    reason: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    lines: list[Line]
+    collect_from: dt.datetime | None = None
+
+
+def _invoices_build(drafts: list[_Draft], actor: Actor) -> list[Invoice]:
+    """Finalised invoices with each draft's lines plus its subscription's pending items, written with
+    multi-row statements. Credits beyond the charges are carried forward as a pending credit, so an
+    invoice total is never negative. The numbers are taken last, so the year's counter row stays
+    locked only for the moments before the caller's transaction commits (gapless: a rollback gives
+    them back)."""
     require_transaction()
     now = clock.now()
-    pending = (list(InvoiceLine.objects.filter(subscription=sub, invoice__isnull=True).values_list("id", "amount"))
-               if include_pending else [])
-    subtotal = sum(line.amount for line in lines) + sum(amount for _, amount in pending)
-    carry_in, carry_out = [], []
-    if subtotal < 0:
-        currency = sub.plan.currency
-        carry_in = [Line("Unused credit carried to the next invoice", period_start, period_end, 1, -subtotal,
-                         -subtotal, currency, False, "")]
-        carry_out = [Line("Credit from an earlier invoice", period_start, period_end, 1, subtotal, subtotal,
-                          currency, False, "")]
-        subtotal = 0
-    invoice = _invoice_row(sub=sub, reason=reason, period_start=period_start, period_end=period_end, total=subtotal,
-                          now=now)
-    _open_invoice(invoice, now, _take_number(now.year), collect_from)
-    invoice.save(force_insert=True)
-    _add_lines(sub, lines + carry_in, invoice)
-    _add_lines(sub, carry_out, None)
-    if pending:
-        InvoiceLine.objects.filter(pk__in=[pk for pk, _ in pending]).update(invoice=invoice)
-    _finalized_event(invoice, actor).save(force_insert=True)
-    return invoice
+    pending: dict[str, list[tuple[int, int]]] = {}
+    for pk, sub_id, amount in InvoiceLine.objects.filter(
+            subscription_id__in=[d.sub.id for d in drafts], invoice__isnull=True).values_list(
+            "id", "subscription_id", "amount"):
+        pending.setdefault(sub_id, []).append((pk, amount))
+    invoices, rows, moved = [], [], []
+    for draft in drafts:
+        sub, items = draft.sub, pending.get(draft.sub.id, [])
+        subtotal = sum(line.amount for line in draft.lines) + sum(amount for _, amount in items)
+        carry_in, carry_out = [], []
+        if subtotal < 0:
+            currency = sub.plan.currency
+            carry_in = [Line("Unused credit carried to the next invoice", draft.period_start, draft.period_end, 1,
+                             -subtotal, -subtotal, currency, False, "")]
+            carry_out = [Line("Credit from an earlier invoice", draft.period_start, draft.period_end, 1, subtotal,
+                              subtotal, currency, False, "")]
+            subtotal = 0
+        invoice = _invoice_row(sub=sub, reason=draft.reason, period_start=draft.period_start,
+                               period_end=draft.period_end, total=subtotal, now=now)
+        invoices.append(invoice)
+        rows += [_line_row(sub, line, invoice, now) for line in draft.lines + carry_in]
+        rows += [_line_row(sub, line, None, now) for line in carry_out]
+        moved += [InvoiceLine(pk=pk, invoice=invoice) for pk, _ in items]
+    for invoice, number, draft in zip(invoices, take_numbers(now.year, len(invoices)), drafts, strict=True):
+        _open_invoice(invoice, now, number, draft.collect_from)
+    Invoice.objects.bulk_create(invoices)
+    if rows:
+        InvoiceLine.objects.bulk_create(rows)
+    update_rows(InvoiceLine, moved, ["invoice"])
+    AuditEvent.objects.bulk_create([_finalized_event(invoice, actor) for invoice in invoices])
+    return invoices
+
+
+def _invoice_build(*, sub: Subscription, reason: str, period_start: dt.datetime, period_end: dt.datetime,
+                   lines: list[Line], actor: Actor, collect_from: dt.datetime | None = None) -> Invoice:
+    """One invoice: `_invoices_build` with a list of one."""
+    return _invoices_build([_Draft(sub, reason, period_start, period_end, lines, collect_from)], actor)[0]
 
 
 def _finalize(invoice: Invoice, actor: Actor) -> Invoice:
