@@ -20,6 +20,10 @@ from core.money import format_amount
 
 from . import services
 from .models import BillingRun, ChurnModel, DunningSettings, Invoice, InvoiceAttempt, InvoiceLine, Plan, Subscription
+from .services.subscriptions import CHANGEABLE
+
+# Buttons are offered only where the operation applies; the operation refuses the rest anyway.
+ENDED = (Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED)
 
 _money = money_text
 
@@ -39,7 +43,8 @@ class PlanAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     list_filter = ("active", "currency", "interval")
     search_fields = ("id", "name")
     operation_actions = (
-        operation_action("archive_plan", label="Archive (no new subscriptions)", id_field="plan_id", name="archive"),
+        operation_action("archive_plan", label="Archive (no new subscriptions)", id_field="plan_id", name="archive",
+                         when=lambda plan: plan.active),
     )
     form = PlanForm
     money_fields = ("amount",)
@@ -87,14 +92,17 @@ class SubscriptionAdmin(OperationActionsMixin, ReadOnlyAdmin):
     inlines = [InvoiceInline]
     operation_actions = (
         operation_action("update_subscription", label="Change plan or quantity", id_field="subscription_id",
-                         fixed={"preview": False}, name="change_plan"),
+                         fixed={"preview": False}, name="change_plan", when=lambda sub: sub.status in CHANGEABLE),
         operation_action("cancel_subscription", label="Cancel now", id_field="subscription_id",
-                         fixed={"at_period_end": False}, name="cancel_now"),
+                         fixed={"at_period_end": False}, name="cancel_now", when=lambda sub: sub.status not in ENDED),
         operation_action("cancel_subscription", label="Cancel at period end", id_field="subscription_id",
-                         fixed={"at_period_end": True}, name="cancel_at_end"),
-        operation_action("pause_subscription", label="Pause", id_field="subscription_id", name="pause"),
+                         fixed={"at_period_end": True}, name="cancel_at_end",
+                         when=lambda sub: sub.status in CHANGEABLE and not sub.cancel_at_period_end),
+        operation_action("pause_subscription", label="Pause", id_field="subscription_id", name="pause",
+                         when=lambda sub: sub.status in CHANGEABLE),
         operation_action("resume_subscription", label="Resume (new period, invoiced now)",
-                         id_field="subscription_id", name="resume"),
+                         id_field="subscription_id", name="resume",
+                         when=lambda sub: sub.status == Subscription.Status.PAUSED),
     )
 
 
@@ -123,10 +131,13 @@ class InvoiceAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     inlines = [LineInline, AttemptInline]
     readonly_fields = ("printable",)
     operation_actions = (
-        operation_action("pay_invoice", label="Pay now", id_field="invoice_id", name="pay"),
-        operation_action("void_invoice", label="Void", id_field="invoice_id", name="void"),
+        operation_action("pay_invoice", label="Pay now", id_field="invoice_id", name="pay",
+                         when=lambda invoice: invoice.status in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE)),
+        operation_action("void_invoice", label="Void", id_field="invoice_id", name="void",
+                         when=lambda invoice: invoice.status in (Invoice.Status.DRAFT, Invoice.Status.OPEN,
+                                                                 Invoice.Status.UNCOLLECTIBLE)),
         operation_action("mark_invoice_uncollectible", label="Mark uncollectible", id_field="invoice_id",
-                         name="mark_uncollectible"),
+                         name="mark_uncollectible", when=lambda invoice: invoice.status == Invoice.Status.OPEN),
     )
 
     def printable(self, obj):
