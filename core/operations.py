@@ -151,11 +151,16 @@ def _flatten_errors(errors: Any) -> Any:
     return str(errors)
 
 
-# Gates for `approvable` operations, consulted by `invoke` after validation and before the
-# effect: each is called as gate(op=, actor=, data=, validated=, idempotency_key=) and returns
-# None (let the call run) or a WriteResult to answer instead (e.g. 202 pending approval).
-# Higher layers register theirs (mcp_gateway, in its AppConfig.ready()): core may not import them.
-approval_gates: list[Callable[..., WriteResult | None]] = []
+# The approval gate of `approvable` operations, consulted by `invoke` after validation and before
+# the effect: called as gate(op=, actor=, data=, validated=, idempotency_key=), it returns None (let
+# the call run) or a WriteResult to answer instead (e.g. 202 pending approval). The approvals app
+# installs it (in its AppConfig.ready()): core may not import the layers above it.
+_approval_gate: Callable[..., WriteResult | None] | None = None
+
+
+def install_approval_gate(gate: Callable[..., WriteResult | None]) -> None:
+    global _approval_gate
+    _approval_gate = gate
 
 
 def admit(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
@@ -174,11 +179,10 @@ def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key
     `skip_gates` is for running a call that a gate already held and a person approved.
     """
     validated = admit(op, actor, data)
-    if op.approvable and not skip_gates:
-        for gate in approval_gates:
-            held = gate(op=op, actor=actor, data=data, validated=validated, idempotency_key=idempotency_key)
-            if held is not None:
-                return held
+    if op.approvable and not skip_gates and _approval_gate is not None:
+        held = _approval_gate(op=op, actor=actor, data=data, validated=validated, idempotency_key=idempotency_key)
+        if held is not None:
+            return held
     if op.read_only:
         return WriteResult(op.success_status, op.render(op.handler(actor=actor, **validated)))
 

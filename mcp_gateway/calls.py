@@ -22,6 +22,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from approvals import gate as approvals
 from core.cards import contains_pan
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
@@ -30,7 +31,7 @@ from core.operations import authorize, invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
 
-from . import approvals, services
+from . import services
 from .errors import NotAuthenticated
 from .models import ToolCall
 from .registry import Tool, get_tool

@@ -1,4 +1,5 @@
-"""The approval gate that `core.operations.invoke` consults for `approvable` operations.
+"""The approval gate that `core.operations.invoke` consults for `approvable` operations
+(installed from ApprovalsConfig.ready()).
 
 It binds API keys in both doors (REST answers 202, MCP a normal result). Staff users acting
 in the admin are not held: the gate guards what keys (agents, scripts) can do on their own.
