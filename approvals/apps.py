@@ -13,6 +13,6 @@ class ApprovalsConfig(AppConfig):
 
         from . import audit  # noqa: F401
         from . import operations as _ops  # noqa: F401  (registers get_approval_status)
-        from .gate import approval_gate
+        from .gate import hold, would_hold
 
-        operations.install_approval_gate(approval_gate)
+        operations.install_approval_gate(hold=hold, would_hold=would_hold)

@@ -22,7 +22,6 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from approvals import gate as approvals
 from core.cards import contains_pan
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
@@ -97,11 +96,9 @@ def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     call would be held for approval."""
     op = tool.operation
     simulated = simulate(op, actor=actor, data=data)
-    hold = approvals.would_hold(op, actor, data)
-    if simulated["target"] is None and op.open_world:
-        simulated["target"] = approvals.target_state(op, actor, data)
-    return {"dry_run": True, "operation": op.name, "arguments": data, "requires_approval": hold is not None,
-            "approval_threshold": hold, **simulated}
+    return {"dry_run": True, "operation": op.name, "arguments": data,
+            "requires_approval": simulated.pop("requires_approval"),
+            "approval_threshold": simulated.pop("approval_threshold"), **simulated}
 
 
 def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: str) -> dict[str, Any]:
