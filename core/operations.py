@@ -224,22 +224,28 @@ def install_approval_gate(*, hold: Callable[..., WriteResult | None],
     _hold, _would_hold = hold, would_hold
 
 
-def admit(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+def admit(op: Operation, actor: Actor, data: dict[str, Any], *, authorized: bool = False) -> dict[str, Any]:
     """What every call of `op` passes before it runs or is previewed: no card data or unstorable
-    text, the actor's scope and permission, the input serializer. Returns the validated input."""
+    text, the actor's scope and permission, the input serializer. Returns the validated input.
+
+    `authorized`: the door already ran `authorize(op, actor)` for this very call (MCP does, before
+    it reads the arguments, so a key that cannot see a tool learns nothing about them); it is not
+    repeated."""
     refuse_card_data(data)
     refuse_unstorable_text(data)
-    authorize(op, actor)
+    if not authorized:
+        authorize(op, actor)
     return validate_input(op, data)
 
 
 def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key: str | None = None,
-           skip_gates: bool = False) -> WriteResult:
+           skip_gates: bool = False, authorized: bool = False) -> WriteResult:
     """Authorise, validate, run (idempotently for writes) and render one operation call.
 
-    `skip_gates` is for running a call that a gate already held and a person approved.
+    `skip_gates` is for running a call that a gate already held and a person approved;
+    `authorized` as for `admit`.
     """
-    validated = admit(op, actor, data)
+    validated = admit(op, actor, data, authorized=authorized)
     if op.approvable and not skip_gates and _hold is not None:
         held = _hold(Call(op, actor, data, validated), idempotency_key=idempotency_key)
         if held is not None:
@@ -258,7 +264,7 @@ class _Rollback(Exception):
     pass
 
 
-def simulate(op: Operation, *, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], authorized: bool = False) -> dict[str, Any]:
     """What a call would do, without doing it (dry runs at MCP, confirmation pages in the admin).
 
     Database-only operations run for real in a transaction that is always rolled back, so the
@@ -269,7 +275,7 @@ def simulate(op: Operation, *, actor: Actor, data: dict[str, Any]) -> dict[str, 
     the call itself (scope, input) raise as `invoke` does. `requires_approval` and
     `approval_threshold` say whether the approval gate would hold a real call.
     """
-    validated = admit(op, actor, data)
+    validated = admit(op, actor, data, authorized=authorized)
     call = Call(op, actor, data, validated)
     if op.preview is not None:
         outcome = _rolled_back("preview", lambda: op.render(op.preview(actor=actor, **validated)))
