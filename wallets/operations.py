@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.money import normalize_currency, parse_amount
-from core.operations import Operation, register
+from core.operations import Operation, amount_value, register
 
 from . import ledger, selectors, services
 from .models import JournalEntry
@@ -166,6 +166,7 @@ register(Operation(
     handler=_transfer, scope="wallets:write", permission="wallets.transfer_funds", input=TransferInput,
     # Money leaves the payer for good, so staff may require approval above a threshold.
     output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
+    value=amount_value(),
 ))
 register(Operation(
     name="wallet_transaction_history", title="Wallet transaction history",
@@ -226,6 +227,7 @@ register(Operation(
                  "insufficient_funds, wallet_frozen, limit_exceeded, " + ERRORS + "."),
     handler=_withdraw, scope="wallets:write", permission="wallets.withdraw_funds", input=WithdrawInput,
     output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
+    target="get_wallet_balance", value=amount_value(currency=None),
 ))
 
 # Staff only: the admin is their one door (no REST route, no MCP tool).
