@@ -30,11 +30,6 @@ def fields_of(response, status=400):
 
 
 @pytest.fixture
-def customer():
-    return CustomerFactory()
-
-
-@pytest.fixture
 def wallet(customer):
     return services.wallet_create(actor=Actor.system("tests"), customer_id=customer.pk, currency="USD")
 
