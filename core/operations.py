@@ -48,8 +48,8 @@ class Operation:
     description: str
     handler: Callable[..., Any]
     scope: str
-    input: type[serializers.Serializer] | None = None
-    output: type[serializers.Serializer] | None = None
+    input: type[serializers.Serializer[Any]] | None = None
+    output: type[serializers.Serializer[Any]] | None = None
     permission: str | None = None
     read_only: bool = True
     destructive: bool = False
@@ -182,7 +182,7 @@ def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key
     if op.read_only:
         return WriteResult(op.success_status, op.render(op.handler(actor=actor, **validated)))
 
-    def effect():
+    def effect() -> tuple[int, Any]:
         return op.success_status, op.render(op.handler(actor=actor, **validated))
 
     return execute_write(actor=actor, operation=op.name, key=idempotency_key, payload=data, effect=effect,
@@ -217,8 +217,9 @@ def simulate(op: Operation, *, actor: Actor, data: dict[str, Any]) -> dict[str, 
     `would_succeed: None`). Refusals of the call itself (scope, input) raise as `invoke` does.
     """
     validated = admit(op, actor, data)
-    if op.preview is not None:
-        return _rolled_back("preview", lambda: op.render(op.preview(actor=actor, **validated)))
+    preview = op.preview
+    if preview is not None:
+        return _rolled_back("preview", lambda: op.render(preview(actor=actor, **validated)))
     if op.open_world:
         return {"mode": "preview", "would_succeed": None, "result": None, "error": None,
                 "target": target_state(op, actor, data)}
