@@ -25,8 +25,11 @@ def is_retryable(exc: BaseException) -> bool:
     return sqlstate in RETRYABLE_SQLSTATES
 
 
-def run_in_transaction(fn: Callable[[], T], *, attempts: int = 5) -> T:
-    """The use-case boundary: one outermost transaction, retried on deadlock/serialization."""
+def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
+    """The use-case boundary: one outermost transaction, retried on deadlock/serialization.
+
+    `fn` is called with no arguments (`...` only because mypy cannot match a lambda that binds a loop
+    variable as a default, `lambda n=note: ...`, to `Callable[[], T]`)."""
     if connection.in_atomic_block:
         # Inside someone else's transaction: they own the retry.
         return fn()

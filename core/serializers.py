@@ -160,14 +160,13 @@ class CurrencyField(serializers.CharField):
         return normalize_currency(value) if value else value
 
 
-def validate_metadata(value: dict[str, Any]) -> dict[str, Any]:
+def validate_metadata(value: dict[str, Any]) -> None:
     """Integrators' free-form metadata on any object: bounded, scalar values only."""
     if len(value) > 50:
         raise serializers.ValidationError("At most 50 metadata keys.")
     for key, item in value.items():
         if len(str(key)) > 40 or not isinstance(item, str | int | float | bool) or len(str(item)) > 500:
             raise serializers.ValidationError("Metadata keys are up to 40 characters; values are scalars up to 500.")
-    return value
 
 
 def not_a_string(field: serializers.Field[Any, Any, Any, Any], value: Any) -> bool:

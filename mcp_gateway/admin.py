@@ -43,7 +43,7 @@ class ThresholdForm(MoneyFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["operation"].choices = [(op.name, op.name) for op in all_operations() if op.approvable]
+        self.fields["operation"].choices = [(op.name, op.name) for op in all_operations() if op.approvable]  # type: ignore[attr-defined]  # the ChoiceField above
 
 
 @admin.register(ApprovalThreshold)

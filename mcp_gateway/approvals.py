@@ -35,7 +35,7 @@ def reader_for(op: Operation, data: dict[str, Any]) -> tuple[Operation, dict[str
     ids = [(name, value) for name, value in data.items() if name.endswith("_id") and isinstance(value, str)]
     if not ids or op.input is None:
         return None
-    first_declared = next((name for name in op.input().fields if name in dict(ids)), None)
+    first_declared = next((name for name in op.input().fields.keys() if name in dict(ids)), None)
     if first_declared is None:
         return None
     id_field, value = first_declared, dict(ids)[first_declared]

@@ -1,6 +1,7 @@
 """Staff pages for payments: thin, every change goes through a service."""
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -107,7 +108,7 @@ class SettingsAdmin(admin.ModelAdmin):
     """Edited by staff; saved through the service so each change is validated and audited."""
 
     exclude = ("created", "updated")
-    saver = None
+    saver: Any = None  # each subclass's staticmethod (actor, obj) that saves through the service
 
     def save_model(self, request, obj, form, change):
         saver = type(self).saver

@@ -101,7 +101,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         url = reverse("admin:subscriptions_subscription_change_plan", args=[quote(obj.pk)])
         return format_html('<a class="button" href="{}">Change plan or quantity (with preview)</a>', url)
 
-    change_plan_link.short_description = "Change"
+    change_plan_link.short_description = "Change"  # type: ignore[attr-defined]  # what @admin.display(description=) sets
 
     def has_write_permission(self, request):
         return request.user.has_perm("subscriptions.change_subscription")

@@ -35,7 +35,7 @@ class AdjustForm(ReasonForm):
     def __init__(self, *args, currency=None, **kwargs):
         super().__init__(*args, **kwargs)
         # One currency among the selected wallets: the amount is checked here, next to its code.
-        self.fields["amount"].currency = currency
+        self.fields["amount"].currency = currency  # type: ignore[attr-defined]  # an AmountField; fields[] is any Field
 
 
 class WalletForm(MoneyFormMixin, forms.ModelForm):
@@ -90,7 +90,7 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Updated")
     def last_changed(self, obj):
         # Formatted as the admin formats a date field (a display method's value is printed as is).
-        return formats.localize(timezone.template_localtime(obj.last_changed))
+        return formats.localize(timezone.template_localtime(obj.last_changed))  # type: ignore[attr-defined]  # in Django 5.2; not in the 6.1 stubs
 
     @admin.display(description="Balance")
     def balance(self, obj):
@@ -151,7 +151,7 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Adjust balance of selected wallets (against suspense)", permissions=["adjust"])
     def adjust(self, request, queryset):
         def apply(wallet, data):
-            amount = AdjustForm.base_fields["amount"].minor_for(data["amount"], wallet.currency)
+            amount = AdjustForm.base_fields["amount"].minor_for(data["amount"], wallet.currency)  # type: ignore[attr-defined]  # an AmountField
             run_in_transaction(lambda: services.wallet_adjust(
                 actor=Actor.for_user(request.user), wallet_id=wallet.pk, amount=amount, reason=data["reason"]))
 

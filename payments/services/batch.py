@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from accounts.models import Customer
 from core import clock
@@ -84,8 +85,8 @@ class ChargeRequest:
 class _Item:
     index: int
     payment: Payment
-    attempt: PaymentAttempt | None = None
-    result: object = None
+    attempt: Any = None  # a PaymentAttempt when the item is charged (none when risk blocks it)
+    result: Any = None  # the provider's ProviderResult, once it answered without an error
     error: Exception | None = None
     latency_ms: int = 0
 
@@ -150,7 +151,7 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
         items.append(item)
         results[index] = payment
     if not items:
-        return results
+        return results  # type: ignore[return-value]  # every index is filled by now
 
     def create_rows() -> None:
         Payment.objects.bulk_create([i.payment for i in items])
@@ -168,7 +169,7 @@ def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list
         results[item.index] = _authorise_with_routing(
             item.payment, actor, first_sequence=2, tried=[item.attempt.provider],
             last=(item.result.decline_code, item.result.decline_message) if declined else None)
-    return results
+    return results  # type: ignore[return-value]  # every index is filled by now
 
 
 def _authorise_all(items: list[_Item]) -> None:
@@ -204,6 +205,7 @@ def _settle_batch(items: list[_Item], actor: Actor) -> list[_Item]:
               .order_by("pk")}
     now = clock.now()
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    others: list[tuple[_Item, partial[Any]]]
     failover, captures, others = [], [], []
     for item in items:
         payment, attempt, result = locked[item.payment.pk], item.attempt, item.result

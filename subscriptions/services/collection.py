@@ -300,6 +300,7 @@ def charge_and_settle_many(claimed: list[tuple[Invoice, InvoiceAttempt]], actor:
                 .filter(pk__in=sorted({i.subscription_id for i in locked.values()})).order_by("pk")}
         fast = _settle_paid_many(claimed, results, locked, subs, actor)
         config = dunning_settings() if len(fast) < len(claimed) else None
+        outcomes: list[Outcome | Exception]
         notes, outcomes = [], []
         for (invoice, attempt), result in zip(claimed, results, strict=True):
             if attempt.id in fast:

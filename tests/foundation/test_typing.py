@@ -24,8 +24,13 @@ def test_make_lint_runs_mypy():
     assert "\t$(VENV)/bin/mypy\n" in recipe + "\n"
 
 
+def test_mypy_checks_the_kernel_and_every_app():
+    """A new app is type-checked from its first line: the files are the import-linter's packages."""
+    assert MYPY["files"] == PYPROJECT["tool"]["importlinter"]["root_packages"]
+    assert MYPY["check_untyped_defs"] is True
+
+
 def test_mypy_checks_the_kernel_strictly_with_the_django_plugins():
-    assert "core" in MYPY["files"]
     assert MYPY["plugins"] == ["mypy_django_plugin.main", "mypy_drf_plugin.main"]
     assert PYPROJECT["tool"]["django-stubs"]["django_settings_module"] == "config.settings.test"
     core = _overrides_for("core")
