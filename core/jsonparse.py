@@ -32,6 +32,7 @@ class JsonNumber(float):
     """A JSON number written with a fraction or exponent; `str()` gives the text as sent."""
 
     __slots__ = ("text",)
+    text: str
 
     def __new__(cls, text: str) -> JsonNumber:
         value = super().__new__(cls, text)
@@ -43,7 +44,7 @@ class JsonNumber(float):
     def __str__(self) -> str:
         return self.text
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[JsonNumber], tuple[str]]:
         return (JsonNumber, (self.text,))
 
 

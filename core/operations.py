@@ -49,8 +49,8 @@ class Operation:
     description: str
     handler: Callable[..., Any]
     scope: str
-    input: type[serializers.Serializer] | None = None
-    output: type[serializers.Serializer] | None = None
+    input: type[serializers.Serializer[Any]] | None = None
+    output: type[serializers.Serializer[Any]] | None = None
     permission: str | None = None
     read_only: bool = True
     destructive: bool = False
@@ -253,7 +253,7 @@ def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key
     if op.read_only:
         return WriteResult(op.success_status, op.render(op.handler(actor=actor, **validated)))
 
-    def effect():
+    def effect() -> tuple[int, Any]:
         return op.success_status, op.render(op.handler(actor=actor, **validated))
 
     return execute_write(actor=actor, operation=op.name, key=idempotency_key, payload=data, effect=effect,

@@ -77,6 +77,7 @@ class JournalEntry(models.Model):
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="reversed_by")
     created = models.DateTimeField()
+    posting_rows: "list[Posting]"  # not a column: the postings wallets.ledger writes with the entry
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -86,7 +86,7 @@ def _apply_refund_event(event: WebhookEvent, actor: Actor) -> str:
     refund = Refund.objects.filter(pk=refund_id).first() if has_prefix(refund_id, "re") else None
     if refund is None:
         return WebhookEvent.Status.IGNORED
-    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending")
+    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending")  # type: ignore[arg-type]  # no status (None) is pending
     refund_apply_result(refund_id=refund.id, result=RefundResult(status, obj.get("id", ""),
                                                                  obj.get("failure_reason") or ""), actor=actor)
     event.payment_id = refund.payment_id
