@@ -26,7 +26,9 @@ class ThresholdForm(MoneyFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["operation"].choices = [(op.name, op.name) for op in all_operations() if op.approvable]
+        operation = self.fields["operation"]
+        assert isinstance(operation, forms.ChoiceField)  # the model field has choices
+        operation.choices = [(op.name, op.name) for op in all_operations() if op.approvable]
 
 
 @admin.register(ApprovalThreshold)

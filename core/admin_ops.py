@@ -105,7 +105,7 @@ def _shown_value(bound: forms.BoundField, currency: str | None) -> str:
     value = bound.value()
     field = bound.field
     if isinstance(field, forms.ChoiceField):
-        labels = {str(key): str(label) for key, label in field.choices}
+        labels = {str(key): str(label) for key, label in field.choices}  # type: ignore[union-attr,misc]  # stubs: a list here
         values = value if isinstance(value, list | tuple) else [value]
         return ", ".join(labels.get(str(v), str(v)) for v in values)
     if isinstance(field, forms.BooleanField):
@@ -328,11 +328,11 @@ class OperationActionsMixin(_ModelAdminBase):
         return TemplateResponse(request, self.operation_action_template, context)
 
     @staticmethod
-    def _currency(objects: list) -> str | None:
+    def _currency(objects: list[Any]) -> str | None:
         currencies = {getattr(obj, "currency", None) for obj in objects}
         return next(iter(currencies)) if len(currencies) == 1 else None
 
-    def _initial(self, action: OperationAction, objects: list) -> dict[str, Any]:
+    def _initial(self, action: OperationAction, objects: list[Any]) -> dict[str, Any]:
         currency = {getattr(obj, "currency", None) for obj in objects}
         initial: dict[str, Any] = {}
         form_fields = form_class_for(action).base_fields

@@ -189,7 +189,10 @@ class Call:
         return self.op.value(self) if self.op.value is not None else (None, None)
 
 
-def amount_value(amount: str = "amount", currency: str | None = "currency"):
+CallValue = Callable[["Call"], tuple[int | None, str | None]]
+
+
+def amount_value(amount: str = "amount", currency: str | None = "currency") -> CallValue:
     """`value=` of a call whose `amount` argument is in major units (as sent) of its `currency`
     argument or, without one (or with `currency=None`), of its target's currency. A call without an
     amount is worth "the whole remainder" (None)."""
@@ -277,15 +280,18 @@ def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], authorized: b
     """
     validated = admit(op, actor, data, authorized=authorized)
     call = Call(op, actor, data, validated)
-    if op.preview is not None:
-        outcome = _rolled_back("preview", lambda: op.render(op.preview(actor=actor, **validated)))
+    preview = op.preview
+    outcome: dict[str, Any]
+    if preview is not None:
+        outcome = _rolled_back("preview", lambda: op.render(preview(actor=actor, **validated)))
     elif op.open_world:
         outcome = {"mode": "preview", "would_succeed": None, "result": None, "error": None, "target": None}
     else:
         outcome = _rolled_back("simulated", lambda: op.render(op.handler(actor=actor, **validated)))
     if op.open_world:
         outcome["target"] = call.target()
-    hold = _would_hold(call) if op.approvable and _would_hold is not None else None
+    would_hold = _would_hold
+    hold = would_hold(call) if op.approvable and would_hold is not None else None
     return {**outcome, "requires_approval": hold is not None, "approval_threshold": hold}
 
 

@@ -28,7 +28,7 @@ def actor_for_request(request: Request) -> Actor:
     return actor
 
 
-def _query_data(request) -> dict[str, Any]:
+def _query_data(request: Request) -> dict[str, Any]:
     # `?limit=1&limit=500` would otherwise mean whichever one a parser keeps; no filter takes a list.
     repeated = sorted(key for key, values in request.query_params.lists() if len(values) > 1)
     if repeated:

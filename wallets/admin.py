@@ -71,7 +71,7 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Updated")
     def last_changed(self, obj):
         # Formatted as the admin formats a date field (a display method's value is printed as is).
-        return formats.localize(timezone.template_localtime(obj.last_changed))
+        return formats.localize(timezone.template_localtime(obj.last_changed))  # type: ignore[attr-defined]  # missing from the stubs
 
     @admin.display(description="Balance")
     def balance(self, obj):

@@ -17,7 +17,7 @@ from ..providers import ProviderResult
 from . import postings
 
 # The audit action of each status a payment moves to (declared in payments/audit.py).
-STATUS_ACTIONS = {
+STATUS_ACTIONS: dict[str, PaymentsAction] = {
     Payment.Status.REQUIRES_PAYMENT_METHOD: PaymentsAction.PAYMENT_REQUIRES_PAYMENT_METHOD,
     Payment.Status.REQUIRES_CONFIRMATION: PaymentsAction.PAYMENT_REQUIRES_CONFIRMATION,
     Payment.Status.PROCESSING: PaymentsAction.PAYMENT_PROCESSING,

@@ -30,7 +30,7 @@ from .refunds import refund_apply_result
 logger = logging.getLogger("payments.webhooks")
 PAYMENT_EVENTS = ("payment_intent.succeeded", "payment_intent.amount_capturable_updated",
                   "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing")
-_STATUS_ACTIONS = {WebhookEvent.Status.RECEIVED: PaymentsAction.WEBHOOK_RECEIVED,
+_STATUS_ACTIONS: dict[str, PaymentsAction] = {WebhookEvent.Status.RECEIVED: PaymentsAction.WEBHOOK_RECEIVED,
                    WebhookEvent.Status.PROCESSED: PaymentsAction.WEBHOOK_PROCESSED,
                    WebhookEvent.Status.IGNORED: PaymentsAction.WEBHOOK_IGNORED,
                    WebhookEvent.Status.FAILED: PaymentsAction.WEBHOOK_FAILED}
