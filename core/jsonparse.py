@@ -16,6 +16,7 @@ into 0.1 before any field could look at the text a client sent, and recurses onc
 from __future__ import annotations
 
 import json
+from collections import Counter
 import math
 import sys
 from typing import Any
@@ -55,8 +56,8 @@ def _refuse_constant(name: str) -> Any:
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(name for name, _ in pairs if name in seen or seen.add(name))
+        counts = Counter(name for name, _ in pairs)
+        duplicate = next(name for name, _ in pairs if counts[name] > 1)
         raise InvalidJson(f"Duplicate member name in a JSON object: {duplicate[:100]!r}.")
     return obj
 

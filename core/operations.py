@@ -164,7 +164,7 @@ class Call:
     actor: Actor
     data: dict[str, Any]
     validated: dict[str, Any]
-    _target: Any = field(default=None, repr=False)
+    _target: dict[str, Any] | None = field(default=None, repr=False)
     _target_read: bool = field(default=False, repr=False)
 
     def target(self) -> dict[str, Any] | None:
