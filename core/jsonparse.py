@@ -16,9 +16,9 @@ into 0.1 before any field could look at the text a client sent, and recurses onc
 from __future__ import annotations
 
 import json
-from collections import Counter
 import math
 import sys
+from collections import Counter
 from typing import Any
 
 # No request of ours nests more than a few levels; metadata values are scalars.
