@@ -43,11 +43,16 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     list_select_related = ("customer", "account")
     show_full_result_count = False
     operation_actions = (
-        operation_action("freeze_wallet", label="Freeze", id_field="wallet_id"),
-        operation_action("unfreeze_wallet", label="Unfreeze", id_field="wallet_id"),
-        operation_action("adjust_wallet", label="Adjust balance (against suspense)", id_field="wallet_id"),
-        operation_action("set_wallet_daily_limit", label="Set daily limit", id_field="wallet_id"),
-        operation_action("close_wallet", label="Close", id_field="wallet_id"),
+        operation_action("freeze_wallet", label="Freeze", id_field="wallet_id",
+                         when=lambda w: w.status == Wallet.Status.ACTIVE),
+        operation_action("unfreeze_wallet", label="Unfreeze", id_field="wallet_id",
+                         when=lambda w: w.status == Wallet.Status.FROZEN),
+        operation_action("adjust_wallet", label="Adjust balance (against suspense)", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
+        operation_action("set_wallet_daily_limit", label="Set daily limit", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
+        operation_action("close_wallet", label="Close", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
     )
     change_form_template = "admin/wallets/wallet/change_form.html"
     raw_id_fields = ("customer",)
