@@ -105,7 +105,8 @@ def _shown_value(bound: forms.BoundField, currency: str | None) -> str:
     value = bound.value()
     field = bound.field
     if isinstance(field, forms.ChoiceField):
-        labels = {str(key): str(label) for key, label in field.choices}  # type: ignore[union-attr,misc]  # stubs: a list here
+        # Django normalises `choices` to (value, label) pairs; the stubs give the setter's wider union.
+        labels = {str(key): str(label) for key, label in field.choices}  # type: ignore[misc, union-attr]
         values = value if isinstance(value, list | tuple) else [value]
         return ", ".join(labels.get(str(v), str(v)) for v in values)
     if isinstance(field, forms.BooleanField):
@@ -329,7 +330,7 @@ class OperationActionsMixin(_ModelAdminBase):
 
     @staticmethod
     def _currency(objects: list[Any]) -> str | None:
-        currencies = {getattr(obj, "currency", None) for obj in objects}
+        currencies: set[Any] = {getattr(obj, "currency", None) for obj in objects}
         return next(iter(currencies)) if len(currencies) == 1 else None
 
     def _initial(self, action: OperationAction, objects: list[Any]) -> dict[str, Any]:

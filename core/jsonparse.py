@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections import Counter
 from typing import Any
 
 # No request of ours nests more than a few levels; metadata values are scalars.
@@ -56,9 +55,11 @@ def _refuse_constant(name: str) -> Any:
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        counts = Counter(name for name, _ in pairs)
-        duplicate = next(name for name, _ in pairs if counts[name] > 1)
-        raise InvalidJson(f"Duplicate member name in a JSON object: {duplicate[:100]!r}.")
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise InvalidJson(f"Duplicate member name in a JSON object: {name[:100]!r}.")
+            seen.add(name)
     return obj
 
 

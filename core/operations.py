@@ -189,10 +189,8 @@ class Call:
         return self.op.value(self) if self.op.value is not None else (None, None)
 
 
-CallValue = Callable[["Call"], tuple[int | None, str | None]]
-
-
-def amount_value(amount: str = "amount", currency: str | None = "currency") -> CallValue:
+def amount_value(amount: str = "amount",
+                 currency: str | None = "currency") -> Callable[[Call], tuple[int | None, str | None]]:
     """`value=` of a call whose `amount` argument is in major units (as sent) of its `currency`
     argument or, without one (or with `currency=None`), of its target's currency. A call without an
     amount is worth "the whole remainder" (None)."""
@@ -280,8 +278,8 @@ def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], authorized: b
     """
     validated = admit(op, actor, data, authorized=authorized)
     call = Call(op, actor, data, validated)
-    preview = op.preview
     outcome: dict[str, Any]
+    preview = op.preview
     if preview is not None:
         outcome = _rolled_back("preview", lambda: op.render(preview(actor=actor, **validated)))
     elif op.open_world:

@@ -284,7 +284,7 @@ MCP_TOOLS_PAGE_SIZE = 100  # tools per tools/list page
 MCP_APPROVAL_TTL_HOURS = 24  # a held call nobody decided within this expires
 
 # --- Logging: one JSON object per line, each with the request id -------------------------
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {

@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 
@@ -32,7 +33,7 @@ from .. import routing
 from ..audit import PaymentsAction
 from ..errors import NoProviderAvailable
 from ..models import Payment, PaymentAttempt
-from ..providers import AuthRequest, ProviderResult, ProviderTimeout, ProviderUnreachable, get_provider
+from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
 from . import postings
 from .common import (
     ATTEMPT_OUTCOME_FIELDS,
@@ -61,7 +62,7 @@ class Attempt:
 
     payment: Payment
     attempt: PaymentAttempt
-    result: ProviderResult | None = None
+    result: Any = None  # a ProviderResult once the provider answered (error is None)
     error: Exception | None = None
     latency_ms: int = 0
     tried: list[str] = field(default_factory=list)
@@ -168,6 +169,7 @@ def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
               .order_by("pk")}
     now = clock.now()
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    others: list[tuple[Attempt, partial[Any]]]
     failover, captures, others = [], [], []
     for item in items:
         payment, attempt, result = locked[item.payment.pk], item.attempt, item.result
