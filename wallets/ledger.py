@@ -22,10 +22,9 @@ from core.context import Actor
 from core.db import require_transaction, use_case
 from core.errors import NotFound, ValidationFailed, money_details
 from core.ids import get_by_public_id
-from core.money import format_amount
+from core.money import CurrencyMismatch, format_amount, require_positive
 
 from .errors import (
-    CurrencyMismatch,
     EntryAlreadyReversed,
     HoldAmountExceeded,
     HoldNotPending,
@@ -36,20 +35,12 @@ from .ledger_write import update_accounts, write_entries
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
 __all__ = [
-    "AccountType", "EntryDraft", "check_amount", "system_account", "account_open", "post_entry",
+    "AccountType", "EntryDraft", "system_account", "account_open", "post_entry",
     "post_entries", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
     "account_balance", "account_available",
 ]
 
 REVERSAL_KIND = "reversal"
-
-
-def check_amount(amount: object, *, field: str = "amount") -> int:
-    # bool is an int subclass; True must not move one cent.
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise ValidationFailed({field: ["Must be a positive integer number of minor units."]},
-                               message="Amounts inside the ledger are positive integers in minor units.")
-    return amount
 
 
 def account_open(*, owner: str, account_type: str, currency: str) -> LedgerAccount:
@@ -221,7 +212,7 @@ def account_available(account: LedgerAccount) -> int:
 def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, description: str = "",
                  expires_at=None, metadata: dict | None = None) -> Hold:
     require_transaction()
-    check_amount(amount)
+    require_positive(amount)
     locked = _lock_accounts([account.pk])[account.pk]
     if not locked.allow_negative and locked.balance - locked.pending_debits < amount:
         raise _insufficient(locked, locked.balance - locked.pending_debits, amount)
@@ -250,7 +241,7 @@ def hold_capture(*, hold_id: str, amount: int | None, destination: LedgerAccount
     """Moves `amount` (default: all) of the hold to `destination`; the rest of the hold is released."""
     require_transaction()
     hold = _lock_pending_hold(hold_id)
-    amount = hold.amount if amount is None else check_amount(amount)
+    amount = hold.amount if amount is None else require_positive(amount)
     if amount > hold.amount:
         raise HoldAmountExceeded(details={"hold_id": hold.pk, **money_details(hold.currency, hold_amount=hold.amount,
                                                                                amount=amount)})

@@ -11,10 +11,11 @@ from core.context import Actor
 from core.db import require_transaction, use_case
 from core.errors import InvalidStateTransition, NotFound, ValidationFailed, money_details
 from core.ids import has_prefix
-from core.money import normalize_currency
+from core.money import CurrencyMismatch, normalize_currency, require_positive
 
 from .. import ledger
-from ..errors import CurrencyMismatch, InsufficientFunds, LimitExceeded, WalletExists, WalletFrozen
+from ..audit import WalletsAction
+from ..errors import InsufficientFunds, LimitExceeded, WalletExists, WalletFrozen, WalletNotEmpty
 from ..models import AccountType, JournalEntry, LedgerAccount, Wallet
 from ..selectors import wallet_outgoing_today
 
@@ -89,7 +90,7 @@ def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
     still hold when the hold is written.
     """
     require_transaction()
-    ledger.check_amount(amount)
+    require_positive(amount)
     wallet = wallet_lock_with_accounts(wallet.pk)[wallet.pk]
     ensure_active(wallet)
     ensure_within_limit(wallet, amount)
@@ -103,7 +104,7 @@ def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
 def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, actor: Actor, reference: str,
                         metadata: dict | None = None) -> JournalEntry:
     """The hook payments calls when a top-up payment succeeded: credits the wallet from `source`."""
-    ledger.check_amount(amount)
+    require_positive(amount)
     wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)
     if source.currency != wallet.currency:
@@ -117,7 +118,7 @@ def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, a
 
 
 def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tuple[str, ...], action: str,
-                reason: str) -> Wallet:
+                audit: WalletsAction, reason: str) -> Wallet:
     """`wallet`: locked by the caller, in this transaction."""
     if wallet.status == status:
         return wallet  # Already there: repeating the action changes nothing.
@@ -127,7 +128,7 @@ def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tupl
     previous = wallet.status
     wallet.status, wallet.status_reason, wallet.updated = status, reason[:500], clock.now()
     wallet.save(update_fields=["status", "status_reason", "updated"])
-    audit_record(action=f"wallet.{action}", actor=actor, obj=wallet,
+    audit_record(action=audit, actor=actor, obj=wallet,
                  details={"from": previous, "to": status, "reason": reason})
     return wallet
 
@@ -135,13 +136,15 @@ def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tupl
 @use_case
 def wallet_freeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.FROZEN,
-                       allowed_from=(Wallet.Status.ACTIVE,), action="frozen", reason=reason)
+                       allowed_from=(Wallet.Status.ACTIVE,), action="frozen", audit=WalletsAction.WALLET_FROZEN,
+                       reason=reason)
 
 
 @use_case
 def wallet_unfreeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.ACTIVE,
-                       allowed_from=(Wallet.Status.FROZEN,), action="unfrozen", reason=reason)
+                       allowed_from=(Wallet.Status.FROZEN,), action="unfrozen",
+                       audit=WalletsAction.WALLET_UNFROZEN, reason=reason)
 
 
 @use_case
@@ -151,12 +154,11 @@ def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     wallet = wallet_lock_with_accounts(wallet_id)[wallet_id]
     account = wallet.account
     if wallet.status != Wallet.Status.CLOSED and (account.balance != 0 or account.pending_debits != 0):
-        raise InvalidStateTransition(
-            "Only a wallet with a zero balance and no pending holds can be closed.", code="wallet_not_empty",
-            details={"wallet_id": wallet.pk, **money_details(wallet.currency, balance=account.balance,
-                                                              pending=account.pending_debits)})
+        raise WalletNotEmpty(details={"wallet_id": wallet.pk, **money_details(
+            wallet.currency, balance=account.balance, pending=account.pending_debits)})
     return _set_status(actor=actor, wallet=wallet, status=Wallet.Status.CLOSED,
-                       allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed", reason=reason)
+                       allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed",
+                       audit=WalletsAction.WALLET_CLOSED, reason=reason)
 
 
 @use_case
