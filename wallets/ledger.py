@@ -22,6 +22,7 @@ from core.context import Actor
 from core.db import require_transaction, use_case
 from core.errors import NotFound, ValidationFailed, money_details
 from core.ids import get_by_public_id
+from core.models import stamp
 from core.money import CurrencyMismatch, format_amount, require_positive
 
 from .errors import (
@@ -152,10 +153,10 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
             account = locked[account_id]
             if amount < 0 and not account.allow_negative and running[account_id] + amount - pending[account_id] < 0:
                 raise _insufficient(account, running[account_id] - pending[account_id], -amount)
-        entry = JournalEntry(kind=draft.kind, description=draft.description[:500], actor_type=actor.kind,
-                             actor_id=actor.id[:64], actor_label=actor.label[:200],
+        entry = JournalEntry(kind=draft.kind, description=draft.description[:500],
                              idempotency_key=draft.idempotency_key, metadata=draft.metadata or {},
-                             reverses=draft.reverses, created=now)
+                             reverses=draft.reverses)
+        stamp(entry, actor=actor, now=now)
         entry.posting_rows = []
         for account, amount in draft.postings:
             running[account.pk] += amount
@@ -220,8 +221,8 @@ def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, descripti
     LedgerAccount.objects.filter(pk=locked.pk).update(pending_debits=F("pending_debits") + amount,
                                                       version=F("version") + 1, updated=now)
     hold = Hold(account=locked, amount=amount, currency=locked.currency, description=description[:500],
-                metadata=metadata or {}, expires_at=expires_at, actor_label=actor.label[:200], created=now,
-                updated=now)
+                metadata=metadata or {}, expires_at=expires_at, actor_label=actor.label[:200])
+    stamp(hold, now=now)
     hold.save(force_insert=True)
     account.pending_debits, account.updated = locked.pending_debits + amount, now
     return hold

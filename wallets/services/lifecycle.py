@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from accounts.selectors import customer_get
-from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction, use_case
 from core.errors import InvalidStateTransition, NotFound, ValidationFailed, money_details
 from core.ids import has_prefix
+from core.models import stamp, touch
 from core.money import CurrencyMismatch, normalize_currency, require_positive
 
 from .. import ledger
@@ -30,9 +30,8 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
         with transaction.atomic():
             account = ledger.account_open(owner=customer.pk, account_type=AccountType.CUSTOMER_WALLET,
                                           currency=currency)
-            now = clock.now()
-            wallet = Wallet(customer=customer, currency=currency, account=account, daily_limit=daily_limit,
-                            created=now, updated=now)
+            wallet = Wallet(customer=customer, currency=currency, account=account, daily_limit=daily_limit)
+            stamp(wallet)
             wallet.save(force_insert=True)
     except IntegrityError:
         # A concurrent create of the same (customer, currency) won the unique constraint.
@@ -126,8 +125,8 @@ def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tupl
         raise InvalidStateTransition(f"A {wallet.status} wallet cannot be {action}.",
                                      details={"wallet_id": wallet.pk, "status": wallet.status})
     previous = wallet.status
-    wallet.status, wallet.status_reason, wallet.updated = status, reason[:500], clock.now()
-    wallet.save(update_fields=["status", "status_reason", "updated"])
+    wallet.status, wallet.status_reason = status, reason[:500]
+    touch(wallet, "status", "status_reason")
     audit_record(action=audit, actor=actor, obj=wallet,
                  details={"from": previous, "to": status, "reason": reason})
     return wallet
@@ -167,8 +166,8 @@ def wallet_set_daily_limit(*, actor: Actor, wallet_id: str, daily_limit: int | N
         raise ValidationFailed({"daily_limit": ["Must be empty or a non-negative number of minor units."]})
     wallet = wallet_lock(wallet_id)[wallet_id]
     previous = wallet.daily_limit
-    wallet.daily_limit, wallet.updated = daily_limit, clock.now()
-    wallet.save(update_fields=["daily_limit", "updated"])
+    wallet.daily_limit = daily_limit
+    touch(wallet, "daily_limit")
     audit_record(action="wallet.limit_changed", actor=actor, obj=wallet,
                  details={"from": previous, "to": daily_limit})
     return wallet
