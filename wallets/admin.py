@@ -58,17 +58,15 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("customer",)
     money_fields = ("daily_limit",)
 
+    # A wallet's page shows it; every change to it is one of the operations above.
+    shown_fields = ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
+                    "last_changed")
+
     def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("customer", "currency", "daily_limit")
-        return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
-                "last_changed")
+        return ("customer", "currency", "daily_limit") if obj is None else self.shown_fields
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
-                "last_changed")
+        return () if obj is None else self.shown_fields
 
     def has_delete_permission(self, request, obj=None):
         return False
