@@ -25,6 +25,7 @@ from .models import (
     RoutingRule,
     WebhookEvent,
 )
+from .services.lifecycle import CANCELABLE
 from .services.settings import fee_schedule_save, routing_rule_save
 
 _STAMPS = ("actor_type", "actor_id", "actor_label", "created", "updated")
@@ -62,9 +63,12 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     date_hierarchy = "created"
     inlines = [AttemptInline, RefundInline]
     operation_actions = (
-        operation_action("capture_payment", label="Capture", id_field="payment_id"),
-        operation_action("cancel_payment", label="Cancel", id_field="payment_id"),
-        operation_action("refund_payment", label="Refund", id_field="payment_id"),
+        operation_action("capture_payment", label="Capture", id_field="payment_id",
+                         when=lambda p: p.status == Payment.Status.REQUIRES_CAPTURE),
+        operation_action("cancel_payment", label="Cancel", id_field="payment_id",
+                         when=lambda p: p.status in CANCELABLE),
+        operation_action("refund_payment", label="Refund", id_field="payment_id",
+                         when=lambda p: p.amount_refundable > 0),
         operation_action("verify_payment", label="Verify with the provider", id_field="payment_id"),
         operation_action("review_payment", label="Risk review: approve", id_field="payment_id",
                          fixed={"decision": "approve"}, name="approve_review"),

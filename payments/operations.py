@@ -1,7 +1,7 @@
 """Public operations on payments and refunds (scope area: payments; top-ups: wallets)."""
 
 from core.money import parse_amount
-from core.operations import Operation, register
+from core.operations import Operation, amount_value, register
 from wallets import selectors as wallet_selectors
 
 from . import selectors, services
@@ -78,7 +78,7 @@ register(Operation(
                  "currency_mismatch."),
     handler=_create, scope="payments:write", permission="payments.add_payment",
     input=PaymentCreateInput, output=PaymentSerializer, read_only=False, open_world=True, success_status=201,
-    idempotency_mode="lease", approvable=True, tags=("payments",),
+    idempotency_mode="lease", approvable=True, value=amount_value(), tags=("payments",),
 ))
 register(Operation(
     name="get_payment_status", title="Get payment",
@@ -111,6 +111,7 @@ register(Operation(
     handler=_capture, scope="payments:write", permission="payments.capture_payment",
     input=PaymentCaptureInput, output=PaymentSerializer, read_only=False, destructive=True, open_world=True,
     idempotency_mode="lease", approvable=True, tags=("payments",),
+    target="get_payment_status", value=amount_value(currency=None),
 ))
 register(Operation(
     name="cancel_payment", title="Cancel payment",
@@ -118,7 +119,7 @@ register(Operation(
                  "invalid_state_transition, not_found."),
     handler=services.payment_cancel, scope="payments:write", permission="payments.cancel_payment",
     input=PaymentIdInput, output=PaymentSerializer, read_only=False, destructive=True, open_world=True,
-    idempotency_mode="lease", tags=("payments",),
+    idempotency_mode="lease", tags=("payments",), target="get_payment_status",
 ))
 register(Operation(
     name="refund_payment", title="Refund payment",
@@ -128,6 +129,7 @@ register(Operation(
     handler=_refund, scope="payments:write", permission="payments.refund_payment",
     input=RefundCreateInput, output=RefundSerializer, read_only=False, destructive=True, open_world=True,
     success_status=201, idempotency_mode="lease", approvable=True, tags=("payments",),
+    target="get_payment_status", value=amount_value(currency=None),
 ))
 register(Operation(
     name="get_refund", title="Get refund",
@@ -143,6 +145,7 @@ register(Operation(
     handler=_top_up, scope="wallets:write", permission="wallets.topup_wallet",
     input=TopUpInput, output=PaymentSerializer, read_only=False, open_world=True, success_status=201,
     idempotency_mode="lease", approvable=True, tags=("wallets",),
+    target="get_wallet_balance", value=amount_value(currency=None),
 ))
 
 # Staff-only operations: the admin's buttons and actions (not offered to API keys or agents).
