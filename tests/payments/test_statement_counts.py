@@ -43,7 +43,7 @@ NOW = {
     "card_declined": {"sqlite": 12, "postgresql": 12},
     "card_timeout": {"sqlite": 11, "postgresql": 11},
     "blocked": {"sqlite": 3, "postgresql": 3},
-    "capture": {"sqlite": 21, "postgresql": 19},
+    "capture": {"sqlite": 20, "postgresql": 18},
     "cancel": {"sqlite": 11, "postgresql": 11},
     "refund": {"sqlite": 22, "postgresql": 20},
     "batch_of_ten": {"sqlite": 21, "postgresql": 19},
