@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "channels",
     "core",
     "accounts",
+    "approvals",
     "wallets",
     "payments",
     "subscriptions",

@@ -4,10 +4,10 @@ arguments, missing scope, outputs validated against their schemas, approvals and
 import pytest
 
 from accounts.models import Customer
+from approvals import services as gateway_services
+from approvals.models import ApprovalRequest
 from core.context import Actor
 from core.db import run_in_transaction
-from mcp_gateway import services as gateway_services
-from mcp_gateway.models import ApprovalRequest
 
 pytestmark = pytest.mark.django_db
 
