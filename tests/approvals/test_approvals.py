@@ -18,8 +18,7 @@ from core.models import AuditEvent, IdempotencyRecord
 from core.rest import operation_view
 from mcp_gateway.models import ToolCall
 from tests.concurrency import failures, run_threads
-
-from . import points
+from tests.mcp import points
 
 pytestmark = pytest.mark.django_db
 
