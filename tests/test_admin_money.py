@@ -47,8 +47,8 @@ def money(settings, api):
     appear on a page by chance."""
     settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
     actor = Actor.system("tests")
-    fee = run_in_transaction(lambda: fee_schedule_save(actor=actor, schedule=FeeSchedule(
-        provider="sandbox", currency="USD", percent_bps=0, fixed_amount=1357)))
+    fee = fee_schedule_save(actor=actor, schedule=FeeSchedule(provider="sandbox", currency="USD", percent_bps=0,
+                                                              fixed_amount=1357))
     with transaction.atomic():
         customer = account_services.customer_create(actor=actor, email="money@example.com", name="Money")
         other = account_services.customer_create(actor=actor, email="other@example.com", name="Other")

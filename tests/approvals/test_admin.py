@@ -54,7 +54,7 @@ def test_reject_previews_then_rejects_once(staff_client, held):
     preview = client.post(operation_url(held, "reject"), form)
     body = preview.content.decode()
     assert preview.status_code == 200 and "Confirm: Reject" in body
-    assert "Would succeed: {&#x27;status&#x27;: &#x27;rejected&#x27;" in body
+    assert "Would succeed; afterwards: status rejected, amount 600.00 USD." in body
     assert ApprovalRequest.objects.get().status == "pending_approval"
     assert not AuditEvent.objects.filter(action="mcp.approval.rejected").exists()
     done = client.post(operation_url(held, "reject"), {**form, "_confirm": "yes"})

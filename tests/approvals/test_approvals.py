@@ -261,7 +261,7 @@ def test_admin_action_approves_with_a_verified_session(staff_client, mcp, point_
     assert form.status_code == 200 and 'name="note"' in form.content.decode()
     filled = {**chosen, "_operation": "approve", "_token": "tok-" + "a" * 12, "note": "checked with the payer"}
     preview = client.post("/admin/approvals/approvalrequest/", filled)
-    assert "Would succeed: {&#x27;status&#x27;: &#x27;approved&#x27;" in preview.content.decode()
+    assert "Would succeed; afterwards: status approved, amount 600.00 USD." in preview.content.decode()
     assert ApprovalRequest.objects.get().status == "pending_approval" and balance(account) == 100000
     response = client.post("/admin/approvals/approvalrequest/", {**filled, "_confirm": "yes"}, follow=True)
     assert response.status_code == 200
