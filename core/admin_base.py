@@ -8,12 +8,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from .context import Actor
-from .errors import DomainError
 from .money import format_amount
 
 if TYPE_CHECKING:
@@ -164,23 +162,6 @@ class MoneyAdminMixin(_BaseModelAdmin):
         raw = self.readonly_money(request, obj)
         return [(name, {**opts, "fields": _swap(self, opts["fields"], raw)})
                 for name, opts in super().get_fieldsets(request, obj)]
-
-
-def run_for_each(modeladmin: _ModelAdmin, request: HttpRequest, objects: Iterable[Any], label: str,
-                 call: Callable[[Actor, Any], object]) -> int:
-    """Runs `call(actor, obj)` (a service call) for each object as the signed-in staff member; a
-    refusal is reported for its object and the others go on; how many went through is reported once."""
-    actor, done = Actor.for_user(request.user), 0
-    for obj in objects:
-        try:
-            call(actor, obj)
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message} ({exc.code})", messages.ERROR)
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
-    return done
 
 
 class ReadOnlyAdmin(_ModelAdmin):
