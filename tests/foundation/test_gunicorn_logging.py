@@ -42,6 +42,12 @@ def _wait_for(port: int, process: subprocess.Popen, seconds: float = 30) -> None
     raise AssertionError("gunicorn did not start listening")
 
 
+def _wait_for_lines(log: Path, marker: str, count: int, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and log.read_text().count(marker) < count:
+        time.sleep(0.1)
+
+
 def _status(url: str, method: str = "GET") -> int:
     request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None,
                                      headers={"Content-Type": "application/json"})
@@ -74,6 +80,8 @@ def test_make_serve_access_log_masks_card_numbers_in_paths_and_query_strings(tmp
                 _status(f"{base}/mcp/?card={PAN}", method="POST"),
                 _status(f"{base}/mcp/{PAN}", method="POST"),
             ]
+            # A worker writes its access line after answering: on a busy machine it may not be there yet.
+            _wait_for_lines(log, '"logger": "gunicorn.access"', 5)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
