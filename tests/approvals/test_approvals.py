@@ -12,7 +12,6 @@ from approvals import services
 from approvals.models import ApprovalRequest
 from core import clock
 from core.context import Actor
-from core.db import run_in_transaction
 from core.errors import DomainError
 from core.models import AuditEvent, IdempotencyRecord
 from core.rest import operation_view
@@ -48,8 +47,8 @@ def refund_args(account, amount: str, key: str) -> dict:
 
 def threshold(amount="500.00", currency="USD", operation="zz_refund_points", api_key=None):
     actor = Actor.system("tests")
-    return run_in_transaction(lambda: services.threshold_save(actor=actor, api_key=api_key, operation=operation,
-                                                              currency=currency, amount=amount))
+    return services.threshold_save(actor=actor, api_key=api_key, operation=operation,
+                                                              currency=currency, amount=amount)
 
 
 def approve(approval_id, user, verified=True):

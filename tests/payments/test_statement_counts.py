@@ -76,9 +76,8 @@ def _counts(actor, customer, settings):
     from wallets.services import wallet_create
 
     def wallet():
-        from core.db import run_in_transaction
 
-        return run_in_transaction(lambda: wallet_create(actor=actor, customer_id=customer.id, currency="USD"))
+        return wallet_create(actor=actor, customer_id=customer.id, currency="USD")
 
     _warm(actor, customer)
     counts = {"card_captured": _count(_card(actor, customer)),
