@@ -144,8 +144,12 @@ def _form_field(field: serializers.Field[Any, Any, Any, Any]) -> forms.Field:
         return forms.JSONField(**common)
     if isinstance(field, serializers.ListField):
         return forms.CharField(**{**common, "help_text": (help_text + " Comma-separated.").strip()})
+    if isinstance(field, serializers.EmailField):
+        return forms.EmailField(**common)
     max_length = getattr(field, "max_length", None)
-    widget = forms.Textarea(attrs={"rows": 2}) if max_length is None or max_length > 200 else None
+    # Free text gets a text area; an object's id (`customer_id`) is one line whatever its length.
+    free_text = (max_length is None or max_length > 200) and not (field.field_name or "").endswith("_id")
+    widget = forms.Textarea(attrs={"rows": 2}) if free_text else None
     return forms.CharField(max_length=max_length, widget=widget, strip=True, **common)
 
 
