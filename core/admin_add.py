@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .admin_ops import OperationAction, _arguments, _error_text, form_class_for, staff_description
+from .admin_ops import OperationAction, error_text, form_arguments, form_class_for, staff_description
 from .context import Actor
 from .errors import DomainError, ValidationFailed
 from .operations import invoke
@@ -65,7 +65,7 @@ def show_refusal(form: forms.Form, exc: DomainError) -> None:
             form.add_error(name, forms.ValidationError(str(text), code=exc.code))
         placed = True
     if not placed or set(named) - set(form.fields):
-        form.add_error(None, forms.ValidationError(_error_text(exc), code=exc.code))
+        form.add_error(None, forms.ValidationError(error_text(exc), code=exc.code))
 
 
 class OperationAddMixin(_ModelAdminBase):
@@ -92,7 +92,7 @@ class OperationAddMixin(_ModelAdminBase):
         token = token if 8 <= len(token) <= 64 else secrets.token_urlsafe(16)
         if form.is_bound and form.is_valid():
             try:
-                result = invoke(action.op, actor=Actor.for_user(request.user), data=_arguments(action, form),
+                result = invoke(action.op, actor=Actor.for_user(request.user), data=form_arguments(action, form),
                                 idempotency_key=f"admin-add:{self.model._meta.label_lower}:{token}")
             except DomainError as exc:
                 show_refusal(form, exc)

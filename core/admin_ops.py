@@ -165,7 +165,7 @@ def form_class_for(action: OperationAction) -> type[forms.Form]:
     return type(f"{op.name.title().replace('_', '')}Form", (forms.Form,), fields)
 
 
-def _arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
+def form_arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
     """What the staff member filled in, as the operation's wire arguments: blanks left out (the
     operation's defaults apply, as when a REST client omits a field)."""
     serializer_fields = action.op.input().fields if action.op.input is not None else {}
@@ -190,7 +190,7 @@ def _call(action: OperationAction, request: HttpRequest, obj: Model, arguments: 
                   idempotency_key=None if action.op.read_only else key)
 
 
-def _error_text(exc: DomainError) -> str:
+def error_text(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
         fields = exc.details.get("fields", {})
         parts = [f"{name}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
@@ -304,7 +304,7 @@ class OperationActionsMixin(_ModelAdminBase):
         token = token if 8 <= len(token) <= 64 else secrets.token_urlsafe(16)
         previews: list[tuple[Any, str]] = []
         if form.is_bound and form.is_valid():
-            arguments = _arguments(action, form)
+            arguments = form_arguments(action, form)
             if not action.op.destructive or request.POST.get("_confirm") == "yes":
                 return self._run(request, action, objects, arguments, token, form, from_list)
             previews = self._previews(request, action, objects, arguments, form)
@@ -355,7 +355,7 @@ class OperationActionsMixin(_ModelAdminBase):
             except DomainError as exc:
                 if len(objects) == 1 and _apply_field_errors(form, exc):
                     return []
-                previews.append((obj, f"Would be refused: {_error_text(exc)}"))
+                previews.append((obj, f"Would be refused: {error_text(exc)}"))
             else:
                 previews.append((obj, _preview_text(action, preview)))
         return previews
@@ -370,7 +370,7 @@ class OperationActionsMixin(_ModelAdminBase):
                 if len(objects) == 1 and not from_list and _apply_field_errors(form, exc):
                     # The staff member corrects the field on the same form (a new call: a new key).
                     return self._page(request, action, objects, form, [], secrets.token_urlsafe(16), from_list)
-                self.message_user(request, f"{obj}: {_error_text(exc)}", messages.ERROR)
+                self.message_user(request, f"{obj}: {error_text(exc)}", messages.ERROR)
             else:
                 done += 1
         if done:
