@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 
+from core.admin_add import OperationAddMixin, operation_create
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
 from core.errors import DomainError
@@ -28,33 +29,23 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperationActionsMixin, admin.ModelAdmin):
-    """New customers through the add form; changes to a customer are the `update_customer` operation."""
+class CustomerAdmin(OperationAddMixin, OperationActionsMixin, admin.ModelAdmin):
+    """A new customer is the `create_customer` operation; changes to a customer are `update_customer`."""
 
     list_display = ("id", "email", "name", "country", "status", "kyc_status", "created")
     list_filter = ("status", "kyc_status", "country")
     search_fields = ("=id", "email", "name")
     show_full_result_count = False
     fields = ("id", "email", "name", "country", "status", "kyc_status", "metadata", "created", "updated")
+    operation_add = operation_create("create_customer")
     operation_actions = (operation_action("update_customer", label="Update", id_field="customer_id"),)
-
-    def get_fields(self, request, obj=None):
-        return ("email", "name", "country", "metadata") if obj is None else self.fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.fields
+    readonly_fields = fields
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return  # every field is read-only on a customer's page: nothing to save
-        # Through the service, so it is validated and audited like every other door's.
-        saved = services.customer_create(actor=Actor.for_user(request.user),
-                                         **{f: form.cleaned_data.get(f) for f in ("email", "name", "country",
-                                                                                  "metadata")})
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        pass  # every field is read-only on a customer's page: nothing to save
 
 
 class ApiKeyCreateForm(forms.Form):

@@ -144,8 +144,12 @@ def _form_field(field: serializers.Field[Any, Any, Any, Any]) -> forms.Field:
         return forms.JSONField(**common)
     if isinstance(field, serializers.ListField):
         return forms.CharField(**{**common, "help_text": (help_text + " Comma-separated.").strip()})
+    if isinstance(field, serializers.EmailField):
+        return forms.EmailField(**common)
     max_length = getattr(field, "max_length", None)
-    widget = forms.Textarea(attrs={"rows": 2}) if max_length is None or max_length > 200 else None
+    # Free text gets a text area; an object's id (`customer_id`) is one line whatever its length.
+    free_text = (max_length is None or max_length > 200) and not (field.field_name or "").endswith("_id")
+    widget = forms.Textarea(attrs={"rows": 2}) if free_text else None
     return forms.CharField(max_length=max_length, widget=widget, strip=True, **common)
 
 
@@ -161,7 +165,7 @@ def form_class_for(action: OperationAction) -> type[forms.Form]:
     return type(f"{op.name.title().replace('_', '')}Form", (forms.Form,), fields)
 
 
-def _arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
+def form_arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
     """What the staff member filled in, as the operation's wire arguments: blanks left out (the
     operation's defaults apply, as when a REST client omits a field)."""
     serializer_fields = action.op.input().fields if action.op.input is not None else {}
@@ -186,7 +190,7 @@ def _call(action: OperationAction, request: HttpRequest, obj: Model, arguments: 
                   idempotency_key=None if action.op.read_only else key)
 
 
-def _error_text(exc: DomainError) -> str:
+def error_text(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
         fields = exc.details.get("fields", {})
         parts = [f"{name}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
@@ -300,7 +304,7 @@ class OperationActionsMixin(_ModelAdminBase):
         token = token if 8 <= len(token) <= 64 else secrets.token_urlsafe(16)
         previews: list[tuple[Any, str]] = []
         if form.is_bound and form.is_valid():
-            arguments = _arguments(action, form)
+            arguments = form_arguments(action, form)
             if not action.op.destructive or request.POST.get("_confirm") == "yes":
                 return self._run(request, action, objects, arguments, token, form, from_list)
             previews = self._previews(request, action, objects, arguments, form)
@@ -351,7 +355,7 @@ class OperationActionsMixin(_ModelAdminBase):
             except DomainError as exc:
                 if len(objects) == 1 and _apply_field_errors(form, exc):
                     return []
-                previews.append((obj, f"Would be refused: {_error_text(exc)}"))
+                previews.append((obj, f"Would be refused: {error_text(exc)}"))
             else:
                 previews.append((obj, _preview_text(action, preview)))
         return previews
@@ -366,7 +370,7 @@ class OperationActionsMixin(_ModelAdminBase):
                 if len(objects) == 1 and not from_list and _apply_field_errors(form, exc):
                     # The staff member corrects the field on the same form (a new call: a new key).
                     return self._page(request, action, objects, form, [], secrets.token_urlsafe(16), from_list)
-                self.message_user(request, f"{obj}: {_error_text(exc)}", messages.ERROR)
+                self.message_user(request, f"{obj}: {error_text(exc)}", messages.ERROR)
             else:
                 done += 1
         if done:

@@ -11,11 +11,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin_add import OperationAddMixin, operation_create
 from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_display, money_text
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
 from core.errors import DomainError
-from core.forms import AmountField, MoneyFormMixin
 from core.money import format_amount
 
 from . import services
@@ -28,47 +28,22 @@ ENDED = (Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED)
 _money = money_text
 
 
-class PlanForm(MoneyFormMixin, forms.ModelForm):
-    amount = AmountField(allow_zero=True, currency_field="currency", label="Price",
-                         help_text='Per unit per interval, in major units of the currency, e.g. "19.99".')
-
-    class Meta:
-        model = Plan
-        fields = ("name", "amount", "currency", "interval", "interval_count", "trial_days")
-
-
 @admin.register(Plan)
-class PlanAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
+class PlanAdmin(OperationAddMixin, OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "name", "amount", "interval", "interval_count", "trial_days", "active", "created")
     list_filter = ("active", "currency", "interval")
     search_fields = ("id", "name")
+    operation_add = operation_create("create_plan")
     operation_actions = (
         operation_action("archive_plan", label="Archive (no new subscriptions)", id_field="plan_id", name="archive",
                          when=lambda plan: plan.active),
     )
-    form = PlanForm
     money_fields = ("amount",)
     amount_money = money_display("amount", description="Price")
 
-    def get_fields(self, request, obj=None):
-        if obj is None:  # the amount and its currency side by side
-            return ["name", ("amount", "currency"), "interval", "interval_count", "trial_days"]
-        return super().get_fields(request, obj)
-
     def get_readonly_fields(self, request, obj=None):
         # A plan in use is never edited in place: a price change is a new plan.
-        return [f.name for f in Plan._meta.fields] if obj else []
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        try:
-            created = services.plan_create(
-                actor=Actor.for_user(request.user), name=data["name"], currency=data["currency"],
-                amount=data["amount"], interval=data["interval"],
-                interval_count=data["interval_count"], trial_days=data["trial_days"])
-            obj.pk = created.pk
-        except DomainError as exc:
-            self.message_user(request, f"Not saved: {exc.code}: {exc.message}", messages.ERROR)
+        return [f.name for f in Plan._meta.fields]
 
     def has_delete_permission(self, request, obj=None):
         return False

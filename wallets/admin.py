@@ -1,19 +1,19 @@
 """Staff views of wallets and the ledger. The ledger is read-only here. A change to an existing object is an
-operation call (core.admin_ops: list actions and buttons on its page); the add forms save through the service."""
+operation call (core.admin_ops: list actions and buttons on its page); a new wallet is the create_wallet
+operation (core.admin_add); a new exchange rate, which has no operation, saves through the service."""
 
 from __future__ import annotations
 
 import json
 
-from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.utils import formats, timezone
 
+from core.admin_add import OperationAddMixin, operation_create
 from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
-from core.forms import AmountField, MoneyFormMixin
 from core.money import format_amount
 
 from . import selectors, services
@@ -22,21 +22,9 @@ from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wa
 _money = money_text
 
 
-class WalletForm(MoneyFormMixin, forms.ModelForm):
-    """Opening a wallet; every later change is an operation (the buttons on the wallet's page)."""
-
-    daily_limit = AmountField(required=False, allow_zero=True, currency_field="currency", label="Daily limit",
-                              help_text="Outgoing limit per UTC day, in major units of the wallet's currency; "
-                                        "empty: no limit.")
-
-    class Meta:
-        model = Wallet
-        fields = ("customer", "currency", "daily_limit")
-
-
 @admin.register(Wallet)
-class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
-    form = WalletForm
+class WalletAdmin(OperationAddMixin, OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
+    operation_add = operation_create("create_wallet", label="Open wallet")
     list_display = ("id", "customer", "currency", "status", "balance", "available", "daily_limit", "created")
     list_filter = ("status", "currency")
     search_fields = ("=id", "=customer__id", "customer__email")
@@ -55,7 +43,6 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
                          when=lambda w: w.status != Wallet.Status.CLOSED),
     )
     change_form_template = "admin/wallets/wallet/change_form.html"
-    raw_id_fields = ("customer",)
     money_fields = ("daily_limit",)
 
     # A wallet's page shows it; every change to it is one of the operations above.
@@ -63,10 +50,10 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
                     "last_changed")
 
     def get_fields(self, request, obj=None):
-        return ("customer", "currency", "daily_limit") if obj is None else self.shown_fields
+        return self.shown_fields
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.shown_fields
+        return self.shown_fields
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -85,12 +72,7 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
         return _money(obj.account.available, obj.currency)
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return  # every field is read-only on a wallet's page: its changes are the operations
-        saved = services.wallet_create(actor=Actor.for_user(request.user), customer_id=form.cleaned_data["customer"].pk,
-                                       currency=form.cleaned_data["currency"],
-                                       daily_limit=form.cleaned_data["daily_limit"])
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        pass  # every field is read-only on a wallet's page: its changes are the operations
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

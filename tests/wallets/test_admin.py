@@ -168,7 +168,7 @@ def test_staff_add_exchange_rates_and_wallets_through_services(staff_client, mak
     assert client.get(admin_url(rate)).status_code == 200
     customer = CustomerFactory()
     admin_client = staff_client("admin")
-    r = admin_client.post("/admin/wallets/wallet/add/", {"customer": customer.pk, "currency": "GBP",
+    r = admin_client.post("/admin/wallets/wallet/add/", {"customer_id": customer.pk, "currency": "GBP",
                                                          "daily_limit": "50.00"})
     assert r.status_code == 302, r.content.decode()[:2000]
     wallet = Wallet.objects.get(customer=customer)

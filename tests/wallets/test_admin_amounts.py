@@ -23,7 +23,7 @@ def admin_client(staff_client):
 
 
 def form_errors(response):
-    return response.context["adminform"].form.errors
+    return response.context["form"].errors
 
 
 def set_limit(client, wallet, value, token):
@@ -70,11 +70,11 @@ def test_new_wallet_takes_the_limit_in_the_chosen_currency(admin_client):
     from tests.factories import CustomerFactory
 
     customer = CustomerFactory()
-    refused = admin_client.post("/admin/wallets/wallet/add/", {"customer": customer.pk, "currency": "KWD",
+    refused = admin_client.post("/admin/wallets/wallet/add/", {"customer_id": customer.pk, "currency": "KWD",
                                                                "daily_limit": "1.0005"})
     assert form_errors(refused)["daily_limit"] == ["KWD amounts have at most 3 decimal places."]
     assert not Wallet.objects.exists()
-    done = admin_client.post("/admin/wallets/wallet/add/", {"customer": customer.pk, "currency": "KWD",
+    done = admin_client.post("/admin/wallets/wallet/add/", {"customer_id": customer.pk, "currency": "KWD",
                                                             "daily_limit": "1.005"})
     assert done.status_code == 302, form_errors(done)
     assert (Wallet.objects.get().currency, Wallet.objects.get().daily_limit) == ("KWD", 1005)
