@@ -64,7 +64,13 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Payment._meta.fields] + ["ledger_entries", "audit_history"]
+        return [f.name for f in Payment._meta.fields] + ["risk_explained", "ledger_entries", "audit_history"]
+
+    @admin.display(description="Risk explanation")
+    def risk_explained(self, obj):
+        from .admin_risk import explanation_html
+
+        return explanation_html(obj)
 
     @admin.display(description="Ledger entries")
     def ledger_entries(self, obj):
@@ -242,3 +248,5 @@ class ReconciliationMismatchAdmin(ReadOnlyAdmin):
             done += 1
         self.message_user(request, f"Resolved {done} mismatch(es).")
 
+
+from . import admin_risk  # noqa: E402,F401  (risk thresholds)

@@ -36,6 +36,7 @@ class PaymentsAction(models.TextChoices):
     ROUTING_RULE_UPDATED = "routing_rule.updated", "A routing rule was changed"
     FEE_SCHEDULE_CREATED = "fee_schedule.created", "A fee schedule was created"
     FEE_SCHEDULE_UPDATED = "fee_schedule.updated", "A fee schedule was changed"
+    RISK_THRESHOLDS_UPDATED = "risk_thresholds.updated", "The risk score thresholds were changed"
 
 
 # Written by an earlier release (f"payment.review_{decision}d"); the trail keeps it, readers fold it.

@@ -22,6 +22,7 @@ REQUIRED = ("id", "customer_id", "timestamp", "amount", "currency")
 TEXT_FIELDS = ("method", "merchant_id", "device_id", "ip_country", "card_country", "channel", "status")
 _AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
 _COLUMN_OF = {"merchant_id": "merchant", "device_id": "device"}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class DatasetError(ValidationFailed):
@@ -71,7 +72,7 @@ def _timestamp_ms(value, line: int) -> int:
         raise DatasetError({"timestamp": [f"Line {line}: not an ISO 8601 timestamp."]}) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
 
 
 def rows_to_frame(rows: Iterable[dict]) -> dict[str, np.ndarray]:

@@ -97,7 +97,7 @@ def codes(*columns: np.ndarray) -> np.ndarray:
     return np.unique(joined, return_inverse=True)[1].astype(np.int64)
 
 
-def _first_in_lookback(customer, value, ts) -> np.ndarray:
+def first_use(customer, value, ts) -> np.ndarray:
     """1 when the customer has not used this value in the look-back, NaN when the value is unknown."""
     seen = Windows(codes(customer, value), ts).count(LOOKBACK)
     return np.where(value == "", np.nan, (seen == 0).astype(np.float64))
@@ -125,8 +125,8 @@ def customer_features(frame: dict[str, np.ndarray], first_seen: np.ndarray | Non
     log_q = _fixed(np.log1p(amount), 10_000)  # the spread is measured on log amounts (they are skewed)
     log_mean = _ratio(w.sum(log_q, LOOKBACK), n30)
     log_std = np.sqrt(np.maximum(_ratio(w.sum(log_q * log_q, LOOKBACK), n30) - log_mean * log_mean, 0)) / 10_000
-    new_device = _first_in_lookback(frame["customer"], frame["device"], ts)
-    new_country = _first_in_lookback(frame["customer"], frame["ip_country"], ts)
+    new_device = first_use(frame["customer"], frame["device"], ts)
+    new_country = first_use(frame["customer"], frame["ip_country"], ts)
     hour = (ts % DAY) / HOUR
     angle = hour * (2 * np.pi / 24)
     mean_angle = np.arctan2(w.sum(_fixed(np.sin(angle), 1e6), LOOKBACK), w.sum(_fixed(np.cos(angle), 1e6), LOOKBACK))
@@ -150,7 +150,7 @@ def customer_features(frame: dict[str, np.ndarray], first_seen: np.ndarray | Non
         "hours_since_prev": (ts - prev) / HOUR,
         "new_device": new_device,
         "new_ip_country": new_country,
-        "new_merchant": _first_in_lookback(frame["customer"], frame["merchant"], ts),
+        "new_merchant": first_use(frame["customer"], frame["merchant"], ts),
         "new_devices_24h": w.sum(np.nan_to_num(new_device).astype(np.int64), DAY),
         "new_countries_24h": w.sum(np.nan_to_num(new_country).astype(np.int64), DAY),
         "country_mismatch": np.where((frame["ip_country"] == "") | (frame["card_country"] == ""), np.nan,
@@ -176,15 +176,19 @@ def _category(values: np.ndarray, vocabulary: dict[str, int]) -> np.ndarray:
     return out
 
 
-def merchant_features(frame: dict[str, np.ndarray], new_merchant: np.ndarray) -> dict[str, np.ndarray]:
+def merchant_features(frame: dict[str, np.ndarray], new_merchant: np.ndarray,
+                      labels: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """The merchant's earlier rows: fraud rate among labels at least LABEL_DELAY old (smoothed towards 1%),
-    volume and first-time customers in the last day against its last week."""
+    volume and first-time customers in the last day against its last week. `labels` (labelled and fraud
+    counts per row) replaces the frame's own when the frame holds only the merchant's recent rows."""
     ts, merchant = frame["ts"], frame["merchant"]
     w = Windows(codes(merchant), ts)
-    labelled = ~np.isnan(frame["label"])
-    end = w.until(LABEL_DELAY)
-    n_labelled = w.sum(labelled.astype(np.int64), 0, end=end)
-    n_fraud = w.sum(np.nan_to_num(frame["label"]).astype(np.int64), 0, end=end)
+    if labels is None:
+        end = w.until(LABEL_DELAY)
+        n_labelled = w.sum((~np.isnan(frame["label"])).astype(np.int64), 0, end=end)
+        n_fraud = w.sum(np.nan_to_num(frame["label"]).astype(np.int64), 0, end=end)
+    else:
+        n_labelled, n_fraud = labels
     count_24h = w.count(DAY)
     week_daily = w.count(7 * DAY) / 7
     known = merchant != ""

@@ -76,7 +76,8 @@ def new_payment(*, actor: Actor, customer, risk: RiskResult, now, **fields) -> P
     """The unsaved payment with its risk verdict: held for review, or failed at once when blocked."""
     payment = Payment(
         customer=customer, **fields, risk_score=risk.score, risk_level=risk.level, risk_decision=risk.decision,
-        risk_model_version=risk.model_version, risk_reasons=risk.reasons,
+        risk_model_version=risk.model_version, risk_reasons=risk.reasons, risk_explanation=risk.explanation,
+        risk_rules_fired=risk.rules_fired,
         review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE,
         created=now, updated=now)
     stamp_actor(payment, actor)
@@ -95,7 +96,8 @@ def created_details(payment: Payment) -> dict:
 def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str, method: str,
                    payment_method: str, capture_method: str = "automatic", description: str = "",
                    metadata: dict | None = None, wallet_id: str | None = None, device_id: str = "",
-                   ip_address: str | None = None, channel: str = "", merchant_reference: str = "") -> Payment:
+                   ip_address: str | None = None, channel: str = "", merchant_reference: str = "",
+                   ip_country: str = "") -> Payment:
     """Creates and confirms a payment. A decline is a normal return (status failed, failure_code);
     only bad input raises."""
     currency = _checked_input(amount=amount, currency=currency, method=method, capture_method=capture_method,
@@ -123,14 +125,14 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
     risk = score_payment(RiskContext(
         customer_id=customer.id, customer_status=customer.status, amount=amount, currency=currency, method=method,
         channel=channel, device_id=device_id, ip_address=ip_address, merchant_reference=merchant_reference,
-        metadata=metadata or {}))
+        metadata=metadata or {}, ip_country=ip_country))
 
     def create_row() -> Payment:
         payment = new_payment(
             actor=actor, customer=customer, risk=risk, now=clock.now(), amount=amount, currency=currency,
             method=method, payment_method=payment_method, capture_method=capture_method, description=description,
             metadata=metadata or {}, device_id=device_id, ip_address=ip_address or None, channel=channel,
-            merchant_reference=merchant_reference, wallet_id=wallet_id or "")
+            merchant_reference=merchant_reference, wallet_id=wallet_id or "", ip_country=ip_country)
         payment.save(force_insert=True)
         audit_record(action="payment.created", actor=actor, obj=payment, details=created_details(payment))
         return payment
