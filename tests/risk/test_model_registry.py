@@ -113,3 +113,16 @@ def test_train_and_evaluate_commands(db, tmp_path, small_rows, capsys):
     assert result["model_id"] == last["model_id"] and result["rows"] == len(small_rows)
     call_command("fraud_evaluate", model=last["model_id"], input=str(path))
     assert json.loads(capsys.readouterr().out)["auprc"] == result["auprc"]
+
+
+def test_the_demo_trains_and_activates_a_model_once(db):
+    import io
+
+    from payments.risk.demo import seed_model
+
+    out = io.StringIO()
+    seed_model(stdout=out)
+    active = registry.model_active("fraud")
+    assert active is not None and "activated" in out.getvalue()
+    seed_model(stdout=out)
+    assert MLModel.objects.count() == 1 and out.getvalue().endswith(f"{active.version} already active")
