@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from .models import RiskThresholds
+from .models import RiskRule, RiskThresholds
 from .risk.thresholds import risk_thresholds_save
 
 
@@ -41,3 +41,28 @@ class RiskThresholdsAdmin(admin.ModelAdmin):
             risk_thresholds_save(actor=Actor.for_user(request.user), review_at=obj.review_at, block_at=obj.block_at)
         except DomainError as exc:
             self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(admin.ModelAdmin):
+    """Rules beside the model; saved through `risk_rule_save` (the condition is checked, the change audited)."""
+
+    list_display = ("name", "kind", "action", "condition", "field", "enabled", "updated")
+    list_filter = ("kind", "action", "enabled")
+    fields = ("name", "kind", "action", "condition", "field", "values", "enabled")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from django.contrib import messages
+
+        from core.context import Actor
+        from core.errors import DomainError
+
+        from .risk.rules import risk_rule_save
+
+        try:
+            risk_rule_save(actor=Actor.for_user(request.user), rule=obj)
+        except DomainError as exc:
+            self.message_user(request, f"Not saved: {exc.code}: {exc.details}", messages.ERROR)

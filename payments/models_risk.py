@@ -21,3 +21,42 @@ class RiskThresholds(models.Model):
 
     def __str__(self):
         return f"review at {self.review_at}, block at {self.block_at}"
+
+
+class RiskRule(models.Model):
+    """A staff rule beside the model: when its condition holds (or the payment's field is on its block list)
+    the payment is held for review or blocked, and the rule's name is recorded with the payment.
+    Saved through `risk_rule_save`, which validates the condition."""
+
+    class Kind(models.TextChoices):
+        CONDITION = "condition"
+        BLOCK_LIST = "block_list"
+
+    class Action(models.TextChoices):
+        REVIEW = "review"
+        BLOCK = "block"
+
+    class Field(models.TextChoices):
+        DEVICE = "device_id"
+        CUSTOMER = "customer_id"
+        CARD = "card_fingerprint", "card fingerprint (the payment method token)"
+        IP_COUNTRY = "ip_country"
+        CARD_COUNTRY = "card_country"
+
+    name = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONDITION)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.REVIEW)
+    condition = models.CharField(max_length=500, blank=True,
+                                 help_text="e.g. card_country != ip_country and amount > 500 (see docs/RISK.md).")
+    field = models.CharField(max_length=20, choices=Field.choices, blank=True, help_text="Block lists: the field.")
+    values = models.JSONField(default=list, blank=True, help_text="Block lists: the listed values.")
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "payments"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -36,6 +36,7 @@ class RiskContext:
     card_country: str = ""
     at: datetime | None = None  # when the payment is made (default: now)
     payment_id: str = ""  # a stored payment being scored again: left out of its own history
+    payment_method: str = ""  # the provider token: the card fingerprint of block lists
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ Without an active model, or for a customer who is not active, the rule set decid
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 
@@ -42,17 +43,38 @@ def active_model() -> dict | None:
 
 
 def model_scorer(ctx: RiskContext) -> RiskResult:
+    """The model's verdict (or the rule set's without a model), then the staff rules: a rule that fires
+    can only make the decision stricter (review, block), never looser."""
     if ctx.customer_status != "active":
         return rules_scorer(ctx)
     loaded = active_model()
     if loaded is None:
-        return rules_scorer(ctx)
+        return _with_staff_rules(rules_scorer(ctx), None, ctx)
+    return _with_staff_rules(*_model_result(ctx, loaded), ctx)
+
+
+def _with_staff_rules(result: RiskResult, values: dict | None, ctx: RiskContext) -> RiskResult:
+    from .rules import fired_rules
+
+    fired = fired_rules(ctx, values, card_fingerprint=ctx.payment_method)
+    if not fired:
+        return result
+    decision, level = result.decision, result.level
+    if any(rule.action == "block" for rule in fired):
+        decision, level = "block", "highest"
+    elif decision == "allow":
+        decision, level = "review", "elevated"
+    return replace(result, decision=decision, level=level, rules_fired=[rule.name for rule in fired])
+
+
+def _model_result(ctx: RiskContext, loaded: dict) -> tuple[RiskResult, dict]:
     values = features_for(ctx)
     X = np.array([[values[name] for name in loaded["features"]]], dtype=np.float32)
     probability = float(loaded["booster"].inplace_predict(X, validate_features=False)[0])
     score = int(round(probability * 100))
     level, decision = decide(score)
     explanation = explain(loaded["booster"], X, loaded["features"], values)
-    return RiskResult(score=score, level=level, decision=decision, model_version=loaded["version"],
-                      reasons=[item["feature"] for item in explanation], explanation=explanation,
-                      probability=round(probability, 6))
+    result = RiskResult(score=score, level=level, decision=decision, model_version=loaded["version"],
+                        reasons=[item["feature"] for item in explanation], explanation=explanation,
+                        probability=round(probability, 6))
+    return result, values

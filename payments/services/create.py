@@ -125,7 +125,7 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
     risk = score_payment(RiskContext(
         customer_id=customer.id, customer_status=customer.status, amount=amount, currency=currency, method=method,
         channel=channel, device_id=device_id, ip_address=ip_address, merchant_reference=merchant_reference,
-        metadata=metadata or {}, ip_country=ip_country))
+        metadata=metadata or {}, ip_country=ip_country, payment_method=payment_method))
 
     def create_row() -> Payment:
         payment = new_payment(

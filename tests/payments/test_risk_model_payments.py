@@ -60,3 +60,17 @@ def test_review_payment_over_rest_decides_and_labels(pay, api):
     again = api.post(url, {"decision": "approve", "reason": "oops"}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
     assert again.status_code == 409 and Payment.objects.get(pk=held.id).status == "canceled"
     assert Payment.objects.get(pk=other.id).review_status == "pending"
+
+
+def test_a_fired_rule_is_recorded_with_the_payment(settings, pay, actor):
+    from payments.models import RiskRule
+    from payments.risk.rules import risk_rule_save
+
+    settings.PAYMENTS_RISK_SCORER = "payments.risk.scorer.model_scorer"
+    risk_rule_save(actor=actor, rule=RiskRule(name="dev-block", kind="block_list", field="device_id",
+                                              values=["dev-bad"], action="block"))
+    blocked = pay(device_id="dev-bad")
+    ok = pay(device_id="dev-good")
+    assert (blocked.status, blocked.failure_code, blocked.risk_rules_fired) == ("failed", "blocked_by_risk",
+                                                                               ["dev-block"])
+    assert (ok.status, ok.risk_rules_fired) == ("succeeded", [])
