@@ -130,7 +130,8 @@ class MLModel(ActorStamped, Timestamped):
     window_start = models.DateTimeField(null=True, blank=True, help_text="First training example's time.")
     window_end = models.DateTimeField(null=True, blank=True, help_text="Last training example's time.")
     params = models.JSONField(default=dict, blank=True)
-    metrics = models.JSONField(default=dict, blank=True, help_text="Held-out metrics, with `rules_baseline`.")
+    metrics = models.JSONField(default=dict, blank=True,
+                               help_text="Held-out metrics, beside the rules baseline's on the same payments.")
     eval_fingerprint = models.CharField(max_length=64, blank=True, help_text="Which evaluation set.")
     data_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the training data.")
     artifact = models.BinaryField(help_text="The serialised model.")

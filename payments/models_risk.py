@@ -46,8 +46,9 @@ class RiskRule(models.Model):
     name = models.SlugField(max_length=60, unique=True)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONDITION)
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.REVIEW)
-    condition = models.CharField(max_length=500, blank=True,
-                                 help_text="e.g. card_country != ip_country and amount > 500 (see docs/RISK.md).")
+    condition = models.CharField(
+        max_length=500, blank=True,
+        help_text="e.g. card_country != ip_country and amount > 500; the risk guide lists the names.")
     field = models.CharField(max_length=20, choices=Field.choices, blank=True, help_text="Block lists: the field.")
     values = models.JSONField(default=list, blank=True, help_text="Block lists: the listed values.")
     enabled = models.BooleanField(default=True)
