@@ -65,11 +65,13 @@ class ReviewItemSerializer(serializers.Serializer):
 
 
 class AssessmentInput(serializers.Serializer):
-    payment_id = serializers.CharField(required=False, help_text="A stored payment (pay_...); or give a proposed "
-                                                                 "payment's customer_id, amount and currency.")
-    customer_id = serializers.CharField(required=False)
-    amount = AmountInField(required=False)
-    currency = CurrencyField(required=False)
+    payment_id = serializers.CharField(required=False, help_text="A stored payment (pay_...); or, instead, a "
+                                                                 "proposed payment's customer_id, amount and "
+                                                                 "currency (not both).")
+    customer_id = serializers.CharField(required=False, help_text="Proposed payment: required without payment_id.")
+    amount = AmountInField(required=False, help_text="Proposed payment, required without payment_id: major units "
+                                                     "as a decimal string (e.g. \"10.50\").")
+    currency = CurrencyField(required=False, help_text="Proposed payment: required without payment_id.")
     method = serializers.ChoiceField(choices=Payment.Method.choices, default="card")
     channel = serializers.ChoiceField(choices=["web", "app", "pos", "moto"], required=False, allow_blank=True,
                                       default="")
