@@ -12,7 +12,7 @@ api_v1 = [
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
     path("", include("payments.risk.urls")),
-    path("", include("mcp_gateway.api_urls")),
+    path("", include("approvals.urls")),
     path("", include("subscriptions.urls")),
 ]
 

@@ -155,3 +155,38 @@ class TopUpInput(serializers.Serializer):
     wallet_id = serializers.CharField(help_text="Wallet id (wal_...).")
     amount = AmountInField()
     payment_method = serializers.CharField(max_length=64, help_text="Provider token of the card paying.")
+
+
+class PaymentReviewInput(PaymentIdInput):
+    decision = serializers.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")],
+                                       help_text="approve captures the held payment, reject cancels it.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class WebhookEventIdInput(serializers.Serializer):
+    event_id = serializers.CharField(help_text="Stored webhook event id (evt_...).")
+
+
+class WebhookEventSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    provider = serializers.CharField()
+    type = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    payment_id = serializers.CharField()
+    last_error = serializers.CharField()
+
+
+class MismatchResolveInput(serializers.Serializer):
+    mismatch_id = serializers.CharField(help_text="Reconciliation mismatch id (rcm_...).")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="resolved")
+
+
+class MismatchSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    run_date = serializers.DateField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    resolution_note = serializers.CharField()
+    resolved_by = serializers.CharField()
+    resolved_at = UtcDateTimeField(allow_null=True)

@@ -7,10 +7,10 @@ import pytest
 from django.db import transaction
 
 from accounts import services as account_services
+from approvals import services as mcp_services
+from approvals.models import ApprovalRequest, ApprovalThreshold
 from core.context import Actor
 from core.db import run_in_transaction
-from mcp_gateway import services as mcp_services
-from mcp_gateway.models import ApprovalRequest, ApprovalThreshold
 from payments import services as payment_services
 from payments.models import FeeSchedule, ReconciliationMismatch
 from payments.services.settings import fee_schedule_save
@@ -47,8 +47,8 @@ def money(settings, api):
     appear on a page by chance."""
     settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
     actor = Actor.system("tests")
-    fee = run_in_transaction(lambda: fee_schedule_save(actor=actor, schedule=FeeSchedule(
-        provider="sandbox", currency="USD", percent_bps=0, fixed_amount=1357)))
+    fee = fee_schedule_save(actor=actor, schedule=FeeSchedule(provider="sandbox", currency="USD", percent_bps=0,
+                                                              fixed_amount=1357))
     with transaction.atomic():
         customer = account_services.customer_create(actor=actor, email="money@example.com", name="Money")
         other = account_services.customer_create(actor=actor, email="other@example.com", name="Other")
@@ -113,8 +113,8 @@ def test_change_pages_and_lists_show_amounts_as_money(admin_client, money):
         ("/admin/wallets/hold/", [3333]),
         ("/admin/subscriptions/plan/", [2700]),
         ("/admin/subscriptions/invoice/", [2700]),
-        ("/admin/mcp_gateway/approvalthreshold/", [10000]),
-        ("/admin/mcp_gateway/approvalrequest/", [45000]),
+        ("/admin/approvals/approvalthreshold/", [10000]),
+        ("/admin/approvals/approvalrequest/", [45000]),
     ]
     problems = []
     for url, amounts in pages:

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from approvals.services import threshold_save
 from core.context import Actor
 from core.db import run_in_transaction
 from core.pagination import encode_cursor
-from mcp_gateway.services import threshold_save
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "docs" / "schema.yml"

@@ -1,7 +1,8 @@
 """The posting engine: every movement of money in the product goes through `post_entry`.
 
-Everything here is an inner service: it requires the caller's transaction (the use case owns
-the retry of deadlocks and serialization failures) and never commits on its own. Accounts
+Posting, reserving and capturing are inner services: they require the caller's transaction (the
+use case owns the retry of deadlocks and serialization failures) and never commit on their own.
+The staff and task actions (void a hold, expire due holds, reverse an entry) are use cases. Accounts
 are locked with `select_for_update()` in id order, so two entries touching the same pair of
 accounts in opposite directions queue instead of deadlocking; overdraft is checked under
 that lock against the available balance (posted - pending debits).
@@ -18,7 +19,7 @@ from django.db.models import F
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import require_transaction, use_case
 from core.errors import NotFound, ValidationFailed, money_details
 from core.ids import get_by_public_id
 from core.money import format_amount
@@ -280,18 +281,18 @@ def _release(holds: list[Hold], status: str) -> None:
         hold.status, hold.updated = status, now
 
 
+@use_case
 def hold_void(*, hold_id: str, actor: Actor) -> Hold:
-    require_transaction()
     hold = _lock_pending_hold(hold_id)
     _release([hold], Hold.Status.VOIDED)
     audit_record(action="hold.voided", actor=actor, obj=hold)
     return hold
 
 
+@use_case
 def hold_expire_due(*, actor: Actor, limit: int = 500) -> int:
     """Releases pending holds whose `expires_at` has passed (up to `limit`, skipping holds another
     transaction has locked); returns how many."""
-    require_transaction()
     holds = list(Hold.objects.select_for_update(skip_locked=True)
                  .filter(status=Hold.Status.PENDING, expires_at__lte=clock.now()).order_by("pk")[:limit])
     if holds:
@@ -303,9 +304,9 @@ def hold_expire_due(*, actor: Actor, limit: int = 500) -> int:
 # --- Reversal ----------------------------------------------------------------------------
 
 
+@use_case
 def entry_reverse(*, entry_id: str, actor: Actor, reason: str) -> JournalEntry:
     """A new entry with every posting negated and `reverses` set; the original stays as it was."""
-    require_transaction()
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": ["A reason is required."]})

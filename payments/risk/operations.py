@@ -4,7 +4,6 @@ fraud patterns. All are reads; deciding a held payment is the payments area's re
 from core.ml.registry import model_list
 from core.operations import Operation, register
 from core.pagination import paginate
-from payments.serializers import PaymentSerializer
 
 from . import selectors
 from .serializers import (
@@ -12,7 +11,6 @@ from .serializers import (
     PatternsInput,
     PatternsSerializer,
     PaymentContextSerializer,
-    ReviewDecisionInput,
     ReviewItemSerializer,
     RiskModelListInput,
     RiskModelSerializer,
@@ -29,12 +27,6 @@ def _assess(*, actor, **data):
 
 def _queue(*, actor, limit=None, cursor=None):
     return selectors.review_queue(limit=limit, cursor=cursor)
-
-
-def _review(*, actor, payment_id, decision, reason):
-    from payments.services import payment_review
-
-    return payment_review(actor=actor, payment_id=payment_id, decision=decision, note=reason)
 
 
 def _patterns(*, actor, analysis_type, days=30, threshold=None):
@@ -77,14 +69,4 @@ register(Operation(
                  "the payments behind it. Errors: validation_error."),
     handler=_patterns, scope="risk:read", permission="payments.view_payment", input=PatternsInput,
     output=PatternsSerializer, tags=("risk",),
-))
-register(Operation(
-    name="review_payment", title="Decide a held payment",
-    description=("A risk analyst's decision on a payment held for review, with a reason: approve captures it "
-                 "(automatic capture), reject cancels it. The outcome becomes the payment's fraud label (reject: "
-                 "fraud). Calls the provider. Errors: validation_error, not_found, invalid_state_transition (not "
-                 "waiting for review)."),
-    handler=_review, scope="risk:write", permission="payments.review_payment", input=ReviewDecisionInput,
-    output=PaymentSerializer, read_only=False, open_world=True, idempotency_mode="lease", approvable=True,
-    target="get_payment_status", tags=("risk",),
 ))

@@ -124,8 +124,3 @@ class PatternsSerializer(serializers.Serializer):
     findings = serializers.ListField(child=serializers.DictField(),
                                      help_text="Each: kind, key, count, payment_ids (up to 20), details.")
 
-
-class ReviewDecisionInput(serializers.Serializer):
-    payment_id = serializers.CharField(help_text="Payment id (pay_...), held for review.")
-    decision = serializers.ChoiceField(choices=["approve", "reject"])
-    reason = serializers.CharField(max_length=500, help_text="Why: kept with the audit record.")

@@ -1,4 +1,5 @@
-"""Shared pieces of the payment services: locking, stamping, applying a provider's answer."""
+"""Shared pieces of the payment services: locking, applying a provider's answer (rows are stamped
+and touched with core.models' `stamp` and `touch`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,30 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction
 from core.ids import get_by_public_id
+from core.models import touch
 
 from .. import routing
+from ..audit import PaymentsAction
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderResult
 from . import postings
+
+# The audit action of each status a payment moves to (declared in payments/audit.py).
+STATUS_ACTIONS = {
+    Payment.Status.REQUIRES_PAYMENT_METHOD: PaymentsAction.PAYMENT_REQUIRES_PAYMENT_METHOD,
+    Payment.Status.REQUIRES_CONFIRMATION: PaymentsAction.PAYMENT_REQUIRES_CONFIRMATION,
+    Payment.Status.PROCESSING: PaymentsAction.PAYMENT_PROCESSING,
+    Payment.Status.REQUIRES_CAPTURE: PaymentsAction.PAYMENT_REQUIRES_CAPTURE,
+    Payment.Status.SUCCEEDED: PaymentsAction.PAYMENT_SUCCEEDED,
+    Payment.Status.CANCELED: PaymentsAction.PAYMENT_CANCELED,
+    Payment.Status.FAILED: PaymentsAction.PAYMENT_FAILED,
+    Payment.Status.UNKNOWN: PaymentsAction.PAYMENT_UNKNOWN,
+}
+
+
+def status_action(payment: Payment) -> PaymentsAction:
+    return STATUS_ACTIONS[payment.status]
+
 
 # Where a provider's answer may still move a payment (later answers never move it back).
 OPEN_STATES = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
@@ -21,15 +41,6 @@ def lock_payment(payment_id: str) -> Payment:
     require_transaction()
     return get_by_public_id(Payment.objects.select_for_update(), payment_id, field="payment_id",
                             message="No such payment.")
-
-
-def save(payment: Payment, *fields: str) -> None:
-    payment.updated = clock.now()
-    payment.save(update_fields=[*fields, "updated"])
-
-
-def stamp_actor(obj, actor: Actor) -> None:
-    obj.actor_type, obj.actor_id, obj.actor_label = actor.kind, actor.id[:64], actor.label[:200]
 
 
 # What `mark_captured` writes.
@@ -132,10 +143,10 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
         attempt.completed_at = attempt.completed_at or now
         attempt.save(update_fields=["status", "provider_reference", "decline_code", "completed_at"])
     if fields:
-        save(payment, *sorted(fields))
+        touch(payment, *sorted(fields))
     changed = (payment.status, payment.amount_captured) != before
     if changed:
-        audit_record(action=f"payment.{payment.status}", actor=actor, obj=payment,
+        audit_record(action=status_action(payment), actor=actor, obj=payment,
                      details={"source": source, "from": before[0], "amount_captured": payment.amount_captured})
     return changed
 

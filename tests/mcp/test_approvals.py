@@ -8,14 +8,15 @@ import time_machine
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import Customer
+from approvals import services
+from approvals.models import ApprovalRequest
 from core import clock
 from core.context import Actor
 from core.db import run_in_transaction
 from core.errors import DomainError
 from core.models import AuditEvent, IdempotencyRecord
 from core.rest import operation_view
-from mcp_gateway import services
-from mcp_gateway.models import ApprovalRequest, ToolCall
+from mcp_gateway.models import ToolCall
 from tests.concurrency import failures, run_threads
 
 from . import points
@@ -253,9 +254,9 @@ def test_admin_action_approves_with_a_verified_session(staff_client, mcp, point_
     threshold("500.00")
     held = mcp.ok("zz_refund_points", refund_args(account, "600", "adm"))
     client = staff_client("admin")
-    listing = client.get("/admin/mcp_gateway/approvalrequest/")
+    listing = client.get("/admin/approvals/approvalrequest/")
     assert listing.status_code == 200 and held["approval_id"] in listing.content.decode()
-    response = client.post("/admin/mcp_gateway/approvalrequest/",
+    response = client.post("/admin/approvals/approvalrequest/",
                            {"action": "approve", "_selected_action": [held["approval_id"]]}, follow=True)
     assert response.status_code == 200
     assert [str(m) for m in response.context["messages"]] == [

@@ -110,9 +110,9 @@ def test_close_wallet_dry_run_simulates_without_closing(mcp, two_wallets):
 
 
 def test_transfer_above_the_threshold_waits_for_approval_then_runs_once(mcp, two_wallets, make_staff):
+    from approvals import services
     from core.context import Actor
     from core.db import run_in_transaction
-    from mcp_gateway import services
     from wallets.models import JournalEntry
 
     _, first, second = two_wallets
@@ -142,9 +142,9 @@ def test_transfer_above_the_threshold_waits_for_approval_then_runs_once(mcp, two
 
 
 def test_transfer_held_then_approved_moves_the_money_once(mcp, two_wallets, make_staff):
+    from approvals import services
     from core.context import Actor
     from core.db import run_in_transaction
-    from mcp_gateway import services
 
     _, first, second = two_wallets
     run_in_transaction(lambda: services.threshold_save(actor=Actor.system("tests"), api_key=None,

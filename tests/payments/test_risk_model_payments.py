@@ -43,25 +43,6 @@ def test_a_payment_scored_by_the_active_model_keeps_its_explanation(settings, pa
                                                              "count_24h", "new_device", "new_ip_country"}
 
 
-def test_review_payment_over_rest_decides_and_labels(pay, api):
-    from core.models import AuditEvent
-
-    held, other = pay(amount=1_000_000, channel="moto"), pay(amount=1_000_000, channel="moto")
-    url = f"/api/v1/risk/payments/{held.id}/review"
-    refused = api.post(url, {"decision": "maybe", "reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="k0")
-    assert refused.status_code == 400 and Payment.objects.get(pk=held.id).review_status == "pending"
-    response = api.post(url, {"decision": "reject", "reason": "stolen card"}, format="json",
-                        HTTP_IDEMPOTENCY_KEY="k1")
-    assert response.status_code == 200, response.json()
-    assert (response.json()["status"], response.json()["id"]) == ("canceled", held.id)
-    assert Payment.objects.get(pk=held.id).fraud_label is True
-    event = AuditEvent.objects.get(action="payment.review_rejected", object_id=held.id)
-    assert event.details == {"note": "stolen card"}
-    again = api.post(url, {"decision": "approve", "reason": "oops"}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
-    assert again.status_code == 409 and Payment.objects.get(pk=held.id).status == "canceled"
-    assert Payment.objects.get(pk=other.id).review_status == "pending"
-
-
 def test_a_fired_rule_is_recorded_with_the_payment(settings, pay, actor):
     from payments.models import RiskRule
     from payments.risk.rules import risk_rule_save

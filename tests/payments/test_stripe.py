@@ -241,17 +241,17 @@ def test_refund_timeout_stays_pending_until_its_webhook(client, actor, customer,
 
 
 def test_verify_and_reconcile_read_the_intent(actor, customer, stripe_only):
-    from payments.services.reconciliation import reconcile
+    from payments.services.reconciliation import reconciliation_run
 
     payment = create(actor, customer, capture_method="manual")
     assert payment_verify(actor=actor, payment_id=payment.id).status == "requires_capture"
     assert stripe_only.requests[-1][:2] == ("GET", f"/v1/payment_intents/{payment.provider_reference}")
-    assert reconcile(actor=actor) == 0
+    assert reconciliation_run(actor=actor) == 0
     # Stripe captured it without telling us (e.g. from its dashboard): verify catches up.
     stripe_only.intents[payment.provider_reference].update(status="succeeded", amount_capturable=0,
                                                            amount_received=2_000)
     from payments.models import ReconciliationMismatch
-    assert reconcile(actor=actor) == 1
+    assert reconciliation_run(actor=actor) == 1
     assert ReconciliationMismatch.objects.get().kind == "status_mismatch"
     settled = payment_verify(actor=actor, payment_id=payment.id)
     assert (settled.status, settled.amount_captured) == ("succeeded", 2_000)

@@ -116,9 +116,8 @@ def test_conversion_withdrawal_and_close(api, make_wallet, actor):
     customer = CustomerFactory()
     usd = make_wallet("USD", balance=10000, customer=customer)
     jpy = make_wallet("JPY", customer=customer)
-    with transaction.atomic():
-        services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="JPY", rate="151.237",
-                                   source="test desk")
+    services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="JPY", rate="151.237",
+                               source="test desk")
     r = api.post("/api/v1/conversions", {"from_wallet_id": usd.pk, "to_wallet_id": jpy.pk, "amount": "60"},
                  format="json")
     assert r.status_code == 201, r.json()
@@ -142,7 +141,7 @@ def test_history_is_cursor_paginated_and_filtered(api, make_wallet, actor):
     from wallets.models import AccountType
 
     for i in range(5):
-        with time_machine.travel(day + dt.timedelta(days=i), tick=False), transaction.atomic():
+        with time_machine.travel(day + dt.timedelta(days=i), tick=False):
             src = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD")
             services.wallet_credit_topup(wallet_id=a.pk, amount=1000, source=src, actor=actor, reference=f"t{i}")
             services.wallet_transfer(actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=100 + i,
@@ -184,3 +183,14 @@ def test_idempotency_record_keeps_a_refusal(api, make_wallet):
     assert r1.json()["error"] == r2.json()["error"]
     assert IdempotencyRecord.objects.filter(key="k-refused").count() == 1
     assert Posting.objects.filter(kind="transfer").count() == 0
+
+
+@pytest.mark.parametrize("path", ["transactions", "insights"])
+@pytest.mark.parametrize("query", ["start_date=2026-11-20&end_date=2026-11-01",
+                                   "start_date=2026-11-20T10:00:00Z&end_date=2026-11-20T10:00:00Z"])
+def test_a_period_that_runs_backwards_is_a_validation_error(api, make_wallet, path, query):
+    wallet = make_wallet("USD")
+    response = api.get(f"/api/v1/wallets/{wallet.pk}/{path}?{query}")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["details"]["fields"] == {"start_date": ["Must be before end_date."]}

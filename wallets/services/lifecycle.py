@@ -8,7 +8,7 @@ from accounts.selectors import customer_get
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import require_transaction, use_case
 from core.errors import InvalidStateTransition, NotFound, ValidationFailed, money_details
 from core.ids import has_prefix
 from core.money import normalize_currency
@@ -19,8 +19,8 @@ from ..models import AccountType, JournalEntry, LedgerAccount, Wallet
 from ..selectors import wallet_outgoing_today
 
 
+@use_case
 def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit: int | None = None) -> Wallet:
-    require_transaction()
     customer = customer_get(customer_id=customer_id)
     currency = normalize_currency(currency)
     if Wallet.objects.filter(customer=customer, currency=currency).exists():
@@ -41,6 +41,7 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
 
 
 def _lock_wallets(wallet_ids: tuple[str, ...], *, of: tuple[str, ...], order_by: str) -> dict[str, Wallet]:
+    require_transaction()
     for wallet_id in wallet_ids:
         if not has_prefix(wallet_id, "wal"):
             raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
@@ -98,10 +99,10 @@ def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
                                          **money_details(wallet.currency, available=available, amount=amount)})
 
 
+@use_case
 def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, actor: Actor, reference: str,
                         metadata: dict | None = None) -> JournalEntry:
     """The hook payments calls when a top-up payment succeeded: credits the wallet from `source`."""
-    require_transaction()
     ledger.check_amount(amount)
     wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)
@@ -131,21 +132,21 @@ def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tupl
     return wallet
 
 
+@use_case
 def wallet_freeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
-    require_transaction()
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.FROZEN,
                        allowed_from=(Wallet.Status.ACTIVE,), action="frozen", reason=reason)
 
 
+@use_case
 def wallet_unfreeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
-    require_transaction()
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.ACTIVE,
                        allowed_from=(Wallet.Status.FROZEN,), action="unfrozen", reason=reason)
 
 
+@use_case
 def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     """Closes a wallet whose balance and pending holds are both zero; closing is final."""
-    require_transaction()
     # The account is locked with the wallet: its balance and holds cannot change before the close.
     wallet = wallet_lock_with_accounts(wallet_id)[wallet_id]
     account = wallet.account
@@ -158,8 +159,8 @@ def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
                        allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed", reason=reason)
 
 
+@use_case
 def wallet_set_daily_limit(*, actor: Actor, wallet_id: str, daily_limit: int | None) -> Wallet:
-    require_transaction()
     if daily_limit is not None and (not isinstance(daily_limit, int) or daily_limit < 0):
         raise ValidationFailed({"daily_limit": ["Must be empty or a non-negative number of minor units."]})
     wallet = wallet_lock(wallet_id)[wallet_id]
@@ -171,13 +172,13 @@ def wallet_set_daily_limit(*, actor: Actor, wallet_id: str, daily_limit: int | N
     return wallet
 
 
+@use_case
 def wallet_adjust(*, actor: Actor, wallet_id: str, amount: int, reason: str) -> JournalEntry:
     """A staff correction against the suspense account: positive credits the wallet, negative debits it.
 
     Allowed on frozen wallets (corrections are often why a wallet is frozen), not on closed ones;
     a debit cannot take the wallet below zero.
     """
-    require_transaction()
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": ["A reason is required for a manual adjustment."]})

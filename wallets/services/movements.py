@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import use_case
 from core.errors import BusinessRefusal, ValidationFailed, money_details
 from core.money import normalize_currency
 
@@ -21,9 +21,9 @@ from ..selectors import exchange_rate_current
 from .lifecycle import ensure_active, ensure_within_limit, wallet_lock, wallet_lock_with_accounts
 
 
+@use_case
 def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int, currency: str,
                     description: str = "") -> JournalEntry:
-    require_transaction()
     amount = ledger.check_amount(amount)
     currency = normalize_currency(currency)
     if from_wallet_id == to_wallet_id:
@@ -48,6 +48,7 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
     return entry
 
 
+@use_case
 def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int,
                    description: str = "") -> JournalEntry:
     """Converts `amount` (source minor units) between two wallets of one customer through FX liquidity.
@@ -55,7 +56,6 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     Four postings, balanced per currency: source wallet -> FX liquidity (source currency),
     FX liquidity (target currency) -> target wallet. The rate and its source are kept in metadata.
     """
-    require_transaction()
     amount = ledger.check_amount(amount)
     if from_wallet_id == to_wallet_id:
         raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
@@ -94,10 +94,10 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     return entry
 
 
+@use_case
 def wallet_withdraw(*, actor: Actor, wallet_id: str, amount: int, provider: str = "sandbox",
                     description: str = "") -> JournalEntry:
     """Moves money out of the wallet to the provider's clearing account, which pays it out."""
-    require_transaction()
     amount = ledger.check_amount(amount)
     wallet: Wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)

@@ -1,4 +1,4 @@
-"""The gateway's own public operation: the status of a call held for approval."""
+"""Public operations of approvals: the status of a call held for approval."""
 
 from core.operations import ANY_SCOPE, Operation, register
 
