@@ -57,7 +57,8 @@ def text(name: str, value: float, values: dict[str, float]) -> str:
     template, _ = _TEXT.get(name, ("{value}", None))
     if math.isnan(value):
         return f"{name} unknown"
-    return template.format(value=value, amount=math.expm1(value), flag="a" if value else "no",
+    amount = math.expm1(min(value, 700.0)) if name == "amount_log" else 0.0  # only amount_log is a log
+    return template.format(value=value, amount=amount, flag="a" if value else "no",
                            differs="differs from" if value else "matches")
 
 

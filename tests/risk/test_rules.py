@@ -74,3 +74,12 @@ def test_rules_fire_beside_the_model_and_only_tighten(db, small_frame):
     assert (result.decision, result.level, result.rules_fired) == ("block", "highest", ["bad-card", "mismatch-large"])
     quiet = model_scorer(_ctx(customer.id, ip_country="US", payment_method="tok_2", amount=1_000))
     assert quiet.rules_fired == [] and (quiet.level, quiet.decision) == decide(quiet.score)  # the model's own
+
+
+def test_explanation_texts_handle_any_value():
+    from payments.risk.explain import text
+
+    assert text("merchant_labelled", 120000.0, {}) == "120000 of the merchant's payments have a known outcome"
+    assert text("amount_log", 4.61512, {}) == "amount 100.00"
+    assert text("count_1h", float("nan"), {}) == "count_1h unknown"
+    assert text("country_mismatch", 1.0, {}) == "IP country differs from the card's country"
