@@ -74,7 +74,8 @@ class ApiKeyAdmin(OperationActionsMixin, admin.ModelAdmin):
     readonly_fields = ("id", "prefix", "owner", "name", "scopes", "created", "created_by", "expires_at",
                        "revoked_at", "last_used_at", "rate_limit")
     exclude = ("secret_hash",)
-    operation_actions = (operation_action("revoke_api_key", label="Revoke", id_field="api_key_id"),)
+    operation_actions = (operation_action("revoke_api_key", label="Revoke", id_field="api_key_id",
+                                          when=lambda key: not key.is_revoked),)
 
     @admin.display(description="Scopes")
     def scope_list(self, obj):

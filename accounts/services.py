@@ -17,6 +17,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
 from core.ids import get_by_public_id
+from core.models import stamp, touch
 from core.operations import ALL_SCOPES
 
 from . import apikeys
@@ -32,9 +33,9 @@ from .selectors import customer_get
 @use_case
 def customer_create(*, actor: Actor, email: str, name: str = "", country: str = "",
                     metadata: dict[str, Any] | None = None) -> Customer:
-    now = clock.now()
     customer = Customer(email=email.strip().lower(), name=name.strip(), country=(country or "").upper(),
-                        metadata=metadata or {}, created=now, updated=now)
+                        metadata=metadata or {})
+    stamp(customer)
     customer.save(force_insert=True)
     audit_record(action="customer.created", actor=actor, obj=customer)
     return customer
@@ -56,8 +57,7 @@ def customer_update(*, actor: Actor, customer_id: str, **changes: Any) -> Custom
                 changed[field] = value
                 setattr(customer, field, value)
     if changed:
-        customer.updated = clock.now()
-        customer.save(update_fields=[*changed, "updated"])
+        touch(customer, *changed)
         audit_record(action="customer.updated", actor=actor, obj=customer,
                      details={"fields": sorted(changed)})
     return customer

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, money_text
+from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
 from core.errors import DomainError
 from core.forms import AmountField, CurrencyChoiceField, MoneyFormMixin
@@ -26,7 +27,9 @@ class ThresholdForm(MoneyFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["operation"].choices = [(op.name, op.name) for op in all_operations() if op.approvable]
+        operation = self.fields["operation"]
+        assert isinstance(operation, forms.ChoiceField)  # the model field has choices
+        operation.choices = [(op.name, op.name) for op in all_operations() if op.approvable]
 
 
 @admin.register(ApprovalThreshold)
@@ -65,9 +68,10 @@ class ApprovalThresholdAdmin(MoneyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+class ApprovalRequestAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     """Calls held above a threshold. Another staff member than the key's owner, with a
-    verified second factor, approves (the call then runs as the key) or rejects."""
+    verified second factor, approves (the call then runs as the key) or rejects: both are
+    operations, previewed before they are confirmed."""
 
     list_display = ("id", "operation", "amount", "status_now", "api_key", "requested_at", "expires_at",
                     "decided_by")
@@ -76,7 +80,11 @@ class ApprovalRequestAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     search_fields = ("=id", "=api_key__prefix", "=idempotency_key")
     list_select_related = ("api_key", "decided_by")
     readonly_fields = [f.name for f in ApprovalRequest._meta.fields]
-    actions = ["approve", "reject"]
+    operation_actions = (
+        operation_action("approve_approval_request", label="Approve and run", id_field="approval_id",
+                         name="approve"),
+        operation_action("reject_approval_request", label="Reject", id_field="approval_id", name="reject"),
+    )
 
     @admin.display(description="Amount", ordering="amount")
     def amount_money(self, obj):
@@ -88,27 +96,4 @@ class ApprovalRequestAdmin(MoneyAdminMixin, ReadOnlyAdmin):
         return effective_status(obj)
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or self.has_decide_permission(request)
-
-    def has_decide_permission(self, request):
-        return request.user.has_perm(services.DECIDE_PERMISSION)
-
-    def _decide(self, request, queryset, service, verb):
-        actor = Actor.for_user(request.user)
-        verified = bool(getattr(request.user, "is_verified", lambda: False)())
-        for approval in queryset:
-            try:
-                done = service(actor=actor, approval_id=approval.pk, second_factor_verified=verified)
-            except DomainError as exc:
-                self.message_user(request, f"{approval.pk}: {exc.message}", messages.ERROR)
-                continue
-            outcome = f" (result status {done.result_status})" if done.result_status else ""
-            self.message_user(request, f"{approval.pk}: {verb}{outcome}.", messages.SUCCESS)
-
-    @admin.action(description="Approve and run the selected calls", permissions=["decide"])
-    def approve(self, request, queryset):
-        self._decide(request, queryset, services.approval_approve, "approved")
-
-    @admin.action(description="Reject the selected calls", permissions=["decide"])
-    def reject(self, request, queryset):
-        self._decide(request, queryset, services.approval_reject, "rejected")
+        return super().has_view_permission(request, obj) or request.user.has_perm(services.DECIDE_PERMISSION)

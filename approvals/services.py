@@ -15,6 +15,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import DomainError, PermissionDenied, ValidationFailed
+from core.ids import get_by_public_id
 from core.money import normalize_currency, parse_amount
 from core.operations import all_operations, get_operation, invoke
 
@@ -102,13 +103,18 @@ def check_decidable(approval: ApprovalRequest, approver, second_factor_verified:
         raise ApprovalNotPending(details={"status": status})
 
 
+def _get(queryset, approval_id: str) -> ApprovalRequest:
+    return get_by_public_id(queryset.select_related("api_key"), approval_id, field="approval_id",
+                            message="No such approval request.")
+
+
 @use_case
 def _decide(*, actor: Actor, approval_id: str, second_factor_verified: bool, note: str,
             status: str, action: str) -> ApprovalRequest:
     """Record a decision on a pending request, in its own transaction."""
-    approval = ApprovalRequest.objects.select_for_update().select_related("api_key").get(pk=approval_id)
+    approval = _get(ApprovalRequest.objects.select_for_update(), approval_id)
     check_decidable(approval, actor.user, second_factor_verified)
-    approval.status = status
+    approval.status = ApprovalRequest.Status(status).value  # the stored text, as a reload reads it
     approval.decided_by, approval.decided_at, approval.decision_note = actor.user, clock.now(), note[:500]
     approval.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit_record(action=action, actor=actor, obj=approval, object_type=APPROVAL_OBJECT_TYPE,
@@ -121,6 +127,16 @@ def approval_reject(*, actor: Actor, approval_id: str, second_factor_verified: b
                     note: str = "") -> ApprovalRequest:
     return _decide(actor=actor, approval_id=approval_id, second_factor_verified=second_factor_verified, note=note,
                    status=ApprovalRequest.Status.REJECTED, action=ApprovalsAction.APPROVAL_REJECTED)
+
+
+def approval_approve_preview(*, actor: Actor, approval_id: str, second_factor_verified: bool) -> ApprovalRequest:
+    """What approving would do, changing nothing: the decision's refusal, or the request as it would
+    stand once approved (the held call then runs)."""
+    approval = _get(ApprovalRequest.objects.all(), approval_id)
+    check_decidable(approval, actor.user, second_factor_verified)
+    approval.status = ApprovalRequest.Status.APPROVED.value
+    approval.decided_by, approval.decided_at = actor.user, clock.now()
+    return approval
 
 
 @use_case(steps=True)

@@ -6,4 +6,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from .ml import audit  # noqa: F401  (declares the registry's audit actions)
+        from .ml import audit, operations  # noqa: F401  (the registry's audit actions and staff operations)

@@ -49,8 +49,8 @@ class Operation:
     description: str
     handler: Callable[..., Any]
     scope: str
-    input: type[serializers.Serializer] | None = None
-    output: type[serializers.Serializer] | None = None
+    input: type[serializers.Serializer[Any]] | None = None
+    output: type[serializers.Serializer[Any]] | None = None
     permission: str | None = None
     read_only: bool = True
     destructive: bool = False
@@ -164,7 +164,7 @@ class Call:
     actor: Actor
     data: dict[str, Any]
     validated: dict[str, Any]
-    _target: Any = field(default=None, repr=False)
+    _target: dict[str, Any] | None = field(default=None, repr=False)
     _target_read: bool = field(default=False, repr=False)
 
     def target(self) -> dict[str, Any] | None:
@@ -189,7 +189,8 @@ class Call:
         return self.op.value(self) if self.op.value is not None else (None, None)
 
 
-def amount_value(amount: str = "amount", currency: str | None = "currency"):
+def amount_value(amount: str = "amount",
+                 currency: str | None = "currency") -> Callable[[Call], tuple[int | None, str | None]]:
     """`value=` of a call whose `amount` argument is in major units (as sent) of its `currency`
     argument or, without one (or with `currency=None`), of its target's currency. A call without an
     amount is worth "the whole remainder" (None)."""
@@ -253,7 +254,7 @@ def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key
     if op.read_only:
         return WriteResult(op.success_status, op.render(op.handler(actor=actor, **validated)))
 
-    def effect():
+    def effect() -> tuple[int, Any]:
         return op.success_status, op.render(op.handler(actor=actor, **validated))
 
     return execute_write(actor=actor, operation=op.name, key=idempotency_key, payload=data, effect=effect,
@@ -277,15 +278,18 @@ def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], authorized: b
     """
     validated = admit(op, actor, data, authorized=authorized)
     call = Call(op, actor, data, validated)
-    if op.preview is not None:
-        outcome = _rolled_back("preview", lambda: op.render(op.preview(actor=actor, **validated)))
+    outcome: dict[str, Any]
+    preview = op.preview
+    if preview is not None:
+        outcome = _rolled_back("preview", lambda: op.render(preview(actor=actor, **validated)))
     elif op.open_world:
         outcome = {"mode": "preview", "would_succeed": None, "result": None, "error": None, "target": None}
     else:
         outcome = _rolled_back("simulated", lambda: op.render(op.handler(actor=actor, **validated)))
     if op.open_world:
         outcome["target"] = call.target()
-    hold = _would_hold(call) if op.approvable and _would_hold is not None else None
+    would_hold = _would_hold
+    hold = would_hold(call) if op.approvable and would_hold is not None else None
     return {**outcome, "requires_approval": hold is not None, "approval_threshold": hold}
 
 

@@ -17,7 +17,7 @@ def tool_call_report(*, since: dt.datetime, until: dt.datetime | None = None) ->
     qs = ToolCall.objects.filter(created__gte=since)
     if until is not None:
         qs = qs.filter(created__lt=until)
-    rows = list(qs.values("tool").annotate(
+    rows: list[Any] = list(qs.values("tool").annotate(
         calls=Count("id"),
         errors=Count("id", filter=Q(outcome__in=[ToolCall.Outcome.ERROR, ToolCall.Outcome.INTERNAL_ERROR,
                                                  ToolCall.Outcome.INVALID])),

@@ -3,6 +3,7 @@ operation call (`operation_action`: the operation's form, permission, validation
 settings rows (routing rules, fee schedules) save through their `<entity>_save` service."""
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -117,7 +118,7 @@ class SettingsAdmin(admin.ModelAdmin):
     """Edited by staff; saved through the service so each change is validated and audited."""
 
     exclude = ("created", "updated")
-    saver = None
+    saver: Any = None  # each subclass's staticmethod (actor, obj) that saves through the service
 
     def save_model(self, request, obj, form, change):
         saver = type(self).saver

@@ -10,7 +10,6 @@ from accounts import services as account_services
 from approvals import services as mcp_services
 from approvals.models import ApprovalRequest, ApprovalThreshold
 from core.context import Actor
-from core.db import run_in_transaction
 from payments import services as payment_services
 from payments.models import FeeSchedule, ReconciliationMismatch
 from payments.services.settings import fee_schedule_save
@@ -70,8 +69,8 @@ def money(settings, api):
                                              interval="month", interval_count=1, trial_days=0)
     sub = subscription_services.subscription_create(actor=actor, customer_id=customer.pk, plan_id=plan.pk,
                                                     payment_method="tok_visa")
-    limit = run_in_transaction(lambda: mcp_services.threshold_save(
-        actor=actor, api_key=None, operation="create_payment", currency="USD", amount="100.00"))
+    limit = mcp_services.threshold_save(
+        actor=actor, api_key=None, operation="create_payment", currency="USD", amount="100.00")
     response = api.post("/api/v1/payments", {"customer_id": customer.pk, "amount": "450.00", "currency": "USD",
                                              "method": "card", "payment_method": "tok_visa"}, format="json")
     assert response.status_code == 202, response.content

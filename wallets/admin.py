@@ -43,27 +43,30 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     list_select_related = ("customer", "account")
     show_full_result_count = False
     operation_actions = (
-        operation_action("freeze_wallet", label="Freeze", id_field="wallet_id"),
-        operation_action("unfreeze_wallet", label="Unfreeze", id_field="wallet_id"),
-        operation_action("adjust_wallet", label="Adjust balance (against suspense)", id_field="wallet_id"),
-        operation_action("set_wallet_daily_limit", label="Set daily limit", id_field="wallet_id"),
-        operation_action("close_wallet", label="Close", id_field="wallet_id"),
+        operation_action("freeze_wallet", label="Freeze", id_field="wallet_id",
+                         when=lambda w: w.status == Wallet.Status.ACTIVE),
+        operation_action("unfreeze_wallet", label="Unfreeze", id_field="wallet_id",
+                         when=lambda w: w.status == Wallet.Status.FROZEN),
+        operation_action("adjust_wallet", label="Adjust balance (against suspense)", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
+        operation_action("set_wallet_daily_limit", label="Set daily limit", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
+        operation_action("close_wallet", label="Close", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
     )
     change_form_template = "admin/wallets/wallet/change_form.html"
     raw_id_fields = ("customer",)
     money_fields = ("daily_limit",)
 
+    # A wallet's page shows it; every change to it is one of the operations above.
+    shown_fields = ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
+                    "last_changed")
+
     def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("customer", "currency", "daily_limit")
-        return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
-                "last_changed")
+        return ("customer", "currency", "daily_limit") if obj is None else self.shown_fields
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
-                "last_changed")
+        return () if obj is None else self.shown_fields
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -71,7 +74,7 @@ class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Updated")
     def last_changed(self, obj):
         # Formatted as the admin formats a date field (a display method's value is printed as is).
-        return formats.localize(timezone.template_localtime(obj.last_changed))
+        return formats.localize(timezone.template_localtime(obj.last_changed))  # type: ignore[attr-defined]  # missing from the stubs
 
     @admin.display(description="Balance")
     def balance(self, obj):

@@ -7,6 +7,7 @@ is applied only if it is not there yet (wallets by customer and currency, moveme
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import combinations
 
@@ -54,7 +55,7 @@ def seed(*, rng, stdout) -> None:
                                        source="demo (illustrative)")
             rates_added += 1
 
-    plan = []
+    plan: list[tuple[Customer, str, int]] = []
     for customer in customers:
         currencies = [HOME_CURRENCY.get(customer.country, "USD")]
         extra = rng.choice(EXTRA)
@@ -75,7 +76,7 @@ def seed(*, rng, stdout) -> None:
     for w in wallets:
         by_currency.setdefault(w.currency, []).append(w)
     pools = [cur for cur, ws in sorted(by_currency.items()) if len(ws) >= 2]
-    moves = []
+    moves: list[tuple[str, Callable[..., JournalEntry]]] = []
     for i in range(TRANSFERS):
         cur = rng.choice(pools)
         a, b = rng.sample(by_currency[cur], 2)

@@ -19,38 +19,33 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 
 from core import clock
-from core.audit import audit_build, audit_record
+from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, update_rows
-from core.models import AuditEvent, touch
+from core.models import touch
 
 from .. import routing
 from ..audit import PaymentsAction
 from ..errors import NoProviderAvailable
 from ..models import Payment, PaymentAttempt
-from ..providers import AuthRequest, ProviderResult, ProviderTimeout, ProviderUnreachable, get_provider
-from . import postings
+from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
 from .common import (
     ATTEMPT_OUTCOME_FIELDS,
-    CAPTURED_FIELDS,
     OPEN_STATES,
+    apply_captures,
     apply_result,
     attempt_status,
-    capture_delta,
     lock_payment,
-    mark_captured,
     record_attempt_outcome,
     set_attempt_outcome,
-    status_action,
-    take_provider_details,
 )
 
 logger = logging.getLogger("payments")
-_CAPTURE_FIELDS = ["provider_reference", "card_brand", "card_country", "card_last4", *CAPTURED_FIELDS, "updated"]
 NO_PROVIDER_REACHED = ("provider_unavailable", "No provider could be reached.")
 
 
@@ -61,7 +56,7 @@ class Attempt:
 
     payment: Payment
     attempt: PaymentAttempt
-    result: ProviderResult | None = None
+    result: Any = None  # a ProviderResult once the provider answered (error is None)
     error: Exception | None = None
     latency_ms: int = 0
     tried: list[str] = field(default_factory=list)
@@ -168,6 +163,7 @@ def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
               .order_by("pk")}
     now = clock.now()
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    others: list[tuple[Attempt, partial[Any]]]
     failover, captures, others = [], [], []
     for item in items:
         payment, attempt, result = locked[item.payment.pk], item.attempt, item.result
@@ -189,7 +185,7 @@ def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
             elif status == PaymentAttempt.Status.UNKNOWN and result.status != "processing":
                 payment.status = Payment.Status.UNKNOWN
                 others.append((item, partial(touch, payment, "status")))
-            elif result.status == "captured" and payment.status in OPEN_STATES and not payment.wallet_id:
+            elif result.status == "captured" and payment.status in OPEN_STATES:
                 captures.append(item)
             else:
                 others.append((item, partial(apply_result, payment=payment, result=result, actor=actor,
@@ -206,31 +202,9 @@ def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
     for (provider, currency), (n, ok, latency) in sorted(stats.items()):
         routing.record_outcomes(provider=provider, currency=currency, attempts=n, successes=ok,
                                 latency_ms_total=latency)
-    _apply_captures(captures, actor)
+    apply_captures([(i.payment, i.result) for i in captures], actor=actor, source="authorise")
     for item, step in others:
         returned = step()
         if isinstance(returned, Payment):
             item.payment = returned
     return failover
-
-
-def _apply_captures(items: list[Attempt], actor: Actor) -> None:
-    """`apply_result` for a full capture of a processing card payment, for many payments at once."""
-    if not items:
-        return
-    now = clock.now()
-    deltas = [capture_delta(i.payment, i.result) for i in items]
-    entries = postings.post_captures([(i.payment, delta) for i, delta in zip(items, deltas, strict=True)],
-                                     actor=actor)
-    audits = []
-    for item, delta, (entry_id, fee) in zip(items, deltas, entries, strict=True):
-        payment = item.payment
-        before = payment.status
-        take_provider_details(payment, item.result)
-        mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
-        payment.updated = now
-        audits.append(audit_build(action=status_action(payment), actor=actor, obj=payment,
-                                  details={"source": "authorise", "from": before,
-                                           "amount_captured": payment.amount_captured}))
-    update_rows(Payment, [i.payment for i in items], _CAPTURE_FIELDS)
-    AuditEvent.objects.bulk_create(audits)

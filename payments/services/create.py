@@ -101,7 +101,7 @@ def payment_create_from_request(*, actor: Actor, request: ChargeRequest) -> Paym
 
 
 def _create(actor: Actor, requests: list[ChargeRequest]) -> list[Payment | DomainError]:
-    results: list[Payment | DomainError | None] = [None] * len(requests)
+    results: list[Any] = [None] * len(requests)  # a Payment or DomainError at every index by the end
     currencies: dict[int, str] = {}
     for index, req in enumerate(requests):
         try:
@@ -208,7 +208,7 @@ def _customers(ids: set[str]) -> dict[str, Customer | DomainError]:
             return {only: customer_get(customer_id=only)}
         except DomainError as exc:
             return {only: exc}
-    return Customer.objects.in_bulk([i for i in ids if has_prefix(i, "cus")]) if ids else {}
+    return Customer.objects.in_bulk([i for i in ids if has_prefix(i, "cus")]) if ids else {}  # type: ignore[return-value]  # dict is invariant
 
 
 def _check_wallets(req: ChargeRequest, customer: Customer, currency: str) -> None:

@@ -30,7 +30,7 @@ from .authorise import auth_request
 
 logger = logging.getLogger("payments.reconciliation")
 # Our status -> the provider statuses that agree with it.
-AGREES = {
+AGREES: dict[str, set[str]] = {
     Payment.Status.SUCCEEDED: {"captured"},
     Payment.Status.REQUIRES_CAPTURE: {"authorised"},
     Payment.Status.CANCELED: {"canceled"},

@@ -30,7 +30,7 @@ from .refunds import refund_apply_result
 logger = logging.getLogger("payments.webhooks")
 PAYMENT_EVENTS = ("payment_intent.succeeded", "payment_intent.amount_capturable_updated",
                   "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing")
-_STATUS_ACTIONS = {WebhookEvent.Status.RECEIVED: PaymentsAction.WEBHOOK_RECEIVED,
+_STATUS_ACTIONS: dict[str, PaymentsAction] = {WebhookEvent.Status.RECEIVED: PaymentsAction.WEBHOOK_RECEIVED,
                    WebhookEvent.Status.PROCESSED: PaymentsAction.WEBHOOK_PROCESSED,
                    WebhookEvent.Status.IGNORED: PaymentsAction.WEBHOOK_IGNORED,
                    WebhookEvent.Status.FAILED: PaymentsAction.WEBHOOK_FAILED}
@@ -86,7 +86,7 @@ def _apply_refund_event(event: WebhookEvent, actor: Actor) -> str:
     refund = Refund.objects.filter(pk=refund_id).first() if has_prefix(refund_id, "re") else None
     if refund is None:
         return WebhookEvent.Status.IGNORED
-    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending")
+    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending")  # type: ignore[arg-type]  # no status (None) is pending
     refund_apply_result(refund_id=refund.id, result=RefundResult(status, obj.get("id", ""),
                                                                  obj.get("failure_reason") or ""), actor=actor)
     event.payment_id = refund.payment_id

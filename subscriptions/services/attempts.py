@@ -247,8 +247,13 @@ def _charge_and_settle(claimed: list[tuple[Invoice, InvoiceAttempt]], actor: Act
     def settle():
         ids = sorted(invoice.id for invoice, _ in claimed)
         locked = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-        subs = {s.pk: s for s in Subscription.objects.select_for_update(of=("self",)).select_related("plan", "customer")
-                .filter(pk__in=sorted({i.subscription_id for i in locked.values()})).order_by("pk")}
+        owners = Subscription.objects.select_for_update(of=("self",))
+        if not chunk:
+            # One invoice: its plan and customer in the same read. A chunk reads bare rows, and the
+            # rare branches that need them (recovery events, dunning e-mails) read them lazily.
+            owners = owners.select_related("plan", "customer")
+        subs = {s.pk: s for s in owners.filter(pk__in=sorted({i.subscription_id for i in locked.values()}))
+                .order_by("pk")}
         items = [(locked[invoice.id], attempt, result) for (invoice, attempt), result in zip(claimed, results,
                                                                                              strict=True)]
         return _apply(items, subs, actor, isolate=chunk)

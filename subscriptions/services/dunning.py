@@ -58,6 +58,7 @@ def _settle_failed(invoice: Invoice, attempt: InvoiceAttempt, sub: Subscription,
 
 def _schedule_retry(invoice: Invoice, sub: Subscription, settings: DunningSettings, retries_done: int,
                     message: str) -> list[int | None]:
+    assert invoice.first_failed_at is not None  # set when the first attempt failed
     invoice.next_payment_attempt = invoice.first_failed_at + dt.timedelta(days=settings.retry_days[retries_done])
     touch(invoice, *_FAILURE_FIELDS)
     if sub.status in (Subscription.Status.ACTIVE, Subscription.Status.TRIALING):

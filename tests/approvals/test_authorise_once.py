@@ -8,12 +8,7 @@ import pytest
 from accounts.models import User
 from core import operations
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def one_sandbox(settings):
-    settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_sandbox")]
 
 
 @pytest.fixture

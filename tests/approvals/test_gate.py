@@ -12,12 +12,7 @@ from core.context import Actor
 from core.operations import Operation, all_operations, register
 from payments.models import Payment, Refund
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def one_sandbox(settings):
-    settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_sandbox")]
 
 
 @pytest.fixture

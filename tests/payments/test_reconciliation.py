@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def everything(actor, customer, fees):
     """One of each flow through the services."""
-    wallet = run_in_transaction(lambda: wallet_create(actor=actor, customer_id=customer.id, currency="USD"))
+    wallet = wallet_create(actor=actor, customer_id=customer.id, currency="USD")
 
     def make(token="tok_visa", **kw):
         kw.setdefault("amount", 10_000)

@@ -22,9 +22,10 @@ def test_models_page_warns_of_a_model_worse_than_chance_and_promotes_by_the_rule
     page = client.get(reverse("admin:core_mlmodel_changelist")).content.decode()
     assert "Worse than chance (ROC-AUC at most 0.5): never used" in page and "fraud-good" in page
     assert client.get(admin_url(bad)).status_code == 200
-    response = client.post(reverse("admin:core_mlmodel_changelist"),
-                           {"action": "promote", "_selected_action": [bad.pk, good.pk]}, follow=True)
-    assert response.status_code == 200
+    response = client.post(reverse("admin:core_mlmodel_changelist"), {
+        "action": "promote_model", "_selected_action": [bad.pk, good.pk], "_operation": "promote_model",
+        "_token": "tok-" + "p" * 12})
+    assert response.status_code == 302
     assert dict(MLModel.objects.values_list("version", "status")) == {"fraud-bad": "candidate",
                                                                       "fraud-good": "active"}
 

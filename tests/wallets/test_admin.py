@@ -36,11 +36,21 @@ def messages_of(response):
     return [str(m) for m in response.wsgi_request._messages]
 
 
-def test_wallet_page_offers_the_operations_the_role_may_call(staff_client, make_wallet):
-    wallet = make_wallet("USD")
-    page = staff_client("admin").get(admin_url(wallet)).content.decode()
-    for name in ("freeze_wallet", "unfreeze_wallet", "adjust_wallet", "set_wallet_daily_limit", "close_wallet"):
-        assert operation_url(wallet, name) in page
+def test_wallet_page_offers_the_operations_the_role_may_call_where_they_apply(staff_client, make_wallet, actor):
+    wallet, frozen, closed = make_wallet("USD"), make_wallet("USD"), make_wallet("USD")
+    services.wallet_freeze(actor=actor, wallet_id=frozen.pk, reason="review")
+    services.wallet_close(actor=actor, wallet_id=closed.pk)
+    admin = staff_client("admin")
+    names = ("freeze_wallet", "unfreeze_wallet", "adjust_wallet", "set_wallet_daily_limit", "close_wallet")
+    offered = {}
+    for w in (wallet, frozen, closed):
+        page = admin.get(admin_url(w)).content.decode()
+        offered[w.pk] = [name for name in names if operation_url(w, name) in page]
+    assert offered == {
+        wallet.pk: ["freeze_wallet", "adjust_wallet", "set_wallet_daily_limit", "close_wallet"],
+        frozen.pk: ["unfreeze_wallet", "adjust_wallet", "set_wallet_daily_limit", "close_wallet"],
+        closed.pk: [],
+    }
     analyst = staff_client("risk_analyst").get(admin_url(wallet)).content.decode()
     assert operation_url(wallet, "freeze_wallet") in analyst
     assert operation_url(wallet, "adjust_wallet") not in analyst

@@ -3,9 +3,9 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from core.errors import NotFound, ValidationFailed
+from core.money import CurrencyMismatch
 from wallets import ledger, services
 from wallets.errors import (
-    CurrencyMismatch,
     EntryAlreadyReversed,
     HoldAmountExceeded,
     HoldNotPending,

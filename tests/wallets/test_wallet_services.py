@@ -5,9 +5,10 @@ import pytest
 import time_machine
 
 from core.errors import BusinessRefusal, InvalidStateTransition, NotFound, ValidationFailed
+from core.money import AmountNotPositive, CurrencyMismatch
 from tests.factories import CustomerFactory
 from wallets import ledger, services
-from wallets.errors import CurrencyMismatch, InsufficientFunds, LimitExceeded, RateNotFound, WalletFrozen
+from wallets.errors import InsufficientFunds, LimitExceeded, RateNotFound, WalletFrozen
 from wallets.fx import convert_minor
 from wallets.models import AccountType, JournalEntry, LedgerAccount, Posting, Wallet
 
@@ -94,8 +95,8 @@ def test_transfer_moves_money_once_and_checks_everything(make_wallet, actor):
         (dict(to_wallet_id=b.pk, amount=1, currency="EUR"), CurrencyMismatch),
         (dict(to_wallet_id=a.pk, amount=1, currency="USD"), ValidationFailed),
         (dict(to_wallet_id="wal_nope", amount=1, currency="USD"), NotFound),
-        (dict(to_wallet_id=b.pk, amount=0, currency="USD"), ValidationFailed),
-        (dict(to_wallet_id=b.pk, amount=-5, currency="USD"), ValidationFailed),
+        (dict(to_wallet_id=b.pk, amount=0, currency="USD"), AmountNotPositive),
+        (dict(to_wallet_id=b.pk, amount=-5, currency="USD"), AmountNotPositive),
     ]
     for kwargs, error in cases:
         with pytest.raises(error):
