@@ -32,6 +32,7 @@ ROLE_RULES: dict[str, dict[str, list[str]]] = {
         "allow": _READ_EVERYTHING + [
             "accounts.change_customer", "payments.review_payment", "payments.cancel_payment",
             "payments.change_riskrule", "payments.add_riskrule", "payments.label_payment",
+            "payments.add_riskthresholds", "payments.change_riskthresholds", "core.change_mlmodel",
             "wallets.freeze_wallet",
         ],
         "deny": ["accounts.view_apikey", "accounts.view_loginthrottle"],

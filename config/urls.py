@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
+    path("", include("payments.risk.urls")),
     path("", include("approvals.urls")),
     path("", include("subscriptions.urls")),
 ]

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        from .ml import audit, operations  # noqa: F401  (the registry's audit actions and staff operations)

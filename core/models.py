@@ -117,3 +117,44 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"
+
+
+class MLModel(ActorStamped, Timestamped):
+    """One trained model of any kind (fraud, churn) in the shared registry (core.ml.registry).
+
+    A model is a candidate until the promotion rule lets it become the one active model of its name;
+    the previous active one is then retired (and can come back by a rollback). `metrics` are measured on
+    the evaluation set named by `eval_fingerprint`, next to the rules baseline's on the same set."""
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate"
+        ACTIVE = "active"
+        RETIRED = "retired"
+
+    id = PublicIdField(prefix="mdl")
+    name = models.CharField(max_length=40, help_text="What the model predicts, e.g. fraud or churn.")
+    version = models.CharField(max_length=60, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CANDIDATE)
+    features = models.JSONField(default=list, help_text="Input feature names, in the model's column order.")
+    window_start = models.DateTimeField(null=True, blank=True, help_text="First training example's time.")
+    window_end = models.DateTimeField(null=True, blank=True, help_text="Last training example's time.")
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True,
+                               help_text="Held-out metrics, beside the rules baseline's on the same payments.")
+    eval_fingerprint = models.CharField(max_length=64, blank=True, help_text="Which evaluation set.")
+    data_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the training data.")
+    artifact = models.BinaryField(help_text="The serialised model.")
+    artifact_format = models.CharField(max_length=20)
+    promotion = models.JSONField(default=dict, blank=True, help_text="The last promotion decision and why.")
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "machine-learned model"
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["name", "status"], name="mlmodel_name_status")]
+        constraints = [models.UniqueConstraint(fields=["name"], condition=models.Q(status="active"),
+                                               name="mlmodel_one_active_per_name")]
+
+    def __str__(self):
+        return f"{self.version} ({self.status})"

@@ -78,7 +78,14 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return _stamps_last(f.name for f in Payment._meta.fields) + ["ledger_entries", "audit_history"]
+        return _stamps_last(f.name for f in Payment._meta.fields) + ["risk_explained", "ledger_entries",
+                                                                      "audit_history"]
+
+    @admin.display(description="Risk explanation")
+    def risk_explained(self, obj):
+        from .admin_risk import explanation_html
+
+        return explanation_html(obj)
 
     @admin.display(description="Ledger entries")
     def ledger_entries(self, obj):
@@ -218,3 +225,6 @@ class ReconciliationMismatchAdmin(OperationActionsMixin, ReadOnlyAdmin):
     @admin.display(description="Actual")
     def actual_money(self, obj):
         return _amounts_as_money(obj.actual, obj.currency)
+
+
+from . import admin_risk  # noqa: E402,F401  (risk thresholds and rules)

@@ -7,3 +7,4 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from . import audit, operations, signals  # noqa: F401
+        from .risk import operations as risk_operations  # noqa: F401

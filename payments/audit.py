@@ -36,6 +36,9 @@ class PaymentsAction(models.TextChoices):
     ROUTING_RULE_UPDATED = "routing_rule.updated", "A routing rule was changed"
     FEE_SCHEDULE_CREATED = "fee_schedule.created", "A fee schedule was created"
     FEE_SCHEDULE_UPDATED = "fee_schedule.updated", "A fee schedule was changed"
+    RISK_THRESHOLDS_UPDATED = "risk_thresholds.updated", "The risk score thresholds were changed"
+    RISK_RULE_CREATED = "risk_rule.created", "A staff risk rule was created"
+    RISK_RULE_UPDATED = "risk_rule.updated", "A staff risk rule was changed"
 
 
 # Written by an earlier release (f"payment.review_{decision}d"); the trail keeps it, readers fold it.

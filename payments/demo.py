@@ -96,6 +96,9 @@ def seed(*, rng, stdout) -> None:
     started = time.monotonic()
     actor = Actor.system("seed_demo")
     _fees(actor)
+    from .risk.demo import seed_model
+
+    seed_model(stdout=stdout)  # before the payments, so they are scored by the model
     customers = list(Customer.objects.filter(email__endswith="@demo.example").order_by("email"))
     if not customers:
         stdout.write("  payments: no demo customers, skipped")

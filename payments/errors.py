@@ -1,6 +1,6 @@
 """Payments' domain errors (codes are contracts, see DESIGN.md's table)."""
 
-from core.errors import BusinessRefusal, DomainError, InvalidStateTransition, NotFound
+from core.errors import BusinessRefusal, DomainError, InvalidStateTransition, NotFound, ValidationFailed
 from core.money import CurrencyMismatch
 
 # Raised by payments too, declared in core: one class (and one code) for every app.
@@ -33,3 +33,7 @@ class NoProviderAvailable(DomainError):
     code = "no_provider_available"
     status = 422
     default_message = "No payment provider is configured for this currency and method."
+
+
+class InvalidRiskRule(ValidationFailed):
+    code = "invalid_risk_rule"

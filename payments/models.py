@@ -65,11 +65,17 @@ class Payment(ActorStamped, Timestamped):
     risk_decision = models.CharField(max_length=16, blank=True)
     risk_model_version = models.CharField(max_length=40, blank=True)
     risk_reasons = models.JSONField(default=list, blank=True)
+    risk_explanation = models.JSONField(default=list, blank=True,
+                                        help_text="Features that pushed the model's score most, in words.")
+    risk_rules_fired = models.JSONField(default=list, blank=True)
+    fraud_label = models.BooleanField(null=True, blank=True,
+                                      help_text="Known outcome: fraud (true), legitimate (false), unknown (empty).")
     review_status = models.CharField(max_length=10, choices=Review.choices, default=Review.NONE)
     description = models.CharField(max_length=500, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     device_id = models.CharField(max_length=120, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_country = models.CharField(max_length=2, blank=True, help_text="Country of the IP address, when known.")
     channel = models.CharField(max_length=8, blank=True)
     merchant_reference = models.CharField(max_length=120, blank=True)
     wallet_id = models.CharField(max_length=40, blank=True, db_index=True,
@@ -88,6 +94,7 @@ class Payment(ActorStamped, Timestamped):
             models.Index(fields=["-created", "-id"], name="payment_created_idx"),
             models.Index(fields=["customer", "-created"], name="payment_customer_idx"),
             models.Index(fields=["status", "authorised_at"], name="payment_status_auth_idx"),
+            models.Index(fields=["merchant_reference", "created"], name="payment_merchant_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -303,4 +310,5 @@ class FeeSchedule(Timestamped):
         fixed = (format_amount(self.fixed_amount, self.currency) if self.currency in CURRENCY_EXPONENTS
                  and self.fixed_amount is not None else self.fixed_amount)
         return f"{self.provider} {self.currency} {(self.percent_bps or 0) / 100:.2f}% + {fixed} {self.currency}"
+from .models_risk import RiskRule, RiskThresholds  # noqa: E402,F401
 from .models_sandbox import SandboxCharge  # noqa: E402,F401

@@ -6,6 +6,7 @@ from core.money import normalize_currency, parse_amount
 from core.serializers import (
     AmountInField,
     AmountOutField,
+    CountryField,
     CurrencyField,
     DateTimeInField,
     ListQuerySerializer,
@@ -22,12 +23,22 @@ class CardSerializer(serializers.Serializer):
     last4 = serializers.CharField()
 
 
+class RiskExplanationSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    usual = serializers.FloatField(allow_null=True, help_text="The customer's usual value, where there is one.")
+    contribution = serializers.FloatField(help_text="Push on the score, in log-odds (XGBoost pred_contribs).")
+    text = serializers.CharField()
+
+
 class RiskSerializer(serializers.Serializer):
     score = serializers.IntegerField(allow_null=True)
     level = serializers.CharField()
     decision = serializers.CharField()
     model_version = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
+    explanation = RiskExplanationSerializer(many=True, help_text="Features that raised the model's score most.")
+    rules_fired = serializers.ListField(child=serializers.CharField())
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -68,7 +79,8 @@ class PaymentSerializer(serializers.Serializer):
     def get_risk(self, obj) -> RiskSerializer:
         # The annotation is drf-spectacular's schema hint, not the type returned.
         return {"score": obj.risk_score, "level": obj.risk_level, "decision": obj.risk_decision,  # type: ignore[return-value]
-                "model_version": obj.risk_model_version, "reasons": list(obj.risk_reasons or [])}
+                "model_version": obj.risk_model_version, "reasons": list(obj.risk_reasons or []),
+                "explanation": list(obj.risk_explanation or []), "rules_fired": list(obj.risk_rules_fired or [])}
 
 
 class RefundSerializer(serializers.Serializer):
@@ -101,6 +113,8 @@ class PaymentCreateInput(serializers.Serializer):
     metadata = serializers.DictField(required=False, default=dict, validators=[validate_metadata])
     device_id = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     ip_address = serializers.IPAddressField(required=False, allow_null=True, default=None)
+    ip_country = CountryField(required=False, allow_blank=True, default="",
+                              help_text="Country of the IP address (two letters), for the risk model.")
     channel = serializers.ChoiceField(choices=["web", "app", "pos", "moto"], required=False, allow_blank=True,
                                       default="")
     merchant_reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")

@@ -38,6 +38,9 @@ _WORDED_FIELD_ERRORS = {
     ("cursor", "Invalid cursor."),
     ("start_date", "Must be before end_date."),
     ("metadata", "Metadata keys are up to 40 characters; values are scalars up to 500."),
+    # A risk assessment names a stored payment or describes a proposed one, not both.
+    *((field, message) for field in ("customer_id", "amount", "currency")
+      for message in ("Not with payment_id.", "Required without payment_id.")),
 }
 
 

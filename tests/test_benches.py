@@ -59,3 +59,10 @@ def test_ledger_bench_compares_service_and_raw_sql_and_verifies(scratch_database
     assert set(out["results"]) == {"spread", "hot"}
     for shape in out["results"].values():
         assert shape["service_tps"] > 0 and shape["raw_sql_tps"] > 0
+
+
+def test_risk_bench_scores_with_the_model(scratch_database):
+    out = json.loads(_run("risk.py", scratch_database, "--payments", "3000", "--calls", "40"))
+    assert (out["stored_payments"], out["customers"], out["merchants"]) == (3000, 30, 5)
+    assert out["scored_by_model_with_explanation"] == 40
+    assert out["model_alone"]["calls"] == 30 and out["score_with_features"]["calls"] == 30

@@ -323,7 +323,7 @@ PAYMENTS_MAX_ATTEMPTS = 3
 PAYMENTS_ROUTING_WINDOW_HOURS = 24
 PAYMENTS_ROUTING_LATENCY_PENALTY_PER_SECOND = 0.05
 PAYMENTS_AUTHORISATION_DAYS = 7
-PAYMENTS_RISK_SCORER = ""  # dotted path; empty means the transparent rule set in payments.risk
+PAYMENTS_RISK_SCORER = env.str("PAYMENTS_RISK_SCORER", default="")  # dotted path; empty: the rule set (docs/RISK.md)
 
 # --- Subscriptions (subscriptions app) --------------------------------------------------------
 # Subscriptions renewed (and invoices claimed for collection) per transaction in a billing run.

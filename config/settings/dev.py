@@ -12,3 +12,5 @@ API_KEY_HMAC_SECRET = env("API_KEY_HMAC_SECRET", default="") or SECRET_KEY
 # in the console that hides the login banner and the logs.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+# The demo trains and activates a fraud model (payments/risk/demo.py); its payments are scored by it.
+PAYMENTS_RISK_SCORER = env.str("PAYMENTS_RISK_SCORER", default="payments.risk.scorer.model_scorer")

@@ -64,19 +64,22 @@ class ChargeRequest:
     ip_address: str | None = None
     channel: str = ""
     merchant_reference: str = ""
+    ip_country: str = ""
 
 
 @use_case(steps=True)
 def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str, method: str,
                    payment_method: str, capture_method: str = "automatic", description: str = "",
                    metadata: dict | None = None, wallet_id: str | None = None, device_id: str = "",
-                   ip_address: str | None = None, channel: str = "", merchant_reference: str = "") -> Payment:
+                   ip_address: str | None = None, channel: str = "", merchant_reference: str = "",
+                   ip_country: str = "") -> Payment:
     """Creates and confirms a payment. A decline is a normal return (status failed, failure_code);
     only bad input raises."""
     [result] = _create(actor, [ChargeRequest(
         customer_id=customer_id, amount=amount, currency=currency, method=method, payment_method=payment_method,
         capture_method=capture_method, description=description, metadata=metadata, wallet_id=wallet_id,
-        device_id=device_id, ip_address=ip_address, channel=channel, merchant_reference=merchant_reference)])
+        device_id=device_id, ip_address=ip_address, channel=channel, merchant_reference=merchant_reference,
+        ip_country=ip_country)])
     if isinstance(result, DomainError):
         raise result
     return result
@@ -125,7 +128,8 @@ def _create(actor: Actor, requests: list[ChargeRequest]) -> list[Payment | Domai
         risk = score_payment(RiskContext(
             customer_id=customer.id, customer_status=customer.status, amount=req.amount, currency=currency,
             method=req.method, channel=req.channel, device_id=req.device_id, ip_address=req.ip_address,
-            merchant_reference=req.merchant_reference, metadata=req.metadata or {}))
+            merchant_reference=req.merchant_reference, metadata=req.metadata or {}, ip_country=req.ip_country,
+            payment_method=req.payment_method))
         payment = _new_payment(actor=actor, customer=customer, risk=risk, now=now, req=req, currency=currency)
         results[index] = payment
         audits.append(audit_build(action=PaymentsAction.PAYMENT_CREATED, actor=actor, obj=payment,
@@ -236,9 +240,10 @@ def _new_payment(*, actor: Actor, customer: Customer, risk: RiskResult, now, req
         customer=customer, amount=req.amount, currency=currency, method=req.method, payment_method=req.payment_method,
         capture_method=req.capture_method, description=req.description, metadata=req.metadata or {},
         device_id=req.device_id, ip_address=req.ip_address or None, channel=req.channel,
-        merchant_reference=req.merchant_reference, wallet_id=req.wallet_id or "",
+        merchant_reference=req.merchant_reference, wallet_id=req.wallet_id or "", ip_country=req.ip_country,
         risk_score=risk.score, risk_level=risk.level, risk_decision=risk.decision,
-        risk_model_version=risk.model_version, risk_reasons=risk.reasons,
+        risk_model_version=risk.model_version, risk_reasons=risk.reasons, risk_explanation=risk.explanation,
+        risk_rules_fired=risk.rules_fired,
         review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE)
     stamp(payment, actor=actor, now=now)
     if risk.decision == "block":

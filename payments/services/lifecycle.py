@@ -182,7 +182,8 @@ def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = 
             raise InvalidStateTransition("The payment is not waiting for review.",
                                          details={"status": payment.status, "review_status": payment.review_status})
         payment.review_status = Payment.Review.APPROVED if decision == "approve" else Payment.Review.REJECTED
-        touch(payment, "review_status")
+        payment.fraud_label = decision == "reject"  # the analyst's outcome is the model's label
+        touch(payment, "review_status", "fraud_label")
         action = (PaymentsAction.PAYMENT_REVIEW_APPROVED if decision == "approve"
                   else PaymentsAction.PAYMENT_REVIEW_REJECTED)
         audit_record(action=action, actor=actor, obj=payment, details={"note": note[:500]})

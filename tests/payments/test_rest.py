@@ -27,7 +27,7 @@ def test_create_renders_the_payment_object(api, customer, one_sandbox):
             data["amount_refunded"]) == ("100.00", "USD", "100.00", "0.00", "0.00")
     assert data["card"] == {"brand": "visa", "country": "US", "last4": "4242"}
     assert data["risk"] == {"score": 5, "level": "normal", "decision": "allow", "model_version": "rules-1",
-                            "reasons": []}
+                            "reasons": [], "explanation": [], "rules_fired": []}
     assert data["failure_code"] is None and data["provider"] == "sandbox"
     assert data["id"].startswith("pay_") and data["created"].endswith("Z")
     assert api.get(f"/api/v1/payments/{data['id']}").json() == data

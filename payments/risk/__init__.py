@@ -7,6 +7,7 @@ Until the fraud model lands, a transparent rule set serves it; `settings.PAYMENT
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +32,11 @@ class RiskContext:
     ip_address: str | None = None
     merchant_reference: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    ip_country: str = ""
+    card_country: str = ""
+    at: datetime | None = None  # when the payment is made (default: now)
+    payment_id: str = ""  # a stored payment being scored again: left out of its own history
+    payment_method: str = ""  # the provider token: the card fingerprint of block lists
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,9 @@ class RiskResult:
     decision: str
     model_version: str
     reasons: list[str]
+    explanation: list[dict] = field(default_factory=list)
+    rules_fired: list[str] = field(default_factory=list)
+    probability: float | None = None
 
 
 def _level(score: int) -> str:

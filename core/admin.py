@@ -1,0 +1,49 @@
+"""Staff pages of the model registry: every trained model with its metrics; promote (by the promotion
+rule), roll back and retire, each through the registry's audited services."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from .admin_base import ReadOnlyAdmin
+from .admin_ops import OperationActionsMixin, operation_action
+from .ml import registry
+from .models import MLModel
+
+
+@admin.register(MLModel)
+class MLModelAdmin(OperationActionsMixin, ReadOnlyAdmin):
+    list_display = ("version", "name", "status", "auprc", "roc_auc", "rules_auprc", "quality", "activated_at",
+                    "created")
+    list_filter = ("name", "status")
+    search_fields = ("=id", "version")
+    exclude = ("artifact",)
+    operation_actions = (
+        operation_action("promote_model", label="Promote (by the promotion rule)", id_field="model_id"),
+        operation_action("rollback_model", label="Roll back to the previously active model", id_field="model_id"),
+        operation_action("retire_model", label="Retire", id_field="model_id"),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("artifact")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in MLModel._meta.fields if f.name != "artifact"] + ["quality"]
+
+    @admin.display(description="AUPRC")
+    def auprc(self, obj):
+        return (obj.metrics or {}).get("auprc")
+
+    @admin.display(description="ROC-AUC")
+    def roc_auc(self, obj):
+        return (obj.metrics or {}).get("roc_auc")
+
+    @admin.display(description="Rules AUPRC")
+    def rules_auprc(self, obj):
+        return ((obj.metrics or {}).get("rules_baseline") or {}).get("auprc")
+
+    @admin.display(description="Quality")
+    def quality(self, obj):
+        if registry.below_chance(obj):
+            return format_html('<strong style="color:#b00">{}</strong>',
+                               "Worse than chance (ROC-AUC at most 0.5): never used")
+        return "ok" if obj.metrics else "no held-out metrics"

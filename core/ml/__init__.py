@@ -1,0 +1,1 @@
+"""The model registry every machine-learned model of the product uses (fraud, churn): `registry`."""

@@ -1,0 +1,68 @@
+"""Staff pages for risk: the score thresholds (saved through their service) and a payment's explanation."""
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from .models import RiskRule, RiskThresholds
+from .risk.thresholds import risk_thresholds_save
+
+
+def explanation_html(payment) -> str:
+    items = payment.risk_explanation or []
+    if not items:
+        return "-"
+    rows = format_html_join("", "<li>{} <small>({}, {:+.3f})</small></li>",
+                            ((i.get("text", ""), i.get("feature", ""), i.get("contribution") or 0) for i in items))
+    fired = ", ".join(payment.risk_rules_fired or []) or "none"
+    return format_html("<ul>{}</ul><div>Rules fired: {}</div>", rows, fired)
+
+
+@admin.register(RiskThresholds)
+class RiskThresholdsAdmin(admin.ModelAdmin):
+    """One row: scores at or above `review_at` are held for review, at or above `block_at` blocked."""
+
+    fields = ("review_at", "block_at", "updated", "updated_by")
+    readonly_fields = ("updated", "updated_by")
+    list_display = ("__str__", "updated", "updated_by")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not RiskThresholds.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from django.contrib import messages
+
+        from core.context import Actor
+        from core.errors import DomainError
+
+        try:
+            risk_thresholds_save(actor=Actor.for_user(request.user), review_at=obj.review_at, block_at=obj.block_at)
+        except DomainError as exc:
+            self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(admin.ModelAdmin):
+    """Rules beside the model; saved through `risk_rule_save` (the condition is checked, the change audited)."""
+
+    list_display = ("name", "kind", "action", "condition", "field", "enabled", "updated")
+    list_filter = ("kind", "action", "enabled")
+    fields = ("name", "kind", "action", "condition", "field", "values", "enabled")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from django.contrib import messages
+
+        from core.context import Actor
+        from core.errors import DomainError
+
+        from .risk.rules import risk_rule_save
+
+        try:
+            risk_rule_save(actor=Actor.for_user(request.user), rule=obj)
+        except DomainError as exc:
+            self.message_user(request, f"Not saved: {exc.code}: {exc.details}", messages.ERROR)

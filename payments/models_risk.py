@@ -1,0 +1,63 @@
+"""Staff-editable risk settings (one row): the score thresholds that turn a model score into a decision."""
+
+from django.db import models
+
+
+class RiskThresholds(models.Model):
+    """Model scores are 0-100 (the fraud probability in percent). At or above `review_at` a payment is held
+    for review; at or above `block_at` it is blocked. Saved through `risk_thresholds_save`."""
+
+    review_at = models.PositiveSmallIntegerField(default=50)
+    block_at = models.PositiveSmallIntegerField(default=90)
+    updated = models.DateTimeField(null=True, blank=True)
+    updated_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        app_label = "payments"
+        verbose_name = "risk thresholds"
+        verbose_name_plural = "risk thresholds"
+        constraints = [models.CheckConstraint(condition=models.Q(review_at__lt=models.F("block_at"))
+                                              & models.Q(block_at__lte=100), name="risk_thresholds_ordered")]
+
+    def __str__(self):
+        return f"review at {self.review_at}, block at {self.block_at}"
+
+
+class RiskRule(models.Model):
+    """A staff rule beside the model: when its condition holds (or the payment's field is on its block list)
+    the payment is held for review or blocked, and the rule's name is recorded with the payment.
+    Saved through `risk_rule_save`, which validates the condition."""
+
+    class Kind(models.TextChoices):
+        CONDITION = "condition"
+        BLOCK_LIST = "block_list"
+
+    class Action(models.TextChoices):
+        REVIEW = "review"
+        BLOCK = "block"
+
+    class Field(models.TextChoices):
+        DEVICE = "device_id"
+        CUSTOMER = "customer_id"
+        CARD = "card_fingerprint", "card fingerprint (the payment method token)"
+        IP_COUNTRY = "ip_country"
+        CARD_COUNTRY = "card_country"
+
+    name = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONDITION)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.REVIEW)
+    condition = models.CharField(
+        max_length=500, blank=True,
+        help_text="e.g. card_country != ip_country and amount > 500; the risk guide lists the names.")
+    field = models.CharField(max_length=20, choices=Field.choices, blank=True, help_text="Block lists: the field.")
+    values = models.JSONField(default=list, blank=True, help_text="Block lists: the listed values.")
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "payments"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,132 @@
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from core.context import Actor
+from payments.models import Payment
+from payments.risk import RiskContext, score_payment
+from payments.risk import model as fraud_model
+from payments.risk.dataset import rows_to_frame
+from payments.risk.features import FEATURES, feature_matrix
+from payments.risk.online import features_for
+from payments.risk.scorer import active_model, model_scorer
+from payments.risk.simulate import simulate
+from payments.risk.thresholds import decide, risk_thresholds_save
+from tests.factories import CustomerFactory
+
+ACTOR = Actor.system("tests")
+
+
+def _store(rows):
+    """The rows as stored payments (methods a payment can have); returns rows with the stored customer ids."""
+    rows = [r for r in rows if r["method"] in ("card", "wallet")]
+    customers = {cid: CustomerFactory().id for cid in sorted({r["customer_id"] for r in rows})}
+    payments, out = [], []
+    for r in rows:
+        at = dt.datetime.fromisoformat(r["timestamp"])
+        payments.append(Payment(
+            customer_id=customers[r["customer_id"]], amount=round(float(r["amount"]) * 100), currency=r["currency"],
+            method=r["method"], payment_method="tok_visa",
+            status="failed" if r["status"] == "declined" else "succeeded",
+            merchant_reference=r["merchant_id"] or "", device_id=r["device_id"] or "", ip_country=r["ip_country"] or "",
+            card_country=r["card_country"] or "", channel=r["channel"], fraud_label=r["is_fraud"], created=at,
+            updated=at))
+        out.append({**r, "customer_id": customers[r["customer_id"]]})
+    Payment.objects.bulk_create(payments)
+    return out, payments
+
+
+def _ctx(row, payment_id):
+    return RiskContext(customer_id=row["customer_id"], customer_status="active",
+                       amount=round(float(row["amount"]) * 100), currency=row["currency"],
+                       method=row["method"], channel=row["channel"], device_id=row["device_id"] or "",
+                       merchant_reference=row["merchant_id"] or "", ip_country=row["ip_country"] or "",
+                       card_country=row["card_country"] or "", at=dt.datetime.fromisoformat(row["timestamp"]),
+                       payment_id=payment_id)
+
+
+@pytest.mark.django_db
+def test_online_features_equal_the_file_features_for_the_same_history():
+    rows = simulate(customers=25, days=50, seed=4, start=dt.date(2025, 5, 1))
+    stored_rows, payments = _store(rows)
+    X = feature_matrix(rows_to_frame(stored_rows))
+    rng = np.random.default_rng(0)
+    picked = sorted(set(rng.choice(len(stored_rows), 60, replace=False)) | {len(stored_rows) - 1})
+    fraud_rows = [i for i, r in enumerate(stored_rows) if r["is_fraud"]][:15]
+    for i in sorted(set(picked) | set(fraud_rows)):
+        online = features_for(_ctx(stored_rows[i], payments[i].id))
+        got = np.array([online[name] for name in FEATURES], dtype=np.float32)
+        np.testing.assert_array_equal(got, X[i], err_msg=f"row {i}")
+
+
+@pytest.mark.django_db
+def test_the_active_model_scores_with_thresholds_and_explanation(small_frame):
+    trained = fraud_model.train(small_frame)
+    fraud_model.register(actor=ACTOR, trained=trained, data_fingerprint="a" * 64, activate=True)
+    customer = CustomerFactory()
+    start = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
+    for k in range(12):  # an ordinary history, then a burst of tiny payments from a new device abroad
+        at = start + dt.timedelta(days=k)
+        Payment.objects.create(customer=customer, amount=4000, currency="USD", method="card",
+                               payment_method="tok", status="succeeded", device_id="d1", ip_country="US",
+                               card_country="US", channel="web", merchant_reference="m1", created=at, updated=at)
+    burst = start + dt.timedelta(days=12)
+    for k in range(15):
+        at = burst + dt.timedelta(seconds=30 * k)
+        Payment.objects.create(customer=customer, amount=100, currency="USD", method="card", payment_method="tok",
+                               status="failed", device_id="dx", ip_country="RU", card_country="US", channel="web",
+                               merchant_reference="m2", created=at, updated=at)
+    ctx = RiskContext(customer_id=customer.id, customer_status="active", amount=150, currency="USD", method="card",
+                      channel="web", device_id="dx", ip_country="RU", card_country="US", merchant_reference="m2",
+                      at=burst + dt.timedelta(minutes=8))
+    risky = model_scorer(ctx)
+    assert risky.model_version == active_model()["version"]
+    assert risky.score >= 90 and (risky.level, risky.decision) == ("highest", "block")
+    assert 1 <= len(risky.explanation) <= 4 and risky.reasons == [e["feature"] for e in risky.explanation]
+    first = risky.explanation[0]
+    assert set(first) == {"feature", "value", "usual", "contribution", "text"} and first["contribution"] > 0
+    count = {e["feature"]: e for e in risky.explanation}.get("count_1h")
+    if count:
+        assert count["text"].startswith("15 payments in the last hour; usual:")
+    usual = model_scorer(RiskContext(customer_id=customer.id, customer_status="active", amount=4100, currency="USD",
+                                     method="card", channel="web", device_id="d1", ip_country="US",
+                                     card_country="US", merchant_reference="m1",
+                                     at=start + dt.timedelta(days=11, hours=1)))
+    assert usual.decision == "allow" and usual.score < 50
+    risk_thresholds_save(actor=ACTOR, review_at=1, block_at=99)
+    assert decide(usual.score + 1) == ("elevated", "review")
+    assert model_scorer(ctx).decision in ("review", "block")
+
+
+def test_thresholds_to_decisions():
+    class T:
+        review_at, block_at = 50, 90
+
+    assert [decide(s, T) for s in (0, 49, 50, 89, 90, 100)] == [
+        ("normal", "allow"), ("normal", "allow"), ("elevated", "review"), ("elevated", "review"),
+        ("highest", "block"), ("highest", "block")]
+
+
+@pytest.mark.django_db
+def test_without_an_active_model_the_rules_decide(settings):
+    settings.PAYMENTS_RISK_SCORER = "payments.risk.scorer.model_scorer"
+    customer = CustomerFactory()
+    result = score_payment(RiskContext(customer_id=customer.id, customer_status="active", amount=500, currency="USD",
+                                       method="card", channel="moto"))
+    assert (result.model_version, result.score, result.reasons) == ("rules-1", 25, ["channel_moto"])
+
+
+@pytest.mark.django_db
+def test_thresholds_are_validated_and_audited():
+    from core.errors import ValidationFailed
+    from core.models import AuditEvent
+    from payments.models import RiskThresholds
+
+    with pytest.raises(ValidationFailed):
+        risk_thresholds_save(actor=ACTOR, review_at=80, block_at=70)
+    assert not RiskThresholds.objects.exists() and not AuditEvent.objects.filter(action="risk_thresholds.updated")
+    row = risk_thresholds_save(actor=ACTOR, review_at=40, block_at=80)
+    assert (row.review_at, row.block_at) == (40, 80)
+    event = AuditEvent.objects.get(action="risk_thresholds.updated")
+    assert event.details == {"before": {"review_at": 50, "block_at": 90}, "after": {"review_at": 40, "block_at": 80}}
