@@ -1,7 +1,11 @@
 """Staff pages of the model registry: every trained model with its metrics; promote (by the promotion
 rule), roll back and retire, each through the registry's audited services."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .admin_base import ReadOnlyAdmin
@@ -23,27 +27,27 @@ class MLModelAdmin(OperationActionsMixin, ReadOnlyAdmin):
         operation_action("retire_model", label="Retire", id_field="model_id"),
     )
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MLModel]:
         return super().get_queryset(request).defer("artifact")
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return [f.name for f in MLModel._meta.fields if f.name != "artifact"] + ["quality"]
 
     @admin.display(description="AUPRC")
-    def auprc(self, obj):
+    def auprc(self, obj: MLModel) -> Any:  # a value of the stored metrics JSON
         return (obj.metrics or {}).get("auprc")
 
     @admin.display(description="ROC-AUC")
-    def roc_auc(self, obj):
+    def roc_auc(self, obj: MLModel) -> Any:  # a value of the stored metrics JSON
         return (obj.metrics or {}).get("roc_auc")
 
     @admin.display(description="Rules AUPRC")
-    def rules_auprc(self, obj):
+    def rules_auprc(self, obj: MLModel) -> Any:  # a value of the stored metrics JSON
         return ((obj.metrics or {}).get("rules_baseline") or {}).get("auprc")
 
     @admin.display(description="Quality")
-    def quality(self, obj):
+    def quality(self, obj: MLModel) -> str:
         if registry.below_chance(obj):
-            return format_html('<strong style="color:#b00">{}</strong>',
+            return format_html('<strong class="bo-warning">{}</strong>',
                                "Worse than chance (ROC-AUC at most 0.5): never used")
         return "ok" if obj.metrics else "no held-out metrics"

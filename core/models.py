@@ -156,5 +156,5 @@ class MLModel(ActorStamped, Timestamped):
         constraints = [models.UniqueConstraint(fields=["name"], condition=models.Q(status="active"),
                                                name="mlmodel_one_active_per_name")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.version} ({self.status})"

@@ -1,7 +1,11 @@
 """Staff operations of the model registry (the admin's buttons and actions on machine-learned models)."""
 
+from typing import Any
+
 from rest_framework import serializers
 
+from core.context import Actor
+from core.models import MLModel
 from core.operations import Operation, register
 from core.serializers import UtcDateTimeField
 
@@ -10,11 +14,11 @@ from . import registry
 STAFF_ONLY = frozenset({"admin"})
 
 
-class ModelIdInput(serializers.Serializer):
+class ModelIdInput(serializers.Serializer[Any]):
     model_id = serializers.CharField(help_text="Model id (mdl_...).")
 
 
-class ModelSerializer(serializers.Serializer):
+class ModelSerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     name = serializers.CharField()
     version = serializers.CharField()
@@ -23,12 +27,12 @@ class ModelSerializer(serializers.Serializer):
     activated_at = UtcDateTimeField(allow_null=True)
 
 
-def _promote(*, actor, model_id):
+def _promote(*, actor: Actor, model_id: str) -> MLModel:
     model, _, _ = registry.model_promote(actor=actor, model_id=model_id)
     return model
 
 
-def _rollback(*, actor, model_id):
+def _rollback(*, actor: Actor, model_id: str) -> MLModel:
     return registry.model_rollback(actor=actor, name=registry.model_get(model_id).name)
 
 

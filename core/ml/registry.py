@@ -9,6 +9,9 @@ The promotion rule (`promotion_decision`), on metrics measured on one evaluation
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.db.models import QuerySet
 
 from core import clock
@@ -24,7 +27,7 @@ from .errors import ModelNotComparable, ModelNotFound, NoActiveModel, NoPrevious
 KEY_METRIC = "auprc"
 
 
-def promotion_decision(candidate: dict, active: dict | None, baseline: dict | None,
+def promotion_decision(candidate: dict[str, Any], active: dict[str, Any] | None, baseline: dict[str, Any] | None,
                        key: str = KEY_METRIC) -> tuple[bool, str]:
     """(promote?, reason): the rule above, on metric dicts of the same evaluation set."""
     auc, value = candidate.get("roc_auc"), candidate.get(key)
@@ -62,8 +65,9 @@ def model_list(name: str | None = None) -> QuerySet[MLModel]:
 
 @use_case
 def model_register(*, actor: Actor, name: str, version: str, features: list[str], artifact: bytes,
-                   artifact_format: str, data_fingerprint: str, params: dict, metrics: dict,
-                   eval_fingerprint: str = "", window_start=None, window_end=None) -> MLModel:
+                   artifact_format: str, data_fingerprint: str, params: dict[str, Any],
+                   metrics: dict[str, Any], eval_fingerprint: str = "", window_start: dt.datetime | None = None,
+                   window_end: dt.datetime | None = None) -> MLModel:
     model = MLModel(name=name, version=version, features=list(features), artifact=bytes(artifact),
                     artifact_format=artifact_format, data_fingerprint=data_fingerprint, params=params,
                     metrics=metrics, eval_fingerprint=eval_fingerprint, window_start=window_start,
@@ -76,7 +80,8 @@ def model_register(*, actor: Actor, name: str, version: str, features: list[str]
 
 
 @use_case
-def model_promote(*, actor: Actor, model_id: str, evaluation: dict | None = None) -> tuple[MLModel, bool, str]:
+def model_promote(*, actor: Actor, model_id: str,
+                  evaluation: dict[str, Any] | None = None) -> tuple[MLModel, bool, str]:
     """Applies the promotion rule. `evaluation` holds `candidate`, `active` (None when there is none),
     `baseline` metrics and `active_model_id`, all measured on one set just now; without it, the stored
     metrics are used, which must come from the same evaluation set as the active model's."""
@@ -153,6 +158,6 @@ def _lock(model_id: str) -> MLModel:
                             error=ModelNotFound)
 
 
-def _headline(metrics: dict) -> dict:
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics.get(k) for k in ("auprc", "roc_auc", "recall_at_1pct_fpr", "precision_at_100")
             if k in metrics}

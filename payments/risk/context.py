@@ -45,7 +45,7 @@ def user_behavior(customer, at: dt.datetime) -> dict:
     if not rows:
         return {"spending_pattern": None, "frequency_per_week": None, "amount_variance": None,
                 "tenure_days": (at - customer.created).days, "basis": {"payments": 0}}
-    currencies = {}
+    currencies: dict[str, list[int]] = {}
     for amount, currency, _ in rows:
         currencies.setdefault(currency, []).append(amount)
     main, amounts = max(currencies.items(), key=lambda kv: len(kv[1]))

@@ -58,7 +58,8 @@ def _parse(lines: Iterable[str]) -> Iterable[dict]:
         try:
             row = json.loads(line)
         except ValueError as exc:
-            raise DatasetError({"line": [f"Line {number}: not JSON ({exc.msg})."]}) from exc
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise DatasetError({"line": [f"Line {number}: not JSON ({reason})."]}) from exc
         if not isinstance(row, dict):
             raise DatasetError({"line": [f"Line {number}: not a JSON object."]})
         row["_line"] = number

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncHour
 
 from core import clock
+from core.errors import ValidationFailed
 from core.pagination import Page, paginate
 
 from . import RiskContext
@@ -39,7 +41,7 @@ def linked_entities(payment) -> dict:
     """Other customers seen on the same device or the same card fingerprint (provider token)."""
     from payments.models import Payment
 
-    out = {}
+    out: dict[str, list[str]] = {}
     for name, field, value in (("same_device", "device_id", payment.device_id),
                                ("same_card", "payment_method", payment.payment_method)):
         if not value:
@@ -66,13 +68,18 @@ def assess(*, payment_id: str | None = None, customer_id: str | None = None, amo
                           currency=p.currency, method=p.method, channel=p.channel, device_id=p.device_id,
                           ip_address=p.ip_address, merchant_reference=p.merchant_reference, ip_country=p.ip_country,
                           card_country=p.card_country, at=p.created, payment_id=p.id)
+        at = p.created
     else:
+        if customer_id is None or amount is None:  # AssessmentInput requires both without payment_id
+            raise ValidationFailed({f: ["Required without payment_id."]
+                                    for f, v in (("customer_id", customer_id), ("amount", amount)) if v is None})
         customer = customer_get(customer_id=customer_id)
+        at = clock.now()
         ctx = RiskContext(customer_id=customer.id, customer_status=customer.status, amount=amount, currency=currency,
                           method=method, channel=channel, device_id=device_id, merchant_reference=merchant_reference,
-                          ip_country=ip_country, at=clock.now())
+                          ip_country=ip_country, at=at)
     result = model_scorer(ctx)
-    return payment_context(ctx, result, customer, _history(customer.id, ctx.at))
+    return payment_context(ctx, result, customer, _history(customer.id, at))
 
 
 def _history(customer_id: str, at: dt.datetime) -> int:
@@ -92,14 +99,14 @@ def fraud_patterns(*, analysis_type: str, days: int = 30, threshold: float | Non
     findings = []
     if analysis_type == "velocity":
         hours = (recent.annotate(hour=TruncHour("created")).values("customer_id", "hour")
-                 .annotate(n=Count("pk")).filter(n__gte=threshold).order_by("-n", "customer_id")[:50])
+                 .annotate(n=Count("pk")).filter(n__gte=_min_count(threshold)).order_by("-n", "customer_id")[:50])
         for h in hours:
             rows = recent.filter(customer_id=h["customer_id"], created__gte=h["hour"],
                                  created__lt=h["hour"] + dt.timedelta(hours=1))
             findings.append(_finding("customer", h["customer_id"], h["n"], rows, hour=clock.isoformat(h["hour"])))
     elif analysis_type == "shared_devices":
         devices = (recent.exclude(device_id="").values("device_id").annotate(customers=Count("customer", distinct=True))
-                   .filter(customers__gte=threshold).order_by("-customers", "device_id")[:50])
+                   .filter(customers__gte=_min_count(threshold)).order_by("-customers", "device_id")[:50])
         for d in devices:
             findings.append(_finding("device", d["device_id"], d["customers"], recent.filter(device_id=d["device_id"])))
     elif analysis_type == "merchant_compromise":
@@ -121,6 +128,12 @@ def fraud_patterns(*, analysis_type: str, days: int = 30, threshold: float | Non
             findings.append(_finding("customer", s["customer_id"], s["n"], rows, top_score=s["top"]))
     return {"analysis_type": analysis_type, "since": clock.isoformat(since), "threshold": threshold,
             "findings": findings[:50]}
+
+
+def _min_count(threshold: float) -> int:
+    """A count is an integer: `count >= threshold` is `count >= ceil(threshold)`, which is what Django
+    does with a float compared with an integer field (IntegerFieldFloatRounding); the float is kept."""
+    return math.ceil(threshold)
 
 
 def _finding(kind: str, key: str, count: int, rows, **extra) -> dict:

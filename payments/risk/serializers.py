@@ -1,5 +1,8 @@
 """Inputs and outputs of the risk operations (REST /api/v1/risk/..., MCP tools)."""
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.errors import ValidationFailed
@@ -57,10 +60,13 @@ class ReviewItemSerializer(serializers.Serializer):
     recent_payments = serializers.SerializerMethodField()
     linked = serializers.SerializerMethodField(help_text="Other customers on the same device or card token.")
 
-    def get_recent_payments(self, obj) -> HistoryItemSerializer(many=True):
-        return HistoryItemSerializer(recent_history(obj), many=True).data
+    @extend_schema_field(HistoryItemSerializer(many=True))
+    def get_recent_payments(self, obj: Payment) -> list[Any]:
+        # The stubs type `Serializer(many=True)` as the Serializer itself; it is a ListSerializer, `.data` a ReturnList.
+        return HistoryItemSerializer(recent_history(obj), many=True).data  # type: ignore[return-value]  # stubs: many=True
 
-    def get_linked(self, obj) -> serializers.DictField(child=serializers.ListField(child=serializers.CharField())):
+    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField())))
+    def get_linked(self, obj: Payment) -> dict[str, list[str]]:
         return linked_entities(obj)
 
 

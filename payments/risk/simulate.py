@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,9 @@ def simulate(*, customers: int, days: int, seed: int, start: dt.date) -> list[di
             mule = len(ids)
             home = str(rng.choice(COUNTRIES, p=COUNTRY_WEIGHTS))
             ids.append(f"cus_{seed}_m{mule}")
-            homes.append(home), cards.append(home), currencies.append(CURRENCY_OF.get(home, "EUR"))
+            homes.append(home)
+            cards.append(home)
+            currencies.append(CURRENCY_OF.get(home, "EUR"))
             k = int(rng.integers(5, 21))
             ts = base + int(rng.integers(DAY)) + np.sort(rng.integers(0, int(rng.integers(6, 49)) * 3600, k))
             amounts = rng.uniform(50, 500, k)
@@ -124,11 +127,11 @@ def simulate(*, customers: int, days: int, seed: int, start: dt.date) -> list[di
     return _assemble(rows, seed, ids, homes, cards, currencies)
 
 
-def _customer(rng, rows: _Rows, c: int, seed: int, t0: int, days: int, n_merchants: int, pop) -> dict:
+def _customer(rng, rows: _Rows, c: int, seed: int, t0: int, days: int, n_merchants: int, pop) -> dict[str, Any]:
     """One customer's habits and legitimate history (including the legitimate oddities fraud hides in)."""
     home = str(rng.choice(COUNTRIES, p=COUNTRY_WEIGHTS))
     card = home if rng.random() < 0.97 else str(rng.choice(COUNTRIES))
-    p = {"home": home, "card": card, "currency": CURRENCY_OF.get(card, "EUR"),
+    p: dict[str, Any] = {"home": home, "card": card, "currency": CURRENCY_OF.get(card, "EUR"),
          "mean": float(np.exp(rng.uniform(np.log(8), np.log(150)))),
          "devices": [f"dev_{seed}_{c}_{k}" for k in range(int(rng.integers(1, 4)))]}
     sigma, rate = rng.uniform(0.3, 0.8), rng.uniform(0.2, 2.0)
