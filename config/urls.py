@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("payments.urls")),
     path("", include("mcp_gateway.api_urls")),
     path("", include("subscriptions.urls")),
+    path("", include("core.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 class FaviconView(RedirectView):

@@ -44,6 +44,8 @@ class OperationAction:
     fixed: dict[str, Any] = field(default_factory=dict)
     name: str = ""
     button: bool = True
+    # Fields of the call's answer to show the staff member once (a new signing secret), as a message.
+    shown: tuple[str, ...] = ()
 
     @property
     def op(self) -> Operation:
@@ -51,11 +53,11 @@ class OperationAction:
 
 
 def operation_action(operation: str, *, label: str, id_field: str, fixed: dict[str, Any] | None = None,
-                     name: str | None = None, button: bool = True) -> OperationAction:
+                     name: str | None = None, button: bool = True, shown: tuple[str, ...] = ()) -> OperationAction:
     """Declares an admin action calling `operation` with `id_field` set to each object's pk and the
     `fixed` arguments; the staff member fills in the operation's other inputs."""
     return OperationAction(operation=operation, label=label, id_field=id_field, fixed=dict(fixed or {}),
-                           name=name or operation, button=button)
+                           name=name or operation, button=button, shown=tuple(shown))
 
 
 # --- the form, from the operation's input serializer -------------------------------------
@@ -103,7 +105,7 @@ def form_class_for(action: OperationAction) -> type[forms.Form]:
     return type(f"{op.name.title().replace('_', '')}Form", (forms.Form,), fields)
 
 
-def _arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
+def operation_arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
     """What the staff member filled in, as the operation's wire arguments: blanks left out (the
     operation's defaults apply, as when a REST client omits a field)."""
     serializer_fields = action.op.input().fields if action.op.input is not None else {}
@@ -239,7 +241,7 @@ class OperationActionsMixin:
         token = token if 8 <= len(token) <= 64 else secrets.token_urlsafe(16)
         previews: list[tuple[Any, str]] = []
         if form.is_bound and form.is_valid():
-            arguments = _arguments(action, form)
+            arguments = operation_arguments(action, form)
             if not action.op.destructive or request.POST.get("_confirm") == "yes":
                 return self._run(request, action, objects, arguments, token, form, from_list)
             previews = self._previews(request, action, objects, arguments, form)
@@ -290,7 +292,7 @@ class OperationActionsMixin:
         done = 0
         for obj in objects:
             try:
-                _call(action, request, obj, arguments, token)
+                result = _call(action, request, obj, arguments, token)
             except DomainError as exc:
                 if len(objects) == 1 and not from_list and _apply_field_errors(form, exc):
                     # The staff member corrects the field on the same form (a new call: a new key).
@@ -298,6 +300,9 @@ class OperationActionsMixin:
                 self.message_user(request, f"{obj}: {_error_text(exc)}", messages.ERROR)
             else:
                 done += 1
+                body = result.body if isinstance(result.body, dict) else {}
+                for name in action.shown:
+                    self.message_user(request, f"{obj}: {name} (shown only now): {body.get(name)}", messages.WARNING)
         if done:
             self.message_user(request, f"{action.label}: {done} done.", messages.SUCCESS)
         if from_list:

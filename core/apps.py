@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        from django.utils.module_loading import autodiscover_modules
+
+        from . import event_operations  # noqa: F401
+
+        # Each app's event types, declared in its events.py (as audit actions are in audit.py).
+        autodiscover_modules("events")

@@ -25,7 +25,7 @@ cat <<MSG
                .venv/bin/python manage.py totp_code demo)
    Backup codes (each works once): ${CODES}
    API docs:  http://127.0.0.1:${PORT}/api/docs/
- Ctrl-C stops web, worker and beat.
+ Ctrl-C stops web, worker, beat and the outbox relay.
 ==================================================================================
 
 MSG

@@ -124,7 +124,7 @@ def test_tools_list_shows_only_what_the_scopes_allow(mcp_for):
     assert "get_approval_status" in other_area and "get_customer" not in other_area
     assert set(other_area.values()) <= {"wallets:read", "any"}
     everything = mcp_for("*").tool_names()
-    assert everything == sorted(op.name for op in all_operations())
+    assert everything == sorted(op.name for op in all_operations("mcp"))
 
 
 def test_tools_list_also_respects_the_owners_role(mcp_for):
