@@ -21,4 +21,4 @@ RUN SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0123456789 \
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+CMD ["python", "-m", "config.daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

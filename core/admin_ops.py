@@ -12,7 +12,9 @@ confirmation page before anything runs.
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,9 @@ class OperationAction:
     fixed: dict[str, Any] = field(default_factory=dict)
     name: str = ""
     button: bool = True
+    # When the change-page button is offered for an object (e.g. Capture only while capturable); list
+    # actions stay on every row, and the operation itself refuses the rows it does not apply to.
+    when: Callable[[Any], bool] | None = None
     # Fields of the call's answer to show the staff member once (a new signing secret), as a message.
     shown: tuple[str, ...] = ()
 
@@ -53,11 +58,54 @@ class OperationAction:
 
 
 def operation_action(operation: str, *, label: str, id_field: str, fixed: dict[str, Any] | None = None,
-                     name: str | None = None, button: bool = True, shown: tuple[str, ...] = ()) -> OperationAction:
+                     name: str | None = None, button: bool = True,
+                     when: Callable[[Any], bool] | None = None, shown: tuple[str, ...] = ()) -> OperationAction:
     """Declares an admin action calling `operation` with `id_field` set to each object's pk and the
     `fixed` arguments; the staff member fills in the operation's other inputs."""
     return OperationAction(operation=operation, label=label, id_field=id_field, fixed=dict(fixed or {}),
-                           name=name or operation, button=button, shown=tuple(shown))
+                           name=name or operation, button=button, when=when, shown=tuple(shown))
+
+
+# --- what staff read -----------------------------------------------------------------------
+
+# Rendered fields that are amounts in the object's currency.
+_AMOUNT_KEYS = ("amount", "amount_capturable", "amount_refundable", "amount_captured", "amount_refunded",
+                "balance", "available_balance", "total", "amount_due", "amount_paid")
+_STATE_KEYS = ("status", *_AMOUNT_KEYS)
+_ERRORS_SENTENCE = re.compile(r"\s*Errors?:[^.]*\.?")
+
+
+def staff_description(op: Operation) -> str:
+    """The operation's description without the error-code list written for API clients and agents."""
+    return _ERRORS_SENTENCE.sub("", op.description).replace("`", "").strip()
+
+
+def readable_state(values: dict[str, Any]) -> str:
+    """`{"status": "requires_capture", "amount": "10.00", "currency": "USD"}` as staff read it:
+    "status requires capture, amount 10.00 USD"."""
+    currency = values.get("currency") or ""
+    parts = []
+    for key in _STATE_KEYS:
+        value = values.get(key)
+        if value is None or value == "":
+            continue
+        text = f"{value} {currency}".strip() if key in _AMOUNT_KEYS else str(value).replace("_", " ")
+        parts.append(f"{key.replace('_', ' ')} {text}")
+    return ", ".join(parts)
+
+
+def _shown_value(bound: forms.BoundField, currency: str | None) -> str:
+    value = bound.value()
+    field = bound.field
+    if isinstance(field, forms.ChoiceField):
+        labels = {str(key): str(label) for key, label in field.choices}
+        values = value if isinstance(value, list | tuple) else [value]
+        return ", ".join(labels.get(str(v), str(v)) for v in values)
+    if isinstance(field, forms.BooleanField):
+        return "Yes" if field.to_python(value) else "No"
+    if isinstance(field.widget, AmountInput) and currency:
+        return f"{value} {currency}"
+    return str(value)
 
 
 # --- the form, from the operation's input serializer -------------------------------------
@@ -156,15 +204,10 @@ def _preview_text(action: OperationAction, preview: dict[str, Any]) -> str:
         error = preview["error"]
         return f"Would be refused: {error['message']} ({error['code']})"
     if preview.get("would_succeed") is None:
-        target = preview.get("target") or {}
-        state = ", ".join(f"{k}: {v}" for k, v in target.items()
-                          if k in ("status", "amount", "currency", "amount_capturable", "amount_refundable",
-                                   "amount_captured", "amount_refunded", "balance", "available_balance"))
-        return f"Calls the provider; current state: {state or 'unknown'}"
-    result = preview.get("result") or {}
-    shown = {k: v for k, v in result.items() if k in ("status", "amount", "currency", "balance", "available_balance",
-                                                      "amount_captured", "amount_refunded", "lines", "total")}
-    return "Would succeed" + (f": {shown}" if shown else ".")
+        state = readable_state(preview.get("target") or {})
+        return "Calls the provider" + (f"; now: {state}." if state else ".")
+    state = readable_state(preview.get("result") or {})
+    return "Would succeed" + (f"; afterwards: {state}." if state else ".")
 
 
 class OperationActionsMixin:
@@ -207,7 +250,8 @@ class OperationActionsMixin:
         return [{"label": action.label,
                  "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_operation",
                                 args=[quote(obj.pk), action.name], current_app=self.admin_site.name)}
-                for action in self.operation_actions if action.button and self._allowed(request, action)]
+                for action in self.operation_actions
+                if action.button and self._allowed(request, action) and (action.when is None or action.when(obj))]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id)) if object_id else None
@@ -261,10 +305,17 @@ class OperationActionsMixin:
         context = {
             **self.admin_site.each_context(request), "title": action.label, "opts": self.model._meta,
             "action": action, "form": form, "objects": objects, "previews": previews, "token": token,
-            "from_list": from_list, "confirming": bool(previews), "description": action.op.description,
+            "from_list": from_list, "confirming": bool(previews), "description": staff_description(action.op),
+            "summary": [(bound.label, _shown_value(bound, self._currency(objects))) for bound in form
+                        if bound.value() not in (None, "", [], False)] if previews else [],
             "more_objects": max(len(objects) - PREVIEW_LIMIT, 0) if previews else 0,
         }
         return TemplateResponse(request, self.operation_action_template, context)
+
+    @staticmethod
+    def _currency(objects: list) -> str | None:
+        currencies = {getattr(obj, "currency", None) for obj in objects}
+        return next(iter(currencies)) if len(currencies) == 1 else None
 
     def _initial(self, action: OperationAction, objects: list) -> dict[str, Any]:
         currency = {getattr(obj, "currency", None) for obj in objects}

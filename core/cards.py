@@ -10,10 +10,11 @@ from .errors import RawCardDataNotAllowed
 
 # 13-19 digits starting with 2-6, single spaces or hyphens allowed between digits.
 _CANDIDATE = re.compile(r"(?<!\d)[2-6](?:[ -]?\d){12,18}(?!\d)", re.ASCII)
-# The same with the other ways people group a card number: dots, underscores, tabs, up to three
-# separators in a row (" - "). A lone dot is a decimal point ("42424242424.24" is an amount).
-_SEPARATED = re.compile(r"(?<!\d)[2-6](?:[ \t._-]{0,3}\d){12,18}(?!\d)", re.ASCII)
-_DECIMAL = re.compile(r"[0-9]+\.[0-9]+", re.ASCII)
+# The same with the other ways people group a card number: dots, underscores, tabs, commas, slashes,
+# up to three separators in a row (" - "). A lone dot or comma is a decimal point ("42424242424.24"
+# and "42424242424,24" are amounts).
+_SEPARATED = re.compile(r"(?<!\d)[2-6](?:[ \t._,/-]{0,3}\d){12,18}(?!\d)", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]+[.,][0-9]+", re.ASCII)
 _NOT_DIGIT = re.compile(r"[^0-9]", re.ASCII)
 # Non-ASCII characters that matter: other scripts' and fullwidth digits, invisible format
 # characters (zero-width space, soft hyphen, BOM) and Unicode spaces and dashes. Anything else

@@ -8,13 +8,16 @@ into 0.1 before any field could look at the text a client sent, and recurses onc
   fields parse instead of the float (`core.money.parse_amount`);
 - a number that does not fit a double (I-JSON, RFC 7493 section 2.2), NaN and Infinity are
   invalid JSON, as are integers longer than Python converts;
-- nesting deeper than MAX_DEPTH objects and arrays is invalid JSON.
+- nesting deeper than MAX_DEPTH objects and arrays is invalid JSON;
+- an object naming a member twice is invalid JSON: `{"amount": "1.00", "amount": "900.00"}` would
+  otherwise mean whatever the last parser in a chain of proxies and clients decided.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 # No request of ours nests more than a few levels; metadata values are scalars.
@@ -48,6 +51,15 @@ def _refuse_constant(name: str) -> Any:
     raise InvalidJson(f"{name} is not valid JSON.")
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(name for name, _ in pairs if name in seen or seen.add(name))
+        raise InvalidJson(f"Duplicate member name in a JSON object: {duplicate[:100]!r}.")
+    return obj
+
+
 def _too_deep(value: Any) -> bool:
     # Iterative: the point is not to recurse once per level on a client's say-so.
     stack = [(value, 1)]
@@ -63,13 +75,16 @@ def _too_deep(value: Any) -> bool:
 def loads(raw: str | bytes) -> Any:
     """Parse a request body; raises InvalidJson (a ValueError) with a message for the client."""
     try:
-        value = json.loads(raw, parse_float=JsonNumber, parse_constant=_refuse_constant)
+        value = json.loads(raw, parse_float=JsonNumber, parse_constant=_refuse_constant, object_pairs_hook=_object)
     except InvalidJson:
         raise
     except RecursionError:
         raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        # json.JSONDecodeError, and int() refusing more digits than it converts.
+        if "integer string conversion" in str(exc):
+            # int() refusing more digits than it converts; its message tells Python programmers what to call.
+            limit = sys.get_int_max_str_digits()
+            raise InvalidJson(f"Integers of more than {limit} digits are not valid here.") from None
         raise InvalidJson(str(exc)[:200]) from None
     if isinstance(value, dict | list) and _too_deep(value):
         raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.")

@@ -2,7 +2,7 @@
 
 Requests carrying a card number are refused (`core.cards`), but the refusal itself is logged with the
 URL, and so is anything else that names a path or a query string. `mask_pans` finds digit runs the
-way a URL or a person writes them (spaces, hyphens, dots, underscores, `+` and `%20`-style escapes
+way a URL or a person writes them (spaces, hyphens, dots, underscores, commas, slashes, `+` and `%20`-style escapes
 between digits, any script's digits) and asks `core.cards.contains_pan` whether one is a card number,
 so what is refused and what is masked follow the same rule.
 """
@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from .cards import contains_pan
 
 # A run of digits and what may sit between a card number's digits, raw or percent-encoded.
-_SEPARATOR = r"[\s\-._+\u00a0\u2007\u2010-\u2015\u202f\u2212\u3000\ufe58\ufe63\uff0d\uff0e\uff3f]"
+_SEPARATOR = r"[\s\-._+,/\u00a0\u2007\u2010-\u2015\u202f\u2212\u3000\ufe58\ufe63\uff0d\uff0e\uff3f]"
 _RUN = re.compile(rf"\d(?:(?:{_SEPARATOR}|%[0-9A-Fa-f]{{2}}){{0,3}}\d)+")
 _MIN_DIGITS = 13
 

@@ -27,6 +27,10 @@ def actor_for_request(request) -> Actor:
 
 
 def _query_data(request) -> dict[str, Any]:
+    # `?limit=1&limit=500` would otherwise mean whichever one a parser keeps; no filter takes a list.
+    repeated = sorted(key for key, values in request.query_params.lists() if len(values) > 1)
+    if repeated:
+        raise ValidationFailed({key: ["Given more than once: give each query parameter once."] for key in repeated})
     return {key: request.query_params.get(key) for key in request.query_params}
 
 

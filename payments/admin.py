@@ -27,6 +27,7 @@ from .models import (
     WebhookEvent,
 )
 from .services import reconciliation, webhooks
+from .services.lifecycle import CANCELABLE
 from .services.settings import fee_schedule_save, routing_rule_save
 
 
@@ -57,9 +58,12 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     inlines = [AttemptInline, RefundInline]
     actions = ["approve_review", "reject_review"]
     operation_actions = (
-        operation_action("capture_payment", label="Capture", id_field="payment_id"),
-        operation_action("cancel_payment", label="Cancel", id_field="payment_id"),
-        operation_action("refund_payment", label="Refund", id_field="payment_id"),
+        operation_action("capture_payment", label="Capture", id_field="payment_id",
+                         when=lambda p: p.status == Payment.Status.REQUIRES_CAPTURE),
+        operation_action("cancel_payment", label="Cancel", id_field="payment_id",
+                         when=lambda p: p.status in CANCELABLE),
+        operation_action("refund_payment", label="Refund", id_field="payment_id",
+                         when=lambda p: p.amount_refundable > 0),
         operation_action("verify_payment", label="Verify with the provider", id_field="payment_id"),
     )
 

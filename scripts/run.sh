@@ -25,6 +25,7 @@ cat <<MSG
                .venv/bin/python manage.py totp_code demo)
    Backup codes (each works once): ${CODES}
    API docs:  http://127.0.0.1:${PORT}/api/docs/
+   E-mails:   written to var/mail/ (one file each; EMAIL_BACKEND in .env sends them instead)
  Ctrl-C stops web, worker, beat and the outbox relay.
 ==================================================================================
 

@@ -11,7 +11,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
-from core.admin_ops import OperationActionsMixin, form_class_for, operation_action, operation_arguments
+from core.admin_ops import (
+    OperationActionsMixin,
+    form_class_for,
+    operation_action,
+    operation_arguments,
+    staff_description,
+)
 from core.context import Actor
 from core.errors import DomainError
 from core.operations import invoke
@@ -75,7 +81,7 @@ class WebhookEndpointAdmin(OperationActionsMixin, ReadOnlyAdmin):
                 return HttpResponseRedirect(reverse("admin:webhooks_webhookendpoint_change", args=[quote(body["id"])],
                                                     current_app=self.admin_site.name))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "token": token,
-                   "title": CREATE.label, "description": CREATE.op.description}
+                   "title": CREATE.label, "description": staff_description(CREATE.op)}
         return TemplateResponse(request, "admin/webhooks/add_endpoint.html", context)
 
 

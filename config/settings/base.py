@@ -183,6 +183,10 @@ IDEMPOTENCY_LEASE_SECONDS = 60
 # django-auditlog field history: its correlation id is our request id.
 AUDITLOG_CID_GETTER = "core.context.current_request_id"
 
+# Request bodies over 1 MiB are 413 `request_too_large` before anything parses them: the same limit
+# as /mcp/ (mcp_gateway.rpc.MAX_BODY_BYTES); no REST body or admin form of ours comes near it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # --- REST ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -300,6 +304,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        # config/daphne.py routes Daphne's access log here (the mask applies); kept at any LOG_LEVEL.
+        "daphne.access": {"level": "INFO"},
     },
 }
 

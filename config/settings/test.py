@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import CACHES, CHANNEL_LAYERS, REDIS_URL
+from .base import CACHES, CHANNEL_LAYERS, LOGGING, REDIS_URL
 
 SECRET_KEY = "test-secret-key-for-the-suite-only-0123456789-abcdefghijklmnopqrstuvwxyz"
 API_KEY_HMAC_SECRET = SECRET_KEY
@@ -24,18 +24,8 @@ if REDIS_URL:
 LOGGING_CONFIG = None
 import logging.config  # noqa: E402
 
-logging.config.dictConfig(
-    {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"context": {"()": "core.logging.RequestContextFilter"},
-                    "mask_pans": {"()": "core.logging.PanMaskingFilter"}},
-        "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
-                                 "filters": ["context", "mask_pans"]}},
-        "root": {"handlers": ["console"], "level": "WARNING"},
-    }
-)
+# The production logging (JSON lines, request context, card-number mask, daphne.access) with a quieter root.
+logging.config.dictConfig({**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}})
 
 # Tests don't run collectstatic; serve from the finders and keep the plain storage.
 WHITENOISE_AUTOREFRESH = True

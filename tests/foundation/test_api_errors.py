@@ -1,10 +1,12 @@
 """Every class of error under /api/ has the shape {"error": {"code", "message", "details"}}."""
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import Customer
+from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.foundation.urls")]
 
@@ -102,6 +104,24 @@ def test_413_request_too_large(api):
     err = error_of(api.post("/api/v1/customers", big, format="json"), 413)
     assert err["code"] == "request_too_large"
     assert Customer.objects.count() == 0
+
+
+def test_rest_bodies_are_limited_to_one_mebibyte_like_mcp(api):
+    from mcp_gateway.rpc import MAX_BODY_BYTES
+
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == MAX_BODY_BYTES == 1024 * 1024
+    big = {"email": "a@example.com", "metadata": {"k": "x" * (1024 * 1024)}}
+    err = error_of(api.post("/api/v1/customers", big, format="json"), 413)
+    assert err["code"] == "request_too_large"
+    assert Customer.objects.count() == 0
+
+
+def test_a_query_parameter_given_twice_is_a_validation_error(api):
+    CustomerFactory()
+    response = api.get("/api/v1/customers?limit=1&limit=100")
+    err = error_of(response, 400)
+    assert err["code"] == "validation_error"
+    assert err["details"]["fields"] == {"limit": ["Given more than once: give each query parameter once."]}
 
 
 def test_500_has_request_id_and_no_internals(api):

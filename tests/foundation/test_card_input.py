@@ -78,6 +78,7 @@ def test_validate_key_names_the_field_it_was_given():
     " - ".join(GROUPS), "\uff0d".join(GROUPS), "".join(chr(0xFF10 + int(c)) for c in PAN),
     "".join(chr(0x0660 + int(c)) for c in PAN), "".join(chr(0x0966 + int(c)) for c in PAN),
     "card: " + "\u00a0".join(GROUPS) + ", exp 12/29", "\u00ad".join(PAN),
+    "/".join(GROUPS), ",".join(GROUPS), ", ".join(GROUPS), " / ".join(GROUPS),
 ])
 def test_card_numbers_behind_other_separators_and_digits_are_found(text):
     assert contains_pan(text)

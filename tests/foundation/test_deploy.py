@@ -72,3 +72,18 @@ def test_production_headers_csp_hsts_and_secure_cookies(collected_static):
     assert login["cookies"]["csrftoken"] == {"secure": True, "httponly": True}
     # Static files by their content-hashed names from the manifest, as WhiteNoise serves them.
     assert re.search(r'href="/static/admin/css/base\.[0-9a-f]{12}\.css"', login["body"])
+
+
+def test_make_run_writes_e_mails_to_files_instead_of_flooding_the_console(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("EMAIL_BACKEND", "EMAIL_FILE_PATH", "DATABASE_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.dev", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    code = ("from django.conf import settings; from django.core.mail import send_mail; "
+            "print(settings.EMAIL_BACKEND, settings.EMAIL_FILE_PATH); "
+            f"settings.EMAIL_FILE_PATH = {str(tmp_path / 'mail')!r}; "
+            "send_mail('Invoice', 'Body', 'a@example.com', ['b@example.com'])")
+    done = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"django.core.mail.backends.filebased.EmailBackend {ROOT / 'var' / 'mail'}"
+    assert len(list((tmp_path / "mail").iterdir())) == 1
+    assert "Invoice" not in done.stdout

@@ -18,13 +18,31 @@ def change_url(payment):
     return reverse("admin:payments_payment_change", args=[quote(payment.pk)])
 
 
-def test_change_page_offers_a_button_per_operation_the_role_may_call(staff_client, pay):
-    paid = pay(amount=5_000)
-    operator_page = staff_client("operator").get(change_url(paid)).content.decode()
-    for name in ("capture_payment", "cancel_payment", "refund_payment", "verify_payment"):
-        assert operation_url(paid, name) in operator_page
+def test_change_page_offers_a_button_per_operation_the_role_may_call_where_it_applies(staff_client, pay):
+    paid, held = pay(amount=5_000), pay(amount=5_000, capture_method="manual")
+    operator = staff_client("operator")
+    paid_page = operator.get(change_url(paid)).content.decode()
+    held_page = operator.get(change_url(held)).content.decode()
+    offered = {name: (operation_url(paid, name) in paid_page, operation_url(held, name) in held_page)
+               for name in ("capture_payment", "cancel_payment", "refund_payment", "verify_payment")}
+    assert offered == {"capture_payment": (False, True), "cancel_payment": (False, True),
+                       "refund_payment": (True, False), "verify_payment": (True, True)}
     auditor_page = staff_client("auditor").get(change_url(paid)).content.decode()
     assert "/operation/" not in auditor_page
+
+
+def test_what_staff_read_is_money_with_its_currency_and_words_not_codes(staff_client, pay):
+    paid = pay(amount=5_000)
+    client = staff_client("operator")
+    page = client.get(operation_url(paid, "refund_payment")).content.decode()
+    assert "Errors:" not in page and "payment_not_refundable" not in page
+    form = {"_operation": "refund_payment", "_token": "tok-" + "d" * 12, "amount": "12.34",
+            "reason": "requested_by_customer"}
+    body = client.post(operation_url(paid, "refund_payment"), form).content.decode()
+    assert "Calls the provider" in body and "{" not in body.split('class="bo-previews"')[1].split("</ul>")[0]
+    assert "<dt>Amount</dt><dd>12.34 USD</dd>" in body
+    assert "<dt>Reason</dt><dd>Requested By Customer</dd>" in body  # the choice's label, not its code
+    assert Refund.objects.count() == 0
 
 
 def test_the_form_comes_from_the_operation_input_and_a_get_changes_nothing(staff_client, pay):
@@ -93,3 +111,13 @@ def test_posted_fields_outside_the_form_never_reach_the_operation(staff_client, 
         "_operation": "refund_payment", "_token": "tok-" + "d" * 12, "amount": "1.00", "reason": "other",
         "payment_id": "pay_someoneelse", "metadata": "{}", "_confirm": "yes"})
     assert Refund.objects.get().payment_id == paid.pk
+
+
+def test_states_and_results_read_as_words_and_money():
+    from core.admin_ops import readable_state
+
+    assert readable_state({"id": "pay_1", "status": "requires_capture", "amount": "10.00", "currency": "USD",
+                           "amount_capturable": "10.00", "metadata": {}}) == (
+        "status requires capture, amount 10.00 USD, amount capturable 10.00 USD")
+    assert readable_state({"balance": "1500", "currency": "JPY"}) == "balance 1500 JPY"
+    assert readable_state({}) == ""

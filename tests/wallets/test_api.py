@@ -184,3 +184,14 @@ def test_idempotency_record_keeps_a_refusal(api, make_wallet):
     assert r1.json()["error"] == r2.json()["error"]
     assert IdempotencyRecord.objects.filter(key="k-refused").count() == 1
     assert Posting.objects.filter(kind="transfer").count() == 0
+
+
+@pytest.mark.parametrize("path", ["transactions", "insights"])
+@pytest.mark.parametrize("query", ["start_date=2026-11-20&end_date=2026-11-01",
+                                   "start_date=2026-11-20T10:00:00Z&end_date=2026-11-20T10:00:00Z"])
+def test_a_period_that_runs_backwards_is_a_validation_error(api, make_wallet, path, query):
+    wallet = make_wallet("USD")
+    response = api.get(f"/api/v1/wallets/{wallet.pk}/{path}?{query}")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["details"]["fields"] == {"start_date": ["Must be before end_date."]}

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db.models import Sum
 
 from core import clock
-from core.errors import NotFound
+from core.errors import NotFound, ValidationFailed
 from core.ids import get_by_public_id, has_prefix
 from core.money import normalize_currency
 from core.pagination import Page, filter_present, paginate
@@ -19,6 +19,12 @@ from ..models import ExchangeRate, LedgerAccount, Posting, Wallet
 # Kinds of entry that count against a wallet's daily outgoing limit (staff adjustments and
 # reversals do not: they are corrections, not the customer spending).
 OUTGOING_KINDS = ("transfer", "conversion", "withdrawal", "wallet_payment")
+
+
+def require_period(start: dt.datetime, end: dt.datetime) -> None:
+    """A period of a wallet's history or insights runs forward: an empty or reversed one is a client's mistake."""
+    if start >= end:
+        raise ValidationFailed({"start_date": ["Must be before end_date."]})
 
 
 def wallet_get(*, wallet_id: str) -> Wallet:

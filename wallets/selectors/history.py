@@ -9,7 +9,7 @@ from core.errors import ValidationFailed
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 
 from ..models import Posting
-from . import counterparty_labels, wallet_get
+from . import counterparty_labels, require_period, wallet_get
 
 
 def wallet_transaction_history(*, wallet_id: str, start_date: dt.datetime | None = None,
@@ -19,6 +19,8 @@ def wallet_transaction_history(*, wallet_id: str, start_date: dt.datetime | None
 
     Posting order, not date order: each row's `balance_after` is the one below it plus its amount,
     even where an entry was dated back (demo history, `run_billing --now`)."""
+    if start_date and end_date:
+        require_period(start_date, end_date)
     wallet = wallet_get(wallet_id=wallet_id)
     qs = Posting.objects.filter(account_id=wallet.account_id).select_related("entry")
     if start_date:

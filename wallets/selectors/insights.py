@@ -18,10 +18,9 @@ from typing import Any
 from django.db.models import Case, Count, F, Q, Sum, When
 
 from core import clock
-from core.errors import ValidationFailed
 
 from ..models import Posting
-from . import account_labels, wallet_get
+from . import account_labels, require_period, wallet_get
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
 MIN_HISTORY = 10
@@ -79,8 +78,7 @@ def wallet_insights(*, wallet_id: str, start_date: dt.datetime | None = None,
     wallet = wallet_get(wallet_id=wallet_id)
     end = end_date or clock.now()
     start = start_date or end - DEFAULT_PERIOD
-    if start >= end:
-        raise ValidationFailed({"start_date": ["Must be before end_date."]})
+    require_period(start, end)
     previous_start = start - (end - start)
     account_id, currency = wallet.account_id, wallet.currency
     current, previous = _totals(account_id, start, end), _totals(account_id, previous_start, start)

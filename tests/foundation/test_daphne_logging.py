@@ -1,0 +1,56 @@
+"""The ASGI server of `make run` (the Procfile's web line, also the Dockerfile's and compose's) writes its
+access log through our logging: no card number in any line."""
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.foundation.test_gunicorn_logging import _free_port, _status, _wait_for
+from tests.foundation.test_log_masking import PAN, assert_no_card_number
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _procfile_web_command(port: int) -> list[str]:
+    line = next(line for line in ROOT.joinpath("Procfile").read_text().splitlines() if line.startswith("web:"))
+    line = line.split(":", 1)[1].strip().removeprefix("exec ")
+    line = line.replace(".venv/bin/python", sys.executable).replace("${PORT:-8000}", str(port))
+    return shlex.split(line)
+
+
+def test_every_daphne_start_goes_through_the_logging_wrapper():
+    assert _procfile_web_command(8000)[1:3] == ["-m", "config.daphne"]
+    assert '"python", "-m", "config.daphne"' in ROOT.joinpath("Dockerfile").read_text()
+    web = yaml.safe_load(ROOT.joinpath("docker-compose.yml").read_text())["services"]["web"]["command"]
+    assert "exec python -m config.daphne " in web[-1]
+
+
+def test_daphne_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    log = tmp_path / "daphne.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(_procfile_web_command(port), cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_for(port, process)
+            base = f"http://127.0.0.1:{port}"
+            statuses = [
+                _status(f"{base}/api/v1/payments?customer_id={PAN}"),
+                _status(f"{base}/api/v1/payments/{PAN}"),
+            ]
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    assert statuses == [401, 401]
+    written = log.read_text()
+    access = [line for line in written.splitlines() if '"logger": "daphne.access"' in line]
+    assert len(access) == 2, written
+    assert_no_card_number(written)
+    assert "/api/v1/payments/[PAN ****4242]" in access[1]
