@@ -51,9 +51,10 @@ run: install ## Install, migrate, seed demo data, print the login, start web + w
 serve: install ## The web server alone on 127.0.0.1:$(PORT) (gunicorn, for load tests)
 	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application -b 127.0.0.1:$(PORT) -w 2 --threads 4
 
-lint: install ## ruff, import layering, migrations in sync
+lint: install ## ruff, import layering, types (mypy), migrations in sync
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	@mkdir -p var  # the SQLite file's folder: on a fresh clone makemigrations warns without it
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
@@ -90,4 +91,4 @@ mcp-tools-doc: install ## Print the README's MCP tool list, generated from the r
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py mcp_tools
 
 clean: ## Remove the SQLite database, broker folder and caches (keeps .venv)
-	rm -rf var/ .pytest_cache .ruff_cache
+	rm -rf var/ .pytest_cache .ruff_cache .mypy_cache

@@ -1,10 +1,11 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 
+from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
 from core.errors import DomainError
 from core.operations import ALL_SCOPES
@@ -27,26 +28,32 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(OperationActionsMixin, admin.ModelAdmin):
+    """New customers through the add form; changes to a customer are the `update_customer` operation."""
+
     list_display = ("id", "email", "name", "country", "status", "kyc_status", "created")
     list_filter = ("status", "kyc_status", "country")
     search_fields = ("=id", "email", "name")
-    readonly_fields = ("id", "created", "updated")
     show_full_result_count = False
     fields = ("id", "email", "name", "country", "status", "kyc_status", "metadata", "created", "updated")
+    operation_actions = (operation_action("update_customer", label="Update", id_field="customer_id"),)
+
+    def get_fields(self, request, obj=None):
+        return ("email", "name", "country", "metadata") if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def save_model(self, request, obj, form, change):
-        # Writes go through the service so they are audited like every other door's.
-        from core.db import run_in_transaction
-
-        actor = Actor.for_user(request.user)
-        data = {f: form.cleaned_data.get(f) for f in ("email", "name", "country", "metadata")}
         if change:
-            data["status"] = form.cleaned_data.get("status")
-            saved = run_in_transaction(lambda: services.customer_update(actor=actor, customer_id=obj.pk, **data))
-        else:
-            saved = run_in_transaction(lambda: services.customer_create(actor=actor, **data))
-        obj.pk = saved.pk
+            return  # every field is read-only on a customer's page: nothing to save
+        # Through the service, so it is validated and audited like every other door's.
+        saved = services.customer_create(actor=Actor.for_user(request.user),
+                                         **{f: form.cleaned_data.get(f) for f in ("email", "name", "country",
+                                                                                  "metadata")})
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
 
@@ -60,14 +67,15 @@ class ApiKeyCreateForm(forms.Form):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OperationActionsMixin, admin.ModelAdmin):
     list_display = ("name", "prefix", "owner", "scope_list", "created", "expires_at", "revoked_at", "last_used_at")
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "owner__username")
     readonly_fields = ("id", "prefix", "owner", "name", "scopes", "created", "created_by", "expires_at",
                        "revoked_at", "last_used_at", "rate_limit")
     exclude = ("secret_hash",)
-    actions = ["revoke"]
+    operation_actions = (operation_action("revoke_api_key", label="Revoke", id_field="api_key_id",
+                                          when=lambda key: not key.is_revoked),)
 
     @admin.display(description="Scopes")
     def scope_list(self, obj):
@@ -99,16 +107,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 return render(request, "admin/accounts/apikey/created.html",
                               {**context, "title": "API key created", "created": created})
         return TemplateResponse(request, "admin/accounts/apikey/create.html", context)
-
-    @admin.action(description="Revoke selected API keys", permissions=["revoke"])
-    def revoke(self, request, queryset):
-        actor = Actor.for_user(request.user)
-        for api_key in queryset:
-            services.api_key_revoke(actor=actor, api_key=api_key)
-        messages.success(request, f"Revoked {queryset.count()} key(s).")
-
-    def has_revoke_permission(self, request):
-        return request.user.has_perm("accounts.revoke_apikey")
 
 
 @admin.register(LoginThrottle)

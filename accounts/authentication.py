@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions
 from core.context import Actor, bind_context
 from core.errors import DomainError
 
+from .errors import InvalidApiKey
 from .selectors import api_key_authenticate
 
 
@@ -20,7 +21,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise exceptions.AuthenticationFailed("Malformed Authorization header; use 'Bearer <API key>'.",
-                                                  code="invalid_api_key")
+                                                  code=InvalidApiKey.code)
         try:
             api_key = api_key_authenticate(raw_key=token.strip())
         except DomainError as exc:

@@ -26,3 +26,21 @@ class InvalidRateLimit(DomainError):
     code = "invalid_rate_limit"
     status = 400
     default_message = "A rate limit looks like '600/min' (per s, min, hour or day)."
+
+
+class InvalidApiKey(DomainError):
+    code = "invalid_api_key"
+    status = 401
+    default_message = "Invalid API key."
+
+
+class ApiKeyExpired(DomainError):
+    code = "api_key_expired"
+    status = 401
+    default_message = "This API key has expired."
+
+
+class ApiKeyRevoked(DomainError):
+    code = "api_key_revoked"
+    status = 401
+    default_message = "This API key has been revoked."

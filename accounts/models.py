@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from core.ids import PublicIdField
+from core.models import Timestamped
 
 
 class User(AbstractUser):
@@ -23,7 +24,7 @@ class LoginThrottle(models.Model):
         return self.username
 
 
-class Customer(models.Model):
+class Customer(Timestamped, models.Model):
     """An end customer of the merchant (not a staff user)."""
 
     class Status(models.TextChoices):
@@ -44,8 +45,7 @@ class Customer(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
     metadata = models.JSONField(default=dict, blank=True)
-    created = models.DateTimeField(db_index=True)
-    updated = models.DateTimeField()
+    created = models.DateTimeField(db_index=True)  # Timestamped's, indexed: lists are newest first
 
     class Meta:
         ordering = ["-created"]

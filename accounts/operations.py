@@ -4,6 +4,8 @@ from core.operations import Operation, register
 
 from . import selectors, services
 from .serializers import (
+    ApiKeyRevokeInput,
+    ApiKeySerializer,
     CustomerCreateInput,
     CustomerGetInput,
     CustomerListInput,
@@ -47,4 +49,13 @@ register(Operation(
                  "page with limit (max 100) and cursor."),
     handler=_list, scope="payments:read", permission="accounts.view_customer",
     input=CustomerListInput, output=CustomerSerializer, many=True, tags=("customers",),
+))
+
+# Keys are managed by staff: the admin is this operation's one door.
+register(Operation(
+    name="revoke_api_key", title="Revoke API key",
+    description=("Revokes an API key for good: every later call with it is refused (api_key_revoked). Revoking a "
+                 "revoked key changes nothing. Errors: not_found."),
+    handler=services.api_key_revoke, scope="*", permission="accounts.revoke_apikey", input=ApiKeyRevokeInput,
+    output=ApiKeySerializer, read_only=False, destructive=True, tags=("api_keys",), doors=frozenset({"admin"}),
 ))

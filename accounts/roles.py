@@ -45,7 +45,7 @@ ROLE_RULES: dict[str, dict[str, list[str]]] = {
             "subscriptions.*invoice*", "subscriptions.change_dunning*",
             "compliance.*",
             # Agents' held calls are mostly money movements above a threshold: finance decides them.
-            "mcp_gateway.decide_approvalrequest",
+            "approvals.decide_approvalrequest",
         ],
         "deny": ["accounts.view_apikey", "accounts.view_loginthrottle"],
     },

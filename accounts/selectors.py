@@ -6,30 +6,12 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from core import clock
-from core.errors import DomainError
 from core.ids import get_by_public_id
 from core.pagination import Page, filter_present, paginate
 
 from . import apikeys
+from .errors import ApiKeyExpired, ApiKeyRevoked, InvalidApiKey
 from .models import ApiKey, Customer
-
-
-class InvalidApiKey(DomainError):
-    code = "invalid_api_key"
-    status = 401
-    default_message = "Invalid API key."
-
-
-class ApiKeyExpired(DomainError):
-    code = "api_key_expired"
-    status = 401
-    default_message = "This API key has expired."
-
-
-class ApiKeyRevoked(DomainError):
-    code = "api_key_revoked"
-    status = 401
-    default_message = "This API key has been revoked."
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey:

@@ -49,3 +49,19 @@ class CustomerListInput(ListQuerySerializer):
     country = CountryField(required=False)
     created_gte = DateTimeInField(required=False)
     created_lte = DateTimeInField(required=False)
+
+
+class ApiKeyRevokeInput(serializers.Serializer):
+    api_key_id = serializers.CharField(help_text="API key id (key_...).")
+
+
+class ApiKeySerializer(serializers.Serializer):
+    """An API key as staff see it: never its secret."""
+
+    id = serializers.CharField(help_text="API key id, prefix key_.")
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    created = UtcDateTimeField()
+    expires_at = UtcDateTimeField(allow_null=True)
+    revoked_at = UtcDateTimeField(allow_null=True)

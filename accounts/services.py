@@ -9,17 +9,19 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import use_case
+from core.ids import get_by_public_id
+from core.models import stamp, touch
 from core.operations import ALL_SCOPES
 
 from . import apikeys
+from .audit import AccountsAction
 from .errors import AccountLocked, InvalidRateLimit, InvalidScopes, UnknownRole, WeakPassword
 from .models import ApiKey, Customer, LoginThrottle, User
 from .roles import ROLE_NAMES
@@ -28,19 +30,19 @@ from .selectors import customer_get
 # --- Customers --------------------------------------------------------------------------
 
 
+@use_case
 def customer_create(*, actor: Actor, email: str, name: str = "", country: str = "",
                     metadata: dict[str, Any] | None = None) -> Customer:
-    require_transaction()
-    now = clock.now()
     customer = Customer(email=email.strip().lower(), name=name.strip(), country=(country or "").upper(),
-                        metadata=metadata or {}, created=now, updated=now)
+                        metadata=metadata or {})
+    stamp(customer)
     customer.save(force_insert=True)
     audit_record(action="customer.created", actor=actor, obj=customer)
     return customer
 
 
+@use_case
 def customer_update(*, actor: Actor, customer_id: str, **changes: Any) -> Customer:
-    require_transaction()
     customer = customer_get(customer_id=customer_id)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     changed = {}
@@ -55,8 +57,7 @@ def customer_update(*, actor: Actor, customer_id: str, **changes: Any) -> Custom
                 changed[field] = value
                 setattr(customer, field, value)
     if changed:
-        customer.updated = clock.now()
-        customer.save(update_fields=[*changed, "updated"])
+        touch(customer, *changed)
         audit_record(action="customer.updated", actor=actor, obj=customer,
                      details={"fields": sorted(changed)})
     return customer
@@ -75,7 +76,7 @@ class CreatedApiKey:
 _RATE = re.compile(r"^[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 
-def normalize_scopes(scopes: list[str] | str) -> list[str]:
+def _normalize_scopes(scopes: list[str] | str) -> list[str]:
     if isinstance(scopes, str):
         scopes = [s for s in (part.strip() for part in scopes.split(",")) if s]
     unknown = [s for s in scopes if s not in ALL_SCOPES]
@@ -85,32 +86,34 @@ def normalize_scopes(scopes: list[str] | str) -> list[str]:
     return sorted(set(scopes))
 
 
+@use_case
 def api_key_create(*, actor: Actor, owner: User, name: str, scopes: list[str] | str,
                    expires_days: int | None = None, rate_limit: str = "") -> CreatedApiKey:
-    scopes = normalize_scopes(scopes)
+    scopes = _normalize_scopes(scopes)
     rate_limit = (rate_limit or "").strip()
     if rate_limit and not _RATE.match(rate_limit):
         raise InvalidRateLimit(details={"rate_limit": rate_limit})
     prefix, raw = apikeys.generate()
     now = clock.now()
-    with transaction.atomic():
-        api_key = ApiKey.objects.create(
-            prefix=prefix, secret_hash=apikeys.hash_key(raw), owner=owner, name=name, scopes=scopes,
-            created=now, expires_at=now + dt.timedelta(days=expires_days) if expires_days else None,
-            rate_limit=rate_limit, created_by=actor.user,
-        )
-        audit_record(action="api_key.created", actor=actor, obj=api_key,
-                     details={"scopes": scopes, "owner": owner.get_username()})
+    api_key = ApiKey.objects.create(
+        prefix=prefix, secret_hash=apikeys.hash_key(raw), owner=owner, name=name, scopes=scopes,
+        created=now, expires_at=now + dt.timedelta(days=expires_days) if expires_days else None,
+        rate_limit=rate_limit, created_by=actor.user,
+    )
+    audit_record(action="api_key.created", actor=actor, obj=api_key,
+                 details={"scopes": scopes, "owner": owner.get_username()})
     return CreatedApiKey(api_key, raw)
 
 
-def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
-    with transaction.atomic():
-        api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
-        if api_key.revoked_at is None:
-            api_key.revoked_at = clock.now()
-            api_key.save(update_fields=["revoked_at"])
-            audit_record(action="api_key.revoked", actor=actor, obj=api_key)
+@use_case
+def api_key_revoke(*, actor: Actor, api_key_id: str) -> ApiKey:
+    """Revokes a key for good; revoking a revoked key changes nothing."""
+    api_key = get_by_public_id(ApiKey.objects.select_for_update(), api_key_id, field="api_key_id",
+                               message="No such API key.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = clock.now()
+        api_key.save(update_fields=["revoked_at"])
+        audit_record(action="api_key.revoked", actor=actor, obj=api_key)
     return api_key
 
 
@@ -124,6 +127,7 @@ class CreatedStaffUser:
     backup_codes: list[str]
 
 
+@use_case
 def staff_user_create(*, actor: Actor, username: str, password: str, role: str, email: str = "",
                       with_totp: bool = True) -> CreatedStaffUser:
     if role not in ROLE_NAMES:
@@ -133,33 +137,33 @@ def staff_user_create(*, actor: Actor, username: str, password: str, role: str, 
         validate_password(password, user)
     except DjangoValidationError as exc:
         raise WeakPassword("; ".join(exc.messages), details={"errors": exc.messages}) from None
-    with transaction.atomic():
-        user.set_password(password)
-        user.save()
-        user.groups.add(Group.objects.get(name=role))
-        device = None
-        codes: list[str] = []
-        if with_totp:
-            device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
-            codes = backup_codes_reset(user=user)
-        audit_record(action="staff_user.created", actor=actor, obj=user, details={"role": role})
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=role))
+    device = None
+    codes: list[str] = []
+    if with_totp:
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        codes = backup_codes_reset(user=user)
+    audit_record(action="staff_user.created", actor=actor, obj=user, details={"role": role})
     return CreatedStaffUser(user, device, codes)
 
 
+@use_case
 def staff_user_set_role(*, actor: Actor, user: User, role: str) -> User:
     if role not in ROLE_NAMES:
         raise UnknownRole(f"Unknown role {role!r}.", details={"allowed": list(ROLE_NAMES)})
-    with transaction.atomic():
-        # Only the real difference, so the field history says what actually changed.
-        stale = list(user.groups.filter(name__in=ROLE_NAMES).exclude(name=role))
-        if stale:
-            user.groups.remove(*stale)
-        if not user.groups.filter(name=role).exists():
-            user.groups.add(Group.objects.get(name=role))
-        audit_record(action="staff_user.role_changed", actor=actor, obj=user, details={"role": role})
+    # Only the real difference, so the field history says what actually changed.
+    stale = list(user.groups.filter(name__in=ROLE_NAMES).exclude(name=role))
+    if stale:
+        user.groups.remove(*stale)
+    if not user.groups.filter(name=role).exists():
+        user.groups.add(Group.objects.get(name=role))
+    audit_record(action="staff_user.role_changed", actor=actor, obj=user, details={"role": role})
     return user
 
 
+@use_case
 def backup_codes_reset(*, user: User) -> list[str]:
     """Replaces the user's static backup codes; the codes are returned once."""
     device, _ = StaticDevice.objects.get_or_create(user=user, name="backup", defaults={"confirmed": True})
@@ -169,17 +173,18 @@ def backup_codes_reset(*, user: User) -> list[str]:
     return codes
 
 
+@use_case
 def totp_enrolment_start(*, user: User) -> TOTPDevice:
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return TOTPDevice.objects.create(user=user, name="default", confirmed=False)
 
 
+@use_case
 def totp_enrolment_confirm(*, user: User, device: TOTPDevice) -> list[str]:
-    with transaction.atomic():
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        codes = backup_codes_reset(user=user)
-        audit_record(action="otp.enrolled", actor=Actor.for_user(user), obj=user)
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = backup_codes_reset(user=user)
+    audit_record(action="otp.enrolled", actor=Actor.for_user(user), obj=user)
     return codes
 
 
@@ -192,30 +197,34 @@ def login_ensure_not_locked(*, username: str) -> None:
         raise AccountLocked(details={"locked_until": clock.isoformat(throttle.locked_until)})
 
 
+_LOGIN_FAILED = {"password": AccountsAction.LOGIN_PASSWORD_FAILED, "otp": AccountsAction.LOGIN_OTP_FAILED}
+
+
+@use_case
 def login_record_failure(*, username: str, stage: str) -> LoginThrottle:
     """A failed password or second factor. The 10th in a row locks the username for 30 minutes."""
     now = clock.now()
-    with transaction.atomic():
-        throttle, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username.lower())
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        locked = throttle.failures >= settings.LOGIN_LOCKOUT_THRESHOLD
-        if locked:
-            throttle.locked_until = now + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-            throttle.failures = 0
-        throttle.save()
-        audit_record(action=f"login.{stage}_failed", actor=Actor.system("anonymous"), object_type="accounts.user",
-                     object_id=username[:64], outcome="failure", details={"locked": locked})
+    throttle, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username.lower())
+    throttle.failures += 1
+    throttle.last_failure_at = now
+    locked = throttle.failures >= settings.LOGIN_LOCKOUT_THRESHOLD
+    if locked:
+        throttle.locked_until = now + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+        throttle.failures = 0
+    throttle.save()
+    audit_record(action=_LOGIN_FAILED[stage], actor=Actor.system("anonymous"), object_type="accounts.user",
+                 object_id=username[:64], outcome="failure", details={"locked": locked})
     return throttle
 
 
+@use_case
 def login_record_success(*, user: User) -> None:
-    with transaction.atomic():
-        LoginThrottle.objects.filter(username=user.get_username().lower()).update(
-            failures=0, locked_until=None)
-        audit_record(action="login.succeeded", actor=Actor.for_user(user), obj=user)
+    LoginThrottle.objects.filter(username=user.get_username().lower()).update(
+        failures=0, locked_until=None)
+    audit_record(action="login.succeeded", actor=Actor.for_user(user), obj=user)
 
 
+@use_case
 def staff_user_reset_credentials(*, actor: Actor, user: User, password: str, role: str) -> CreatedStaffUser:
     """New password, role, TOTP device and backup codes for an existing staff user."""
     if role not in ROLE_NAMES:
@@ -224,16 +233,15 @@ def staff_user_reset_credentials(*, actor: Actor, user: User, password: str, rol
         validate_password(password, user)
     except DjangoValidationError as exc:
         raise WeakPassword("; ".join(exc.messages), details={"errors": exc.messages}) from None
-    with transaction.atomic():
-        user.set_password(password)
-        user.is_active = True
-        user.is_staff = True
-        user.save()
-        staff_user_set_role(actor=actor, user=user, role=role)
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
-        codes = backup_codes_reset(user=user)
-        LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
-        audit_record(action="staff_user.credentials_reset", actor=actor, obj=user)
+    user.set_password(password)
+    user.is_active = True
+    user.is_staff = True
+    user.save()
+    staff_user_set_role(actor=actor, user=user, role=role)
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    codes = backup_codes_reset(user=user)
+    LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
+    audit_record(action="staff_user.credentials_reset", actor=actor, obj=user)
     return CreatedStaffUser(user, device, codes)

@@ -33,13 +33,14 @@ def _bench_wallets(count: int) -> list[tuple[str, int]]:
     from accounts.models import Customer
     from accounts.services import customer_create
     from core.context import Actor
-    from core.db import run_in_transaction
+    from core.db import use_case
     from wallets import ledger, services
     from wallets.models import AccountType, Wallet
 
     actor = Actor.system("bench")
     have = Customer.objects.filter(email__endswith="@bench.example").count()
     for i in range(have, count):
+        @use_case
         def make(i=i):
             customer = customer_create(actor=actor, email=f"bench{i:05d}@bench.example")
             wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency="USD")
@@ -48,7 +49,7 @@ def _bench_wallets(count: int) -> list[tuple[str, int]]:
             services.wallet_credit_topup(wallet_id=wallet.pk, amount=START_BALANCE, source=source, actor=actor,
                                          reference="bench")
 
-        run_in_transaction(make)
+        make()
     rows = (Wallet.objects.filter(customer__email__endswith="@bench.example")
             .order_by("customer__email").values_list("id", "account_id"))
     return list(rows)[:count]
@@ -67,7 +68,6 @@ def _service_worker(args):
     wallets, hot, seconds, seed, start_at = args
     setup_django()
     from core.context import Actor
-    from core.db import run_in_transaction
     from wallets import services
 
     actor = Actor.system("bench")
@@ -77,8 +77,7 @@ def _service_worker(args):
     while time.time() < deadline:
         (a, _), (b, _) = next(pairs)
         amount = rng_amount(done)
-        run_in_transaction(lambda a=a, b=b, amount=amount: services.wallet_transfer(
-            actor=actor, from_wallet_id=a, to_wallet_id=b, amount=amount, currency="USD"))
+        services.wallet_transfer(actor=actor, from_wallet_id=a, to_wallet_id=b, amount=amount, currency="USD")
         done += 1
     return done
 

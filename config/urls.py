@@ -11,7 +11,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
-    path("", include("mcp_gateway.api_urls")),
+    path("", include("approvals.urls")),
     path("", include("subscriptions.urls")),
     path("", include("core.urls")),
     path("", include("webhooks.urls")),

@@ -4,12 +4,28 @@ an admin action runs over the selected objects, and money shown as money (`Money
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
-from .context import Actor
-from .errors import DomainError
 from .money import format_amount
+
+if TYPE_CHECKING:
+    # Django's admin classes are generic in the stubs only (not subscriptable at run time).
+    _BaseModelAdmin = admin.options.BaseModelAdmin[Any]
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _TabularInline = admin.TabularInline[Any, Any]
+else:
+    _BaseModelAdmin = object  # MoneyAdminMixin is a mixin: typed against the admin it is mixed into
+    _ModelAdmin = admin.ModelAdmin
+    _TabularInline = admin.TabularInline
+
+# The wrapped `get_*` methods, so a subclass's own override is wrapped once.
+_SWAPPED: set[Callable[..., Any]] = set()
 
 
 def money_text(minor: int | None, currency: str | None) -> str | None:
@@ -19,52 +35,55 @@ def money_text(minor: int | None, currency: str | None) -> str | None:
     return f"{format_amount(minor, currency)} {currency}"
 
 
-def money_display(field: str, currency_field: str = "currency", description: str | None = None):
+def money_display(field: str, currency_field: str = "currency",
+                  description: str | None = None) -> Callable[[Any, Model], str | None]:
     """A ModelAdmin display function showing `obj.<field>` (minor units) as money in
     `obj.<currency_field>`, for `list_display` and `readonly_fields`."""
 
-    def show(self, obj):
+    @admin.display(description=description or field.replace("_", " ").capitalize(), ordering=field)
+    def show(self: Any, obj: Model) -> str | None:
         return money_text(getattr(obj, field), getattr(obj, currency_field, None))
 
-    show.short_description = description or field.replace("_", " ").capitalize()
-    show.admin_order_field = field
     show.__name__ = f"{field}_money"
     return show
 
 
-def _swap(admin_obj, names, only):
+def _swap(admin_obj: Any, names: Iterable[Any], only: set[str]) -> list[Any]:
     swap = {f: f"{f}_money" for f in admin_obj.money_fields if f in only}
     # A tuple in `fields` is a row of fields; a callable stays as it is.
     return [swap.get(n, n) if isinstance(n, str) else tuple(_swap(admin_obj, n, only)) if isinstance(n, (list, tuple))
             else n for n in names]
 
 
-def _readonly_swapped(method):
+_Method = Callable[..., Any]
+
+
+def _readonly_swapped(method: _Method) -> _Method:
     @functools.wraps(method)
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self: Any, request: HttpRequest, obj: Model | None = None) -> list[Any]:
         names = method(self, request, obj)
         return _swap(self, names, set(names))
 
-    get_readonly_fields.money_swapped = True
+    _SWAPPED.add(get_readonly_fields)
     return get_readonly_fields
 
 
-def _fields_swapped(method):
+def _fields_swapped(method: _Method) -> _Method:
     @functools.wraps(method)
-    def get_fields(self, request, obj=None):
+    def get_fields(self: Any, request: HttpRequest, obj: Model | None = None) -> list[Any]:
         # Only read-only amounts are swapped; an editable one stays the form's AmountField.
         return _swap(self, method(self, request, obj), self.readonly_money(request, obj))
 
-    get_fields.money_swapped = True
+    _SWAPPED.add(get_fields)
     return get_fields
 
 
-def _list_swapped(method):
+def _list_swapped(method: _Method) -> _Method:
     @functools.wraps(method)
-    def get_list_display(self, request):
+    def get_list_display(self: Any, request: HttpRequest) -> list[Any]:
         return _swap(self, method(self, request), set(self.money_fields))
 
-    get_list_display.money_swapped = True
+    _SWAPPED.add(get_list_display)
     return get_list_display
 
 
@@ -72,7 +91,7 @@ _WRAPPERS = {"get_readonly_fields": _readonly_swapped, "get_fields": _fields_swa
              "get_list_display": _list_swapped}
 
 
-class MoneyAdminMixin:
+class MoneyAdminMixin(_BaseModelAdmin):
     """For ModelAdmins and inlines: each field named in `money_fields` (minor units of the object's
     `money_currency_field`) is shown as "87.00 USD" wherever the admin would print the raw integer:
     in `list_display` and among read-only fields (change pages, inlines), under the field's own
@@ -82,39 +101,39 @@ class MoneyAdminMixin:
     money_fields: tuple[str, ...] = ()
     money_currency_field = "currency"
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for field in cls.money_fields:
             if not hasattr(cls, f"{field}_money"):
                 setattr(cls, f"{field}_money", money_display(field, cls.money_currency_field))
         for name, wrap in _WRAPPERS.items():
             own = cls.__dict__.get(name)
-            if own is not None and not getattr(own, "money_swapped", False):
+            if own is not None and own not in _SWAPPED:
                 setattr(cls, name, wrap(own))
 
     @_readonly_swapped
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Sequence[str]:
         return super().get_readonly_fields(request, obj)
 
     @_fields_swapped
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
         return super().get_fields(request, obj)
 
     @_list_swapped
-    def get_list_display(self, request):
-        return super().get_list_display(request)
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return super().get_list_display(request)  # type: ignore[misc]  # ModelAdmin's, not BaseModelAdmin's
 
-    def readonly_money(self, request, obj=None) -> set[str]:
+    def readonly_money(self, request: HttpRequest, obj: Model | None = None) -> set[str]:
         """The money fields shown read-only on this page (their raw field is not on the form)."""
         if obj is not None and not self.has_change_permission(request, obj):
             return set(self.money_fields)  # a view-only page shows every field read-only
         return self._declared_readonly_money(request, obj)
 
-    def _declared_readonly_money(self, request, obj) -> set[str]:
+    def _declared_readonly_money(self, request: HttpRequest, obj: Model | None) -> set[str]:
         shown = set(self.get_readonly_fields(request, obj))
         return {f for f in self.money_fields if f"{f}_money" in shown}
 
-    def get_exclude(self, request, obj=None):
+    def get_exclude(self, request: HttpRequest, obj: Model | None = None) -> list[str] | tuple[str, ...] | None:
         # Django keeps read-only names out of the form; the name shown is the display's, so the
         # raw field is excluded here. (A view-only page excludes every field by itself, after
         # listing them from the form: there the raw field must still be listed, to be swapped.)
@@ -127,15 +146,17 @@ class MoneyAdminMixin:
             excluded = list(getattr(form_meta, "exclude", None) or ())
         return [*excluded, *sorted(raw)]
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
+    def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm[Any]]:
+        form: type[forms.ModelForm[Any]] = super().get_form(  # type: ignore[misc]  # ModelAdmin's, not BaseModelAdmin's
+            request, obj, change=change, **kwargs)
         # A declared AmountField of a read-only amount is dropped too (Django drops declared fields
         # by their read-only name only). The class is new on every call, so this touches no other.
         for name in self._declared_readonly_money(request, obj):
             form.base_fields.pop(name, None)
         return form
 
-    def get_fieldsets(self, request, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
         if not self.fieldsets:
             return super().get_fieldsets(request, obj)
         raw = self.readonly_money(request, obj)
@@ -143,44 +164,28 @@ class MoneyAdminMixin:
                 for name, opts in super().get_fieldsets(request, obj)]
 
 
-def run_for_each(modeladmin, request, objects, label: str, call) -> int:
-    """Runs `call(actor, obj)` (a service call) for each object as the signed-in staff member; a
-    refusal is reported for its object and the others go on; how many went through is reported once."""
-    actor, done = Actor.for_user(request.user), 0
-    for obj in objects:
-        try:
-            call(actor, obj)
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message} ({exc.code})", messages.ERROR)
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
-    return done
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(_ModelAdmin):
     """Viewable; never added, edited or deleted from the admin (actions still call services)."""
 
     show_full_result_count = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(_TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -16,23 +16,32 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from rest_framework import serializers
 
 from .context import Actor
 from .errors import DomainError, ValidationFailed
 from .forms import AmountInput, CurrencyChoiceField
+from .idempotency import WriteResult
 from .money import format_amount
 from .operations import Operation, get_operation, invoke, simulate
 from .serializers import AmountInField, CurrencyField
+
+if TYPE_CHECKING:
+    from django.contrib import admin
+
+    _ModelAdminBase = admin.ModelAdmin[Any]  # generic in the stubs only
+else:
+    _ModelAdminBase = object  # a mixin at run time, typed against the ModelAdmin it is mixed into
 
 # Objects previewed on one confirmation page; the rest are listed without a preview.
 PREVIEW_LIMIT = 10
@@ -98,7 +107,8 @@ def _shown_value(bound: forms.BoundField, currency: str | None) -> str:
     value = bound.value()
     field = bound.field
     if isinstance(field, forms.ChoiceField):
-        labels = {str(key): str(label) for key, label in field.choices}
+        # Django normalises `choices` to (value, label) pairs; the stubs give the setter's wider union.
+        labels = {str(key): str(label) for key, label in field.choices}  # type: ignore[misc, union-attr]
         values = value if isinstance(value, list | tuple) else [value]
         return ", ".join(labels.get(str(v), str(v)) for v in values)
     if isinstance(field, forms.BooleanField):
@@ -111,11 +121,11 @@ def _shown_value(bound: forms.BoundField, currency: str | None) -> str:
 # --- the form, from the operation's input serializer -------------------------------------
 
 
-def _form_field(field: serializers.Field) -> forms.Field:
+def _form_field(field: serializers.Field[Any, Any, Any, Any]) -> forms.Field:
     required = field.required
     help_text = str(field.help_text or "")
     label = str(field.label or "") or None
-    common = {"required": required, "help_text": help_text, "label": label}
+    common: dict[str, Any] = {"required": required, "help_text": help_text, "label": label}
     if isinstance(field, AmountInField):
         return forms.CharField(widget=AmountInput(), **{**common, "help_text": help_text or
                                                        'In major units of the currency, e.g. "12.50".'})
@@ -170,7 +180,8 @@ def operation_arguments(action: OperationAction, form: forms.Form) -> dict[str, 
 # --- running it ----------------------------------------------------------------------------
 
 
-def _call(action: OperationAction, request, obj, arguments: dict[str, Any], token: str):
+def _call(action: OperationAction, request: HttpRequest, obj: Model, arguments: dict[str, Any],
+          token: str) -> WriteResult:
     # One key per object and form: a double submit replays instead of running twice.
     key = f"admin:{token}:{obj.pk}"[:255]
     return invoke(action.op, actor=Actor.for_user(request.user), data={action.id_field: obj.pk, **arguments},
@@ -210,7 +221,7 @@ def _preview_text(action: OperationAction, preview: dict[str, Any]) -> str:
     return "Would succeed" + (f"; afterwards: {state}." if state else ".")
 
 
-class OperationActionsMixin:
+class OperationActionsMixin(_ModelAdminBase):
     """For ModelAdmins: `operation_actions = (operation_action(...), ...)` become list actions and
     change-page buttons, offered to staff whose role has the operation's permission."""
 
@@ -220,32 +231,34 @@ class OperationActionsMixin:
     def _operation_actions(self) -> dict[str, OperationAction]:
         return {action.name: action for action in self.operation_actions}
 
-    def _allowed(self, request, action: OperationAction) -> bool:
+    def _allowed(self, request: HttpRequest, action: OperationAction) -> bool:
         op = action.op
         return "admin" in op.doors and (op.permission is None or request.user.has_perm(op.permission))
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Any: the stubs type an action as returning str; ours answer a response or None, as Django's do.
+        actions: dict[str, Any] = super().get_actions(request)
         for action in self.operation_actions:
             if self._allowed(request, action):
                 actions[action.name] = (self._list_action(action), action.name, action.label)
         return actions
 
-    def _list_action(self, action: OperationAction):
-        def run(modeladmin, request, queryset):
+    def _list_action(self, action: OperationAction) -> Callable[..., HttpResponse | None]:
+        def run(modeladmin: OperationActionsMixin, request: HttpRequest,
+                queryset: QuerySet[Any]) -> HttpResponse | None:
             return modeladmin.operation_page(request, action, list(queryset), from_list=True)
 
         run.__name__ = action.name
         return run
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         opts = self.model._meta
         urls = [path("<path:object_id>/operation/<str:action_name>/",
                      self.admin_site.admin_view(self.operation_object_view),
                      name=f"{opts.app_label}_{opts.model_name}_operation")]
         return urls + super().get_urls()
 
-    def operation_buttons(self, request, obj) -> list[dict[str, str]]:
+    def operation_buttons(self, request: HttpRequest, obj: Model) -> list[dict[str, str]]:
         opts = self.model._meta
         return [{"label": action.label,
                  "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_operation",
@@ -253,12 +266,13 @@ class OperationActionsMixin:
                 for action in self.operation_actions
                 if action.button and self._allowed(request, action) and (action.when is None or action.when(obj))]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
         obj = self.get_object(request, unquote(object_id)) if object_id else None
         extra = {"operation_buttons": self.operation_buttons(request, obj) if obj is not None else []}
         return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
 
-    def operation_object_view(self, request, object_id, action_name):
+    def operation_object_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
         action = self._operation_actions().get(action_name)
         if action is None:
             raise Http404("No such action.")
@@ -267,21 +281,24 @@ class OperationActionsMixin:
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404("No such object.")
-        return self.operation_page(request, action, [obj], from_list=False)
+        response = self.operation_page(request, action, [obj], from_list=False)
+        assert response is not None  # only a list action answers None (back to the list)
+        return response
 
-    def operation_page(self, request, action: OperationAction, objects: list, *, from_list: bool):
+    def operation_page(self, request: HttpRequest, action: OperationAction, objects: list[Any], *,
+                       from_list: bool) -> HttpResponse | None:
         """The form first (and, for a destructive operation, what it would do); the calls once the
         staff member submits (and, when destructive, confirms). Nothing changes on a GET."""
         form = form_class_for(action)(request.POST if self._posted(request, action) else None,
                                       initial=self._initial(action, objects))
-        currencies = {getattr(obj, "currency", None) for obj in objects}
+        currencies: set[Any] = {getattr(obj, "currency", None) for obj in objects}
         if len(currencies) == 1 and None not in currencies:
             # Amounts are in the object's own currency: say which, next to each amount input.
             currency = next(iter(currencies))
             for form_field in form.fields.values():
                 if isinstance(form_field.widget, AmountInput):
                     form_field.widget.currency = currency
-        token = request.POST.get("_token", "") if form.is_bound else ""
+        token = str(request.POST.get("_token", "")) if form.is_bound else ""
         token = token if 8 <= len(token) <= 64 else secrets.token_urlsafe(16)
         previews: list[tuple[Any, str]] = []
         if form.is_bound and form.is_valid():
@@ -298,10 +315,11 @@ class OperationActionsMixin:
         return self._page(request, action, objects, form, previews, token, from_list)
 
     @staticmethod
-    def _posted(request, action: OperationAction) -> bool:
+    def _posted(request: HttpRequest, action: OperationAction) -> bool:
         return request.method == "POST" and request.POST.get("_operation") == action.name
 
-    def _page(self, request, action, objects, form, previews, token, from_list):
+    def _page(self, request: HttpRequest, action: OperationAction, objects: list[Any], form: forms.Form,
+              previews: list[tuple[Any, str]], token: str, from_list: bool) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request), "title": action.label, "opts": self.model._meta,
             "action": action, "form": form, "objects": objects, "previews": previews, "token": token,
@@ -313,11 +331,11 @@ class OperationActionsMixin:
         return TemplateResponse(request, self.operation_action_template, context)
 
     @staticmethod
-    def _currency(objects: list) -> str | None:
-        currencies = {getattr(obj, "currency", None) for obj in objects}
+    def _currency(objects: list[Any]) -> str | None:
+        currencies: set[Any] = {getattr(obj, "currency", None) for obj in objects}
         return next(iter(currencies)) if len(currencies) == 1 else None
 
-    def _initial(self, action: OperationAction, objects: list) -> dict[str, Any]:
+    def _initial(self, action: OperationAction, objects: list[Any]) -> dict[str, Any]:
         currency = {getattr(obj, "currency", None) for obj in objects}
         initial: dict[str, Any] = {}
         form_fields = form_class_for(action).base_fields
@@ -325,9 +343,10 @@ class OperationActionsMixin:
             initial["currency"] = currency.pop()
         return initial
 
-    def _previews(self, request, action, objects, arguments, form) -> list[tuple[Any, str]]:
+    def _previews(self, request: HttpRequest, action: OperationAction, objects: list[Any], arguments: dict[str, Any],
+                  form: forms.Form) -> list[tuple[Any, str]]:
         actor = Actor.for_user(request.user)
-        previews = []
+        previews: list[tuple[Any, str]] = []
         for obj in objects[:PREVIEW_LIMIT]:
             try:
                 preview = simulate(action.op, actor=actor, data={action.id_field: obj.pk, **arguments})
@@ -339,7 +358,8 @@ class OperationActionsMixin:
                 previews.append((obj, _preview_text(action, preview)))
         return previews
 
-    def _run(self, request, action, objects, arguments, token, form, from_list):
+    def _run(self, request: HttpRequest, action: OperationAction, objects: list[Any], arguments: dict[str, Any],
+             token: str, form: forms.Form, from_list: bool) -> HttpResponse | None:
         done = 0
         for obj in objects:
             try:

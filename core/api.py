@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -29,15 +30,16 @@ _DRF_CODES = {
 }
 
 
-def _error(code: str, message: str, details: dict | None, status: int, headers: dict | None = None) -> Response:
+def _error(code: str, message: str, details: dict[str, Any] | None, status: int,
+           headers: dict[str, str] | None = None) -> Response:
     return Response({"error": {"code": code, "message": message, "details": details or {}}},
                     status=status, headers=headers)
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, DomainError):
         response = _error(exc.code, exc.message, exc.details, exc.status)
-        if getattr(exc, "replayed", False):
+        if exc.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
     if isinstance(exc, Http404):
@@ -54,13 +56,16 @@ def exception_handler(exc, context):
         if isinstance(detail_codes, str) and detail_codes not in ("authentication_failed", "not_authenticated",
                                                                  "permission_denied", "error"):
             code = detail_codes if code in (None, "invalid_api_key", "permission_denied") else code
-        headers = {}
-        details = {}
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
-            details["retry_after_seconds"] = int(exc.wait) + 1
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
+        headers: dict[str, str] = {}
+        details: dict[str, Any] = {}
+        # `wait` is set by Throttled.__init__ but missing from the DRF stubs.
+        wait: float | None = exc.wait if isinstance(exc, drf.Throttled) else None  # type: ignore[attr-defined]
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait) + 1)
+            details["retry_after_seconds"] = int(wait) + 1
+        auth_header = getattr(exc, "auth_header", None)  # set by DRF's views on 401s
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
         message = str(exc.detail) if not isinstance(exc.detail, dict | list) else "Request failed."
         return _error(code or "error", message, details, exc.status_code, headers)
     if isinstance(exc, OperationalError):

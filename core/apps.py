@@ -5,7 +5,7 @@ class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Core"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
         from . import event_operations  # noqa: F401

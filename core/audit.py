@@ -17,7 +17,7 @@ from django.db import models
 from . import clock
 from .context import Actor, get_context
 from .errors import DomainError
-from .models import AuditEvent
+from .models import AuditEvent as AuditEvent  # re-exported: the model the recorder writes
 
 # action name -> (app label, description)
 _declared: dict[str, tuple[str, str]] = {}
@@ -68,7 +68,7 @@ def is_declared(action: str) -> bool:
 
 def audit_record(*, action: str, actor: Actor | None = None, obj: Any = None, object_type: str = "",
                  object_id: str = "", outcome: str = AuditEvent.Outcome.SUCCESS,
-                 details: dict | None = None) -> AuditEvent:
+                 details: dict[str, Any] | None = None) -> AuditEvent:
     event = audit_build(action=action, actor=actor, obj=obj, object_type=object_type, object_id=object_id,
                         outcome=outcome, details=details)
     event.save(force_insert=True)
@@ -77,7 +77,7 @@ def audit_record(*, action: str, actor: Actor | None = None, obj: Any = None, ob
 
 def audit_build(*, action: str, actor: Actor | None = None, obj: Any = None, object_type: str = "",
                 object_id: str = "", outcome: str = AuditEvent.Outcome.SUCCESS,
-                details: dict | None = None) -> AuditEvent:
+                details: dict[str, Any] | None = None) -> AuditEvent:
     """The unsaved event `audit_record` would write, for callers that insert a batch with `bulk_create`."""
     action = str(action)
     if action not in _declared:

@@ -24,7 +24,7 @@ _FOLD = re.compile(r"(?:(?![0-9])\d)|[\u00ad\u200b-\u200f\u2060\ufeff]"
 _INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff")
 
 
-def _fold_char(match: re.Match) -> str:
+def _fold_char(match: re.Match[str]) -> str:
     char = match.group()
     if char in _INVISIBLE:
         return ""

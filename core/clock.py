@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+from collections.abc import Iterator
 
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ def now() -> dt.datetime:
 
 
 @contextlib.contextmanager
-def frozen_at(moment: dt.datetime):
+def frozen_at(moment: dt.datetime) -> Iterator[dt.datetime]:
     """Within the block (this thread/task only), `now()` answers `moment`: for demo history and
     commands that act "as of" a time, without a test-only library in production."""
     token = _override.set(moment)

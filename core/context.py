@@ -20,11 +20,11 @@ class Actor:
     api_key: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def for_user(cls, user) -> Actor:
+    def for_user(cls, user: Any) -> Actor:
         return cls(kind="user", id=str(user.pk), label=user.get_username(), user=user)
 
     @classmethod
-    def for_api_key(cls, api_key) -> Actor:
+    def for_api_key(cls, api_key: Any) -> Actor:
         return cls(kind="api_key", id=str(api_key.pk), label=f"{api_key.prefix} ({api_key.owner.get_username()})",
                    user=api_key.owner, api_key=api_key)
 
@@ -63,7 +63,7 @@ def get_context() -> RequestContext:
     return ctx
 
 
-def bind_context(**values) -> RequestContext:
+def bind_context(**values: Any) -> RequestContext:
     ctx = get_context()
     for key, value in values.items():
         setattr(ctx, key, value)

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import os
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -85,13 +86,13 @@ def decrypt(stored: str, *, associated: str = "") -> str:
     raise DecryptionFailed("no configured key matches")
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """Text stored encrypted (`encrypt`), read back in clear. The database never sees the clear text;
     admin and serializers must still never show it."""
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         return None if value is None else decrypt(value)
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         return None if value is None else encrypt(value)

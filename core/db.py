@@ -7,12 +7,14 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, models, transaction
 
 T = TypeVar("T")
+P = ParamSpec("P")
+_M = TypeVar("_M", bound=models.Model)
 logger = logging.getLogger("core.db")
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
@@ -23,8 +25,11 @@ def is_retryable(exc: BaseException) -> bool:
     return sqlstate in RETRYABLE_SQLSTATES
 
 
-def run_in_transaction(fn: Callable[[], T], *, attempts: int = 5) -> T:
-    """The use-case boundary: one outermost transaction, retried on deadlock/serialization."""
+def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
+    """The use-case boundary: one outermost transaction, retried on deadlock/serialization.
+
+    `fn` is called with no arguments (`...` only because mypy cannot match a lambda that binds a loop
+    variable as a default, `lambda n=note: ...`, to `Callable[[], T]`)."""
     if connection.in_atomic_block:
         # Inside someone else's transaction: they own the retry.
         return fn()
@@ -40,7 +45,17 @@ def run_in_transaction(fn: Callable[[], T], *, attempts: int = 5) -> T:
     raise AssertionError("unreachable")
 
 
-def use_case(fn: Callable[..., T] | None = None, *, steps: bool = False, attempts: int = 5):
+@overload
+def use_case(fn: Callable[P, T], *, steps: bool = ..., attempts: int = ...) -> Callable[P, T]: ...
+
+
+@overload
+def use_case(fn: None = None, *, steps: bool = ..., attempts: int = ...) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    ...
+
+
+def use_case(fn: Callable[P, T] | None = None, *, steps: bool = False,
+             attempts: int = 5) -> Callable[P, T] | Callable[[Callable[P, T]], Callable[P, T]]:
     """Marks a public `<entity>_<action>` service as a use case: the boundary is visible where the
     service is defined, so no caller (admin, task, test, another door) wraps it.
 
@@ -55,13 +70,13 @@ def use_case(fn: Callable[..., T] | None = None, *, steps: bool = False, attempt
     back the record of a charge that happened.
     """
 
-    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+    def decorate(func: Callable[P, T]) -> Callable[P, T]:
         if steps:
             func.use_case = "steps"  # type: ignore[attr-defined]
             return func
 
         @functools.wraps(func)
-        def run(*args: Any, **kwargs: Any) -> T:
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
             return run_in_transaction(lambda: func(*args, **kwargs), attempts=attempts)
 
         run.use_case = "transaction"  # type: ignore[attr-defined]
@@ -75,25 +90,28 @@ def require_transaction() -> None:
         raise RuntimeError("This service must run inside a transaction opened by its use case.")
 
 
-def update_rows(model, objs: list, fields: list[str]) -> int:
+def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
     """`bulk_update` as one `UPDATE ... FROM (VALUES ...)` on PostgreSQL: the same rows written, without
     the per-row CASE expressions Django builds (which cost more to compile than the update to run)."""
     if not objs:
         return 0
     if connection.vendor != "postgresql":
-        return model.objects.bulk_update(objs, fields)
+        return model._default_manager.bulk_update(objs, fields)
     meta, qn = model._meta, connection.ops.quote_name
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    # Concrete columns only (the callers name plain fields): a pk and fields, never reverse relations.
+    columns = [meta.pk, *(cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields)]
     row = "(" + ", ".join(f"%s::{c.db_type(connection)}" for c in columns) + ")"
-    params: list = []
+    params: list[Any] = []
     for obj in objs:
-        params.append(meta.pk.get_db_prep_value(obj.pk, connection))
+        params.append(columns[0].get_db_prep_value(obj.pk, connection))
         params.extend(c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns[1:])
-    names = ", ".join(qn(c.column) for c in columns)
-    sets = ", ".join(f"{qn(c.column)} = v.{qn(c.column)}" for c in columns[1:])
-    pk = qn(meta.pk.column)
+    quoted = [qn(cast(str, c.column)) for c in columns]
+    names = ", ".join(quoted)
+    sets = ", ".join(f"{q} = v.{q}" for q in quoted[1:])
+    pk = quoted[0]
     sql = (f"UPDATE {qn(meta.db_table)} AS t SET {sets} FROM (VALUES {', '.join([row] * len(objs))}) "
            f"AS v({names}) WHERE t.{pk} = v.{pk}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        count: int = cursor.rowcount
+        return count

@@ -14,6 +14,8 @@ class DomainError(Exception):
     code = "error"
     status = 400
     default_message = "The request could not be completed."
+    # True on a refusal answered again from an idempotency record (or an approval) instead of run.
+    replayed = False
 
     def __init__(self, message: str | None = None, *, code: str | None = None, status: int | None = None,
                  details: dict[str, Any] | None = None):

@@ -4,6 +4,8 @@ without `payments:read` sees no payment event, and one it may not see is `not_fo
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -16,7 +18,7 @@ from .pagination import Page, filter_present, paginate
 from .serializers import DateTimeInField, ListQuerySerializer
 
 
-class EventIdInput(serializers.Serializer):
+class EventIdInput(serializers.Serializer[Any]):
     event_id = serializers.CharField(max_length=64, help_text="Event id (evt_...).")
 
 
@@ -34,39 +36,40 @@ class _DataField(serializers.JSONField):
     pass
 
 
-class _RequestSerializer(serializers.Serializer):
+class _RequestSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(allow_null=True, help_text="Request id of the call that made the change.")
 
 
-class _ActorSerializer(serializers.Serializer):
+class _ActorSerializer(serializers.Serializer[Any]):
     type = serializers.CharField(help_text="user, api_key, task or system.")
     id = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(help_text="evt_...")
     object = serializers.CharField(help_text="Always `event`.")
     type = serializers.CharField(help_text="The event type (docs/EVENTS.md), e.g. payment.succeeded.")
     created = serializers.CharField(help_text="When the change happened (UTC, ...Z).")
-    data = _DataField()
+    data = _DataField()  # type: ignore[assignment]
     request = _RequestSerializer()
     actor = _ActorSerializer()
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Any) -> dict[str, Any]:
         return event_payload(instance)
 
 
-def _visible(actor: Actor):
+def _visible(actor: Actor) -> Any:
     return Event.objects.filter(type__in=readable_types(actor))
 
 
 def event_get(*, actor: Actor, event_id: str) -> Event:
-    return get_by_public_id(_visible(actor), event_id, field="event_id", message="No such event.")
+    found: Event = get_by_public_id(_visible(actor), event_id, field="event_id", message="No such event.")
+    return found
 
 
 def event_list(*, actor: Actor, limit: int = 20, cursor: str | None = None, type: str | None = None,
-               object_id: str | None = None, created_gte=None, created_lte=None) -> Page:
+               object_id: str | None = None, created_gte: Any = None, created_lte: Any = None) -> Page:
     queryset = filter_present(_visible(actor), type=type, object_id=object_id, created__gte=created_gte,
                               created__lte=created_lte)
     return paginate(queryset, limit=limit, cursor=cursor)

@@ -39,7 +39,7 @@ class EventType:
 
 _declared: dict[str, EventType] = {}
 # model label (app_label.model) -> renderer of that model's objects
-_renderers: dict[str, Callable[[Any], dict]] = {}
+_renderers: dict[str, Callable[[Any], Any]] = {}
 _subscribers: list[Callable[[Any], None]] = []
 
 
@@ -55,7 +55,7 @@ class UnrenderableObject(DomainError):
     default_message = "An event was emitted for an object no app says how to render."
 
 
-def declare_events(*, scope: str, permission: str):
+def declare_events(*, scope: str, permission: str) -> Callable[[type[models.TextChoices]], type[models.TextChoices]]:
     """Class decorator: registers every member of an app's event type enum, readable with `scope`
     (an API key's) and `permission` (its owner's or a staff member's)."""
 
@@ -119,20 +119,21 @@ def _plain(data: Any) -> Any:
     return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
-def render_object(obj: Any) -> dict:
+def render_object(obj: Any) -> dict[str, Any]:
     renderer = _renderers.get(obj._meta.label_lower)
     if renderer is None:
         raise UnrenderableObject(details={"model": obj._meta.label_lower})
-    return _plain(renderer(obj))
+    rendered: dict[str, Any] = _plain(renderer(obj))
+    return rendered
 
 
-def snapshot(obj: Any) -> dict:
+def snapshot(obj: Any) -> dict[str, Any]:
     """The object as rendered now: pass it as `previous=` to the update's `emit`."""
     return render_object(obj)
 
 
-def emit(type: str, obj: Any, *, previous: dict | None = None, actor: Actor | None = None,
-         deliver: bool = True):
+def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: Actor | None = None,
+         deliver: bool = True) -> Any:
     """Writes the event of a change, in the change's transaction. `previous` is the `snapshot` taken
     before an update: the attributes that changed go into `data.previous_attributes`. `deliver=False`
     keeps subscribers from seeing it (a test event sent to one endpoint)."""
@@ -156,7 +157,7 @@ def emit(type: str, obj: Any, *, previous: dict | None = None, actor: Actor | No
     return event
 
 
-def event_payload(event) -> dict:
+def event_payload(event: Any) -> dict[str, Any]:
     """The event as REST, MCP and webhook deliveries show it."""
     return {
         "id": event.pk, "object": "event", "type": event.type, "created": clock.isoformat(event.created),

@@ -10,11 +10,21 @@ its own currency, keep the text and convert it per object with `AmountField.mino
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
+from django.forms.renderers import BaseRenderer
 from django.utils.html import format_html
 
 from .errors import DomainError
 from .money import CURRENCY_CHOICES, Money, format_amount, normalize_currency, parse_amount
+
+if TYPE_CHECKING:
+    from django.utils.safestring import SafeString
+
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object  # a mixin at run time; typed against the form it is mixed into
 
 
 class AmountInput(forms.TextInput):
@@ -22,11 +32,12 @@ class AmountInput(forms.TextInput):
 
     input_type = "text"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__({"inputmode": "decimal", "autocomplete": "off", "size": 14, **(attrs or {})})
         self.currency = ""
 
-    def render(self, name, value, attrs=None, renderer=None):
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
+               renderer: BaseRenderer | None = None) -> SafeString:
         html = super().render(name, value, attrs, renderer)
         if self.currency:
             return format_html('{} <span class="bo-currency">{}</span>', html, self.currency)
@@ -35,10 +46,12 @@ class AmountInput(forms.TextInput):
 
 class AmountField(forms.Field):
     widget = AmountInput
+    # Set by MoneyFormMixin when the currency is another field's initial value.
+    _initial_currency: str | None
     default_help_text = 'In major units of the currency, e.g. "12.50".'
 
     def __init__(self, *, currency: str | None = None, currency_field: str | None = None, allow_zero: bool = False,
-                 allow_negative: bool = False, **kwargs):
+                 allow_negative: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", self.default_help_text)
         super().__init__(**kwargs)
         self.currency_field = currency_field
@@ -56,7 +69,7 @@ class AmountField(forms.Field):
         self._currency = normalize_currency(value) if value else None
         self.widget.currency = self._currency or ""
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: Any) -> Any:
         # A stored value (minor units) is shown as the decimal a person would type.
         if isinstance(value, Money):
             return format_amount(value.amount, value.currency)
@@ -68,11 +81,11 @@ class AmountField(forms.Field):
     def display_currency(self) -> str | None:
         return self._currency or getattr(self, "_initial_currency", None)
 
-    def has_changed(self, initial, data):
+    def has_changed(self, initial: Any, data: Any) -> bool:
         shown = self.prepare_value(initial)
         return ("" if shown is None else str(shown)) != ("" if data is None else str(data).strip())
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> int | str | None:
         if value in self.empty_values:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
@@ -80,7 +93,7 @@ class AmountField(forms.Field):
         # Surrounding blanks are stripped as in every Django text field; the rest is parse_amount's.
         return str(value).strip() or None
 
-    def clean(self, value):
+    def clean(self, value: Any) -> Any:
         value = super().clean(value)
         if isinstance(value, str) and self._currency:
             return self.to_minor(value, self._currency)
@@ -97,7 +110,7 @@ class AmountField(forms.Field):
         """The text as minor units of `currency`; raises the money DomainError (for per-object actions)."""
         return parse_amount(text, currency, allow_zero=self.allow_zero, allow_negative=self.allow_negative)
 
-    def minor_for(self, value, currency: str) -> int | None:
+    def minor_for(self, value: int | str | None, currency: str) -> int | None:
         """For an action over objects of several currencies: the cleaned value as minor units of one
         object's `currency` (None stays None); refusals are the API's DomainErrors."""
         if value is None:
@@ -114,22 +127,23 @@ class AmountField(forms.Field):
 class CurrencyChoiceField(forms.ChoiceField):
     """The select next to an amount: ISO codes, any case in, upper case out."""
 
-    def __init__(self, *, blank_label: str | None = None, **kwargs):
+    def __init__(self, *, blank_label: str | None = None, **kwargs: Any) -> None:
         choices = list(CURRENCY_CHOICES)
         if blank_label is not None:
             choices = [("", blank_label), *choices]
             kwargs.setdefault("required", False)
         super().__init__(choices=choices, **kwargs)
 
-    def to_python(self, value):
-        return super().to_python(value).strip().upper()
+    def to_python(self, value: Any) -> str:
+        text: str = super().to_python(value)
+        return text.strip().upper()
 
 
-class MoneyFormMixin:
+class MoneyFormMixin(_FormBase):
     """For forms with `AmountField`s whose currency is another field of the form (the select next
     to it) or, when that field is not on the form (read-only on a change page), the object's own."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = getattr(self, "instance", None)
         for field in self.fields.values():
@@ -142,8 +156,10 @@ class MoneyFormMixin:
             else:
                 field._initial_currency = self.initial.get(field.currency_field) or known or None
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data is None:  # a clean() that returns None keeps cleaned_data, as in Django's own forms
+            data = self.cleaned_data
         for name, field in self.fields.items():
             value = data.get(name)
             if not isinstance(field, AmountField) or not isinstance(value, str) or not field.currency_field:

@@ -70,7 +70,7 @@ def _is_stored(error: DomainError) -> bool:
     return error.status not in _NOT_STORED_STATUSES and error.status < 500
 
 
-def _replayed_error(body: dict, status: int) -> DomainError:
+def _replayed_error(body: dict[str, Any], status: int) -> DomainError:
     err = body.get("error", {})
     exc = DomainError(err.get("message"), code=err.get("code"), status=status, details=err.get("details"))
     exc.replayed = True
@@ -92,7 +92,8 @@ def _expiry(now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
 
 
-def _check_existing(record: IdempotencyRecord | None, operation: str, fp: str, now: dt.datetime):
+def _check_existing(record: IdempotencyRecord | None, operation: str, fp: str,
+                    now: dt.datetime) -> WriteResult | None:
     """Return a replay, raise a conflict, or return None when the key is free."""
     if record is None:
         return None
@@ -105,6 +106,7 @@ def _check_existing(record: IdempotencyRecord | None, operation: str, fp: str, n
         if record.locked_until and record.locked_until > now:
             raise IdempotencyKeyInUse()
         return None
+    assert record.response_status is not None  # a completed record holds its response
     return WriteResult(record.response_status, record.response_body, replayed=True)
 
 
@@ -131,7 +133,7 @@ def execute_write(*, actor: Actor, operation: str, key: str | None, payload: Any
 
     outcome: dict[str, Any] = {}
 
-    def attempt():
+    def attempt() -> None:
         outcome.clear()
         if not _advisory_lock(scope, key):
             raise IdempotencyKeyInUse()
@@ -162,7 +164,7 @@ def execute_write(*, actor: Actor, operation: str, key: str | None, payload: Any
     run_in_transaction(attempt)
     if "error" in outcome:
         raise outcome["error"]
-    result = outcome["result"]
+    result: WriteResult = outcome["result"]
     if result.replayed and result.status >= 400:
         raise _replayed_error(result.body, result.status)
     return result
@@ -173,7 +175,7 @@ def _execute_with_lease(scope: str, key: str, operation: str, fp: str,
     now = clock.now()
     lease_until = now + dt.timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
 
-    def take_lease():
+    def take_lease() -> WriteResult | None:
         existing = IdempotencyRecord.objects.select_for_update().filter(scope=scope, key=key).first()
         replay = _check_existing(existing, operation, fp, now)
         if replay is not None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import Any, TypeVar, cast
 
 from django.db import models
 
 from .errors import NotFound
+
+_M = TypeVar("_M", bound=models.Model)
 
 _ALPHABET = string.ascii_letters + string.digits
 RANDOM_LENGTH = 24
@@ -41,11 +44,11 @@ def has_prefix(value: object, prefix: str) -> bool:
     return isinstance(value, str) and value.startswith(f"{prefix}_") and 4 <= len(value) <= 64
 
 
-def get_by_public_id(queryset, object_id: object, *, field: str, message: str | None = None,
-                     error: type[NotFound] = NotFound):
+def get_by_public_id(queryset: models.QuerySet[_M], object_id: object, *, field: str, message: str | None = None,
+                     error: type[NotFound] = NotFound) -> _M:
     """The object of `queryset` with this public id, or `error` (404) naming `field`. An id with
     the wrong prefix is answered before any query."""
-    if has_prefix(object_id, queryset.model._meta.pk.prefix):
+    if has_prefix(object_id, cast(PublicIdField, queryset.model._meta.pk).prefix):
         found = queryset.filter(pk=object_id).first()
         if found is not None:
             return found
@@ -53,17 +56,17 @@ def get_by_public_id(queryset, object_id: object, *, field: str, message: str | 
 
 
 class _IdFactory:
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
     def __call__(self) -> str:
         return new_id(self.prefix)
 
 
-class PublicIdField(models.CharField):
+class PublicIdField(models.CharField):  # type: ignore[type-arg]  # generic in the stubs only, not subscriptable at run time
     """A primary key that generates `<prefix>_<random>` on creation."""
 
-    def __init__(self, prefix: str, **kwargs):
+    def __init__(self, prefix: str, **kwargs: Any) -> None:
         self.prefix = prefix
         kwargs.setdefault("max_length", 40)
         kwargs.setdefault("primary_key", True)
@@ -72,7 +75,7 @@ class PublicIdField(models.CharField):
         kwargs["default"] = _IdFactory(prefix)
         super().__init__(**kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         kwargs["prefix"] = self.prefix
         for key in ("max_length", "primary_key", "editable", "default"):

@@ -32,6 +32,7 @@ class JsonNumber(float):
     """A JSON number written with a fraction or exponent; `str()` gives the text as sent."""
 
     __slots__ = ("text",)
+    text: str
 
     def __new__(cls, text: str) -> JsonNumber:
         value = super().__new__(cls, text)
@@ -43,7 +44,7 @@ class JsonNumber(float):
     def __str__(self) -> str:
         return self.text
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[JsonNumber], tuple[str]]:
         return (JsonNumber, (self.text,))
 
 
@@ -55,8 +56,10 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(name for name, _ in pairs if name in seen or seen.add(name))
-        raise InvalidJson(f"Duplicate member name in a JSON object: {duplicate[:100]!r}.")
+        for name, _ in pairs:
+            if name in seen:
+                raise InvalidJson(f"Duplicate member name in a JSON object: {name[:100]!r}.")
+            seen.add(name)
     return obj
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from django.db import OperationalError
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
 from . import jsonparse
 from .context import Actor, bind_context, clear_context, get_context
@@ -17,21 +19,22 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _NO_STORE_PREFIXES = ("/api/v1/", "/mcp/")
 
 
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+def client_ip(request: HttpRequest) -> str | None:
+    ip: str | None = request.META.get("REMOTE_ADDR")
+    return ip
 
 
 class RequestContextMiddleware:
     """Takes or makes the request id, binds it and the client to the context, echoes it back; API
     answers say `Cache-Control: no-store`."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # ours, read back with getattr (logs, 500s)
         clear_context()
         bind_context(request_id=request_id, ip=client_ip(request),
                      user_agent=request.headers.get("User-Agent", "")[:400])
@@ -50,17 +53,17 @@ class RequestContextMiddleware:
         return response
 
 
-def error_body(code: str, message: str, details: dict | None = None) -> dict:
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 class ApiErrorMiddleware:
     """Django's own 400/403/404/405/413 and crashes under /api/ come back in the API's error shape."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if not request.path.startswith("/api/") or request.path.startswith("/api/docs") \
                 or request.path.startswith("/api/redoc"):
@@ -79,7 +82,7 @@ class ApiErrorMiddleware:
             return new
         return response
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/api/"):
             return None
         request_id = getattr(request, "request_id", None)
@@ -92,7 +95,7 @@ class ApiErrorMiddleware:
                                        {"request_id": request_id}), status=500)
 
 
-def json_body(request) -> dict | None:
+def json_body(request: HttpRequest) -> dict[str, Any] | None:
     try:
         data = jsonparse.loads(request.body or b"{}")
     except jsonparse.InvalidJson:

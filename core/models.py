@@ -1,6 +1,14 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
 from django.db import models
 
 from .ids import PublicIdField
+
+if TYPE_CHECKING:
+    from .context import Actor
 
 
 class ActorStamped(models.Model):
@@ -25,7 +33,8 @@ class Timestamped(models.Model):
         abstract = True
 
 
-def stamp(obj, *, actor=None, now=None) -> None:
+# `obj: Any`: any model whose columns match, whether or not it inherits ActorStamped/Timestamped.
+def stamp(obj: Any, *, actor: Actor | None = None, now: dt.datetime | None = None) -> None:
     """Fills a new row's actor columns (when it has them) and its created/updated (when it has them
     and they are empty), from `actor` and the core clock."""
     from . import clock
@@ -39,7 +48,7 @@ def stamp(obj, *, actor=None, now=None) -> None:
         obj.updated = now
 
 
-def touch(obj, *fields: str, now=None) -> None:
+def touch(obj: Any, *fields: str, now: dt.datetime | None = None) -> None:
     """Saves `fields` of a changed row with its `updated` moved to now (one UPDATE)."""
     from . import clock
 
@@ -68,7 +77,7 @@ class IdempotencyRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.scope} {self.key}"
 
 
@@ -106,7 +115,7 @@ class AuditEvent(models.Model):
         ordering = ["-occurred_at"]
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"
 
 
@@ -126,7 +135,7 @@ class Event(ActorStamped):
         ordering = ["-created"]
         indexes = [models.Index(fields=["type", "created"], name="event_type_created_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.pk} {self.type}"
 
 
@@ -150,5 +159,5 @@ class OutboxMessage(models.Model):
                                 condition=models.Q(sent_at__isnull=True)),
                    models.Index(fields=["sent_at"], name="outbox_sent_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.task} #{self.pk}"

@@ -18,6 +18,7 @@ from .cards import refuse_card_data
 from .context import Actor
 from .errors import DomainError, InsufficientScope, PermissionDenied, ValidationFailed
 from .idempotency import WriteResult, execute_write
+from .money import normalize_currency, parse_amount
 from .pagination import Page
 from .serializers import not_a_string
 from .text import refuse_unstorable_text
@@ -49,8 +50,8 @@ class Operation:
     description: str
     handler: Callable[..., Any]
     scope: str
-    input: type[serializers.Serializer] | None = None
-    output: type[serializers.Serializer] | None = None
+    input: type[serializers.Serializer[Any]] | None = None
+    output: type[serializers.Serializer[Any]] | None = None
     permission: str | None = None
     read_only: bool = True
     destructive: bool = False
@@ -68,9 +69,10 @@ class Operation:
     # The read-only operation that renders the object this call acts on (its `<object>_id` input
     # is named as in this operation's input): dry runs show it, approvals read its currency.
     target: str | None = None
-    # What a call is worth, for approval thresholds: called as value(actor=, **validated input),
-    # returns (amount in minor units or None for "the whole remainder", currency or None).
-    value: Callable[..., tuple[int | None, str | None]] | None = None
+    # What a call is worth, for approval thresholds (required of `approvable` operations): called
+    # with the `Call`, returns (amount in minor units or None for "the whole remainder", currency
+    # or None). `amount_value(...)` covers an amount argument in major units.
+    value: Callable[[Call], tuple[int | None, str | None]] | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -95,6 +97,8 @@ def register(op: Operation) -> Operation:
         raise ValueError(f"Operation {op.name} declared twice.")
     if not op.doors or not set(op.doors) <= set(DOORS):
         raise ValueError(f"Operation {op.name}: doors must be among {DOORS}.")
+    if op.approvable and op.value is None:
+        raise ValueError(f"Operation {op.name} is approvable: declare value= (what a call is worth).")
     _registry[op.name] = op
     return op
 
@@ -152,38 +156,106 @@ def _flatten_errors(errors: Any) -> Any:
     return str(errors)
 
 
-# Gates for `approvable` operations, consulted by `invoke` after validation and before the
-# effect: each is called as gate(op=, actor=, data=, validated=, idempotency_key=) and returns
-# None (let the call run) or a WriteResult to answer instead (e.g. 202 pending approval).
-# Higher layers register theirs (mcp_gateway, in its AppConfig.ready()): core may not import them.
-approval_gates: list[Callable[..., WriteResult | None]] = []
+@dataclass
+class Call:
+    """One admitted call of an operation: who, the wire arguments, the validated input, and the
+    object it acts on (read at most once per call, through the operation's `target` reader)."""
+
+    op: Operation
+    actor: Actor
+    data: dict[str, Any]
+    validated: dict[str, Any]
+    _target: dict[str, Any] | None = field(default=None, repr=False)
+    _target_read: bool = field(default=False, repr=False)
+
+    def target(self) -> dict[str, Any] | None:
+        """The target object as its read operation renders it (None when the operation declares no
+        `target` or the call names no such object)."""
+        if not self._target_read:
+            self._target, self._target_read = self._read_target(), True
+        return self._target
+
+    def _read_target(self) -> dict[str, Any] | None:
+        if self.op.target is None:
+            return None
+        reader = get_operation(self.op.target)
+        fields = reader.input().fields if reader.input is not None else {}
+        args = {name: self.data[name] for name in fields if name in self.data and name.endswith("_id")}
+        if not args:
+            return None
+        body = invoke(reader, actor=self.actor, data=args).body
+        return body if isinstance(body, dict) else None
+
+    def value(self) -> tuple[int | None, str | None]:
+        return self.op.value(self) if self.op.value is not None else (None, None)
 
 
-def admit(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+def amount_value(amount: str = "amount",
+                 currency: str | None = "currency") -> Callable[[Call], tuple[int | None, str | None]]:
+    """`value=` of a call whose `amount` argument is in major units (as sent) of its `currency`
+    argument or, without one (or with `currency=None`), of its target's currency. A call without an
+    amount is worth "the whole remainder" (None)."""
+
+    def value(call: Call) -> tuple[int | None, str | None]:
+        code = call.data.get(currency) if currency else None
+        if isinstance(code, str) and code:
+            code = normalize_currency(code)
+        else:
+            state = call.target()
+            code = state.get("currency") if state else None
+        raw = call.data.get(amount)
+        if raw is None or code is None:
+            return None, code
+        return parse_amount(raw, code), code
+
+    return value
+
+
+# The approval gate of `approvable` operations. `hold(call, idempotency_key=)` is consulted by
+# `invoke` after validation and before the effect: None lets the call run, a WriteResult is the
+# answer instead (e.g. 202 pending approval). `would_hold(call)` tells a dry run the threshold a
+# real call would be held by (or None). The approvals app installs it (AppConfig.ready()): core
+# may not import the layers above it.
+_hold: Callable[..., WriteResult | None] | None = None
+_would_hold: Callable[[Call], dict[str, Any] | None] | None = None
+
+
+def install_approval_gate(*, hold: Callable[..., WriteResult | None],
+                          would_hold: Callable[[Call], dict[str, Any] | None]) -> None:
+    global _hold, _would_hold
+    _hold, _would_hold = hold, would_hold
+
+
+def admit(op: Operation, actor: Actor, data: dict[str, Any], *, authorized: bool = False) -> dict[str, Any]:
     """What every call of `op` passes before it runs or is previewed: no card data or unstorable
-    text, the actor's scope and permission, the input serializer. Returns the validated input."""
+    text, the actor's scope and permission, the input serializer. Returns the validated input.
+
+    `authorized`: the door already ran `authorize(op, actor)` for this very call (MCP does, before
+    it reads the arguments, so a key that cannot see a tool learns nothing about them); it is not
+    repeated."""
     refuse_card_data(data)
     refuse_unstorable_text(data)
-    authorize(op, actor)
+    if not authorized:
+        authorize(op, actor)
     return validate_input(op, data)
 
 
 def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key: str | None = None,
-           skip_gates: bool = False) -> WriteResult:
+           skip_gates: bool = False, authorized: bool = False) -> WriteResult:
     """Authorise, validate, run (idempotently for writes) and render one operation call.
 
-    `skip_gates` is for running a call that a gate already held and a person approved.
+    `skip_gates` is for running a call that a gate already held and a person approved;
+    `authorized` as for `admit`.
     """
-    validated = admit(op, actor, data)
-    if op.approvable and not skip_gates:
-        for gate in approval_gates:
-            held = gate(op=op, actor=actor, data=data, validated=validated, idempotency_key=idempotency_key)
-            if held is not None:
-                return held
+    validated = admit(op, actor, data, authorized=authorized)
+    if op.approvable and not skip_gates and _hold is not None:
+        held = _hold(Call(op, actor, data, validated), idempotency_key=idempotency_key)
+        if held is not None:
+            return held
     if op.read_only:
         return WriteResult(op.success_status, op.render(op.handler(actor=actor, **validated)))
 
-    def effect():
+    def effect() -> tuple[int, Any]:
         return op.success_status, op.render(op.handler(actor=actor, **validated))
 
     return execute_write(actor=actor, operation=op.name, key=idempotency_key, payload=data, effect=effect,
@@ -194,36 +266,32 @@ class _Rollback(Exception):
     pass
 
 
-def target_state(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any] | None:
-    """The object `op`'s call acts on, rendered by its declared `target` read operation (None when the
-    operation declares none or the call names no such object)."""
-    if op.target is None:
-        return None
-    reader = get_operation(op.target)
-    fields = reader.input().fields if reader.input is not None else {}
-    args = {name: data[name] for name in fields if name in data and name.endswith("_id")}
-    if not args:
-        return None
-    body = invoke(reader, actor=actor, data=args).body
-    return body if isinstance(body, dict) else None
-
-
-def simulate(op: Operation, *, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], authorized: bool = False) -> dict[str, Any]:
     """What a call would do, without doing it (dry runs at MCP, confirmation pages in the admin).
 
     Database-only operations run for real in a transaction that is always rolled back, so the
     answer is the true result or the true refusal (`mode: simulated`). An operation with a
     `preview` runs that instead (`mode: preview`). Operations that reach a provider (`open_world`)
     are never run: the answer is the current state of the target object (`mode: preview`,
-    `would_succeed: None`). Refusals of the call itself (scope, input) raise as `invoke` does.
+    `would_succeed: None`); the target is shown for every call that reaches a provider. Refusals of
+    the call itself (scope, input) raise as `invoke` does. `requires_approval` and
+    `approval_threshold` say whether the approval gate would hold a real call.
     """
-    validated = admit(op, actor, data)
-    if op.preview is not None:
-        return _rolled_back("preview", lambda: op.render(op.preview(actor=actor, **validated)))
+    validated = admit(op, actor, data, authorized=authorized)
+    call = Call(op, actor, data, validated)
+    outcome: dict[str, Any]
+    preview = op.preview
+    if preview is not None:
+        outcome = _rolled_back("preview", lambda: op.render(preview(actor=actor, **validated)))
+    elif op.open_world:
+        outcome = {"mode": "preview", "would_succeed": None, "result": None, "error": None, "target": None}
+    else:
+        outcome = _rolled_back("simulated", lambda: op.render(op.handler(actor=actor, **validated)))
     if op.open_world:
-        return {"mode": "preview", "would_succeed": None, "result": None, "error": None,
-                "target": target_state(op, actor, data)}
-    return _rolled_back("simulated", lambda: op.render(op.handler(actor=actor, **validated)))
+        outcome["target"] = call.target()
+    would_hold = _would_hold
+    hold = would_hold(call) if op.approvable and would_hold is not None else None
+    return {**outcome, "requires_approval": hold is not None, "approval_threshold": hold}
 
 
 def _rolled_back(mode: str, run: Callable[[], Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -31,7 +31,7 @@ RETRY_STEP = dt.timedelta(seconds=2)
 RETRY_CAP = dt.timedelta(seconds=60)
 
 
-def enqueue(task: str, *args, at: dt.datetime | None = None, **kwargs) -> OutboxMessage:
+def enqueue(task: str, *args: Any, at: dt.datetime | None = None, **kwargs: Any) -> OutboxMessage:
     """Records `task(*args, **kwargs)` to be sent to the broker after commit (at `at` or now)."""
     require_transaction()
     now = clock.now()
@@ -52,7 +52,7 @@ class RelayResult(NamedTuple):
     failed: int
 
 
-def celery_publisher(app=None) -> Callable[[OutboxMessage], None]:
+def celery_publisher(app: Any = None) -> Callable[[OutboxMessage], None]:
     """Publishes to the broker of `app` (the project's Celery app by default), without Celery's own
     publish retries: a broker that is down answers at once and the row waits in the table instead."""
     if app is None:
@@ -66,7 +66,7 @@ def celery_publisher(app=None) -> Callable[[OutboxMessage], None]:
     return publish
 
 
-def _broker_errors(app) -> tuple[type[BaseException], ...]:
+def _broker_errors(app: Any) -> tuple[type[BaseException], ...]:
     conn = app.connection_for_write()
     try:
         return tuple({OSError, KombuError, *conn.connection_errors, *conn.channel_errors})

@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -15,6 +15,8 @@ from . import jsonparse
 from .errors import ValidationFailed
 from .serializers import in_sane_range
 from .text import UNSTORABLE
+
+_QS = TypeVar("_QS", bound="QuerySet[Any]")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -48,7 +50,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         raise ValidationFailed({"cursor": ["Invalid cursor."]}) from None
 
 
-def _cursor_pk(queryset: QuerySet, pk: Any) -> Any:
+def _cursor_pk(queryset: QuerySet[Any], pk: Any) -> Any:
     """The cursor's id as this list's primary key: a cursor of another list (another id type or
     prefix) is invalid, not a database error."""
     field = queryset.model._meta.pk
@@ -62,7 +64,7 @@ def _cursor_pk(queryset: QuerySet, pk: Any) -> Any:
     return value
 
 
-def paginate(queryset: QuerySet, *, limit: int | None = None, cursor: str | None = None,
+def paginate(queryset: QuerySet[Any], *, limit: int | None = None, cursor: str | None = None,
              created_field: str = "created") -> Page:
     limit = min(max(int(limit or DEFAULT_LIMIT), 1), MAX_LIMIT)
     qs = queryset.order_by(f"-{created_field}", "-pk")
@@ -77,7 +79,7 @@ def paginate(queryset: QuerySet, *, limit: int | None = None, cursor: str | None
     return Page(rows, has_more, next_cursor)
 
 
-def filter_present(queryset: QuerySet, **lookups: Any) -> QuerySet:
+def filter_present(queryset: _QS, **lookups: Any) -> _QS:
     """The list filters every door offers: each lookup applies only when a value was given."""
     given = {lookup: value for lookup, value in lookups.items() if value is not None and value != ""}
     return queryset.filter(**given) if given else queryset

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import IO, Any
+
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -16,7 +19,9 @@ class JsonParser(JSONParser):
     A subclass, because DRF reads a JSONParser's body through `request.body`, which enforces
     DATA_UPLOAD_MAX_MEMORY_SIZE (413) before anything is parsed."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    # Any, not the stubs' dict: a JSON body may be any value (the serializer refuses a non-object).
+    def parse(self, stream: IO[Any], media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return loads(stream.read().decode(encoding))

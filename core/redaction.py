@@ -39,7 +39,7 @@ def _spaced(text: str) -> str:
                                                   for ch in text))
 
 
-def _mask(match: re.Match) -> str:
+def _mask(match: re.Match[str]) -> str:
     run = match.group()
     digits = _digits(unquote_plus(run))
     if len(digits) < _MIN_DIGITS or not _is_card_number(run):

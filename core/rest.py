@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.urls import path
+from django.urls import URLPattern, path
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,7 +18,7 @@ from .operations import get_operation, invoke
 from .schema import operation_schema
 
 
-def actor_for_request(request) -> Actor:
+def actor_for_request(request: Request) -> Actor:
     api_key = getattr(request, "auth", None)
     if api_key is not None and hasattr(api_key, "scopes"):
         actor = Actor.for_api_key(api_key)
@@ -26,7 +28,7 @@ def actor_for_request(request) -> Actor:
     return actor
 
 
-def _query_data(request) -> dict[str, Any]:
+def _query_data(request: Request) -> dict[str, Any]:
     # `?limit=1&limit=500` would otherwise mean whichever one a parser keeps; no filter takes a list.
     repeated = sorted(key for key, values in request.query_params.lists() if len(values) > 1)
     if repeated:
@@ -34,15 +36,16 @@ def _query_data(request) -> dict[str, Any]:
     return {key: request.query_params.get(key) for key in request.query_params}
 
 
-def _body_data(request) -> dict[str, Any]:
+def _body_data(request: Request) -> dict[str, Any]:
     data = request.data
     if not isinstance(data, dict):
         raise ValidationFailed({"non_field_errors": ["The body must be a JSON object."]})
     return dict(data)
 
 
-def _handler_for(op_name: str, http_method: str, path_params: dict[str, str], operation_id: str | None = None):
-    def handler(self, request, **kwargs):
+def _handler_for(op_name: str, http_method: str, path_params: dict[str, str],
+                 operation_id: str | None = None) -> Callable[..., Response]:
+    def handler(self: APIView, request: Request, **kwargs: str) -> Response:
         op = get_operation(op_name)
         key = request.headers.get("Idempotency-Key")
         if key is not None and (not op.read_only or contains_pan(key)):
@@ -67,7 +70,7 @@ def _handler_for(op_name: str, http_method: str, path_params: dict[str, str], op
 def operation_view(name: str, *, path_params: dict[str, str] | None = None, **methods: str) -> type[APIView]:
     """A DRF view class answering each HTTP method with one operation."""
     path_params = path_params or {}
-    attrs = {}
+    attrs: dict[str, Any] = {}
     seen: set[str] = set()
     for method, op_name in methods.items():
         # One operation on two methods (POST and PATCH): OpenAPI operation ids must stay unique.
@@ -78,12 +81,12 @@ def operation_view(name: str, *, path_params: dict[str, str] | None = None, **me
     return type(name, (APIView,), attrs)
 
 
-def schema_without_slashed_aliases(endpoints, **kwargs):
+def schema_without_slashed_aliases(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
     """drf-spectacular preprocessing hook: the slashed alias of each path is not documented twice."""
     return [endpoint for endpoint in endpoints if not endpoint[0].endswith("/")]
 
 
-def api_path(route: str, view: type[APIView], name: str):
+def api_path(route: str, view: type[APIView], name: str) -> list[URLPattern]:
     """The route without a trailing slash, and the slashed form too (clients don't follow a
     redirected POST, so no redirect)."""
     view_fn = view.as_view()

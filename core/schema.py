@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,6 +21,8 @@ from .idempotency import MAX_KEY_LENGTH
 from .money import CURRENCY_EXPONENTS
 from .operations import ANY_SCOPE, Operation
 from .serializers import AmountInField, CurrencyField, validate_metadata
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 CURRENCIES = sorted(CURRENCY_EXPONENTS)
 # Input currencies are accepted in any case; a character class per letter says exactly that
@@ -34,19 +37,19 @@ IDEMPOTENCY_KEY_PATTERN = rf"^[{_KEY_CHAR}](?:[ {_KEY_CHAR}]*[{_KEY_CHAR}])?$"
 PATH_ID_PATTERN = r"^[A-Za-z0-9_]+$"
 
 
-class Error(serializers.Serializer):
+class Error(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable error code (see the status's description), e.g. not_found.")
     message = serializers.CharField(help_text="For people; wording may change.")
     details = serializers.DictField(help_text="Machine-readable specifics, e.g. `fields` for validation_error.")
 
 
-class ErrorEnvelope(serializers.Serializer):
+class ErrorEnvelope(serializers.Serializer[Any]):
     """Every error under /api/: `{"error": {"code", "message", "details"}}`."""
 
     error = Error()
 
 
-class HeldCall(serializers.Serializer):
+class HeldCall(serializers.Serializer[Any]):
     """The 202 answer of an approvable call above a staff-set threshold (the call did not run)."""
 
     status = serializers.CharField(help_text="pending_approval; a retry with the same key answers the request's "
@@ -61,7 +64,7 @@ class HeldCall(serializers.Serializer):
 class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
     target_class = CurrencyField
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         if direction == "response":
             return {"type": "string", "enum": CURRENCIES}
         return {"type": "string", "pattern": CURRENCY_ANY_CASE_PATTERN, "example": "usd"}
@@ -70,7 +73,7 @@ class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
 class IpAddressFieldExtension(OpenApiSerializerFieldExtension):
     target_class = serializers.IPAddressField
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         return {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
 
 
@@ -80,10 +83,10 @@ class MetadataFieldExtension(OpenApiSerializerFieldExtension):
     target_class = serializers.DictField
 
     @classmethod
-    def _matches(cls, target) -> bool:
+    def _matches(cls, target: Any) -> bool:
         return isinstance(target, serializers.DictField) and validate_metadata in getattr(target, "validators", [])
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         return {"type": "object", "maxProperties": 50,
                 "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "number"},
                                                    {"type": "boolean"}]},
@@ -100,7 +103,7 @@ def _looks_objects_up(op: Operation, path_params: dict[str, str]) -> bool:
     """A path id, or an `<object>_id` in the input of a call about one object (not a list filter)."""
     if path_params:
         return True
-    return not op.many and op.input is not None and any(name.endswith("_id") for name in op.input().fields)
+    return not op.many and op.input is not None and any(name.endswith("_id") for name in op.input().fields.keys())
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -138,7 +141,8 @@ def error_responses(op: Operation, http_method: str, path_params: dict[str, str]
     return responses
 
 
-def _fields_without(serializer_class: type[serializers.Serializer], excluded: set[str], suffix: str):
+def _fields_without(serializer_class: type[serializers.Serializer[Any]], excluded: set[str],
+                    suffix: str) -> type[serializers.Serializer[Any]] | None:
     """A copy of the input serializer without the path ids (documented once, in the path)."""
     fields = {name: copy.deepcopy(f) for name, f in serializer_class().fields.items() if name not in excluded}
     if not fields:
@@ -147,16 +151,17 @@ def _fields_without(serializer_class: type[serializers.Serializer], excluded: se
     return type(name, (serializers.Serializer,), {**fields, "__module__": serializer_class.__module__})
 
 
-def _list_envelope(op: Operation):
-    return type(f"{op.output.__name__.removesuffix('Serializer')}List", (serializers.Serializer,), {
-        "data": op.output(many=True),
+def _list_envelope(op: Operation, output: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
+    return type(f"{output.__name__.removesuffix('Serializer')}List", (serializers.Serializer,), {
+        "data": output(many=True),
         "has_more": serializers.BooleanField(),
         "next_cursor": serializers.CharField(allow_null=True),
-        "__module__": op.output.__module__,
+        "__module__": output.__module__,
     })
 
 
-def operation_schema(op: Operation, http_method: str, path_params: dict[str, str], operation_id: str | None):
+def operation_schema(op: Operation, http_method: str, path_params: dict[str, str],
+                     operation_id: str | None) -> Callable[[_F], _F]:
     """The `extend_schema` of the view method that answers `http_method` with `op`."""
     input_fields = op.input().fields if op.input is not None else {}
     params: list[Any] = [
@@ -179,7 +184,7 @@ def operation_schema(op: Operation, http_method: str, path_params: dict[str, str
                 params.append(remaining)
         else:
             request_serializer = remaining
-    response_serializer = _list_envelope(op) if op.many and op.output else op.output
+    response_serializer = _list_envelope(op, op.output) if op.many and op.output else op.output
     responses: dict[int, Any] = {op.success_status: response_serializer}
     if op.approvable:
         responses[202] = OpenApiResponse(HeldCall, description="Held for approval; the call did not run.")
@@ -196,14 +201,15 @@ _CURRENCY_PROPERTY = re.compile(r"^(?:.+_)?currency$")
 _CURRENCY_MAY_BE_BLANK = {"Approval"}
 
 
-def _response_components(schemas: dict[str, Any]):
+def _response_components(schemas: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for name, component in schemas.items():
         if name.endswith("Request") or name in _CURRENCY_MAY_BE_BLANK or not isinstance(component, dict):
             continue
         yield component
 
 
-def document_currencies_and_headers(result, generator, request, public):
+def document_currencies_and_headers(result: dict[str, Any], generator: Any, request: Any,
+                                    public: bool) -> dict[str, Any]:
     """drf-spectacular postprocessing hook.
 
     Output serializers render `currency` as plain text fields; what they render is always one of the

@@ -16,12 +16,12 @@ from .money import format_amount, normalize_currency
 @extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
                                 {"type": "number", "description": "Written without an exponent (10.5, not 1.05e1)."}],
                       "example": "10.50"})
-class AmountInField(serializers.Field):
+class AmountInField(serializers.Field[Any, Any, Any, Any]):
     """An amount in major units as a decimal string or JSON number; parsed with its currency later."""
 
     default_error_messages = {"invalid": "Send the amount as a decimal string or a number."}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "Amount in major units, as a decimal string (e.g. \"10.50\") or a number.")
         super().__init__(**kwargs)
 
@@ -35,10 +35,10 @@ class AmountInField(serializers.Field):
 
 
 @extend_schema_field({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "10.50"})
-class AmountOutField(serializers.Field):
+class AmountOutField(serializers.Field[Any, Any, str | None, Any]):
     """Renders integer minor units as a decimal string with exactly the currency's digits."""
 
-    def __init__(self, *, currency_attr: str = "currency", **kwargs):
+    def __init__(self, *, currency_attr: str = "currency", **kwargs: Any) -> None:
         self.currency_attr = currency_attr
         kwargs["read_only"] = True
         kwargs.setdefault("help_text", "Decimal string with the currency's number of digits.")
@@ -55,7 +55,8 @@ class AmountOutField(serializers.Field):
 
 
 class UtcDateTimeField(serializers.DateTimeField):
-    def to_representation(self, value):
+    # DRF's own DateTimeField also answers None for no value; its stubs say `str`.
+    def to_representation(self, value: dt.datetime | None) -> str | None:  # type: ignore[override]
         return clock.isoformat(value)
 
 
@@ -90,7 +91,7 @@ def in_date_range(value: dt.datetime) -> dt.datetime:
 class DateTimeInField(serializers.DateTimeField):
     """An ISO 8601 datetime filter (created_gte, ...): a string, inside the sane date range."""
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: dt.datetime | str) -> dt.datetime:
         if not isinstance(value, str):
             self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]")
         return in_date_range(super().to_internal_value(value))
@@ -100,17 +101,17 @@ class DateTimeInField(serializers.DateTimeField):
                                 {"type": "string", "format": "date-time", "pattern": DATE_PATTERN}],
                       "description": f"ISO 8601 date (a whole UTC day) or datetime, from {EARLIEST_DATE} to "
                                      f"{LATEST_DATE} (UTC)."})
-class DateOrDateTimeField(serializers.Field):
+class DateOrDateTimeField(serializers.Field[dt.datetime, Any, Any, Any]):
     """ISO date (a whole UTC day) or ISO datetime, inside the sane date range."""
 
     default_error_messages = {"invalid": "Use an ISO 8601 date (2026-11-26) or datetime."}
 
-    def __init__(self, *, end: bool = False, **kwargs):
+    def __init__(self, *, end: bool = False, **kwargs: Any) -> None:
         self.end = end
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dt.datetime:
         if not isinstance(data, str) or len(data) > 64:
             self.fail("invalid")
         try:
@@ -126,14 +127,14 @@ class DateOrDateTimeField(serializers.Field):
             self.fail("invalid")
         return in_date_range(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
 
-    def to_representation(self, value):
+    def to_representation(self, value: Any) -> Any:
         return value
 
 
 class CountryField(serializers.CharField):
     """An ISO 3166-1 alpha-2 code: two ASCII letters as sent (no trimming), stored upper-case."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 2)
         kwargs.setdefault("min_length", 2)
         kwargs.setdefault("trim_whitespace", False)
@@ -148,28 +149,27 @@ class CurrencyField(serializers.CharField):
     """An ISO 4217 code in any case; one we do not support is `unsupported_currency` in every
     operation (inputs and list filters alike), not a filter that silently matches nothing."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 3)
         kwargs.setdefault("min_length", 3)
         kwargs.setdefault("help_text", "ISO 4217 code, any case (e.g. usd).")
         super().__init__(**kwargs)
 
-    def run_validation(self, data=serializers.empty):
+    def run_validation(self, data: Any = serializers.empty) -> Any:
         value = super().run_validation(data)
         return normalize_currency(value) if value else value
 
 
-def validate_metadata(value: dict) -> dict:
+def validate_metadata(value: dict[str, Any]) -> None:
     """Integrators' free-form metadata on any object: bounded, scalar values only."""
     if len(value) > 50:
         raise serializers.ValidationError("At most 50 metadata keys.")
     for key, item in value.items():
         if len(str(key)) > 40 or not isinstance(item, str | int | float | bool) or len(str(item)) > 500:
             raise serializers.ValidationError("Metadata keys are up to 40 characters; values are scalars up to 500.")
-    return value
 
 
-def not_a_string(field: serializers.Field, value: Any) -> bool:
+def not_a_string(field: serializers.Field[Any, Any, Any, Any], value: Any) -> bool:
     """A JSON number (or boolean) sent where a string field expects text.
 
     DRF's CharField turns 5 into "5" (and -1.1e89 into "-1.1e+89"); a client that sends a number
@@ -180,6 +180,6 @@ def not_a_string(field: serializers.Field, value: Any) -> bool:
     return isinstance(field, serializers.CharField) and isinstance(value, int | float | bool)
 
 
-class ListQuerySerializer(serializers.Serializer):
+class ListQuerySerializer(serializers.Serializer[Any]):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
     cursor = serializers.CharField(required=False, allow_blank=False)

@@ -22,15 +22,16 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from core import operations
 from core.cards import contains_pan
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
 from core.idempotency import validate_key
-from core.operations import authorize, invoke, simulate
+from core.operations import invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
 
-from . import approvals, services
+from . import services
 from .errors import NotAuthenticated
 from .models import ToolCall
 from .registry import Tool, get_tool
@@ -95,12 +96,10 @@ def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """What the call would do, without doing it (`core.operations.simulate`), and whether a real
     call would be held for approval."""
     op = tool.operation
-    simulated = simulate(op, actor=actor, data=data)
-    hold = approvals.would_hold(op, actor, data)
-    if simulated["target"] is None and op.open_world:
-        simulated["target"] = approvals.target_state(op, actor, data)
-    return {"dry_run": True, "operation": op.name, "arguments": data, "requires_approval": hold is not None,
-            "approval_threshold": hold, **simulated}
+    simulated = simulate(op, actor=actor, data=data, authorized=True)  # _run authorised the call
+    return {"dry_run": True, "operation": op.name, "arguments": data,
+            "requires_approval": simulated.pop("requires_approval"),
+            "approval_threshold": simulated.pop("approval_threshold"), **simulated}
 
 
 def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: str) -> dict[str, Any]:
@@ -153,7 +152,7 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
     try:
         if actor is None:
             raise NotAuthenticated()
-        authorize(tool.operation, actor)  # insufficient_scope / permission_denied
+        operations.authorize(tool.operation, actor)  # insufficient_scope / permission_denied
     except DomainError as exc:
         return _refusal(exc, log)
     fields = _schema_errors(tool, arguments)
@@ -174,7 +173,8 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
             body = dry_run(tool, actor, data)
             log.update(outcome=ToolCall.Outcome.DRY_RUN)
             return _result(body)
-        written = invoke(tool.operation, actor=actor, data=data, idempotency_key=key)
+        # Authorised once, above: admit does not check the scope and permission again.
+        written = invoke(tool.operation, actor=actor, data=data, idempotency_key=key, authorized=True)
     except DomainError as exc:
         return _refusal(exc, log)
     body = written.body

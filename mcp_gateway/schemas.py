@@ -49,7 +49,8 @@ def _method_type(field: serializers.SerializerMethodField) -> dict[str, Any]:
 def field_schema(field: serializers.Field, *, for_output: bool) -> dict[str, Any]:  # noqa: C901
     """The schema of one field's value (without nullability)."""
     if isinstance(field, serializers.ListSerializer):
-        return {"type": "array", "items": serializer_schema(field.child, for_output=for_output)}
+        # A ListSerializer's child is a serializer; the stubs type it as any field.
+        return {"type": "array", "items": serializer_schema(field.child, for_output=for_output)}  # type: ignore[arg-type]
     if isinstance(field, serializers.Serializer):
         return serializer_schema(field, for_output=for_output)
     if isinstance(field, AmountInField):
@@ -91,7 +92,8 @@ def field_schema(field: serializers.Field, *, for_output: bool) -> dict[str, Any
             min_length = 0 if field.allow_blank else (field.min_length or 1)
             if min_length:
                 schema["minLength"] = min_length
-            patterns = [v.regex.pattern for v in field.validators
+            # Compiled by RegexValidator.__init__; the stubs allow the class attribute's plain str.
+            patterns = [v.regex.pattern for v in field.validators  # type: ignore[union-attr]
                         if isinstance(v, RegexValidator) and not v.inverse_match]
             if patterns:
                 schema["pattern"] = patterns[0]

@@ -1,21 +1,21 @@
-"""Staff pages for payments: thin, every change goes through a service."""
+"""Staff pages for payments: thin. Every write on a payment, webhook event or mismatch is an
+operation call (`operation_action`: the operation's form, permission, validation and audit);
+settings rows (routing rules, fee schedules) save through their `<entity>_save` service."""
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 
-from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.audit import AuditEvent
 from core.context import Actor
-from core.db import run_in_transaction
 from core.errors import DomainError
 from core.forms import AmountField, MoneyFormMixin
 
-from . import services
 from .models import (
     FeeSchedule,
     Payment,
@@ -26,9 +26,16 @@ from .models import (
     RoutingRule,
     WebhookEvent,
 )
-from .services import reconciliation, webhooks
 from .services.lifecycle import CANCELABLE
 from .services.settings import fee_schedule_save, routing_rule_save
+
+_STAMPS = ("actor_type", "actor_id", "actor_label", "created", "updated")
+
+
+def _stamps_last(names) -> list[str]:
+    """Field names with who/when (inherited from core.models' stamps, so first in the model) last."""
+    names = list(names)
+    return [n for n in names if n not in _STAMPS] + [n for n in _STAMPS if n in names]
 
 
 class AttemptInline(ReadOnlyInline):
@@ -56,7 +63,6 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     list_select_related = ("customer",)
     date_hierarchy = "created"
     inlines = [AttemptInline, RefundInline]
-    actions = ["approve_review", "reject_review"]
     operation_actions = (
         operation_action("capture_payment", label="Capture", id_field="payment_id",
                          when=lambda p: p.status == Payment.Status.REQUIRES_CAPTURE),
@@ -65,10 +71,14 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
         operation_action("refund_payment", label="Refund", id_field="payment_id",
                          when=lambda p: p.amount_refundable > 0),
         operation_action("verify_payment", label="Verify with the provider", id_field="payment_id"),
+        operation_action("review_payment", label="Risk review: approve", id_field="payment_id",
+                         fixed={"decision": "approve"}, name="approve_review"),
+        operation_action("review_payment", label="Risk review: reject", id_field="payment_id",
+                         fixed={"decision": "reject"}, name="reject_review"),
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Payment._meta.fields] + ["ledger_entries", "audit_history"]
+        return _stamps_last(f.name for f in Payment._meta.fields) + ["ledger_entries", "audit_history"]
 
     @admin.display(description="Ledger entries")
     def ledger_entries(self, obj):
@@ -84,19 +94,6 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
         return format_html_join("", "<div>{} {} by {} ({})</div>", (
             (e.occurred_at.isoformat(), e.action, e.actor_label, e.outcome) for e in events)) or "-"
 
-    def has_review_permission(self, request):
-        return request.user.has_perm("payments.review_payment")
-
-    @admin.action(description="Risk review: approve", permissions=["review"])
-    def approve_review(self, request, queryset):
-        run_for_each(self, request, queryset, "Approved", lambda actor, p: services.payment_review(
-            actor=actor, payment_id=p.pk, decision="approve", note=request.POST.get("note") or ""))
-
-    @admin.action(description="Risk review: reject", permissions=["review"])
-    def reject_review(self, request, queryset):
-        run_for_each(self, request, queryset, "Rejected", lambda actor, p: services.payment_review(
-            actor=actor, payment_id=p.pk, decision="reject", note=request.POST.get("note") or ""))
-
 
 @admin.register(Refund)
 class RefundAdmin(MoneyAdminMixin, ReadOnlyAdmin):
@@ -106,17 +103,20 @@ class RefundAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     list_select_related = ("payment",)
     money_fields = ("amount", "fee_returned")
 
+    def get_fields(self, request, obj=None):
+        return _stamps_last(super().get_fields(request, obj))
+
 
 class SettingsAdmin(admin.ModelAdmin):
     """Edited by staff; saved through the service so each change is validated and audited."""
 
     exclude = ("created", "updated")
-    saver = None
+    saver: Any = None  # each subclass's staticmethod (actor, obj) that saves through the service
 
     def save_model(self, request, obj, form, change):
         saver = type(self).saver
         try:
-            run_in_transaction(lambda: saver(Actor.for_user(request.user), obj))
+            saver(actor=Actor.for_user(request.user), obj=obj)
         except DomainError as exc:
             # Nothing was saved; the staff member sees why.
             self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)
@@ -132,7 +132,7 @@ class RoutingRuleAdmin(SettingsAdmin):
     list_filter = ("enabled", "currency", "method")
 
     @staticmethod
-    def saver(actor, obj):
+    def saver(*, actor, obj):
         return routing_rule_save(actor=actor, rule=obj)
 
 
@@ -154,7 +154,7 @@ class FeeScheduleAdmin(MoneyAdminMixin, SettingsAdmin):
     money_fields = ("fixed_amount",)
 
     @staticmethod
-    def saver(actor, obj):
+    def saver(*, actor, obj):
         return fee_schedule_save(actor=actor, schedule=obj)
 
 
@@ -173,29 +173,15 @@ class ProviderStatAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(OperationActionsMixin, ReadOnlyAdmin):
     list_display = ("id", "provider", "type", "provider_event_id", "status", "attempts", "payment_id", "received_at")
     list_filter = ("status", "provider", "type")
     search_fields = ("=id", "=provider_event_id", "=payment_id")
-    actions = ["retry"]
+    operation_actions = (operation_action("retry_webhook_event", label="Retry applying", id_field="event_id",
+                                          name="retry"),)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in WebhookEvent._meta.fields]
-
-    def has_retry_permission(self, request):
-        return request.user.has_perm("payments.retry_webhookevent")
-
-    @admin.action(description="Retry applying", permissions=["retry"])
-    def retry(self, request, queryset):
-        actor = Actor.for_user(request.user)
-        results = [webhooks.webhook_apply(actor=actor, event_id=pk).status for pk in queryset.values_list("pk",
-                                                                                                          flat=True)]
-        self.message_user(request, f"Applied {results.count('processed')}, failed {results.count('failed')}, "
-                                   f"ignored {results.count('ignored')}.")
-
-
-class ResolveForm(ActionForm):
-    note = forms.CharField(required=False, max_length=500)
 
 
 def _amounts_as_money(data, currency):
@@ -210,13 +196,13 @@ _MISMATCH_AMOUNTS = {"amount", "amount_captured", "amount_refunded", "net_captur
 
 
 @admin.register(ReconciliationMismatch)
-class ReconciliationMismatchAdmin(ReadOnlyAdmin):
+class ReconciliationMismatchAdmin(OperationActionsMixin, ReadOnlyAdmin):
     list_display = ("id", "run_date", "kind", "payment", "provider", "currency", "status", "created")
     list_filter = ("status", "kind", "provider", "run_date")
     search_fields = ("=id", "=payment__id")
     list_select_related = ("payment",)
-    action_form = ResolveForm
-    actions = ["resolve"]
+    operation_actions = (operation_action("resolve_reconciliation_mismatch", label="Resolve (note)",
+                                          id_field="mismatch_id", name="resolve"),)
 
     def get_readonly_fields(self, request, obj=None):
         return [{"expected": "expected_money", "actual": "actual_money"}.get(f.name, f.name)
@@ -232,17 +218,3 @@ class ReconciliationMismatchAdmin(ReadOnlyAdmin):
     @admin.display(description="Actual")
     def actual_money(self, obj):
         return _amounts_as_money(obj.actual, obj.currency)
-
-    def has_resolve_permission(self, request):
-        return request.user.has_perm("payments.resolve_reconciliationmismatch")
-
-    @admin.action(description="Resolve (note)", permissions=["resolve"])
-    def resolve(self, request, queryset):
-        actor = Actor.for_user(request.user)
-        note = request.POST.get("note") or "resolved"
-        done = 0
-        for pk in queryset.filter(status="open").values_list("pk", flat=True):
-            reconciliation.mismatch_resolve(actor=actor, mismatch_id=pk, note=note)
-            done += 1
-        self.message_user(request, f"Resolved {done} mismatch(es).")
-

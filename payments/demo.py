@@ -10,12 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from django.db import transaction
-
 from accounts.models import Customer
 from core import clock
 from core.context import Actor
-from core.db import run_in_transaction
 from core.errors import DomainError
 from core.money import exponent
 
@@ -24,7 +21,6 @@ from .models import FeeSchedule, Payment
 from .services.settings import fee_schedule_save
 
 PAYMENT_COUNT = 2000
-BATCH = 100
 WALLET_PAYMENTS = 200
 DAYS = 90
 CURRENCIES = [("USD", 500, 50_000), ("EUR", 500, 40_000), ("GBP", 500, 30_000), ("JPY", 500, 50_000),
@@ -39,13 +35,11 @@ FEES = [("sandbox", "USD", 290, 30), ("sandbox", "EUR", 250, 25), ("sandbox_alt"
 
 def _fees(actor: Actor) -> None:
     existing = set(FeeSchedule.objects.values_list("provider", "currency"))
-    now = clock.now()
     for provider, currency, bps, fixed in FEES:
         if (provider, currency) in existing:
             continue
-        schedule = FeeSchedule(provider=provider, currency=currency, percent_bps=bps, fixed_amount=fixed,
-                               created=now, updated=now)
-        run_in_transaction(lambda s=schedule: fee_schedule_save(actor=actor, schedule=s))
+        schedule = FeeSchedule(provider=provider, currency=currency, percent_bps=bps, fixed_amount=fixed)
+        fee_schedule_save(actor=actor, schedule=schedule)
 
 
 def _follow_up(rng, actor: Actor, payment: Payment, moment: dt.datetime, now: dt.datetime) -> None:
@@ -112,7 +106,6 @@ def seed(*, rng, stdout) -> None:
     start = now - dt.timedelta(days=DAYS)
     step = dt.timedelta(days=DAYS) / PAYMENT_COUNT
     created = failed = 0
-    batch = None
     for i in range(PAYMENT_COUNT):
         # Draw everything for this index first, so skipping an existing one keeps later draws the same.
         customer = rng.choice(customers)
@@ -128,12 +121,8 @@ def seed(*, rng, stdout) -> None:
         follow_seed = rng.random()
         if reference in done:
             continue
-        if batch is None:
-            # Many payments per commit: the services nest inside (savepoints), and the seed is fast.
-            batch = transaction.atomic()
-            batch.__enter__()
-            in_batch = 0
-        with transaction.atomic(), clock.frozen_at(moment):
+        # Each service owns its transaction (steps around the provider call): nothing wraps it.
+        with clock.frozen_at(moment):
             payment = services.payment_create(
                 actor=actor, customer_id=customer.id, amount=amount, currency=currency,
                 method="bank_transfer" if token == "tok_bank_transfer" else "card",
@@ -142,18 +131,12 @@ def seed(*, rng, stdout) -> None:
                 device_id=f"dev-{customer.id[-6:]}", ip_address=f"203.0.113.{rng.randint(1, 254)}",
                 merchant_reference=reference)
         created += 1
-        in_batch += 1
         failed += payment.status == Payment.Status.FAILED
         try:
-            with transaction.atomic():
-                _follow_up(type(rng)(follow_seed), actor, payment, moment, now)
+            _follow_up(type(rng)(follow_seed), actor, payment, moment, now)
         except DomainError as exc:
+            # A refused use case changed nothing; the seed goes on.
             stdout.write(f"  payments: follow-up of {payment.id} refused: {exc.code}")
-        if in_batch >= BATCH:
-            batch.__exit__(None, None, None)
-            batch = None
-    if batch is not None:
-        batch.__exit__(None, None, None)
     created += _wallet_payments(rng, actor, done, now)
     stdout.write(f"  payments: {created} created ({failed} card payments declined or blocked), "
                  f"{PAYMENT_COUNT + WALLET_PAYMENTS - created} already there, in {time.monotonic() - started:.1f}s")

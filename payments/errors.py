@@ -1,8 +1,10 @@
 """Payments' domain errors (codes are contracts, see DESIGN.md's table)."""
 
 from core.errors import BusinessRefusal, DomainError, InvalidStateTransition, NotFound
+from core.money import CurrencyMismatch
 
-__all__ = ["InvalidStateTransition", "NotFound"]
+# Raised by payments too, declared in core: one class (and one code) for every app.
+__all__ = ["CurrencyMismatch", "InvalidStateTransition", "NotFound"]
 
 
 class PaymentNotCapturable(DomainError):
@@ -25,10 +27,6 @@ class RefundExceedsCaptured(BusinessRefusal):
 class CaptureExceedsAuthorised(BusinessRefusal):
     code = "capture_exceeds_authorised"
     default_message = "The capture amount is greater than the authorised amount."
-
-
-class CurrencyMismatch(BusinessRefusal):
-    code = "currency_mismatch"
 
 
 class NoProviderAvailable(DomainError):

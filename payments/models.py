@@ -8,10 +8,11 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.ids import PublicIdField
+from core.models import ActorStamped, Timestamped
 from core.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, format_amount
 
 
-class Payment(models.Model):
+class Payment(ActorStamped, Timestamped):
     class Status(models.TextChoices):
         REQUIRES_PAYMENT_METHOD = "requires_payment_method"
         REQUIRES_CONFIRMATION = "requires_confirmation"
@@ -79,11 +80,7 @@ class Payment(models.Model):
     captured_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=40, blank=True)
-    actor_type = models.CharField(max_length=16, blank=True)
-    actor_id = models.CharField(max_length=64, blank=True)
-    actor_label = models.CharField(max_length=200, blank=True)
-    created = models.DateTimeField(db_index=True)
-    updated = models.DateTimeField()
+    created = models.DateTimeField(db_index=True)  # Timestamped's, indexed: lists and filters read it
 
     class Meta:
         ordering = ["-created"]
@@ -148,7 +145,7 @@ class PaymentAttempt(models.Model):
         return f"{self.id} {self.provider} {self.status}"
 
 
-class Refund(models.Model):
+class Refund(ActorStamped, Timestamped):
     class Status(models.TextChoices):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
@@ -171,11 +168,7 @@ class Refund(models.Model):
     provider_reference = models.CharField(max_length=120, blank=True)
     entry_id = models.CharField(max_length=40, blank=True, help_text="Ledger entry (txn_) of this refund.")
     fee_returned = models.BigIntegerField(default=0)
-    actor_type = models.CharField(max_length=16, blank=True)
-    actor_id = models.CharField(max_length=64, blank=True)
-    actor_label = models.CharField(max_length=200, blank=True)
-    created = models.DateTimeField(db_index=True)
-    updated = models.DateTimeField()
+    created = models.DateTimeField(db_index=True)  # Timestamped's, indexed
 
     class Meta:
         ordering = ["-created"]
@@ -185,7 +178,7 @@ class Refund(models.Model):
         return f"{self.id} {self.status}"
 
 
-class RoutingRule(models.Model):
+class RoutingRule(Timestamped):
     """Staff-editable: which providers may serve a currency and method, in priority order."""
 
     name = models.CharField(max_length=100)
@@ -197,8 +190,6 @@ class RoutingRule(models.Model):
     disabled_providers = models.JSONField(default=list, blank=True)
     learning = models.BooleanField(default=True, help_text="Choose among allowed providers by observed outcomes.")
     enabled = models.BooleanField(default=True)
-    created = models.DateTimeField()
-    updated = models.DateTimeField()
 
     class Meta:
         ordering = ["priority", "id"]
@@ -292,7 +283,7 @@ class ReconciliationMismatch(models.Model):
         return f"{self.run_date} {self.kind} {self.payment_id or self.provider}"
 
 
-class FeeSchedule(models.Model):
+class FeeSchedule(Timestamped):
     """Provider fees per currency: percent (basis points) plus a fixed amount in minor units."""
 
     provider = models.CharField(max_length=40)
@@ -300,8 +291,6 @@ class FeeSchedule(models.Model):
     percent_bps = models.PositiveIntegerField(default=0, help_text="In basis points: 290 is 2.90%.")
     fixed_amount = models.BigIntegerField(default=0, help_text="Charged per payment on top of the percentage.")
     active = models.BooleanField(default=True)
-    created = models.DateTimeField()
-    updated = models.DateTimeField()
 
     class Meta:
         ordering = ["provider", "currency"]

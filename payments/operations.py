@@ -1,21 +1,27 @@
 """Public operations on payments and refunds (scope area: payments; top-ups: wallets)."""
 
 from core.money import parse_amount
-from core.operations import Operation, register
+from core.operations import Operation, amount_value, register
 from wallets import selectors as wallet_selectors
 
 from . import selectors, services
 from .serializers import (
+    MismatchResolveInput,
+    MismatchSerializer,
     PaymentCaptureInput,
     PaymentCreateInput,
     PaymentIdInput,
     PaymentListInput,
+    PaymentReviewInput,
     PaymentSerializer,
     RefundCreateInput,
     RefundIdInput,
     RefundSerializer,
     TopUpInput,
+    WebhookEventIdInput,
+    WebhookEventSerializer,
 )
+from .services import reconciliation, webhooks
 
 _ERRORS_PROVIDER = "A provider answer that never came leaves status unknown: call verify_payment, never retry."
 
@@ -72,7 +78,7 @@ register(Operation(
                  "currency_mismatch."),
     handler=_create, scope="payments:write", permission="payments.add_payment",
     input=PaymentCreateInput, output=PaymentSerializer, read_only=False, open_world=True, success_status=201,
-    idempotency_mode="lease", approvable=True, tags=("payments",),
+    idempotency_mode="lease", approvable=True, value=amount_value(), tags=("payments",),
 ))
 register(Operation(
     name="get_payment_status", title="Get payment",
@@ -105,6 +111,7 @@ register(Operation(
     handler=_capture, scope="payments:write", permission="payments.capture_payment",
     input=PaymentCaptureInput, output=PaymentSerializer, read_only=False, destructive=True, open_world=True,
     idempotency_mode="lease", approvable=True, tags=("payments",),
+    target="get_payment_status", value=amount_value(currency=None),
 ))
 register(Operation(
     name="cancel_payment", title="Cancel payment",
@@ -112,7 +119,7 @@ register(Operation(
                  "invalid_state_transition, not_found."),
     handler=services.payment_cancel, scope="payments:write", permission="payments.cancel_payment",
     input=PaymentIdInput, output=PaymentSerializer, read_only=False, destructive=True, open_world=True,
-    idempotency_mode="lease", tags=("payments",),
+    idempotency_mode="lease", tags=("payments",), target="get_payment_status",
 ))
 register(Operation(
     name="refund_payment", title="Refund payment",
@@ -122,6 +129,7 @@ register(Operation(
     handler=_refund, scope="payments:write", permission="payments.refund_payment",
     input=RefundCreateInput, output=RefundSerializer, read_only=False, destructive=True, open_world=True,
     success_status=201, idempotency_mode="lease", approvable=True, tags=("payments",),
+    target="get_payment_status", value=amount_value(currency=None),
 ))
 register(Operation(
     name="get_refund", title="Get refund",
@@ -137,4 +145,33 @@ register(Operation(
     handler=_top_up, scope="wallets:write", permission="wallets.topup_wallet",
     input=TopUpInput, output=PaymentSerializer, read_only=False, open_world=True, success_status=201,
     idempotency_mode="lease", approvable=True, tags=("wallets",),
+    target="get_wallet_balance", value=amount_value(currency=None),
+))
+
+# Staff-only operations: the admin's buttons and actions (not offered to API keys or agents).
+STAFF_ONLY = frozenset({"admin"})
+register(Operation(
+    name="review_payment", title="Review held payment",
+    description=("A risk analyst's decision on a payment held for review (status requires_capture, review_status "
+                 "pending): approve captures it (automatic capture) or leaves it to be captured, reject cancels "
+                 "it. Errors: invalid_state_transition (not held), validation_error, not_found."),
+    handler=services.payment_review, scope="payments:write", permission="payments.review_payment",
+    input=PaymentReviewInput, output=PaymentSerializer, read_only=False, destructive=True, open_world=True,
+    idempotency_mode="lease", target="get_payment_status", doors=STAFF_ONLY, tags=("payments",),
+))
+register(Operation(
+    name="retry_webhook_event", title="Retry applying a webhook event",
+    description=("Applies a stored provider webhook event again (a failed or unapplied one); an applied or ignored "
+                 "event is returned as it is. Errors: not_found."),
+    handler=webhooks.webhook_apply, scope="payments:write", permission="payments.retry_webhookevent",
+    input=WebhookEventIdInput, output=WebhookEventSerializer, read_only=False, doors=STAFF_ONLY,
+    tags=("payments",),
+))
+register(Operation(
+    name="resolve_reconciliation_mismatch", title="Resolve reconciliation mismatch",
+    description=("Marks an open reconciliation mismatch resolved, with a note. Errors: invalid_state_transition "
+                 "(already resolved), not_found."),
+    handler=reconciliation.mismatch_resolve, scope="payments:write",
+    permission="payments.resolve_reconciliationmismatch", input=MismatchResolveInput, output=MismatchSerializer,
+    read_only=False, doors=STAFF_ONLY, tags=("payments",),
 ))

@@ -60,13 +60,14 @@ class PaymentSerializer(serializers.Serializer):
             data[key] = data[key] or None
         return data
 
-    def get_card(self, obj) -> CardSerializer(allow_null=True):
+    def get_card(self, obj) -> CardSerializer(allow_null=True):  # type: ignore[valid-type]  # drf-spectacular's schema hint
         if obj.method != Payment.Method.CARD or not obj.card_last4:
             return None
         return {"brand": obj.card_brand, "country": obj.card_country, "last4": obj.card_last4}
 
     def get_risk(self, obj) -> RiskSerializer:
-        return {"score": obj.risk_score, "level": obj.risk_level, "decision": obj.risk_decision,
+        # The annotation is drf-spectacular's schema hint, not the type returned.
+        return {"score": obj.risk_score, "level": obj.risk_level, "decision": obj.risk_decision,  # type: ignore[return-value]
                 "model_version": obj.risk_model_version, "reasons": list(obj.risk_reasons or [])}
 
 
@@ -141,3 +142,38 @@ class TopUpInput(serializers.Serializer):
     wallet_id = serializers.CharField(help_text="Wallet id (wal_...).")
     amount = AmountInField()
     payment_method = serializers.CharField(max_length=64, help_text="Provider token of the card paying.")
+
+
+class PaymentReviewInput(PaymentIdInput):
+    decision = serializers.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")],
+                                       help_text="approve captures the held payment, reject cancels it.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class WebhookEventIdInput(serializers.Serializer):
+    event_id = serializers.CharField(help_text="Stored webhook event id (evt_...).")
+
+
+class WebhookEventSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    provider = serializers.CharField()
+    type = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    payment_id = serializers.CharField()
+    last_error = serializers.CharField()
+
+
+class MismatchResolveInput(serializers.Serializer):
+    mismatch_id = serializers.CharField(help_text="Reconciliation mismatch id (rcm_...).")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="resolved")
+
+
+class MismatchSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    run_date = serializers.DateField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    resolution_note = serializers.CharField()
+    resolved_by = serializers.CharField()
+    resolved_at = UtcDateTimeField(allow_null=True)

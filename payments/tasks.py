@@ -10,17 +10,17 @@ from .services import reconciliation, webhooks
 
 @shared_task(name="payments.expire_authorisations")
 def expire_authorisations() -> int:
-    return services.expire_authorisations(actor=Actor.for_task("payments.expire_authorisations"))
+    return services.payment_expire_authorisations(actor=Actor.for_task("payments.expire_authorisations"))
 
 
 @shared_task(name="payments.settle_unknown")
 def settle_unknown() -> int:
-    return services.settle_unknown(actor=Actor.for_task("payments.settle_unknown"))
+    return services.payment_settle_unknown(actor=Actor.for_task("payments.settle_unknown"))
 
 
 @shared_task(name="payments.reconcile")
 def reconcile(run_date: str | None = None) -> int:
-    return reconciliation.reconcile(actor=Actor.for_task("payments.reconcile"), run_date=run_date)
+    return reconciliation.reconciliation_run(actor=Actor.for_task("payments.reconcile"), run_date=run_date)
 
 
 @shared_task(name="payments.retry_failed_webhooks")

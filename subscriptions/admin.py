@@ -11,7 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_display, money_text, run_for_each
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_display, money_text
+from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
 from core.errors import DomainError
 from core.forms import AmountField, MoneyFormMixin
@@ -19,7 +20,10 @@ from core.money import format_amount
 
 from . import services
 from .models import BillingRun, ChurnModel, DunningSettings, Invoice, InvoiceAttempt, InvoiceLine, Plan, Subscription
-from .services.subscriptions import PRORATION_BEHAVIORS
+from .services.subscriptions import CHANGEABLE
+
+# Buttons are offered only where the operation applies; the operation refuses the rest anyway.
+ENDED = (Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED)
 
 _money = money_text
 
@@ -34,11 +38,14 @@ class PlanForm(MoneyFormMixin, forms.ModelForm):
 
 
 @admin.register(Plan)
-class PlanAdmin(MoneyAdminMixin, admin.ModelAdmin):
+class PlanAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "name", "amount", "interval", "interval_count", "trial_days", "active", "created")
     list_filter = ("active", "currency", "interval")
     search_fields = ("id", "name")
-    actions = ["archive"]
+    operation_actions = (
+        operation_action("archive_plan", label="Archive (no new subscriptions)", id_field="plan_id", name="archive",
+                         when=lambda plan: plan.active),
+    )
     form = PlanForm
     money_fields = ("amount",)
     amount_money = money_display("amount", description="Price")
@@ -66,11 +73,6 @@ class PlanAdmin(MoneyAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Archive (no new subscriptions)", permissions=["change"])
-    def archive(self, request, queryset):
-        run_for_each(self, request, queryset, "Archived",
-                     lambda actor, p: services.plan_archive(actor=actor, plan_id=p.pk))
-
 
 class InvoiceInline(MoneyAdminMixin, ReadOnlyInline):
     model = Invoice
@@ -80,81 +82,28 @@ class InvoiceInline(MoneyAdminMixin, ReadOnlyInline):
     money_fields = ("total",)
 
 
-class ChangePlanForm(forms.Form):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.filter(active=True), required=False)
-    quantity = forms.IntegerField(min_value=1, max_value=10_000, required=False)
-    proration_behavior = forms.ChoiceField(choices=[(c, c) for c in PRORATION_BEHAVIORS])
-
-
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
+class SubscriptionAdmin(OperationActionsMixin, ReadOnlyAdmin):
     list_display = ("id", "customer", "plan", "quantity", "status", "current_period_end", "cancel_at_period_end")
     list_filter = ("status", "cancel_at_period_end")
     list_select_related = ("customer", "plan")
     search_fields = ("id", "customer__id", "customer__email")
     show_full_result_count = False
     inlines = [InvoiceInline]
-    actions = ["cancel_now", "cancel_at_end", "pause", "resume"]
-    readonly_fields = ("change_plan_link",)
-
-    def change_plan_link(self, obj):
-        url = reverse("admin:subscriptions_subscription_change_plan", args=[quote(obj.pk)])
-        return format_html('<a class="button" href="{}">Change plan or quantity (with preview)</a>', url)
-
-    change_plan_link.short_description = "Change"
-
-    def has_write_permission(self, request):
-        return request.user.has_perm("subscriptions.change_subscription")
-
-    @admin.action(description="Cancel now", permissions=["write"])
-    def cancel_now(self, request, queryset):
-        run_for_each(self, request, queryset, "Canceled",
-              lambda actor, s: services.subscription_cancel(actor=actor, subscription_id=s.pk))
-
-    @admin.action(description="Cancel at period end", permissions=["write"])
-    def cancel_at_end(self, request, queryset):
-        run_for_each(self, request, queryset, "Will cancel at period end",
-              lambda actor, s: services.subscription_cancel(actor=actor, subscription_id=s.pk, at_period_end=True))
-
-    @admin.action(description="Pause", permissions=["write"])
-    def pause(self, request, queryset):
-        run_for_each(self, request, queryset, "Paused",
-              lambda actor, s: services.subscription_pause(actor=actor, subscription_id=s.pk))
-
-    @admin.action(description="Resume (new period, invoiced now)", permissions=["write"])
-    def resume(self, request, queryset):
-        run_for_each(self, request, queryset, "Resumed",
-              lambda actor, s: services.subscription_resume(actor=actor, subscription_id=s.pk))
-
-    def get_urls(self):
-        return [path("<str:object_id>/change-plan/", self.admin_site.admin_view(self.change_plan_view),
-                     name="subscriptions_subscription_change_plan"), *super().get_urls()]
-
-    def change_plan_view(self, request, object_id):
-        if not self.has_write_permission(request):
-            raise PermissionDenied
-        # Object ids in admin URLs are escaped (`_5F` is `_`), as in the admin's own views.
-        sub = get_object_or_404(Subscription.objects.select_related("plan", "customer"), pk=unquote(object_id))
-        form = ChangePlanForm(request.POST or None, initial={"plan": sub.plan_id, "quantity": sub.quantity})
-        result = None
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            kwargs = dict(actor=Actor.for_user(request.user), subscription_id=sub.pk,
-                          plan_id=data["plan"].pk if data["plan"] else None, quantity=data["quantity"],
-                          proration_behavior=data["proration_behavior"])
-            try:
-                if "apply" in request.POST:
-                    services.subscription_change(**kwargs)
-                    self.message_user(request, "Subscription changed.", messages.SUCCESS)
-                    return redirect(reverse("admin:subscriptions_subscription_change", args=[quote(sub.pk)]))
-                result = services.subscription_change_preview(**kwargs)
-            except DomainError as exc:
-                self.message_user(request, f"{exc.code}: {exc.message} {exc.details or ''}", messages.ERROR)
-        context = {**self.admin_site.each_context(request), "title": f"Change {sub.pk}", "sub": sub, "form": form,
-                   "result": result, "opts": Subscription._meta,
-                   "lines": [(line, _money(line.amount, line.currency)) for line in (result.lines if result else [])],
-                   "amount_due": _money(result.amount_due, result.currency) if result else ""}
-        return TemplateResponse(request, "admin/subscriptions/change_plan.html", context)
+    operation_actions = (
+        operation_action("update_subscription", label="Change plan or quantity", id_field="subscription_id",
+                         fixed={"preview": False}, name="change_plan", when=lambda sub: sub.status in CHANGEABLE),
+        operation_action("cancel_subscription", label="Cancel now", id_field="subscription_id",
+                         fixed={"at_period_end": False}, name="cancel_now", when=lambda sub: sub.status not in ENDED),
+        operation_action("cancel_subscription", label="Cancel at period end", id_field="subscription_id",
+                         fixed={"at_period_end": True}, name="cancel_at_end",
+                         when=lambda sub: sub.status in CHANGEABLE and not sub.cancel_at_period_end),
+        operation_action("pause_subscription", label="Pause", id_field="subscription_id", name="pause",
+                         when=lambda sub: sub.status in CHANGEABLE),
+        operation_action("resume_subscription", label="Resume (new period, invoiced now)",
+                         id_field="subscription_id", name="resume",
+                         when=lambda sub: sub.status == Subscription.Status.PAUSED),
+    )
 
 
 class LineInline(MoneyAdminMixin, ReadOnlyInline):
@@ -171,7 +120,7 @@ class AttemptInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+class InvoiceAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
     list_display = ("number", "id", "customer", "subscription", "status", "total", "attempt_count",
                     "next_payment_attempt", "created")
     money_fields = ("subtotal", "total", "amount_paid")
@@ -181,31 +130,22 @@ class InvoiceAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     show_full_result_count = False
     inlines = [LineInline, AttemptInline]
     readonly_fields = ("printable",)
-    actions = ["pay", "void", "mark_uncollectible"]
+    operation_actions = (
+        operation_action("pay_invoice", label="Pay now", id_field="invoice_id", name="pay",
+                         when=lambda invoice: invoice.status in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE)),
+        operation_action("void_invoice", label="Void", id_field="invoice_id", name="void",
+                         when=lambda invoice: invoice.status in (Invoice.Status.DRAFT, Invoice.Status.OPEN,
+                                                                 Invoice.Status.UNCOLLECTIBLE)),
+        operation_action("mark_invoice_uncollectible", label="Mark uncollectible", id_field="invoice_id",
+                         name="mark_uncollectible", when=lambda invoice: invoice.status == Invoice.Status.OPEN),
+    )
 
     def printable(self, obj):
         url = reverse("admin:subscriptions_invoice_print", args=[quote(obj.pk)])
         return format_html('<a class="button" href="{}" target="_blank">Printable invoice</a>', url)
 
-    def has_write_permission(self, request):
-        return request.user.has_perm("subscriptions.change_invoice")
-
-    @admin.action(description="Pay now", permissions=["write"])
-    def pay(self, request, queryset):
-        run_for_each(self, request, queryset, "Payment attempted",
-              lambda actor, i: services.invoice_pay(actor=actor, invoice_id=i.pk))
-
-    @admin.action(description="Void", permissions=["write"])
-    def void(self, request, queryset):
-        run_for_each(self, request, queryset, "Voided",
-                     lambda actor, i: services.invoice_void(actor=actor, invoice_id=i.pk))
-
-    @admin.action(description="Mark uncollectible", permissions=["write"])
-    def mark_uncollectible(self, request, queryset):
-        run_for_each(self, request, queryset, "Marked uncollectible",
-              lambda actor, i: services.invoice_mark_uncollectible(actor=actor, invoice_id=i.pk))
-
     def get_urls(self):
+        # Before the operation and change URLs, which would take "print" for an object id.
         return [path("<str:object_id>/print/", self.admin_site.admin_view(self.print_view),
                      name="subscriptions_invoice_print"), *super().get_urls()]
 

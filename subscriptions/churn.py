@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, Q
 
 from core import clock
-from core.db import run_in_transaction
+from core.db import use_case
 from core.money import format_amount
 from payments.models import Payment
 
@@ -106,8 +106,10 @@ def _auc(labels, scores) -> float | None:
     return round(wins / (len(positives) * len(negatives)), 4)
 
 
+@use_case(steps=True)
 def train(*, now: dt.datetime | None = None) -> ChurnModel | None:
-    """Trains and stores a model; None (nothing stored) when history is too short."""
+    """Trains and stores a model; None (nothing stored) when history is too short. Reads the
+    history and trains outside any transaction (seconds of work), then stores the model in one."""
     import xgboost as xgb
 
     now = now or clock.now()
@@ -133,9 +135,14 @@ def train(*, now: dt.datetime | None = None) -> ChurnModel | None:
                "base_rate": round(float(y_eval.mean()), 4), "train_positives": int(y_train.sum()),
                "eval_positives": int(y_eval.sum())}
     raw = booster.save_raw("json").decode()
-    return run_in_transaction(lambda: ChurnModel.objects.create(
-        version=f"churn-{now:%Y%m%d%H%M%S}", trained_at=now, train_cutoff=train_cutoff, eval_cutoff=eval_cutoff,
-        n_train=len(train_samples), n_eval=len(eval_samples), metrics=metrics, features=FEATURES, booster=raw))
+    return _store(version=f"churn-{now:%Y%m%d%H%M%S}", trained_at=now, train_cutoff=train_cutoff,
+                  eval_cutoff=eval_cutoff, n_train=len(train_samples), n_eval=len(eval_samples), metrics=metrics,
+                  features=FEATURES, booster=raw)
+
+
+@use_case
+def _store(**fields) -> ChurnModel:
+    return ChurnModel.objects.create(**fields)
 
 
 def at_risk(*, limit: int = 20, now: dt.datetime | None = None) -> dict:

@@ -1,4 +1,5 @@
-"""Domain errors of subscriptions (stable codes, see DESIGN.md's error table)."""
+"""Domain errors of subscriptions (stable codes, see DESIGN.md's error table); a currency mismatch is
+`core.money.CurrencyMismatch`, shared by every app."""
 
 from core.errors import BusinessRefusal, InvalidStateTransition, NotFound
 
@@ -28,6 +29,8 @@ class PlanInactive(BusinessRefusal):
     default_message = "The plan is archived; new subscriptions and changes cannot use it."
 
 
-class CurrencyMismatch(BusinessRefusal):
-    code = "currency_mismatch"
-    default_message = "The currencies differ."
+class NoPaymentMethod(BusinessRefusal):
+    """A subscription with neither a wallet nor a provider token: collection counts it as a hard decline."""
+
+    code = "no_payment_method"
+    default_message = "The subscription has no payment source."

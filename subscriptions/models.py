@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import PublicIdField
+from core.models import Timestamped
 from core.money import CURRENCY_CHOICES
 
 
@@ -42,7 +43,7 @@ class Plan(models.Model):
         return f"{self.name} ({self.id})"
 
 
-class Subscription(models.Model):
+class Subscription(Timestamped):
     class Status(models.TextChoices):
         INCOMPLETE = "incomplete"
         INCOMPLETE_EXPIRED = "incomplete_expired"
@@ -71,8 +72,6 @@ class Subscription(models.Model):
                                  help_text="Default payment source: the customer's wallet (wal_)...")
     payment_method = models.CharField(max_length=64, blank=True, default="", help_text="...or a provider token.")
     metadata = models.JSONField(default=dict, blank=True)
-    created = models.DateTimeField()
-    updated = models.DateTimeField()
 
     class Meta:
         ordering = ["-created"]
@@ -126,7 +125,7 @@ class InvoiceSequence(models.Model):
         return f"{self.year}: {self.last}"
 
 
-class Invoice(models.Model):
+class Invoice(Timestamped):
     class Status(models.TextChoices):
         DRAFT = "draft"
         OPEN = "open"
@@ -161,8 +160,6 @@ class Invoice(models.Model):
     finalized_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
-    created = models.DateTimeField()
-    updated = models.DateTimeField()
 
     class Meta:
         ordering = ["-created"]

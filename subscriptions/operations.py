@@ -127,7 +127,7 @@ register(Operation(
     handler=services.subscription_change, preview=services.subscription_change_preview,
     scope="subscriptions:write", permission="subscriptions.change_subscription",
     input=SubscriptionChangeInput, output=ChangeResultSerializer, read_only=False, destructive=True,
-    open_world=True, idempotency_mode="lease", tags=SUBS,
+    open_world=True, idempotency_mode="lease", tags=SUBS, target="get_subscription",
 ))
 register(Operation(
     name="cancel_subscription", title="Cancel subscription",

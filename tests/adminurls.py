@@ -12,3 +12,9 @@ from django.urls import reverse
 def admin_url(obj, view: str = "change") -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[quote(obj.pk)])
+
+
+def operation_url(obj, name: str) -> str:
+    """The page of operation `name` for `obj` (core.admin_ops: a change-page button)."""
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_operation", args=[quote(obj.pk), name])

@@ -48,8 +48,45 @@ def roles(db):
 
 
 @pytest.fixture
-def system_actor():
+def actor():
+    """Who a test's direct service calls act as."""
     return Actor.system("tests")
+
+
+@pytest.fixture
+def system_actor(actor):
+    return actor
+
+
+@pytest.fixture
+def customer(db):
+    from .factories import CustomerFactory
+
+    return CustomerFactory()
+
+
+@pytest.fixture
+def one_sandbox(settings):
+    """One sandbox provider, so routing has nothing to choose between."""
+    settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
+    return "sandbox"
+
+
+@pytest.fixture
+def make_wallet(db, actor):
+    """make_wallet(currency="USD", balance=0, customer=None, daily_limit=None): a wallet of a new
+    customer (or the one given) funded from the sandbox clearing account."""
+    from .factories import CustomerFactory
+    from .wallets_setup import open_wallet
+
+    def make(currency="USD", balance=0, customer=None, daily_limit=None):
+        wallet = open_wallet(actor=actor, customer=customer or CustomerFactory(), currency=currency,
+                             balance=balance, daily_limit=daily_limit)
+        wallet.refresh_from_db()
+        wallet.account.refresh_from_db()
+        return wallet
+
+    return make
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ import pytest
 from django.db import transaction
 
 from accounts import services as account_services
+from approvals import services as mcp_services
+from approvals.models import ApprovalRequest, ApprovalThreshold
 from core.context import Actor
-from core.db import run_in_transaction
-from mcp_gateway import services as mcp_services
-from mcp_gateway.models import ApprovalRequest, ApprovalThreshold
 from payments import services as payment_services
 from payments.models import FeeSchedule, ReconciliationMismatch
 from payments.services.settings import fee_schedule_save
@@ -47,8 +46,8 @@ def money(settings, api):
     appear on a page by chance."""
     settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
     actor = Actor.system("tests")
-    fee = run_in_transaction(lambda: fee_schedule_save(actor=actor, schedule=FeeSchedule(
-        provider="sandbox", currency="USD", percent_bps=0, fixed_amount=1357)))
+    fee = fee_schedule_save(actor=actor, schedule=FeeSchedule(provider="sandbox", currency="USD", percent_bps=0,
+                                                              fixed_amount=1357))
     with transaction.atomic():
         customer = account_services.customer_create(actor=actor, email="money@example.com", name="Money")
         other = account_services.customer_create(actor=actor, email="other@example.com", name="Other")
@@ -70,8 +69,8 @@ def money(settings, api):
                                              interval="month", interval_count=1, trial_days=0)
     sub = subscription_services.subscription_create(actor=actor, customer_id=customer.pk, plan_id=plan.pk,
                                                     payment_method="tok_visa")
-    limit = run_in_transaction(lambda: mcp_services.threshold_save(
-        actor=actor, api_key=None, operation="create_payment", currency="USD", amount="100.00"))
+    limit = mcp_services.threshold_save(
+        actor=actor, api_key=None, operation="create_payment", currency="USD", amount="100.00")
     response = api.post("/api/v1/payments", {"customer_id": customer.pk, "amount": "450.00", "currency": "USD",
                                              "method": "card", "payment_method": "tok_visa"}, format="json")
     assert response.status_code == 202, response.content
@@ -113,8 +112,8 @@ def test_change_pages_and_lists_show_amounts_as_money(admin_client, money):
         ("/admin/wallets/hold/", [3333]),
         ("/admin/subscriptions/plan/", [2700]),
         ("/admin/subscriptions/invoice/", [2700]),
-        ("/admin/mcp_gateway/approvalthreshold/", [10000]),
-        ("/admin/mcp_gateway/approvalrequest/", [45000]),
+        ("/admin/approvals/approvalthreshold/", [10000]),
+        ("/admin/approvals/approvalrequest/", [45000]),
     ]
     problems = []
     for url, amounts in pages:

@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from approvals.services import threshold_save
 from core.context import Actor
-from core.db import run_in_transaction
 from core.pagination import encode_cursor
-from mcp_gateway.services import threshold_save
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "docs" / "schema.yml"
@@ -62,8 +61,8 @@ def _objects(api: APIClient) -> dict[str, list[str]]:
     invoices = _ok(api.get(f"/api/v1/invoices?subscription_id={subscription['id']}"))["data"]
     assert invoices, "a new subscription has its first invoice"
     # Payments above 1,000.00 USD wait for a person: one held call, so an approval id exists.
-    run_in_transaction(lambda: threshold_save(actor=Actor.system("tests"), api_key=None, operation="create_payment",
-                                              currency="USD", amount="1000.00"))
+    threshold_save(actor=Actor.system("tests"), api_key=None, operation="create_payment",
+                                              currency="USD", amount="1000.00")
     approval = _ok(api.post("/api/v1/payments", {"amount": "1500.00", "currency": "usd",
                                                  "customer_id": customer["id"], "method": "card",
                                                  "payment_method": "tok_visa"}, format="json"), status=(202,))

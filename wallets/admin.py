@@ -1,4 +1,5 @@
-"""Staff views of wallets and the ledger. The ledger is read-only here; every change is a service call."""
+"""Staff views of wallets and the ledger. The ledger is read-only here. A change to an existing object is an
+operation call (core.admin_ops: list actions and buttons on its page); the add forms save through the service."""
 
 from __future__ import annotations
 
@@ -7,38 +8,23 @@ import json
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 
-from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text, run_for_each
+from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text
+from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
-from core.db import run_in_transaction
 from core.forms import AmountField, MoneyFormMixin
 from core.money import format_amount
 
-from . import ledger, selectors, services
+from . import selectors, services
 from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
 _money = money_text
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-class AdjustForm(ReasonForm):
-    amount = AmountField(allow_negative=True,
-                         help_text="Signed, in major units: 10.00 credits the wallet, -10.00 debits it.")
-
-    field_order = ["amount", "reason"]
-
-    def __init__(self, *args, currency=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        # One currency among the selected wallets: the amount is checked here, next to its code.
-        self.fields["amount"].currency = currency
-
-
 class WalletForm(MoneyFormMixin, forms.ModelForm):
+    """Opening a wallet; every later change is an operation (the buttons on the wallet's page)."""
+
     daily_limit = AmountField(required=False, allow_zero=True, currency_field="currency", label="Daily limit",
                               help_text="Outgoing limit per UTC day, in major units of the wallet's currency; "
                                         "empty: no limit.")
@@ -48,41 +34,39 @@ class WalletForm(MoneyFormMixin, forms.ModelForm):
         fields = ("customer", "currency", "daily_limit")
 
 
-def _form_action(modeladmin, request, queryset, *, form_class, action, intro, submit_label, apply, form_kwargs=None):
-    """An admin action with a form: shows the form first, runs `apply(obj, data)` per object on submit."""
-    form = form_class(request.POST if "apply" in request.POST else None, **(form_kwargs or {}))
-    if form.is_bound and form.is_valid():
-        run_for_each(modeladmin, request, queryset, submit_label, lambda actor, obj: apply(obj, form.cleaned_data))
-        return None
-    context = {**modeladmin.admin_site.each_context(request), "title": submit_label, "form": form,
-               "queryset": queryset, "action": action, "intro": intro, "submit_label": submit_label,
-               "opts": modeladmin.model._meta}
-    return TemplateResponse(request, "admin/wallets/action_form.html", context)
-
-
 @admin.register(Wallet)
-class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
+class WalletAdmin(OperationActionsMixin, MoneyAdminMixin, admin.ModelAdmin):
     form = WalletForm
     list_display = ("id", "customer", "currency", "status", "balance", "available", "daily_limit", "created")
     list_filter = ("status", "currency")
     search_fields = ("=id", "=customer__id", "customer__email")
     list_select_related = ("customer", "account")
     show_full_result_count = False
-    actions = ["freeze", "unfreeze", "adjust"]
+    operation_actions = (
+        operation_action("freeze_wallet", label="Freeze", id_field="wallet_id",
+                         when=lambda w: w.status == Wallet.Status.ACTIVE),
+        operation_action("unfreeze_wallet", label="Unfreeze", id_field="wallet_id",
+                         when=lambda w: w.status == Wallet.Status.FROZEN),
+        operation_action("adjust_wallet", label="Adjust balance (against suspense)", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
+        operation_action("set_wallet_daily_limit", label="Set daily limit", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
+        operation_action("close_wallet", label="Close", id_field="wallet_id",
+                         when=lambda w: w.status != Wallet.Status.CLOSED),
+    )
     change_form_template = "admin/wallets/wallet/change_form.html"
     raw_id_fields = ("customer",)
     money_fields = ("daily_limit",)
 
+    # A wallet's page shows it; every change to it is one of the operations above.
+    shown_fields = ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
+                    "last_changed")
+
     def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("customer", "currency", "daily_limit")
-        return ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
-                "last_changed")
+        return ("customer", "currency", "daily_limit") if obj is None else self.shown_fields
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return ("id", "customer", "currency", "status", "status_reason", "account", "created", "last_changed")
+        return () if obj is None else self.shown_fields
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -90,7 +74,7 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Updated")
     def last_changed(self, obj):
         # Formatted as the admin formats a date field (a display method's value is printed as is).
-        return formats.localize(timezone.template_localtime(obj.last_changed))
+        return formats.localize(timezone.template_localtime(obj.last_changed))  # type: ignore[attr-defined]  # missing from the stubs
 
     @admin.display(description="Balance")
     def balance(self, obj):
@@ -101,14 +85,11 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
         return _money(obj.account.available, obj.currency)
 
     def save_model(self, request, obj, form, change):
-        actor = Actor.for_user(request.user)
         if change:
-            saved = run_in_transaction(lambda: services.wallet_set_daily_limit(
-                actor=actor, wallet_id=obj.pk, daily_limit=form.cleaned_data["daily_limit"]))
-        else:
-            saved = run_in_transaction(lambda: services.wallet_create(
-                actor=actor, customer_id=form.cleaned_data["customer"].pk, currency=form.cleaned_data["currency"],
-                daily_limit=form.cleaned_data["daily_limit"]))
+            return  # every field is read-only on a wallet's page: its changes are the operations
+        saved = services.wallet_create(actor=Actor.for_user(request.user), customer_id=form.cleaned_data["customer"].pk,
+                                       currency=form.cleaned_data["currency"],
+                                       daily_limit=form.cleaned_data["daily_limit"])
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -132,40 +113,6 @@ class WalletAdmin(MoneyAdminMixin, admin.ModelAdmin):
                                  wallet_balance=format_amount(wallet.account.balance, cur),
                                  wallet_available=format_amount(wallet.account.available, cur))
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def _status_action(self, request, queryset, service, label):
-        return _form_action(
-            self, request, queryset, form_class=ReasonForm, action=service.__name__.removeprefix("wallet_"),
-            intro=f"{label} these wallets. The reason is kept in the audit trail.", submit_label=label,
-            apply=lambda w, data: run_in_transaction(lambda: service(
-                actor=Actor.for_user(request.user), wallet_id=w.pk, reason=data["reason"])))
-
-    @admin.action(description="Freeze selected wallets", permissions=["freeze"])
-    def freeze(self, request, queryset):
-        return self._status_action(request, queryset, services.wallet_freeze, "Freeze")
-
-    @admin.action(description="Unfreeze selected wallets", permissions=["freeze"])
-    def unfreeze(self, request, queryset):
-        return self._status_action(request, queryset, services.wallet_unfreeze, "Unfreeze")
-
-    @admin.action(description="Adjust balance of selected wallets (against suspense)", permissions=["adjust"])
-    def adjust(self, request, queryset):
-        def apply(wallet, data):
-            amount = AdjustForm.base_fields["amount"].minor_for(data["amount"], wallet.currency)
-            run_in_transaction(lambda: services.wallet_adjust(
-                actor=Actor.for_user(request.user), wallet_id=wallet.pk, amount=amount, reason=data["reason"]))
-
-        currencies = set(queryset.values_list("currency", flat=True))
-        return _form_action(self, request, queryset, form_class=AdjustForm, action="adjust",
-                            intro="Post a manual adjustment against the suspense account.",
-                            submit_label="Adjust", apply=apply,
-                            form_kwargs={"currency": currencies.pop() if len(currencies) == 1 else None})
-
-    def has_freeze_permission(self, request):
-        return request.user.has_perm("wallets.freeze_wallet")
-
-    def has_adjust_permission(self, request):
-        return request.user.has_perm("wallets.adjust_wallet")
 
 
 @admin.register(LedgerAccount)
@@ -191,12 +138,12 @@ class PostingInline(MoneyAdminMixin, ReadOnlyInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdmin):
+class JournalEntryAdmin(OperationActionsMixin, ReadOnlyAdmin):
     list_display = ("id", "kind", "description", "actor_label", "reverses", "created")
     list_filter = ("kind",)
     search_fields = ("=id", "=idempotency_key")
     inlines = [PostingInline]
-    actions = ["reverse"]
+    operation_actions = (operation_action("reverse_journal_entry", label="Reverse", id_field="entry_id"),)
     fields = ("id", "kind", "description", "actor_type", "actor_id", "actor_label", "idempotency_key",
               "metadata_money", "reverses", "created")
     readonly_fields = fields
@@ -212,18 +159,6 @@ class JournalEntryAdmin(ReadOnlyAdmin):
             if isinstance(value, int) and not isinstance(value, bool) and currency:
                 data[key] = money_text(value, currency)
         return json.dumps(data, ensure_ascii=False)
-
-    @admin.action(description="Reverse selected entries", permissions=["reverse"])
-    def reverse(self, request, queryset):
-        return _form_action(
-            self, request, queryset, form_class=ReasonForm, action="reverse",
-            intro="Post a reversing entry for each (every posting negated); the originals stay as they are.",
-            submit_label="Reverse",
-            apply=lambda entry, data: run_in_transaction(lambda: ledger.entry_reverse(
-                entry_id=entry.pk, actor=Actor.for_user(request.user), reason=data["reason"])))
-
-    def has_reverse_permission(self, request):
-        return request.user.has_perm("wallets.reverse_journalentry")
 
 
 @admin.register(Hold)
@@ -251,8 +186,8 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        saved = run_in_transaction(lambda: services.exchange_rate_set(
+        saved = services.exchange_rate_set(
             actor=Actor.for_user(request.user), base_currency=data["base_currency"],
             quote_currency=data["quote_currency"], rate=data["rate"], source=data["source"],
-            valid_from=data["valid_from"]))
+            valid_from=data["valid_from"])
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})

@@ -7,12 +7,13 @@ is applied only if it is not there yet (wallets by customer and currency, moveme
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import combinations
 
 from accounts.models import Customer
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import use_case
 from core.errors import DomainError
 from core.money import exponent
 
@@ -29,6 +30,16 @@ TRANSFERS = 150
 CONVERSIONS = 12
 
 
+@use_case
+def _open_and_fund(*, actor: Actor, customer: Customer, currency: str, major: int) -> None:
+    """A wallet and its opening top-up, both or neither."""
+    wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency=currency)
+    source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
+                                   owner="provider:sandbox")
+    services.wallet_credit_topup(wallet_id=wallet.pk, amount=major * 10 ** exponent(currency), source=source,
+                                 actor=actor, reference="demo opening top-up")
+
+
 def seed(*, rng, stdout) -> None:
     actor = Actor.system("seed_demo")
     customers = list(Customer.objects.filter(email__endswith="@demo.example").order_by("email"))
@@ -40,11 +51,11 @@ def seed(*, rng, stdout) -> None:
     for base, quote in combinations(sorted(PER_USD), 2):
         if not ExchangeRate.objects.filter(base_currency=base, quote_currency=quote).exists():
             rate = (PER_USD[quote] / PER_USD[base]).quantize(Decimal("0.0000000001"))
-            run_in_transaction(lambda b=base, q=quote, r=rate: services.exchange_rate_set(
-                actor=actor, base_currency=b, quote_currency=q, rate=r, source="demo (illustrative)"))
+            services.exchange_rate_set(actor=actor, base_currency=base, quote_currency=quote, rate=rate,
+                                       source="demo (illustrative)")
             rates_added += 1
 
-    plan = []
+    plan: list[tuple[Customer, str, int]] = []
     for customer in customers:
         currencies = [HOME_CURRENCY.get(customer.country, "USD")]
         extra = rng.choice(EXTRA)
@@ -57,15 +68,7 @@ def seed(*, rng, stdout) -> None:
         if Wallet.objects.filter(customer=customer, currency=currency).exists():
             continue
 
-        def open_and_fund(customer=customer, currency=currency, major=major):
-            wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency=currency)
-            source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
-                                           owner="provider:sandbox")
-            minor = major * 10 ** exponent(currency)
-            services.wallet_credit_topup(wallet_id=wallet.pk, amount=minor, source=source, actor=actor,
-                                         reference="demo opening top-up")
-
-        run_in_transaction(open_and_fund)
+        _open_and_fund(actor=actor, customer=customer, currency=currency, major=major)
         created += 1
 
     wallets = list(Wallet.objects.filter(customer__in=customers).order_by("customer__email", "currency"))
@@ -73,7 +76,7 @@ def seed(*, rng, stdout) -> None:
     for w in wallets:
         by_currency.setdefault(w.currency, []).append(w)
     pools = [cur for cur, ws in sorted(by_currency.items()) if len(ws) >= 2]
-    moves = []
+    moves: list[tuple[str, Callable[..., JournalEntry]]] = []
     for i in range(TRANSFERS):
         cur = rng.choice(pools)
         a, b = rng.sample(by_currency[cur], 2)
@@ -94,7 +97,7 @@ def seed(*, rng, stdout) -> None:
         if description in done:
             continue
         try:
-            run_in_transaction(lambda move=move, d=description: move(d=d))
+            move(d=description)
         except DomainError as exc:
             refused += 1
             stdout.write(f"  wallets: {description} refused: {exc.code}")

@@ -1,4 +1,5 @@
-"""The wallets app's domain errors; codes are contracts (DESIGN.md error table)."""
+"""The wallets app's domain errors; codes are contracts (DESIGN.md error table). A currency mismatch is
+`core.money.CurrencyMismatch`, the one of every app."""
 
 from core.errors import BusinessRefusal, DomainError, InvalidStateTransition
 
@@ -11,11 +12,6 @@ class InsufficientFunds(BusinessRefusal):
 class LimitExceeded(BusinessRefusal):
     code = "limit_exceeded"
     default_message = "This would exceed the wallet's daily outgoing limit."
-
-
-class CurrencyMismatch(BusinessRefusal):
-    code = "currency_mismatch"
-    default_message = "The currencies do not match."
 
 
 class WalletFrozen(DomainError):
@@ -55,3 +51,13 @@ class WalletExists(DomainError):
 class RateNotFound(BusinessRefusal):
     code = "rate_not_found"
     default_message = "No exchange rate is stored for this currency pair."
+
+
+class WalletNotEmpty(InvalidStateTransition):
+    code = "wallet_not_empty"
+    default_message = "Only a wallet with a zero balance and no pending holds can be closed."
+
+
+class AmountTooSmall(BusinessRefusal):
+    code = "amount_too_small"
+    default_message = "The amount converts to less than one minor unit."

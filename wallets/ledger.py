@@ -1,7 +1,8 @@
 """The posting engine: every movement of money in the product goes through `post_entry`.
 
-Everything here is an inner service: it requires the caller's transaction (the use case owns
-the retry of deadlocks and serialization failures) and never commits on its own. Accounts
+Posting, reserving and capturing are inner services: they require the caller's transaction (the
+use case owns the retry of deadlocks and serialization failures) and never commit on their own.
+The staff and task actions (void a hold, expire due holds, reverse an entry) are use cases. Accounts
 are locked with `select_for_update()` in id order, so two entries touching the same pair of
 accounts in opposite directions queue instead of deadlocking; overdraft is checked under
 that lock against the available balance (posted - pending debits).
@@ -18,13 +19,13 @@ from django.db.models import F
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import require_transaction, use_case
 from core.errors import NotFound, ValidationFailed, money_details
 from core.ids import get_by_public_id
-from core.money import format_amount
+from core.models import stamp
+from core.money import CurrencyMismatch, format_amount, require_positive
 
 from .errors import (
-    CurrencyMismatch,
     EntryAlreadyReversed,
     HoldAmountExceeded,
     HoldNotPending,
@@ -35,20 +36,12 @@ from .ledger_write import update_accounts, write_entries
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
 __all__ = [
-    "AccountType", "EntryDraft", "check_amount", "system_account", "account_open", "post_entry",
+    "AccountType", "EntryDraft", "system_account", "account_open", "post_entry",
     "post_entries", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
     "account_balance", "account_available",
 ]
 
 REVERSAL_KIND = "reversal"
-
-
-def check_amount(amount: object, *, field: str = "amount") -> int:
-    # bool is an int subclass; True must not move one cent.
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise ValidationFailed({field: ["Must be a positive integer number of minor units."]},
-                               message="Amounts inside the ledger are positive integers in minor units.")
-    return amount
 
 
 def account_open(*, owner: str, account_type: str, currency: str) -> LedgerAccount:
@@ -160,10 +153,10 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
             account = locked[account_id]
             if amount < 0 and not account.allow_negative and running[account_id] + amount - pending[account_id] < 0:
                 raise _insufficient(account, running[account_id] - pending[account_id], -amount)
-        entry = JournalEntry(kind=draft.kind, description=draft.description[:500], actor_type=actor.kind,
-                             actor_id=actor.id[:64], actor_label=actor.label[:200],
+        entry = JournalEntry(kind=draft.kind, description=draft.description[:500],
                              idempotency_key=draft.idempotency_key, metadata=draft.metadata or {},
-                             reverses=draft.reverses, created=now)
+                             reverses=draft.reverses)
+        stamp(entry, actor=actor, now=now)
         entry.posting_rows = []
         for account, amount in draft.postings:
             running[account.pk] += amount
@@ -220,7 +213,7 @@ def account_available(account: LedgerAccount) -> int:
 def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, description: str = "",
                  expires_at=None, metadata: dict | None = None) -> Hold:
     require_transaction()
-    check_amount(amount)
+    require_positive(amount)
     locked = _lock_accounts([account.pk])[account.pk]
     if not locked.allow_negative and locked.balance - locked.pending_debits < amount:
         raise _insufficient(locked, locked.balance - locked.pending_debits, amount)
@@ -228,8 +221,8 @@ def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, descripti
     LedgerAccount.objects.filter(pk=locked.pk).update(pending_debits=F("pending_debits") + amount,
                                                       version=F("version") + 1, updated=now)
     hold = Hold(account=locked, amount=amount, currency=locked.currency, description=description[:500],
-                metadata=metadata or {}, expires_at=expires_at, actor_label=actor.label[:200], created=now,
-                updated=now)
+                metadata=metadata or {}, expires_at=expires_at, actor_label=actor.label[:200])
+    stamp(hold, now=now)
     hold.save(force_insert=True)
     account.pending_debits, account.updated = locked.pending_debits + amount, now
     return hold
@@ -249,7 +242,7 @@ def hold_capture(*, hold_id: str, amount: int | None, destination: LedgerAccount
     """Moves `amount` (default: all) of the hold to `destination`; the rest of the hold is released."""
     require_transaction()
     hold = _lock_pending_hold(hold_id)
-    amount = hold.amount if amount is None else check_amount(amount)
+    amount = hold.amount if amount is None else require_positive(amount)
     if amount > hold.amount:
         raise HoldAmountExceeded(details={"hold_id": hold.pk, **money_details(hold.currency, hold_amount=hold.amount,
                                                                                amount=amount)})
@@ -280,18 +273,18 @@ def _release(holds: list[Hold], status: str) -> None:
         hold.status, hold.updated = status, now
 
 
+@use_case
 def hold_void(*, hold_id: str, actor: Actor) -> Hold:
-    require_transaction()
     hold = _lock_pending_hold(hold_id)
     _release([hold], Hold.Status.VOIDED)
     audit_record(action="hold.voided", actor=actor, obj=hold)
     return hold
 
 
+@use_case
 def hold_expire_due(*, actor: Actor, limit: int = 500) -> int:
     """Releases pending holds whose `expires_at` has passed (up to `limit`, skipping holds another
     transaction has locked); returns how many."""
-    require_transaction()
     holds = list(Hold.objects.select_for_update(skip_locked=True)
                  .filter(status=Hold.Status.PENDING, expires_at__lte=clock.now()).order_by("pk")[:limit])
     if holds:
@@ -303,9 +296,9 @@ def hold_expire_due(*, actor: Actor, limit: int = 500) -> int:
 # --- Reversal ----------------------------------------------------------------------------
 
 
+@use_case
 def entry_reverse(*, entry_id: str, actor: Actor, reason: str) -> JournalEntry:
     """A new entry with every posting negated and `reverses` set; the original stays as it was."""
-    require_transaction()
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": ["A reason is required."]})

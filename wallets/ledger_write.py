@@ -46,14 +46,14 @@ def write_entries(entries: list[JournalEntry], rows: list[Posting], balances: di
 def _values(objects, columns, casts=None) -> tuple[str, list]:
     casts = casts or {}
     row = "(" + ", ".join(f"%s::{casts[c]}" if c in casts else "%s" for c in columns) + ")"
-    params = []
+    params: list[object] = []
     for obj in objects:
         params.extend(json.dumps(getattr(obj, c)) if casts.get(c) == "jsonb" else getattr(obj, c) for c in columns)
     return ", ".join([row] * len(objects)), params
 
 
 def _write_pg(entries, rows, balances, release, changed_at) -> None:
-    by_entry = {}
+    by_entry: dict[int, list[Posting]] = {}
     for row in rows:
         by_entry.setdefault(id(row.entry), []).append(row)
     for start in range(0, len(entries), ENTRIES_PER_STATEMENT):

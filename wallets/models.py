@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import PublicIdField
+from core.models import ActorStamped, Timestamped
 from core.money import CURRENCY_CHOICES, format_amount
 
 
@@ -63,20 +64,19 @@ class LedgerAccount(models.Model):
         return self.balance - self.pending_debits
 
 
-class JournalEntry(models.Model):
-    """One balanced movement of money (`txn_`). Never edited: mistakes get a reversing entry."""
+class JournalEntry(ActorStamped, models.Model):
+    """One balanced movement of money (`txn_`). Never edited: mistakes get a reversing entry, so it has a
+    `created` and no `updated`."""
 
     id = PublicIdField(prefix="txn")
     kind = models.CharField(max_length=40, db_index=True)
     description = models.CharField(max_length=500, blank=True)
-    actor_type = models.CharField(max_length=16)
-    actor_id = models.CharField(max_length=64, blank=True)
-    actor_label = models.CharField(max_length=200, blank=True)
     idempotency_key = models.CharField(max_length=255, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="reversed_by")
     created = models.DateTimeField()
+    posting_rows: "list[Posting]"  # not a column: the postings wallets.ledger writes with the entry
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -115,7 +115,7 @@ class Posting(models.Model):
         return f"{self.entry_id} {format_amount(self.amount, self.currency)} {self.currency}"
 
 
-class Hold(models.Model):
+class Hold(Timestamped, models.Model):
     """A two-phase reservation (`hld_`): pending, then captured (all or part), voided or expired."""
 
     class Status(models.TextChoices):
@@ -136,8 +136,6 @@ class Hold(models.Model):
     capture_entry = models.ForeignKey(JournalEntry, null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+")
     actor_label = models.CharField(max_length=200, blank=True)
-    created = models.DateTimeField()
-    updated = models.DateTimeField()
 
     class Meta:
         ordering = ["-created"]
@@ -148,7 +146,7 @@ class Hold(models.Model):
         return f"{self.id} {self.status}"
 
 
-class Wallet(models.Model):
+class Wallet(Timestamped, models.Model):
     """A customer's balance in one currency (`wal_`), on its own customer_wallet ledger account."""
 
     class Status(models.TextChoices):
@@ -164,8 +162,7 @@ class Wallet(models.Model):
                                          help_text="Outgoing limit per UTC day; empty: no limit.")
     account = models.OneToOneField(LedgerAccount, on_delete=models.PROTECT, related_name="wallet")
     status_reason = models.CharField(max_length=500, blank=True)
-    created = models.DateTimeField(db_index=True)
-    updated = models.DateTimeField()
+    created = models.DateTimeField(db_index=True)  # Timestamped's, indexed: lists are newest first
 
     class Meta:
         ordering = ["-created"]

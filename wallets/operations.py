@@ -9,19 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from core.money import normalize_currency, parse_amount
-from core.operations import Operation, register
+from core.operations import Operation, amount_value, register
 
-from . import selectors, services
+from . import ledger, selectors, services
 from .models import JournalEntry
 from .serializers import (
     AdjustInput,
     CloseInput,
     ConvertInput,
+    DailyLimitInput,
     EntrySerializer,
     FreezeInput,
     HistoryInput,
     InsightsInput,
     InsightsSerializer,
+    ReverseEntryInput,
     TransactionSerializer,
     TransferInput,
     UnfreezeInput,
@@ -85,6 +87,17 @@ def _unfreeze(*, actor, wallet_id, reason=""):
 
 def _close(*, actor, wallet_id, reason=""):
     return _fresh(services.wallet_close(actor=actor, wallet_id=wallet_id, reason=reason))
+
+
+def _set_daily_limit(*, actor, wallet_id, daily_limit=None):
+    wallet = selectors.wallet_get(wallet_id=wallet_id)
+    limit = None if daily_limit is None else parse_amount(daily_limit, wallet.currency, allow_zero=True,
+                                                          field="daily_limit")
+    return _fresh(services.wallet_set_daily_limit(actor=actor, wallet_id=wallet_id, daily_limit=limit))
+
+
+def _reverse(*, actor, entry_id, reason):
+    return entry_view(ledger.entry_reverse(actor=actor, entry_id=entry_id, reason=reason))
 
 
 def _adjust(*, actor, wallet_id, amount, reason):
@@ -153,6 +166,7 @@ register(Operation(
     handler=_transfer, scope="wallets:write", permission="wallets.transfer_funds", input=TransferInput,
     # Money leaves the payer for good, so staff may require approval above a threshold.
     output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
+    value=amount_value(),
 ))
 register(Operation(
     name="wallet_transaction_history", title="Wallet transaction history",
@@ -213,4 +227,24 @@ register(Operation(
                  "insufficient_funds, wallet_frozen, limit_exceeded, " + ERRORS + "."),
     handler=_withdraw, scope="wallets:write", permission="wallets.withdraw_funds", input=WithdrawInput,
     output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
+    target="get_wallet_balance", value=amount_value(currency=None),
+))
+
+# Staff only: the admin is their one door (no REST route, no MCP tool).
+STAFF_ONLY = frozenset({"admin"})
+
+register(Operation(
+    name="set_wallet_daily_limit", title="Set a wallet's daily limit",
+    description=("Sets the wallet's outgoing limit per UTC day (major units of its currency); left out, the "
+                 "wallet has no limit. Errors: not_found, " + ERRORS.removeprefix("Errors: not_found, ") + "."),
+    handler=_set_daily_limit, scope="wallets:write", permission="wallets.change_wallet", input=DailyLimitInput,
+    output=WalletSerializer, read_only=False, tags=WALLET, doors=STAFF_ONLY,
+))
+register(Operation(
+    name="reverse_journal_entry", title="Reverse a journal entry",
+    description=("Posts a new entry with every posting of the original negated (the original stays as it was); "
+                 "reason is mandatory. Errors: not_found, entry_already_reversed, insufficient_funds, "
+                 "validation_error."),
+    handler=_reverse, scope="wallets:write", permission="wallets.reverse_journalentry", input=ReverseEntryInput,
+    output=EntrySerializer, read_only=False, destructive=True, success_status=201, tags=WALLET, doors=STAFF_ONLY,
 ))

@@ -182,6 +182,16 @@ class CloseInput(WalletReasonInput):
     pass
 
 
+class DailyLimitInput(WalletIdInput):
+    daily_limit = AmountInField(required=False, help_text="Outgoing limit per UTC day, in major units of the "
+                                                          "wallet's currency; left out: no limit.")
+
+
+class ReverseEntryInput(serializers.Serializer):
+    entry_id = serializers.CharField(help_text="Journal entry id (txn_...).")
+    reason = serializers.CharField(max_length=500, help_text="Why (mandatory, kept on the reversal and the audit).")
+
+
 class AdjustInput(WalletIdInput):
     amount = AmountInField(help_text="Signed amount in major units: positive credits, negative debits.")
     reason = serializers.CharField(max_length=500, help_text="Why (mandatory, kept on the entry and the audit).")

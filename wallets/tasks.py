@@ -5,7 +5,6 @@ import logging
 from celery import shared_task
 
 from core.context import Actor
-from core.db import run_in_transaction
 
 from . import ledger
 from .selectors.verify import ledger_verify
@@ -27,5 +26,4 @@ def verify_ledger() -> dict:
 
 @shared_task(name="wallets.expire_holds")
 def expire_holds() -> int:
-    actor = Actor.for_task("wallets.expire_holds")
-    return run_in_transaction(lambda: ledger.hold_expire_due(actor=actor))
+    return ledger.hold_expire_due(actor=Actor.for_task("wallets.expire_holds"))

@@ -58,7 +58,7 @@ def resolve(url: str) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise WebhookTargetRefused("The URL's host name does not resolve.", details={"host": host}) from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise WebhookTargetRefused("The URL's host name does not resolve.", details={"host": host})
     if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:

@@ -7,6 +7,7 @@ unset `REDIS_URL` means in-process cache, channel layer and a filesystem Celery 
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "core",
     "accounts",
+    "approvals",
     "wallets",
     "payments",
     "subscriptions",
@@ -123,7 +125,7 @@ if REDIS_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    CHANNEL_LAYERS = {
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
@@ -135,7 +137,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = BASE_DIR / "var" / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
@@ -284,7 +286,7 @@ MCP_TOOLS_PAGE_SIZE = 100  # tools per tools/list page
 MCP_APPROVAL_TTL_HOURS = 24  # a held call nobody decided within this expires
 
 # --- Logging: one JSON object per line, each with the request id -------------------------
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
@@ -312,7 +314,7 @@ LOGGING = {
 # --- Payments (payments app) ------------------------------------------------------------------
 # Named providers: several sandboxes with different behaviour may sit side by side; Stripe is
 # added when a key is in the environment (STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE).
-PAYMENTS_PROVIDERS = {
+PAYMENTS_PROVIDERS: dict[str, dict[str, Any]] = {
     "sandbox": {"type": "sandbox"},
     "sandbox_alt": {"type": "sandbox"},
 }

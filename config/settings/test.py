@@ -25,7 +25,7 @@ LOGGING_CONFIG = None
 import logging.config  # noqa: E402
 
 # The production logging (JSON lines, request context, card-number mask, daphne.access) with a quieter root.
-logging.config.dictConfig({**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}})
+logging.config.dictConfig({**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}})
 
 # Tests don't run collectstatic; serve from the finders and keep the plain storage.
 WHITENOISE_AUTOREFRESH = True

@@ -2,7 +2,9 @@
 failure rates so several named sandboxes can behave differently in routing simulations.
 
 Its own side of the story (what it authorised, captured, refunded) lives in `SandboxCharge`
-rows, so `retrieve` and reconciliation ask it rather than our payment rows.
+rows, so `retrieve` and reconciliation ask it rather than our payment rows. Its `atomic` blocks
+are the provider's own transactions (a real provider commits on its side), not use cases of
+ours: our services call it between their steps, outside any transaction of theirs.
 """
 
 from __future__ import annotations

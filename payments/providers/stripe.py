@@ -24,7 +24,7 @@ from .base import (
     WebhookPayload,
 )
 
-_PI_STATUS = {
+_PI_STATUS: dict[str | None, str] = {
     "requires_capture": "authorised",
     "succeeded": "captured",
     "processing": "processing",
@@ -107,7 +107,7 @@ class StripeProvider(Provider):
             pi = self._call(self.client.v1.payment_intents.create, self._create_params(request),
                             {"idempotency_key": request.attempt_id})
         except stripe.CardError as exc:
-            body = exc.json_body or {}
+            body: dict[str, Any] = exc.json_body or {}  # type: ignore[assignment]  # stripe types the parsed JSON as object
             error = body.get("error", {})
             intent = error.get("payment_intent") or {}
             return ProviderResult("declined", intent.get("id", ""),

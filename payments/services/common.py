@@ -1,20 +1,42 @@
-"""Shared pieces of the payment services: locking, stamping, applying a provider's answer."""
+"""Shared pieces of the payment services: locking, applying a provider's answer (rows are stamped
+and touched with core.models' `stamp` and `touch`)."""
 
 from __future__ import annotations
 
 from core import clock
-from core.audit import audit_record
+from core.audit import audit_build, audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import require_transaction, update_rows
 from core.ids import get_by_public_id
+from core.models import AuditEvent, touch
 
 from .. import routing
+from ..audit import PaymentsAction
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderResult
 from . import postings
 
+# The audit action of each status a payment moves to (declared in payments/audit.py).
+STATUS_ACTIONS: dict[str, PaymentsAction] = {
+    Payment.Status.REQUIRES_PAYMENT_METHOD: PaymentsAction.PAYMENT_REQUIRES_PAYMENT_METHOD,
+    Payment.Status.REQUIRES_CONFIRMATION: PaymentsAction.PAYMENT_REQUIRES_CONFIRMATION,
+    Payment.Status.PROCESSING: PaymentsAction.PAYMENT_PROCESSING,
+    Payment.Status.REQUIRES_CAPTURE: PaymentsAction.PAYMENT_REQUIRES_CAPTURE,
+    Payment.Status.SUCCEEDED: PaymentsAction.PAYMENT_SUCCEEDED,
+    Payment.Status.CANCELED: PaymentsAction.PAYMENT_CANCELED,
+    Payment.Status.FAILED: PaymentsAction.PAYMENT_FAILED,
+    Payment.Status.UNKNOWN: PaymentsAction.PAYMENT_UNKNOWN,
+}
+
+
+def status_action(payment: Payment) -> PaymentsAction:
+    return STATUS_ACTIONS[payment.status]
+
+
 # Where a provider's answer may still move a payment (later answers never move it back).
 OPEN_STATES = (Payment.Status.PROCESSING, Payment.Status.UNKNOWN)
+# Where a "captured" answer may still move it.
+CAPTURABLE = (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE)
 
 
 def lock_payment(payment_id: str) -> Payment:
@@ -23,18 +45,10 @@ def lock_payment(payment_id: str) -> Payment:
                             message="No such payment.")
 
 
-def save(payment: Payment, *fields: str) -> None:
-    payment.updated = clock.now()
-    payment.save(update_fields=[*fields, "updated"])
-
-
-def stamp_actor(obj, actor: Actor) -> None:
-    obj.actor_type, obj.actor_id, obj.actor_label = actor.kind, actor.id[:64], actor.label[:200]
-
-
-# What `mark_captured` writes.
+# What `mark_captured` writes, and what `apply_captures` writes with it.
 CAPTURED_FIELDS = ("capture_entry_id", "fee_amount", "amount_captured", "status", "amount_capturable",
                    "authorised_at", "captured_at")
+_CAPTURE_FIELDS = ["provider_reference", "card_brand", "card_country", "card_last4", *CAPTURED_FIELDS, "updated"]
 ATTEMPT_OUTCOME_FIELDS = ["status", "latency_ms", "completed_at", "decline_code", "decline_message",
                           "provider_reference"]
 
@@ -96,14 +110,13 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
     require_transaction()
     before = (payment.status, payment.amount_captured)
     now = clock.now()
-    fields = take_provider_details(payment, result)
     status = payment.status
-    if result.status == "captured" and status in (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE):
-        delta = capture_delta(payment, result)
-        entry_id, fee = postings.post_capture(payment=payment, amount=delta, actor=actor) if delta > 0 else ("", 0)
-        mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
-        fields |= set(CAPTURED_FIELDS)
-    elif result.status == "authorised" and status in OPEN_STATES:
+    if result.status == "captured" and status in CAPTURABLE:
+        apply_captures([(payment, result)], actor=actor, source=source)
+        _settle_attempt(attempt, result, now)
+        return True  # succeeded from a state that is not
+    fields = take_provider_details(payment, result)
+    if result.status == "authorised" and status in OPEN_STATES:
         payment.status = Payment.Status.REQUIRES_CAPTURE
         payment.amount_capturable = min(result.amount_authorised or payment.amount, payment.amount)
         payment.authorised_at = now
@@ -124,20 +137,58 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
         payment.status, payment.failure_code = Payment.Status.FAILED, "provider_no_record"
         payment.failure_message = "The provider has no record of this payment; nothing was charged."
         fields |= {"status", "failure_code", "failure_message"}
-    if attempt is not None and attempt.status in (PaymentAttempt.Status.PENDING, PaymentAttempt.Status.UNKNOWN):
-        attempt.status = {"captured": "captured", "authorised": "authorised", "declined": "declined",
-                          "canceled": "declined", "not_found": "declined"}.get(result.status, attempt.status)
-        attempt.provider_reference = attempt.provider_reference or result.reference
-        attempt.decline_code = result.decline_code if result.status == "declined" else attempt.decline_code
-        attempt.completed_at = attempt.completed_at or now
-        attempt.save(update_fields=["status", "provider_reference", "decline_code", "completed_at"])
+    _settle_attempt(attempt, result, now)
     if fields:
-        save(payment, *sorted(fields))
+        touch(payment, *sorted(fields))
     changed = (payment.status, payment.amount_captured) != before
     if changed:
-        audit_record(action=f"payment.{payment.status}", actor=actor, obj=payment,
+        audit_record(action=status_action(payment), actor=actor, obj=payment,
                      details={"source": source, "from": before[0], "amount_captured": payment.amount_captured})
     return changed
+
+
+def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Actor, source: str) -> None:
+    """What a "captured" answer does to locked payments in a CAPTURABLE state (one or a batch): the
+    provider's details taken, the capture posted (card captures in one ledger write, entries for
+    wallets and top-ups one by one), the payments succeeded, their rows and events written with
+    multi-row statements."""
+    require_transaction()
+    if not captures:
+        return
+    now = clock.now()
+    deltas = [capture_delta(payment, result) for payment, result in captures]
+    cards = [(payment, delta) for (payment, _), delta in zip(captures, deltas, strict=True)
+             if delta > 0 and payment.method != Payment.Method.WALLET and not payment.wallet_id]
+    card_entries = iter(postings.post_captures(cards, actor=actor) if cards else [])
+    audits = []
+    for (payment, result), delta in zip(captures, deltas, strict=True):
+        before = payment.status
+        take_provider_details(payment, result)
+        if delta <= 0:
+            entry_id, fee = "", 0
+        elif payment.method != Payment.Method.WALLET and not payment.wallet_id:
+            entry_id, fee = next(card_entries)
+        else:
+            entry_id, fee = postings.post_capture(payment=payment, amount=delta, actor=actor)
+        mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
+        payment.updated = now
+        audits.append(audit_build(action=status_action(payment), actor=actor, obj=payment,
+                                  details={"source": source, "from": before,
+                                           "amount_captured": payment.amount_captured}))
+    update_rows(Payment, [payment for payment, _ in captures], _CAPTURE_FIELDS)
+    AuditEvent.objects.bulk_create(audits)
+
+
+def _settle_attempt(attempt: PaymentAttempt | None, result: ProviderResult, now) -> None:
+    """An attempt still open takes the outcome a later answer (verify, a webhook) gives it."""
+    if attempt is None or attempt.status not in (PaymentAttempt.Status.PENDING, PaymentAttempt.Status.UNKNOWN):
+        return
+    attempt.status = {"captured": "captured", "authorised": "authorised", "declined": "declined",
+                      "canceled": "declined", "not_found": "declined"}.get(result.status, attempt.status)
+    attempt.provider_reference = attempt.provider_reference or result.reference
+    attempt.decline_code = result.decline_code if result.status == "declined" else attempt.decline_code
+    attempt.completed_at = attempt.completed_at or now
+    attempt.save(update_fields=["status", "provider_reference", "decline_code", "completed_at"])
 
 
 def set_attempt_outcome(attempt: PaymentAttempt, *, status: str, latency_ms: int, now, decline_code: str = "",

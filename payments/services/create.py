@@ -1,50 +1,173 @@
-"""Creating (and confirming) a payment: validate, score risk, then try providers in the order
-routing chooses, failing over only when nothing can have been charged.
+"""Creating (and confirming) payments: one path, for one payment and for a batch alike.
 
-Steps commit separately (the attempt row before the provider call, its outcome after), so a
-crash mid-way leaves an attempt that `verify` can settle, never a charge we don't know about.
+`payment_create` is `payment_create_batch` with a list of one, so each rule (validation, risk,
+routing, the attempt, settling, failover) has one definition. Its steps commit separately, so a
+crash mid-way leaves an attempt that `verify` can settle, never a charge we don't know about:
+1. each request is checked (bad input is its DomainError, returned in its place), scored for
+   risk, and routed (routing decides once per currency and method of a batch);
+2. one transaction inserts every payment (already `processing` with its first attempt when it
+   goes to a provider) and its `payment.created` event: committed before any provider call;
+3. wallet payments reserve on their wallet, and payments no provider serves fail, each in a
+   transaction of its own;
+4. the providers are called and their answers applied (`authorise.py`).
+These services are `@use_case(steps=True)`: their steps commit through `run_in_transaction`, and
+nobody wraps them.
 """
 
 from __future__ import annotations
 
-import logging
-import time
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.conf import settings
-
+from accounts.models import Customer
 from accounts.selectors import customer_get
 from core import clock
-from core.audit import audit_record
+from core.audit import audit_build, audit_record
 from core.cards import refuse_card_data
 from core.context import Actor
-from core.db import run_in_transaction
-from core.errors import ValidationFailed
-from core.money import MAX_MINOR_UNITS, AmountNotPositive, InvalidAmount, normalize_currency
+from core.db import run_in_transaction, use_case
+from core.errors import DomainError, ValidationFailed
+from core.ids import has_prefix
+from core.models import AuditEvent, stamp, touch
+from core.money import CurrencyMismatch, normalize_currency, require_positive
 from wallets import selectors as wallet_selectors
 from wallets.errors import WalletFrozen
 
 from .. import routing
-from ..errors import CurrencyMismatch, NoProviderAvailable
+from ..audit import PaymentsAction
+from ..errors import NoProviderAvailable
 from ..models import Payment, PaymentAttempt
-from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
 from ..risk import RiskContext, RiskResult, score_payment
 from . import postings
-from .common import apply_result, attempt_status, lock_payment, record_attempt_outcome, save, stamp_actor
+from .authorise import Attempt, authorise, fail_payment
+from .common import lock_payment, status_action
 
-logger = logging.getLogger("payments")
 CHANNELS = ("web", "app", "pos", "moto")
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """The arguments of `payment_create`, for a batch (billing charges off-session: no device, IP
+    or channel)."""
+
+    customer_id: str
+    amount: int
+    currency: str
+    method: str
+    payment_method: str
+    description: str = ""
+    metadata: dict | None = field(default_factory=dict)
+    capture_method: str = "automatic"
+    wallet_id: str | None = None
+    device_id: str = ""
+    ip_address: str | None = None
+    channel: str = ""
+    merchant_reference: str = ""
+
+
+@use_case(steps=True)
+def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str, method: str,
+                   payment_method: str, capture_method: str = "automatic", description: str = "",
+                   metadata: dict | None = None, wallet_id: str | None = None, device_id: str = "",
+                   ip_address: str | None = None, channel: str = "", merchant_reference: str = "") -> Payment:
+    """Creates and confirms a payment. A decline is a normal return (status failed, failure_code);
+    only bad input raises."""
+    [result] = _create(actor, [ChargeRequest(
+        customer_id=customer_id, amount=amount, currency=currency, method=method, payment_method=payment_method,
+        capture_method=capture_method, description=description, metadata=metadata, wallet_id=wallet_id,
+        device_id=device_id, ip_address=ip_address, channel=channel, merchant_reference=merchant_reference)])
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+@use_case(steps=True)
+def payment_create_batch(*, actor: Actor, requests: list[ChargeRequest]) -> list[Payment | DomainError]:
+    """What `payment_create` returns for each request, in order; bad input is the DomainError it
+    would raise, returned in that request's place so one bad request does not stop the rest."""
+    return _create(actor, list(requests))
+
+
+@use_case(steps=True)
+def payment_create_from_request(*, actor: Actor, request: ChargeRequest) -> Payment | DomainError:
+    """`payment_create` with a request's fields; the DomainError it would raise is returned in its
+    place, as `payment_create_batch` returns it for that request."""
+    [result] = _create(actor, [request])
+    return result
+
+
+def _create(actor: Actor, requests: list[ChargeRequest]) -> list[Payment | DomainError]:
+    results: list[Any] = [None] * len(requests)  # a Payment or DomainError at every index by the end
+    currencies: dict[int, str] = {}
+    for index, req in enumerate(requests):
+        try:
+            currencies[index] = _checked_input(req)
+        except DomainError as exc:
+            results[index] = exc
+    customers = _customers({requests[i].customer_id for i in currencies})
+    decisions: dict[tuple[str, str], routing.Decision | NoProviderAvailable] = {}
+    now = clock.now()
+    charged: list[tuple[int, Attempt]] = []
+    from_wallet: list[int] = []
+    unrouted: list[tuple[int, NoProviderAvailable]] = []
+    audits: list[AuditEvent] = []
+    for index, currency in currencies.items():
+        req = requests[index]
+        try:
+            customer = customers.get(req.customer_id) or customer_get(customer_id=req.customer_id)
+            if isinstance(customer, DomainError):
+                raise customer
+            _check_wallets(req, customer, currency)
+        except DomainError as exc:
+            results[index] = exc
+            continue
+        risk = score_payment(RiskContext(
+            customer_id=customer.id, customer_status=customer.status, amount=req.amount, currency=currency,
+            method=req.method, channel=req.channel, device_id=req.device_id, ip_address=req.ip_address,
+            merchant_reference=req.merchant_reference, metadata=req.metadata or {}))
+        payment = _new_payment(actor=actor, customer=customer, risk=risk, now=now, req=req, currency=currency)
+        results[index] = payment
+        audits.append(audit_build(action=PaymentsAction.PAYMENT_CREATED, actor=actor, obj=payment,
+                                  details=created_details(payment)))
+        if payment.status == Payment.Status.FAILED:
+            continue
+        if req.method == Payment.Method.WALLET:
+            from_wallet.append(index)
+            continue
+        decision = _route(decisions, currency, req.method)
+        if isinstance(decision, NoProviderAvailable):
+            unrouted.append((index, decision))
+            continue
+        payment.status, payment.provider = Payment.Status.PROCESSING, decision.provider
+        first = PaymentAttempt(payment=payment, sequence=1, provider=decision.provider, reason=decision.reason,
+                               created=now)
+        charged.append((index, Attempt(payment, first)))
+    if not audits:
+        return results
+    run_in_transaction(partial(_insert, [r for r in results if isinstance(r, Payment)],
+                               [item.attempt for _, item in charged], audits))
+    for index in from_wallet:
+        try:
+            results[index] = run_in_transaction(partial(_wallet_authorise, results[index].id, actor))
+        except DomainError as exc:
+            results[index] = exc
+    for index, exc in unrouted:
+        results[index] = run_in_transaction(partial(fail_payment, results[index].id, actor, exc.code, exc.message))
+    authorise([item for _, item in charged], actor=actor)
+    for index, item in charged:
+        results[index] = item.payment
+    return results
+
+
+def created_details(payment: Payment) -> dict:
+    """The details of a payment's `payment.created` audit event."""
+    return {"amount": payment.amount, "currency": payment.currency, "risk": payment.risk_decision}
 
 
 def _validate(*, amount: Any, method: str, capture_method: str, payment_method: str, channel: str,
               metadata: dict | None) -> None:
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidAmount(details={"field": "amount"})
-    if amount <= 0:
-        raise AmountNotPositive(details={"field": "amount"})
-    if amount > MAX_MINOR_UNITS:
-        raise InvalidAmount("The amount is too large.", details={"field": "amount"})
+    require_positive(amount, field="amount")
     errors = {}
     if method not in Payment.Method.values:
         errors["method"] = [f"One of {', '.join(Payment.Method.values)}."]
@@ -60,51 +183,35 @@ def _validate(*, amount: Any, method: str, capture_method: str, payment_method: 
         raise ValidationFailed(errors)
 
 
-def _checked_input(*, amount: Any, currency: str, method: str, capture_method: str, payment_method: str,
-                   description: str, metadata: dict | None, device_id: str = "", channel: str = "",
-                   merchant_reference: str = "") -> str:
+def _checked_input(req: ChargeRequest) -> str:
     """Refuses card data and bad input (raises); returns the normalized currency."""
-    refuse_card_data({"payment_method": payment_method, "description": description, "metadata": metadata or {},
-                      "device_id": device_id, "merchant_reference": merchant_reference})
-    currency = normalize_currency(currency)
-    _validate(amount=amount, method=method, capture_method=capture_method, payment_method=payment_method,
-              channel=channel, metadata=metadata)
+    refuse_card_data({"payment_method": req.payment_method, "description": req.description,
+                      "metadata": req.metadata or {}, "device_id": req.device_id,
+                      "merchant_reference": req.merchant_reference})
+    currency = normalize_currency(req.currency)
+    _validate(amount=req.amount, method=req.method, capture_method=req.capture_method,
+              payment_method=req.payment_method, channel=req.channel, metadata=req.metadata)
     return currency
 
 
-def new_payment(*, actor: Actor, customer, risk: RiskResult, now, **fields) -> Payment:
-    """The unsaved payment with its risk verdict: held for review, or failed at once when blocked."""
-    payment = Payment(
-        customer=customer, **fields, risk_score=risk.score, risk_level=risk.level, risk_decision=risk.decision,
-        risk_model_version=risk.model_version, risk_reasons=risk.reasons,
-        review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE,
-        created=now, updated=now)
-    stamp_actor(payment, actor)
-    if risk.decision == "block":
-        payment.status = Payment.Status.FAILED
-        payment.failure_code = "blocked_by_risk"
-        payment.failure_message = "The payment was blocked by risk rules."
-    return payment
+def _customers(ids: set[str]) -> dict[str, Customer | DomainError]:
+    """The requests' customers in one query; a missing one is its refusal (or absent, and refused by
+    `customer_get` at its request)."""
+    if len(ids) == 1:
+        # One customer (every single payment): the lookup that refuses it too, so no second query.
+        [only] = ids
+        try:
+            return {only: customer_get(customer_id=only)}
+        except DomainError as exc:
+            return {only: exc}
+    return Customer.objects.in_bulk([i for i in ids if has_prefix(i, "cus")]) if ids else {}  # type: ignore[return-value]  # dict is invariant
 
 
-def created_details(payment: Payment) -> dict:
-    """The details of a payment's `payment.created` audit event."""
-    return {"amount": payment.amount, "currency": payment.currency, "risk": payment.risk_decision}
-
-
-def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str, method: str,
-                   payment_method: str, capture_method: str = "automatic", description: str = "",
-                   metadata: dict | None = None, wallet_id: str | None = None, device_id: str = "",
-                   ip_address: str | None = None, channel: str = "", merchant_reference: str = "") -> Payment:
-    """Creates and confirms a payment. A decline is a normal return (status failed, failure_code);
-    only bad input raises."""
-    currency = _checked_input(amount=amount, currency=currency, method=method, capture_method=capture_method,
-                              payment_method=payment_method, description=description, metadata=metadata,
-                              device_id=device_id, channel=channel, merchant_reference=merchant_reference)
-    customer = customer_get(customer_id=customer_id)
-    if wallet_id:
-        wallet = wallet_selectors.wallet_get(wallet_id=wallet_id)
-        if method == Payment.Method.WALLET:
+def _check_wallets(req: ChargeRequest, customer: Customer, currency: str) -> None:
+    """A top-up's wallet and a wallet payment's source wallet: the customer's, active, in the currency."""
+    if req.wallet_id:
+        wallet = wallet_selectors.wallet_get(wallet_id=req.wallet_id)
+        if req.method == Payment.Method.WALLET:
             raise ValidationFailed({"method": ["A wallet cannot be topped up from a wallet."]})
         if wallet.status != "active":
             raise WalletFrozen(details={"wallet_id": wallet.id, "status": wallet.status})
@@ -113,39 +220,52 @@ def payment_create(*, actor: Actor, customer_id: str, amount: int, currency: str
                                    details={"wallet_currency": wallet.currency, "currency": currency})
         if wallet.customer_id != customer.id:
             raise ValidationFailed({"customer_id": ["The wallet belongs to another customer."]})
-    if method == Payment.Method.WALLET:
-        source = wallet_selectors.wallet_get(wallet_id=payment_method)
+    if req.method == Payment.Method.WALLET:
+        source = wallet_selectors.wallet_get(wallet_id=req.payment_method)
         if source.customer_id != customer.id:
             raise ValidationFailed({"payment_method": ["The wallet belongs to another customer."]})
         if source.currency != currency:
             raise CurrencyMismatch(f"The wallet holds {source.currency}.",
                                    details={"wallet_currency": source.currency, "currency": currency})
-    risk = score_payment(RiskContext(
-        customer_id=customer.id, customer_status=customer.status, amount=amount, currency=currency, method=method,
-        channel=channel, device_id=device_id, ip_address=ip_address, merchant_reference=merchant_reference,
-        metadata=metadata or {}))
 
-    def create_row() -> Payment:
-        payment = new_payment(
-            actor=actor, customer=customer, risk=risk, now=clock.now(), amount=amount, currency=currency,
-            method=method, payment_method=payment_method, capture_method=capture_method, description=description,
-            metadata=metadata or {}, device_id=device_id, ip_address=ip_address or None, channel=channel,
-            merchant_reference=merchant_reference, wallet_id=wallet_id or "")
-        payment.save(force_insert=True)
-        audit_record(action="payment.created", actor=actor, obj=payment, details=created_details(payment))
-        return payment
 
-    payment = run_in_transaction(create_row)
-    if payment.status == Payment.Status.FAILED:
-        return payment
-    if method == Payment.Method.WALLET:
-        return run_in_transaction(lambda: _wallet_authorise(payment.id, actor))
-    return _authorise_with_routing(payment, actor)
+def _new_payment(*, actor: Actor, customer: Customer, risk: RiskResult, now, req: ChargeRequest,
+                 currency: str) -> Payment:
+    """The unsaved payment with its risk verdict: held for review, or failed at once when blocked."""
+    payment = Payment(
+        customer=customer, amount=req.amount, currency=currency, method=req.method, payment_method=req.payment_method,
+        capture_method=req.capture_method, description=req.description, metadata=req.metadata or {},
+        device_id=req.device_id, ip_address=req.ip_address or None, channel=req.channel,
+        merchant_reference=req.merchant_reference, wallet_id=req.wallet_id or "",
+        risk_score=risk.score, risk_level=risk.level, risk_decision=risk.decision,
+        risk_model_version=risk.model_version, risk_reasons=risk.reasons,
+        review_status=Payment.Review.PENDING if risk.decision == "review" else Payment.Review.NONE)
+    stamp(payment, actor=actor, now=now)
+    if risk.decision == "block":
+        payment.status = Payment.Status.FAILED
+        payment.failure_code = "blocked_by_risk"
+        payment.failure_message = "The payment was blocked by risk rules."
+    return payment
+
+
+def _route(decisions: dict, currency: str, method: str) -> routing.Decision | NoProviderAvailable:
+    """Routing's choice for a currency and method, made once per batch (or why there is none)."""
+    key = (currency, method)
+    if key not in decisions:
+        try:
+            decisions[key] = routing.choose(currency=currency, method=method)
+        except NoProviderAvailable as exc:
+            decisions[key] = exc
+    return decisions[key]
+
+
+def _insert(payments: list[Payment], attempts: list[PaymentAttempt], audits: list[AuditEvent]) -> None:
+    Payment.objects.bulk_create(payments)
+    PaymentAttempt.objects.bulk_create(attempts)
+    AuditEvent.objects.bulk_create(audits)
 
 
 def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
-    from core.errors import DomainError
-
     payment = lock_payment(payment_id)
     payment.provider = postings.WALLET_PROVIDER
     try:
@@ -155,115 +275,16 @@ def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
             raise
         # Frozen wallet, limit or funds: a decline of this payment, not bad input.
         payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, exc.code, exc.message
-        save(payment, "provider", "status", "failure_code", "failure_message")
-        audit_record(action="payment.failed", actor=actor, obj=payment, details={"failure_code": exc.code})
+        touch(payment, "provider", "status", "failure_code", "failure_message")
+        audit_record(action=PaymentsAction.PAYMENT_FAILED, actor=actor, obj=payment, details={"failure_code": exc.code})
         return payment
     payment.status, payment.amount_capturable, payment.authorised_at = (Payment.Status.REQUIRES_CAPTURE,
                                                                          payment.amount, clock.now())
-    save(payment, "provider", "hold_id", "status", "amount_capturable", "authorised_at")
+    touch(payment, "provider", "hold_id", "status", "amount_capturable", "authorised_at")
     if payment.capture_method == Payment.CaptureMethod.AUTOMATIC and payment.review_status != Payment.Review.PENDING:
         entry_id, _ = postings.post_capture(payment=payment, amount=payment.amount, actor=actor)
         payment.status, payment.amount_captured, payment.amount_capturable = Payment.Status.SUCCEEDED, payment.amount, 0
         payment.capture_entry_id, payment.captured_at = entry_id, clock.now()
-        save(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
-    audit_record(action=f"payment.{payment.status}", actor=actor, obj=payment, details={"source": "wallet"})
-    return payment
-
-
-def auth_request(payment: Payment, attempt: PaymentAttempt) -> AuthRequest:
-    capture = (payment.capture_method == Payment.CaptureMethod.AUTOMATIC
-               and payment.review_status != Payment.Review.PENDING)
-    return AuthRequest(attempt_id=attempt.id, payment_id=payment.id, amount=payment.amount, currency=payment.currency,
-                       method=payment.method, payment_method=payment.payment_method, capture=capture,
-                       description=payment.description, customer_id=payment.customer_id)
-
-
-def _start_attempt(payment_id: str, sequence: int, decision: routing.Decision) -> tuple[Payment, PaymentAttempt]:
-    payment = lock_payment(payment_id)
-    attempt = PaymentAttempt(payment=payment, sequence=sequence, provider=decision.provider, reason=decision.reason,
-                             created=clock.now())
-    attempt.save(force_insert=True)
-    payment.status, payment.provider = Payment.Status.PROCESSING, decision.provider
-    save(payment, "status", "provider")
-    return payment, attempt
-
-
-def _fail(payment_id: str, actor: Actor, code: str, message: str) -> Payment:
-    payment = lock_payment(payment_id)
-    payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, code, message[:300]
-    save(payment, "status", "failure_code", "failure_message")
-    audit_record(action="payment.failed", actor=actor, obj=payment, details={"failure_code": code})
-    return payment
-
-
-def _mark_unknown(payment_id: str, attempt: PaymentAttempt, latency_ms: int, actor: Actor, why: str) -> Payment:
-    payment = lock_payment(payment_id)
-    record_attempt_outcome(attempt=attempt, status=PaymentAttempt.Status.UNKNOWN, latency_ms=latency_ms,
-                           currency=payment.currency, decline_message=why)
-    payment.status = Payment.Status.UNKNOWN
-    save(payment, "status")
-    audit_record(action="payment.unknown", actor=actor, obj=payment, details={"attempt": attempt.id})
-    return payment
-
-
-def _authorise_with_routing(payment: Payment, actor: Actor, *, first_sequence: int = 1,
-                            tried: list[str] | None = None, last: tuple[str, str] | None = None) -> Payment:
-    """`first_sequence`, `tried`, `last`: where a caller that made the first attempts itself (the batch
-    path) hands over, so failover continues exactly as if this loop had made them."""
-    payment_id, currency = payment.id, payment.currency
-    tried = list(tried or [])
-    last_code, last_message = last or ("provider_unavailable", "No provider could be reached.")
-    for sequence in range(first_sequence, int(settings.PAYMENTS_MAX_ATTEMPTS) + 1):
-        try:
-            decision = routing.choose(currency=currency, method=payment.method, exclude=tuple(tried))
-        except NoProviderAvailable as exc:
-            if not tried:
-                return run_in_transaction(partial(_fail, payment_id, actor, exc.code, exc.message))
-            break
-        current, attempt = run_in_transaction(partial(_start_attempt, payment_id, sequence, decision))
-        started = time.monotonic()
-        try:
-            result = get_provider(decision.provider).authorise(auth_request(current, attempt))
-        except ProviderUnreachable as exc:
-            run_in_transaction(partial(record_attempt_outcome, attempt=attempt,
-                                       status=PaymentAttempt.Status.UNREACHABLE, latency_ms=_since(started),
-                                       currency=currency,
-                                       decline_code="provider_unavailable", decline_message=str(exc)))
-            tried.append(decision.provider)
-            continue
-        except ProviderTimeout as exc:
-            return run_in_transaction(partial(_mark_unknown, payment_id, attempt, _since(started), actor, str(exc)))
-        except Exception as exc:
-            # Whatever went wrong, the provider may have acted: unknown until verified. Returned, not
-            # raised, so the caller's idempotency record keeps this answer and a retry cannot charge again.
-            logger.exception("provider call failed", extra={"payment_id": payment_id, "provider": decision.provider})
-            return run_in_transaction(partial(_mark_unknown, payment_id, attempt, _since(started), actor,
-                                              f"{type(exc).__name__}: {exc}"))
-        if result.status == "declined" and result.retriable:
-            run_in_transaction(partial(record_attempt_outcome, attempt=attempt, status=PaymentAttempt.Status.DECLINED,
-                                       latency_ms=_since(started), currency=currency,
-                                       decline_code=result.decline_code, decline_message=result.decline_message,
-                                       reference=result.reference))
-            tried.append(decision.provider)
-            last_code, last_message = result.decline_code, result.decline_message
-            continue
-        return run_in_transaction(partial(_settle, payment_id, attempt, _since(started), result, actor))
-    return run_in_transaction(partial(_fail, payment_id, actor, last_code, last_message))
-
-
-def _since(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def _settle(payment_id: str, attempt: PaymentAttempt, latency_ms: int, result, actor: Actor) -> Payment:
-    payment = lock_payment(payment_id)
-    status = attempt_status(result)
-    record_attempt_outcome(attempt=attempt, status=status, latency_ms=latency_ms, currency=payment.currency,
-                           decline_code=result.decline_code, decline_message=result.decline_message,
-                           reference=result.reference)
-    if status == PaymentAttempt.Status.UNKNOWN and result.status != "processing":
-        payment.status = Payment.Status.UNKNOWN
-        save(payment, "status")
-        return payment
-    apply_result(payment=payment, result=result, actor=actor, source="authorise")
+        touch(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
+    audit_record(action=status_action(payment), actor=actor, obj=payment, details={"source": "wallet"})
     return payment

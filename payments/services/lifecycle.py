@@ -3,6 +3,11 @@
 A provider call never runs under the payment's row lock: the first transaction moves the
 payment to `processing` (so a second capture or cancel is refused), the call follows, and a
 second transaction applies the answer. A timeout leaves the payment `unknown` for `verify`.
+
+So every service here is `@use_case(steps=True)`: its steps (the closures below) commit through
+`run_in_transaction` one by one, around the provider call; nobody wraps the service itself.
+`payment_review` is a step followed by a capture or cancel, and the expiry and settle jobs are
+loops of those, each payment in its own steps.
 """
 
 from __future__ import annotations
@@ -15,16 +20,18 @@ from django.conf import settings
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
 from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed, money_details
+from core.models import touch
+from core.money import require_positive
 
 from ..audit import PaymentsAction
 from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
 from . import postings
-from .common import CANCELED_FIELDS, apply_result, lock_payment, mark_canceled, save
-from .create import auth_request
+from .authorise import auth_request
+from .common import CANCELED_FIELDS, apply_result, lock_payment, mark_canceled
 
 logger = logging.getLogger("payments")
 CANCELABLE = (Payment.Status.REQUIRES_PAYMENT_METHOD, Payment.Status.REQUIRES_CONFIRMATION,
@@ -40,8 +47,8 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
         def unknown():
             locked = lock_payment(payment_id)
             locked.status = Payment.Status.UNKNOWN
-            save(locked, "status")
-            audit_record(action="payment.unknown", actor=actor, obj=locked, details={"source": source})
+            touch(locked, "status")
+            audit_record(action=PaymentsAction.PAYMENT_UNKNOWN, actor=actor, obj=locked, details={"source": source})
             return locked
         return run_in_transaction(unknown)
     except Exception as exc:
@@ -49,7 +56,7 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
         def restore():
             locked = lock_payment(payment_id)
             locked.status = restore_status
-            save(locked, "status")
+            touch(locked, "status")
             return locked
         run_in_transaction(restore)
         if isinstance(exc, ProviderUnreachable):
@@ -62,13 +69,14 @@ def _provider_step(payment_id: str, actor: Actor, call, restore_status: str, sou
         if result.status == "authorised":
             # The provider still holds the authorisation: back to where we started.
             locked.status = restore_status
-            save(locked, "status")
+            touch(locked, "status")
             return locked
         apply_result(payment=locked, result=result, actor=actor, source=source)
         return locked
     return run_in_transaction(apply)
 
 
+@use_case(steps=True)
 def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None) -> Payment:
     def begin() -> tuple[Payment, int]:
         payment = lock_payment(payment_id)
@@ -78,8 +86,7 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
             raise InvalidStateTransition("The payment is held for risk review; an analyst decides.",
                                          details={"status": payment.status, "review_status": "pending"})
         to_capture = payment.amount_capturable if amount is None else amount
-        if isinstance(to_capture, bool) or not isinstance(to_capture, int) or to_capture <= 0:
-            raise ValidationFailed({"amount": ["A positive amount."]})
+        require_positive(to_capture, field="amount")
         if to_capture > payment.amount_capturable:
             raise CaptureExceedsAuthorised(details=money_details(
                 payment.currency, amount_capturable=payment.amount_capturable, amount=to_capture))
@@ -88,12 +95,14 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
             payment.status, payment.amount_captured, payment.amount_capturable = (Payment.Status.SUCCEEDED,
                                                                                   to_capture, 0)
             payment.capture_entry_id, payment.captured_at = entry_id, clock.now()
-            save(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
-            audit_record(action="payment.captured", actor=actor, obj=payment, details={"amount": to_capture})
+            touch(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
+            audit_record(action=PaymentsAction.PAYMENT_CAPTURED, actor=actor, obj=payment,
+                         details={"amount": to_capture})
             return payment, 0
         payment.status = Payment.Status.PROCESSING
-        save(payment, "status")
-        audit_record(action="payment.capture_requested", actor=actor, obj=payment, details={"amount": to_capture})
+        touch(payment, "status")
+        audit_record(action=PaymentsAction.PAYMENT_CAPTURE_REQUESTED, actor=actor, obj=payment,
+                     details={"amount": to_capture})
         return payment, to_capture
 
     payment, to_capture = run_in_transaction(begin)
@@ -104,6 +113,7 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
         Payment.Status.REQUIRES_CAPTURE, "capture")
 
 
+@use_case(steps=True)
 def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") -> Payment:
     def begin() -> tuple[Payment, bool]:
         payment = lock_payment(payment_id)
@@ -115,14 +125,15 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
         if needs_provider:
             payment.status = Payment.Status.PROCESSING
             payment.cancellation_reason = reason
-            save(payment, "status", "cancellation_reason")
-            audit_record(action="payment.cancel_requested", actor=actor, obj=payment, details={"reason": reason})
+            touch(payment, "status", "cancellation_reason")
+            audit_record(action=PaymentsAction.PAYMENT_CANCEL_REQUESTED, actor=actor, obj=payment,
+                         details={"reason": reason})
             return payment, True
         if payment.method == Payment.Method.WALLET and payment.hold_id:
             postings.wallet_release(payment=payment, actor=actor)
         mark_canceled(payment, reason=reason, now=clock.now())
-        save(payment, *CANCELED_FIELDS)
-        audit_record(action="payment.canceled", actor=actor, obj=payment, details={"reason": reason})
+        touch(payment, *CANCELED_FIELDS)
+        audit_record(action=PaymentsAction.PAYMENT_CANCELED, actor=actor, obj=payment, details={"reason": reason})
         return payment, False
 
     payment, needs_provider = run_in_transaction(begin)
@@ -132,6 +143,7 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
         reference=p.provider_reference, idempotency_key=f"{p.id}:cancel"), Payment.Status.REQUIRES_CAPTURE, "cancel")
 
 
+@use_case(steps=True)
 def payment_verify(*, actor: Actor, payment_id: str) -> Payment:
     """Asks the provider where a payment stands and moves ours forward to match."""
     payment = run_in_transaction(lambda: lock_payment(payment_id))
@@ -152,12 +164,13 @@ def payment_verify(*, actor: Actor, payment_id: str) -> Payment:
         locked = lock_payment(payment_id)
         fresh_attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
         changed = apply_result(payment=locked, result=result, actor=actor, source="verify", attempt=fresh_attempt)
-        audit_record(action="payment.verified", actor=actor, obj=locked,
+        audit_record(action=PaymentsAction.PAYMENT_VERIFIED, actor=actor, obj=locked,
                      details={"provider_status": result.status, "changed": changed})
         return locked
     return run_in_transaction(apply)
 
 
+@use_case(steps=True)
 def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = "") -> Payment:
     """An analyst's decision on a payment held by risk: approve captures it, reject cancels it."""
     if decision not in ("approve", "reject"):
@@ -169,7 +182,7 @@ def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = 
             raise InvalidStateTransition("The payment is not waiting for review.",
                                          details={"status": payment.status, "review_status": payment.review_status})
         payment.review_status = Payment.Review.APPROVED if decision == "approve" else Payment.Review.REJECTED
-        save(payment, "review_status")
+        touch(payment, "review_status")
         action = (PaymentsAction.PAYMENT_REVIEW_APPROVED if decision == "approve"
                   else PaymentsAction.PAYMENT_REVIEW_REJECTED)
         audit_record(action=action, actor=actor, obj=payment, details={"note": note[:500]})
@@ -183,7 +196,8 @@ def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = 
     return payment
 
 
-def expire_authorisations(*, actor: Actor) -> int:
+@use_case(steps=True)
+def payment_expire_authorisations(*, actor: Actor) -> int:
     """Cancels authorisations not captured within PAYMENTS_AUTHORISATION_DAYS (card networks
     release them then anyway)."""
     cutoff = clock.now() - dt.timedelta(days=int(settings.PAYMENTS_AUTHORISATION_DAYS))
@@ -199,7 +213,8 @@ def expire_authorisations(*, actor: Actor) -> int:
     return done
 
 
-def settle_unknown(*, actor: Actor, older_than_seconds: int = 60) -> int:
+@use_case(steps=True)
+def payment_settle_unknown(*, actor: Actor, older_than_seconds: int = 60) -> int:
     cutoff = clock.now() - dt.timedelta(seconds=older_than_seconds)
     ids = list(Payment.objects.filter(status__in=(Payment.Status.UNKNOWN, Payment.Status.PROCESSING),
                                       updated__lt=cutoff).values_list("pk", flat=True)[:500])

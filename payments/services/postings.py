@@ -75,6 +75,7 @@ def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[
     capture; ("", 0) where the amount is not positive, as `apply_result` posts nothing then."""
     require_transaction()
     books: dict[tuple[str, str], tuple] = {}
+    fees_charged: list[int | None]
     drafts, fees_charged = [], []
     for payment, amount in captures:
         if amount <= 0:

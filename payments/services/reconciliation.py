@@ -1,6 +1,9 @@
 """Daily reconciliation: each provider's state against our payments, and our payments
 against the ledger's provider clearing accounts. Every difference becomes a
 ReconciliationMismatch row (one per run day, kind and object, so re-running adds nothing).
+
+`reconciliation_run` is a `@use_case(steps=True)`: it asks providers between its writes, and each
+mismatch commits on its own (`run_in_transaction` steps), so one slow provider never holds locks.
 """
 
 from __future__ import annotations
@@ -13,20 +16,21 @@ from django.db.models import Sum
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
 from core.errors import InvalidStateTransition
 from core.ids import get_by_public_id
 from wallets.models import Posting
 
 from .. import providers
+from ..audit import PaymentsAction
 from ..models import Payment, ReconciliationMismatch, Refund
 from ..providers import ProviderTimeout, ProviderUnreachable
 from . import postings
-from .create import auth_request
+from .authorise import auth_request
 
 logger = logging.getLogger("payments.reconciliation")
 # Our status -> the provider statuses that agree with it.
-AGREES = {
+AGREES: dict[str, set[str]] = {
     Payment.Status.SUCCEEDED: {"captured"},
     Payment.Status.REQUIRES_CAPTURE: {"authorised"},
     Payment.Status.CANCELED: {"canceled"},
@@ -119,7 +123,8 @@ def _check_ledger(run_date: dt.date) -> int:
     return created
 
 
-def reconcile(*, actor: Actor, run_date: str | dt.date | None = None, days: int = 2) -> int:
+@use_case(steps=True)
+def reconciliation_run(*, actor: Actor, run_date: str | dt.date | None = None, days: int = 2) -> int:
     """Checks payments touched in the `days` before the end of `run_date` (default: today, UTC)."""
     day = dt.date.fromisoformat(run_date) if isinstance(run_date, str) else (run_date or clock.today())
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
@@ -129,20 +134,21 @@ def reconcile(*, actor: Actor, run_date: str | dt.date | None = None, days: int 
     configured = providers.configured()
     created = sum(_check_payment(day, p) for p in qs.iterator() if p.provider in configured)
     created += _check_ledger(day)
-    run_in_transaction(lambda: audit_record(action="payments.reconciled", actor=actor, object_type="payments.run",
-                                            object_id=day.isoformat(), details={"mismatches": created}))
+    run_in_transaction(lambda: audit_record(
+        action=PaymentsAction.PAYMENTS_RECONCILED, actor=actor, object_type="payments.run",
+        object_id=day.isoformat(), details={"mismatches": created}))
     return created
 
 
+@use_case
 def mismatch_resolve(*, actor: Actor, mismatch_id: str, note: str) -> ReconciliationMismatch:
-    def resolve() -> ReconciliationMismatch:
-        mismatch = get_by_public_id(ReconciliationMismatch.objects.select_for_update(), mismatch_id,
-                                    field="mismatch_id", message="No such mismatch.")
-        if mismatch.status != ReconciliationMismatch.Status.OPEN:
-            raise InvalidStateTransition("The mismatch is already resolved.")
-        mismatch.status, mismatch.resolution_note = ReconciliationMismatch.Status.RESOLVED, note[:500]
-        mismatch.resolved_by, mismatch.resolved_at = actor.label[:200], clock.now()
-        mismatch.save(update_fields=["status", "resolution_note", "resolved_by", "resolved_at"])
-        audit_record(action="reconciliation.mismatch_resolved", actor=actor, obj=mismatch, details={"note": note})
-        return mismatch
-    return run_in_transaction(resolve)
+    mismatch = get_by_public_id(ReconciliationMismatch.objects.select_for_update(), mismatch_id,
+                                field="mismatch_id", message="No such mismatch.")
+    if mismatch.status != ReconciliationMismatch.Status.OPEN:
+        raise InvalidStateTransition("The mismatch is already resolved.")
+    mismatch.status, mismatch.resolution_note = ReconciliationMismatch.Status.RESOLVED, note[:500]
+    mismatch.resolved_by, mismatch.resolved_at = actor.label[:200], clock.now()
+    mismatch.save(update_fields=["status", "resolution_note", "resolved_by", "resolved_at"])
+    audit_record(action=PaymentsAction.RECONCILIATION_MISMATCH_RESOLVED, actor=actor, obj=mismatch,
+                 details={"note": note})
+    return mismatch

@@ -2,7 +2,8 @@
 
 The limit is checked and the amount reserved (`amount_refunded`) under a lock on the payment;
 the provider is called after that transaction commits, and a refund that fails releases its
-amount again.
+amount again: `refund_create` is a `@use_case(steps=True)`, whose first step commits through
+`run_in_transaction` and whose last is the `refund_apply_result` use case.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ import logging
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed, money_details
+from core.models import stamp, touch
+from core.money import require_positive
 from wallets import ledger
 from wallets import selectors as wallet_selectors
 from wallets.errors import InsufficientFunds
 
+from ..audit import PaymentsAction
 from ..errors import PaymentNotRefundable, RefundExceedsCaptured
 from ..models import Payment, Refund
 from ..providers import ProviderTimeout, ProviderUnreachable, RefundResult, get_provider
 from . import postings
-from .common import lock_payment, save, stamp_actor
+from .common import lock_payment
 
 logger = logging.getLogger("payments")
+_STATUS_ACTIONS = {Refund.Status.PENDING: PaymentsAction.REFUND_PENDING,
+                   Refund.Status.SUCCEEDED: PaymentsAction.REFUND_SUCCEEDED,
+                   Refund.Status.FAILED: PaymentsAction.REFUND_FAILED}
 
 
 def _reserve(*, actor: Actor, payment_id: str, amount: int | None, reason: str, note: str) -> Refund:
@@ -48,14 +55,12 @@ def _reserve(*, actor: Actor, payment_id: str, amount: int | None, reason: str, 
         if available < amount:
             raise InsufficientFunds(details={"wallet_id": wallet.id, **money_details(
                 wallet.currency, available=available, amount=amount)})
-    now = clock.now()
-    refund = Refund(payment=payment, amount=amount, currency=payment.currency, reason=reason, note=note,
-                    created=now, updated=now)
-    stamp_actor(refund, actor)
+    refund = Refund(payment=payment, amount=amount, currency=payment.currency, reason=reason, note=note)
+    stamp(refund, actor=actor)
     refund.save(force_insert=True)
     payment.amount_refunded += amount
-    save(payment, "amount_refunded")
-    audit_record(action="refund.created", actor=actor, obj=refund,
+    touch(payment, "amount_refunded")
+    audit_record(action=PaymentsAction.REFUND_CREATED, actor=actor, obj=refund,
                  details={"payment_id": payment.id, "amount": amount, "reason": reason})
     if payment.method == Payment.Method.WALLET:
         _finish(payment=payment, refund=refund, result=RefundResult("succeeded"), actor=actor)
@@ -77,33 +82,34 @@ def _finish(*, payment: Payment, refund: Refund, result: RefundResult, actor: Ac
         refund.entry_id = postings.post_refund(payment=payment, refund=refund, fee_back=fee_back, actor=actor)
         refund.fee_returned, refund.status = fee_back, Refund.Status.SUCCEEDED
         payment.fee_refunded += fee_back
-        save(payment, "fee_refunded")
+        touch(payment, "fee_refunded")
     else:
         refund.status, refund.failure_reason = Refund.Status.FAILED, (result.failure_reason or "failed")[:120]
         payment.amount_refunded -= refund.amount
-        save(payment, "amount_refunded")
+        touch(payment, "amount_refunded")
     refund.save(update_fields=["provider_reference", "updated", "entry_id", "fee_returned", "status",
                                "failure_reason"])
-    audit_record(action=f"refund.{refund.status}", actor=actor, obj=refund,
+    audit_record(action=_STATUS_ACTIONS[refund.status], actor=actor, obj=refund,
                  details={"payment_id": payment.id, "amount": refund.amount})
     return refund
 
 
-def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -> Refund:
-    def apply() -> Refund:
-        refund = Refund.objects.get(pk=refund_id)
-        payment = lock_payment(refund.payment_id)
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
-        return _finish(payment=payment, refund=refund, result=result, actor=actor)
-    return run_in_transaction(apply)
+@use_case
+def refund_apply_result(*, actor: Actor, refund_id: str, result: RefundResult) -> Refund:
+    refund = Refund.objects.get(pk=refund_id)
+    payment = lock_payment(refund.payment_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    return _finish(payment=payment, refund=refund, result=result, actor=actor)
 
 
+@use_case(steps=True)
 def refund_create(*, actor: Actor, payment_id: str, amount: int | None = None, reason: str = "requested_by_customer",
                   note: str = "") -> Refund:
     if reason not in Refund.Reason.values:
         raise ValidationFailed({"reason": [f"One of {', '.join(Refund.Reason.values)}."]})
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0):
-        raise ValidationFailed({"amount": ["A positive amount in minor units."]})
+    if amount is not None:
+        require_positive(amount, field="amount")
+    # Step 1 of this steps use case: reserve the amount and commit, before the provider call.
     refund = run_in_transaction(lambda: _reserve(actor=actor, payment_id=payment_id, amount=amount, reason=reason,
                                                  note=(note or "")[:500]))
     if refund.status != Refund.Status.PENDING:

@@ -3,6 +3,10 @@ applied idempotently. An event whose application fails stays `failed` and can be
 
 Delivery is at-least-once and unordered, so applying only ever moves a payment forward
 (`apply_result`), and a refund only leaves `pending` once.
+
+`webhook_receive` owns its transaction (`@use_case(steps=True)`, one step): a redelivered event
+is a unique-key conflict that must roll back only the insert, then be read. `webhook_apply` is a
+plain use case; `webhook_retry_failed` applies each event in its own.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from django.db import IntegrityError, transaction
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import use_case
 from core.ids import get_by_public_id, has_prefix
 
+from ..audit import PaymentsAction
 from ..models import Payment, PaymentAttempt, Refund, WebhookEvent
 from ..providers import RefundResult, WebhookPayload, get_provider
 from .common import apply_result, lock_payment
@@ -25,15 +30,22 @@ from .refunds import refund_apply_result
 logger = logging.getLogger("payments.webhooks")
 PAYMENT_EVENTS = ("payment_intent.succeeded", "payment_intent.amount_capturable_updated",
                   "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing")
+_STATUS_ACTIONS: dict[str, PaymentsAction] = {WebhookEvent.Status.RECEIVED: PaymentsAction.WEBHOOK_RECEIVED,
+                   WebhookEvent.Status.PROCESSED: PaymentsAction.WEBHOOK_PROCESSED,
+                   WebhookEvent.Status.IGNORED: PaymentsAction.WEBHOOK_IGNORED,
+                   WebhookEvent.Status.FAILED: PaymentsAction.WEBHOOK_FAILED}
 REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 
 
+@use_case(steps=True)
 def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> tuple[WebhookEvent, bool]:
     """Verifies and stores an event; returns (event, is_new). Signature errors propagate."""
     parsed: WebhookPayload = get_provider(provider_name).parse_webhook(payload=payload, signature=signature)
     obj = parsed.object
     payment_id = (obj.get("metadata") or {}).get("payment_id", "") if isinstance(obj, dict) else ""
     try:
+        # The one step: its own atomic block (a savepoint if a test holds a transaction), so the
+        # conflict of a redelivery rolls back only this insert.
         with transaction.atomic():
             event = WebhookEvent.objects.create(provider=provider_name, provider_event_id=parsed.event_id,
                                                 type=parsed.type, payload=parsed.raw, payment_id=payment_id[:40],
@@ -74,42 +86,42 @@ def _apply_refund_event(event: WebhookEvent, actor: Actor) -> str:
     refund = Refund.objects.filter(pk=refund_id).first() if has_prefix(refund_id, "re") else None
     if refund is None:
         return WebhookEvent.Status.IGNORED
-    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending")
+    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending")  # type: ignore[arg-type]  # no status (None) is pending
     refund_apply_result(refund_id=refund.id, result=RefundResult(status, obj.get("id", ""),
                                                                  obj.get("failure_reason") or ""), actor=actor)
     event.payment_id = refund.payment_id
     return WebhookEvent.Status.PROCESSED
 
 
+@use_case
 def webhook_apply(*, actor: Actor, event_id: str) -> WebhookEvent:
-    def apply() -> WebhookEvent:
-        event = get_by_public_id(WebhookEvent.objects.select_for_update(), event_id, field="event_id",
-                                 message="No such webhook event.")
-        if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-            return event
-        event.attempts += 1
-        savepoint = transaction.savepoint()
-        try:
-            if event.type in PAYMENT_EVENTS:
-                status = _apply_payment_event(event, actor)
-            elif event.type in REFUND_EVENTS:
-                status = _apply_refund_event(event, actor)
-            else:
-                status = WebhookEvent.Status.IGNORED
-        except Exception as exc:
-            # Keep the event and the reason; the admin action or the retry job tries again.
-            transaction.savepoint_rollback(savepoint)
-            logger.exception("webhook application failed", extra={"event_id": event.id, "type": event.type})
-            event.status, event.last_error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-        else:
-            transaction.savepoint_commit(savepoint)
-            event.status, event.last_error, event.processed_at = status, "", clock.now()
-        event.save(update_fields=["attempts", "status", "last_error", "processed_at", "payment_id"])
-        audit_record(action=f"webhook.{event.status}", actor=actor, obj=event, details={"type": event.type})
+    event = get_by_public_id(WebhookEvent.objects.select_for_update(), event_id, field="event_id",
+                             message="No such webhook event.")
+    if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
         return event
-    return run_in_transaction(apply)
+    event.attempts += 1
+    savepoint = transaction.savepoint()
+    try:
+        if event.type in PAYMENT_EVENTS:
+            status = _apply_payment_event(event, actor)
+        elif event.type in REFUND_EVENTS:
+            status = _apply_refund_event(event, actor)
+        else:
+            status = WebhookEvent.Status.IGNORED
+    except Exception as exc:
+        # Keep the event and the reason; the admin action or the retry job tries again.
+        transaction.savepoint_rollback(savepoint)
+        logger.exception("webhook application failed", extra={"event_id": event.id, "type": event.type})
+        event.status, event.last_error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+    else:
+        transaction.savepoint_commit(savepoint)
+        event.status, event.last_error, event.processed_at = status, "", clock.now()
+    event.save(update_fields=["attempts", "status", "last_error", "processed_at", "payment_id"])
+    audit_record(action=_STATUS_ACTIONS[event.status], actor=actor, obj=event, details={"type": event.type})
+    return event
 
 
+@use_case(steps=True)
 def webhook_retry_failed(*, actor: Actor, limit: int = 200) -> int:
     ids = list(WebhookEvent.objects.filter(status__in=(WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED))
                .order_by("received_at").values_list("pk", flat=True)[:limit])

@@ -1,7 +1,7 @@
-"""Every write of the subscriptions app."""
+"""Every write of the subscriptions app: each public service is a use case (`core.db.use_case`)."""
 
+from .attempts import invoice_pay
 from .billing import billing_run
-from .collection import dunning_settings, invoice_pay
 from .dunning import dunning_settings_save
 from .invoices import invoice_finalize, invoice_mark_uncollectible, invoice_void
 from .plans import plan_archive, plan_create
@@ -15,7 +15,7 @@ from .subscriptions import (
     subscription_set_payment_source,
 )
 
-__all__ = ["billing_run", "dunning_settings", "dunning_settings_save", "invoice_finalize",
-           "invoice_mark_uncollectible", "invoice_pay", "invoice_void", "plan_archive", "plan_create",
-           "subscription_cancel", "subscription_change", "subscription_change_preview", "subscription_create",
-           "subscription_pause", "subscription_resume", "subscription_set_payment_source"]
+__all__ = ["billing_run", "dunning_settings_save", "invoice_finalize", "invoice_mark_uncollectible", "invoice_pay",
+           "invoice_void", "plan_archive", "plan_create", "subscription_cancel", "subscription_change",
+           "subscription_change_preview", "subscription_create", "subscription_pause", "subscription_resume",
+           "subscription_set_payment_source"]

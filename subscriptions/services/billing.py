@@ -13,19 +13,20 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import run_in_transaction, use_case
+from core.models import touch
 
+from ..audit import SubscriptionsAction
 from ..models import BillingRun, Invoice, Subscription
-from .collection import charge_and_settle_many, claim_many
-from .common import record_event, save
-from .invoices import invoice_build, void
-from .renewal import batchable, next_period, renew_many
-from .subscriptions import INCOMPLETE_TTL, plan_line
+from .attempts import _claim_many, _collect_many
+from .common import _record_event
+from .invoices import _void
+from .renewal import _renew
+from .subscriptions import INCOMPLETE_TTL
 
 logger = logging.getLogger("subscriptions")
 # Exactly the condition of the partial index `sub_renewal_due_idx`, so the chunk query can use it.
@@ -35,60 +36,28 @@ after_chunk: Callable[[str], None] | None = None
 
 
 def _chunk_size(value: int | None) -> int:
-    return int(value or getattr(settings, "BILLING_CHUNK_SIZE", 200))
+    return int(value or getattr(settings, "BILLING_CHUNK_SIZE", 200))  # type: ignore[arg-type]  # mypy infers getattr from int()
 
 
-def due_for_renewal(now):
+def _due_for_renewal(now):
     """The renewal chunk query, oldest period end first: walks `sub_renewal_due_idx` and stops."""
     return (Subscription.objects.select_for_update(skip_locked=True, of=("self",)).select_related("plan", "customer")
             .filter(status__in=RENEWABLE, current_period_end__lte=now).order_by("current_period_end", "id"))
 
 
-def due_for_collection(now):
+def _due_for_collection(now):
     """The collection chunk query, earliest attempt first: walks `inv_collect_idx` and stops."""
     return (Invoice.objects.select_for_update(skip_locked=True, of=("self",)).select_related("subscription")
             .filter(status=Invoice.Status.OPEN, next_payment_attempt__lte=now).order_by("next_payment_attempt", "id"))
 
 
-def renew_one(sub: Subscription, actor: Actor, run: BillingRun) -> None:
-    if sub.cancel_at_period_end:
-        sub.status, sub.ended_at = Subscription.Status.CANCELED, sub.current_period_end
-        save(sub, "status", "ended_at")
-        record_event(sub, "canceled")
-        audit_record(action="subscription.canceled", actor=actor, obj=sub, details={"at_period_end": True})
-        run.canceled += 1
-        return
-    index, start, end = next_period(sub)
-    invoice_build(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
-                  lines=[plan_line(sub, start, end)], actor=actor, collect_from=clock.now())
-    was_trial = sub.status == Subscription.Status.TRIALING
-    sub.period_index, sub.current_period_start, sub.current_period_end = index, start, end
-    fields = ["period_index", "current_period_start", "current_period_end"]
-    if was_trial:
-        sub.status = Subscription.Status.ACTIVE
-        fields.append("status")
-    save(sub, *fields)
-    if was_trial:
-        record_event(sub, "trial_converted")
-    run.renewed += 1
-    run.invoices_created += 1
-
-
 def _renew_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def write() -> int:
-        now = clock.now()
-        subs = list(due_for_renewal(now)[:size])
-        batch = batchable(subs)
-        renew_many(batch, actor, run)
-        done = {s.id for s in batch}
-        for sub in [s for s in subs if s.id not in done]:
-            try:
-                with transaction.atomic():
-                    renew_one(sub, actor, run)
-            except IntegrityError as exc:
-                # Another run invoiced this period already: nothing to do for it here.
-                logger.warning("period already invoiced", extra={"subscription": sub.id, "error": str(exc)[:200]})
-                _error(run, sub.id, "duplicate_period", str(exc))
+        subs = list(_due_for_renewal(clock.now())[:size])
+        for sub in _renew(subs, actor, run):
+            # Another run invoiced this period already: nothing to do for it here.
+            logger.warning("period already invoiced", extra={"subscription": sub.id})
+            _error(run, sub.id, "duplicate_period", "The subscription's new period is already invoiced.")
         return len(subs)
     return run_in_transaction(write)
 
@@ -100,11 +69,11 @@ def _expire_incomplete(run: BillingRun, actor: Actor, size: int) -> int:
                     .filter(status=Subscription.Status.INCOMPLETE, created__lte=cutoff).order_by("id")[:size])
         for sub in subs:
             sub.status, sub.ended_at = Subscription.Status.INCOMPLETE_EXPIRED, clock.now()
-            save(sub, "status", "ended_at")
+            touch(sub, "status", "ended_at")
             for invoice in sub.invoices.select_for_update().filter(status=Invoice.Status.OPEN):
-                void(invoice, actor)
-            record_event(sub, "incomplete_expired")
-            audit_record(action="subscription.incomplete_expired", actor=actor, obj=sub)
+                _void(invoice, actor)
+            _record_event(sub, "incomplete_expired")
+            audit_record(action=SubscriptionsAction.SUBSCRIPTION_INCOMPLETE_EXPIRED, actor=actor, obj=sub)
             run.expired += 1
         return len(subs)
     return run_in_transaction(write)
@@ -113,14 +82,14 @@ def _expire_incomplete(run: BillingRun, actor: Actor, size: int) -> int:
 def _collect_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def claim_chunk():
         now = clock.now()
-        invoices = list(due_for_collection(now)[:size])
-        return list(zip(invoices, claim_many(invoices), strict=True))
+        invoices = list(_due_for_collection(now)[:size])
+        return list(zip(invoices, _claim_many(invoices), strict=True))
 
     claimed = run_in_transaction(claim_chunk)
     attempts = [(invoice, attempt) for invoice, attempt in claimed if attempt is not None]
     run.payments_attempted += len(attempts)
     try:
-        outcomes = charge_and_settle_many(attempts, actor) if attempts else []
+        outcomes = _collect_many(attempts, actor) if attempts else []
     except Exception as exc:
         # The chunk's charge failed as a whole: its pending attempts are settled by the next run.
         logger.exception("collection failed", extra={"invoices": [i.id for i, _ in attempts][:20]})
@@ -149,6 +118,7 @@ def _checkpoint(run: BillingRun, phase: str) -> None:
         after_chunk(phase)
 
 
+@use_case(steps=True)
 def billing_run(*, actor: Actor, chunk_size: int | None = None, triggered_by: str = "") -> BillingRun:
     """One billing cycle as of `clock.now()`; returns the recorded run."""
     size = _chunk_size(chunk_size)

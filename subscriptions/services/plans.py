@@ -5,14 +5,16 @@ from __future__ import annotations
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import use_case
 from core.errors import ValidationFailed
 from core.money import MAX_MINOR_UNITS, normalize_currency
 
+from ..audit import SubscriptionsAction
 from ..models import Plan
-from .common import get_plan
+from .common import _get_plan
 
 
+@use_case
 def plan_create(*, actor: Actor, name: str, amount: int, currency: str, interval: str, interval_count: int = 1,
                 trial_days: int = 0, metadata: dict | None = None) -> Plan:
     currency = normalize_currency(currency)
@@ -29,26 +31,20 @@ def plan_create(*, actor: Actor, name: str, amount: int, currency: str, interval
         errors["trial_days"] = ["Between 0 and 730."]
     if errors:
         raise ValidationFailed(errors)
-
-    def write() -> Plan:
-        plan = Plan.objects.create(name=name, amount=amount, currency=currency, interval=interval,
-                                   interval_count=interval_count, trial_days=trial_days, metadata=metadata or {},
-                                   created=clock.now())
-        audit_record(action="plan.created", actor=actor, obj=plan,
-                     details={"amount": amount, "currency": currency, "interval": interval})
-        return plan
-
-    return run_in_transaction(write)
+    plan = Plan.objects.create(name=name, amount=amount, currency=currency, interval=interval,
+                               interval_count=interval_count, trial_days=trial_days, metadata=metadata or {},
+                               created=clock.now())
+    audit_record(action=SubscriptionsAction.PLAN_CREATED, actor=actor, obj=plan,
+                 details={"amount": amount, "currency": currency, "interval": interval})
+    return plan
 
 
+@use_case
 def plan_archive(*, actor: Actor, plan_id: str) -> Plan:
     """Archived plans take no new subscriptions or changes; existing subscriptions keep renewing."""
-    def write() -> Plan:
-        plan = get_plan(plan_id, lock=True)
-        if plan.active:
-            plan.active = False
-            plan.save(update_fields=["active"])
-            audit_record(action="plan.archived", actor=actor, obj=plan)
-        return plan
-
-    return run_in_transaction(write)
+    plan = _get_plan(plan_id, lock=True)
+    if plan.active:
+        plan.active = False
+        plan.save(update_fields=["active"])
+        audit_record(action=SubscriptionsAction.PLAN_ARCHIVED, actor=actor, obj=plan)
+    return plan

@@ -1,14 +1,13 @@
-"""Renewing a chunk of subscriptions with multi-row statements (the billing cycle's common case).
+"""Renewing the subscriptions whose period ended, a chunk at a time.
 
-`renew_many` writes, for a subscription in good standing with nothing pending, the rows
-`billing.renew_one` writes (a final cycle invoice with its plan line, the period advanced, the
-`invoice.finalized` event), but builds the whole chunk in memory and takes its invoice numbers
-last, in one `UPDATE ... SET last = last + n`: the per-year counter row is then locked for the
-few milliseconds before the chunk commits instead of for the whole chunk, so concurrent runs
-renew in parallel. Numbers stay gapless: they are taken in the chunk's transaction, and a
-rollback gives them all back. Everything else (cancel at period end, trials, pending lines or
-credits, a period already invoiced) goes through `renew_one`, after the batch, so its own number
-lock is also held only at the end.
+One rule for every due subscription, written with multi-row statements: a subscription set to
+cancel at period end is canceled; every other one gets its final cycle invoice (its plan line
+plus whatever is pending: proration lines, credits) and its next period, and a trial converts to
+active. The chunk is built in memory and its invoice numbers are taken last, in one
+`UPDATE ... SET last = last + n`, so the per-year counter row is locked for the moments before
+the chunk commits and concurrent runs renew in parallel. A period that already has its invoice
+(only a bug could get there: the chunk query skips locked rows) is left alone and reported; the
+database's `invoice_one_per_period` refuses it anyway.
 """
 
 from __future__ import annotations
@@ -16,53 +15,64 @@ from __future__ import annotations
 import datetime as dt
 
 from core import clock
+from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction, update_rows
-from core.models import AuditEvent
+from core.models import touch
 
-from ..models import BillingRun, Invoice, InvoiceLine, Subscription
+from ..audit import SubscriptionsAction
+from ..models import BillingRun, Invoice, Subscription
 from ..periods import period_bounds
-from .invoices import finalized_event, invoice_row, line_row, open_invoice, take_numbers
-from .subscriptions import plan_line
+from .common import _record_event
+from .invoices import _Draft, _invoices_build
+from .subscriptions import _plan_line
 
 
-def next_period(sub: Subscription) -> tuple[int, dt.datetime, dt.datetime]:
+def _next_period(sub: Subscription) -> tuple[int, dt.datetime, dt.datetime]:
     """The index and bounds of the period a renewal starts."""
     plan, index = sub.plan, sub.period_index + 1
     return (index, *period_bounds(sub.billing_cycle_anchor, plan.interval, plan.interval_count, index))
 
 
-def batchable(subs: list[Subscription]) -> list[Subscription]:
-    """The subscriptions `renew_many` can take: active, not ending, nothing pending, period not invoiced."""
-    candidates = [s for s in subs if s.status == Subscription.Status.ACTIVE and not s.cancel_at_period_end]
-    ids = [s.id for s in candidates]
-    pending = set(InvoiceLine.objects.filter(subscription_id__in=ids, invoice__isnull=True)
-                  .values_list("subscription_id", flat=True))
-    starts = {s.id: next_period(s)[1] for s in candidates}
-    invoiced = set(Invoice.objects.filter(subscription_id__in=ids, period_start__in=set(starts.values()))
-                   .values_list("subscription_id", "period_start"))
-    return [s for s in candidates if s.id not in pending and (s.id, starts[s.id]) not in invoiced]
+def _cancel_at_period_end(sub: Subscription, actor: Actor, run: BillingRun) -> None:
+    sub.status, sub.ended_at = Subscription.Status.CANCELED, sub.current_period_end
+    touch(sub, "status", "ended_at")
+    _record_event(sub, "canceled")
+    audit_record(action=SubscriptionsAction.SUBSCRIPTION_CANCELED, actor=actor, obj=sub,
+                 details={"at_period_end": True})
+    run.canceled += 1
 
 
-def renew_many(subs: list[Subscription], actor: Actor, run: BillingRun) -> None:
+def _renew(subs: list[Subscription], actor: Actor, run: BillingRun) -> list[Subscription]:
+    """Renews (or cancels at period end) the locked due subscriptions; returns those whose new
+    period was already invoiced, left as they were."""
     require_transaction()
-    if not subs:
-        return
-    now = clock.now()
-    invoices, lines = [], []
     for sub in subs:
-        index, start, end = next_period(sub)
-        line = plan_line(sub, start, end)
-        invoice = invoice_row(sub=sub, reason=Invoice.Reason.CYCLE, period_start=start, period_end=end,
-                              total=line.amount, now=now)
-        invoices.append(invoice)
-        lines.append(line_row(sub, line, invoice, now))
-        sub.period_index, sub.current_period_start, sub.current_period_end, sub.updated = index, start, end, now
-    for invoice, number in zip(invoices, take_numbers(now.year, len(invoices)), strict=True):
-        open_invoice(invoice, now, number, collect_from=now)
-    Invoice.objects.bulk_create(invoices)
-    InvoiceLine.objects.bulk_create(lines)
-    update_rows(Subscription, subs, ["period_index", "current_period_start", "current_period_end", "updated"])
-    AuditEvent.objects.bulk_create([finalized_event(invoice, actor) for invoice in invoices])
-    run.renewed += len(subs)
-    run.invoices_created += len(subs)
+        if sub.cancel_at_period_end:
+            _cancel_at_period_end(sub, actor, run)
+    due = [s for s in subs if not s.cancel_at_period_end]
+    periods = {s.id: _next_period(s) for s in due}
+    invoiced = set(Invoice.objects.filter(subscription_id__in=[s.id for s in due],
+                                          period_start__in={start for _, start, _ in periods.values()})
+                   .values_list("subscription_id", "period_start")) if due else set()
+    duplicates = [s for s in due if (s.id, periods[s.id][1]) in invoiced]
+    due = [s for s in due if (s.id, periods[s.id][1]) not in invoiced]
+    if not due:
+        return duplicates
+    now = clock.now()
+    drafts = [_Draft(sub, Invoice.Reason.CYCLE, periods[sub.id][1], periods[sub.id][2],
+                     [_plan_line(sub, periods[sub.id][1], periods[sub.id][2])], collect_from=now) for sub in due]
+    _invoices_build(drafts, actor)
+    converted = [s for s in due if s.status == Subscription.Status.TRIALING]
+    for sub in due:
+        sub.period_index, sub.current_period_start, sub.current_period_end = periods[sub.id]
+        sub.updated = now
+        if sub.status == Subscription.Status.TRIALING:
+            sub.status = Subscription.Status.ACTIVE
+    update_rows(Subscription, due, ["period_index", "current_period_start", "current_period_end", "status",
+                                    "updated"])
+    for sub in converted:
+        _record_event(sub, "trial_converted")
+    run.renewed += len(due)
+    run.invoices_created += len(due)
+    return duplicates

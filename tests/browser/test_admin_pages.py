@@ -74,7 +74,7 @@ def test_admin_pages_and_api_docs_have_no_csp_violation_or_console_error(
     subscription = Subscription.objects.get()
     pages += [
         reverse("admin:subscriptions_invoice_print", args=[quote(invoice.pk)]),
-        reverse("admin:subscriptions_subscription_change_plan", args=[quote(subscription.pk)]),
+        reverse("admin:subscriptions_subscription_operation", args=[quote(subscription.pk), "change_plan"]),
         reverse("admin:subscriptions_churn_at_risk"),
         reverse("admin:django_celery_beat_periodictask_add"),
         reverse("admin:accounts_apikey_add"),

@@ -55,9 +55,9 @@ def test_only_key_managers_can_create_or_revoke(admin_client_for, make_key):
     created = make_key("*")
     client = admin_client_for("auditor")
     assert client.get("/admin/accounts/apikey/add/").status_code == 403
-    r = client.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [created.api_key.pk]})
+    r = client.post("/admin/accounts/apikey/", {"action": "revoke_api_key", "_selected_action": [created.api_key.pk]})
     assert ApiKey.objects.get(pk=created.api_key.pk).revoked_at is None
     # The changelist again, without a revoke action to choose.
     assert r.status_code == 200
-    assert b'<option value="revoke">' not in r.content
-    assert b'<option value="revoke">' in admin_client_for("admin").get("/admin/accounts/apikey/").content
+    assert b'<option value="revoke_api_key">' not in r.content
+    assert b'<option value="revoke_api_key">' in admin_client_for("admin").get("/admin/accounts/apikey/").content

@@ -57,7 +57,8 @@ def test_every_model_has_a_proper_plural():
     assert ReconciliationMismatch._meta.verbose_name_plural == "reconciliation mismatches"
 
 
-OURS = {"core", "accounts", "wallets", "payments", "subscriptions", "compliance", "monitoring", "mcp_gateway"}
+OURS = {"core", "accounts", "approvals", "wallets", "payments", "subscriptions", "compliance", "monitoring",
+        "mcp_gateway"}
 DEVELOPER_WORDS = re.compile(r"\.py\b|minor units|`|\bnull\b|\brow\b|lookup|ISO 3166|\bsee [a-z_]+\.", re.I)
 
 

@@ -93,7 +93,7 @@ def test_expired_key_is_401(make_key):
 
 def test_revoked_key_is_401(make_key, system_actor):
     created = make_key("*")
-    services.api_key_revoke(actor=system_actor, api_key=created.api_key)
+    services.api_key_revoke(actor=system_actor, api_key_id=created.api_key.pk)
     error(bearer(created.raw_key).get("/api/v1/customers"), 401, "api_key_revoked")
 
 

@@ -6,7 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from accounts import services
 from accounts.models import ApiKey, Customer, User
-from tests.adminurls import admin_url
+from tests.adminurls import admin_url, operation_url
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,10 +36,10 @@ def test_api_key_request_records_the_key_owner_and_request_id(api):
 def test_admin_change_records_the_staff_user(admin_client_for):
     client = admin_client_for("operator")
     customer = CustomerFactory(name="Old")
-    r = client.post(admin_url(customer),
-                    {"email": customer.email, "name": "New", "country": "US", "status": "blocked",
-                     "kyc_status": "unverified", "metadata": "{}"})
-    assert (r.status_code, r["Location"]) == (302, "/admin/accounts/customer/")
+    r = client.post(operation_url(customer, "update_customer"),
+                    {"_operation": "update_customer", "_token": "tok-" + "u" * 12, "name": "New", "country": "US",
+                     "status": "blocked"})
+    assert (r.status_code, r["Location"]) == (302, admin_url(customer))
     entry = entries_for(customer).get(action=LogEntry.Action.UPDATE)
     assert entry.actor == client.user
     assert entry.changes_dict["name"] == ["Old", "New"]
@@ -49,7 +49,9 @@ def test_admin_change_records_the_staff_user(admin_client_for):
 def test_api_key_history_never_holds_the_secret(make_key, system_actor, admin_client_for):
     created = make_key("*")
     client = admin_client_for("admin")
-    r = client.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [created.api_key.pk]})
+    r = client.post("/admin/accounts/apikey/", {"action": "revoke_api_key", "_selected_action": [created.api_key.pk],
+                                                "_operation": "revoke_api_key", "_token": "tok-" + "r" * 12,
+                                                "_confirm": "yes"})
     assert r.status_code == 302
     entries = entries_for(created.api_key).order_by("timestamp")
     assert [e.action for e in entries] == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE]
@@ -80,7 +82,9 @@ def test_admin_change_of_an_id_the_admin_would_read_as_escaped(admin_client_for)
     raw = client.get(f"/admin/accounts/customer/{customer.pk}/change/")
     assert (raw.status_code, raw["Location"]) == (302, "/admin/")
     assert admin_url(customer) == "/admin/accounts/customer/cus_5F3F" + "a" * 22 + "/change/"
-    r = client.post(admin_url(customer), {"email": customer.email, "name": "New", "country": "US",
-                                          "status": "active", "kyc_status": "unverified", "metadata": "{}"})
-    assert (r.status_code, r["Location"]) == (302, "/admin/accounts/customer/")
+    assert operation_url(customer, "update_customer") == (
+        "/admin/accounts/customer/cus_5F3F" + "a" * 22 + "/operation/update_customer/")
+    r = client.post(operation_url(customer, "update_customer"),
+                    {"_operation": "update_customer", "_token": "tok-" + "e" * 12, "name": "New"})
+    assert (r.status_code, r["Location"]) == (302, admin_url(customer))
     assert entries_for(customer).get(action=LogEntry.Action.UPDATE).changes_dict["name"] == ["Old", "New"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.foundation.test_gunicorn_logging import _free_port, _status, _wait_for
+from tests.foundation.test_gunicorn_logging import _free_port, _status, _wait_for, _wait_for_lines
 from tests.foundation.test_log_masking import PAN, assert_no_card_number
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,7 @@ def test_daphne_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_pat
                 _status(f"{base}/api/v1/payments?customer_id={PAN}"),
                 _status(f"{base}/api/v1/payments/{PAN}"),
             ]
+            _wait_for_lines(log, '"logger": "daphne.access"', 2)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)

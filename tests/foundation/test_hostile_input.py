@@ -9,7 +9,6 @@ import json
 import time
 
 import pytest
-from django.db import transaction
 from django.test import Client
 
 from core import money
@@ -21,8 +20,9 @@ from payments.models import Payment, Refund
 from payments.services import payment_create
 from subscriptions.models import Plan
 from tests.factories import CustomerFactory
-from wallets import ledger, services
-from wallets.models import AccountType, JournalEntry, Wallet
+from tests.wallets_setup import open_wallet
+from wallets import services
+from wallets.models import JournalEntry, Wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -80,15 +80,7 @@ def test_plain_decimals_with_leading_and_trailing_zeros_still_parse(value, curre
 
 
 def _wallet(customer, currency="USD", balance=0):
-    actor = Actor.system("tests")
-    with transaction.atomic():
-        wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency=currency)
-        if balance:
-            source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
-                                           owner="provider:sandbox")
-            services.wallet_credit_topup(wallet_id=wallet.pk, amount=balance, source=source, actor=actor,
-                                         reference="seed")
-    return wallet
+    return open_wallet(actor=Actor.system("tests"), customer=customer, currency=currency, balance=balance)
 
 
 @pytest.fixture
@@ -370,7 +362,7 @@ def test_exchange_rates_are_plain_bounded_decimals(rate):
     from wallets.models import ExchangeRate
 
     started = time.perf_counter()
-    with pytest.raises(ValidationFailed) as exc, transaction.atomic():
+    with pytest.raises(ValidationFailed) as exc:
         services.exchange_rate_set(actor=Actor.system("tests"), base_currency="USD", quote_currency="EUR",
                                    rate=rate, source="test")
     assert time.perf_counter() - started < 0.5
@@ -383,9 +375,8 @@ def test_exchange_rates_are_plain_bounded_decimals(rate):
 def test_plain_exchange_rates_are_stored_exactly(rate, stored):
     from decimal import Decimal
 
-    with transaction.atomic():
-        row = services.exchange_rate_set(actor=Actor.system("tests"), base_currency="USD", quote_currency="EUR",
-                                         rate=rate, source="test")
+    row = services.exchange_rate_set(actor=Actor.system("tests"), base_currency="USD", quote_currency="EUR",
+                                     rate=rate, source="test")
     row.refresh_from_db()
     assert row.rate == Decimal(stored)
 

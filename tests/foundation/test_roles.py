@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Customer
 from accounts.roles import ROLE_NAMES, ROLE_RULES, permissions_for
-from tests.adminurls import admin_url
+from tests.adminurls import operation_url
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,9 +98,9 @@ def test_role_in_the_admin(admin_client_for, role):
     assert client.get("/admin/accounts/customer/add/").status_code == (200 if add else 403)
     assert client.get("/admin/accounts/apikey/").status_code == (200 if view_keys else 403)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == (200 if role == "admin" else 403)
-    r = client.post(admin_url(customer),
-                    {"email": "changed@example.com", "name": "N", "country": "US", "status": "active",
-                     "kyc_status": "unverified", "metadata": "{}"})
+    r = client.post(operation_url(customer, "update_customer"),
+                    {"_operation": "update_customer", "_token": "tok-" + "r" * 12, "email": "changed@example.com",
+                     "name": "N", "country": "US", "status": "active"})
     customer.refresh_from_db()
     if change:
         assert r.status_code == 302, r.content[:2000]

@@ -30,16 +30,8 @@ def fields_of(response, status=400):
 
 
 @pytest.fixture
-def customer():
-    return CustomerFactory()
-
-
-@pytest.fixture
 def wallet(customer):
-    from django.db import transaction
-
-    with transaction.atomic():
-        return services.wallet_create(actor=Actor.system("tests"), customer_id=customer.pk, currency="USD")
+    return services.wallet_create(actor=Actor.system("tests"), customer_id=customer.pk, currency="USD")
 
 
 def payment_body(customer, **extra):
@@ -82,10 +74,7 @@ def test_unknown_query_parameter_on_a_retrieve(api, wallet):
 
 def test_the_path_id_may_not_be_given_again_in_the_body_or_query(api, wallet, customer):
     other = CustomerFactory()
-    from django.db import transaction
-
-    with transaction.atomic():
-        second = services.wallet_create(actor=Actor.system("tests"), customer_id=other.pk, currency="USD")
+    second = services.wallet_create(actor=Actor.system("tests"), customer_id=other.pk, currency="USD")
     response = api.post(f"/api/v1/wallets/{wallet.pk}/freeze", {"wallet_id": second.pk}, format="json")
     assert list(fields_of(response)) == ["wallet_id"]
     assert list(fields_of(api.get(f"/api/v1/wallets/{wallet.pk}?wallet_id={second.pk}"))) == ["wallet_id"]

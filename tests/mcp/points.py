@@ -7,7 +7,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from core.errors import BusinessRefusal
 from core.money import parse_amount
-from core.operations import Operation
+from core.operations import Operation, amount_value
 from core.serializers import AmountInField, AmountOutField, CurrencyField
 
 
@@ -64,8 +64,9 @@ READER = Operation(name="get_points_account", title="Get points account", descri
                    input=PointsAccountInput, output=PointsAccountOut)
 REFUND = Operation(name="zz_refund_points", title="Refund points", description="Refunds points.",
                    handler=refund_points, scope="payments:write", permission="accounts.change_customer",
-                   input=PointsInput, output=RefundOut, read_only=False, destructive=True, approvable=True)
+                   input=PointsInput, output=RefundOut, read_only=False, destructive=True, approvable=True,
+                   target="get_points_account", value=amount_value())
 PROVIDER_REFUND = Operation(name="zz_provider_refund", title="Provider refund", description="Calls a provider.",
                             handler=provider_refund, scope="payments:write", input=PointsInput, output=RefundOut,
                             read_only=False, destructive=True, approvable=True, open_world=True,
-                            idempotency_mode="lease")
+                            idempotency_mode="lease", target="get_points_account", value=amount_value())

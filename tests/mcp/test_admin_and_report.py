@@ -6,9 +6,10 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
+from approvals.models import ApprovalThreshold
 from core import clock
 from core.models import AuditEvent
-from mcp_gateway.models import ApprovalThreshold, ToolCall
+from mcp_gateway.models import ToolCall
 from mcp_gateway.selectors import tool_call_report
 from tests.adminurls import admin_url
 
@@ -25,7 +26,7 @@ def admin_session(staff_client):
 
 def test_threshold_is_created_in_the_admin_through_the_service(admin_session, register_op, mcp):
     register_op(points.REFUND)
-    response = admin_session.post("/admin/mcp_gateway/approvalthreshold/add/", {
+    response = admin_session.post("/admin/approvals/approvalthreshold/add/", {
         "api_key": mcp.api_key.pk, "operation": "zz_refund_points", "currency": "USD", "amount": "500.00"})
     assert response.status_code == 302, response.context["adminform"].form.errors
     threshold = ApprovalThreshold.objects.get()
@@ -33,7 +34,7 @@ def test_threshold_is_created_in_the_admin_through_the_service(admin_session, re
         mcp.api_key.pk, "zz_refund_points", "USD", 50000)
     event = AuditEvent.objects.get(action="mcp.threshold.saved")
     assert event.actor_id == str(admin_session.user.pk)
-    listing = admin_session.get("/admin/mcp_gateway/approvalthreshold/")
+    listing = admin_session.get("/admin/approvals/approvalthreshold/")
     assert "500.00" in listing.content.decode()
 
 
@@ -41,7 +42,7 @@ def test_threshold_is_created_in_the_admin_through_the_service(admin_session, re
                                                    ("5", "create_customer")])
 def test_bad_threshold_is_refused_and_nothing_saved(admin_session, register_op, amount, operation):
     register_op(points.REFUND)
-    response = admin_session.post("/admin/mcp_gateway/approvalthreshold/add/", {
+    response = admin_session.post("/admin/approvals/approvalthreshold/add/", {
         "operation": operation, "currency": "USD", "amount": amount})
     assert response.status_code == 200  # the form again, with its error
     assert not ApprovalThreshold.objects.exists()

@@ -6,7 +6,6 @@ import pytest
 
 from accounts import services as account_services
 from core import clock
-from core.db import run_in_transaction
 from core.operations import all_operations
 from mcp_gateway import registry
 from mcp_gateway.models import ToolCall
@@ -56,7 +55,7 @@ def test_bad_keys_are_401_invalid_token(header, code, error):
 
 def test_revoked_and_expired_keys_are_401(make_key, system_actor):
     revoked = make_key("*")
-    run_in_transaction(lambda: account_services.api_key_revoke(actor=system_actor, api_key=revoked.api_key))
+    account_services.api_key_revoke(actor=system_actor, api_key_id=revoked.api_key.pk)
     response = McpClient(revoked.raw_key).post(PING)
     assert response.status_code == 401 and response.json()["error"]["data"] == {"code": "api_key_revoked"}
     expired = make_key("*")
@@ -124,7 +123,7 @@ def test_tools_list_shows_only_what_the_scopes_allow(mcp_for):
     assert "get_approval_status" in other_area and "get_customer" not in other_area
     assert set(other_area.values()) <= {"wallets:read", "any"}
     everything = mcp_for("*").tool_names()
-    assert everything == sorted(op.name for op in all_operations("mcp"))
+    assert everything == sorted(op.name for op in all_operations(door="mcp"))
 
 
 def test_tools_list_also_respects_the_owners_role(mcp_for):

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from accounts.models import Customer
-from mcp_gateway.models import ApprovalRequest, ToolCall
+from approvals.models import ApprovalRequest
+from mcp_gateway.models import ToolCall
 
 from . import points
 from .interop import (

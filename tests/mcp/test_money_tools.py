@@ -4,10 +4,9 @@ arguments, missing scope, outputs validated against their schemas, approvals and
 import pytest
 
 from accounts.models import Customer
+from approvals import services as gateway_services
+from approvals.models import ApprovalRequest
 from core.context import Actor
-from core.db import run_in_transaction
-from mcp_gateway import services as gateway_services
-from mcp_gateway.models import ApprovalRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -126,8 +125,8 @@ def test_money_tools_need_their_scopes(mcp_for, customer_id):
 
 
 def test_refund_above_threshold_waits_for_approval_then_runs(mcp, customer_id, make_staff):
-    run_in_transaction(lambda: gateway_services.threshold_save(
-        actor=Actor.system("tests"), api_key=None, operation="refund_payment", currency="USD", amount="500.00"))
+    gateway_services.threshold_save(
+        actor=Actor.system("tests"), api_key=None, operation="refund_payment", currency="USD", amount="500.00")
     payment = _pay(mcp, customer_id, "big", amount="900.00")
     held = mcp.ok("refund_payment", {"payment_id": payment["id"], "amount": "600", "idempotency_key": "rb"})
     assert (held["status"], held["amount"], held["currency"]) == ("pending_approval", "600.00", "USD")
@@ -171,8 +170,8 @@ def test_top_up_refusals(mcp, customer_id):
 
 
 def test_top_up_above_threshold_is_held_in_the_wallets_currency(mcp, customer_id):
-    run_in_transaction(lambda: gateway_services.threshold_save(
-        actor=Actor.system("tests"), api_key=mcp.api_key, operation="top_up_wallet", currency="USD", amount="100"))
+    gateway_services.threshold_save(
+        actor=Actor.system("tests"), api_key=mcp.api_key, operation="top_up_wallet", currency="USD", amount="100")
     wallet = mcp.ok("create_wallet", {"customer_id": customer_id, "currency": "USD", "idempotency_key": "hw"})
     held = mcp.ok("top_up_wallet", {"wallet_id": wallet["id"], "amount": "150", "payment_method": "tok_visa",
                                     "idempotency_key": "h1"})
@@ -184,8 +183,8 @@ def test_top_up_above_threshold_is_held_in_the_wallets_currency(mcp, customer_id
 
 
 def test_capture_without_amount_is_held_by_a_capture_threshold(mcp, customer_id):
-    run_in_transaction(lambda: gateway_services.threshold_save(
-        actor=Actor.system("tests"), api_key=None, operation="capture_payment", currency="USD", amount="1000"))
+    gateway_services.threshold_save(
+        actor=Actor.system("tests"), api_key=None, operation="capture_payment", currency="USD", amount="1000")
     payment = _pay(mcp, customer_id, "cap", capture_method="manual")
     held = mcp.ok("capture_payment", {"payment_id": payment["id"], "idempotency_key": "cap1"})
     assert (held["status"], held["amount"], held["currency"]) == ("pending_approval", None, "USD")

@@ -3,7 +3,7 @@
 import pytest
 
 from subscriptions.models import Invoice, InvoiceLine, Subscription
-from tests.subscriptions.conftest import _sandbox, actor, at, customer, make_plan, travel  # noqa: F401
+from tests.subscriptions.conftest import _sandbox, at, make_plan, travel  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ CARD = "4242 4242 4242 4242"
 
 def test_every_operation_is_a_tool_with_a_complete_definition(mcp):
     listed = mcp.rpc("tools/list")["result"]["tools"]
-    assert [t["name"] for t in listed] == [op.name for op in all_operations("mcp")]
+    assert [t["name"] for t in listed] == [op.name for op in all_operations(door="mcp")]
     for tool in listed:
         op = registry.get_tool(tool["name"]).operation
         assert re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", tool["name"])
@@ -218,7 +218,7 @@ def test_tools_list_pagination(mcp, settings):
         cursor = result.get("nextCursor")
         if not cursor:
             break
-    assert names == [op.name for op in all_operations("mcp")]
+    assert names == [op.name for op in all_operations(door="mcp")]
     assert pages == -(-len(names) // 2)
     for bad in ("!!", "eyJvIjogLTF9", 5):
         assert mcp.rpc("tools/list", {"cursor": bad})["error"]["code"] == -32602
@@ -289,7 +289,7 @@ def test_output_schema_of_method_fields_follows_their_annotations():
 
 
 def _names():
-    return [op.name for op in all_operations("mcp")]
+    return [op.name for op in all_operations(door="mcp")]
 
 
 # get_approval_status needs only some scope (a key sees its own requests): its own tests cover it.

@@ -110,14 +110,13 @@ def test_close_wallet_dry_run_simulates_without_closing(mcp, two_wallets):
 
 
 def test_transfer_above_the_threshold_waits_for_approval_then_runs_once(mcp, two_wallets, make_staff):
+    from approvals import services
     from core.context import Actor
-    from core.db import run_in_transaction
-    from mcp_gateway import services
     from wallets.models import JournalEntry
 
     _, first, second = two_wallets
-    run_in_transaction(lambda: services.threshold_save(actor=Actor.system("tests"), api_key=None,
-                                                       operation="transfer_funds", currency="USD", amount="30.00"))
+    services.threshold_save(actor=Actor.system("tests"), api_key=None,
+                                                       operation="transfer_funds", currency="USD", amount="30.00")
     entries = JournalEntry.objects.count()
     args = {"from_wallet_id": first["id"], "to_wallet_id": second["id"], "amount": "30.01", "currency": "USD",
             "description": "big one", "idempotency_key": "held-1"}
@@ -142,13 +141,12 @@ def test_transfer_above_the_threshold_waits_for_approval_then_runs_once(mcp, two
 
 
 def test_transfer_held_then_approved_moves_the_money_once(mcp, two_wallets, make_staff):
+    from approvals import services
     from core.context import Actor
-    from core.db import run_in_transaction
-    from mcp_gateway import services
 
     _, first, second = two_wallets
-    run_in_transaction(lambda: services.threshold_save(actor=Actor.system("tests"), api_key=None,
-                                                       operation="transfer_funds", currency="USD", amount="10.00"))
+    services.threshold_save(actor=Actor.system("tests"), api_key=None,
+                                                       operation="transfer_funds", currency="USD", amount="10.00")
     args = {"from_wallet_id": first["id"], "to_wallet_id": second["id"], "amount": "40.00", "currency": "USD",
             "description": "approved", "idempotency_key": "held-2"}
     held = mcp.ok("transfer_funds", args)

@@ -1,27 +1,9 @@
 import pytest
 
-from core.context import Actor
 from core.db import run_in_transaction
 from payments import routing
 from payments.models import FeeSchedule
 from payments.services import payment_create
-from tests.factories import CustomerFactory
-
-
-@pytest.fixture
-def actor():
-    return Actor.system("tests")
-
-
-@pytest.fixture
-def customer(db):
-    return CustomerFactory()
-
-
-@pytest.fixture
-def one_sandbox(settings):
-    settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
-    return "sandbox"
 
 
 @pytest.fixture

@@ -72,17 +72,58 @@ def test_webhook_retry_and_mismatch_resolve_actions(staff_client, pay, actor):
                                         payload={}, status="failed", received_at=clock.now())
     mismatch = ReconciliationMismatch.objects.create(run_date=clock.today(), kind="status_mismatch",
                                                      payment=payment, subject=payment.id, created=clock.now())
+    resolve = {"action": "resolve", "_selected_action": [mismatch.pk], "_operation": "resolve",
+               "_token": "r" * 16, "note": "checked"}
     operator = staff_client("operator")
-    operator.post("/admin/payments/reconciliationmismatch/", {"action": "resolve", "_selected_action": [mismatch.pk],
-                                                              "note": "checked"})
-    assert ReconciliationMismatch.objects.get().status == "open"  # operators may not resolve
+    refused = operator.post("/admin/payments/reconciliationmismatch/", resolve)
+    # Operators have no resolve action: the changelist ignores the post.
+    assert refused.status_code == 200 and ReconciliationMismatch.objects.get().status == "open"
     finance = staff_client("finance")
-    finance.post("/admin/payments/reconciliationmismatch/", {"action": "resolve", "_selected_action": [mismatch.pk],
-                                                             "note": "checked"})
+    form = finance.post("/admin/payments/reconciliationmismatch/", {"action": "resolve",
+                                                                    "_selected_action": [mismatch.pk]})
+    assert form.status_code == 200 and 'name="note"' in form.content.decode()  # the operation's form first
+    assert ReconciliationMismatch.objects.get().status == "open"
+    done = finance.post("/admin/payments/reconciliationmismatch/", resolve)
+    assert done.status_code == 302
     resolved = ReconciliationMismatch.objects.get()
-    assert (resolved.status, resolved.resolution_note) == ("resolved", "checked")
+    assert (resolved.status, resolved.resolution_note, resolved.resolved_by) == ("resolved", "checked",
+                                                                                 finance.user.username)
+    again = finance.post("/admin/payments/reconciliationmismatch/", {**resolve, "_token": "s" * 16})
+    assert [str(m) for m in again.wsgi_request._messages][-1].endswith(
+        "The mismatch is already resolved. (invalid_state_transition)")
     admin = staff_client("admin")
     assert admin.get("/admin/payments/webhookevent/").status_code == 200
-    admin.post("/admin/payments/webhookevent/", {"action": "retry", "_selected_action": [event.pk]})
+    retried = admin.post("/admin/payments/webhookevent/", {"action": "retry", "_selected_action": [event.pk]})
+    assert [str(m) for m in retried.wsgi_request._messages] == ["Retry applying: 1 done."]
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("ignored", 1)
+
+
+def test_risk_review_from_the_admin_is_the_review_operation(staff_client, pay):
+    from core.audit import AuditEvent
+
+    # 10,000.00 by mail order scores 70: held for review.
+    held, other = pay(amount=1_000_000, channel="moto"), pay(amount=1_000_000, channel="moto")
+    assert (held.status, held.review_status) == ("requires_capture", "pending")
+    url = reverse("admin:payments_payment_operation", args=[quote(held.pk), "approve_review"])
+    assert staff_client("operator").get(url).status_code == 403  # operators do not review
+    operator = staff_client("risk_analyst")
+    page = operator.get(url)
+    assert page.status_code == 200 and 'name="note"' in page.content.decode()
+    assert 'name="decision"' not in page.content.decode()  # fixed by the action
+    form = {"_operation": "approve_review", "_token": "v" * 16, "note": "looks fine"}
+    preview = operator.post(url, form)
+    assert "Confirm" in preview.content.decode() and Payment.objects.get(pk=held.pk).review_status == "pending"
+    operator.post(url, {**form, "_confirm": "yes"})
+    approved = Payment.objects.get(pk=held.pk)
+    assert (approved.review_status, approved.status, approved.amount_captured) == ("approved", "succeeded",
+                                                                                   1_000_000)
+    event = AuditEvent.objects.get(action="payment.review_approved", object_id=held.pk)
+    assert (event.actor_label, event.details) == (operator.user.username, {"note": "looks fine"})
+    operator.post("/admin/payments/payment/", {"action": "reject_review", "_selected_action": [other.pk],
+                                               "_operation": "reject_review", "_token": "w" * 16,
+                                               "_confirm": "yes"})
+    rejected = Payment.objects.get(pk=other.pk)
+    assert (rejected.review_status, rejected.status) == ("rejected", "canceled")
+    support = staff_client("support")
+    assert support.get(url).status_code == 403

@@ -1,4 +1,5 @@
-"""The batch charge path writes exactly the rows the per-payment path writes for the same inputs."""
+"""A batch writes exactly the rows the same requests write one by one (`payment_create` is the
+batch path with a list of one: this checks that batching many changes nothing)."""
 
 import dataclasses
 import datetime as dt

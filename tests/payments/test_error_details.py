@@ -2,7 +2,6 @@
 currency's digits next to `currency` (REST and MCP alike)."""
 
 import pytest
-from django.db import transaction
 
 from payments.models import Refund
 from wallets import services as wallet_services
@@ -36,13 +35,11 @@ def test_refund_beyond_what_is_left(api, pay):
 
 
 def test_refund_of_a_top_up_already_spent(api, customer, one_sandbox, actor):
-    with transaction.atomic():
-        wallet = wallet_services.wallet_create(actor=actor, customer_id=customer.id, currency="EUR")
+    wallet = wallet_services.wallet_create(actor=actor, customer_id=customer.id, currency="EUR")
     top_up = api.post(f"/api/v1/wallets/{wallet.pk}/top-ups", {"amount": "30.00", "payment_method": "tok_visa"},
                       format="json").json()
     assert top_up["status"] == "succeeded", top_up
-    with transaction.atomic():
-        wallet_services.wallet_withdraw(actor=actor, wallet_id=wallet.pk, amount=2_500, provider="sandbox")
+    wallet_services.wallet_withdraw(actor=actor, wallet_id=wallet.pk, amount=2_500, provider="sandbox")
     refused = error(api.post(f"/api/v1/payments/{top_up['id']}/refunds", {}, format="json"), 422)
     assert (refused["code"], refused["details"]) == ("insufficient_funds", {
         "wallet_id": wallet.pk, "available": "5.00", "amount": "30.00", "currency": "EUR"})

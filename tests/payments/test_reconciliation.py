@@ -9,7 +9,7 @@ from payments.models import Payment, ReconciliationMismatch
 from payments.models_sandbox import SandboxCharge
 from payments.services import payment_cancel, payment_capture, payment_create, payment_verify, refund_create
 from payments.services.postings import clearing_account
-from payments.services.reconciliation import _check_ledger, mismatch_resolve, reconcile
+from payments.services.reconciliation import _check_ledger, mismatch_resolve, reconciliation_run
 from wallets import ledger
 from wallets.ledger import AccountType
 from wallets.selectors.verify import ledger_verify
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def everything(actor, customer, fees):
     """One of each flow through the services."""
-    wallet = run_in_transaction(lambda: wallet_create(actor=actor, customer_id=customer.id, currency="USD"))
+    wallet = wallet_create(actor=actor, customer_id=customer.id, currency="USD")
 
     def make(token="tok_visa", **kw):
         kw.setdefault("amount", 10_000)
@@ -44,7 +44,7 @@ def everything(actor, customer, fees):
 
 def test_reconciliation_is_clean_and_ledger_verifies_after_every_flow(actor, customer, one_sandbox, fees):
     everything(actor, customer, fees)
-    assert reconcile(actor=actor) == 0
+    assert reconciliation_run(actor=actor) == 0
     assert ReconciliationMismatch.objects.count() == 0
     report = ledger_verify()
     assert report.ok, report.problems
@@ -70,7 +70,7 @@ def test_reconciliation_records_each_mismatch_once(actor, customer, one_sandbox,
     wrong = Payment.objects.filter(currency="USD", amount_captured=10_000).first()
     run_in_transaction(lambda: stray({"payment_id": wrong.id}))
 
-    assert reconcile(actor=actor) == 5
+    assert reconciliation_run(actor=actor) == 5
     found = {(m.kind, m.payment_id, m.currency) for m in ReconciliationMismatch.objects.all()}
     assert found == {
         ("amount_mismatch", refunded.id, "USD"),
@@ -81,7 +81,7 @@ def test_reconciliation_records_each_mismatch_once(actor, customer, one_sandbox,
     }
     ledger_row = ReconciliationMismatch.objects.get(kind="ledger_mismatch", payment=None)
     assert ledger_row.actual["clearing_paid_out"] - ledger_row.expected["net_captured"] == 5
-    assert reconcile(actor=actor) == 0  # the same run day records nothing twice
+    assert reconciliation_run(actor=actor) == 0  # the same run day records nothing twice
     resolved = mismatch_resolve(actor=actor, mismatch_id=ledger_row.id, note="stray test entry")
     assert (resolved.status, resolved.resolved_by) == ("resolved", "tests")
 

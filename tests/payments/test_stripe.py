@@ -196,29 +196,28 @@ def test_webhooks_out_of_order_leave_the_final_state(client, actor, customer, st
 def test_failed_application_stays_retryable(client, actor, customer, stripe_only):
     """A top-up settled by webhook while its wallet is frozen cannot be credited: the event is
     kept as failed, and applies once the wallet is unfrozen."""
-    from core.db import run_in_transaction
     from payments.services import webhooks
     from wallets import ledger
     from wallets.services import wallet_create, wallet_freeze, wallet_unfreeze
 
-    wallet = run_in_transaction(lambda: wallet_create(actor=actor, customer_id=customer.id, currency="USD"))
+    wallet = wallet_create(actor=actor, customer_id=customer.id, currency="USD")
     payment = create(actor, customer, token="pm_slow", wallet_id=wallet.id)
     assert payment.status == "unknown"
     intent = stripe_only.intents[next(iter(stripe_only.intents))]
-    run_in_transaction(lambda: wallet_freeze(actor=actor, wallet_id=wallet.id, reason="test"))
+    wallet_freeze(actor=actor, wallet_id=wallet.id, reason="test")
     payload = event("evt_retry", "payment_intent.succeeded", intent)
     response = post(client, payload, sign(payload))
     assert (response.status_code, response.json()["status"]) == (200, "failed")
     stored = WebhookEvent.objects.get()
     assert (stored.status, stored.attempts) == ("failed", 1) and "frozen" in stored.last_error
     assert Payment.objects.get(pk=payment.id).status == "unknown"
-    assert run_in_transaction(lambda: ledger.account_balance(wallet.account)) == 0
-    run_in_transaction(lambda: wallet_unfreeze(actor=actor, wallet_id=wallet.id, reason="test"))
+    assert ledger.account_balance(wallet.account) == 0
+    wallet_unfreeze(actor=actor, wallet_id=wallet.id, reason="test")
     assert webhooks.webhook_retry_failed(actor=actor) == 1
     stored.refresh_from_db()
     assert (stored.status, stored.attempts, stored.last_error) == ("processed", 2, "")
     assert Payment.objects.get(pk=payment.id).status == "succeeded"
-    assert run_in_transaction(lambda: ledger.account_balance(wallet.account)) == 2_000
+    assert ledger.account_balance(wallet.account) == 2_000
 
 
 def test_refund_timeout_stays_pending_until_its_webhook(client, actor, customer, stripe_only):
@@ -241,17 +240,17 @@ def test_refund_timeout_stays_pending_until_its_webhook(client, actor, customer,
 
 
 def test_verify_and_reconcile_read_the_intent(actor, customer, stripe_only):
-    from payments.services.reconciliation import reconcile
+    from payments.services.reconciliation import reconciliation_run
 
     payment = create(actor, customer, capture_method="manual")
     assert payment_verify(actor=actor, payment_id=payment.id).status == "requires_capture"
     assert stripe_only.requests[-1][:2] == ("GET", f"/v1/payment_intents/{payment.provider_reference}")
-    assert reconcile(actor=actor) == 0
+    assert reconciliation_run(actor=actor) == 0
     # Stripe captured it without telling us (e.g. from its dashboard): verify catches up.
     stripe_only.intents[payment.provider_reference].update(status="succeeded", amount_capturable=0,
                                                            amount_received=2_000)
     from payments.models import ReconciliationMismatch
-    assert reconcile(actor=actor) == 1
+    assert reconciliation_run(actor=actor) == 1
     assert ReconciliationMismatch.objects.get().kind == "status_mismatch"
     settled = payment_verify(actor=actor, payment_id=payment.id)
     assert (settled.status, settled.amount_captured) == ("succeeded", 2_000)

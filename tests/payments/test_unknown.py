@@ -8,12 +8,12 @@ from core.errors import InvalidStateTransition
 from payments.errors import PaymentNotCapturable, PaymentNotRefundable
 from payments.models import Payment
 from payments.services import (
-    expire_authorisations,
     payment_cancel,
     payment_capture,
+    payment_expire_authorisations,
+    payment_settle_unknown,
     payment_verify,
     refund_create,
-    settle_unknown,
 )
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_settle_unknown_job(pay, actor):
     unknown = pay(amount=700, token="tok_timeout")
     fine = pay(amount=700)
     with time_machine.travel(clock.now() + dt.timedelta(minutes=5)):
-        assert settle_unknown(actor=actor) == 1
+        assert payment_settle_unknown(actor=actor) == 1
     assert Payment.objects.get(pk=unknown.id).status == "succeeded"
     assert Payment.objects.get(pk=fine.id).status == "succeeded"
 
@@ -56,10 +56,10 @@ def test_settle_unknown_job(pay, actor):
 def test_authorisations_expire_after_seven_days(pay, actor):
     old = pay(capture_method="manual")
     with time_machine.travel(clock.now() + dt.timedelta(days=6, hours=23)):
-        assert expire_authorisations(actor=actor) == 0
+        assert payment_expire_authorisations(actor=actor) == 0
         recent = pay(capture_method="manual")
     with time_machine.travel(clock.now() + dt.timedelta(days=7, minutes=1)):
-        assert expire_authorisations(actor=actor) == 1
+        assert payment_expire_authorisations(actor=actor) == 1
     old.refresh_from_db()
     recent.refresh_from_db()
     assert (old.status, old.cancellation_reason, old.amount_capturable) == ("canceled", "expired", 0)
@@ -99,6 +99,6 @@ def test_bank_transfer_is_processing_until_the_money_arrives(pay, actor):
     with pytest.raises(PaymentNotRefundable):
         refund_create(actor=actor, payment_id=payment.id, amount=None, reason="other")
     with time_machine.travel(clock.now() + dt.timedelta(minutes=5)):
-        assert settle_unknown(actor=actor) == 1
+        assert payment_settle_unknown(actor=actor) == 1
     settled = Payment.objects.get(pk=payment.id)
     assert (settled.status, settled.amount_captured) == ("succeeded", 5_000)

@@ -1,6 +1,5 @@
 import pytest
 
-from core.db import run_in_transaction
 from payments.models import Payment
 from payments.services import payment_cancel, payment_capture, payment_create, refund_create
 from wallets import ledger
@@ -13,20 +12,20 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def wallet(actor, customer):
-    return run_in_transaction(lambda: wallet_create(actor=actor, customer_id=customer.id, currency="USD"))
+    return wallet_create(actor=actor, customer_id=customer.id, currency="USD")
 
 
 def available(wallet):
-    return run_in_transaction(lambda: ledger.account_available(wallet.account))
+    return ledger.account_available(wallet.account)
 
 
 def balance(wallet):
-    return run_in_transaction(lambda: ledger.account_balance(wallet.account))
+    return ledger.account_balance(wallet.account)
 
 
 def clearing():
-    return run_in_transaction(lambda: ledger.account_balance(ledger.system_account(
-        account_type=AccountType.PROVIDER_CLEARING, currency="USD", owner="provider:sandbox")))
+    return ledger.account_balance(ledger.system_account(
+        account_type=AccountType.PROVIDER_CLEARING, currency="USD", owner="provider:sandbox"))
 
 
 def test_top_up_credits_wallet_and_refund_debits_it(api, wallet, one_sandbox, actor):

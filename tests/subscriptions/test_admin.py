@@ -1,9 +1,12 @@
 import re
 
 import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
 
 from core import ids as core_ids
-from subscriptions import services
+from core.models import AuditEvent
+from subscriptions import selectors, services
 from subscriptions.models import DunningSettings, Invoice, InvoiceLine, Plan, Subscription
 from tests.adminurls import admin_url
 
@@ -34,32 +37,52 @@ def test_plan_add_goes_through_the_service(staff_client):
     assert bad.status_code == 200 and Plan.objects.count() == 1
 
 
-def test_subscription_pages_change_with_preview_and_actions(staff_client, sub, make_plan, travel):
+def operation_url(obj, name):
+    return reverse(f"admin:subscriptions_{obj._meta.model_name}_operation", args=[quote(obj.pk), name])
+
+
+def test_subscription_change_is_the_update_operation_with_its_preview(staff_client, sub, make_plan, travel):
     travel(at(2026, 4, 11))
     client = staff_client("operator")
     pro = make_plan(amount=6000, name="Pro")
     assert client.get("/admin/subscriptions/subscription/").status_code == 200
-    assert sub.id in client.get(admin_url(sub)).content.decode()
-    url = admin_url(sub, "change_plan")
-    preview = client.post(url, {"plan": pro.id, "quantity": 1, "proration_behavior": "create_prorations",
-                                "preview": "1"})
+    page = client.get(admin_url(sub)).content.decode()
+    assert sub.id in page and operation_url(sub, "change_plan") in page
+    # Buttons only where the operation applies: an active subscription cannot be resumed.
+    assert operation_url(sub, "pause") in page and operation_url(sub, "resume") not in page
+    form = {"_operation": "change_plan", "_token": "tok-" + "a" * 12, "plan_id": pro.id, "quantity": 1,
+            "proration_behavior": "create_prorations"}
+    preview = client.post(operation_url(sub, "change_plan"), form)
     body = preview.content.decode()
-    assert preview.status_code == 200 and "-20.00 USD" in body and "40.00 USD" in body
+    # The operation's own preview: a credit for the unused 20 days of Basic, a charge for them on Pro.
+    assert preview.status_code == 200 and "Confirm: Change plan or quantity" in body
+    assert "Would succeed; afterwards: amount due 20.00 USD." in body
     assert InvoiceLine.objects.filter(invoice__isnull=True).count() == 0
-    applied = client.post(url, {"plan": pro.id, "quantity": 1, "proration_behavior": "create_prorations",
-                                "apply": "1"})
-    assert applied.status_code == 302
+    assert Subscription.objects.get(pk=sub.pk).plan_id == sub.plan_id
+    applied = client.post(operation_url(sub, "change_plan"), {**form, "_confirm": "yes"})
+    assert (applied.status_code, applied["Location"]) == (302, admin_url(sub))
     assert Subscription.objects.get(pk=sub.pk).plan_id == pro.id
+    assert sorted(InvoiceLine.objects.filter(invoice__isnull=True).values_list("amount", flat=True)) == [-2000, 4000]
+    assert AuditEvent.objects.filter(action="subscription.changed", object_id=sub.pk,
+                                     actor_label=client.user.username).count() == 1
+
+
+def test_a_list_action_without_inputs_runs_through_its_operation(staff_client, sub):
+    client = staff_client("operator")
     response = client.post("/admin/subscriptions/subscription/", {"action": "pause", "_selected_action": [sub.id]})
     assert response.status_code == 302
     assert Subscription.objects.get(pk=sub.pk).status == "paused"
+    assert AuditEvent.objects.filter(action="subscription.paused", object_id=sub.pk,
+                                     actor_label=client.user.username).count() == 1
 
 
 def test_support_cannot_change_plans(staff_client, sub, make_plan):
     client = staff_client("support")
-    response = client.post(admin_url(sub, "change_plan"),
-                           {"quantity": 3, "proration_behavior": "none", "apply": "1"})
+    response = client.post(operation_url(sub, "change_plan"),
+                           {"_operation": "change_plan", "_token": "tok-" + "b" * 12, "quantity": 3,
+                            "proration_behavior": "none", "_confirm": "yes"})
     assert response.status_code == 403
+    assert operation_url(sub, "change_plan") not in client.get(admin_url(sub)).content.decode()
     assert Subscription.objects.get(pk=sub.pk).quantity == 1
 
 
@@ -70,9 +93,17 @@ def test_invoice_read_only_with_printable_page_and_actions(staff_client, sub):
     assert page.status_code == 200 and "INV-2026-000001" in page.content.decode()
     printable = client.get(admin_url(invoice, "print")).content.decode()
     assert "Invoice INV-2026-000001" in printable and "30.00" in printable
-    response = client.post("/admin/subscriptions/invoice/", {"action": "void", "_selected_action": [invoice.id]})
-    assert response.status_code == 302
-    assert Invoice.objects.get().status == "paid"  # refused: a paid invoice cannot be voided
+    # Voiding is destructive: the confirmation page says first that a paid invoice would be refused.
+    selected = {"action": "void", "_selected_action": [invoice.id]}
+    confirm = client.post("/admin/subscriptions/invoice/", selected)
+    body = confirm.content.decode()
+    assert confirm.status_code == 200 and "Would be refused" in body and "invalid_state_transition" in body
+    done = client.post("/admin/subscriptions/invoice/", {**selected, "_operation": "void", "_token": "tok-" + "c" * 12,
+                                                         "_confirm": "yes"})
+    assert done.status_code == 302
+    messages = [str(m) for m in done.wsgi_request._messages]
+    assert any("invalid_state_transition" in m for m in messages), messages
+    assert Invoice.objects.get().status == "paid"
 
 
 def test_dunning_settings_history(staff_client):
@@ -82,7 +113,7 @@ def test_dunning_settings_history(staff_client):
             "retry_days": days, "final_action": "canceled", "notify_customers": "on", "note": "x"})
         assert response.status_code == 302
     assert list(DunningSettings.objects.order_by("id").values_list("retry_days", flat=True)) == [[1, 3, 7, 14], [2, 4]]
-    assert services.dunning_settings().retry_days == [2, 4]
+    assert selectors.dunning_settings_get().retry_days == [2, 4]
     bad = client.post("/admin/subscriptions/dunningsettings/add/", {"retry_days": "[5, 1]", "final_action": "unpaid"})
     assert bad.status_code == 302 and DunningSettings.objects.count() == 2
     assert client.get("/admin/subscriptions/billingrun/").status_code == 200
@@ -110,8 +141,9 @@ def test_admin_links_work_for_ids_the_admin_would_unescape(staff_client, actor, 
     assert sub.id.startswith("sub_3F") and invoice.id.startswith("inv_3F")
     client = staff_client("operator")
     page = client.get(admin_url(sub)).content.decode()
-    change_plan = re.search(r'href="([^"]+/change-plan/)"', page).group(1)
-    applied = client.post(change_plan, {"quantity": 2, "proration_behavior": "none", "apply": "1"})
+    change_plan = re.search(r'href="([^"]+/operation/change_plan/)"', page).group(1)
+    applied = client.post(change_plan, {"_operation": "change_plan", "_token": "tok-" + "d" * 12, "quantity": 2,
+                                        "proration_behavior": "none", "_confirm": "yes"})
     assert (applied.status_code, applied["Location"]) == (302, admin_url(sub))
     assert client.get(applied["Location"]).status_code == 200
     assert Subscription.objects.get(pk=sub.pk).quantity == 2

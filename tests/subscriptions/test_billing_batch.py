@@ -1,16 +1,14 @@
-"""The billing run's chunk-at-once paths write what the per-subscription, per-invoice paths write."""
+"""One rule for a chunk and for one: a billing run's chunk of one writes what a larger chunk writes, and an
+invoice paid by hand what a billing run writes for it."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.db import run_in_transaction
 from core.models import AuditEvent
 from payments.models import Payment, PaymentAttempt
 from subscriptions import services
-from subscriptions.models import BillingRun, Invoice, InvoiceAttempt, InvoiceSequence, Subscription
-from subscriptions.services import billing
-from subscriptions.services.common import lock_subscription
+from subscriptions.models import Invoice, InvoiceAttempt, InvoiceSequence, Notification, Subscription
 from tests.factories import CustomerFactory
 from wallets.models import JournalEntry, Posting
 from wallets.selectors.verify import ledger_verify
@@ -46,26 +44,46 @@ def _rows(sub_id):
     }
 
 
-def test_chunk_paths_write_the_rows_of_the_single_paths(actor, make_plan, travel):
+def test_a_chunk_of_one_writes_the_rows_of_a_larger_chunk(actor, make_plan, travel):
     travel(at(2026, 1, 1))
     plan = make_plan(amount=1000)
-    single, batched = (services.subscription_create(actor=actor, customer_id=CustomerFactory().id, plan_id=plan.id,
-                                                    payment_method="tok_visa").id for _ in range(2))
+    subs = [services.subscription_create(actor=actor, customer_id=CustomerFactory().id, plan_id=plan.id,
+                                         payment_method="tok_visa").id for _ in range(3)]
     travel(at(2026, 2, 1))
-
-    def renew():
-        run = BillingRun(as_of=at(2026, 2, 1), status="running", started=at(2026, 2, 1))
-        billing.renew_one(lock_subscription(single), actor, run)
-        return Invoice.objects.get(subscription_id=single, billing_reason="subscription_cycle")
-
-    invoice = run_in_transaction(renew)
-    assert services.invoice_pay(actor=actor, invoice_id=invoice.id).status == "paid"
-    run = services.billing_run(actor=actor)
-    assert (run.renewed, run.payments_attempted, run.payments_succeeded, run.errors) == (1, 1, 1, 0)
-    assert _rows(batched) == _rows(single)
+    # Chunks of two: the renewal and the collection chunk queries take the subscriptions (and their
+    # invoices) in id order, so the last one is renewed and collected alone, in a chunk of one.
+    run = services.billing_run(actor=actor, chunk_size=2)
+    assert (run.renewed, run.payments_attempted, run.payments_succeeded, run.errors) == (3, 3, 3, 0)
+    paired, alone = sorted(subs)[0], sorted(subs)[2]
+    assert _rows(alone) == _rows(paired)
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
-    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 5)]
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 7)]
     assert ledger_verify().ok
+
+
+def test_one_invoice_paid_by_hand_writes_the_rows_of_a_billing_run(actor, make_plan, travel):
+    travel(at(2026, 1, 1))
+    plan = make_plan(amount=1000)
+    by_hand, by_run = (services.subscription_create(actor=actor, customer_id=CustomerFactory().id, plan_id=plan.id,
+                                                    payment_method="tok_visa").id for _ in range(2))
+    Subscription.objects.filter(pk=by_hand).update(payment_method="tok_decline_insufficient_funds")
+    travel(at(2026, 2, 1))
+    run = services.billing_run(actor=actor)
+    assert (run.renewed, run.payments_succeeded, run.payments_failed) == (2, 1, 1)
+    # Paid by hand after one decline: the collection of one invoice, with the recovery on top.
+    Subscription.objects.filter(pk=by_hand).update(payment_method="tok_visa")
+    invoice = Invoice.objects.get(subscription_id=by_hand, billing_reason="subscription_cycle")
+    assert services.invoice_pay(actor=actor, invoice_id=invoice.id).status == "paid"
+    hand, batch = _rows(by_hand), _rows(by_run)
+    assert (hand["invoice"].pop("attempt_count"), batch["invoice"].pop("attempt_count")) == (2, 1)
+    for rows in (hand, batch):
+        rows["invoice"].pop("first_failed_at"), rows["invoice"].pop("last_failure_code"), rows.pop("attempts")
+        rows["sub"].pop("payment_method"), rows["sub"].pop("status"), rows["sub"].pop("updated")
+    assert [a for a in hand.pop("audit") if a[0] != "invoice.payment_failed"] == batch.pop("audit")
+    assert hand == batch
+    assert Subscription.objects.get(pk=by_hand).status == "active"
+    assert list(Notification.objects.filter(subscription_id=by_hand).order_by("id").values_list("kind", flat=True)) == [
+        "payment_failed", "payment_recovered"]
 
 
 def test_mixed_chunk_keeps_numbers_gapless_and_one_invoice_per_period(actor, make_plan, travel):

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from payments.models import Payment
 from subscriptions import services
 from subscriptions.models import BillingRun, Invoice, InvoiceAttempt
-from subscriptions.services import billing, collection
+from subscriptions.services import attempts, billing
 from tests.concurrency import failures, run_threads
 from tests.factories import CustomerFactory
 
@@ -91,7 +91,7 @@ def test_run_killed_around_the_charge_is_settled_without_charging_twice(actor, m
     sub_ids = _subscribe_many(actor, plan, 4)
     travel(at(2026, 2, 1))
     # The run charges each chunk through the batch path; chunks of one invoice crash it per invoice.
-    real_batch, calls = collection.payment_create_batch, []
+    real_batch, calls = attempts.payment_create_batch, []
 
     def dying_batch(*, actor, requests):
         calls.append([r.metadata["invoice_id"] for r in requests])
@@ -102,12 +102,12 @@ def test_run_killed_around_the_charge_is_settled_without_charging_twice(actor, m
             raise Killed  # after the charge, before we recorded it
         return result
 
-    monkeypatch.setattr(collection, "payment_create_batch", dying_batch)
+    monkeypatch.setattr(attempts, "payment_create_batch", dying_batch)
     with pytest.raises(Killed):
         services.billing_run(actor=actor, chunk_size=1)
     with pytest.raises(Killed):
         services.billing_run(actor=actor, chunk_size=1)
-    monkeypatch.setattr(collection, "payment_create_batch", real_batch)
+    monkeypatch.setattr(attempts, "payment_create_batch", real_batch)
     assert Payment.objects.filter(metadata__invoice_id=calls[2][0], status="succeeded").count() == 1
     # Within the lease the claimed invoices are left alone...
     assert services.billing_run(actor=actor).payments_attempted == 1

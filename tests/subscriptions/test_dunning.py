@@ -3,7 +3,7 @@
 import pytest
 from django.core import mail
 
-from subscriptions import services
+from subscriptions import selectors, services
 from subscriptions.models import Invoice, InvoiceAttempt, Notification, Subscription
 
 from .conftest import at
@@ -110,7 +110,7 @@ def test_bad_schedule_refused_and_nothing_saved(actor):
     with pytest.raises(ValidationFailed):
         services.dunning_settings_save(actor=actor, retry_days=[1], final_action="explode")
     assert DunningSettings.objects.count() == 0
-    assert services.dunning_settings().retry_days == [1, 3, 7, 14]
+    assert selectors.dunning_settings_get().retry_days == [1, 3, 7, 14]
 
 
 def test_manual_pay_of_unpaid_invoice_recovers(actor, renewing, travel):

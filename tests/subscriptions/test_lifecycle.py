@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_create_without_trial_pays_first_invoice_from_wallet(actor, customer, make_plan, make_wallet, travel):
     travel(at(2026, 1, 31, 9))
     plan = make_plan(amount=2500)
-    wallet = make_wallet(customer, balance=10_000)
+    wallet = make_wallet(customer=customer, balance=10_000)
     sub = services.subscription_create(actor=actor, customer_id=customer.id, plan_id=plan.id, quantity=2,
                                        wallet_id=wallet.id)
     assert sub.status == "active"

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.db import connection, transaction
 
-from subscriptions.services.billing import due_for_collection, due_for_renewal
+from subscriptions.services.billing import _due_for_collection, _due_for_renewal
 from wallets.ledger import entries_with_keys
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -25,8 +25,8 @@ def _plan(queryset) -> str:
 
 
 @pytest.mark.parametrize(("name", "queryset", "index"), [
-    ("renewal", lambda: due_for_renewal(NOW)[:200], "sub_renewal_due_idx"),
-    ("collection", lambda: due_for_collection(NOW)[:200], "inv_collect_idx"),
+    ("renewal", lambda: _due_for_renewal(NOW)[:200], "sub_renewal_due_idx"),
+    ("collection", lambda: _due_for_collection(NOW)[:200], "inv_collect_idx"),
     # 200 keys: past the 100-value IN list from which PostgreSQL proves a partial index's condition.
     ("ledger keys", lambda: entries_with_keys([f"pay_{n}:capture" for n in range(200)]), "journalentry_idem_uniq"),
 ])

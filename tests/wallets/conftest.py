@@ -1,34 +1,8 @@
 import pytest
 from django.db import transaction
 
-from core.context import Actor
-from tests.factories import CustomerFactory
-from wallets import ledger, services
+from wallets import ledger
 from wallets.models import AccountType
-
-
-@pytest.fixture
-def actor():
-    return Actor.system("tests")
-
-
-@pytest.fixture
-def make_wallet(db, actor):
-    def make(currency="USD", balance=0, customer=None, daily_limit=None):
-        customer = customer or CustomerFactory()
-        with transaction.atomic():
-            wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency=currency,
-                                            daily_limit=daily_limit)
-            if balance:
-                source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
-                                               owner="provider:sandbox")
-                services.wallet_credit_topup(wallet_id=wallet.pk, amount=balance, source=source, actor=actor,
-                                             reference="seed")
-        wallet.refresh_from_db()
-        wallet.account.refresh_from_db()
-        return wallet
-
-    return make
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from core.errors import DomainError
 from core.money import parse_amount
-from tests.adminurls import admin_url
+from tests.adminurls import admin_url, operation_url
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
@@ -26,35 +26,43 @@ def form_errors(response):
     return response.context["adminform"].form.errors
 
 
-def test_wallet_daily_limit_is_entered_in_major_units(admin_client, make_wallet):
+def set_limit(client, wallet, value, token):
+    return client.post(operation_url(wallet, "set_wallet_daily_limit"), {
+        "_operation": "set_wallet_daily_limit", "_token": f"tok-{token:0>12}", "daily_limit": value})
+
+
+def test_wallet_daily_limit_is_shown_and_set_in_major_units(admin_client, make_wallet):
     wallet = make_wallet("USD", daily_limit=5_000)
     page = admin_client.get(admin_url(wallet)).content.decode()
-    assert 'value="50.00"' in page
-    response = admin_client.post(admin_url(wallet), {"daily_limit": "12.50", "_save": "Save"})
-    assert response.status_code == 302, form_errors(response)
+    assert "50.00 USD" in page
+    response = set_limit(admin_client, wallet, "12.50", "a")
+    assert (response.status_code, response["Location"]) == (302, admin_url(wallet))
+    assert Wallet.objects.get(pk=wallet.pk).daily_limit == 1250
+    # The page's own form changes nothing: the limit is the operation's.
+    admin_client.post(admin_url(wallet), {"daily_limit": "99.00", "_save": "Save"})
     assert Wallet.objects.get(pk=wallet.pk).daily_limit == 1250
 
 
 def test_too_precise_daily_limit_is_refused_with_the_api_message(admin_client, make_wallet, api):
     wallet = make_wallet("USD", daily_limit=5_000)
-    response = admin_client.post(admin_url(wallet), {"daily_limit": "12.505", "_save": "Save"})
+    response = set_limit(admin_client, wallet, "12.505", "b")
     assert response.status_code == 200
-    error = form_errors(response).as_data()["daily_limit"][0]
-    assert (error.code, error.message) == api_message("12.505", "USD")
+    [message] = response.context["form"].errors["daily_limit"]
     from_api = api.post("/api/v1/wallets", {"customer_id": wallet.customer_id, "currency": "EUR",
                                             "daily_limit": "12.505"}, format="json").json()["error"]
-    assert (error.code, error.message) == (from_api["code"], from_api["message"].replace("EUR", "USD"))
-    assert (error.code, error.message) == ("amount_too_precise", "USD amounts have at most 2 decimal places.")
+    assert message == from_api["message"].replace("EUR", "USD") == api_message("12.505", "USD")[1]
+    assert message == "USD amounts have at most 2 decimal places."
     assert Wallet.objects.get(pk=wallet.pk).daily_limit == 5_000
 
 
 def test_daily_limit_in_a_zero_digit_currency_and_cleared(admin_client, make_wallet):
     wallet = make_wallet("JPY")
-    refused = admin_client.post(admin_url(wallet), {"daily_limit": "1.5", "_save": "Save"})
-    assert form_errors(refused)["daily_limit"] == ["JPY amounts have at most 0 decimal places."]
-    assert admin_client.post(admin_url(wallet), {"daily_limit": "1500", "_save": "Save"}).status_code == 302
+    refused = set_limit(admin_client, wallet, "1.5", "c")
+    assert refused.context["form"].errors["daily_limit"] == ["JPY amounts have at most 0 decimal places."]
+    assert Wallet.objects.get(pk=wallet.pk).daily_limit is None
+    assert set_limit(admin_client, wallet, "1500", "d").status_code == 302
     assert Wallet.objects.get(pk=wallet.pk).daily_limit == 1500
-    assert admin_client.post(admin_url(wallet), {"daily_limit": "", "_save": "Save"}).status_code == 302
+    assert set_limit(admin_client, wallet, "", "e").status_code == 302
     assert Wallet.objects.get(pk=wallet.pk).daily_limit is None
 
 
@@ -77,12 +85,12 @@ def test_wallet_adjust_action_takes_major_units_and_refuses_like_the_api(staff_c
 
     wallet = make_wallet("USD", balance=500)
     finance = staff_client("finance")
-    refused = finance.post("/admin/wallets/wallet/", {"action": "adjust", "_selected_action": [wallet.pk],
-                                                      "apply": "1", "amount": "-1.005", "reason": "typo"})
-    assert refused.status_code == 200
-    assert refused.context["form"].errors["amount"] == ["USD amounts have at most 2 decimal places."]
-    assert "USD" in refused.content.decode()
+    form = {"action": "adjust_wallet", "_selected_action": [wallet.pk], "_operation": "adjust_wallet",
+            "_token": "tok-" + "a" * 12, "amount": "-1.005", "reason": "typo"}
+    refused = finance.post("/admin/wallets/wallet/", form)
+    assert refused.status_code == 302
+    assert [str(m) for m in refused.wsgi_request._messages] == [
+        f"{wallet}: USD amounts have at most 2 decimal places. (amount_too_precise)"]
     assert LedgerAccount.objects.get(pk=wallet.account_id).balance == 500
-    finance.post("/admin/wallets/wallet/", {"action": "adjust", "_selected_action": [wallet.pk], "apply": "1",
-                                            "amount": "-1.25", "reason": "fee"})
+    finance.post("/admin/wallets/wallet/", {**form, "_token": "tok-" + "b" * 12, "amount": "-1.25", "reason": "fee"})
     assert LedgerAccount.objects.get(pk=wallet.account_id).balance == 375

@@ -116,9 +116,8 @@ def test_conversion_withdrawal_and_close(api, make_wallet, actor):
     customer = CustomerFactory()
     usd = make_wallet("USD", balance=10000, customer=customer)
     jpy = make_wallet("JPY", customer=customer)
-    with transaction.atomic():
-        services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="JPY", rate="151.237",
-                                   source="test desk")
+    services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="JPY", rate="151.237",
+                               source="test desk")
     r = api.post("/api/v1/conversions", {"from_wallet_id": usd.pk, "to_wallet_id": jpy.pk, "amount": "60"},
                  format="json")
     assert r.status_code == 201, r.json()
@@ -142,7 +141,7 @@ def test_history_is_cursor_paginated_and_filtered(api, make_wallet, actor):
     from wallets.models import AccountType
 
     for i in range(5):
-        with time_machine.travel(day + dt.timedelta(days=i), tick=False), transaction.atomic():
+        with time_machine.travel(day + dt.timedelta(days=i), tick=False):
             src = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD")
             services.wallet_credit_topup(wallet_id=a.pk, amount=1000, source=src, actor=actor, reference=f"t{i}")
             services.wallet_transfer(actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=100 + i,

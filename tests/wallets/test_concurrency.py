@@ -8,7 +8,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from core.context import Actor
-from core.db import run_in_transaction
+from core.db import use_case
 from core.errors import DomainError
 from tests.concurrency import failures, run_threads
 from wallets import services
@@ -49,8 +49,8 @@ def test_bank_16_threads_500_transfers_50_wallets(roles, make_wallet):
             # Amounts up to 1.5x the starting balance, so overdraft attempts are frequent.
             amount = rng.randint(1, START_BALANCE * 3 // 2)
             try:
-                entry = run_in_transaction(lambda a=a, b=b, amount=amount: services.wallet_transfer(
-                    actor=actor, from_wallet_id=a, to_wallet_id=b, amount=amount, currency="USD"))
+                entry = services.wallet_transfer(actor=actor, from_wallet_id=a, to_wallet_id=b, amount=amount,
+                                                 currency="USD")
             except DomainError as exc:
                 refused[i][exc.code] = refused[i].get(exc.code, 0) + 1
             else:
@@ -134,6 +134,7 @@ def test_mixed_paths_conserve_money_and_keep_the_ledger_clean(roles, make_wallet
             amount = rng.randint(1, 20_000)
             kind = rng.choice(["transfer", "hold", "withdraw", "adjust", "reverse"])
 
+            @use_case  # the hold path composes inner helpers: one transaction for the lot
             def op(a=a, b=b, amount=amount, kind=kind):
                 if kind == "transfer":
                     return services.wallet_transfer(actor=actor, from_wallet_id=a, to_wallet_id=b, amount=amount,
@@ -158,7 +159,7 @@ def test_mixed_paths_conserve_money_and_keep_the_ledger_clean(roles, make_wallet
                                            actor=actor, kind="wallet_payment")
 
             try:
-                run_in_transaction(op)
+                op()
             except DomainError:
                 with lock:
                     counts["refused"] += 1
@@ -188,8 +189,8 @@ def test_daily_limit_holds_under_concurrency(roles, make_wallet):
     def worker(i):
         actor = Actor.system(f"limit-{i}")
         try:
-            run_in_transaction(lambda: services.wallet_transfer(
-                actor=actor, from_wallet_id=source.pk, to_wallet_id=targets[i].pk, amount=100, currency="USD"))
+            services.wallet_transfer(actor=actor, from_wallet_id=source.pk, to_wallet_id=targets[i].pk, amount=100,
+                                     currency="USD")
         except DomainError as exc:
             outcomes[i] = exc.code
         else:

@@ -82,9 +82,7 @@ def test_conversion_too_small_to_convert(api, make_wallet, actor):
     customer = CustomerFactory()
     usd = make_wallet("USD", balance=1_000, customer=customer)
     jpy = make_wallet("JPY", customer=customer)
-    with transaction.atomic():
-        services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="JPY",
-                                   rate="0.5", source="test")
+    services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="JPY", rate="0.5", source="test")
     error = refusal(api.post("/api/v1/conversions", {"from_wallet_id": usd.pk, "to_wallet_id": jpy.pk,
                                                      "amount": "0.01"}, format="json"), 422)
     assert (error["code"], error["details"]) == ("amount_too_small", {"amount": "0.01", "currency": "USD",

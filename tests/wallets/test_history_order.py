@@ -4,7 +4,6 @@ below it even when an entry was dated back (as the demo's wallet payments are)."
 import datetime as dt
 
 import pytest
-from django.db import transaction
 
 from core import clock
 from tests.adminurls import admin_url
@@ -19,13 +18,12 @@ def back_dated(make_wallet, actor):
     wallet = make_wallet("USD", balance=10_000)
     source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
                                    owner="provider:sandbox")
-    with transaction.atomic(), clock.frozen_at(clock.now() - dt.timedelta(days=10)):
+    with clock.frozen_at(clock.now() - dt.timedelta(days=10)):
         services.wallet_credit_topup(wallet_id=wallet.pk, amount=5_000, source=source, actor=actor,
                                      reference="dated back")
     other = make_wallet("USD")
-    with transaction.atomic():
-        services.wallet_transfer(actor=actor, from_wallet_id=wallet.pk, to_wallet_id=other.pk, amount=3_000,
-                                 currency="USD", description="after")
+    services.wallet_transfer(actor=actor, from_wallet_id=wallet.pk, to_wallet_id=other.pk, amount=3_000,
+                             currency="USD", description="after")
     return wallet
 
 

@@ -3,9 +3,9 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from core.errors import NotFound, ValidationFailed
+from core.money import CurrencyMismatch
 from wallets import ledger, services
 from wallets.errors import (
-    CurrencyMismatch,
     EntryAlreadyReversed,
     HoldAmountExceeded,
     HoldNotPending,
@@ -32,9 +32,8 @@ def snapshot():
 def test_topup_posts_a_balanced_entry_with_balance_after(make_wallet, clearing, actor):
     wallet = make_wallet("USD")
     source = clearing("USD")
-    with transaction.atomic():
-        entry = services.wallet_credit_topup(wallet_id=wallet.pk, amount=1050, source=source, actor=actor,
-                                             reference="pay_x")
+    entry = services.wallet_credit_topup(wallet_id=wallet.pk, amount=1050, source=source, actor=actor,
+                                         reference="pay_x")
     assert entry.pk.startswith("txn_")
     assert entry.kind == "wallet_topup"
     rows = list(Posting.objects.filter(entry=entry).order_by("id").values_list("account_id", "amount",
@@ -144,14 +143,13 @@ def test_holds_reserve_capture_part_and_void(make_wallet, actor):
 
     with pytest.raises(HoldNotPending), transaction.atomic():
         ledger.hold_capture(hold_id=hold.pk, amount=None, destination=merchant, actor=actor, kind="wallet_payment")
-    with pytest.raises(HoldNotPending), transaction.atomic():
+    with pytest.raises(HoldNotPending):
         ledger.hold_void(hold_id=hold.pk, actor=actor)
 
     with transaction.atomic():
         second = ledger.hold_reserve(account=wallet.account, amount=450, actor=actor)
     assert ledger.account_available(wallet.account) == 50
-    with transaction.atomic():
-        voided = ledger.hold_void(hold_id=second.pk, actor=actor)
+    voided = ledger.hold_void(hold_id=second.pk, actor=actor)
     assert voided.status == "voided"
     assert ledger.account_available(wallet.account) == 500
     assert ledger.account_balance(wallet.account) == 500
@@ -174,9 +172,9 @@ def test_capture_whole_hold_and_currency_mismatch(make_wallet, actor):
 
 
 def test_unknown_hold_is_not_found(db, actor):
-    with pytest.raises(NotFound), transaction.atomic():
+    with pytest.raises(NotFound):
         ledger.hold_void(hold_id="pay_123", actor=actor)
-    with pytest.raises(NotFound), transaction.atomic():
+    with pytest.raises(NotFound):
         ledger.hold_void(hold_id="hld_doesnotexist", actor=actor)
 
 
@@ -186,16 +184,16 @@ def test_entry_reverse_negates_every_posting_once(make_wallet, actor):
     with transaction.atomic():
         entry = ledger.post_entry(kind="transfer", description="", actor=actor,
                                   postings=[(a.account, -300), (b.account, 300)])
-        with pytest.raises(ValidationFailed):
-            ledger.entry_reverse(entry_id=entry.pk, actor=actor, reason="  ")
-        reversal = ledger.entry_reverse(entry_id=entry.pk, actor=actor, reason="sent to the wrong wallet")
+    with pytest.raises(ValidationFailed):
+        ledger.entry_reverse(entry_id=entry.pk, actor=actor, reason="  ")
+    reversal = ledger.entry_reverse(entry_id=entry.pk, actor=actor, reason="sent to the wrong wallet")
     assert reversal.reverses_id == entry.pk
     assert reversal.kind == "reversal"
     assert sorted(reversal.postings.values_list("account_id", "amount")) == sorted(
         [(a.account_id, 300), (b.account_id, -300)])
     assert (ledger.account_balance(a.account), ledger.account_balance(b.account)) == (1000, 0)
     before = snapshot()
-    with pytest.raises(EntryAlreadyReversed), transaction.atomic():
+    with pytest.raises(EntryAlreadyReversed):
         ledger.entry_reverse(entry_id=entry.pk, actor=actor, reason="again")
     assert snapshot() == before
 
@@ -209,23 +207,23 @@ def test_wallet_create_get_and_duplicates(make_wallet, actor):
     for bad in ("cus_x", "wal_missing", ""):
         with pytest.raises(NotFound):
             services.wallet_get(wallet_id=bad)
-    with pytest.raises(WalletExists), transaction.atomic():
+    with pytest.raises(WalletExists):
         services.wallet_create(actor=actor, customer_id=wallet.customer_id, currency="EUR")
     assert Wallet.objects.count() == 1
 
 
 def test_topup_refuses_frozen_wallet_and_other_currency(make_wallet, clearing, actor):
     wallet = make_wallet("USD")
+    eur, usd = clearing("EUR"), clearing("USD")
     before = snapshot()
-    with pytest.raises(CurrencyMismatch) as exc, transaction.atomic():
-        services.wallet_credit_topup(wallet_id=wallet.pk, amount=100, source=clearing("EUR"), actor=actor,
-                                     reference="r")
+    with pytest.raises(CurrencyMismatch) as exc:
+        services.wallet_credit_topup(wallet_id=wallet.pk, amount=100, source=eur, actor=actor, reference="r")
     assert exc.value.status == 422
+    assert snapshot() == before
     Wallet.objects.filter(pk=wallet.pk).update(status="frozen")
     before = snapshot()
-    with pytest.raises(WalletFrozen) as exc, transaction.atomic():
-        services.wallet_credit_topup(wallet_id=wallet.pk, amount=100, source=clearing("USD"), actor=actor,
-                                     reference="r")
+    with pytest.raises(WalletFrozen) as exc:
+        services.wallet_credit_topup(wallet_id=wallet.pk, amount=100, source=usd, actor=actor, reference="r")
     assert exc.value.status == 409
     assert snapshot() == before
 
@@ -311,7 +309,7 @@ def test_expiry_releases_many_holds_on_many_accounts_in_a_fixed_number_of_querie
                                      expires_at=now + dt.timedelta(seconds=1))
         ledger.hold_void(hold_id=voided.pk, actor=actor)
     versions = dict(LedgerAccount.objects.values_list("pk", "version"))
-    with time_machine.travel(now + dt.timedelta(seconds=1), tick=False), transaction.atomic():
+    with time_machine.travel(now + dt.timedelta(seconds=1), tick=False):
         with CaptureQueriesContext(connection) as queries:
             assert ledger.hold_expire_due(actor=actor) == 5
         # Holds locked, accounts locked, accounts updated, holds updated: not one set per hold.

@@ -20,7 +20,11 @@ EXPECTED = {
     "adjust_wallet": ("wallets:write", "wallets.adjust_wallet", False),
     "convert_funds": ("wallets:write", "wallets.convert_funds", False),
     "withdraw_funds": ("wallets:write", "wallets.withdraw_funds", False),
+    # Staff only (the admin's buttons): no REST route, no MCP tool.
+    "set_wallet_daily_limit": ("wallets:write", "wallets.change_wallet", False),
+    "reverse_journal_entry": ("wallets:write", "wallets.reverse_journalentry", False),
 }
+STAFF_ONLY = {"set_wallet_daily_limit", "reverse_journal_entry"}
 
 
 def test_operation_table_is_the_contract():
@@ -28,6 +32,8 @@ def test_operation_table_is_the_contract():
             if op.scope.startswith("wallets:") and op.name != "top_up_wallet"}
     assert ours == EXPECTED
     assert "top_up_wallet" not in ours
+    assert {op.name for op in all_operations() if op.doors == {"admin"}} >= STAFF_ONLY
+    assert not STAFF_ONLY & ({op.name for op in all_operations("mcp")} | {op.name for op in all_operations("rest")})
     for name in ("transfer_funds", "wallet_transaction_history"):
         fields = set(get_operation(name).input().fields)
         assert fields == {"transfer_funds": {"from_wallet_id", "to_wallet_id", "amount", "currency", "description"},

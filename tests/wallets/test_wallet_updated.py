@@ -35,7 +35,7 @@ def rest_updated(api, wallet):
 def test_top_up_and_transfer_move_updated(api, wallets, actor):
     payer, payee = wallets
     assert rest_updated(api, payer) == "2026-03-01T09:00:00Z"
-    with at(5), transaction.atomic():
+    with at(5):
         source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
                                        owner="provider:sandbox")
         services.wallet_credit_topup(wallet_id=payer.pk, amount=1_000, source=source, actor=actor, reference="t")
@@ -50,7 +50,7 @@ def test_top_up_and_transfer_move_updated(api, wallets, actor):
 
 def test_hold_and_its_capture_move_updated(wallets, actor):
     wallet = wallets[0]
-    with at(1), transaction.atomic():
+    with at(1):
         source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
                                        owner="provider:sandbox")
         services.wallet_credit_topup(wallet_id=wallet.pk, amount=1_000, source=source, actor=actor, reference="t")
@@ -65,7 +65,7 @@ def test_hold_and_its_capture_move_updated(wallets, actor):
 
 def test_wallet_page_shows_when_the_balance_last_changed(staff_client, wallets, actor):
     wallet = wallets[0]
-    with time_machine.travel(dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC), tick=False), transaction.atomic():
+    with time_machine.travel(dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC), tick=False):
         assert clock.now().day == 2
         source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
                                        owner="provider:sandbox")

@@ -1,4 +1,6 @@
-"""Wallet writes. Every function runs inside the use case's transaction (`require_transaction`).
+"""Wallet writes. Each public `wallet_<action>` is a use case (`core.db.use_case`): called alone it opens
+its transaction, inside another use case it joins it. The lock helpers (`wallet_lock*`) and the can-pay check
+that payments makes before reserving require the caller's transaction.
 
 Lock order, everywhere: wallet rows (id order), then holds, then ledger accounts (id order,
 inside `ledger`). Nothing locks an account and then a wallet, so wallet services cannot

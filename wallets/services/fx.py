@@ -8,17 +8,17 @@ from decimal import Decimal
 from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import use_case
 from core.errors import ValidationFailed
 from core.money import normalize_currency, parse_decimal
 
 from ..models import ExchangeRate
 
 
+@use_case
 def exchange_rate_set(*, actor: Actor, base_currency: str, quote_currency: str, rate: Decimal | str,
                       source: str, valid_from: dt.datetime | None = None) -> ExchangeRate:
     """Adds a rate (rows are history: a change is a newer row, the old one stays for the record)."""
-    require_transaction()
     base, quote = normalize_currency(base_currency), normalize_currency(quote_currency)
     if base == quote:
         raise ValidationFailed({"quote_currency": ["Must differ from the base currency."]})

@@ -5,22 +5,23 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from accounts.selectors import customer_get
-from core import clock
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
+from core.db import require_transaction, use_case
 from core.errors import InvalidStateTransition, NotFound, ValidationFailed, money_details
 from core.ids import has_prefix
-from core.money import normalize_currency
+from core.models import stamp, touch
+from core.money import CurrencyMismatch, normalize_currency, require_positive
 
 from .. import ledger
-from ..errors import CurrencyMismatch, InsufficientFunds, LimitExceeded, WalletExists, WalletFrozen
+from ..audit import WalletsAction
+from ..errors import InsufficientFunds, LimitExceeded, WalletExists, WalletFrozen, WalletNotEmpty
 from ..models import AccountType, JournalEntry, LedgerAccount, Wallet
 from ..selectors import wallet_outgoing_today
 
 
+@use_case
 def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit: int | None = None) -> Wallet:
-    require_transaction()
     customer = customer_get(customer_id=customer_id)
     currency = normalize_currency(currency)
     if Wallet.objects.filter(customer=customer, currency=currency).exists():
@@ -29,9 +30,8 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
         with transaction.atomic():
             account = ledger.account_open(owner=customer.pk, account_type=AccountType.CUSTOMER_WALLET,
                                           currency=currency)
-            now = clock.now()
-            wallet = Wallet(customer=customer, currency=currency, account=account, daily_limit=daily_limit,
-                            created=now, updated=now)
+            wallet = Wallet(customer=customer, currency=currency, account=account, daily_limit=daily_limit)
+            stamp(wallet)
             wallet.save(force_insert=True)
     except IntegrityError:
         # A concurrent create of the same (customer, currency) won the unique constraint.
@@ -41,6 +41,7 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
 
 
 def _lock_wallets(wallet_ids: tuple[str, ...], *, of: tuple[str, ...], order_by: str) -> dict[str, Wallet]:
+    require_transaction()
     for wallet_id in wallet_ids:
         if not has_prefix(wallet_id, "wal"):
             raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
@@ -88,7 +89,7 @@ def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
     still hold when the hold is written.
     """
     require_transaction()
-    ledger.check_amount(amount)
+    require_positive(amount)
     wallet = wallet_lock_with_accounts(wallet.pk)[wallet.pk]
     ensure_active(wallet)
     ensure_within_limit(wallet, amount)
@@ -98,11 +99,11 @@ def wallet_ensure_can_pay(*, wallet: Wallet, amount: int) -> None:
                                          **money_details(wallet.currency, available=available, amount=amount)})
 
 
+@use_case
 def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, actor: Actor, reference: str,
                         metadata: dict | None = None) -> JournalEntry:
     """The hook payments calls when a top-up payment succeeded: credits the wallet from `source`."""
-    require_transaction()
-    ledger.check_amount(amount)
+    require_positive(amount)
     wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)
     if source.currency != wallet.currency:
@@ -116,7 +117,7 @@ def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, a
 
 
 def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tuple[str, ...], action: str,
-                reason: str) -> Wallet:
+                audit: WalletsAction, reason: str) -> Wallet:
     """`wallet`: locked by the caller, in this transaction."""
     if wallet.status == status:
         return wallet  # Already there: repeating the action changes nothing.
@@ -124,60 +125,61 @@ def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tupl
         raise InvalidStateTransition(f"A {wallet.status} wallet cannot be {action}.",
                                      details={"wallet_id": wallet.pk, "status": wallet.status})
     previous = wallet.status
-    wallet.status, wallet.status_reason, wallet.updated = status, reason[:500], clock.now()
-    wallet.save(update_fields=["status", "status_reason", "updated"])
-    audit_record(action=f"wallet.{action}", actor=actor, obj=wallet,
+    wallet.status, wallet.status_reason = status, reason[:500]
+    touch(wallet, "status", "status_reason")
+    audit_record(action=audit, actor=actor, obj=wallet,
                  details={"from": previous, "to": status, "reason": reason})
     return wallet
 
 
+@use_case
 def wallet_freeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
-    require_transaction()
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.FROZEN,
-                       allowed_from=(Wallet.Status.ACTIVE,), action="frozen", reason=reason)
+                       allowed_from=(Wallet.Status.ACTIVE,), action="frozen", audit=WalletsAction.WALLET_FROZEN,
+                       reason=reason)
 
 
+@use_case
 def wallet_unfreeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
-    require_transaction()
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.ACTIVE,
-                       allowed_from=(Wallet.Status.FROZEN,), action="unfrozen", reason=reason)
+                       allowed_from=(Wallet.Status.FROZEN,), action="unfrozen",
+                       audit=WalletsAction.WALLET_UNFROZEN, reason=reason)
 
 
+@use_case
 def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     """Closes a wallet whose balance and pending holds are both zero; closing is final."""
-    require_transaction()
     # The account is locked with the wallet: its balance and holds cannot change before the close.
     wallet = wallet_lock_with_accounts(wallet_id)[wallet_id]
     account = wallet.account
     if wallet.status != Wallet.Status.CLOSED and (account.balance != 0 or account.pending_debits != 0):
-        raise InvalidStateTransition(
-            "Only a wallet with a zero balance and no pending holds can be closed.", code="wallet_not_empty",
-            details={"wallet_id": wallet.pk, **money_details(wallet.currency, balance=account.balance,
-                                                              pending=account.pending_debits)})
+        raise WalletNotEmpty(details={"wallet_id": wallet.pk, **money_details(
+            wallet.currency, balance=account.balance, pending=account.pending_debits)})
     return _set_status(actor=actor, wallet=wallet, status=Wallet.Status.CLOSED,
-                       allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed", reason=reason)
+                       allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed",
+                       audit=WalletsAction.WALLET_CLOSED, reason=reason)
 
 
+@use_case
 def wallet_set_daily_limit(*, actor: Actor, wallet_id: str, daily_limit: int | None) -> Wallet:
-    require_transaction()
     if daily_limit is not None and (not isinstance(daily_limit, int) or daily_limit < 0):
         raise ValidationFailed({"daily_limit": ["Must be empty or a non-negative number of minor units."]})
     wallet = wallet_lock(wallet_id)[wallet_id]
     previous = wallet.daily_limit
-    wallet.daily_limit, wallet.updated = daily_limit, clock.now()
-    wallet.save(update_fields=["daily_limit", "updated"])
+    wallet.daily_limit = daily_limit
+    touch(wallet, "daily_limit")
     audit_record(action="wallet.limit_changed", actor=actor, obj=wallet,
                  details={"from": previous, "to": daily_limit})
     return wallet
 
 
+@use_case
 def wallet_adjust(*, actor: Actor, wallet_id: str, amount: int, reason: str) -> JournalEntry:
     """A staff correction against the suspense account: positive credits the wallet, negative debits it.
 
     Allowed on frozen wallets (corrections are often why a wallet is frozen), not on closed ones;
     a debit cannot take the wallet below zero.
     """
-    require_transaction()
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": ["A reason is required for a manual adjustment."]})

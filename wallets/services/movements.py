@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from core.audit import audit_record
 from core.context import Actor
-from core.db import require_transaction
-from core.errors import BusinessRefusal, ValidationFailed, money_details
-from core.money import normalize_currency
+from core.db import use_case
+from core.errors import ValidationFailed, money_details
+from core.money import CurrencyMismatch, normalize_currency, require_positive
 
 from .. import ledger
-from ..errors import CurrencyMismatch
+from ..errors import AmountTooSmall
 from ..fx import convert_minor
 from ..models import AccountType, JournalEntry, Wallet
 from ..selectors import exchange_rate_current
 from .lifecycle import ensure_active, ensure_within_limit, wallet_lock, wallet_lock_with_accounts
 
 
+@use_case
 def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int, currency: str,
                     description: str = "") -> JournalEntry:
-    require_transaction()
-    amount = ledger.check_amount(amount)
+    amount = require_positive(amount)
     currency = normalize_currency(currency)
     if from_wallet_id == to_wallet_id:
         raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
@@ -48,6 +48,7 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
     return entry
 
 
+@use_case
 def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int,
                    description: str = "") -> JournalEntry:
     """Converts `amount` (source minor units) between two wallets of one customer through FX liquidity.
@@ -55,8 +56,7 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     Four postings, balanced per currency: source wallet -> FX liquidity (source currency),
     FX liquidity (target currency) -> target wallet. The rate and its source are kept in metadata.
     """
-    require_transaction()
-    amount = ledger.check_amount(amount)
+    amount = require_positive(amount)
     if from_wallet_id == to_wallet_id:
         raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
     wallets = wallet_lock(from_wallet_id, to_wallet_id)
@@ -72,9 +72,8 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     rate_row, rate = exchange_rate_current(base=source.currency, quote=target.currency)
     converted = convert_minor(amount, rate=rate, source=source.currency, target=target.currency)
     if converted <= 0:
-        raise BusinessRefusal("The amount converts to less than one minor unit.", code="amount_too_small",
-                              details={**money_details(source.currency, amount=amount),
-                                       "rate": format(rate.normalize(), "f")})
+        raise AmountTooSmall(details={**money_details(source.currency, amount=amount),
+                                      "rate": format(rate.normalize(), "f")})
     fx_source = ledger.system_account(account_type=AccountType.FX_LIQUIDITY, currency=source.currency)
     fx_target = ledger.system_account(account_type=AccountType.FX_LIQUIDITY, currency=target.currency)
     metadata = {
@@ -94,11 +93,11 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     return entry
 
 
+@use_case
 def wallet_withdraw(*, actor: Actor, wallet_id: str, amount: int, provider: str = "sandbox",
                     description: str = "") -> JournalEntry:
     """Moves money out of the wallet to the provider's clearing account, which pays it out."""
-    require_transaction()
-    amount = ledger.check_amount(amount)
+    amount = require_positive(amount)
     wallet: Wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)
     ensure_within_limit(wallet, amount)

@@ -1,6 +1,7 @@
 """Writes docs/AUDIT.md from the declared audit actions (`make docs`); a test keeps it current."""
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -35,6 +36,6 @@ def render() -> str:
 class Command(BaseCommand):
     help = "Rewrites docs/AUDIT.md from the audit actions the apps declare."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         DOC.write_text(render())
         self.stdout.write(f"updated {DOC}")

@@ -1,6 +1,7 @@
 """Writes docs/EVENTS.md from the declared event types (`make docs`); a test keeps it current."""
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -36,6 +37,6 @@ def render() -> str:
 class Command(BaseCommand):
     help = "Rewrites docs/EVENTS.md from the event types the apps declare."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         DOC.write_text(render())
         self.stdout.write(f"updated {DOC}")

@@ -7,18 +7,19 @@ the data of the apps below it. Running the command twice gives the same data.
 import importlib
 import importlib.util
 import random
+from typing import Any
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
     help = "Creates demo data through the services (idempotent)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=20261126)
 
-    def handle(self, *args, seed, **options):
+    def handle(self, *args: Any, seed: int, **options: Any) -> None:
         for config in apps.get_app_configs():
             module_name = f"{config.name}.demo"
             if importlib.util.find_spec(module_name) is None:

@@ -1,14 +1,13 @@
-"""The approval gate that `core.operations.invoke` consults for `approvable` operations.
+"""The approval gate that `core.operations.invoke` consults for `approvable` operations
+(installed from ApprovalsConfig.ready()).
 
 It binds API keys in both doors (REST answers 202, MCP a normal result). Staff users acting
 in the admin are not held: the gate guards what keys (agents, scripts) can do on their own.
 
-What a call is worth, without business knowledge of the operation:
-- `amount` and `currency` from the call's own arguments (wire format, major units);
-- without a `currency` argument, the currency of the target object, read through the
-  read-only operation that takes the same `<object>_id` (refund_payment -> get_payment_status);
-- without an `amount` ("the whole remainder"), the amount is unknown and any binding
-  threshold holds the call.
+What a call is worth is the operation's own declaration (`Operation(value=...)`, usually
+`amount_value()`: the amount argument in the currency argument's or the target object's
+currency, the target read once per call). A call without an amount ("the whole remainder")
+is held by any binding threshold.
 """
 
 from __future__ import annotations
@@ -18,61 +17,15 @@ from typing import Any
 from django.db import IntegrityError
 
 from core.clock import isoformat
-from core.context import Actor
 from core.errors import DomainError, IdempotencyKeyReuse
 from core.idempotency import WriteResult, fingerprint, validate_key
 from core.ids import new_id
 from core.models import IdempotencyRecord
-from core.money import format_amount, normalize_currency, parse_amount
-from core.operations import Operation, all_operations, invoke
+from core.money import format_amount
+from core.operations import Call, Operation
 
 from . import selectors, services
 from .models import ApprovalRequest, ApprovalThreshold
-
-
-def reader_for(op: Operation, data: dict[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
-    """The read-only operation that shows the target of `op`'s call, and its arguments."""
-    ids = [(name, value) for name, value in data.items() if name.endswith("_id") and isinstance(value, str)]
-    if not ids or op.input is None:
-        return None
-    first_declared = next((name for name in op.input().fields if name in dict(ids)), None)
-    if first_declared is None:
-        return None
-    id_field, value = first_declared, dict(ids)[first_declared]
-    candidates = []
-    for reader in all_operations():
-        if not reader.read_only or reader.many or reader.input is None or reader is op:
-            continue
-        fields = reader.input().fields
-        required = {name for name, field in fields.items() if field.required}
-        if id_field in fields and required <= {id_field}:
-            candidates.append((not reader.name.startswith("get_"), len(fields), reader.name, reader))
-    if not candidates:
-        return None
-    return min(candidates)[3], {id_field: value}
-
-
-def target_state(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any] | None:
-    found = reader_for(op, data)
-    if found is None:
-        return None
-    reader, args = found
-    body = invoke(reader, actor=actor, data=args).body
-    return body if isinstance(body, dict) else None
-
-
-def call_value(op: Operation, actor: Actor, data: dict[str, Any]) -> tuple[int | None, str | None]:
-    """(amount in minor units or None, currency or None) of a call."""
-    currency = data.get("currency")
-    if isinstance(currency, str) and currency:
-        currency = normalize_currency(currency)
-    else:
-        state = target_state(op, actor, data)
-        currency = state.get("currency") if state else None
-    raw = data.get("amount")
-    if raw is None or currency is None:
-        return None, currency
-    return parse_amount(raw, currency), currency
 
 
 def held_body(approval: ApprovalRequest) -> dict[str, Any]:
@@ -101,19 +54,19 @@ def _answer_existing(existing: ApprovalRequest, fp: str, op: Operation) -> Write
     return WriteResult(202, held_body(existing), replayed=True)
 
 
-def _exceeded(op: Operation, actor: Actor,
-              data: dict[str, Any]) -> tuple[ApprovalThreshold, int | None, str | None] | None:
+def _exceeded(call: Call) -> tuple[ApprovalThreshold, int | None, str | None] | None:
     """The threshold this call is above, with the call's (amount, currency); None if it runs."""
-    if not selectors.threshold_for(api_key=actor.api_key, operation=op.name, currency=None):
+    api_key, name = call.actor.api_key, call.op.name
+    if not selectors.threshold_for(api_key=api_key, operation=name, currency=None):
         return None  # nothing binds this key here: no need to work out what the call is worth
-    amount, currency = call_value(op, actor, data)
-    threshold = selectors.exceeded_threshold(api_key=actor.api_key, operation=op.name, amount=amount,
-                                             currency=currency)
+    amount, currency = call.value()
+    threshold = selectors.exceeded_threshold(api_key=api_key, operation=name, amount=amount, currency=currency)
     return None if threshold is None else (threshold, amount, currency)
 
 
-def approval_gate(*, op: Operation, actor: Actor, data: dict[str, Any], validated: dict[str, Any],
-                  idempotency_key: str | None) -> WriteResult | None:
+def hold(call: Call, *, idempotency_key: str | None) -> WriteResult | None:
+    """The gate: None lets the call run; a 202 answer when it is held (or was, under this key)."""
+    op, actor, data = call.op, call.actor, call.data
     if actor.api_key is None:
         return None
     fp = fingerprint(op.name, data)
@@ -124,7 +77,7 @@ def approval_gate(*, op: Operation, actor: Actor, data: dict[str, Any], validate
             return _answer_existing(existing, fp, op)
         if IdempotencyRecord.objects.filter(scope=actor.idempotency_scope[:80], key=idempotency_key).exists():
             return None  # ran before without a hold: the idempotency layer replays it
-    exceeded = _exceeded(op, actor, data)
+    exceeded = _exceeded(call)
     if exceeded is None:
         return None
     threshold, amount, currency = exceeded
@@ -147,11 +100,11 @@ def _unique_suffix() -> str:
     return new_id("k")
 
 
-def would_hold(op: Operation, actor: Actor, data: dict[str, Any]) -> dict[str, Any] | None:
+def would_hold(call: Call) -> dict[str, Any] | None:
     """For dry runs: the threshold a real call would be held by, without creating anything."""
-    if not op.approvable or actor.api_key is None:
+    if not call.op.approvable or call.actor.api_key is None:
         return None
-    exceeded = _exceeded(op, actor, data)
+    exceeded = _exceeded(call)
     if exceeded is None:
         return None
     threshold = exceeded[0]

@@ -8,17 +8,16 @@ import time_machine
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import Customer
+from approvals import services
+from approvals.models import ApprovalRequest
 from core import clock
 from core.context import Actor
-from core.db import run_in_transaction
 from core.errors import DomainError
 from core.models import AuditEvent, IdempotencyRecord
 from core.rest import operation_view
-from mcp_gateway import services
-from mcp_gateway.models import ApprovalRequest, ToolCall
+from mcp_gateway.models import ToolCall
 from tests.concurrency import failures, run_threads
-
-from . import points
+from tests.mcp import points
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +47,8 @@ def refund_args(account, amount: str, key: str) -> dict:
 
 def threshold(amount="500.00", currency="USD", operation="zz_refund_points", api_key=None):
     actor = Actor.system("tests")
-    return run_in_transaction(lambda: services.threshold_save(actor=actor, api_key=api_key, operation=operation,
-                                                              currency=currency, amount=amount))
+    return services.threshold_save(actor=actor, api_key=api_key, operation=operation,
+                                                              currency=currency, amount=amount)
 
 
 def approve(approval_id, user, verified=True):
@@ -253,15 +252,22 @@ def test_admin_action_approves_with_a_verified_session(staff_client, mcp, point_
     threshold("500.00")
     held = mcp.ok("zz_refund_points", refund_args(account, "600", "adm"))
     client = staff_client("admin")
-    listing = client.get("/admin/mcp_gateway/approvalrequest/")
+    listing = client.get("/admin/approvals/approvalrequest/")
     assert listing.status_code == 200 and held["approval_id"] in listing.content.decode()
-    response = client.post("/admin/mcp_gateway/approvalrequest/",
-                           {"action": "approve", "_selected_action": [held["approval_id"]]}, follow=True)
+    # An operation like any other admin write: its form, then its preview, then the call once confirmed.
+    chosen = {"action": "approve", "_selected_action": [held["approval_id"]]}
+    form = client.post("/admin/approvals/approvalrequest/", chosen)
+    assert form.status_code == 200 and 'name="note"' in form.content.decode()
+    filled = {**chosen, "_operation": "approve", "_token": "tok-" + "a" * 12, "note": "checked with the payer"}
+    preview = client.post("/admin/approvals/approvalrequest/", filled)
+    assert "Would succeed; afterwards: status approved, amount 600.00 USD." in preview.content.decode()
+    assert ApprovalRequest.objects.get().status == "pending_approval" and balance(account) == 100000
+    response = client.post("/admin/approvals/approvalrequest/", {**filled, "_confirm": "yes"}, follow=True)
     assert response.status_code == 200
-    assert [str(m) for m in response.context["messages"]] == [
-        f"{held['approval_id']}: approved (result status 200)."]
+    assert [str(m) for m in response.context["messages"]] == ["Approve and run: 1 done."]
     decided = ApprovalRequest.objects.get()
-    assert (decided.status, decided.decided_by_id) == ("executed", client.user.pk)
+    assert (decided.status, decided.decided_by_id, decided.decision_note, decided.result_status) == (
+        "executed", client.user.pk, "checked with the payer", 200)
     assert balance(account) == 40000
     assert client.get("/admin/mcp_gateway/toolcall/").status_code == 200
 

@@ -11,6 +11,12 @@ class ApprovalStatusInput(serializers.Serializer):
     approval_id = serializers.CharField(help_text="Approval request id (apr_...), as returned with pending_approval.")
 
 
+class ApprovalDecisionInput(serializers.Serializer):
+    approval_id = serializers.CharField(help_text="Approval request id (apr_...).")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                 help_text="Why, for the audit trail (optional).")
+
+
 class ApprovalSerializer(serializers.Serializer):
     """An approval request and, once approved and run, the outcome of the held call."""
 

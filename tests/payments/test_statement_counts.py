@@ -1,0 +1,121 @@
+"""SQL statements per payment operation, no more than before the per-payment path became the batch
+path with a list of one (issue 11). BEFORE holds the counts measured on the earlier code, per
+database vendor; a change that adds a statement to one of these paths fails here."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core import clock
+from payments.models import RoutingRule
+from payments.services import (
+    ChargeRequest,
+    payment_cancel,
+    payment_capture,
+    payment_create,
+    payment_create_batch,
+    refund_create,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Measured on the code before issue 11 (sqlite, postgresql).
+BEFORE = {
+    "card_captured": {"sqlite": 24, "postgresql": 22},
+    "card_manual": {"sqlite": 14, "postgresql": 14},
+    "card_declined": {"sqlite": 14, "postgresql": 14},
+    "card_timeout": {"sqlite": 12, "postgresql": 12},
+    "blocked": {"sqlite": 3, "postgresql": 3},
+    "failover": {"sqlite": 31, "postgresql": 29},
+    "no_provider": {"sqlite": 7, "postgresql": 7},
+    "wallet_payment": {"sqlite": 20, "postgresql": 18},
+    "top_up": {"sqlite": 22, "postgresql": 20},
+    "capture": {"sqlite": 21, "postgresql": 19},
+    "cancel": {"sqlite": 11, "postgresql": 11},
+    "refund": {"sqlite": 22, "postgresql": 20},
+    "batch_of_ten": {"sqlite": 21, "postgresql": 19},
+}
+
+# Measured now (sqlite, postgresql): the one path for one payment and a batch.
+NOW = {
+    "card_captured": {"sqlite": 21, "postgresql": 19},
+    "card_manual": {"sqlite": 12, "postgresql": 12},
+    "card_declined": {"sqlite": 12, "postgresql": 12},
+    "card_timeout": {"sqlite": 11, "postgresql": 11},
+    "blocked": {"sqlite": 3, "postgresql": 3},
+    "capture": {"sqlite": 20, "postgresql": 18},
+    "cancel": {"sqlite": 11, "postgresql": 11},
+    "refund": {"sqlite": 22, "postgresql": 20},
+    "batch_of_ten": {"sqlite": 21, "postgresql": 19},
+    "top_up": {"sqlite": 20, "postgresql": 18},
+    "wallet_payment": {"sqlite": 20, "postgresql": 18},
+    "no_provider": {"sqlite": 7, "postgresql": 7},
+    "failover": {"sqlite": 29, "postgresql": 27},
+}
+
+
+def _count(fn):
+    with CaptureQueriesContext(connection) as queries:
+        fn()
+    return len(queries)
+
+
+def _warm(actor, customer):
+    # System accounts, fee lookups and the first provider stat row exist before anything is counted.
+    payment_create(actor=actor, customer_id=customer.id, amount=100, currency="USD", method="card",
+                   payment_method="tok_visa")
+
+
+def _card(actor, customer, token="tok_visa", **kwargs):
+    return lambda: payment_create(actor=actor, customer_id=customer.id, amount=1_000, currency="USD",
+                                  method=kwargs.pop("method", "card"), payment_method=token, **kwargs)
+
+
+def _counts(actor, customer, settings):
+    from accounts.models import Customer
+    from wallets.services import wallet_create
+
+    def wallet():
+
+        return wallet_create(actor=actor, customer_id=customer.id, currency="USD")
+
+    _warm(actor, customer)
+    counts = {"card_captured": _count(_card(actor, customer)),
+              "card_manual": _count(_card(actor, customer, capture_method="manual")),
+              "card_declined": _count(_card(actor, customer, "tok_decline_generic")),
+              "card_timeout": _count(_card(actor, customer, "tok_timeout"))}
+    blocked = Customer.objects.create(email="blocked@example.com", name="B", country="US", status="blocked",
+                                      created=clock.now(), updated=clock.now())
+    counts["blocked"] = _count(lambda: payment_create(actor=actor, customer_id=blocked.id, amount=1_000,
+                                                      currency="USD", method="card", payment_method="tok_visa"))
+    held = _card(actor, customer, capture_method="manual")()
+    counts["capture"] = _count(lambda: payment_capture(actor=actor, payment_id=held.id))
+    other = _card(actor, customer, capture_method="manual")()
+    counts["cancel"] = _count(lambda: payment_cancel(actor=actor, payment_id=other.id))
+    paid = _card(actor, customer)()
+    counts["refund"] = _count(lambda: refund_create(actor=actor, payment_id=paid.id, amount=100))
+    counts["batch_of_ten"] = _count(lambda: payment_create_batch(actor=actor, requests=[
+        ChargeRequest(customer.id, 1_000 + n, "USD", "card", "tok_visa") for n in range(10)]))
+    target = wallet()
+    counts["top_up"] = _count(_card(actor, customer, wallet_id=target.id))
+    _card(actor, customer, wallet_id=target.id)()
+    counts["wallet_payment"] = _count(_card(actor, customer, target.id, method="wallet"))
+    counts["no_provider"] = _count(lambda: payment_create(actor=actor, customer_id=customer.id, amount=1_000,
+                                                          currency="JPY", method="upi", payment_method="tok_upi"))
+    settings.PAYMENTS_PROVIDERS = {"down": {"type": "sandbox", "unreachable_rate": 1.0}, "up": {"type": "sandbox"}}
+    RoutingRule.objects.create(name="order", allowed_providers=["down", "up"], learning=False, created=clock.now(),
+                               updated=clock.now())
+    _card(actor, customer)()
+    counts["failover"] = _count(_card(actor, customer))
+    return counts
+
+
+def test_statements_per_payment_path(actor, customer, settings, fees):
+    settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox", "methods": ["card", "bank_transfer"]}}
+    counts = _counts(actor, customer, settings)
+    assert counts == {name: vendors[connection.vendor] for name, vendors in NOW.items()}
+
+
+def test_no_payment_path_makes_more_statements_than_before():
+    assert {(name, vendor) for name, vendors in NOW.items() for vendor, n in vendors.items()
+            if n > BEFORE[name][vendor]} == set()
