@@ -1,9 +1,9 @@
-from core.errors import BusinessRefusal, DomainError, PermissionDenied
+from core.errors import BusinessRefusal, PermissionDenied
 
 
-class InvalidWebhookUrl(DomainError):
+# 422, not 400: the text is a well-formed string; what it names is not a place we send to.
+class InvalidWebhookUrl(BusinessRefusal):
     code = "invalid_webhook_url"
-    status = 400
     default_message = "The URL must be https:// (http:// only where allowed) with a host name or address."
 
 
@@ -13,9 +13,8 @@ class WebhookTargetRefused(BusinessRefusal):
                        "webhooks are never sent there.")
 
 
-class UnknownEventType(DomainError):
+class UnknownEventType(BusinessRefusal):
     code = "unknown_event_type"
-    status = 400
     default_message = "enabled_events names an event type nobody declares (see docs/EVENTS.md)."
 
 

@@ -53,7 +53,7 @@ def test_private_loopback_and_metadata_targets_are_refused(api, url):
                                  "https://user:pw@93.184.216.34/x", "not a url"])
 def test_only_https_urls(api, url):
     response = api.post("/api/v1/webhook-endpoints", {"url": url}, format="json")
-    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_webhook_url")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_webhook_url")
     assert WebhookEndpoint.objects.count() == 0
 
 
@@ -65,7 +65,7 @@ def test_plain_http_only_when_allowed(api, settings):
 def test_unknown_or_unreadable_event_types_are_refused(api, client_for):
     response = api.post("/api/v1/webhook-endpoints", {"url": PUBLIC, "enabled_events": ["payment.exploded"]},
                         format="json")
-    assert (response.status_code, response.json()["error"]["code"]) == (400, "unknown_event_type")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "unknown_event_type")
     # A key that may not read payment events may not have them sent anywhere either.
     key = client_for("webhooks:write,wallets:read")
     response = key.post("/api/v1/webhook-endpoints", {"url": PUBLIC, "enabled_events": ["test.customer_poked"]},
