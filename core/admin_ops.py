@@ -58,6 +58,8 @@ class OperationAction:
     # When the change-page button is offered for an object (e.g. Capture only while capturable); list
     # actions stay on every row, and the operation itself refuses the rows it does not apply to.
     when: Callable[[Any], bool] | None = None
+    # Fields of the call's answer to show the staff member once (a new signing secret), as a message.
+    shown: tuple[str, ...] = ()
 
     @property
     def op(self) -> Operation:
@@ -66,11 +68,11 @@ class OperationAction:
 
 def operation_action(operation: str, *, label: str, id_field: str, fixed: dict[str, Any] | None = None,
                      name: str | None = None, button: bool = True,
-                     when: Callable[[Any], bool] | None = None) -> OperationAction:
+                     when: Callable[[Any], bool] | None = None, shown: tuple[str, ...] = ()) -> OperationAction:
     """Declares an admin action calling `operation` with `id_field` set to each object's pk and the
     `fixed` arguments; the staff member fills in the operation's other inputs."""
     return OperationAction(operation=operation, label=label, id_field=id_field, fixed=dict(fixed or {}),
-                           name=name or operation, button=button, when=when)
+                           name=name or operation, button=button, when=when, shown=tuple(shown))
 
 
 # --- what staff read -----------------------------------------------------------------------
@@ -365,7 +367,7 @@ class OperationActionsMixin(_ModelAdminBase):
         done = 0
         for obj in objects:
             try:
-                _call(action, request, obj, arguments, token)
+                result = _call(action, request, obj, arguments, token)
             except DomainError as exc:
                 if len(objects) == 1 and not from_list and _apply_field_errors(form, exc):
                     # The staff member corrects the field on the same form (a new call: a new key).
@@ -373,6 +375,9 @@ class OperationActionsMixin(_ModelAdminBase):
                 self.message_user(request, f"{obj}: {error_text(exc)}", messages.ERROR)
             else:
                 done += 1
+                body = result.body if isinstance(result.body, dict) else {}
+                for name in action.shown:
+                    self.message_user(request, f"{obj}: {name} (shown only now): {body.get(name)}", messages.WARNING)
         if done:
             self.message_user(request, f"{action.label}: {done} done.", messages.SUCCESS)
         if from_list:

@@ -6,4 +6,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        from . import event_operations  # noqa: F401
+
+        # Each app's event types, declared in its events.py (as audit actions are in audit.py).
+        autodiscover_modules("events")
         from .ml import audit, operations  # noqa: F401  (the registry's audit actions and staff operations)

@@ -158,3 +158,45 @@ class MLModel(ActorStamped, Timestamped):
 
     def __str__(self) -> str:
         return f"{self.version} ({self.status})"
+class Event(ActorStamped):
+    """One business change as integrators see it (`core.events.emit`), immutable once written, kept
+    `EVENT_RETENTION_DAYS` days."""
+
+    id = PublicIdField(prefix="evt")
+    type = models.CharField(max_length=80)
+    created = models.DateTimeField(db_index=True)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64, db_index=True)
+    data = models.JSONField()
+    request_id = models.CharField(max_length=140, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["type", "created"], name="event_type_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.type}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send once the transaction that wrote this row commits (`core.outbox`).
+
+    The relay (`manage.py outbox_relay`) publishes due rows and marks them sent; a broker that is down
+    leaves them due for a later try. A retry that waits (webhook backoff) is a row due later."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    created = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_attempt_at"], name="outbox_due_idx",
+                                condition=models.Q(sent_at__isnull=True)),
+                   models.Index(fields=["sent_at"], name="outbox_sent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"

@@ -23,7 +23,8 @@ from .pagination import Page
 from .serializers import not_a_string
 from .text import refuse_unstorable_text
 
-AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics")
+AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics", "events",
+         "webhooks")
 DOORS = ("rest", "mcp", "admin")
 ALL_SCOPES = tuple(f"{area}:{level}" for area in AREAS for level in ("read", "write")) + ("*",)
 

@@ -26,7 +26,7 @@ cat <<MSG
    Backup codes (each works once): ${CODES}
    API docs:  http://127.0.0.1:${PORT}/api/docs/
    E-mails:   written to var/mail/ (one file each; EMAIL_BACKEND in .env sends them instead)
- Ctrl-C stops web, worker and beat.
+ Ctrl-C stops web, worker, beat and the outbox relay.
 ==================================================================================
 
 MSG

@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionStatusEnum": "subscriptions.models.Subscription.Status",
         "InvoiceStatusEnum": "subscriptions.models.Invoice.Status",
         "InvoiceBillingReasonEnum": "subscriptions.models.Invoice.Reason",
+        # webhooks
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
@@ -328,3 +330,20 @@ PAYMENTS_RISK_SCORER = env.str("PAYMENTS_RISK_SCORER", default="")  # dotted pat
 # --- Subscriptions (subscriptions app) --------------------------------------------------------
 # Subscriptions renewed (and invoices claimed for collection) per transaction in a billing run.
 BILLING_CHUNK_SIZE = 200
+
+# --- Events, outbox, field encryption, webhooks ---------------------------------------------
+# Comma-separated keys, each the base64 of 32 random bytes: the first encrypts, all decrypt
+# (core.crypto). `make run` writes a development key into .env; production refuses to start without.
+FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", default="")
+# Events, delivery logs and sent outbox rows are deleted after this many days (core.purge_events).
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
+# Webhook endpoints: plain http:// URLs, and loopback/private/link-local targets, only when allowed
+# (development and tests; production refuses the second).
+WEBHOOK_ALLOW_INSECURE = env.bool("WEBHOOK_ALLOW_INSECURE", default=False)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = 10
+# Retries: exponential from the base, each with up to 25% jitter, capped, given up after the window;
+# an endpoint whose deliveries have failed for the whole window is disabled.
+WEBHOOK_RETRY_BASE_SECONDS = 30
+WEBHOOK_RETRY_MAX_SECONDS = 6 * 3600
+WEBHOOK_RETRY_WINDOW_HOURS = 72

@@ -12,6 +12,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 ALLOWED_HOSTS = ["*"]
+# A fixed key so encrypted test rows open in every process of the run (never used anywhere else).
+FIELD_ENCRYPTION_KEYS = "dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS0zMmJ5dGU="
 
 # Parallel test runs (and pytest-xdist's workers) must not see each other's keys in Redis: throttle
 # counters, channel groups, queued tasks.

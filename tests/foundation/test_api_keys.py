@@ -144,7 +144,8 @@ def test_scope_allows(granted, required, allowed):
 
 
 def test_scope_vocabulary():
-    areas = ["payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics"]
+    areas = ["payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics", "events",
+             "webhooks"]
     assert set(ALL_SCOPES) == {f"{a}:{lvl}" for a in areas for lvl in ("read", "write")} | {"*"}
 
 

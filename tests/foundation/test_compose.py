@@ -12,8 +12,8 @@ def compose():
 
 def test_compose_services():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
-    for name in ("web", "worker", "beat"):
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat", "relay"}
+    for name in ("web", "worker", "beat", "relay"):
         svc = services[name]
         assert svc["build"] == "."
         env = svc["environment"]
@@ -21,12 +21,19 @@ def test_compose_services():
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
+        assert env["FIELD_ENCRYPTION_KEYS"].startswith("${FIELD_ENCRYPTION_KEYS:?")
     assert services["web"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["worker"]["depends_on"]["web"]["condition"] == "service_healthy"
     assert "migrate" in " ".join(services["web"]["command"])
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert "django_celery_beat.schedulers:DatabaseScheduler" in services["beat"]["command"]
     assert services["web"]["ports"] == ["8000:8000"]
+    assert services["relay"]["command"] == ["python", "manage.py", "outbox_relay"]
+
+
+def test_make_run_starts_the_outbox_relay():
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    assert procfile["relay"] == "exec .venv/bin/python manage.py outbox_relay"
 
 
 def test_compose_database_credentials_agree():

@@ -14,6 +14,7 @@ PRODUCTION = {
     "SECRET_KEY": "prod-" + "k3Y9x" * 12,
     "ALLOWED_HOSTS": "bo.example.com",
     "DEBUG": "false",
+    "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi10ZXN0LWtleS0wMTIzNDU2Nzg5YWI=",
 }
 
 
