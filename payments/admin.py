@@ -54,6 +54,7 @@ class RefundInline(MoneyAdminMixin, ReadOnlyInline):
 
 @admin.register(Payment)
 class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
+    exclude = ("risk_explanation",)  # shown in words by risk_explained
     list_display = ("id", "customer", "amount", "status", "method", "provider", "failure_code",
                     "risk_decision", "created")
     money_fields = ("amount", "amount_capturable", "amount_captured", "amount_refunded", "fee_amount",
@@ -72,14 +73,17 @@ class PaymentAdmin(OperationActionsMixin, MoneyAdminMixin, ReadOnlyAdmin):
                          when=lambda p: p.amount_refundable > 0),
         operation_action("verify_payment", label="Verify with the provider", id_field="payment_id"),
         operation_action("review_payment", label="Risk review: approve", id_field="payment_id",
-                         fixed={"decision": "approve"}, name="approve_review"),
+                         fixed={"decision": "approve"}, name="approve_review",
+                         when=lambda p: p.review_status == Payment.Review.PENDING),
         operation_action("review_payment", label="Risk review: reject", id_field="payment_id",
-                         fixed={"decision": "reject"}, name="reject_review"),
+                         fixed={"decision": "reject"}, name="reject_review",
+                         when=lambda p: p.review_status == Payment.Review.PENDING),
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return _stamps_last(f.name for f in Payment._meta.fields) + ["risk_explained", "ledger_entries",
-                                                                      "audit_history"]
+        # The stored explanation is shown once, in words (risk_explained), not as its raw JSON as well.
+        return _stamps_last(f.name for f in Payment._meta.fields if f.name != "risk_explanation") + [
+            "risk_explained", "ledger_entries", "audit_history"]
 
     @admin.display(description="Risk explanation")
     def risk_explained(self, obj):

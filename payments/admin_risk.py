@@ -11,8 +11,11 @@ def explanation_html(payment) -> str:
     items = payment.risk_explanation or []
     if not items:
         return "-"
-    rows = format_html_join("", "<li>{} <small>({}, {:+.3f})</small></li>",
-                            ((i.get("text", ""), i.get("feature", ""), i.get("contribution") or 0) for i in items))
+    # The number is formatted before format_html escapes it (a format spec on an escaped string fails,
+    # and the admin shows a failing display as "-").
+    rows = format_html_join("", "<li>{} <small>({}, {})</small></li>",
+                            ((i.get("text", ""), i.get("feature", ""), f"{float(i.get('contribution') or 0):+.3f}")
+                             for i in items))
     fired = ", ".join(payment.risk_rules_fired or []) or "none"
     return format_html("<ul>{}</ul><div>Rules fired: {}</div>", rows, fired)
 

@@ -4,6 +4,8 @@ from core.context import Actor
 from core.ml import registry
 from core.models import MLModel
 from payments.models import RiskThresholds
+from payments.risk import RiskResult
+from payments.services import payment_create
 from tests.adminurls import admin_url
 
 ACTOR = Actor.system("tests")
@@ -38,3 +40,19 @@ def test_thresholds_are_edited_through_their_service(staff_client):
     response = client.post(url, {"review_at": 30, "block_at": 80}, follow=True)
     assert response.status_code == 200
     assert list(RiskThresholds.objects.values_list("review_at", "block_at")) == [(30, 80)]
+
+
+def explaining_scorer(ctx):
+    return RiskResult(score=12, level="normal", decision="allow", model_version="test-1", reasons=["count_1h"],
+                      explanation=[{"feature": "count_1h", "value": 3, "usual": 0.2, "contribution": 1.25,
+                                    "text": "3 payments in the last hour; usual: 0.2"}])
+
+
+def test_a_payment_page_explains_its_score_in_words_once(staff_client, settings, one_sandbox, actor, customer):
+    settings.PAYMENTS_RISK_SCORER = "tests.risk.test_admin_risk.explaining_scorer"
+    payment = payment_create(actor=actor, customer_id=customer.pk, amount=1000, currency="USD", method="card",
+                             payment_method="tok_visa")
+    body = staff_client("admin").get(admin_url(payment)).content.decode()
+    assert "<li>3 payments in the last hour; usual: 0.2 <small>(count_1h, +1.250)</small></li>" in body
+    assert body.count("3 payments in the last hour") == 1
+    assert "/operation/approve_review/" not in body and "/operation/reject_review/" not in body
