@@ -35,6 +35,7 @@ _TOO_LARGE = ("invalid_amount", "The amount is too large.")
 _WORDED_FIELD_ERRORS = {
     ("to_wallet_id", "Must differ from from_wallet_id."),
     ("payment_method", "A wallet_id or payment_method is needed to pay the first invoice."),
+    ("wallet_id", "Give wallet_id or payment_method, not both."),
     ("cursor", "Invalid cursor."),
     ("start_date", "Must be before end_date."),
     ("metadata", "Metadata keys are up to 40 characters; values are scalars up to 500."),
