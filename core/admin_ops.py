@@ -143,7 +143,8 @@ def _form_field(field: serializers.Field[Any, Any, Any, Any]) -> forms.Field:
     if isinstance(field, serializers.IntegerField):
         return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **common)
     if isinstance(field, serializers.DictField | serializers.JSONField):
-        return forms.JSONField(**common)
+        # An empty object to fill in, not the word "null" (an empty object is left out of the call).
+        return forms.JSONField(initial=dict, **common)
     if isinstance(field, serializers.ListField):
         return forms.CharField(**{**common, "help_text": (help_text + " Comma-separated.").strip()})
     if isinstance(field, serializers.EmailField):

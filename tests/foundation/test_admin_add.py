@@ -38,6 +38,15 @@ def test_the_add_page_is_the_operations_form(admin_client_for, url, fields):
     amounts = [name for name, field in form.fields.items() if isinstance(field.widget, AmountInput)]
     assert amounts == [name for name in fields if name in ("amount", "daily_limit")]
     assert 'name="_token"' in page.content.decode()
+    if "metadata" in fields:  # an empty object to fill in, not "null"
+        assert 'id="id_metadata">\n{}</textarea>' in page.content.decode()
+
+
+def test_the_metadata_a_staff_member_leaves_empty_is_an_empty_object(admin_client_for):
+    r = admin_client_for("operator").post(CUSTOMER_ADD, {"_token": TOKEN, "email": "m@example.com", "name": "M",
+                                                         "country": "DE", "metadata": "{}"})
+    assert r.status_code == 302
+    assert Customer.objects.get().metadata == {}
 
 
 def test_a_customer_is_created_by_the_operation_and_audited_as_the_staff_member(admin_client_for):
