@@ -79,7 +79,10 @@ def test_a_use_case_retries_a_real_deadlock_and_both_calls_finish(roles):
     try:
         outcomes = run_threads(2, run, timeout=60)
         assert failures(outcomes) == []
-        assert sorted(outcomes) == [1, 2]  # PostgreSQL aborted one; its use case ran it again
+        # PostgreSQL aborted one; its use case ran it again, within its bound of 5 attempts (on a loaded box
+        # the rerun itself can meet the winner's locks in an unlucky order once more: CI saw [1, 3]).
+        first_try, retried = sorted(outcomes)
+        assert first_try == 1 and 2 <= retried <= 5
         with connection.cursor() as cursor:
             cursor.execute("SELECT n FROM test_deadlock ORDER BY id")
             assert [row[0] for row in cursor.fetchall()] == [2, 2]
