@@ -8,6 +8,8 @@ validation, error codes, audit and idempotency are those of REST and MCP. Each r
 carries its own idempotency key: a double submit replays the first call instead of creating a
 second object. A refusal is shown on the form (on the fields it names, else above them) with the
 API's message and code; on success the staff member lands on the new object's change page.
+`shown=("secret",)` shows those fields of the answer once (a new signing secret), as the message
+confirming the add, the way `operation_action(shown=...)` does for actions.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .admin_ops import OperationAction, error_text, form_arguments, form_class_for, staff_description
+from .admin_ops import (
+    OperationAction,
+    error_text,
+    form_arguments,
+    form_class_for,
+    show_once,
+    staff_description,
+)
 from .context import Actor
 from .errors import DomainError, ValidationFailed
 from .operations import invoke
@@ -42,12 +51,14 @@ class OperationCreate(OperationAction):
     """An add page calling an operation: an `OperationAction` without an object (`id_field` "")."""
 
 
-def operation_create(operation: str, *, label: str | None = None,
-                     fixed: dict[str, Any] | None = None) -> OperationCreate:
+def operation_create(operation: str, *, label: str | None = None, fixed: dict[str, Any] | None = None,
+                     shown: tuple[str, ...] | dict[str, str] = ()) -> OperationCreate:
     """Declares a ModelAdmin's add page as a call of `operation`, whose output has the new object's `id`;
-    `fixed` arguments are sent with every call and not shown on the form."""
+    `fixed` arguments are sent with every call and not shown on the form. `shown` names the answer's fields
+    shown once on success (a mapping gives each its label in the message), instead of the "was added" message."""
     return OperationCreate(operation=operation, label=label or "", id_field="", fixed=dict(fixed or {}),
-                           name="add", button=False)
+                           name="add", button=False, shown=tuple(shown),
+                           shown_labels=dict(shown) if isinstance(shown, dict) else {})
 
 
 def show_refusal(form: forms.Form, exc: DomainError) -> None:
@@ -74,7 +85,7 @@ class OperationAddMixin(_ModelAdminBase):
     operation_add: OperationCreate | None = None
     operation_add_template = "admin/operation_add.html"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if self.operation_add is None:
             return super().has_add_permission(request)
         op = self.operation_add.op
@@ -98,6 +109,9 @@ class OperationAddMixin(_ModelAdminBase):
                 show_refusal(form, exc)
                 token = secrets.token_urlsafe(16)  # the corrected form is a new call: a new key
             else:
+                if action.shown:
+                    show_once(self, request, action, result.body)
+                    return self._change_page(str(result.body["id"]))
                 return self._added(request, str(result.body["id"]), replayed=result.replayed)
         opts = self.model._meta
         context = {**self.admin_site.each_context(request), "opts": opts, "form": form, "token": token,
@@ -112,5 +126,9 @@ class OperationAddMixin(_ModelAdminBase):
         text = (f"The {opts.verbose_name} “{shown}” was already added by this form."
                 if replayed else f"The {opts.verbose_name} “{shown}” was added.")
         self.message_user(request, text, messages.SUCCESS)
+        return self._change_page(object_id)
+
+    def _change_page(self, object_id: str) -> HttpResponse:
+        opts = self.model._meta
         return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
                                             args=[quote(object_id)], current_app=self.admin_site.name))

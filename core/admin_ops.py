@@ -58,8 +58,10 @@ class OperationAction:
     # When the change-page button is offered for an object (e.g. Capture only while capturable); list
     # actions stay on every row, and the operation itself refuses the rows it does not apply to.
     when: Callable[[Any], bool] | None = None
-    # Fields of the call's answer to show the staff member once (a new signing secret), as a message.
+    # Fields of the call's answer to show the staff member once (a new signing secret), as a message,
+    # each under its label in `shown_labels` (else its name).
     shown: tuple[str, ...] = ()
+    shown_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def op(self) -> Operation:
@@ -68,11 +70,23 @@ class OperationAction:
 
 def operation_action(operation: str, *, label: str, id_field: str, fixed: dict[str, Any] | None = None,
                      name: str | None = None, button: bool = True,
-                     when: Callable[[Any], bool] | None = None, shown: tuple[str, ...] = ()) -> OperationAction:
+                     when: Callable[[Any], bool] | None = None,
+                     shown: tuple[str, ...] | dict[str, str] = ()) -> OperationAction:
     """Declares an admin action calling `operation` with `id_field` set to each object's pk and the
-    `fixed` arguments; the staff member fills in the operation's other inputs."""
+    `fixed` arguments; the staff member fills in the operation's other inputs. `shown` names the answer's
+    fields shown once after the call (a mapping gives each its label in the message)."""
     return OperationAction(operation=operation, label=label, id_field=id_field, fixed=dict(fixed or {}),
-                           name=name or operation, button=button, when=when, shown=tuple(shown))
+                           name=name or operation, button=button, when=when, shown=tuple(shown),
+                           shown_labels=dict(shown) if isinstance(shown, dict) else {})
+
+
+def show_once(modeladmin: Any, request: HttpRequest, action: OperationAction, body: Any, *, about: str = "") -> None:
+    """Shows the answer's `action.shown` fields (a new signing secret) to the staff member once, as warnings:
+    they are on no page and in no log, only in this message."""
+    values = body if isinstance(body, dict) else {}
+    for name in action.shown:
+        label = action.shown_labels.get(name, name)
+        modeladmin.message_user(request, f"{about}{label} (shown only now): {values.get(name)}", messages.WARNING)
 
 
 # --- what staff read -----------------------------------------------------------------------
@@ -376,9 +390,7 @@ class OperationActionsMixin(_ModelAdminBase):
                 self.message_user(request, f"{obj}: {error_text(exc)}", messages.ERROR)
             else:
                 done += 1
-                body = result.body if isinstance(result.body, dict) else {}
-                for name in action.shown:
-                    self.message_user(request, f"{obj}: {name} (shown only now): {body.get(name)}", messages.WARNING)
+                show_once(self, request, action, result.body, about=f"{obj}: ")
         if done:
             self.message_user(request, f"{action.label}: {done} done.", messages.SUCCESS)
         if from_list:
