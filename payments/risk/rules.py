@@ -17,10 +17,10 @@ import ast
 import math
 import operator
 
-from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
+from core.models import stamp
 from core.money import CURRENCY_EXPONENTS
 
 from ..audit import PaymentsAction
@@ -128,8 +128,7 @@ def risk_rule_save(*, actor: Actor, rule):
         if not isinstance(rule.values, list) or not all(isinstance(v, str) and v for v in rule.values):
             raise InvalidRiskRule({"values": ["A block list is a list of non-empty strings."]})
     created = rule.pk is None
-    rule.updated = clock.now()
-    rule.created = rule.created or rule.updated
+    stamp(rule)
     rule.save()
     audit_record(action=PaymentsAction.RISK_RULE_CREATED if created else PaymentsAction.RISK_RULE_UPDATED,
                  actor=actor, obj=rule, details={"name": rule.name, "kind": rule.kind, "action": rule.action,
