@@ -14,13 +14,14 @@ value (a missing feature) is false.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 
-from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
+from core.models import stamp
 from core.money import CURRENCY_EXPONENTS
 
 from ..audit import PaymentsAction
@@ -49,6 +50,13 @@ def parse(condition: str) -> ast.Expression:
                                  ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple, *_COMPARE)):
             raise InvalidRiskRule({"condition": [f"Not allowed in a rule: {type(node).__name__}."]})
     return tree
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(condition: str) -> ast.Expression:
+    """A saved condition's tree, parsed and checked once per process (scoring runs every enabled rule on
+    every payment); the tree is only read, never changed, so sharing it is safe."""
+    return parse(condition)
 
 
 def _value(node, env):
@@ -108,7 +116,7 @@ def fired_rules(ctx, features: dict | None, card_fingerprint: str = "") -> list:
         if rule.kind == RiskRule.Kind.BLOCK_LIST:
             holds = env.get(rule.field) is not None and env.get(rule.field) in set(rule.values or [])
         else:
-            holds = _truth(parse(rule.condition), env)
+            holds = _truth(_parsed(rule.condition), env)
         if holds:
             fired.append(rule)
     return fired
@@ -128,8 +136,7 @@ def risk_rule_save(*, actor: Actor, rule):
         if not isinstance(rule.values, list) or not all(isinstance(v, str) and v for v in rule.values):
             raise InvalidRiskRule({"values": ["A block list is a list of non-empty strings."]})
     created = rule.pk is None
-    rule.updated = clock.now()
-    rule.created = rule.created or rule.updated
+    stamp(rule)
     rule.save()
     audit_record(action=PaymentsAction.RISK_RULE_CREATED if created else PaymentsAction.RISK_RULE_UPDATED,
                  actor=actor, obj=rule, details={"name": rule.name, "kind": rule.kind, "action": rule.action,
