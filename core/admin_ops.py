@@ -310,10 +310,9 @@ class OperationActionsMixin(_ModelAdminBase):
         staff member submits (and, when destructive, confirms). Nothing changes on a GET."""
         form = form_class_for(action)(request.POST if self._posted(request, action) else None,
                                       initial=self._initial(action, objects))
-        currencies: set[Any] = {getattr(obj, "currency", None) for obj in objects}
-        if len(currencies) == 1 and None not in currencies:
+        currency = self._currency(objects)
+        if currency is not None:
             # Amounts are in the object's own currency: say which, next to each amount input.
-            currency = next(iter(currencies))
             for form_field in form.fields.values():
                 if isinstance(form_field.widget, AmountInput):
                     form_field.widget.currency = currency
@@ -351,15 +350,15 @@ class OperationActionsMixin(_ModelAdminBase):
 
     @staticmethod
     def _currency(objects: list[Any]) -> str | None:
+        """The currency every object shares (None when they differ or have none)."""
         currencies: set[Any] = {getattr(obj, "currency", None) for obj in objects}
         return next(iter(currencies)) if len(currencies) == 1 else None
 
     def _initial(self, action: OperationAction, objects: list[Any]) -> dict[str, Any]:
-        currency = {getattr(obj, "currency", None) for obj in objects}
+        currency = self._currency(objects)
         initial: dict[str, Any] = {}
-        form_fields = form_class_for(action).base_fields
-        if len(currency) == 1 and None not in currency and "currency" in form_fields:
-            initial["currency"] = currency.pop()
+        if currency is not None and "currency" in form_class_for(action).base_fields:
+            initial["currency"] = currency
         return initial
 
     def _previews(self, request: HttpRequest, action: OperationAction, objects: list[Any], arguments: dict[str, Any],

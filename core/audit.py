@@ -62,10 +62,6 @@ def action_aliases() -> dict[str, str]:
     return dict(sorted(_aliases.items()))
 
 
-def is_declared(action: str) -> bool:
-    return str(action) in _declared
-
-
 def audit_record(*, action: str, actor: Actor | None = None, obj: Any = None, object_type: str = "",
                  object_id: str = "", outcome: str = AuditEvent.Outcome.SUCCESS,
                  details: dict[str, Any] | None = None) -> AuditEvent:

@@ -17,7 +17,7 @@ from django.forms.renderers import BaseRenderer
 from django.utils.html import format_html
 
 from .errors import DomainError
-from .money import CURRENCY_CHOICES, Money, format_amount, normalize_currency, parse_amount
+from .money import CURRENCY_CHOICES, CurrencyMismatch, Money, format_amount, normalize_currency, parse_amount
 
 if TYPE_CHECKING:
     from django.utils.safestring import SafeString
@@ -117,9 +117,8 @@ class AmountField(forms.Field):
             return None
         if isinstance(value, int):
             if self._currency and self._currency != normalize_currency(currency):
-                raise DomainError(f"The amount is in {self._currency}; this object is in {currency}.",
-                                  code="currency_mismatch", status=422,
-                                  details={"currency": self._currency, "object_currency": currency})
+                raise CurrencyMismatch(f"The amount is in {self._currency}; this object is in {currency}.",
+                                       details={"currency": self._currency, "object_currency": currency})
             return value
         return self.parse(value, currency)
 
