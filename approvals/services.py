@@ -16,6 +16,7 @@ from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import DomainError, PermissionDenied, ValidationFailed
 from core.ids import get_by_public_id
+from core.models import stamp
 from core.money import normalize_currency, parse_amount
 from core.operations import all_operations, get_operation, invoke
 
@@ -43,11 +44,9 @@ def threshold_save(*, actor: Actor, threshold: ApprovalThreshold | None = None, 
         raise ValidationFailed({"operation": [f"{operation!r} is not an operation that can be held for approval."]})
     currency = normalize_currency(currency)
     minor = parse_amount(amount, currency, allow_zero=True)
-    now = clock.now()
-    if threshold is None:
-        threshold = ApprovalThreshold(created=now)
-    threshold.api_key, threshold.operation, threshold.currency = api_key, operation, currency
-    threshold.amount, threshold.updated = minor, now
+    threshold = threshold or ApprovalThreshold()
+    threshold.api_key, threshold.operation, threshold.currency, threshold.amount = api_key, operation, currency, minor
+    stamp(threshold)  # created when new, updated always
     threshold.save()
     audit_record(action=ApprovalsAction.THRESHOLD_SAVED, actor=actor, obj=threshold,
                  object_type=THRESHOLD_OBJECT_TYPE,

@@ -25,6 +25,7 @@ from core.ids import get_by_public_id
 from core.models import stamp
 from core.money import CurrencyMismatch, format_amount, require_positive
 
+from .audit import WalletsAction
 from .errors import (
     EntryAlreadyReversed,
     HoldAmountExceeded,
@@ -277,7 +278,7 @@ def _release(holds: list[Hold], status: str) -> None:
 def hold_void(*, hold_id: str, actor: Actor) -> Hold:
     hold = _lock_pending_hold(hold_id)
     _release([hold], Hold.Status.VOIDED)
-    audit_record(action="hold.voided", actor=actor, obj=hold)
+    audit_record(action=WalletsAction.HOLD_VOIDED, actor=actor, obj=hold)
     return hold
 
 
@@ -289,7 +290,8 @@ def hold_expire_due(*, actor: Actor, limit: int = 500) -> int:
                  .filter(status=Hold.Status.PENDING, expires_at__lte=clock.now()).order_by("pk")[:limit])
     if holds:
         _release(holds, Hold.Status.EXPIRED)
-        audit_record(action="hold.expired", actor=actor, object_type="wallets.hold", details={"count": len(holds)})
+        audit_record(action=WalletsAction.HOLD_EXPIRED, actor=actor, object_type="wallets.hold",
+                     details={"count": len(holds)})
     return len(holds)
 
 
@@ -311,6 +313,6 @@ def entry_reverse(*, entry_id: str, actor: Actor, reason: str) -> JournalEntry:
     entry = post_entry(kind=REVERSAL_KIND, description=f"Reversal of {original.pk}: {reason}", actor=actor,
                        postings=[(p.account, -p.amount) for p in lines],
                        metadata={"reason": reason, "reversed_kind": original.kind}, reverses=original)
-    audit_record(action="journal_entry.reversed", actor=actor, obj=original,
+    audit_record(action=WalletsAction.JOURNAL_ENTRY_REVERSED, actor=actor, obj=original,
                  details={"reversal_id": entry.pk, "reason": reason})
     return entry

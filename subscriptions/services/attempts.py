@@ -169,8 +169,11 @@ def _settle_paid(paid: list[tuple[Invoice, InvoiceAttempt, Payment]], subs: dict
     update_rows(Invoice, [i for i, _, _ in paid], _PAID_INVOICE_FIELDS)
     AuditEvent.objects.bulk_create(audits)
     owing = {i.subscription_id: subs[i.subscription_id] for i, _, _ in paid if subs[i.subscription_id].status in OWING}
+    # One read for the chunk: which owing subscriptions still have an open invoice (the paid ones are written).
+    still_open = set(Invoice.objects.filter(subscription_id__in=list(owing), status=Invoice.Status.OPEN)
+                     .values_list("subscription_id", flat=True)) if owing else set()
     for sub in owing.values():
-        if not sub.invoices.filter(status=Invoice.Status.OPEN).exists():
+        if sub.pk not in still_open:
             was = sub.status
             sub.status = Subscription.Status.ACTIVE
             touch(sub, "status")

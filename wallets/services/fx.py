@@ -12,6 +12,7 @@ from core.db import use_case
 from core.errors import ValidationFailed
 from core.money import normalize_currency, parse_decimal
 
+from ..audit import WalletsAction
 from ..models import ExchangeRate
 
 
@@ -32,6 +33,6 @@ def exchange_rate_set(*, actor: Actor, base_currency: str, quote_currency: str, 
     row = ExchangeRate(base_currency=base, quote_currency=quote, rate=rate, source=source[:100],
                        valid_from=valid_from or now, created=now)
     row.save(force_insert=True)
-    audit_record(action="exchange_rate.set", actor=actor, obj=row,
+    audit_record(action=WalletsAction.EXCHANGE_RATE_SET, actor=actor, obj=row,
                  details={"pair": f"{base}/{quote}", "rate": str(rate), "source": source})
     return row

@@ -36,7 +36,7 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
     except IntegrityError:
         # A concurrent create of the same (customer, currency) won the unique constraint.
         raise WalletExists(details={"customer_id": customer.pk, "currency": currency})
-    audit_record(action="wallet.created", actor=actor, obj=wallet, details={"currency": currency})
+    audit_record(action=WalletsAction.WALLET_CREATED, actor=actor, obj=wallet, details={"currency": currency})
     return wallet
 
 
@@ -111,7 +111,7 @@ def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, a
     entry = ledger.post_entry(kind="wallet_topup", description=f"Top-up {reference}".strip(), actor=actor,
                               postings=[(source, -amount), (wallet.account, amount)],
                               metadata={"wallet_id": wallet.pk, "reference": reference, **(metadata or {})})
-    audit_record(action="wallet.topped_up", actor=actor, obj=wallet,
+    audit_record(action=WalletsAction.WALLET_TOPPED_UP, actor=actor, obj=wallet,
                  details={"entry_id": entry.pk, "amount": amount, "reference": reference})
     return entry
 
@@ -168,7 +168,7 @@ def wallet_set_daily_limit(*, actor: Actor, wallet_id: str, daily_limit: int | N
     previous = wallet.daily_limit
     wallet.daily_limit = daily_limit
     touch(wallet, "daily_limit")
-    audit_record(action="wallet.limit_changed", actor=actor, obj=wallet,
+    audit_record(action=WalletsAction.WALLET_LIMIT_CHANGED, actor=actor, obj=wallet,
                  details={"from": previous, "to": daily_limit})
     return wallet
 
@@ -193,6 +193,6 @@ def wallet_adjust(*, actor: Actor, wallet_id: str, amount: int, reason: str) -> 
                               postings=[(suspense, -amount), (wallet.account, amount)],
                               metadata={"wallet_id": wallet.pk, "amount": amount, "currency": wallet.currency,
                                         "reason": reason})
-    audit_record(action="wallet.adjusted", actor=actor, obj=wallet,
+    audit_record(action=WalletsAction.WALLET_ADJUSTED, actor=actor, obj=wallet,
                  details={"entry_id": entry.pk, "amount": amount, "reason": reason})
     return entry

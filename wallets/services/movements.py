@@ -14,6 +14,7 @@ from core.errors import ValidationFailed, money_details
 from core.money import CurrencyMismatch, normalize_currency, require_positive
 
 from .. import ledger
+from ..audit import WalletsAction
 from ..errors import AmountTooSmall
 from ..fx import convert_minor
 from ..models import AccountType, JournalEntry, Wallet
@@ -43,7 +44,7 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
         postings=[(source.account, -amount), (target.account, amount)],
         metadata={"from_wallet_id": source.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency},
     )
-    audit_record(action="wallet.transferred", actor=actor, obj=source,
+    audit_record(action=WalletsAction.WALLET_TRANSFERRED, actor=actor, obj=source,
                  details={"entry_id": entry.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency})
     return entry
 
@@ -89,7 +90,8 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
                   (target.account, converted)],
         metadata=metadata,
     )
-    audit_record(action="wallet.converted", actor=actor, obj=source, details={"entry_id": entry.pk, **metadata})
+    audit_record(action=WalletsAction.WALLET_CONVERTED, actor=actor, obj=source,
+                 details={"entry_id": entry.pk, **metadata})
     return entry
 
 
@@ -108,6 +110,6 @@ def wallet_withdraw(*, actor: Actor, wallet_id: str, amount: int, provider: str 
         postings=[(wallet.account, -amount), (clearing, amount)],
         metadata={"wallet_id": wallet.pk, "amount": amount, "currency": wallet.currency, "provider": provider},
     )
-    audit_record(action="wallet.withdrawn", actor=actor, obj=wallet,
+    audit_record(action=WalletsAction.WALLET_WITHDRAWN, actor=actor, obj=wallet,
                  details={"entry_id": entry.pk, "amount": amount, "provider": provider})
     return entry
