@@ -153,7 +153,11 @@ def _form_field(field: serializers.Field[Any, Any, Any, Any]) -> forms.Field:
             choices = [("", "---------"), *choices]
         return forms.ChoiceField(choices=choices, **common)
     if isinstance(field, serializers.BooleanField):
-        return forms.BooleanField(**{**common, "required": False})
+        if field.required or field.default in (True, False):
+            # A checkbox says yes or no; it starts as the operation's default (an unticked box is "no").
+            return forms.BooleanField(**{**common, "required": False}, initial=field.default is True)
+        # Optional without a default (e.g. an update's `enabled`): "unchanged" must be sayable too.
+        return forms.NullBooleanField(**{**common, "required": False})
     if isinstance(field, serializers.IntegerField):
         return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **common)
     if isinstance(field, serializers.DictField | serializers.JSONField):
@@ -188,7 +192,7 @@ def form_arguments(action: OperationAction, form: forms.Form) -> dict[str, Any]:
     serializer_fields = action.op.input().fields if action.op.input is not None else {}
     data: dict[str, Any] = {}
     for name, value in form.cleaned_data.items():
-        if value in (None, "", [], {}) or (value is False and not serializer_fields[name].required):
+        if value is None or value in ("", [], {}):  # a blank; an unticked box (False) is an answer
             continue
         if isinstance(serializer_fields.get(name), serializers.ListField) and isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]

@@ -44,3 +44,16 @@ def test_change_page_actions_rotate_and_show_the_new_secret(staff_client, system
 
 def test_an_auditor_sees_no_add_page(staff_client):
     assert staff_client("auditor").get(reverse("admin:webhooks_webhookendpoint_add")).status_code == 403
+
+
+def test_the_add_form_ticks_enabled_as_the_api_defaults_and_an_unticked_box_means_disabled(staff_client):
+    from core.admin_ops import form_class_for
+    from webhooks.admin import WebhookEndpointAdmin
+
+    form = form_class_for(WebhookEndpointAdmin.operation_add)()
+    assert form.fields["enabled"].initial is True
+    client = staff_client("admin")
+    url = reverse("admin:webhooks_webhookendpoint_add")
+    client.post(url, {"url": PUBLIC, "_token": "tok-dddddddddddd"})  # a browser sends no unticked box
+    client.post(url, {"url": PUBLIC + "2", "enabled": "on", "_token": "tok-eeeeeeeeeeee"})
+    assert sorted(WebhookEndpoint.objects.values_list("url", "enabled")) == [(PUBLIC, False), (PUBLIC + "2", True)]
