@@ -8,17 +8,29 @@ from django.db.models import Q, QuerySet
 from core import clock
 from core.ids import get_by_public_id
 from core.pagination import Page, filter_present, paginate
+from core.snapshots import Snapshots
 
 from . import apikeys
 from .errors import ApiKeyExpired, ApiKeyRevoked, InvalidApiKey
 from .models import ApiKey, Customer
+
+# API keys by prefix, each with its owner and the owner's permissions loaded: what every request
+# checks, without SQL (accounts.signals invalidates them).
+API_KEYS = Snapshots("api_keys")
+
+
+def _load_api_key(prefix: str) -> ApiKey | None:
+    api_key = ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+    if api_key is not None:
+        api_key.owner.get_all_permissions()  # fills the permission caches that `has_perm` reads
+    return api_key
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey:
     prefix = apikeys.split(raw_key)
     if prefix is None:
         raise InvalidApiKey()
-    api_key = ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+    api_key = API_KEYS.get(prefix, lambda: _load_api_key(prefix))
     if api_key is None or not apikeys.matches(raw_key, api_key.secret_hash):
         raise InvalidApiKey()
     now = clock.now()
@@ -32,14 +44,24 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     return api_key
 
 
+# When this process last wrote each key's `last_used_at` (a cached key's own copy of it is stale).
+_last_touched: dict[str, dt.datetime] = {}
+
+
 def _touch_last_used(api_key: ApiKey, now: dt.datetime) -> None:
-    # At most one write a minute per key: the check runs on every request.
+    # At most one write a minute per key (and per process: the UPDATE's own condition keeps the
+    # column to one change a minute across processes); the check runs on every request.
     threshold = now - dt.timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION_SECONDS)
+    touched = _last_touched.get(api_key.pk)
+    if touched is not None and threshold <= touched <= now:
+        api_key.last_used_at = max(api_key.last_used_at or touched, touched)
+        return
     if api_key.last_used_at is None or api_key.last_used_at < threshold:
         ApiKey.objects.filter(pk=api_key.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=threshold)
         ).update(last_used_at=now)
         api_key.last_used_at = now
+    _last_touched[api_key.pk] = api_key.last_used_at
 
 
 def customer_get(*, customer_id: str) -> Customer:

@@ -1,4 +1,8 @@
 from auditlog.registry import auditlog
+from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from core.snapshots import invalidating
 
 from .models import ApiKey, Customer, User
 
@@ -6,3 +10,14 @@ from .models import ApiKey, Customer, User
 auditlog.register(Customer)
 auditlog.register(ApiKey, exclude_fields=["secret_hash", "last_used_at"])
 auditlog.register(User, exclude_fields=["password", "last_login"], m2m_fields={"groups"})
+
+# A cached API key carries its owner (active?) and the owner's permissions (selectors.API_KEYS):
+# any change to keys, users, groups or their permissions makes every cached key stale.
+from .selectors import API_KEYS  # noqa: E402
+
+_stale_keys = invalidating(API_KEYS)
+for model in (ApiKey, User, Group):
+    post_save.connect(_stale_keys, sender=model, weak=False, dispatch_uid=f"api_keys.save.{model.__name__}")
+    post_delete.connect(_stale_keys, sender=model, weak=False, dispatch_uid=f"api_keys.delete.{model.__name__}")
+for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+    m2m_changed.connect(_stale_keys, sender=through, weak=False, dispatch_uid=f"api_keys.m2m.{through.__name__}")

@@ -16,3 +16,14 @@ class ApprovalsConfig(AppConfig):
         from .gate import hold, would_hold
 
         operations.install_approval_gate(hold=hold, would_hold=would_hold)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from core.snapshots import invalidating
+
+        from .models import ApprovalThreshold
+        from .selectors import THRESHOLDS
+
+        stale = invalidating(THRESHOLDS)
+        post_save.connect(stale, sender=ApprovalThreshold, weak=False, dispatch_uid="approvals.thresholds.save")
+        post_delete.connect(stale, sender=ApprovalThreshold, weak=False, dispatch_uid="approvals.thresholds.delete")

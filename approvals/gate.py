@@ -69,6 +69,11 @@ def hold(call: Call, *, idempotency_key: str | None) -> WriteResult | None:
     op, actor, data = call.op, call.actor, call.data
     if actor.api_key is None:
         return None
+    if not selectors.threshold_for(api_key=actor.api_key, operation=op.name, currency=None):
+        # Nothing binds this key here (the thresholds are cached): no query on the common path. A
+        # retry of a call held under a threshold removed since then runs, and the approval's own
+        # run later replays it: both go through the idempotency record of the same key.
+        return None
     fp = fingerprint(op.name, data)
     if idempotency_key is not None:
         idempotency_key = validate_key(idempotency_key)

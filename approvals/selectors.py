@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
-
 from core import clock
 from core.context import Actor
 from core.errors import NotFound
 from core.ids import get_by_public_id
+from core.snapshots import Snapshots
 
 from .models import ApprovalRequest, ApprovalThreshold
+
+# Every threshold, as the gate reads them on each approvable call (a short table staff edit rarely;
+# ApprovalsConfig.ready() invalidates it when one is saved or deleted).
+THRESHOLDS = Snapshots("approval_thresholds")
+
+
+def _all_thresholds() -> list[ApprovalThreshold]:
+    return list(ApprovalThreshold.objects.order_by("currency", "api_key_id"))
 
 
 def threshold_for(*, api_key, operation: str, currency: str | None) -> list[ApprovalThreshold]:
     """The thresholds that bind this key for this operation: per currency, a key's own one wins
     over the all-keys one. With no currency known, every currency's binding threshold."""
-    qs = ApprovalThreshold.objects.filter(Q(api_key=api_key) | Q(api_key__isnull=True), operation=operation)
-    if currency:
-        qs = qs.filter(currency=currency)
+    key_id = api_key.pk if api_key is not None else None
     chosen: dict[str, ApprovalThreshold] = {}
-    for threshold in qs.order_by("currency", "api_key_id"):
+    for threshold in THRESHOLDS.get("all", _all_thresholds):
+        if threshold.operation != operation or threshold.api_key_id not in (None, key_id):
+            continue
+        if currency and threshold.currency != currency:
+            continue
         current = chosen.get(threshold.currency)
         if current is None or (current.api_key_id is None and threshold.api_key_id is not None):
             chosen[threshold.currency] = threshold

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.roles import ensure_roles_now
 from core.context import Actor, clear_context
+from core.snapshots import invalidate_all_now
 
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 
@@ -39,6 +40,14 @@ def _fresh_context():
     clear_context()
     yield
     clear_context()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_snapshots():
+    """A transactional test's database is emptied without signals: what it cached is not the next
+    test's (core.snapshots)."""
+    yield
+    invalidate_all_now()
 
 
 @pytest.fixture

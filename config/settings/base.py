@@ -179,6 +179,11 @@ STATIC_BACKUP_CODE_COUNT = 10
 # API keys are checked on every request, so the secret is an HMAC (not a slow hash).
 API_KEY_HMAC_SECRET = env("API_KEY_HMAC_SECRET", default="") or SECRET_KEY
 API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
+# Cached API keys with their owners' permissions, and approval thresholds (core.snapshots): with
+# Redis a change reaches every process on its next request; with the per-process cache of the
+# SQLite quick start other processes see it within SNAPSHOT_LOCAL_SECONDS.
+SNAPSHOT_LOCAL_SECONDS = 5
+SNAPSHOT_SHARED_SECONDS = 300
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 IDEMPOTENCY_LEASE_SECONDS = 60
 

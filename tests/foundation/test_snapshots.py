@@ -1,0 +1,164 @@
+"""API keys (with their owners' permissions) and approval thresholds are read from the cache on each
+request, and a change stops or starts applying within the stated bound: at once in the changing
+process and, with Redis, in every other; within SNAPSHOT_LOCAL_SECONDS with the per-process cache.
+
+Transactional tests: inside a transaction the cache is bypassed (core.snapshots), so what is
+proven here is the committed, many-request path that the server runs."""
+
+import datetime as dt
+import multiprocessing
+import time
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import ApiKey
+from accounts.selectors import api_key_authenticate
+from approvals import selectors as approval_selectors
+from approvals import services as approval_services
+from core import clock
+from core.context import Actor
+from core.errors import DomainError
+from core.snapshots import shared_cache
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _client(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+def _tables(queries) -> list[str]:
+    return [q["sql"].split(" FROM ")[1].split()[0].strip('"') for q in queries.captured_queries
+            if q["sql"].startswith("SELECT") and " FROM " in q["sql"]]
+
+
+def test_a_key_and_its_permissions_are_read_once_then_served_from_the_cache(make_key):
+    created = make_key("*", role="operator")
+    client = _client(created.raw_key)
+    assert client.get("/api/v1/wallets").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/wallets").status_code == 200
+    tables = _tables(queries)
+    assert "accounts_apikey" not in tables
+    assert "auth_permission" not in tables
+
+
+def test_a_revoked_key_is_refused_on_the_next_request(make_key, system_actor):
+    created = make_key("*", role="operator")
+    client = _client(created.raw_key)
+    assert client.get("/api/v1/wallets").status_code == 200
+    services.api_key_revoke(actor=system_actor, api_key_id=created.api_key.pk)
+    response = client.get("/api/v1/wallets")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "api_key_revoked")
+
+
+def test_a_removed_permission_is_refused_on_the_next_request(make_key, system_actor):
+    created = make_key("*", role="operator")
+    owner = created.api_key.owner
+    client = _client(created.raw_key)
+    body = {"from_wallet_id": "wal_nosuchwallet000000000", "to_wallet_id": "wal_nosuchwallet000000001",
+            "amount": "1.00", "currency": "USD"}
+    assert client.post("/api/v1/transfers", body, format="json").status_code == 404
+    services.staff_user_set_role(actor=system_actor, user=owner, role="support")
+    response = client.post("/api/v1/transfers", body, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "permission_denied")
+
+
+def test_a_permission_taken_from_the_role_itself_is_refused_on_the_next_request(make_key):
+    created = make_key("*", role="operator")
+    client = _client(created.raw_key)
+    body = {"from_wallet_id": "wal_nosuchwallet000000000", "to_wallet_id": "wal_nosuchwallet000000001",
+            "amount": "1.00", "currency": "USD"}
+    assert client.post("/api/v1/transfers", body, format="json").status_code == 404
+    Group.objects.get(name="operator").permissions.remove(
+        *Group.objects.get(name="operator").permissions.filter(codename="transfer_funds"))
+    response = client.post("/api/v1/transfers", body, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "permission_denied")
+
+
+def test_a_deactivated_owner_is_refused_on_the_next_request(make_key):
+    created = make_key("*", role="operator")
+    client = _client(created.raw_key)
+    assert client.get("/api/v1/wallets").status_code == 200
+    owner = created.api_key.owner
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+    assert client.get("/api/v1/wallets").status_code == 401
+
+
+def test_a_threshold_saved_applies_to_the_next_call_and_a_deleted_one_stops(make_key, system_actor):
+    key = make_key("*").api_key
+    assert approval_selectors.threshold_for(api_key=key, operation="transfer_funds", currency=None) == []
+    threshold = approval_services.threshold_save(actor=system_actor, api_key=None, operation="transfer_funds",
+                                                 currency="USD", amount="10.00")
+    bound = approval_selectors.threshold_for(api_key=key, operation="transfer_funds", currency=None)
+    assert [(t.pk, t.amount) for t in bound] == [(threshold.pk, 1000)]
+    with CaptureQueriesContext(connection) as queries:
+        approval_selectors.threshold_for(api_key=key, operation="transfer_funds", currency="USD")
+    assert len(queries) == 0
+    threshold.delete()
+    assert approval_selectors.threshold_for(api_key=key, operation="transfer_funds", currency=None) == []
+
+
+def test_a_change_no_signal_announced_is_seen_within_the_local_bound(make_key, settings):
+    """Another process's change reaches this one through the cache's version (Redis) or, with the
+    per-process cache, when the entry expires: simulated by a change made without signals."""
+    created = make_key("*", role="operator")
+    api_key_authenticate(raw_key=created.raw_key)
+    ApiKey.objects.filter(pk=created.api_key.pk).update(revoked_at=clock.now())
+    if shared_cache():
+        pytest.skip("with Redis the other process's commit replaces the version: see the process test")
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        api_key_authenticate(raw_key=created.raw_key)  # still cached
+        traveller.shift(dt.timedelta(seconds=settings.SNAPSHOT_LOCAL_SECONDS + 0.1))
+        with pytest.raises(DomainError) as refused:
+            api_key_authenticate(raw_key=created.raw_key)
+    assert refused.value.code == "api_key_revoked"
+
+
+def _authenticate_until_refused(raw_key: str, ready, started, result) -> None:
+    connections.close_all()  # the parent's connection is not this process's
+    try:
+        api_key_authenticate(raw_key=raw_key)
+        ready.set()
+        started.wait(10)
+        began = time.monotonic()
+        while time.monotonic() - began < 10:
+            try:
+                api_key_authenticate(raw_key=raw_key)
+            except DomainError as exc:
+                result.put((exc.code, time.monotonic() - began))
+                return
+            time.sleep(0.02)
+        result.put(("still accepted", None))
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.postgres
+def test_a_key_revoked_in_one_process_stops_working_in_another_within_the_bound(make_key, settings):
+    created = make_key("*", role="operator")
+    context = multiprocessing.get_context("fork")
+    ready, started, result = context.Event(), context.Event(), context.Queue()
+    connections.close_all()
+    worker = context.Process(target=_authenticate_until_refused, args=(created.raw_key, ready, started, result))
+    worker.start()
+    try:
+        assert ready.wait(10), "the other process did not authenticate the key"
+        services.api_key_revoke(actor=Actor.system("tests"), api_key_id=created.api_key.pk)
+        started.set()
+        code, seconds = result.get(timeout=20)
+    finally:
+        worker.join(5)
+    assert code == "api_key_revoked"
+    bound = 1.0 if shared_cache() else settings.SNAPSHOT_LOCAL_SECONDS + 1.0
+    assert seconds is not None and seconds <= bound
