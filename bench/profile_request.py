@@ -1,0 +1,132 @@
+"""Where one request's time goes: N REST transfers (`POST /api/v1/transfers`) and N MCP
+`create_payment` calls through Django's full stack in one process (middleware, DRF, the door, the
+service), under cProfile. Prints client CPU and SQL statements per request and the functions with
+the most cumulative and own time, so the cost of the doors can be told from the cost of the write.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_profile \\
+        .venv/bin/python bench/profile_request.py --requests 300
+
+Use a scratch database, never a real one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+
+from scratchdb import ROOT, ensure_database, setup_django
+
+
+def _setup(wallets: int):
+    from django.conf import settings
+
+    from accounts import services as accounts
+    from core.context import Actor
+    from core.ids import random_chars
+    from tests.factories import CustomerFactory
+    from tests.wallets_setup import open_wallet
+
+    settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
+    actor = Actor.system("bench")
+    staff = accounts.staff_user_create(actor=actor, username=f"profile-{random_chars(8)}",
+                                       password="profile-bench-password-1", role="admin", with_totp=False)
+    key = accounts.api_key_create(actor=actor, owner=staff.user, name="profile", scopes="*")
+    ids = [open_wallet(actor=actor, customer=CustomerFactory(), balance=10_000_000).pk for _ in range(wallets)]
+    customer = CustomerFactory()
+    return key.raw_key, ids, customer.pk
+
+
+def _profile(label: str, requests: int, send) -> None:
+    from django.db import connection
+
+    send(-1)  # warm caches and imports outside the measurement
+    statements = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    # Unprofiled first: the real cost per request (cProfile roughly doubles the CPU).
+    wall, cpu = time.perf_counter(), time.process_time()
+    with connection.execute_wrapper(count):
+        for i in range(requests):
+            send(i)
+    wall, cpu = (time.perf_counter() - wall) / requests, (time.process_time() - cpu) / requests
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(requests, 2 * requests):
+        send(i)
+    profiler.disable()
+    # BEGIN/COMMIT/SAVEPOINT go through the connection, not a cursor: counted as the commits of the
+    # ledger tests are, so these are the statements a cursor sent.
+    print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
+          f"CPU of this process, {len(statements) / requests:.1f} cursor statements")
+    print("-- own time by package (profiled run)")
+    for package, seconds in _by_package(profiler):
+        print(f"   {package:<28} {seconds / requests * 1000:7.2f} ms per request")
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(25)
+        print(f"-- top by {order} (profiled run)")
+        print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+
+
+def _by_package(profiler: cProfile.Profile) -> list[tuple[str, float]]:
+    """Own (not cumulative) time summed by where the code lives: the project's apps, Django, DRF,
+    psycopg (of which `wait` is the round trips to PostgreSQL), the standard library."""
+    totals: dict[str, float] = {}
+    for (filename, _line, function), row in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
+        own = row[2]
+        if "site-packages/" in filename:
+            package = filename.split("site-packages/")[1].split("/")[0]
+            if package == "psycopg" and function == "wait":
+                package = "psycopg (waiting for PostgreSQL)"
+        elif filename.startswith(str(ROOT)):
+            package = "project: " + filename[len(str(ROOT)) + 1:].split("/")[0]
+        else:
+            package = "python stdlib / builtins"
+        totals[package] = totals.get(package, 0.0) + own
+    return sorted(totals.items(), key=lambda item: -item[1])[:14]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--wallets", type=int, default=20)
+    args = parser.parse_args()
+    setup_django()
+    ensure_database("profile_request.py")
+    from django.conf import settings
+    from rest_framework.test import APIClient
+
+    settings.ALLOWED_HOSTS = ["*"]
+    raw_key, wallets, customer_id = _setup(args.wallets)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    run = time.time_ns()
+
+    def transfer(i: int) -> None:
+        body = {"from_wallet_id": wallets[i % len(wallets)], "to_wallet_id": wallets[(i + 1) % len(wallets)],
+                "amount": "0.01", "currency": "USD"}
+        response = client.post("/api/v1/transfers", body, format="json", HTTP_IDEMPOTENCY_KEY=f"t-{run}-{i}")
+        assert response.status_code == 201, response.content
+
+    headers = {"HTTP_ACCEPT": "application/json, text/event-stream", "HTTP_MCP_PROTOCOL_VERSION": "2025-06-18"}
+
+    def create_payment(i: int) -> None:
+        arguments = {"amount": "10.00", "currency": "USD", "customer_id": customer_id, "payment_method": "tok_visa",
+                     "idempotency_key": f"p-{run}-{i}"}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "create_payment", "arguments": arguments}}
+        response = client.post("/mcp/", body, format="json", **headers)
+        assert response.status_code == 200 and '"isError": true' not in response.content.decode(), response.content
+
+    _profile("REST POST /api/v1/transfers", args.requests, transfer)
+    _profile("MCP tools/call create_payment", args.requests, create_payment)
+
+
+if __name__ == "__main__":
+    main()
