@@ -9,6 +9,7 @@ from core.audit import declare_actions
 class AccountsAction(models.TextChoices):
     CUSTOMER_CREATED = "customer.created", "A customer was created"
     CUSTOMER_UPDATED = "customer.updated", "A customer's details or status changed"
+    CUSTOMER_KYC_UPDATED = "customer.kyc_updated", "A customer's KYC status changed"
     API_KEY_CREATED = "api_key.created", "An API key was created"
     API_KEY_REVOKED = "api_key.revoked", "An API key was revoked"
     STAFF_USER_CREATED = "staff_user.created", "A staff user was created"

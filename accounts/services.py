@@ -16,6 +16,8 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
+from core.errors import ValidationFailed
+from core.events import emit, snapshot
 from core.ids import get_by_public_id
 from core.models import stamp, touch
 from core.operations import ALL_SCOPES
@@ -23,6 +25,7 @@ from core.operations import ALL_SCOPES
 from . import apikeys
 from .audit import AccountsAction
 from .errors import AccountLocked, InvalidRateLimit, InvalidScopes, UnknownRole, WeakPassword
+from .events import AccountsEvent
 from .models import ApiKey, Customer, LoginThrottle, User
 from .roles import ROLE_NAMES
 from .selectors import customer_get
@@ -37,7 +40,8 @@ def customer_create(*, actor: Actor, email: str, name: str = "", country: str = 
                         metadata=metadata or {})
     stamp(customer)
     customer.save(force_insert=True)
-    audit_record(action="customer.created", actor=actor, obj=customer)
+    audit_record(action=AccountsAction.CUSTOMER_CREATED, actor=actor, obj=customer)
+    emit(AccountsEvent.CUSTOMER_CREATED, customer, actor=actor)
     return customer
 
 
@@ -45,6 +49,7 @@ def customer_create(*, actor: Actor, email: str, name: str = "", country: str = 
 def customer_update(*, actor: Actor, customer_id: str, **changes: Any) -> Customer:
     customer = customer_get(customer_id=customer_id)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    previous = snapshot(customer)
     changed = {}
     for field in ("email", "name", "country", "status", "metadata"):
         if field in changes and changes[field] is not None:
@@ -58,8 +63,27 @@ def customer_update(*, actor: Actor, customer_id: str, **changes: Any) -> Custom
                 setattr(customer, field, value)
     if changed:
         touch(customer, *changed)
-        audit_record(action="customer.updated", actor=actor, obj=customer,
+        audit_record(action=AccountsAction.CUSTOMER_UPDATED, actor=actor, obj=customer,
                      details={"fields": sorted(changed)})
+        emit(AccountsEvent.CUSTOMER_UPDATED, customer, previous=previous, actor=actor)
+    return customer
+
+
+@use_case
+def customer_kyc_update(*, actor: Actor, customer_id: str, kyc_status: str, note: str = "") -> Customer:
+    """Records the outcome of a KYC check (the compliance issue's checks call this); repeating the
+    current status changes nothing."""
+    if kyc_status not in Customer.KycStatus.values:
+        raise ValidationFailed({"kyc_status": [f"One of: {', '.join(Customer.KycStatus.values)}."]})
+    customer = Customer.objects.select_for_update().get(pk=customer_get(customer_id=customer_id).pk)
+    if customer.kyc_status == kyc_status:
+        return customer
+    previous = snapshot(customer)
+    before, customer.kyc_status = customer.kyc_status, kyc_status
+    touch(customer, "kyc_status")
+    audit_record(action=AccountsAction.CUSTOMER_KYC_UPDATED, actor=actor, obj=customer,
+                 details={"from": before, "to": kyc_status, "note": note[:500]})
+    emit(AccountsEvent.CUSTOMER_KYC_UPDATED, customer, previous=previous, actor=actor)
     return customer
 
 

@@ -7,9 +7,11 @@ could read its object). The same module says how its objects are rendered (`decl
 REST API renders them (`render_as("get_payment_status")`), so `data.object` is what an integrator
 would have fetched at that moment.
 
-`emit(type, obj, previous=..., actor=)` runs inside the change's use case. Higher layers subscribe
-(`subscribe`) to turn events into work (webhook deliveries) in the same transaction; the domains
-that emit never import them.
+`emit(type, obj, previous=..., actor=)` runs inside the change's use case and writes one row
+(`emit_many` one statement for a batch's events). Higher layers subscribe (`subscribe`) to turn events
+into work (webhook deliveries): the relay (`manage.py outbox_relay`) hands them each batch of events
+not yet dispatched (`dispatch_pending`), after the change committed, so a change pays for its event
+row and nothing else; the domains that emit never import the subscribers.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class EventType:
 _declared: dict[str, EventType] = {}
 # model label (app_label.model) -> renderer of that model's objects
 _renderers: dict[str, Callable[[Any], Any]] = {}
-_subscribers: list[Callable[[Any], None]] = []
+_subscribers: list[Callable[[list[Any]], None]] = []
 
 
 class UndeclaredEventType(DomainError):
@@ -87,8 +89,9 @@ def render_as(operation: str) -> Callable[[Any], Any]:
     return render
 
 
-def subscribe(fn: Callable[[Any], None]) -> None:
-    """`fn(event)` runs inside emit's transaction for every event (registered from AppConfig.ready())."""
+def subscribe(fn: Callable[[list[Any]], None]) -> None:
+    """`fn(events)` is given every event once, in batches, in the relay's transaction that marks them
+    dispatched (registered from AppConfig.ready())."""
     if fn not in _subscribers:
         _subscribers.append(fn)
 
@@ -132,14 +135,10 @@ def snapshot(obj: Any) -> dict[str, Any]:
     return render_object(obj)
 
 
-def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: Actor | None = None,
-         deliver: bool = True) -> Any:
-    """Writes the event of a change, in the change's transaction. `previous` is the `snapshot` taken
-    before an update: the attributes that changed go into `data.previous_attributes`. `deliver=False`
-    keeps subscribers from seeing it (a test event sent to one endpoint)."""
+def build(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: Actor | None = None) -> Any:
+    """The unsaved event of a change (`emit` and `emit_many` save it)."""
     from .models import Event
 
-    require_transaction()
     declared = event_type(str(type))
     rendered = render_object(obj)
     data: dict[str, Any] = {"object": rendered}
@@ -147,14 +146,54 @@ def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: 
         data["previous_attributes"] = {key: value for key, value in previous.items() if rendered.get(key) != value}
     ctx = get_context()
     actor = actor or ctx.actor or Actor.system()
-    event = Event(type=declared.name, created=clock.now(), object_type=obj._meta.label_lower,
-                  object_id=str(obj.pk), data=data, request_id=(ctx.request_id or "")[:140],
-                  actor_type=actor.kind, actor_id=actor.id[:64], actor_label=actor.label[:200])
+    return Event(type=declared.name, created=clock.now(), object_type=obj._meta.label_lower,
+                 object_id=str(obj.pk), data=data, request_id=(ctx.request_id or "")[:140],
+                 actor_type=actor.kind, actor_id=actor.id[:64], actor_label=actor.label[:200])
+
+
+def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: Actor | None = None,
+         deliver: bool = True) -> Any:
+    """Writes the event of a change, in the change's transaction. `previous` is the `snapshot` taken
+    before an update: the attributes that changed go into `data.previous_attributes`. `deliver=False`
+    keeps subscribers from seeing it (a test event sent to one endpoint)."""
+    require_transaction()
+    event = build(type, obj, previous=previous, actor=actor)
+    if not deliver:
+        event.dispatched_at = event.created
     event.save(force_insert=True)
-    if deliver:
-        for subscriber in _subscribers:
-            subscriber(event)
     return event
+
+
+def emit_many(events: list[Any]) -> list[Any]:
+    """Writes events `build` made (a batch's), in one statement, in the change's transaction."""
+    from .models import Event
+
+    require_transaction()
+    if events:
+        Event.objects.bulk_create(events)
+    return events
+
+
+DISPATCH_BATCH = 200
+
+
+def dispatch_pending(*, batch: int = DISPATCH_BATCH) -> int:
+    """Hands the oldest events not yet dispatched to the subscribers and marks them dispatched, in one
+    transaction (`SKIP LOCKED`: several relays share the table; a subscriber that fails rolls the batch
+    back, to be handed over again). Returns how many were dispatched."""
+    from django.db import transaction
+
+    from .models import Event
+
+    with transaction.atomic():
+        events = list(Event.objects.select_for_update(skip_locked=True).filter(dispatched_at__isnull=True)
+                      .order_by("created", "pk")[:batch])
+        if not events:
+            return 0
+        for subscriber in _subscribers:
+            subscriber(events)
+        Event.objects.filter(pk__in=[event.pk for event in events]).update(dispatched_at=clock.now())
+    return len(events)
 
 
 def event_payload(event: Any) -> dict[str, Any]:

@@ -169,10 +169,15 @@ class Event(ActorStamped):
     object_id = models.CharField(max_length=64, db_index=True)
     data = models.JSONField()
     request_id = models.CharField(max_length=140, blank=True)
+    # Set when the relay handed the event to its subscribers (webhook fan-out): the change's own
+    # transaction writes only this row; the relay does the rest after commit.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["type", "created"], name="event_type_created_idx")]
+        indexes = [models.Index(fields=["type", "created"], name="event_type_created_idx"),
+                   models.Index(fields=["created"], name="event_undispatched_idx",
+                                condition=models.Q(dispatched_at__isnull=True))]
 
     def __str__(self) -> str:
         return f"{self.pk} {self.type}"

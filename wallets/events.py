@@ -14,6 +14,7 @@ class WalletsEvent(models.TextChoices):
     WALLET_FROZEN = "wallet.frozen", "A wallet was frozen"
     WALLET_UNFROZEN = "wallet.unfrozen", "A wallet was unfrozen"
     WALLET_CLOSED = "wallet.closed", "A wallet was closed"
+    WALLET_UPDATED = "wallet.updated", "A wallet's settings changed (its daily limit)"
     WALLET_ADJUSTED = "wallet.adjusted", "Staff credited or debited a wallet by hand"
     TRANSFER_CREATED = "wallet.transfer.created", "Money moved between two wallets"
     CONVERSION_CREATED = "wallet.conversion.created", "Money was converted between two wallets' currencies"

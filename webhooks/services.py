@@ -136,11 +136,14 @@ def schedule_delivery(endpoint: WebhookEndpoint, event: Event, reason: str) -> W
     return delivery
 
 
-def fan_out(event: Event) -> None:
-    """core.events subscriber: a delivery to every enabled endpoint that wants this type."""
-    for endpoint in WebhookEndpoint.objects.filter(enabled=True).only("id", "enabled_events"):
-        if endpoint.wants(event.type):
-            schedule_delivery(endpoint, event, WebhookDelivery.Reason.EVENT)
+def fan_out(events: list[Event]) -> None:
+    """core.events subscriber (in the relay, after the changes committed): a delivery of each event
+    to every enabled endpoint that wants its type."""
+    endpoints = list(WebhookEndpoint.objects.filter(enabled=True).only("id", "enabled_events"))
+    for event in events:
+        for endpoint in endpoints:
+            if endpoint.wants(event.type):
+                schedule_delivery(endpoint, event, WebhookDelivery.Reason.EVENT)
 
 
 @use_case

@@ -27,11 +27,13 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, update_rows
+from core.events import emit
 from core.models import touch
 
 from .. import routing
 from ..audit import PaymentsAction
 from ..errors import NoProviderAvailable
+from ..events import PaymentsEvent
 from ..models import Payment, PaymentAttempt
 from ..providers import AuthRequest, ProviderTimeout, ProviderUnreachable, get_provider
 from .common import (
@@ -85,6 +87,7 @@ def fail_payment(payment_id: str, actor: Actor, code: str, message: str) -> Paym
     payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, code, message[:300]
     touch(payment, "status", "failure_code", "failure_message")
     audit_record(action=PaymentsAction.PAYMENT_FAILED, actor=actor, obj=payment, details={"failure_code": code})
+    emit(PaymentsEvent.PAYMENT_FAILED, payment, actor=actor)
     return payment
 
 

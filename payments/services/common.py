@@ -7,11 +7,13 @@ from core import clock
 from core.audit import audit_build, audit_record
 from core.context import Actor
 from core.db import require_transaction, update_rows
+from core.events import build, emit, emit_many
 from core.ids import get_by_public_id
 from core.models import AuditEvent, touch
 
 from .. import routing
 from ..audit import PaymentsAction
+from ..events import PaymentsEvent
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderResult
 from . import postings
@@ -31,6 +33,28 @@ STATUS_ACTIONS: dict[str, PaymentsAction] = {
 
 def status_action(payment: Payment) -> PaymentsAction:
     return STATUS_ACTIONS[payment.status]
+
+
+def status_event(payment: Payment) -> PaymentsEvent | None:
+    """The event of the status a payment just moved to (None for the states in between): an
+    authorisation is `payment.succeeded` (or `payment.requires_review` when risk holds it), and the
+    capture of a payment captured by hand is `payment.captured`."""
+    status = payment.status
+    if status == Payment.Status.REQUIRES_CAPTURE:
+        held = payment.review_status == Payment.Review.PENDING
+        return PaymentsEvent.PAYMENT_REQUIRES_REVIEW if held else PaymentsEvent.PAYMENT_SUCCEEDED
+    if status == Payment.Status.SUCCEEDED:
+        by_hand = payment.capture_method == Payment.CaptureMethod.MANUAL
+        return PaymentsEvent.PAYMENT_CAPTURED if by_hand else PaymentsEvent.PAYMENT_SUCCEEDED
+    return {Payment.Status.FAILED: PaymentsEvent.PAYMENT_FAILED,
+            Payment.Status.CANCELED: PaymentsEvent.PAYMENT_CANCELED}.get(status)
+
+
+def emit_status(payment: Payment, *, before: str, actor: Actor) -> None:
+    """The payment's event when its status changed to one that has one."""
+    event = status_event(payment)
+    if event is not None and payment.status != before:
+        emit(event, payment, actor=actor)
 
 
 # Where a provider's answer may still move a payment (later answers never move it back).
@@ -144,6 +168,7 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
     if changed:
         audit_record(action=status_action(payment), actor=actor, obj=payment,
                      details={"source": source, "from": before[0], "amount_captured": payment.amount_captured})
+        emit_status(payment, before=before[0], actor=actor)
     return changed
 
 
@@ -160,7 +185,7 @@ def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Act
     cards = [(payment, delta) for (payment, _), delta in zip(captures, deltas, strict=True)
              if delta > 0 and payment.method != Payment.Method.WALLET and not payment.wallet_id]
     card_entries = iter(postings.post_captures(cards, actor=actor) if cards else [])
-    audits = []
+    audits, events = [], []
     for (payment, result), delta in zip(captures, deltas, strict=True):
         before = payment.status
         take_provider_details(payment, result)
@@ -175,8 +200,12 @@ def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Act
         audits.append(audit_build(action=status_action(payment), actor=actor, obj=payment,
                                   details={"source": source, "from": before,
                                            "amount_captured": payment.amount_captured}))
+        event = status_event(payment)
+        if event is not None and payment.status != before:
+            events.append(build(event, payment, actor=actor))
     update_rows(Payment, [payment for payment, _ in captures], _CAPTURE_FIELDS)
     AuditEvent.objects.bulk_create(audits)
+    emit_many(events)
 
 
 def _settle_attempt(attempt: PaymentAttempt | None, result: ProviderResult, now) -> None:

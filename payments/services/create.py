@@ -28,6 +28,7 @@ from core.cards import refuse_card_data
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import DomainError, ValidationFailed
+from core.events import build, emit, emit_many
 from core.ids import has_prefix
 from core.models import AuditEvent, stamp, touch
 from core.money import CurrencyMismatch, normalize_currency, require_positive
@@ -37,11 +38,12 @@ from wallets.errors import WalletFrozen
 from .. import routing
 from ..audit import PaymentsAction
 from ..errors import NoProviderAvailable
+from ..events import PaymentsEvent
 from ..models import Payment, PaymentAttempt
 from ..risk import RiskContext, RiskResult, score_payment
 from . import postings
 from .authorise import Attempt, authorise, fail_payment
-from .common import lock_payment, status_action
+from .common import emit_status, lock_payment, status_action
 
 CHANNELS = ("web", "app", "pos", "moto")
 
@@ -149,8 +151,12 @@ def _create(actor: Actor, requests: list[ChargeRequest]) -> list[Payment | Domai
         charged.append((index, Attempt(payment, first)))
     if not audits:
         return results
-    run_in_transaction(partial(_insert, [r for r in results if isinstance(r, Payment)],
-                               [item.attempt for _, item in charged], audits))
+    created = [r for r in results if isinstance(r, Payment)]
+    # Built as inserted (routed payments already `processing`); one blocked by risk also failed.
+    events = [build(PaymentsEvent.PAYMENT_CREATED, payment, actor=actor) for payment in created]
+    events += [build(PaymentsEvent.PAYMENT_FAILED, payment, actor=actor) for payment in created
+               if payment.status == Payment.Status.FAILED]
+    run_in_transaction(partial(_insert, created, [item.attempt for _, item in charged], audits, events))
     for index in from_wallet:
         try:
             results[index] = run_in_transaction(partial(_wallet_authorise, results[index].id, actor))
@@ -264,10 +270,12 @@ def _route(decisions: dict, currency: str, method: str) -> routing.Decision | No
     return decisions[key]
 
 
-def _insert(payments: list[Payment], attempts: list[PaymentAttempt], audits: list[AuditEvent]) -> None:
+def _insert(payments: list[Payment], attempts: list[PaymentAttempt], audits: list[AuditEvent],
+            events: list[Any]) -> None:
     Payment.objects.bulk_create(payments)
     PaymentAttempt.objects.bulk_create(attempts)
     AuditEvent.objects.bulk_create(audits)
+    emit_many(events)
 
 
 def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
@@ -282,6 +290,7 @@ def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
         payment.status, payment.failure_code, payment.failure_message = Payment.Status.FAILED, exc.code, exc.message
         touch(payment, "provider", "status", "failure_code", "failure_message")
         audit_record(action=PaymentsAction.PAYMENT_FAILED, actor=actor, obj=payment, details={"failure_code": exc.code})
+        emit(PaymentsEvent.PAYMENT_FAILED, payment, actor=actor)
         return payment
     payment.status, payment.amount_capturable, payment.authorised_at = (Payment.Status.REQUIRES_CAPTURE,
                                                                          payment.amount, clock.now())
@@ -292,4 +301,5 @@ def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:
         payment.capture_entry_id, payment.captured_at = entry_id, clock.now()
         touch(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
     audit_record(action=status_action(payment), actor=actor, obj=payment, details={"source": "wallet"})
+    emit_status(payment, before=Payment.Status.PROCESSING, actor=actor)
     return payment

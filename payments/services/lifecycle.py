@@ -22,11 +22,13 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import InvalidStateTransition, ServiceUnavailable, ValidationFailed, money_details
+from core.events import emit
 from core.models import touch
 from core.money import require_positive
 
 from ..audit import PaymentsAction
 from ..errors import CaptureExceedsAuthorised, PaymentNotCapturable
+from ..events import PaymentsEvent
 from ..models import Payment, PaymentAttempt
 from ..providers import ProviderTimeout, ProviderUnreachable, get_provider
 from . import postings
@@ -98,6 +100,7 @@ def payment_capture(*, actor: Actor, payment_id: str, amount: int | None = None)
             touch(payment, "status", "amount_captured", "amount_capturable", "capture_entry_id", "captured_at")
             audit_record(action=PaymentsAction.PAYMENT_CAPTURED, actor=actor, obj=payment,
                          details={"amount": to_capture})
+            emit(PaymentsEvent.PAYMENT_CAPTURED, payment, actor=actor)
             return payment, 0
         payment.status = Payment.Status.PROCESSING
         touch(payment, "status")
@@ -134,6 +137,7 @@ def payment_cancel(*, actor: Actor, payment_id: str, reason: str = "requested") 
         mark_canceled(payment, reason=reason, now=clock.now())
         touch(payment, *CANCELED_FIELDS)
         audit_record(action=PaymentsAction.PAYMENT_CANCELED, actor=actor, obj=payment, details={"reason": reason})
+        emit(PaymentsEvent.PAYMENT_CANCELED, payment, actor=actor)
         return payment, False
 
     payment, needs_provider = run_in_transaction(begin)
@@ -187,6 +191,8 @@ def payment_review(*, actor: Actor, payment_id: str, decision: str, note: str = 
         action = (PaymentsAction.PAYMENT_REVIEW_APPROVED if decision == "approve"
                   else PaymentsAction.PAYMENT_REVIEW_REJECTED)
         audit_record(action=action, actor=actor, obj=payment, details={"note": note[:500]})
+        emit(PaymentsEvent.PAYMENT_REVIEW_DECIDED, payment, previous={"review_status": Payment.Review.PENDING},
+             actor=actor)
         return payment
 
     payment = run_in_transaction(mark)

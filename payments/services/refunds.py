@@ -15,6 +15,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import ValidationFailed, money_details
+from core.events import emit
 from core.models import stamp, touch
 from core.money import require_positive
 from wallets import ledger
@@ -23,6 +24,7 @@ from wallets.errors import InsufficientFunds
 
 from ..audit import PaymentsAction
 from ..errors import PaymentNotRefundable, RefundExceedsCaptured
+from ..events import RefundsEvent
 from ..models import Payment, Refund
 from ..providers import ProviderTimeout, ProviderUnreachable, RefundResult, get_provider
 from . import postings
@@ -62,6 +64,7 @@ def _reserve(*, actor: Actor, payment_id: str, amount: int | None, reason: str, 
     touch(payment, "amount_refunded")
     audit_record(action=PaymentsAction.REFUND_CREATED, actor=actor, obj=refund,
                  details={"payment_id": payment.id, "amount": amount, "reason": reason})
+    emit(RefundsEvent.REFUND_CREATED, refund, actor=actor)
     if payment.method == Payment.Method.WALLET:
         _finish(payment=payment, refund=refund, result=RefundResult("succeeded"), actor=actor)
     return refund
@@ -91,6 +94,8 @@ def _finish(*, payment: Payment, refund: Refund, result: RefundResult, actor: Ac
                                "failure_reason"])
     audit_record(action=_STATUS_ACTIONS[refund.status], actor=actor, obj=refund,
                  details={"payment_id": payment.id, "amount": refund.amount})
+    emit(RefundsEvent.REFUND_SUCCEEDED if refund.status == Refund.Status.SUCCEEDED else RefundsEvent.REFUND_FAILED,
+         refund, actor=actor)
     return refund
 
 

@@ -36,28 +36,49 @@ BEFORE = {
     "batch_of_ten": {"sqlite": 21, "postgresql": 19},
 }
 
-# Measured now (sqlite, postgresql): the one path for one payment and a batch.
+# Measured now (sqlite, postgresql): the one path for one payment and a batch, with its events.
 NOW = {
-    "card_captured": {"sqlite": 21, "postgresql": 19},
-    "card_manual": {"sqlite": 12, "postgresql": 12},
-    "card_declined": {"sqlite": 12, "postgresql": 12},
-    "card_timeout": {"sqlite": 11, "postgresql": 11},
-    "blocked": {"sqlite": 3, "postgresql": 3},
-    "capture": {"sqlite": 20, "postgresql": 18},
-    "cancel": {"sqlite": 11, "postgresql": 11},
-    "refund": {"sqlite": 22, "postgresql": 20},
-    "batch_of_ten": {"sqlite": 21, "postgresql": 19},
-    "top_up": {"sqlite": 20, "postgresql": 18},
-    "wallet_payment": {"sqlite": 20, "postgresql": 18},
-    "no_provider": {"sqlite": 7, "postgresql": 7},
-    "failover": {"sqlite": 29, "postgresql": 27},
+    "card_captured": {"sqlite": 23, "postgresql": 21},
+    "card_manual": {"sqlite": 14, "postgresql": 14},
+    "card_declined": {"sqlite": 14, "postgresql": 14},
+    "card_timeout": {"sqlite": 12, "postgresql": 12},
+    "blocked": {"sqlite": 4, "postgresql": 4},
+    "capture": {"sqlite": 21, "postgresql": 19},
+    "cancel": {"sqlite": 12, "postgresql": 12},
+    "refund": {"sqlite": 24, "postgresql": 22},
+    "batch_of_ten": {"sqlite": 23, "postgresql": 21},
+    "top_up": {"sqlite": 23, "postgresql": 21},
+    "wallet_payment": {"sqlite": 22, "postgresql": 20},
+    "no_provider": {"sqlite": 9, "postgresql": 9},
+    "failover": {"sqlite": 31, "postgresql": 29},
+}
+
+# The INSERTs of event rows among them (issue 13): one per transaction that changes a payment in a way
+# integrators hear of, a batch's events in one statement. Nothing else of the events' work (webhook
+# fan-out) runs in the change's transaction.
+EVENT_INSERTS = {
+    "card_captured": 2,  # payment.created; payment.succeeded
+    "card_manual": 2,  # payment.created; payment.succeeded (authorised for capture)
+    "card_declined": 2,  # payment.created; payment.failed
+    "card_timeout": 1,  # payment.created (the outcome is unknown: no event until it is known)
+    "blocked": 1,  # payment.created and payment.failed, one statement
+    "capture": 1,  # payment.captured
+    "cancel": 1,  # payment.canceled
+    "refund": 2,  # refund.created; refund.succeeded
+    "batch_of_ten": 2,  # ten payment.created; ten payment.succeeded
+    "top_up": 3,  # payment.created; wallet.top_up.succeeded; payment.succeeded
+    "wallet_payment": 2,  # payment.created; payment.succeeded
+    "no_provider": 2,  # payment.created; payment.failed
+    "failover": 2,  # payment.created; payment.succeeded
 }
 
 
 def _count(fn):
+    """(statements, of which event INSERTs) of one call."""
     with CaptureQueriesContext(connection) as queries:
         fn()
-    return len(queries)
+    events = sum(1 for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "core_event"'))
+    return len(queries), events
 
 
 def _warm(actor, customer):
@@ -113,9 +134,11 @@ def _counts(actor, customer, settings):
 def test_statements_per_payment_path(actor, customer, settings, fees):
     settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox", "methods": ["card", "bank_transfer"]}}
     counts = _counts(actor, customer, settings)
-    assert counts == {name: vendors[connection.vendor] for name, vendors in NOW.items()}
+    assert {name: total for name, (total, _) in counts.items()} == {
+        name: vendors[connection.vendor] for name, vendors in NOW.items()}
+    assert {name: events for name, (_, events) in counts.items()} == EVENT_INSERTS
 
 
-def test_no_payment_path_makes_more_statements_than_before():
+def test_no_payment_path_makes_more_statements_than_before_but_its_event_rows():
     assert {(name, vendor) for name, vendors in NOW.items() for vendor, n in vendors.items()
-            if n > BEFORE[name][vendor]} == set()
+            if n - EVENT_INSERTS[name] > BEFORE[name][vendor]} == set()

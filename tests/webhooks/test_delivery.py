@@ -7,7 +7,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from core import clock
 from core.audit import AuditEvent
-from core.events import emit
+from core.events import dispatch_pending, emit
 from core.models import OutboxMessage
 from core.outbox import run_due_locally
 from tests.events.declared import PaymentSideEvent, WalletSideEvent
@@ -103,6 +103,7 @@ def test_a_worker_killed_mid_delivery_is_retried(receiver, system_actor):
     _endpoint(system_actor, hook.url)
     with clock.frozen_at(T0):
         _emit()
+        assert dispatch_pending() == 1  # the relay's first half: the event fanned out to the endpoint
         from celery import current_app
 
         # What a worker does before it is killed: takes the message and begins the attempt, never finishes.

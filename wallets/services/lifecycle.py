@@ -9,13 +9,15 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction, use_case
 from core.errors import InvalidStateTransition, NotFound, ValidationFailed, money_details
+from core.events import emit
 from core.ids import has_prefix
 from core.models import stamp, touch
-from core.money import CurrencyMismatch, normalize_currency, require_positive
+from core.money import CurrencyMismatch, format_amount, normalize_currency, require_positive
 
 from .. import ledger
 from ..audit import WalletsAction
 from ..errors import InsufficientFunds, LimitExceeded, WalletExists, WalletFrozen, WalletNotEmpty
+from ..events import WalletsEvent
 from ..models import AccountType, JournalEntry, LedgerAccount, Wallet
 from ..selectors import wallet_outgoing_today
 
@@ -37,6 +39,7 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
         # A concurrent create of the same (customer, currency) won the unique constraint.
         raise WalletExists(details={"customer_id": customer.pk, "currency": currency})
     audit_record(action=WalletsAction.WALLET_CREATED, actor=actor, obj=wallet, details={"currency": currency})
+    emit(WalletsEvent.WALLET_CREATED, wallet, actor=actor)
     return wallet
 
 
@@ -113,11 +116,12 @@ def wallet_credit_topup(*, wallet_id: str, amount: int, source: LedgerAccount, a
                               metadata={"wallet_id": wallet.pk, "reference": reference, **(metadata or {})})
     audit_record(action=WalletsAction.WALLET_TOPPED_UP, actor=actor, obj=wallet,
                  details={"entry_id": entry.pk, "amount": amount, "reference": reference})
+    emit(WalletsEvent.TOP_UP_SUCCEEDED, entry, actor=actor)
     return entry
 
 
 def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tuple[str, ...], action: str,
-                audit: WalletsAction, reason: str) -> Wallet:
+                audit: WalletsAction, event: WalletsEvent, reason: str) -> Wallet:
     """`wallet`: locked by the caller, in this transaction."""
     if wallet.status == status:
         return wallet  # Already there: repeating the action changes nothing.
@@ -129,6 +133,7 @@ def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tupl
     touch(wallet, "status", "status_reason")
     audit_record(action=audit, actor=actor, obj=wallet,
                  details={"from": previous, "to": status, "reason": reason})
+    emit(event, wallet, previous={"status": previous}, actor=actor)
     return wallet
 
 
@@ -136,14 +141,14 @@ def _set_status(*, actor: Actor, wallet: Wallet, status: str, allowed_from: tupl
 def wallet_freeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.FROZEN,
                        allowed_from=(Wallet.Status.ACTIVE,), action="frozen", audit=WalletsAction.WALLET_FROZEN,
-                       reason=reason)
+                       event=WalletsEvent.WALLET_FROZEN, reason=reason)
 
 
 @use_case
 def wallet_unfreeze(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
     return _set_status(actor=actor, wallet=wallet_lock(wallet_id)[wallet_id], status=Wallet.Status.ACTIVE,
                        allowed_from=(Wallet.Status.FROZEN,), action="unfrozen",
-                       audit=WalletsAction.WALLET_UNFROZEN, reason=reason)
+                       audit=WalletsAction.WALLET_UNFROZEN, event=WalletsEvent.WALLET_UNFROZEN, reason=reason)
 
 
 @use_case
@@ -157,7 +162,12 @@ def wallet_close(*, actor: Actor, wallet_id: str, reason: str = "") -> Wallet:
             wallet.currency, balance=account.balance, pending=account.pending_debits)})
     return _set_status(actor=actor, wallet=wallet, status=Wallet.Status.CLOSED,
                        allowed_from=(Wallet.Status.ACTIVE, Wallet.Status.FROZEN), action="closed",
-                       audit=WalletsAction.WALLET_CLOSED, reason=reason)
+                       audit=WalletsAction.WALLET_CLOSED, event=WalletsEvent.WALLET_CLOSED, reason=reason)
+
+
+def _shown_limit(wallet: Wallet, limit: int | None) -> str | None:
+    # As the wallet's `daily_limit` renders: the event compares rendered values.
+    return None if limit is None else format_amount(limit, wallet.currency)
 
 
 @use_case
@@ -170,6 +180,7 @@ def wallet_set_daily_limit(*, actor: Actor, wallet_id: str, daily_limit: int | N
     touch(wallet, "daily_limit")
     audit_record(action=WalletsAction.WALLET_LIMIT_CHANGED, actor=actor, obj=wallet,
                  details={"from": previous, "to": daily_limit})
+    emit(WalletsEvent.WALLET_UPDATED, wallet, previous={"daily_limit": _shown_limit(wallet, previous)}, actor=actor)
     return wallet
 
 
@@ -195,4 +206,5 @@ def wallet_adjust(*, actor: Actor, wallet_id: str, amount: int, reason: str) -> 
                                         "reason": reason})
     audit_record(action=WalletsAction.WALLET_ADJUSTED, actor=actor, obj=wallet,
                  details={"entry_id": entry.pk, "amount": amount, "reason": reason})
+    emit(WalletsEvent.WALLET_ADJUSTED, entry, actor=actor)
     return entry

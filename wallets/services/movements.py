@@ -11,11 +11,13 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
 from core.errors import ValidationFailed, money_details
+from core.events import emit
 from core.money import CurrencyMismatch, normalize_currency, require_positive
 
 from .. import ledger
 from ..audit import WalletsAction
 from ..errors import AmountTooSmall
+from ..events import WalletsEvent
 from ..fx import convert_minor
 from ..models import AccountType, JournalEntry, Wallet
 from ..selectors import exchange_rate_current
@@ -46,6 +48,7 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
     )
     audit_record(action=WalletsAction.WALLET_TRANSFERRED, actor=actor, obj=source,
                  details={"entry_id": entry.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency})
+    emit(WalletsEvent.TRANSFER_CREATED, entry, actor=actor)
     return entry
 
 
@@ -92,6 +95,7 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     )
     audit_record(action=WalletsAction.WALLET_CONVERTED, actor=actor, obj=source,
                  details={"entry_id": entry.pk, **metadata})
+    emit(WalletsEvent.CONVERSION_CREATED, entry, actor=actor)
     return entry
 
 
@@ -112,4 +116,5 @@ def wallet_withdraw(*, actor: Actor, wallet_id: str, amount: int, provider: str 
     )
     audit_record(action=WalletsAction.WALLET_WITHDRAWN, actor=actor, obj=wallet,
                  details={"entry_id": entry.pk, "amount": amount, "provider": provider})
+    emit(WalletsEvent.WITHDRAWAL_CREATED, entry, actor=actor)
     return entry

@@ -1,5 +1,6 @@
-"""`manage.py outbox_relay`: publishes the outbox's due rows to the broker, for ever (make run,
-docker-compose and the Procfile start one; several may run: rows are taken with SKIP LOCKED)."""
+"""`manage.py outbox_relay`: hands new events to their subscribers (webhook fan-out) and publishes the
+outbox's due rows to the broker, for ever (make run, docker-compose and the Procfile start one;
+several may run: rows are taken with SKIP LOCKED)."""
 
 import signal
 import time
@@ -8,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from core.events import dispatch_pending
 from core.outbox import relay_once, run_due_locally
 
 
@@ -29,8 +31,9 @@ class Command(BaseCommand):
             if inline:
                 busy = run_due_locally() > 0
             else:
+                dispatched = dispatch_pending()
                 result = relay_once()
-                busy = result.sent > 0 and result.failed == 0
+                busy = dispatched > 0 or (result.sent > 0 and result.failed == 0)
             if once and not busy:
                 return
             if not busy:
