@@ -46,8 +46,11 @@ def status_event(payment: Payment) -> PaymentsEvent | None:
     if status == Payment.Status.SUCCEEDED:
         by_hand = payment.capture_method == Payment.CaptureMethod.MANUAL
         return PaymentsEvent.PAYMENT_CAPTURED if by_hand else PaymentsEvent.PAYMENT_SUCCEEDED
-    return {Payment.Status.FAILED: PaymentsEvent.PAYMENT_FAILED,
-            Payment.Status.CANCELED: PaymentsEvent.PAYMENT_CANCELED}.get(status)
+    if status == Payment.Status.FAILED:
+        return PaymentsEvent.PAYMENT_FAILED
+    if status == Payment.Status.CANCELED:
+        return PaymentsEvent.PAYMENT_CANCELED
+    return None
 
 
 def emit_status(payment: Payment, *, before: str, actor: Actor) -> None:
