@@ -29,11 +29,13 @@ from payments.services import ChargeRequest, payment_create_batch, payment_creat
 
 from ..audit import SubscriptionsAction
 from ..errors import InvoiceStateError, NoPaymentMethod
+from ..events import InvoicesEvent
 from ..models import DunningSettings, Invoice, InvoiceAttempt, Subscription
 from ..selectors import dunning_settings_get
 from . import notifications
 from .common import _record_event, lock_invoice, lock_subscription
 from .dunning import _settle_failed
+from .invoices import _emit_invoice_events
 
 logger = logging.getLogger("subscriptions")
 
@@ -168,6 +170,7 @@ def _settle_paid(paid: list[tuple[Invoice, InvoiceAttempt, Payment]], subs: dict
     update_rows(InvoiceAttempt, [a for _, a, _ in paid], _PAID_ATTEMPT_FIELDS)
     update_rows(Invoice, [i for i, _, _ in paid], _PAID_INVOICE_FIELDS)
     AuditEvent.objects.bulk_create(audits)
+    _emit_invoice_events([i for i, _, _ in paid], actor, InvoicesEvent.INVOICE_PAID)
     owing = {i.subscription_id: subs[i.subscription_id] for i, _, _ in paid if subs[i.subscription_id].status in OWING}
     # One read for the chunk: which owing subscriptions still have an open invoice (the paid ones are written).
     still_open = set(Invoice.objects.filter(subscription_id__in=list(owing), status=Invoice.Status.OPEN)

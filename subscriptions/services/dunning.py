@@ -12,9 +12,11 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
 from core.errors import ValidationFailed
+from core.events import emit
 from core.models import touch
 
 from ..audit import SubscriptionsAction
+from ..events import InvoicesEvent
 from ..models import DunningSettings, Invoice, InvoiceAttempt, Subscription
 from . import notifications
 from .common import _record_event
@@ -34,6 +36,16 @@ def _settle_failed(invoice: Invoice, attempt: InvoiceAttempt, sub: Subscription,
     """A declined attempt (invoice and subscription locked): records it, then the first payment
     waits for the customer, a soft decline is retried, and anything else ends dunning. Returns the
     notifications to send."""
+    notes = _record_failure(invoice, attempt, sub, code=code, message=message, payment_id=payment_id, actor=actor,
+                            now=now, config=config)
+    # After the retry (or the end of dunning) is decided: the event carries next_payment_attempt.
+    emit(InvoicesEvent.INVOICE_PAYMENT_FAILED, invoice, actor=actor)
+    return notes
+
+
+def _record_failure(invoice: Invoice, attempt: InvoiceAttempt, sub: Subscription, *, code: str, message: str,
+                    payment_id: str, actor: Actor, now: dt.datetime,
+                    config: Callable[[], DunningSettings]) -> list[int | None]:
     hard = code in HARD_DECLINE_CODES
     attempt.status, attempt.failure_code, attempt.failure_message = InvoiceAttempt.Status.FAILED, code, message[:300]
     attempt.hard_decline, attempt.payment_id, attempt.settled = hard, payment_id, now

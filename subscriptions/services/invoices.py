@@ -7,15 +7,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import prefetch_related_objects
 
 from core import clock
 from core.audit import audit_build, audit_record
 from core.context import Actor
 from core.db import require_transaction, update_rows, use_case
+from core.events import build, emit, emit_many
 from core.models import AuditEvent, touch
 
 from ..audit import SubscriptionsAction
 from ..errors import InvoiceStateError
+from ..events import InvoicesEvent
 from ..models import Invoice, InvoiceLine, InvoiceSequence, Subscription
 from ..proration import Line
 from .common import lock_invoice
@@ -126,7 +129,17 @@ def _invoices_build(drafts: list[_Draft], actor: Actor) -> list[Invoice]:
         InvoiceLine.objects.bulk_create(rows)
     update_rows(InvoiceLine, moved, ["invoice"])
     AuditEvent.objects.bulk_create([_finalized_event(invoice, actor) for invoice in invoices])
+    _emit_invoice_events(invoices, actor, InvoicesEvent.INVOICE_CREATED, InvoicesEvent.INVOICE_FINALIZED)
+    _emit_invoice_events([i for i in invoices if i.status == Invoice.Status.PAID], actor, InvoicesEvent.INVOICE_PAID)
     return invoices
+
+
+def _emit_invoice_events(invoices: list[Invoice], actor: Actor, *types: InvoicesEvent) -> None:
+    """The events of a batch of invoices, in one statement; their lines read in one query for all."""
+    if not invoices:
+        return
+    prefetch_related_objects(invoices, "lines")
+    emit_many([build(kind, invoice, actor=actor) for invoice in invoices for kind in types])
 
 
 def _invoice_build(*, sub: Subscription, reason: str, period_start: dt.datetime, period_end: dt.datetime,
@@ -144,6 +157,8 @@ def _finalize(invoice: Invoice, actor: Actor) -> Invoice:
     _open_invoice(invoice, now, _take_number(now.year))
     touch(invoice, "number", "status", "finalized_at", "due_date", "paid_at")
     _finalized_event(invoice, actor).save(force_insert=True)
+    paid = (InvoicesEvent.INVOICE_PAID,) if invoice.status == Invoice.Status.PAID else ()
+    _emit_invoice_events([invoice], actor, InvoicesEvent.INVOICE_FINALIZED, *paid)
     return invoice
 
 
@@ -166,6 +181,7 @@ def _void(invoice: Invoice, actor: Actor) -> None:
     invoice.status, invoice.voided_at, invoice.next_payment_attempt = Invoice.Status.VOID, clock.now(), None
     touch(invoice, "status", "voided_at", "next_payment_attempt")
     audit_record(action=SubscriptionsAction.INVOICE_VOIDED, actor=actor, obj=invoice)
+    emit(InvoicesEvent.INVOICE_VOIDED, invoice, actor=actor)
 
 
 @use_case
