@@ -16,8 +16,9 @@ Two ways to hold a key while the effect runs:
   refuses the INSERT, the attempt rolls back (the effect with it) and runs again, and that replays
   the record. A refusal worth storing (a DomainError but 400/401/403/429 and 5xx) rolls the whole
   transaction back and is recorded by a second one (`BEGIN; lock + read; INSERT; COMMIT`) that
-  answers the record found instead if another request with the key recorded one meanwhile. Other
-  errors propagate and nothing is written. Called inside a transaction someone else owns (a test,
+  answers the record found instead if another request with the key recorded one meanwhile (and
+  `idempotency_key_in_use` if one holds the key at that moment: its answer will be the key's).
+  Other errors propagate and nothing is written. Called inside a transaction someone else owns (a test,
   a batch), the effect runs under a savepoint instead, and the lock and the read are two
   statements (the read then sees everything committed before the lock). SQLite has no advisory
   locks: its IMMEDIATE transactions serialise writers.
@@ -338,6 +339,8 @@ def _in_own_transaction(write: _Write) -> Outcome:
         except _KeyTaken:
             logger.info("idempotency record appeared after the read; answering it",
                         extra={"operation": write.operation})
+    # Only a record that keeps appearing and vanishing (purged as it expires) gets here: nothing of
+    # this write committed, so "try again" is the honest answer.
     raise IdempotencyKeyInUse()
 
 
