@@ -1,5 +1,6 @@
 """Transaction boundaries: `use_case` on every public service, bounded retries of deadlocks and
-serialization failures, and `require_transaction` for inner helpers that must run inside one."""
+serialization failures, `require_transaction` for inner helpers that must run inside one, and
+`join_first_transaction` for a write that must commit with a block's first transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from django.db import OperationalError, connection, models, transaction
@@ -115,3 +117,89 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
         cursor.execute(sql, params)
         count: int = cursor.rowcount
         return count
+
+
+# Statements that open, end or mark a transaction: never the block's own work.
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "SHOW")
+
+
+class FirstTransactionWork:
+    """Work that commits with the first transaction of a block (see `join_first_transaction`).
+
+    Installed as an execute wrapper on the connection for the block: it runs `work` once before
+    the first statement that needs it, again if the transaction it ran in rolls back (a retried
+    deadlock, a refusal), and never after one commit."""
+
+    def __init__(self, work: Callable[[], None]):
+        self._work = work
+        self._committed = False
+        self._running = False
+        # The on_commit callback of the transaction the work last ran in: while it is queued on the
+        # connection that transaction is open and holds the work; a rollback drops it.
+        self._marker: Callable[[], None] | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the work committed, or while it is part of the open transaction (whose owner
+        commits it); False if it never ran or its transaction rolled back."""
+        if self._committed:
+            return True
+        marker = self._marker
+        return (marker is not None and connection.in_atomic_block
+                and any(entry[1] is marker for entry in connection.run_on_commit))
+
+    def _needed_before(self, sql: str) -> bool:
+        if self._running or self.done:
+            return False
+        verb = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if verb in _CONTROL:
+            return False
+        # In a transaction the work comes first, whatever the statement; outside one a read needs
+        # nothing held, so only a write (autocommit) makes the work run, on its own, before it.
+        return connection.in_atomic_block or verb != "SELECT"
+
+    def _run(self) -> None:
+        self._running = True
+        try:
+            if connection.in_atomic_block:
+                self._work()
+
+                def committed() -> None:
+                    self._committed = True
+
+                self._marker = committed
+                transaction.on_commit(committed)
+            else:
+                with transaction.atomic():
+                    self._work()
+                self._committed = True
+        finally:
+            self._running = False
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool,
+                 context: dict[str, Any]) -> Any:
+        if self._needed_before(sql):
+            self._run()
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def join_first_transaction(work: Callable[[], None]) -> Iterator[FirstTransactionWork]:
+    """Run `work` (database writes) in the first transaction the block opens, at its start, so it
+    commits with that transaction instead of in one of its own; in each retry of it again.
+
+    Meant for a row that must be committed before a multi-step use case (`@use_case(steps=True)`)
+    reaches the outside world but need not cost a commit: the idempotency lease of a payment is
+    inserted by the payment's first step. Precisely, `work` runs just before the block's first
+    statement inside a transaction (any transaction: `run_in_transaction`, `transaction.atomic`, an
+    enclosing one), or before its first write outside any (on its own, committed, then the write):
+    nothing is written before it. Reads outside a transaction do not wait for it.
+
+    It never outlives the block: a block that writes nothing leaves it not run (`handle.done` is
+    False at the exit), and the caller decides what to do instead, typically writing it with
+    whatever it commits next. Exceptions of `work` propagate from the statement that triggered it
+    (its transaction rolls back). Only the default connection is watched.
+    """
+    handle = FirstTransactionWork(work)
+    with connection.execute_wrapper(handle):
+        yield handle

@@ -26,7 +26,7 @@ from core import operations
 from core.cards import contains_pan
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
-from core.idempotency import validate_key
+from core.idempotency import Outcome, WriteResult, outcome_written_with, validate_key
 from core.operations import invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
@@ -121,18 +121,27 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
                            "api_key": actor.api_key if actor else None,
                            "actor_label": actor.label[:200] if actor else "",
                            "dry_run": arguments.get("dry_run") is True}
-    try:
-        result = _run(tool, arguments, actor, log)
-    except Exception:
-        log.update(outcome=ToolCall.Outcome.INTERNAL_ERROR, error_code="internal_error")
-        raise
-    finally:
-        log["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        _record(log)
+
+    def record_with_outcome(outcome: Outcome) -> None:
+        # Run by the write in the transaction that records its outcome: the log row commits with it.
+        _describe(outcome, log)
+        _record(log, started)
+
+    with outcome_written_with(record_with_outcome) as hook:
+        try:
+            result = _run(tool, arguments, actor, log)
+        except Exception:
+            log.update(outcome=ToolCall.Outcome.INTERNAL_ERROR, error_code="internal_error")
+            raise
+        finally:
+            if not hook.written:
+                # Refused before the write, a read, a dry run, a held call, a failure: one statement of its own.
+                _record(log, started)
     return result
 
 
-def _record(log: dict[str, Any]) -> None:
+def _record(log: dict[str, Any], started: float) -> None:
+    log["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
     try:
         services.tool_call_record(**log)
     except Exception:  # noqa: BLE001
@@ -140,10 +149,20 @@ def _record(log: dict[str, Any]) -> None:
         logger.exception("could not record tool call", extra={"tool": log.get("tool")})
 
 
+def _describe(outcome: Outcome, log: dict[str, Any]) -> None:
+    """The log's outcome fields for an answer of `invoke`."""
+    if isinstance(outcome, DomainError):
+        if outcome.code == "raw_card_data_not_allowed":
+            log["arguments"] = {REDACTED: "raw card data refused"}
+        log.update(outcome=ToolCall.Outcome.ERROR, error_code=outcome.code[:64])
+    elif outcome.status == 202 and isinstance(outcome.body, dict) and "approval_id" in outcome.body:
+        log.update(outcome=ToolCall.Outcome.PENDING_APPROVAL, approval_id=outcome.body["approval_id"])
+    else:
+        log.update(outcome=ToolCall.Outcome.SUCCESS)
+
+
 def _refusal(exc: DomainError, log: dict[str, Any]) -> dict[str, Any]:
-    if exc.code == "raw_card_data_not_allowed":
-        log["arguments"] = {REDACTED: "raw card data refused"}
-    log.update(outcome=ToolCall.Outcome.ERROR, error_code=exc.code[:64])
+    _describe(exc, log)
     return _error_result(exc)
 
 
@@ -174,12 +193,8 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
             log.update(outcome=ToolCall.Outcome.DRY_RUN)
             return _result(body)
         # Authorised once, above: admit does not check the scope and permission again.
-        written = invoke(tool.operation, actor=actor, data=data, idempotency_key=key, authorized=True)
+        written: WriteResult = invoke(tool.operation, actor=actor, data=data, idempotency_key=key, authorized=True)
     except DomainError as exc:
         return _refusal(exc, log)
-    body = written.body
-    if written.status == 202 and isinstance(body, dict) and "approval_id" in body:
-        log.update(outcome=ToolCall.Outcome.PENDING_APPROVAL, approval_id=body["approval_id"])
-    else:
-        log.update(outcome=ToolCall.Outcome.SUCCESS)
-    return _result(body)
+    _describe(written, log)
+    return _result(written.body)

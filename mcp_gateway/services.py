@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from core import clock
 
@@ -12,8 +12,11 @@ from .models import ToolCall
 
 
 def tool_call_record(**fields: Any) -> ToolCall:
-    """One row per call, in its own (auto-committed) statement: a call whose effect rolled
-    back is still logged."""
-    # A savepoint when called inside a transaction, so a failed insert cannot poison it.
+    """One row per call. A write's call is logged in the transaction that records the write's
+    outcome (`core.idempotency.outcome_written_with`); any other, and a call whose effect rolled
+    back, in one auto-committed statement of its own."""
+    if not connection.in_atomic_block:
+        return ToolCall.objects.create(created=clock.now(), **fields)
+    # A savepoint inside a transaction, so a failed insert cannot poison the write it is logged with.
     with transaction.atomic():
         return ToolCall.objects.create(created=clock.now(), **fields)

@@ -1,0 +1,57 @@
+"""The SQL a block sends, as short names, and grouped by what commits it (issue 12 counts both)."""
+
+import re
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+_TABLE = re.compile(r'^(UPDATE)\s+"?(\w+)|^(SELECT|INSERT|DELETE|WITH)\b.*?\b(?:FROM|INTO)\s+"?(\w+)', re.DOTALL)
+
+
+def name(sql: str) -> str:
+    """`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `lock+read` (the advisory lock with the
+    idempotency record), `lock` (the lock alone), or the verb and first table: `INSERT core_idempotencyrecord`."""
+    if sql.startswith("BEGIN"):
+        return "BEGIN"  # SQLite sends BEGIN IMMEDIATE
+    if sql in ("COMMIT", "ROLLBACK"):
+        return sql
+    if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+        return sql.split()[0]
+    if sql.startswith("SELECT pg_try_advisory_xact_lock"):
+        return "lock+read" if "LEFT JOIN" in sql else "lock"
+    match = _TABLE.match(sql)
+    if match is None:
+        return sql[:40]
+    verb, table = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return f"{verb} {table}"
+
+
+def names(queries: CaptureQueriesContext) -> list[str]:
+    return [name(q["sql"]) for q in queries.captured_queries]
+
+
+def commits(queries: CaptureQueriesContext) -> list[list[str]]:
+    """Each committed unit of work: the statements of a transaction that committed, or a write sent
+    outside any transaction (autocommit). Reads outside a transaction and rolled-back transactions
+    are left out."""
+    units: list[list[str]] = []
+    current: list[str] | None = None
+    for statement in names(queries):
+        if statement == "BEGIN":
+            current = []
+        elif statement == "COMMIT":
+            units.append(current or [])
+            current = None
+        elif statement == "ROLLBACK":
+            current = None
+        elif current is not None:
+            current.append(statement)
+        elif not statement.startswith("SELECT"):
+            units.append([statement])
+    return units
+
+
+def lock_read() -> str:
+    """How `execute_write` takes a key and reads its record in its own transaction: one statement on
+    PostgreSQL, a plain read on SQLite (whose IMMEDIATE transactions serialise writers)."""
+    return "lock+read" if connection.vendor == "postgresql" else "SELECT core_idempotencyrecord"
