@@ -1,0 +1,77 @@
+"""What one request costs the database through the doors (issue 12), pinned so it cannot creep back.
+
+A REST transfer: at most 8 statements and 1 commit (issue 12), plus the one INSERT of its event
+(issue 13, which the issue allows): the key, its permissions and the approval thresholds come from
+the cache, the idempotency record is taken and written in the effect's transaction. An MCP
+`create_payment`: at most 4 commits. Measured with a warm cache (the key's first request reads it).
+
+Raising a count here must come with the reason in the same commit (issue 12's rule)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.mcp.conftest import McpClient
+from tests.statements import commits, names
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The statements of one REST transfer with an Idempotency-Key, in order.
+TRANSFER = {
+    "postgresql": ["BEGIN", "lock+read", "SELECT wallets_wallet", "WITH wallets_journalentry",
+                   "INSERT core_auditevent", "INSERT core_event", "INSERT core_idempotencyrecord", "COMMIT"],
+    # The quick start's SQLite: no advisory lock (its IMMEDIATE transactions serialise writers) and the
+    # ledger write as separate statements (no data-modifying CTEs there).
+    "sqlite": ["BEGIN", "SELECT core_idempotencyrecord", "SELECT wallets_wallet", "INSERT wallets_journalentry",
+               "INSERT wallets_posting", "UPDATE wallets_ledgeraccount", "INSERT core_auditevent",
+               "INSERT core_event", "INSERT core_idempotencyrecord", "COMMIT"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _sandbox(one_sandbox):
+    return one_sandbox
+
+
+def _transfer(api, source, target, key):
+    response = api.post("/api/v1/transfers", {"from_wallet_id": source.pk, "to_wallet_id": target.pk,
+                                              "amount": "2.50", "currency": "USD"},
+                        format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 201, response.content
+    return response
+
+
+def test_a_rest_transfer_is_one_transaction_of_eight_statements_with_its_event(api, make_wallet):
+    source, target = make_wallet(balance=10_000), make_wallet()
+    _transfer(api, source, target, "warm")
+    with CaptureQueriesContext(connection) as queries:
+        _transfer(api, source, target, "measured")
+    sent = names(queries)
+    assert len(commits(queries)) == 1
+    assert sent == TRANSFER[connection.vendor]
+    assert len(TRANSFER["postgresql"]) <= 9  # 8 (issue 12) + the event row (issue 13)
+    assert not any(name.split(" ")[-1] in ("accounts_apikey", "auth_permission", "mcp_gateway_approvalthreshold",
+                                           "mcp_gateway_approvalrequest") for name in sent)
+
+
+def test_a_replayed_rest_transfer_reads_its_record_and_writes_nothing(api, make_wallet):
+    source, target = make_wallet(balance=10_000), make_wallet()
+    first = _transfer(api, source, target, "same")
+    with CaptureQueriesContext(connection) as queries:
+        again = api.post("/api/v1/transfers", {"from_wallet_id": source.pk, "to_wallet_id": target.pk,
+                                               "amount": "2.50", "currency": "USD"},
+                         format="json", HTTP_IDEMPOTENCY_KEY="same")
+    assert (again.status_code, again.json(), again["Idempotent-Replayed"]) == (201, first.json(), "true")
+    assert [n for n in names(queries) if n.startswith(("INSERT", "UPDATE", "WITH", "DELETE"))] == []
+
+
+def test_an_mcp_create_payment_commits_four_times(roles, make_key):
+    mcp = McpClient(make_key("*").raw_key)
+    customer = mcp.ok("create_customer", {"email": "payer@example.com", "idempotency_key": "cust"})["id"]
+    args = {"amount": "100.00", "currency": "USD", "customer_id": customer, "payment_method": "tok_visa"}
+    mcp.ok("create_payment", {**args, "idempotency_key": "warm"})
+    with CaptureQueriesContext(connection) as queries:
+        payment = mcp.ok("create_payment", {**args, "idempotency_key": "measured"})
+    assert payment["status"] == "succeeded"
+    assert len(commits(queries)) == 4
+    assert not any(name.split(" ")[-1] in ("accounts_apikey", "auth_permission") for name in names(queries))
