@@ -22,6 +22,7 @@ from core.context import Actor
 from core.db import require_transaction, use_case
 from core.errors import NotFound, ValidationFailed, money_details
 from core.ids import get_by_public_id
+from core.localcache import LocalCache
 from core.models import stamp
 from core.money import CurrencyMismatch, format_amount, require_positive
 
@@ -37,7 +38,7 @@ from .ledger_write import update_accounts, write_entries
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
 __all__ = [
-    "AccountType", "EntryDraft", "system_account", "account_open", "post_entry",
+    "AccountType", "EntryDraft", "system_account", "account_open", "lock_system_accounts", "post_entry",
     "post_entries", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
     "account_balance", "account_available",
 ]
@@ -71,6 +72,44 @@ def system_account(*, account_type: str, currency: str, owner: str = "platform")
 def _lock_accounts(ids) -> dict[int, LedgerAccount]:
     # ORDER BY under FOR UPDATE makes PostgreSQL take the row locks in id order.
     return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")}
+
+
+# (owner, account_type, currency) -> the account's id, for this process: an account is never deleted
+# nor renamed, so its id is resolved once. A kept id is checked against the row it locks (an id kept
+# from a transaction that rolled back may be gone, or reused by SQLite for another account).
+AccountKey = tuple[str, str, str]
+_account_ids: LocalCache[int] = LocalCache("wallets.ledger_account_ids", seconds=None)
+
+
+def lock_system_accounts(keys: list[AccountKey]) -> dict[AccountKey, LedgerAccount]:
+    """The accounts named by (owner, account_type, currency), created if missing, locked and read in
+    ONE statement (`SELECT ... FOR UPDATE` in id order, as `_lock_accounts`) once their ids are known
+    to this process: what a posting needs (balances for `balance_after`, pending debits and
+    `allow_negative` for the overdraft check) without a read per account first. Pass the values, by
+    id, as `post_entry(locked=...)` / `post_entries(locked=...)`. Take every account a transaction
+    needs in one call: two calls would lock in id order within each, not across them."""
+    require_transaction()
+    keys = list(dict.fromkeys(keys))
+    for _, account_type, _ in keys:
+        if account_type not in AccountType.values:
+            raise ValueError(f"unknown account type {account_type!r}")
+    ids = {}
+    for key in keys:
+        known, pk = _account_ids.peek(key)
+        if known and pk is not None:
+            ids[key] = pk
+    if len(ids) == len(keys):
+        locked = _lock_accounts(ids.values())
+        rows = {key: locked.get(ids[key]) for key in keys}
+        if all(row is not None and (row.owner, row.account_type, row.currency) == key for key, row in rows.items()):
+            return rows  # type: ignore[return-value]  # every value checked not None above
+        for key in keys:
+            _account_ids.discard(key)
+    opened = {key: account_open(owner=key[0], account_type=key[1], currency=key[2]) for key in keys}
+    locked = _lock_accounts(a.pk for a in opened.values())
+    for key, account in opened.items():
+        _account_ids.put(key, account.pk)
+    return {key: locked[account.pk] for key, account in opened.items()}
 
 
 @dataclass(frozen=True)
