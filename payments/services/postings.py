@@ -109,7 +109,11 @@ def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[
             keys += [clearing_key(provider=payment.provider, currency=payment.currency),
                      revenue_key(currency=payment.currency)]
             keys += [fees_key(currency=payment.currency)] if fee else []
-    accounts = ledger.lock_system_accounts(keys) if keys else {}
+    capture_keys = {f"{payment.id}:capture" for (payment, _), fee in zip(captures, fees, strict=True)
+                    if fee is not None}
+    # The entries' idempotency check rides on the same statement (PostgreSQL).
+    books = ledger.lock_system_accounts(keys, entry_keys=capture_keys) if keys else None
+    accounts = books.accounts if books else {}
     fees_charged: list[int | None]
     drafts, fees_charged = [], []
     for (payment, amount), fee in zip(captures, fees, strict=True):
@@ -124,8 +128,8 @@ def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[
                                         postings=[p for p in rows if p[1]], metadata=_meta(payment, fee=fee),
                                         idempotency_key=f"{payment.id}:capture"))
         fees_charged.append(fee)
-    locked = {account.pk: account for account in accounts.values()}
-    entries = iter(ledger.post_entries(drafts=drafts, actor=actor, locked=locked) if drafts else [])
+    entries = iter(ledger.post_entries(drafts=drafts, actor=actor, locked=books.by_id(), existing=books.entries)
+                   if books and drafts else [])
     return [("", 0) if fee is None else (next(entries).id, fee) for fee in fees_charged]
 
 
@@ -141,6 +145,9 @@ def post_refund(*, payment: Payment, refund: Refund, fee_back: int, actor: Actor
     require_transaction()
     currency, amount = payment.currency, refund.amount
     meta = _meta(payment, refund_id=refund.id, fee_returned=fee_back)
+    key = f"{refund.id}:refund"
+    locked: dict | None = None
+    existing: dict | None = None
     if payment.method == Payment.Method.WALLET:
         wallet = wallet_selectors.wallet_get(wallet_id=payment.payment_method)
         postings = [(revenue_account(currency=currency), -amount), (wallet_selectors.wallet_account(wallet=wallet),
@@ -150,13 +157,17 @@ def post_refund(*, payment: Payment, refund: Refund, fee_back: int, actor: Actor
         postings = [(wallet_selectors.wallet_account(wallet=wallet), -amount),
                     (clearing_account(provider=payment.provider, currency=currency), amount)]
     else:
-        postings = [(revenue_account(currency=currency), -(amount - fee_back)),
-                    (clearing_account(provider=payment.provider, currency=currency), amount)]
+        # The platform's accounts only: locked and read in one statement (see post_captures).
+        keys = [revenue_key(currency=currency), clearing_key(provider=payment.provider, currency=currency)]
+        books = ledger.lock_system_accounts(keys + ([fees_key(currency=currency)] if fee_back else []),
+                                            entry_keys={key})
+        postings = [(books.accounts[keys[0]], -(amount - fee_back)), (books.accounts[keys[1]], amount)]
         if fee_back:
-            postings.append((fees_account(currency=currency), -fee_back))
+            postings.append((books.accounts[fees_key(currency=currency)], -fee_back))
+        locked, existing = books.by_id(), books.entries
     entry = ledger.post_entry(kind="payment_refund", description=f"Refund {refund.id} of {payment.id}",
                               actor=actor, postings=[p for p in postings if p[1]], metadata=meta,
-                              idempotency_key=f"{refund.id}:refund")
+                              idempotency_key=key, locked=locked, existing=existing)
     return entry.id
 
 

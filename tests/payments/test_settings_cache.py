@@ -137,6 +137,6 @@ def test_a_kept_account_id_that_names_another_account_is_not_used(pay, fees):
     pay(amount=10_000)
     assert ids() == known
     balances = run_in_transaction(lambda: {key: ledger.account_balance(a) for key, a in
-                                           ledger.lock_system_accounts([revenue_key, fees_key]).items()})
+                                           ledger.lock_system_accounts([revenue_key, fees_key]).accounts.items()})
     assert balances == {revenue_key: 3 * (10_000 - 320), fees_key: 3 * 320}
     assert ledger_verify().problems == []
