@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db import connection
+from django.db.models import Sum
 
 from core import clock
+from core.localcache import LocalCache
 
 from . import providers
 from .errors import NoProviderAvailable
@@ -35,8 +37,30 @@ def _window_hours() -> int:
     return int(getattr(settings, "PAYMENTS_ROUTING_WINDOW_HOURS", 24))
 
 
+def _settings_cache_seconds() -> float:
+    """How long a process keeps the routing rules it read (as fee schedules: see
+    `postings.settings_cache_seconds`); a rule saved in this process applies to its next payment."""
+    return float(getattr(settings, "PAYMENTS_SETTINGS_CACHE_SECONDS", 5))
+
+
+def _stats_cache_seconds() -> float:
+    """How long a process keeps the window statistics it read: routing learns over hours
+    (PAYMENTS_ROUTING_WINDOW_HOURS), so outcomes of the last seconds change little."""
+    return float(getattr(settings, "PAYMENTS_ROUTING_STATS_SECONDS", 10))
+
+
+# The enabled rules in priority order; cleared by payments.signals when a rule is saved or deleted.
+rules: LocalCache[list[RoutingRule]] = LocalCache("payments.routing_rules", seconds=_settings_cache_seconds)
+# (providers, currency) -> their window statistics, read once per interval instead of per payment.
+stats: LocalCache[dict[str, dict[str, float]]] = LocalCache("payments.routing_stats", seconds=_stats_cache_seconds)
+
+
+def _enabled_rules() -> list[RoutingRule]:
+    return rules.get("enabled", lambda: list(RoutingRule.objects.filter(enabled=True).order_by("priority", "id")))
+
+
 def _matching_rule(*, currency: str, method: str) -> RoutingRule | None:
-    for rule in RoutingRule.objects.filter(enabled=True).order_by("priority", "id"):
+    for rule in _enabled_rules():
         if rule.currency and rule.currency.upper() != currency:
             continue
         if rule.method and rule.method != method:
@@ -61,6 +85,12 @@ def eligible(*, currency: str, method: str) -> tuple[list[str], RoutingRule | No
 
 
 def window_stats(*, names: list[str], currency: str) -> dict[str, dict[str, float]]:
+    """Attempts, successes and average latency per provider over the window, as read at most
+    `_stats_cache_seconds()` ago by this process (the caller must not change the dicts)."""
+    return stats.get((tuple(names), currency), lambda: _read_window_stats(names=names, currency=currency))
+
+
+def _read_window_stats(*, names: list[str], currency: str) -> dict[str, dict[str, float]]:
     since = clock.now() - dt.timedelta(hours=_window_hours())
     rows = (ProviderStat.objects.filter(provider__in=names, currency=currency, bucket__gte=since)
             .values("provider").annotate(n=Sum("attempts"), ok=Sum("successes"), lat=Sum("latency_ms_total")))
@@ -100,7 +130,15 @@ def record_outcomes(*, provider: str, currency: str, attempts: int, successes: i
     if not attempts:
         return
     bucket = clock.now().replace(minute=0, second=0, microsecond=0)
-    stat, _ = ProviderStat.objects.get_or_create(provider=provider, currency=currency, bucket=bucket)
-    ProviderStat.objects.filter(pk=stat.pk).update(attempts=F("attempts") + attempts,
-                                                   successes=F("successes") + successes,
-                                                   latency_ms_total=F("latency_ms_total") + latency_ms_total)
+    # One upsert on the (provider, currency, bucket) unique constraint (PostgreSQL and SQLite alike):
+    # the row is created by the hour's first outcome and incremented in place after, no read first.
+    qn = connection.ops.quote_name
+    table = qn(ProviderStat._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (provider, currency, bucket, attempts, successes, latency_ms_total) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (provider, currency, bucket) DO UPDATE SET "
+            f"attempts = {table}.attempts + EXCLUDED.attempts, successes = {table}.successes + EXCLUDED.successes, "
+            f"latency_ms_total = {table}.latency_ms_total + EXCLUDED.latency_ms_total",
+            [provider, currency, ProviderStat._meta.get_field("bucket").get_db_prep_value(bucket, connection),
+             attempts, successes, latency_ms_total])

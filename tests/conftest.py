@@ -169,3 +169,13 @@ def staff_client(make_staff, verified_client):
         return verified_client(user, TOTPDevice.objects.create(user=user, name="default", confirmed=True))
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_caches():
+    # Per-process caches (core.localcache) keep rows of earlier tests, whose transactions rolled back.
+    from core.localcache import clear_all
+
+    clear_all()
+    yield
+    clear_all()

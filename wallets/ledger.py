@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, F
+from django.db.models.expressions import RawSQL
 
 from core import clock
 from core.audit import audit_record
@@ -22,6 +24,7 @@ from core.context import Actor
 from core.db import require_transaction, use_case
 from core.errors import NotFound, ValidationFailed, money_details
 from core.ids import get_by_public_id
+from core.localcache import LocalCache
 from core.models import stamp
 from core.money import CurrencyMismatch, format_amount, require_positive
 
@@ -37,7 +40,7 @@ from .ledger_write import update_accounts, write_entries
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
 __all__ = [
-    "AccountType", "EntryDraft", "system_account", "account_open", "post_entry",
+    "AccountType", "EntryDraft", "system_account", "account_open", "lock_system_accounts", "post_entry",
     "post_entries", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
     "account_balance", "account_available",
 ]
@@ -71,6 +74,81 @@ def system_account(*, account_type: str, currency: str, owner: str = "platform")
 def _lock_accounts(ids) -> dict[int, LedgerAccount]:
     # ORDER BY under FOR UPDATE makes PostgreSQL take the row locks in id order.
     return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")}
+
+
+# (owner, account_type, currency) -> the account's id, for this process: an account is never deleted
+# nor renamed, so its id is resolved once. A kept id is checked against the row it locks (an id kept
+# from a transaction that rolled back may be gone, or reused by SQLite for another account).
+AccountKey = tuple[str, str, str]
+_account_ids: LocalCache[int] = LocalCache("wallets.ledger_account_ids", seconds=None)
+
+
+class LockedAccounts(NamedTuple):
+    accounts: dict[AccountKey, LedgerAccount]
+    # The entries already holding the idempotency keys asked for (`existing=` of post_entries).
+    entries: dict[str, JournalEntry]
+
+    def by_id(self) -> dict[int, LedgerAccount]:
+        """The rows by id: `post_entry(locked=...)` / `post_entries(locked=...)`."""
+        return {account.pk: account for account in self.accounts.values()}
+
+
+def lock_system_accounts(keys: list[AccountKey], *, entry_keys: set[str] | frozenset[str] = frozenset()
+                         ) -> LockedAccounts:
+    """The accounts named by (owner, account_type, currency), created if missing, locked and read in
+    ONE statement (`SELECT ... FOR UPDATE` in id order, as `_lock_accounts`) once their ids are known
+    to this process: what a posting needs (balances for `balance_after`, pending debits and
+    `allow_negative` for the overdraft check) without a read per account first. On PostgreSQL the
+    same statement looks up the journal entries already holding `entry_keys` (the posting's
+    idempotency check, otherwise a statement of its own). Take every account a transaction needs in
+    one call: two calls would lock in id order within each, not across them."""
+    require_transaction()
+    keys = list(dict.fromkeys(keys))
+    for _, account_type, _ in keys:
+        if account_type not in AccountType.values:
+            raise ValueError(f"unknown account type {account_type!r}")
+    ids = {}
+    for key in keys:
+        known, pk = _account_ids.peek(key)
+        if known and pk is not None:
+            ids[key] = pk
+    if len(ids) == len(keys):
+        locked, entries = _lock_accounts_finding(ids.values(), entry_keys)
+        rows = {key: locked.get(ids[key]) for key in keys}
+        if all(row is not None and (row.owner, row.account_type, row.currency) == key for key, row in rows.items()):
+            return LockedAccounts(rows, entries)  # type: ignore[arg-type]  # every row checked not None above
+        for key in keys:
+            _account_ids.discard(key)
+    opened = {key: account_open(owner=key[0], account_type=key[1], currency=key[2]) for key in keys}
+    locked, entries = _lock_accounts_finding([a.pk for a in opened.values()], entry_keys)
+    for key, account in opened.items():
+        _account_ids.put(key, account.pk)
+    return LockedAccounts({key: locked[account.pk] for key, account in opened.items()}, entries)
+
+
+def lock_query_finding(ids, entry_keys):
+    """The PostgreSQL statement of `_lock_accounts_finding` (a test checks its plan): each locked row
+    carries the ids of the entries already holding the keys, comma-separated (ids have no comma)."""
+    # The explicit `<> ''` is the unique index's condition, as in `entries_with_keys`.
+    used = RawSQL(f"ARRAY_TO_STRING(ARRAY(SELECT e.id FROM {JournalEntry._meta.db_table} e WHERE "
+                  "e.idempotency_key = ANY(%s) AND e.idempotency_key <> ''), ',')", (sorted(entry_keys),),
+                  output_field=CharField())
+    return (LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")
+            .annotate(used_entry_ids=used))
+
+
+def _lock_accounts_finding(ids, entry_keys) -> tuple[dict[int, LedgerAccount], dict[str, JournalEntry]]:
+    """`_lock_accounts(ids)` and `entries_with_keys(entry_keys)`, in one statement on PostgreSQL: the
+    lookup is an uncorrelated subquery of the lock's select list (evaluated once, with the statement's
+    snapshot, as the separate lookup was before the lock). The entries themselves are read only when
+    some key is already used (a replay)."""
+    if not entry_keys or connection.vendor != "postgresql":
+        found = {e.idempotency_key: e for e in entries_with_keys(entry_keys)} if entry_keys else {}
+        return _lock_accounts(ids), found
+    rows = list(lock_query_finding(ids, entry_keys))
+    entry_ids = rows[0].used_entry_ids.split(",") if rows and rows[0].used_entry_ids else []
+    found = {e.idempotency_key: e for e in JournalEntry.objects.filter(pk__in=entry_ids)} if entry_ids else {}
+    return {a.pk: a for a in rows}, found
 
 
 @dataclass(frozen=True)
@@ -118,13 +196,20 @@ def entries_with_keys(keys):
 
 
 def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int] | None = None,
-               prelocked: dict[int, LedgerAccount] | None = None) -> list[JournalEntry]:
+               prelocked: dict[int, LedgerAccount] | None = None,
+               existing: dict[str, JournalEntry] | None = None) -> list[JournalEntry]:
     """Writes the drafts in order, as that many `post_entry` calls would (each checked against the
     balances the previous ones left), with one idempotency query and one write for all of them.
     A draft whose key is already used, in the database or earlier in the list, returns that entry.
-    Nothing is written unless every new draft is valid."""
+    Nothing is written unless every new draft is valid. `existing`: the caller already looked the
+    drafts' keys up in this transaction (`lock_system_accounts(entry_keys=...)`): no query here."""
     keys = {d.idempotency_key for d in drafts if d.idempotency_key}
-    found = {e.idempotency_key: e for e in entries_with_keys(keys)} if keys else {}
+    # (A key the caller's lookup missed would still never post twice: the unique index refuses it.)
+    found: dict[str, JournalEntry | None]
+    if existing is not None:
+        found = {k: existing[k] for k in keys if k in existing}
+    else:
+        found = {e.idempotency_key: e for e in entries_with_keys(keys)} if keys else {}
     # Per draft: the entry its key already names, the key of an earlier draft in this list, or None (new).
     plan: list[JournalEntry | str | None] = []
     new: list[tuple[EntryDraft, dict[int, int]]] = []
@@ -179,24 +264,28 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
 
 def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tuple[LedgerAccount, int]],
                metadata: dict | None = None, reverses: JournalEntry | None = None, idempotency_key: str = "",
-               locked: dict[int, LedgerAccount] | None = None) -> JournalEntry:
+               locked: dict[int, LedgerAccount] | None = None,
+               existing: dict[str, JournalEntry] | None = None) -> JournalEntry:
     """Writes one balanced entry. A non-empty `idempotency_key` already used returns that entry.
 
     `locked`: for a caller that has just locked every account of the entry (`select_for_update`, in
-    account id order, in this transaction) and passes those fresh rows, saving a second lock query."""
+    account id order, in this transaction) and passes those fresh rows, saving a second lock query;
+    `existing`: as in `post_entries`."""
     require_transaction()
     draft = EntryDraft(kind=kind, description=description, postings=postings, metadata=metadata,
                        idempotency_key=idempotency_key, reverses=reverses)
-    return _post_many([draft], actor=actor, prelocked=locked)[0]
+    return _post_many([draft], actor=actor, prelocked=locked, existing=existing)[0]
 
 
-def post_entries(*, drafts: list[EntryDraft], actor: Actor,
-                 locked: dict[int, LedgerAccount] | None = None) -> list[JournalEntry]:
+def post_entries(*, drafts: list[EntryDraft], actor: Actor, locked: dict[int, LedgerAccount] | None = None,
+                 existing: dict[str, JournalEntry] | None = None) -> list[JournalEntry]:
     """`post_entry` for many entries in one go (the billing run's captures): the entry per draft, in
     order, exactly as one call per draft would write it, with one lock query (none for accounts the
-    caller passes in `locked`), one idempotency query and one write statement for the lot."""
+    caller passes in `locked`), one idempotency query (none when the caller passes `existing`: the
+    entries `lock_system_accounts(entry_keys=...)` found for every draft's key, in this transaction)
+    and one write statement for the lot."""
     require_transaction()
-    return _post_many(drafts, actor=actor, prelocked=locked)
+    return _post_many(drafts, actor=actor, prelocked=locked, existing=existing)
 
 
 def account_balance(account: LedgerAccount) -> int:

@@ -329,6 +329,11 @@ PAYMENTS_DISABLED_PROVIDERS: list[str] = []
 PAYMENTS_MAX_ATTEMPTS = 3
 PAYMENTS_ROUTING_WINDOW_HOURS = 24
 PAYMENTS_ROUTING_LATENCY_PENALTY_PER_SECOND = 0.05
+# Each process keeps fee schedules and routing rules this long (a change saved in the admin applies
+# to the saving process's next payment, to every other process's within this bound), and reads the
+# routing window statistics once per PAYMENTS_ROUTING_STATS_SECONDS (core.localcache).
+PAYMENTS_SETTINGS_CACHE_SECONDS = env.float("PAYMENTS_SETTINGS_CACHE_SECONDS", default=5)
+PAYMENTS_ROUTING_STATS_SECONDS = env.float("PAYMENTS_ROUTING_STATS_SECONDS", default=10)
 PAYMENTS_AUTHORISATION_DAYS = 7
 PAYMENTS_RISK_SCORER = env.str("PAYMENTS_RISK_SCORER", default="")  # dotted path; empty: the rule set (docs/RISK.md)
 

@@ -9,8 +9,11 @@ Every function runs inside the caller's transaction, with the payment row alread
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from core.context import Actor
 from core.db import require_transaction
+from core.localcache import LocalCache
 from wallets import ledger
 from wallets import selectors as wallet_selectors
 from wallets import services as wallet_services
@@ -21,9 +24,21 @@ from ..models import FeeSchedule, Payment, Refund
 WALLET_PROVIDER = "wallet"
 
 
+def clearing_key(*, provider: str, currency: str) -> ledger.AccountKey:
+    return f"provider:{provider}", AccountType.PROVIDER_CLEARING, currency
+
+
+def revenue_key(*, currency: str) -> ledger.AccountKey:
+    return "platform", AccountType.MERCHANT_REVENUE, currency
+
+
+def fees_key(*, currency: str) -> ledger.AccountKey:
+    return "platform", AccountType.FEES, currency
+
+
 def clearing_account(*, provider: str, currency: str):
-    return ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
-                                 owner=f"provider:{provider}")
+    owner, account_type, currency = clearing_key(provider=provider, currency=currency)
+    return ledger.system_account(account_type=account_type, currency=currency, owner=owner)
 
 
 def revenue_account(*, currency: str):
@@ -34,8 +49,19 @@ def fees_account(*, currency: str):
     return ledger.system_account(account_type=AccountType.FEES, currency=currency)
 
 
+def settings_cache_seconds() -> float:
+    """How long a process keeps fee schedules and routing rules it read: a change saved in another
+    process applies here within this bound (in the saving process, to the next payment)."""
+    return float(getattr(settings, "PAYMENTS_SETTINGS_CACHE_SECONDS", 5))
+
+
+# (provider, currency) -> the active schedule or None; cleared by payments.signals on save and delete.
+fee_schedules: LocalCache[FeeSchedule | None] = LocalCache("payments.fee_schedules", seconds=settings_cache_seconds)
+
+
 def _fee_schedule(*, provider: str, currency: str) -> FeeSchedule | None:
-    return FeeSchedule.objects.filter(provider=provider, currency=currency, active=True).first()
+    return fee_schedules.get((provider, currency), lambda: FeeSchedule.objects.filter(
+        provider=provider, currency=currency, active=True).first())
 
 
 def _fee(schedule: FeeSchedule | None, amount: int) -> int:
@@ -74,28 +100,36 @@ def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[
     once per (provider, currency) and the ledger writes the lot at once. Returns (entry id, fee) per
     capture; ("", 0) where the amount is not positive, as `apply_result` posts nothing then."""
     require_transaction()
-    books: dict[tuple[str, str], tuple] = {}
+    fees = [_fee(_fee_schedule(provider=p.provider, currency=p.currency), amount) if amount > 0 else None
+            for p, amount in captures]
+    # Every account of the lot locked (and read: balances) in one statement, in id order.
+    keys = []
+    for (payment, _), fee in zip(captures, fees, strict=True):
+        if fee is not None:
+            keys += [clearing_key(provider=payment.provider, currency=payment.currency),
+                     revenue_key(currency=payment.currency)]
+            keys += [fees_key(currency=payment.currency)] if fee else []
+    capture_keys = {f"{payment.id}:capture" for (payment, _), fee in zip(captures, fees, strict=True)
+                    if fee is not None}
+    # The entries' idempotency check rides on the same statement (PostgreSQL).
+    books = ledger.lock_system_accounts(keys, entry_keys=capture_keys) if keys else None
+    accounts = books.accounts if books else {}
     fees_charged: list[int | None]
     drafts, fees_charged = [], []
-    for payment, amount in captures:
-        if amount <= 0:
+    for (payment, amount), fee in zip(captures, fees, strict=True):
+        if fee is None:
             fees_charged.append(None)
             continue
-        key = (payment.provider, payment.currency)
-        if key not in books:
-            books[key] = (clearing_account(provider=payment.provider, currency=payment.currency),
-                          revenue_account(currency=payment.currency), fees_account(currency=payment.currency),
-                          _fee_schedule(provider=payment.provider, currency=payment.currency))
-        clearing, revenue, fees_acc, schedule = books[key]
-        fee = _fee(schedule, amount)
-        rows = [(clearing, -amount), (revenue, amount - fee)]
+        rows = [(accounts[clearing_key(provider=payment.provider, currency=payment.currency)], -amount),
+                (accounts[revenue_key(currency=payment.currency)], amount - fee)]
         if fee:
-            rows.append((fees_acc, fee))
+            rows.append((accounts[fees_key(currency=payment.currency)], fee))
         drafts.append(ledger.EntryDraft(kind="payment_capture", description=f"Capture of {payment.id}",
                                         postings=[p for p in rows if p[1]], metadata=_meta(payment, fee=fee),
                                         idempotency_key=f"{payment.id}:capture"))
         fees_charged.append(fee)
-    entries = iter(ledger.post_entries(drafts=drafts, actor=actor) if drafts else [])
+    entries = iter(ledger.post_entries(drafts=drafts, actor=actor, locked=books.by_id(), existing=books.entries)
+                   if books and drafts else [])
     return [("", 0) if fee is None else (next(entries).id, fee) for fee in fees_charged]
 
 
@@ -111,6 +145,9 @@ def post_refund(*, payment: Payment, refund: Refund, fee_back: int, actor: Actor
     require_transaction()
     currency, amount = payment.currency, refund.amount
     meta = _meta(payment, refund_id=refund.id, fee_returned=fee_back)
+    key = f"{refund.id}:refund"
+    locked: dict | None = None
+    existing: dict | None = None
     if payment.method == Payment.Method.WALLET:
         wallet = wallet_selectors.wallet_get(wallet_id=payment.payment_method)
         postings = [(revenue_account(currency=currency), -amount), (wallet_selectors.wallet_account(wallet=wallet),
@@ -120,13 +157,17 @@ def post_refund(*, payment: Payment, refund: Refund, fee_back: int, actor: Actor
         postings = [(wallet_selectors.wallet_account(wallet=wallet), -amount),
                     (clearing_account(provider=payment.provider, currency=currency), amount)]
     else:
-        postings = [(revenue_account(currency=currency), -(amount - fee_back)),
-                    (clearing_account(provider=payment.provider, currency=currency), amount)]
+        # The platform's accounts only: locked and read in one statement (see post_captures).
+        keys = [revenue_key(currency=currency), clearing_key(provider=payment.provider, currency=currency)]
+        books = ledger.lock_system_accounts(keys + ([fees_key(currency=currency)] if fee_back else []),
+                                            entry_keys={key})
+        postings = [(books.accounts[keys[0]], -(amount - fee_back)), (books.accounts[keys[1]], amount)]
         if fee_back:
-            postings.append((fees_account(currency=currency), -fee_back))
+            postings.append((books.accounts[fees_key(currency=currency)], -fee_back))
+        locked, existing = books.by_id(), books.entries
     entry = ledger.post_entry(kind="payment_refund", description=f"Refund {refund.id} of {payment.id}",
                               actor=actor, postings=[p for p in postings if p[1]], metadata=meta,
-                              idempotency_key=f"{refund.id}:refund")
+                              idempotency_key=key, locked=locked, existing=existing)
     return entry.id
 
 

@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 
 from core import clock
@@ -30,13 +32,15 @@ def test_failover_on_unreachable_provider(settings, actor, customer, seeded_rout
 
 def test_failover_on_retriable_decline_but_not_on_hard_decline(settings, actor, customer):
     settings.PAYMENTS_PROVIDERS = {"flaky": {"type": "sandbox", "approval_rate": 0.0}, "good": {"type": "sandbox"}}
-    rule(allowed_providers=["flaky", "good"], learning=False)
+    order = rule(allowed_providers=["flaky", "good"], learning=False)
     ok = payment_create(actor=actor, customer_id=customer.id, amount=1_000, currency="USD", method="card",
                         payment_method="tok_visa")
     assert [a.decline_code for a in ok.attempts.all()] == ["processing_error", ""]
     assert ok.status == "succeeded" and ok.provider == "good"
     settings.PAYMENTS_PROVIDERS = {"first": {"type": "sandbox"}, "good": {"type": "sandbox"}}
-    RoutingRule.objects.update(allowed_providers=["first", "good"])
+    # Saved as the admin saves it (routing_rule_save): this process's cached rules are cleared.
+    order.allowed_providers = ["first", "good"]
+    order.save()
     hard = payment_create(actor=actor, customer_id=customer.id, amount=1_000, currency="USD", method="card",
                           payment_method="tok_decline_insufficient_funds")
     assert hard.status == "failed" and hard.attempts.count() == 1 and hard.provider == "first"
@@ -74,10 +78,14 @@ def test_routing_converges_on_the_better_provider(settings, actor, customer, see
     settings.PAYMENTS_PROVIDERS = {"good": {"type": "sandbox", "approval_rate": 0.95, "seed": 1},
                                    "poor": {"type": "sandbox", "approval_rate": 0.70, "seed": 2}}
     settings.PAYMENTS_MAX_ATTEMPTS = 1
-    firsts = []
-    for _ in range(300):
-        payment = payment_create(actor=actor, customer_id=customer.id, amount=500, currency="USD", method="card",
-                                 payment_method="tok_visa")
+    # Statistics are read once per interval: one payment per interval, so each sees the ones before it
+    # (all 300 within one hour, so each provider has one stat row).
+    settings.PAYMENTS_ROUTING_STATS_SECONDS = 10
+    start, firsts = clock.now().replace(minute=0, second=0, microsecond=0), []
+    for n in range(300):
+        with clock.frozen_at(start + dt.timedelta(seconds=10 * n)):
+            payment = payment_create(actor=actor, customer_id=customer.id, amount=500, currency="USD",
+                                     method="card", payment_method="tok_visa")
         firsts.append(payment.attempts.get(sequence=1).provider)
     late = firsts[-100:]
     assert late.count("good") >= 85, late.count("good")
