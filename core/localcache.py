@@ -6,7 +6,8 @@ A `LocalCache` keeps each value at most `seconds` (of the core clock, so tests m
 The process that makes the change clears the cache itself (`clear()`, from a model signal and again
 once the transaction commits), so it applies there to the next request. Nothing is shared between
 processes: Django's cache is locmem per process unless REDIS_URL is set, and a version counter in it
-would cost a round trip per request where Redis is used and prove nothing where it is not.
+would cost a round trip per request where Redis is used and prove nothing where it is not. (What must
+stop working everywhere at once, such as a revoked API key, uses `core.snapshots` instead.)
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ round trip (version and entry together) instead of SQL. With the per-process def
 (LocMem, the quick start's SQLite setup) another process cannot hear of a change, so entries live
 at most `SNAPSHOT_LOCAL_SECONDS` (5 s): that is how long a revoked key can keep working there.
 
+Which cache: this one where a change must reach every process at once when Redis is there (a revoked
+key, a removed permission, a new approval threshold); `core.localcache` for settings a few seconds of
+staleness cannot hurt (fee schedules, routing), where a cache round trip would cost more than it saves.
+
 Invalidation runs on commit: bumped earlier, a request between the bump and the commit could read
 the old rows and store them under the new version. Inside a transaction the cache is not used at
 all: the transaction may have changed the rows itself (and may yet roll back), so it reads them.
