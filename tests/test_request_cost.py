@@ -27,6 +27,19 @@ TRANSFER = {
                "INSERT core_event", "INSERT core_idempotencyrecord", "COMMIT"],
 }
 
+# One MCP create_payment (sandbox card, automatic capture), on PostgreSQL: 4 commits (the lease with the
+# payment; the sandbox's own record; the provider's answer applied; the outcome with the tool-call log).
+CREATE_PAYMENT = [
+    "SELECT core_idempotencyrecord", "SELECT accounts_customer",
+    "BEGIN", "INSERT core_idempotencyrecord", "INSERT payments_payment", "INSERT payments_paymentattempt",
+    "INSERT core_auditevent", "INSERT core_event", "COMMIT",
+    "BEGIN", "INSERT payments_sandboxcharge", "COMMIT",
+    "BEGIN", "SELECT payments_payment", "UPDATE payments_paymentattempt", "INSERT payments_providerstat",
+    "SELECT wallets_journalentry", "WITH wallets_journalentry", "UPDATE payments_payment", "INSERT core_auditevent",
+    "INSERT core_event", "COMMIT",
+    "BEGIN", "UPDATE core_idempotencyrecord", "SAVEPOINT", "INSERT mcp_gateway_toolcall", "RELEASE", "COMMIT",
+]
+
 
 @pytest.fixture(autouse=True)
 def _sandbox(one_sandbox):
@@ -65,7 +78,7 @@ def test_a_replayed_rest_transfer_reads_its_record_and_writes_nothing(api, make_
     assert [n for n in names(queries) if n.startswith(("INSERT", "UPDATE", "WITH", "DELETE"))] == []
 
 
-def test_an_mcp_create_payment_commits_four_times(roles, make_key):
+def test_an_mcp_create_payment_commits_four_times_and_reads_no_settings(roles, make_key):
     mcp = McpClient(make_key("*").raw_key)
     customer = mcp.ok("create_customer", {"email": "payer@example.com", "idempotency_key": "cust"})["id"]
     args = {"amount": "100.00", "currency": "USD", "customer_id": customer, "payment_method": "tok_visa"}
@@ -74,4 +87,6 @@ def test_an_mcp_create_payment_commits_four_times(roles, make_key):
         payment = mcp.ok("create_payment", {**args, "idempotency_key": "measured"})
     assert payment["status"] == "succeeded"
     assert len(commits(queries)) == 4
+    if connection.vendor == "postgresql":
+        assert names(queries) == CREATE_PAYMENT
     assert not any(name.split(" ")[-1] in ("accounts_apikey", "auth_permission") for name in names(queries))
