@@ -1,5 +1,6 @@
 """Risk operations for analysts and agents (scope area: risk): models, assessments, the review queue,
-fraud patterns. All are reads; deciding a held payment is the payments area's review."""
+fraud patterns. All are reads; deciding a held payment is `review_payment` (declared with the payments'
+operations, REST `POST /api/v1/risk/payments/{payment_id}/review`)."""
 
 from core.ml.registry import model_list
 from core.operations import Operation, register
@@ -55,8 +56,8 @@ register(Operation(
 register(Operation(
     name="get_review_queue", title="Risk review queue",
     description=("Payments held for risk review (newest first), each with its explanation, the customer's recent "
-                 "payments and the other customers seen on the same device or card token. Decide one with the "
-                 "admin's review actions. Errors: validation_error."),
+                 "payments and the other customers seen on the same device or card token. Decide one with "
+                 "review_payment. Errors: validation_error."),
     handler=_queue, scope="risk:read", permission="payments.review_payment", input=RiskModelListInput,
     output=ReviewItemSerializer, many=True, tags=("risk",),
 ))
