@@ -5,13 +5,15 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from .admin_base import ReadOnlyAdmin
 from .admin_ops import OperationActionsMixin, operation_action
 from .ml import registry
 from .models import MLModel
+from .operations import get_operation
 
 
 @admin.register(MLModel)
@@ -21,11 +23,21 @@ class MLModelAdmin(OperationActionsMixin, ReadOnlyAdmin):
     list_filter = ("name", "status")
     search_fields = ("=id", "version")
     exclude = ("artifact",)
+    change_list_template = "admin/core/mlmodel/change_list.html"
     operation_actions = (
         operation_action("promote_model", label="Promote (by the promotion rule)", id_field="model_id"),
         operation_action("rollback_model", label="Roll back to the previously active model", id_field="model_id"),
         operation_action("retire_model", label="Retire", id_field="model_id"),
     )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # "Train a candidate now" for each retrainable model the staff member may train.
+        buttons = []
+        for name, (operation, url_name) in sorted(registry.trainers().items()):
+            permission = get_operation(operation).permission
+            if permission is None or request.user.has_perm(permission):
+                buttons.append({"url": reverse(url_name), "label": f"Train a {name} candidate now"})
+        return super().changelist_view(request, {**(extra_context or {}), "train_buttons": buttons})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MLModel]:
         return super().get_queryset(request).defer("artifact")

@@ -1,9 +1,13 @@
-"""Staff pages for risk: the score thresholds (saved through their service) and a payment's explanation."""
+"""Staff pages for risk: the score thresholds (saved through their service), a payment's explanation, and
+the fraud model's training runs (started by "Train a candidate now", an operation call)."""
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from .models import RiskRule, RiskThresholds
+from core.admin_add import OperationAddMixin, operation_create
+from core.admin_base import ReadOnlyAdmin
+
+from .models import FraudTrainingRun, RiskRule, RiskThresholds
 from .risk.thresholds import risk_thresholds_save
 
 
@@ -69,3 +73,23 @@ class RiskRuleAdmin(admin.ModelAdmin):
             risk_rule_save(actor=Actor.for_user(request.user), rule=obj)
         except DomainError as exc:
             self.message_user(request, f"Not saved: {exc.code}: {exc.details}", messages.ERROR)
+
+
+@admin.register(FraudTrainingRun)
+class FraudTrainingRunAdmin(OperationAddMixin, ReadOnlyAdmin):
+    """Each retraining (weekly job or staff): progress and log while it runs, then the candidate and the
+    promotion rule's verdict. The add page is "Train a candidate now" (the train_fraud_model operation)."""
+
+    operation_add = operation_create("train_fraud_model", label="Train a candidate now")
+    list_display = ("id", "status", "progress", "trigger", "model", "promoted", "labelled_rows", "simulated_rows",
+                    "created", "finished_at")
+    list_filter = ("status", "trigger")
+    fields = ("id", "status", "progress", "trigger", "log_text", "stored_rows", "labelled_rows", "simulated_rows",
+              "model", "promoted", "reason", "actor_label", "created", "finished_at")
+    readonly_fields = fields
+
+    @admin.display(description="Log")
+    def log_text(self, obj):
+        return format_html("<ol>{}</ol>", format_html_join("", "<li><small>{}</small> {}</li>",
+                                                           ((line.get("at", ""), line.get("step", ""))
+                                                            for line in obj.log or [])))

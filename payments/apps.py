@@ -8,3 +8,6 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from . import audit, operations, signals  # noqa: F401
         from .risk import operations as risk_operations  # noqa: F401
+        from .risk import signals as risk_signals
+
+        risk_signals.connect()

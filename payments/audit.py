@@ -39,6 +39,7 @@ class PaymentsAction(models.TextChoices):
     RISK_THRESHOLDS_UPDATED = "risk_thresholds.updated", "The risk score thresholds were changed"
     RISK_RULE_CREATED = "risk_rule.created", "A staff risk rule was created"
     RISK_RULE_UPDATED = "risk_rule.updated", "A staff risk rule was changed"
+    RISK_TRAINING_REQUESTED = "risk_training.requested", "A retraining of the fraud model was started"
 
 
 # Written by an earlier release (f"payment.review_{decision}d"); the trail keeps it, readers fold it.

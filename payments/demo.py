@@ -1,8 +1,11 @@
 """Demo payments: a few thousand over the last 90 days, in several currencies, with declines,
 refunds, manual captures, cancels and unknown outcomes, all through the services.
 
-Each payment carries `merchant_reference = demo-NNNNN`, so a second run skips what exists.
-Payments are made "as of" their demo time with `clock.frozen_at`, so history looks real.
+Payments are made at 25 merchants (`MERCHANTS`), a few large and many small (weights falling as 1/rank, as
+real merchant volumes do), so merchant features and fraud patterns have data. Each payment carries its demo
+number in `metadata.demo_ref` (`demo-NNNNN`), so a second run skips what exists (earlier runs kept it in
+`merchant_reference`; those are recognised too). Payments are made "as of" their demo time with
+`clock.frozen_at`, so history looks real.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ CURRENCY_WEIGHTS = [40, 25, 12, 10, 8, 5]
 TOKENS = ["tok_visa", "tok_mastercard", "tok_decline_generic", "tok_decline_insufficient_funds",
           "tok_decline_expired", "tok_timeout", "tok_bank_transfer"]
 TOKEN_WEIGHTS = [64, 19, 6, 4, 2, 2, 3]
+MERCHANTS = ["northwind-grocers", "bluebird-books", "cobalt-electronics", "fjord-outdoor", "harbor-pharmacy",
+             "lumen-streaming", "maple-cafe", "nimbus-travel", "orbit-games", "pioneer-hardware",
+             "quill-stationery", "redwood-furniture", "saffron-kitchen", "tidal-surf", "umber-fashion",
+             "vantage-fitness", "willow-florist", "xenon-auto-parts", "yarrow-pets", "zephyr-bikes",
+             "atlas-telecom", "beacon-insurance", "cedar-dental", "delta-parking", "ember-candles"]
+# Zipf-like: the first merchant takes about a quarter of the payments, the last about 1%.
+MERCHANT_WEIGHTS = [1 / rank for rank in range(1, len(MERCHANTS) + 1)]
 FEES = [("sandbox", "USD", 290, 30), ("sandbox", "EUR", 250, 25), ("sandbox_alt", "USD", 270, 30),
         ("sandbox_alt", "EUR", 240, 25), ("sandbox", "GBP", 200, 20)]
 
@@ -78,6 +88,7 @@ def _wallet_payments(rng, actor: Actor, done: set[str], now: dt.datetime) -> int
         amount = rng.randint(5, 80) * 10 ** (digits or 2)  # zero-digit currencies: hundreds of units
         moment = now - dt.timedelta(days=DAYS) + dt.timedelta(days=DAYS) * (i + 0.5) / WALLET_PAYMENTS
         reference = f"demo-w{i:04d}"
+        merchant = "" if top_up else rng.choices(MERCHANTS, weights=MERCHANT_WEIGHTS)[0]
         if reference in done:
             continue
         with clock.frozen_at(moment):
@@ -86,10 +97,19 @@ def _wallet_payments(rng, actor: Actor, done: set[str], now: dt.datetime) -> int
                 method="card" if top_up else "wallet", payment_method="tok_visa" if top_up else wallet.id,
                 wallet_id=wallet.id if top_up else None, description="Demo wallet " + ("top-up" if top_up else
                                                                                         "purchase"),
-                metadata={"demo": True}, channel="app", device_id=f"dev-{wallet.customer_id[-6:]}",
-                merchant_reference=reference)
+                metadata={"demo": True, "demo_ref": reference}, channel="app",
+                device_id=f"dev-{wallet.customer_id[-6:]}", merchant_reference=merchant)
         created += 1
     return created
+
+
+def _done() -> set[str]:
+    """Demo numbers of the payments already made (in metadata; earlier runs kept them as the merchant)."""
+    marked = Payment.objects.filter(metadata__demo_ref__startswith="demo-").values_list("metadata__demo_ref",
+                                                                                         flat=True)
+    legacy = Payment.objects.filter(merchant_reference__startswith="demo-").values_list("merchant_reference",
+                                                                                          flat=True)
+    return {str(ref) for ref in marked} | set(legacy)
 
 
 def seed(*, rng, stdout) -> None:
@@ -103,8 +123,7 @@ def seed(*, rng, stdout) -> None:
     if not customers:
         stdout.write("  payments: no demo customers, skipped")
         return
-    done = set(Payment.objects.filter(merchant_reference__startswith="demo-")
-               .values_list("merchant_reference", flat=True))
+    done = _done()
     now = clock.now()
     start = now - dt.timedelta(days=DAYS)
     step = dt.timedelta(days=DAYS) / PAYMENT_COUNT
@@ -121,6 +140,7 @@ def seed(*, rng, stdout) -> None:
             amount *= 40  # a few large ones land in risk review
         moment = start + step * i + dt.timedelta(seconds=rng.randint(0, 600))
         reference = f"demo-{i:05d}"
+        merchant = rng.choices(MERCHANTS, weights=MERCHANT_WEIGHTS)[0]
         follow_seed = rng.random()
         if reference in done:
             continue
@@ -130,9 +150,9 @@ def seed(*, rng, stdout) -> None:
                 actor=actor, customer_id=customer.id, amount=amount, currency=currency,
                 method="bank_transfer" if token == "tok_bank_transfer" else "card",
                 payment_method=token, capture_method="manual" if manual else "automatic",
-                description=f"Demo order {i}", metadata={"demo": True}, channel=channel,
+                description=f"Demo order {i}", metadata={"demo": True, "demo_ref": reference}, channel=channel,
                 device_id=f"dev-{customer.id[-6:]}", ip_address=f"203.0.113.{rng.randint(1, 254)}",
-                merchant_reference=reference)
+                merchant_reference=merchant)
         created += 1
         failed += payment.status == Payment.Status.FAILED
         try:

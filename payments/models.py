@@ -95,6 +95,10 @@ class Payment(ActorStamped, Timestamped):
             models.Index(fields=["customer", "-created"], name="payment_customer_idx"),
             models.Index(fields=["status", "authorised_at"], name="payment_status_auth_idx"),
             models.Index(fields=["merchant_reference", "created"], name="payment_merchant_idx"),
+            # The merchant's label counts of every scored payment (payments/risk/online.py), read from the
+            # index alone on PostgreSQL; only labelled payments (reviewed, disputed) are in it.
+            models.Index(fields=["merchant_reference", "created"], include=["fraud_label", "id"],
+                         condition=Q(fraud_label__isnull=False), name="payment_merchant_label_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -310,5 +314,5 @@ class FeeSchedule(Timestamped):
         fixed = (format_amount(self.fixed_amount, self.currency) if self.currency in CURRENCY_EXPONENTS
                  and self.fixed_amount is not None else self.fixed_amount)
         return f"{self.provider} {self.currency} {(self.percent_bps or 0) / 100:.2f}% + {fixed} {self.currency}"
-from .models_risk import RiskRule, RiskThresholds  # noqa: E402,F401
+from .models_risk import FraudTrainingRun, RiskRule, RiskThresholds  # noqa: E402,F401
 from .models_sandbox import SandboxCharge  # noqa: E402,F401

@@ -1,6 +1,10 @@
-"""Staff-editable risk settings (one row): the score thresholds that turn a model score into a decision."""
+"""Staff-editable risk settings (one row): the score thresholds that turn a model score into a decision;
+staff rules; and the record of each retraining of the fraud model."""
 
 from django.db import models
+
+from core.ids import PublicIdField
+from core.models import ActorStamped, Timestamped
 
 
 class RiskThresholds(models.Model):
@@ -61,3 +65,41 @@ class RiskRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class FraudTrainingRun(ActorStamped, Timestamped):
+    """One retraining of the fraud model (the weekly beat job or the admin's "Train a candidate now"):
+    its progress while it runs, then the candidate it registered and the promotion rule's verdict.
+    Run by `fraud_training_run` (payments/risk/training.py)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        STAFF = "staff"
+
+    id = PublicIdField(prefix="ftr")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    log = models.JSONField(default=list, blank=True, help_text="Each step with its time, as it happened.")
+    stored_rows = models.PositiveIntegerField(default=0, help_text="Stored payments read (the training window).")
+    labelled_rows = models.PositiveIntegerField(default=0, help_text="Of those, with a known fraud label.")
+    simulated_rows = models.PositiveIntegerField(default=0, help_text="Simulated rows added while labels are few.")
+    model = models.ForeignKey("core.MLModel", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", help_text="The candidate this run registered.")
+    promoted = models.BooleanField(null=True, blank=True, help_text="Whether the promotion rule made it active.")
+    reason = models.CharField(max_length=300, blank=True, help_text="The promotion rule's reason, or the failure.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "payments"
+        ordering = ["-created"]
+        verbose_name = "fraud model training run"
+
+    def __str__(self):
+        return f"{self.id} ({self.status})"

@@ -1,7 +1,7 @@
 """Public operations on payments and refunds (scope area: payments; top-ups: wallets)."""
 
 from core.money import parse_amount
-from core.operations import Operation, amount_value, register
+from core.operations import Call, Operation, amount_value, register
 from wallets import selectors as wallet_selectors
 
 from . import selectors, services
@@ -148,17 +148,31 @@ register(Operation(
     target="get_wallet_balance", value=amount_value(currency=None),
 ))
 
-# Staff-only operations: the admin's buttons and actions (not offered to API keys or agents).
-STAFF_ONLY = frozenset({"admin"})
+
+def _payment_value(call: Call) -> tuple[int | None, str | None]:
+    # A review decides the whole payment (approve captures all of it): it is worth its amount.
+    state = call.target()
+    if not state:
+        return None, None
+    return parse_amount(state["amount"], state["currency"]), state["currency"]
+
+
 register(Operation(
     name="review_payment", title="Review held payment",
     description=("A risk analyst's decision on a payment held for review (status requires_capture, review_status "
-                 "pending): approve captures it (automatic capture) or leaves it to be captured, reject cancels "
-                 "it. Errors: invalid_state_transition (not held), validation_error, not_found."),
-    handler=services.payment_review, scope="payments:write", permission="payments.review_payment",
+                 "pending): decision approve captures it (automatic capture) or leaves it to be captured, reject "
+                 "cancels it; `note` is the reason, kept in the audit trail. The decision becomes the payment's "
+                 "fraud label (reject: fraud) for the next training. Returns the payment. Approvable: above a "
+                 "threshold on the payment's amount the call is held for a person's approval. Errors: "
+                 "invalid_state_transition (not held), validation_error, not_found."),
+    handler=services.payment_review, scope="risk:write", permission="payments.review_payment",
     input=PaymentReviewInput, output=PaymentSerializer, read_only=False, destructive=True, open_world=True,
-    idempotency_mode="lease", target="get_payment_status", doors=STAFF_ONLY, tags=("payments",),
+    idempotency_mode="lease", approvable=True, target="get_payment_status", value=_payment_value,
+    tags=("risk",),
 ))
+
+# Staff-only operations: the admin's buttons and actions (not offered to API keys or agents).
+STAFF_ONLY = frozenset({"admin"})
 register(Operation(
     name="retry_webhook_event", title="Retry applying a webhook event",
     description=("Applies a stored provider webhook event again (a failed or unapplied one); an applied or ignored "

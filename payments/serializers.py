@@ -161,7 +161,8 @@ class TopUpInput(serializers.Serializer):
 class PaymentReviewInput(PaymentIdInput):
     decision = serializers.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")],
                                        help_text="approve captures the held payment, reject cancels it.")
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                 help_text="The reason for the decision (kept in the audit trail).")
 
 
 class WebhookEventIdInput(serializers.Serializer):

@@ -26,3 +26,12 @@ def reconcile(run_date: str | None = None) -> int:
 @shared_task(name="payments.retry_failed_webhooks")
 def retry_failed_webhooks() -> int:
     return webhooks.webhook_retry_failed(actor=Actor.for_task("payments.retry_failed_webhooks"))
+
+
+@shared_task(name="payments.risk_train")
+def risk_train(run_id: str | None = None) -> str:
+    """The weekly beat job (no run_id: a new run) or a run the admin queued; returns the run's status."""
+    from .risk.training import fraud_training_run  # xgboost and numpy load only where a model trains
+
+    run = fraud_training_run(actor=Actor.for_task("payments.risk_train"), run_id=run_id)
+    return run.status

@@ -26,6 +26,19 @@ from .errors import ModelNotComparable, ModelNotFound, NoActiveModel, NoPrevious
 
 KEY_METRIC = "auprc"
 
+# How each model name is retrained, declared by the app that owns it (core imports no app): the staff
+# operation that starts a training run and the admin page (URL name) where the run's form is.
+_trainers: dict[str, tuple[str, str]] = {}
+
+
+def register_trainer(name: str, *, operation: str, admin_url: str) -> None:
+    _trainers[name] = (operation, admin_url)
+
+
+def trainers() -> dict[str, tuple[str, str]]:
+    """{model name: (operation, admin URL name)} of every retrainable model."""
+    return dict(_trainers)
+
 
 def promotion_decision(candidate: dict[str, Any], active: dict[str, Any] | None, baseline: dict[str, Any] | None,
                        key: str = KEY_METRIC) -> tuple[bool, str]:

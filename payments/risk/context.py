@@ -12,7 +12,7 @@ from core import clock
 from core.money import format_amount
 
 from . import RiskContext, RiskResult
-from .thresholds import risk_thresholds_get
+from .thresholds import review_and_block_at
 
 
 def _recommendation(result: RiskResult) -> str:
@@ -20,7 +20,7 @@ def _recommendation(result: RiskResult) -> str:
         return result.decision
     if result.model_version.startswith("rules-"):
         return "approve_with_monitoring" if result.score >= 25 else "approve"
-    return "approve_with_monitoring" if result.score >= risk_thresholds_get().review_at / 2 else "approve"
+    return "approve_with_monitoring" if result.score >= review_and_block_at()[0] / 2 else "approve"
 
 
 def transaction_intelligence(result: RiskResult, history: int) -> dict:

@@ -45,6 +45,7 @@ class Trained:
     test_mask: np.ndarray
     X: np.ndarray
     frame: dict
+    rounds: int = ROUNDS
 
 
 def time_split(frame: dict, test_fraction: float = 0.25, delay: int = LABEL_DELAY):
@@ -92,7 +93,8 @@ def train(frame: dict, *, hold_out: str = "", test_fraction: float = 0.25, round
                         "test_from": clock.isoformat(_dt(cutoff)), "label_delay_days": LABEL_DELAY // 86_400_000}
     ids_digest = hashlib.sha256("\n".join(frame["id"][test_mask]).encode()).hexdigest()
     train_ts = frame["ts"][train_mask]
-    return Trained(booster, metrics, (_dt(train_ts.min()), _dt(train_ts.max())), ids_digest, test_mask, X, frame)
+    return Trained(booster, metrics, (_dt(train_ts.min()), _dt(train_ts.max())), ids_digest, test_mask, X, frame,
+                   rounds)
 
 
 def _measure(booster, frame, X, mask) -> dict:
@@ -120,7 +122,7 @@ def register(*, actor: Actor, trained: Trained, data_fingerprint: str, activate:
         actor=actor, name=NAME, version=f"{NAME}-{clock.now():%Y%m%d%H%M%S}-{random_chars(4).lower()}",
         features=list(FEATURES), artifact=to_bytes(trained.booster), artifact_format=FORMAT,
         data_fingerprint=data_fingerprint, metrics=trained.metrics,
-        params={**PARAMS, "rounds": ROUNDS, "negative_share": NEGATIVE_SHARE},
+        params={**PARAMS, "rounds": trained.rounds, "negative_share": NEGATIVE_SHARE},
         eval_fingerprint=trained.eval_fingerprint, window_start=start, window_end=end)
     out = {"model_id": model.id, "version": model.version, "metrics": trained.metrics}
     if activate:

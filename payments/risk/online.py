@@ -1,11 +1,13 @@
 """Features of one payment from stored payments: the same functions as the file path (features.py), run
 over a small frame built from indexed queries.
 
+One statement (a round trip, no ORM query building on the hot path) returns:
 - the customer's payments of the last 31 days (`payment_customer_idx`): every customer window is at most
   30 days, and the first-use flags of the last day's rows look 30 days further back;
-- the customer's first payment (account age);
 - the merchant's payments of the last 31 days (`payment_merchant_idx`) for its volume and first-time
-  customers, and its label counts older than the label delay (one aggregate query).
+  customers;
+- one row with the customer's first payment (account age) and the merchant's label counts older than the
+  label delay (one scan of the merchant's index range).
 
 A stored payment's `fraud_label` is its label (review outcomes and lost disputes set it); its `status`
 failed counts as a decline. "Earlier" is at millisecond resolution, as in the file path.
@@ -16,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from django.db.models import Count, Q
+from django.db import connection
+from django.utils.dateparse import parse_datetime
 
 from core import clock
 from core.money import CURRENCY_EXPONENTS
@@ -65,41 +68,80 @@ def _frame(rows: list[tuple]) -> dict[str, np.ndarray]:
     }
 
 
+_COLUMNS = ", ".join(_FIELDS)
+_NO_ROW = ", ".join(["NULL"] * len(_FIELDS))
+# Part 0: the customer's recent rows; 1: the merchant's; 2: one row of aggregates (first_seen, labelled,
+# fraud). The rows' branches come first so that SQLite takes the column types (datetimes) from a table.
+# PostgreSQL types a bare NULL as text when it meets another NULL first: the aggregates' are cast.
+_NO_AGGREGATES = "CAST(NULL AS TIMESTAMP WITH TIME ZONE), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER)"
+_CUSTOMER = (f"SELECT 0, {_COLUMNS}, {_NO_AGGREGATES} FROM payments_payment "
+             "WHERE customer_id = %s AND created < %s AND created >= %s AND id <> %s")
+_MERCHANT = (f"SELECT 1, {_COLUMNS}, {_NO_AGGREGATES} FROM payments_payment "
+             "WHERE merchant_reference = %s AND created < %s AND created >= %s AND id <> %s")
+_FIRST = "(SELECT MIN(created) FROM payments_payment WHERE customer_id = %s AND created < %s AND id <> %s)"
+_AGGREGATES = (f"SELECT 2, {_NO_ROW}, {_FIRST}, lab.labelled, lab.fraud FROM ("
+               "SELECT COUNT(*) AS labelled, COALESCE(SUM(CASE WHEN fraud_label THEN 1 ELSE 0 END), 0) AS fraud "
+               "FROM payments_payment WHERE merchant_reference = %s AND created < %s AND fraud_label IS NOT NULL "
+               "AND id <> %s) lab")
+_AGGREGATES_ONLY_FIRST = f"SELECT 2, {_NO_ROW}, {_FIRST}, 0, 0"
+WITH_MERCHANT = f"{_CUSTOMER} UNION ALL {_MERCHANT} UNION ALL {_AGGREGATES}"
+WITHOUT_MERCHANT = f"{_CUSTOMER} UNION ALL {_AGGREGATES_ONLY_FIRST}"
+
+
+def _aware(value) -> dt.datetime | None:
+    # PostgreSQL gives aware datetimes; SQLite gives naive UTC ones, or text where it knows no column type.
+    if value is None or isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value
+    moment = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def stored_history(ctx, t: int) -> tuple[list[tuple], list[tuple], dt.datetime | None, int, int]:
+    """(customer rows, merchant rows, first payment's time, labelled, fraud) before millisecond `t`, in one
+    statement. Rows are in _FIELDS order; the payment being scored again (ctx.payment_id) is left out."""
+    adapt = connection.ops.adapt_datetimefield_value
+    before, since = adapt(from_ms(t)), adapt(from_ms(t - HISTORY + 1))
+    old = adapt(from_ms(t - LABEL_DELAY + 1))
+    me, pid, merchant = ctx.customer_id, ctx.payment_id or "", ctx.merchant_reference
+    if merchant:
+        sql = WITH_MERCHANT
+        params = [me, before, since, pid, merchant, before, since, pid, me, before, pid, merchant, old, pid]
+    else:
+        sql, params = WITHOUT_MERCHANT, [me, before, since, pid, me, before, pid]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    parts: tuple[list[tuple], list[tuple]] = ([], [])
+    first, labelled, fraud = None, 0, 0
+    for row in fetched:
+        if row[0] == 2:
+            first, labelled, fraud = _aware(row[-3]), int(row[-2] or 0), int(row[-1] or 0)
+            continue
+        values = list(row[1:-3])
+        values[2] = _aware(values[2])
+        values[12] = None if values[12] is None else bool(values[12])
+        parts[row[0]].append(tuple(values))
+    return parts[0], parts[1], first, labelled, fraud
+
+
 def features_for(ctx) -> dict[str, float]:
     """The feature values (name -> float, NaN when unknown) of the payment described by a RiskContext."""
-    from payments.models import Payment
-
     at = ctx.at or clock.now()
     t = to_ms(at)
-    before = from_ms(t)  # strictly earlier: an earlier millisecond
     current = (ctx.payment_id or "_current", ctx.customer_id, from_ms(t), ctx.amount, ctx.currency, ctx.method,
                ctx.merchant_reference, ctx.device_id, ctx.ip_country, ctx.card_country, ctx.channel, "", None)
-    mine = Payment.objects.filter(customer_id=ctx.customer_id, created__lt=before,
-                                  created__gte=from_ms(t - HISTORY + 1)).exclude(pk=ctx.payment_id)
-    frame = _frame([*mine.values_list(*_FIELDS), current])
-    first = (Payment.objects.filter(customer_id=ctx.customer_id, created__lt=before).exclude(pk=ctx.payment_id)
-             .order_by("created").values_list("created", flat=True).first())
+    mine, theirs, first, labelled, fraud = stored_history(ctx, t)
+    frame = _frame([*mine, current])
     first_ms = min(to_ms(first), t) if first else t
     cust = customer_features(frame, first_seen=np.full(len(frame["ts"]), first_ms, dtype=np.float64))
     out = {name: float(cust[name][-1]) for name in CUSTOMER_FEATURES}
-    out.update(_merchant(ctx, t, before, current))
-    return out
-
-
-def _merchant(ctx, t: int, before: dt.datetime, current: tuple) -> dict[str, float]:
-    from payments.models import Payment
-
     if not ctx.merchant_reference:
-        return dict.fromkeys(MERCHANT_FEATURES, float("nan"))
+        out.update(dict.fromkeys(MERCHANT_FEATURES, float("nan")))
+        return out
     # The merchant's recent rows, and each of their customers' earlier rows at this merchant (first-use flags).
-    recent = Payment.objects.filter(merchant_reference=ctx.merchant_reference, created__lt=before,
-                                    created__gte=from_ms(t - HISTORY + 1)).exclude(pk=ctx.payment_id)
-    frame = _frame([*recent.values_list(*_FIELDS), current])
+    frame = _frame([*theirs, current])
     new_merchant = first_use(frame["customer"], frame["merchant"], frame["ts"])
-    counts = Payment.objects.filter(merchant_reference=ctx.merchant_reference, created__lt=from_ms(t - LABEL_DELAY + 1),
-                                    fraud_label__isnull=False).exclude(pk=ctx.payment_id).aggregate(
-        labelled=Count("pk"), fraud=Count("pk", filter=Q(fraud_label=True)))
     n = len(frame["ts"])
-    labels = (np.full(n, float(counts["labelled"])), np.full(n, float(counts["fraud"])))
-    merch = merchant_features(frame, new_merchant, labels=labels)
-    return {name: float(merch[name][-1]) for name in MERCHANT_FEATURES}
+    merch = merchant_features(frame, new_merchant, labels=(np.full(n, float(labelled)), np.full(n, float(fraud))))
+    out.update({name: float(merch[name][-1]) for name in MERCHANT_FEATURES})
+    return out

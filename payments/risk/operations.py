@@ -1,7 +1,8 @@
-"""Risk operations for analysts and agents (scope area: risk): models, assessments, the review queue,
-fraud patterns. All are reads; deciding a held payment is the payments area's review."""
+"""Risk operations (scope area: risk): for analysts and agents the reads (models, assessments, the review
+queue, fraud patterns); for staff in the admin, retraining. Deciding a held payment is `review_payment`
+(declared with the payments' operations, REST `POST /api/v1/risk/payments/{payment_id}/review`)."""
 
-from core.ml.registry import model_list
+from core.ml.registry import model_list, register_trainer
 from core.operations import Operation, register
 from core.pagination import paginate
 
@@ -14,7 +15,10 @@ from .serializers import (
     ReviewItemSerializer,
     RiskModelListInput,
     RiskModelSerializer,
+    TrainingRequestInput,
+    TrainingRunSerializer,
 )
+from .training import fraud_training_request
 
 
 def _models(*, actor, limit=None, cursor=None):
@@ -55,8 +59,8 @@ register(Operation(
 register(Operation(
     name="get_review_queue", title="Risk review queue",
     description=("Payments held for risk review (newest first), each with its explanation, the customer's recent "
-                 "payments and the other customers seen on the same device or card token. Decide one with the "
-                 "admin's review actions. Errors: validation_error."),
+                 "payments and the other customers seen on the same device or card token. Decide one with "
+                 "review_payment. Errors: validation_error."),
     handler=_queue, scope="risk:read", permission="payments.review_payment", input=RiskModelListInput,
     output=ReviewItemSerializer, many=True, tags=("risk",),
 ))
@@ -70,3 +74,21 @@ register(Operation(
     handler=_patterns, scope="risk:read", permission="payments.view_payment", input=PatternsInput,
     output=PatternsSerializer, tags=("risk",),
 ))
+
+
+def _train(*, actor):
+    return fraud_training_request(actor=actor, trigger="staff")
+
+
+# Staff only: the model registry admin's "Train a candidate now" (a queued run; its page shows progress).
+register(Operation(
+    name="train_fraud_model", title="Train a candidate now",
+    description=("Queues a retraining of the fraud model from stored payments and their labels (topped up with "
+                 "simulated history while labelled payments are few): a candidate is registered and the "
+                 "promotion rule applied, so it becomes active only if it is not worse than the active model and "
+                 "better than the rules. Returns the run; its page shows the progress."),
+    handler=_train, scope="risk:write", permission="core.change_mlmodel", input=TrainingRequestInput,
+    output=TrainingRunSerializer, read_only=False, success_status=201, doors=frozenset({"admin"}),
+    tags=("risk",),
+))
+register_trainer("fraud", operation="train_fraud_model", admin_url="admin:payments_fraudtrainingrun_add")

@@ -26,6 +26,7 @@ from core.money import CURRENCY_EXPONENTS
 
 from ..audit import PaymentsAction
 from ..errors import InvalidRiskRule
+from .caches import RULES
 from .features import FEATURES
 
 FIELDS = ("amount", "currency", "method", "channel", "ip_country", "card_country", "device_id",
@@ -105,14 +106,26 @@ def environment(ctx, features: dict | None) -> dict:
     return {k: (v if v != "" else None) for k, v in env.items()}
 
 
+
+
+def enabled_rules() -> list:
+    """The enabled staff rules in name order, cached (stale when a rule is saved: payments/risk/signals.py)."""
+    from payments.models import RiskRule
+
+    return RULES.get("enabled", lambda: list(RiskRule.objects.filter(enabled=True)))
+
+
 def fired_rules(ctx, features: dict | None, card_fingerprint: str = "") -> list:
     """The enabled rules that hold for this payment, in name order."""
     from payments.models import RiskRule
 
+    rules = enabled_rules()
+    if not rules:
+        return []
     env = environment(ctx, features)
     env["card_fingerprint"] = card_fingerprint or None
     fired = []
-    for rule in RiskRule.objects.filter(enabled=True):
+    for rule in rules:
         if rule.kind == RiskRule.Kind.BLOCK_LIST:
             holds = env.get(rule.field) is not None and env.get(rule.field) in set(rule.values or [])
         else:

@@ -1,7 +1,8 @@
 """The model scorer behind `PAYMENTS_RISK_SCORER` ("payments.risk.scorer.model_scorer").
 
-The active fraud model is loaded once per process (and again only when another model becomes active: one
-indexed query per call tells which is active), with one thread, and warmed up. A payment's features come
+The active fraud model is loaded once per process (and again only when another model becomes active:
+which one is active is cached in `core.snapshots`, made stale when a model row is saved), with one
+thread, and warmed up. A payment's features come
 from stored payments (online.py), the score is `inplace_predict`'s probability in percent (0-100), the
 level and decision come from the staff-editable thresholds, and the explanation from `pred_contribs`.
 Without an active model, or for a customer who is not active, the rule set decides, as before.
@@ -17,6 +18,7 @@ import numpy as np
 from core.models import MLModel
 
 from . import RiskContext, RiskResult, rules_scorer
+from .caches import ACTIVE
 from .explain import explain
 from .model import NAME, from_bytes
 from .online import features_for
@@ -26,10 +28,16 @@ _lock = threading.Lock()
 _loaded: dict = {"id": None}
 
 
+def _active_row() -> tuple:
+    # () when none is active: kept in the cache too (None would not be), so no model costs no query.
+    row = MLModel.objects.filter(name=NAME, status=MLModel.Status.ACTIVE).values_list("id", "version").first()
+    return tuple(row) if row else ()
+
+
 def active_model() -> dict | None:
     """The process's copy of the active model: id, version, features, booster (None when none is active)."""
-    row = MLModel.objects.filter(name=NAME, status=MLModel.Status.ACTIVE).values_list("id", "version").first()
-    if row is None:
+    row = ACTIVE.get(NAME, _active_row)
+    if not row:
         return None
     if _loaded["id"] != row[0]:
         with _lock:

@@ -40,6 +40,22 @@ class RiskModelListInput(ListQuerySerializer):
     pass
 
 
+class TrainingRequestInput(serializers.Serializer):
+    pass
+
+
+class TrainingRunSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Training run id, prefix ftr_.")
+    status = serializers.CharField(help_text="queued, running, succeeded or failed.")
+    trigger = serializers.CharField()
+    progress = serializers.IntegerField(help_text="Percent done.")
+    log = serializers.ListField(child=serializers.DictField())
+    model_id = serializers.CharField(allow_null=True)
+    promoted = serializers.BooleanField(allow_null=True)
+    reason = serializers.CharField()
+    created = UtcDateTimeField()
+
+
 class HistoryItemSerializer(serializers.Serializer):
     id = serializers.CharField()
     amount = serializers.SerializerMethodField()

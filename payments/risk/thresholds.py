@@ -1,4 +1,8 @@
-"""The staff-editable score thresholds (one `RiskThresholds` row) and the decision they give."""
+"""The staff-editable score thresholds (one `RiskThresholds` row) and the decision they give.
+
+Every scored payment reads them: `decide` takes them from the cache (`core.snapshots`: versioned in
+Redis, at most 5 s per process without it), made stale when the row is saved (payments/risk/signals.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from core.db import use_case
 from core.errors import ValidationFailed
 
 from ..audit import PaymentsAction
+from .caches import THRESHOLDS
 
 
 def risk_thresholds_get():
@@ -17,12 +22,22 @@ def risk_thresholds_get():
     return RiskThresholds.objects.order_by("pk").first() or RiskThresholds()
 
 
+def review_and_block_at() -> tuple[int, int]:
+    """(review_at, block_at), cached."""
+
+    def load() -> tuple[int, int]:
+        row = risk_thresholds_get()
+        return row.review_at, row.block_at
+
+    return THRESHOLDS.get("current", load)
+
+
 def decide(score: int, thresholds=None) -> tuple[str, str]:
     """(level, decision) of a 0-100 model score."""
-    t = thresholds or risk_thresholds_get()
-    if score >= t.block_at:
+    review_at, block_at = (thresholds.review_at, thresholds.block_at) if thresholds else review_and_block_at()
+    if score >= block_at:
         return "highest", "block"
-    if score >= t.review_at:
+    if score >= review_at:
         return "elevated", "review"
     return "normal", "allow"
 

@@ -34,12 +34,13 @@ def payment_reads(queries) -> int:
 
 def test_every_approvable_operation_declares_what_a_call_is_worth():
     approvable = {op.name: op for op in all_operations() if op.approvable}
-    assert sorted(approvable) == ["capture_payment", "create_payment", "refund_payment", "top_up_wallet",
-                                  "transfer_funds", "withdraw_funds"]
+    assert sorted(approvable) == ["capture_payment", "create_payment", "refund_payment", "review_payment",
+                                  "top_up_wallet", "transfer_funds", "withdraw_funds"]
     assert all(op.value is not None for op in approvable.values())
     assert {name: op.target for name, op in approvable.items()} == {
         "capture_payment": "get_payment_status", "create_payment": None, "refund_payment": "get_payment_status",
-        "top_up_wallet": "get_wallet_balance", "transfer_funds": None, "withdraw_funds": "get_wallet_balance"}
+        "review_payment": "get_payment_status", "top_up_wallet": "get_wallet_balance", "transfer_funds": None,
+        "withdraw_funds": "get_wallet_balance"}
 
 
 def test_an_approvable_operation_without_a_value_is_refused_at_registration():

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -8,7 +9,7 @@ from payments.models import Payment
 from payments.risk import RiskContext, score_payment
 from payments.risk import model as fraud_model
 from payments.risk.dataset import rows_to_frame
-from payments.risk.features import FEATURES, feature_matrix
+from payments.risk.features import FEATURES, MERCHANT_FEATURES, feature_matrix
 from payments.risk.online import features_for
 from payments.risk.scorer import active_model, model_scorer
 from payments.risk.simulate import simulate
@@ -130,3 +131,58 @@ def test_thresholds_are_validated_and_audited():
     assert (row.review_at, row.block_at) == (40, 80)
     event = AuditEvent.objects.get(action="risk_thresholds.updated")
     assert event.details == {"before": {"review_at": 50, "block_at": 90}, "after": {"review_at": 40, "block_at": 80}}
+
+
+@pytest.mark.django_db(transaction=True)  # outside a test transaction, as in production: the caches apply
+def test_a_score_costs_one_query_once_the_model_thresholds_and_rules_are_cached(small_frame):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments.models import RiskRule
+    from payments.risk.rules import risk_rule_save
+
+    trained = fraud_model.train(small_frame, rounds=20)
+    fraud_model.register(actor=ACTOR, trained=trained, data_fingerprint="b" * 64, activate=True)
+    risk_rule_save(actor=ACTOR, rule=RiskRule(name="far-away", condition='ip_country in ["RU"]', action="review"))
+    customer = CustomerFactory()
+    start = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
+    for k in range(5):
+        at = start + dt.timedelta(days=k)
+        Payment.objects.create(customer=customer, amount=4000, currency="USD", method="card", payment_method="tok",
+                               status="succeeded", device_id="d1", ip_country="US", card_country="US", channel="web",
+                               merchant_reference="m1", fraud_label=False, created=at, updated=at)
+    ctx = RiskContext(customer_id=customer.id, customer_status="active", amount=4200, currency="USD", method="card",
+                      channel="web", device_id="d1", ip_country="RU", card_country="US", merchant_reference="m1",
+                      at=start + dt.timedelta(days=6))
+
+    def queries(c=ctx) -> tuple[list[str], object]:
+        with CaptureQueriesContext(connection) as captured:
+            result = model_scorer(c)
+        return [q["sql"].split(" FROM ")[1].split(" ")[0].strip('"') for q in captured.captured_queries], result
+
+    # Cold: which model is active, its artifact, the stored history (customer's and merchant's payments,
+    # first payment, label counts: one statement), thresholds, rules.
+    tables, cold = queries()
+    assert tables == ["core_mlmodel", "core_mlmodel", "payments_payment", "payments_riskthresholds",
+                      "payments_riskrule"]
+    tables, warm = queries()
+    assert tables == ["payments_payment"]
+    assert (warm.score, warm.rules_fired, warm.decision) == (cold.score, ["far-away"], "review")
+    # A staff change is seen on the next score.
+    risk_thresholds_save(actor=ACTOR, review_at=1, block_at=2)
+    tables, strict = queries()
+    assert tables == ["payments_payment", "payments_riskthresholds"]
+    assert strict.decision == ("block" if warm.score >= 2 else "review")
+    # A customer and a merchant without payments in the last 31 days, and a payment without a merchant: the
+    # same one statement.
+    later, nowhere = (dataclasses.replace(ctx, at=start + dt.timedelta(days=60)),
+                      dataclasses.replace(ctx, merchant_reference=""))
+    for quiet in (later, nowhere):
+        tables, _ = queries(quiet)
+        assert tables == ["payments_payment"]
+    values = features_for(later)
+    assert (values["history_30d"], values["account_age_days"], values["merchant_labelled"],
+            values["merchant_count_24h"]) == (0.0, 60.0, 5.0, 0.0)
+    values = features_for(nowhere)
+    assert (values["history_30d"], values["account_age_days"]) == (5.0, 6.0)
+    assert all(np.isnan(values[name]) for name in MERCHANT_FEATURES)
