@@ -70,6 +70,25 @@ class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
         return {"type": "string", "pattern": CURRENCY_ANY_CASE_PATTERN, "example": "usd"}
 
 
+class RequiredTextFieldExtension(OpenApiSerializerFieldExtension):
+    """A text input that may not be blank is trimmed first (DRF's `trim_whitespace`), so only spaces is
+    blank and refused (400 `validation_error`): the schema says so with a pattern, rather than promising
+    that any non-empty string is valid."""
+
+    target_class = serializers.CharField
+
+    @classmethod
+    def _matches(cls, target: Any) -> bool:
+        return (type(target) is serializers.CharField and target.trim_whitespace and not target.allow_blank
+                and not target.read_only)
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request" and "pattern" not in schema:
+            schema["pattern"] = r"\S"
+        return schema
+
+
 class IpAddressFieldExtension(OpenApiSerializerFieldExtension):
     target_class = serializers.IPAddressField
 
