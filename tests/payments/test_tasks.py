@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 def test_beat_rows_come_from_the_data_migration():
     rows = dict(PeriodicTask.objects.filter(task__startswith="payments.").values_list("task", "crontab__minute"))
     assert rows == {"payments.expire_authorisations": "15", "payments.settle_unknown": "*/5",
-                    "payments.reconcile": "30", "payments.retry_failed_webhooks": "*/10"}
+                    "payments.reconcile": "30", "payments.retry_failed_webhooks": "*/10",
+                    "payments.risk_train": "0"}  # weekly retraining (issue 14): Mondays 03:00 UTC
+    assert PeriodicTask.objects.get(task="payments.risk_train").crontab.day_of_week == "1"
 
 
 def test_tasks_call_the_services(pay):
