@@ -11,7 +11,7 @@ class ApprovalsConfig(AppConfig):
     def ready(self):
         from core import operations
 
-        from . import audit  # noqa: F401
+        from . import audit, events  # noqa: F401
         from . import operations as _ops  # noqa: F401  (registers get_approval_status)
         from .gate import hold, would_hold
 

@@ -15,12 +15,14 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import DomainError, PermissionDenied, ValidationFailed
+from core.events import emit
 from core.ids import get_by_public_id
 from core.models import stamp
 from core.money import normalize_currency, parse_amount
 from core.operations import all_operations, get_operation, invoke
 
 from .audit import APPROVAL_OBJECT_TYPE, THRESHOLD_OBJECT_TYPE, ApprovalsAction
+from .events import ApprovalsEvent
 from .errors import ApprovalExpired, ApprovalNotPending, SecondFactorRequired, SelfApprovalNotAllowed
 from .models import ApprovalRequest, ApprovalThreshold
 from .selectors import effective_status
@@ -79,6 +81,7 @@ def approval_request_create(*, actor: Actor, operation: str, arguments: dict[str
     audit_record(action=ApprovalsAction.APPROVAL_REQUESTED, actor=actor, obj=approval,
                  object_type=APPROVAL_OBJECT_TYPE,
                  details={"operation": operation, "amount": amount, "currency": currency or ""})
+    emit(ApprovalsEvent.APPROVAL_REQUESTED, approval, actor=actor)
     return approval
 
 
@@ -118,6 +121,8 @@ def _decide(*, actor: Actor, approval_id: str, second_factor_verified: bool, not
     approval.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit_record(action=action, actor=actor, obj=approval, object_type=APPROVAL_OBJECT_TYPE,
                  details={"note": note[:500]})
+    emit(ApprovalsEvent.APPROVAL_DECIDED, approval, previous={"status": ApprovalRequest.Status.PENDING.value},
+         actor=actor)
     return approval
 
 

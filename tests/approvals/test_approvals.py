@@ -375,3 +375,20 @@ def test_approval_status_over_rest(mcp, mcp_for, point_ops, account):
     stranger = APIClient()
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {mcp_for('*').raw_key}")
     assert stranger.get(f"/api/v1/approvals/{held['approval_id']}").status_code == 404
+
+
+def test_holding_and_deciding_a_call_are_events(mcp, point_ops, account, make_staff):
+    from core.models import Event
+
+    threshold("500.00")
+    held = mcp.ok("zz_refund_points", refund_args(account, "600", "evt"))
+    requested = Event.objects.get(type="approval.requested")
+    assert (requested.object_id, requested.data["object"]["status"], requested.actor_id) == (
+        held["approval_id"], "pending_approval", str(mcp.api_key.pk))
+    approver = make_staff("finance")
+    approve(held["approval_id"], approver)
+    decided = Event.objects.get(type="approval.decided")
+    assert (decided.object_id, decided.actor_id, decided.data["previous_attributes"]["status"]) == (
+        held["approval_id"], str(approver.pk), "pending_approval")
+    # The key's owner (an admin) may view approval requests, so its key lists their events.
+    assert mcp.ok("list_events", {"type": "approval.decided"})["data"][0]["id"] == decided.pk
