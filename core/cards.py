@@ -9,11 +9,13 @@ from typing import Any
 from .errors import RawCardDataNotAllowed
 
 # 13-19 digits starting with 2-6, single spaces or hyphens allowed between digits.
-_CANDIDATE = re.compile(r"(?<!\d)[2-6](?:[ -]?\d){12,18}(?!\d)", re.ASCII)
+# Digits glued to a letter are part of a token (a UUID's hex, a hash, an id such as pay_...4242), not a
+# card number someone typed: uuid4().hex alone holds a checksum-valid run of 13+ digits in about 1 of 300.
+_CANDIDATE = re.compile(r"(?<![\dA-Za-z])[2-6](?:[ -]?\d){12,18}(?![\dA-Za-z])", re.ASCII)
 # The same with the other ways people group a card number: dots, underscores, tabs, commas, slashes,
 # up to three separators in a row (" - "). A lone dot or comma is a decimal point ("42424242424.24"
 # and "42424242424,24" are amounts).
-_SEPARATED = re.compile(r"(?<!\d)[2-6](?:[ \t._,/-]{0,3}\d){12,18}(?!\d)", re.ASCII)
+_SEPARATED = re.compile(r"(?<![\dA-Za-z])[2-6](?:[ \t._,/-]{0,3}\d){12,18}(?![\dA-Za-z])", re.ASCII)
 _DECIMAL = re.compile(r"[0-9]+[.,][0-9]+", re.ASCII)
 _NOT_DIGIT = re.compile(r"[^0-9]", re.ASCII)
 # Non-ASCII characters that matter: other scripts' and fullwidth digits, invisible format

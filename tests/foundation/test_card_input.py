@@ -90,9 +90,20 @@ def test_card_numbers_behind_other_separators_and_digits_are_found(text):
     "203.0.113.254", "1732624496.123456", "v3.11.4", "pay_5F3kq9LmX2aB7cD1eF4gH6jK",
     "wal_123456789012345678901234", "txn_2026112612345", "INV-2026-000123", "req_9f3c2a1b4d5e6f708192a3b4c5d6e7f8",
     "Подписка ЁЖ 日本語 テスト ١٢٣", "+49 30 1234 567", "order 12345678 of 2026-11-26, 120.50 USD",
+    # Hex tokens whose digit runs pass the checksum: a UUID, a run at a token's start and at its end.
+    f"3f{PAN}e1c9a7b2b5d0", f"{PAN}abcd", f"deadbeef{PAN}", f"pay_x{PAN}",
 ])
 def test_ordinary_values_are_not_card_numbers(text):
     assert not contains_pan(text)
+
+
+def test_uuid_hex_idempotency_keys_are_never_taken_for_card_numbers():
+    import random
+    import uuid
+
+    rng = random.Random(12)
+    keys = [uuid.UUID(int=rng.getrandbits(128), version=4).hex for _ in range(20_000)]
+    assert [key for key in keys if contains_pan(key)] == []
 
 
 def test_an_ordinary_payload_passes():
