@@ -22,8 +22,8 @@ from core.money import normalize_currency, parse_amount
 from core.operations import all_operations, get_operation, invoke
 
 from .audit import APPROVAL_OBJECT_TYPE, THRESHOLD_OBJECT_TYPE, ApprovalsAction
-from .events import ApprovalsEvent
 from .errors import ApprovalExpired, ApprovalNotPending, SecondFactorRequired, SelfApprovalNotAllowed
+from .events import ApprovalsEvent
 from .models import ApprovalRequest, ApprovalThreshold
 from .selectors import effective_status
 

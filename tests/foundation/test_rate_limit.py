@@ -51,3 +51,16 @@ def test_rate_limit_override_is_validated(make_staff, system_actor):
     with pytest.raises(services.InvalidRateLimit):
         services.api_key_create(actor=system_actor, owner=make_staff(), name="x", scopes="*", rate_limit="lots")
     assert not ApiKey.objects.exists()
+
+
+def test_a_key_is_counted_in_one_counter_per_window_not_a_list_of_request_times(make_key):
+    from django.core.cache import cache
+
+    created = make_key("*", rate_limit="100/min")
+    client = client_with(created.raw_key)
+    for _ in range(5):
+        assert client.get("/api/v1/customers").status_code == 200
+    throttle = ApiKeyRateThrottle()
+    window = int(throttle.timer() // 60)
+    assert cache.get(f"throttle_api_key_key:{created.api_key.pk}:{window}") == 5
+    assert cache.get(f"throttle_api_key_key:{created.api_key.pk}") is None
