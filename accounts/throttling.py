@@ -18,21 +18,22 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         if override:
             self.rate = override
             self.num_requests, self.duration = self.parse_rate(override)
-        if self.rate is None:
+        if self.rate is None or self.duration is None or self.num_requests is None:
             return True
+        duration, limit = self.duration, self.num_requests
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
         self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_ends = (window + 1) * self.duration
+        window = int(self.now // duration)
+        self.window_ends = (window + 1) * duration
         counter = f"{self.key}:{window}"
         try:
             count = self.cache.incr(counter)
         except ValueError:  # the window's first request (or its counter expired)
-            count = 1 if self.cache.add(counter, 1, timeout=self.duration + 1) else self.cache.incr(counter)
+            count = 1 if self.cache.add(counter, 1, timeout=duration + 1) else self.cache.incr(counter)
         # None: the cache is down and ignores errors (settings): requests are not refused for it.
-        return count is None or count <= self.num_requests
+        return count is None or count <= limit
 
     def wait(self):
         return max(self.window_ends - self.now, 1.0)
