@@ -181,6 +181,57 @@ class Server:
         return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
 
 
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (from /proc; a vanished one counts 0)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+class CpuMeter:
+    """CPU spent by the server (its process group) and by the PostgreSQL backends of the bench database.
+
+    Backends are found in pg_stat_activity at the start and the end of a step: with persistent
+    connections (CONN_MAX_AGE > 0) that is all of them; with a connection per request most are
+    gone by then, so the database's share is not reported."""
+
+    def __init__(self, server_pid: int, dbname: str, conninfo: dict, persistent: bool):
+        self.server_pid, self.dbname, self.conninfo, self.persistent = server_pid, dbname, conninfo, persistent
+
+    def _server_cpu(self) -> float:
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.server_pid:  # process group = the server's own session
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def _backends(self) -> dict[int, float]:
+        import psycopg
+
+        with psycopg.connect(**self.conninfo, autocommit=True) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                                (self.dbname,)).fetchall()
+        return {pid: _process_cpu(pid) for (pid,) in rows}
+
+    def snapshot(self) -> tuple[float, dict[int, float]]:
+        return self._server_cpu(), self._backends()
+
+    def per_request(self, before, requests: int) -> dict:
+        """Milliseconds of CPU per request since `before`: the server's, and PostgreSQL's."""
+        after = self.snapshot()
+        if not requests:
+            return {"app_cpu_ms": None, "db_cpu_ms": None}
+        app = (after[0] - before[0]) * 1000 / requests
+        db = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items()) * 1000 / requests
+        return {"app_cpu_ms": round(app, 2), "db_cpu_ms": round(db, 2) if self.persistent else None}
+
+
 # --- The client: raw HTTP/1.1 over keep-alive connections -----------------------------------
 
 class Connection:
@@ -369,7 +420,7 @@ def _pct(values: list[float], q: float) -> float | None:
 
 
 async def _run_rate(scenario: Scenario, port: int, rate: float, seconds: float, connections: int,
-                    timeout: float) -> dict:
+                    timeout: float, meter: CpuMeter | None = None) -> dict:
     pool = Pool(port, connections)
     n = max(1, int(rate * seconds))
     latencies: list[float] = []
@@ -401,6 +452,7 @@ async def _run_rate(scenario: Scenario, port: int, rate: float, seconds: float, 
             if conn is not None:
                 pool.release(conn, ok)
 
+    server_cpu0 = meter.snapshot() if meter else None
     cpu0 = time.process_time()
     start = time.perf_counter() + 0.05
     tasks = []
@@ -420,6 +472,8 @@ async def _run_rate(scenario: Scenario, port: int, rate: float, seconds: float, 
     end = max(finished) if finished else time.perf_counter()
     cpu = time.process_time() - cpu0
     pool.close_all()
+    # Per answered request: at overload the unanswered ones cost the server nothing.
+    server_cpu = meter.per_request(server_cpu0, n - errors["timeout"]) if meter else {}
     ms = [x * 1000 for x in latencies]
     return {
         "offered": rate, "requests": n, "ok": len(latencies), "errors": sum(errors.values()),
@@ -431,6 +485,7 @@ async def _run_rate(scenario: Scenario, port: int, rate: float, seconds: float, 
         "send_lag_p50_ms": _round(_pct([x * 1000 for x in send_lag], 0.50)),
         "send_lag_p99_ms": _round(_pct([x * 1000 for x in send_lag], 0.99)),
         "client_cpu": round(cpu / (end - start + 0.05), 2),
+        **server_cpu,
     }
 
 
@@ -453,7 +508,7 @@ async def _settle(port: int, limit: float = 60.0) -> None:
         await asyncio.sleep(0.5)
 
 
-async def _run_all(args, port: int, seed: dict) -> tuple[dict, dict]:
+async def _run_all(args, port: int, seed: dict, meter: CpuMeter) -> tuple[dict, dict]:
     results: dict[str, list[dict]] = {}
     warmups: dict[str, dict] = {}
     for name in args.scenarios:
@@ -465,7 +520,7 @@ async def _run_all(args, port: int, seed: dict) -> tuple[dict, dict]:
         results[name] = []
         for rate in args.rates:
             results[name].append(await _run_rate(scenario, port, rate, args.seconds, args.connections,
-                                                 args.timeout))
+                                                 args.timeout, meter))
             await _settle(port)
     return results, warmups
 
@@ -505,12 +560,13 @@ def main(argv=None) -> int:
     if args.db_options:
         json.loads(args.db_options)
         os.environ["BENCH_DB_OPTIONS"] = args.db_options
-    from scratchdb import ensure_database, setup_django
+    from scratchdb import conninfo, ensure_database, setup_django
 
     setup_django()
     ensure_database("bench/http.py")
     seed = _seed(args.wallets, args.keys)
     before = _counts()
+    from django.conf import settings
     from django.db import connection, connections
 
     pg_version = connection.cursor().connection.info.server_version
@@ -522,7 +578,9 @@ def main(argv=None) -> int:
     load0 = os.getloadavg()
     server.start()
     try:
-        results, warmups = asyncio.run(_run_all(args, port, seed))
+        meter = CpuMeter(server.proc.pid, settings.DATABASES["default"]["NAME"], conninfo(),
+                         persistent=settings.DATABASES["default"].get("CONN_MAX_AGE", 0) != 0)
+        results, warmups = asyncio.run(_run_all(args, port, seed, meter))
     finally:
         server.stop()
     load1 = os.getloadavg()
@@ -574,14 +632,17 @@ def _print(out: dict, stream) -> None:
           f"redis {meta['redis']}, load {meta['loadavg_before']} -> {meta['loadavg_after']})", file=stream)
     baseline = {r["offered"]: r for r in results.get("readyz", [])}
     header = (f"{'scenario':<20} {'offered':>7} {'achieved':>8} {'p50':>7} {'p95':>7} {'p99':>8} {'errors':>6} "
-              f"{'readyz p50/p99':>15} {'lag p99':>7} {'cli cpu':>7}  error kinds")
+              f"{'readyz p50/p99':>15} {'lag p99':>7} {'cli cpu':>7} {'app cpu':>7} {'pg cpu':>7}  error kinds")
     print(header, file=stream)
     for name, runs in results.items():
         for r in runs:
             b = baseline.get(r["offered"], {})
             print(f"{name:<20} {r['offered']:>7.0f} {r['achieved']:>8.1f} {_ms(r['p50_ms'])} {_ms(r['p95_ms'])} "
                   f"{_ms(r['p99_ms'], 8)} {r['errors']:>6} {_ms(b.get('p50_ms'))}/{_ms(b.get('p99_ms'), 7)} "
-                  f"{_ms(r['sched_lag_p99_ms'])} {r['client_cpu']:>7.2f}  {r['error_kinds'] or ''}", file=stream)
+                  f"{_ms(r['sched_lag_p99_ms'])} {r['client_cpu']:>7.2f} {_ms(r.get('app_cpu_ms'))} "
+                  f"{_ms(r.get('db_cpu_ms'))}  {r['error_kinds'] or ''}", file=stream)
+    print("(milliseconds; latency from the planned send time; lag: the client's own lateness; cli cpu: the "
+          "client's share of one core; app/pg cpu: CPU ms per request of the server and of PostgreSQL)", file=stream)
     print(f"check: {out['check']}", file=stream)
 
 

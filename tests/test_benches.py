@@ -82,3 +82,4 @@ def test_http_bench_serves_every_door_open_loop_and_checks_the_rows(scratch_data
     assert out["check"] == {"ledger_ok": True, "transfer_entries": 30, "transfers_ok": 30, "payments_succeeded": 30,
                             "payments_ok": 30, "counts_match": True}
     assert out["meta"]["command"].startswith("gunicorn -c config/gunicorn.conf.py config.wsgi:application")
+    assert out["results"]["transfers"][0]["app_cpu_ms"] > 0 and out["results"]["transfers"][0]["db_cpu_ms"] > 0
