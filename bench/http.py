@@ -146,7 +146,7 @@ def _server_command(server: str, port: int, workers: int, threads: int) -> list[
 class Server:
     def __init__(self, command: list[str], env: dict[str, str], port: int):
         self.command, self.env, self.port = command, env, port
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-http-server-", suffix=".log", delete=False)  # noqa: SIM115
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-http-server-", suffix=".log", delete=False)
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -161,8 +161,8 @@ class Server:
                 status, _ = asyncio.run(_one_get(self.port, "/readyz"))
                 if status == 200:
                     return
-            except OSError:
-                pass
+            except (OSError, asyncio.IncompleteReadError):
+                pass  # not listening or not ready yet: ask again
             time.sleep(0.2)
         self.stop()
         raise SystemExit(f"server not ready after {timeout}s:\n{self.tail()}")
