@@ -8,6 +8,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# A script run from bench/ has bench/ first on its path, where bench/http.py would stand in for the
+# standard library's `http` (which Django imports): the folder goes last.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+sys.path.append(str(_BENCH))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 
