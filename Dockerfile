@@ -1,4 +1,6 @@
-# The back-office image: web (Daphne: HTTP + WebSockets), Celery worker and beat all run from it.
+# The back-office image: web (gunicorn: HTTP through WSGI, the shape in config/gunicorn.conf.py), ws (Daphne:
+# the WebSockets, `python -m config.daphne -b 0.0.0.0 -p 8001 config.asgi:application`), the Celery worker,
+# beat and the outbox relay all run from it.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +21,6 @@ RUN SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0123456789 \
     && mkdir -p var && chown -R app:app var
 
 USER app
-EXPOSE 8000
+EXPOSE 8000 8001
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["python", "-m", "config.daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application", "-b", "0.0.0.0:8000"]

@@ -49,7 +49,7 @@ run: install ## Install, migrate, seed demo data, print the login, start web + w
 	PORT=$(PORT) ./scripts/run.sh
 
 serve: install ## The web server alone on 127.0.0.1:$(PORT) (gunicorn, for load tests)
-	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application -b 127.0.0.1:$(PORT) -w 2 --threads 4
+	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application -b 127.0.0.1:$(PORT)
 
 lint: install ## ruff, import layering, types (mypy), migrations in sync
 	$(VENV)/bin/ruff check .

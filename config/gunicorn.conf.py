@@ -6,6 +6,14 @@ would otherwise be written as it came. Only dotted names here: dictConfig import
 master, which has not set Django up.
 """
 
+import os
+
+# The shape measured best for sync Django on 2 cores (docs/PERFORMANCE.md, "HTTP doors"): two processes of
+# four threads each, keep-alive kept; sync workers, more processes and granian were no better. `make serve`,
+# the Dockerfile and docker-compose all start gunicorn with this file; the environment may resize it.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+
 _HANDLER = {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context", "mask_pans"]}
 
 logconfig_dict = {

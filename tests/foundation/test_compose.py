@@ -12,8 +12,8 @@ def compose():
 
 def test_compose_services():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat", "relay"}
-    for name in ("web", "worker", "beat", "relay"):
+    assert set(services) == {"postgres", "redis", "web", "ws", "worker", "beat", "relay"}
+    for name in ("web", "ws", "worker", "beat", "relay"):
         svc = services[name]
         assert svc["build"] == "."
         env = svc["environment"]
@@ -28,6 +28,10 @@ def test_compose_services():
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert "django_celery_beat.schedulers:DatabaseScheduler" in services["beat"]["command"]
     assert services["web"]["ports"] == ["8000:8000"]
+    # HTTP through gunicorn's measured shape, WebSockets through Daphne beside it (issue 12).
+    assert "gunicorn -c config/gunicorn.conf.py config.wsgi:application" in " ".join(services["web"]["command"])
+    assert services["ws"]["command"][:3] == ["python", "-m", "config.daphne"]
+    assert "config.asgi:application" in services["ws"]["command"] and services["ws"]["ports"] == ["8001:8001"]
     assert services["relay"]["command"] == ["python", "manage.py", "outbox_relay"]
 
 
@@ -43,12 +47,13 @@ def test_compose_database_credentials_agree():
     assert url == f"postgres://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}@postgres:5432/{pg['POSTGRES_DB']}"
 
 
-def test_dockerfile_installs_the_pins_and_runs_the_asgi_app():
+def test_dockerfile_installs_the_pins_and_runs_the_wsgi_app_with_the_asgi_app_beside_it():
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11", text, re.M)
     assert "pip install -r requirements.txt -c constraints.txt" in text
     assert "collectstatic" in text
-    assert "config.asgi:application" in text
+    assert 'CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"' in text
+    assert "config.asgi:application" in text  # the ws service's command, named in the image's notes
     assert (ROOT / "config" / "asgi.py").exists()
     # Every file the image copies before installing exists.
     for name in re.findall(r"^COPY (.+) \./$", text, re.M)[0].split():
