@@ -23,11 +23,17 @@ def _procfile_web_command(port: int) -> list[str]:
     return shlex.split(line)
 
 
-def test_every_daphne_start_goes_through_the_logging_wrapper():
+def test_every_daphne_start_goes_through_the_logging_wrapper_and_every_gunicorn_through_its_config():
     assert _procfile_web_command(8000)[1:3] == ["-m", "config.daphne"]
-    assert '"python", "-m", "config.daphne"' in ROOT.joinpath("Dockerfile").read_text()
-    web = yaml.safe_load(ROOT.joinpath("docker-compose.yml").read_text())["services"]["web"]["command"]
-    assert "exec python -m config.daphne " in web[-1]
+    services = yaml.safe_load(ROOT.joinpath("docker-compose.yml").read_text())["services"]
+    assert services["ws"]["command"][:3] == ["python", "-m", "config.daphne"]
+    commands = [" ".join(svc["command"]) for svc in services.values() if "command" in svc]
+    dockerfile = ROOT.joinpath("Dockerfile").read_text()
+    # Daphne only through config.daphne (its access log masked), gunicorn only with config/gunicorn.conf.py.
+    for text in [*commands, dockerfile]:
+        assert "daphne " not in text.replace("config.daphne ", ""), text
+        assert text.count("gunicorn ") == text.count("gunicorn -c config/gunicorn.conf.py"), text
+    assert 'CMD ["gunicorn", "-c", "config/gunicorn.conf.py"' in dockerfile
 
 
 def test_daphne_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_path):
