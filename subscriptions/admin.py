@@ -197,10 +197,14 @@ class ChurnModelAdmin(ReadOnlyAdmin):
         if request.method == "POST":
             if not request.user.has_perm("subscriptions.add_churnmodel"):
                 raise PermissionDenied
-            trained = churn.train()
-            self.message_user(request, f"Trained {trained.version}." if trained else
-                              "Not enough history to train a churn model.",
-                              messages.SUCCESS if trained else messages.WARNING)
+            trained = churn.train(actor=Actor.for_user(request.user))
+            if trained is None:
+                self.message_user(request, "Not enough history to train a churn model.", messages.WARNING)
+            else:
+                active = trained.status == trained.Status.ACTIVE
+                self.message_user(request, f"Trained {trained.version}: {trained.status} "
+                                  f"({trained.promotion.get('reason', '')}).",
+                                  messages.SUCCESS if active else messages.WARNING)
             return redirect(reverse("admin:subscriptions_churn_at_risk"))
         context = {**self.admin_site.each_context(request), "title": "Subscriptions at risk of churn",
                    "result": churn.at_risk(limit=50), "opts": ChurnModel._meta}

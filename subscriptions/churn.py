@@ -5,22 +5,37 @@ Time is split so the evaluation never sees the future of its training data: with
 H, training samples are taken at cutoffs up to now - 2H (label: churned within the next H),
 the evaluation sample at now - H (label: churned by now). Too little history (too few
 subscriptions or churners on either side) means no model and no score, said plainly.
+
+Models live in the shared registry (core.ml.registry, name "churn"): a trained model is registered
+as a candidate, then the registry's promotion rule decides whether it becomes the active one (better
+than chance, better than the baseline, not worse than the active model measured on the same
+evaluation sample). Scores come from the active model only. There are no churn rules, so the
+baseline is the prior: every subscription scored at the base rate (AUPRC = base rate, ROC-AUC 0.5).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Max, Q
 
 from core import clock
+from core.context import Actor
 from core.db import use_case
+from core.ids import random_chars
+from core.ml import registry
+from core.models import MLModel
 from core.money import format_amount
 from payments.models import Payment
 
-from .models import ChurnModel, InvoiceAttempt, Subscription, SubscriptionEvent
+from .models import InvoiceAttempt, Subscription, SubscriptionEvent
+
+NAME = "churn"
+FORMAT = "xgboost-json"
 
 FEATURES = ["tenure_days", "failed_payments", "downgrades", "monthly_price", "days_since_last_payment",
             "wallet_activity_90d"]
@@ -106,71 +121,159 @@ def _auc(labels, scores) -> float | None:
     return round(wins / (len(positives) * len(negatives)), 4)
 
 
-@use_case(steps=True)
-def train(*, now: dt.datetime | None = None) -> ChurnModel | None:
-    """Trains and stores a model; None (nothing stored) when history is too short. Reads the
-    history and trains outside any transaction (seconds of work), then stores the model in one."""
+def _auprc(labels, scores) -> float | None:
+    """Average precision: the mean, over the positives, of the precision among the samples scored at
+    least as high (ties counted together, so a constant score gives the base rate)."""
+    total = sum(1 for y in labels if y == 1)
+    if not total:
+        return None
+    pairs = sorted(zip(scores, labels, strict=True), key=lambda p: -p[0])
+    ap, seen, hits, i = 0.0, 0, 0, 0
+    while i < len(pairs):
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        new_hits = sum(1 for _, y in pairs[i:j] if y == 1)
+        seen, hits = seen + (j - i), hits + new_hits
+        ap += new_hits * hits / seen
+        i = j
+    return round(ap / total, 4)
+
+
+def _metrics(labels: list[float], scores: list[float]) -> dict[str, Any]:
+    predicted = [1 if s >= 0.5 else 0 for s in scores]
+    tp = sum(1 for p, y in zip(predicted, labels, strict=True) if p == 1 and y == 1)
+    fp = sum(1 for p, y in zip(predicted, labels, strict=True) if p == 1 and y == 0)
+    fn = sum(1 for p, y in zip(predicted, labels, strict=True) if p == 0 and y == 1)
+    return {"roc_auc": _auc(labels, scores), "auprc": _auprc(labels, scores),
+            "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+            "recall": round(tp / (tp + fn), 4) if tp + fn else None}
+
+
+def _fingerprint(samples: list[Sample], moment: dt.datetime | None = None) -> str:
+    digest = hashlib.sha256((clock.isoformat(moment) or "").encode() if moment else b"")
+    for s in samples:
+        digest.update(json.dumps([s.subscription_id, s.features, s.label]).encode())
+    return digest.hexdigest()
+
+
+def _load(model: MLModel):
     import xgboost as xgb
 
+    booster = xgb.Booster(params={"nthread": 1})
+    booster.load_model(bytearray(bytes(model.artifact)))
+    return booster
+
+
+def _scores(booster, samples: list[Sample], features: list[str]) -> list[float]:
+    import xgboost as xgb
+
+    x, _ = _matrix(samples)
+    columns = [FEATURES.index(name) for name in features]
+    return booster.predict(xgb.DMatrix(x[:, columns], feature_names=features)).tolist()
+
+
+@use_case(steps=True)
+def train(*, now: dt.datetime | None = None, actor: Actor | None = None, activate: bool = True) -> MLModel | None:
+    """Trains a model and registers it as a candidate in the registry, then (with `activate`) applies the
+    promotion rule on the evaluation sample; None (nothing registered) when history is too short. Reads
+    the history and trains outside any transaction (seconds of work); registering and promoting are
+    transactions of the registry's."""
+    import xgboost as xgb
+
+    actor = actor or Actor.system("churn training")
     now = now or clock.now()
     eval_cutoff = now - HORIZON
     train_cutoff = now - 2 * HORIZON
+    cutoffs = [train_cutoff - dt.timedelta(days=30 * k) for k in range(TRAIN_CUTOFFS)]
     train_samples = []
-    for k in range(TRAIN_CUTOFFS):
-        train_samples += samples_at(train_cutoff - dt.timedelta(days=30 * k))
+    for cutoff in cutoffs:
+        train_samples += samples_at(cutoff)
     eval_samples = samples_at(eval_cutoff)
     if (len(train_samples) < MIN_SAMPLES or sum(s.label for s in train_samples) < MIN_POSITIVES
             or not eval_samples or sum(s.label for s in eval_samples) < 1):
         return None
     x_train, y_train = _matrix(train_samples)
     booster = xgb.train(PARAMS, xgb.DMatrix(x_train, label=y_train, feature_names=FEATURES), num_boost_round=ROUNDS)
-    x_eval, y_eval = _matrix(eval_samples)
-    scores = booster.predict(xgb.DMatrix(x_eval, feature_names=FEATURES)).tolist()
-    predicted = [1 if s >= 0.5 else 0 for s in scores]
-    tp = sum(1 for p, y in zip(predicted, y_eval, strict=True) if p == 1 and y == 1)
-    fp = sum(1 for p, y in zip(predicted, y_eval, strict=True) if p == 1 and y == 0)
-    fn = sum(1 for p, y in zip(predicted, y_eval, strict=True) if p == 0 and y == 1)
-    metrics = {"auc": _auc(list(y_eval), scores), "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-               "recall": round(tp / (tp + fn), 4) if tp + fn else None,
-               "base_rate": round(float(y_eval.mean()), 4), "train_positives": int(y_train.sum()),
-               "eval_positives": int(y_eval.sum())}
-    raw = booster.save_raw("json").decode()
-    return _store(version=f"churn-{now:%Y%m%d%H%M%S}", trained_at=now, train_cutoff=train_cutoff,
-                  eval_cutoff=eval_cutoff, n_train=len(train_samples), n_eval=len(eval_samples), metrics=metrics,
-                  features=FEATURES, booster=raw)
+    labels = [float(s.label) for s in eval_samples]
+    base_rate = round(sum(labels) / len(labels), 4)
+    metrics: dict[str, Any] = {
+        **_metrics(labels, _scores(booster, eval_samples, FEATURES)), "base_rate": base_rate,
+        "train_positives": int(y_train.sum()), "eval_positives": int(sum(labels)),
+        "n_train": len(train_samples), "n_eval": len(eval_samples),
+        # The baseline without a model: every subscription at the base rate.
+        "rules_baseline": {"roc_auc": 0.5, "auprc": base_rate, "kind": "prior"}}
+    model = registry.model_register(
+        actor=actor, name=NAME, version=f"{NAME}-{now:%Y%m%d%H%M%S}-{random_chars(4).lower()}",
+        features=list(FEATURES), artifact=bytes(booster.save_raw("json")), artifact_format=FORMAT,
+        data_fingerprint=_fingerprint(train_samples), metrics=metrics,
+        params={**PARAMS, "rounds": ROUNDS, "horizon_days": HORIZON.days,
+                "train_cutoffs": [clock.isoformat(c) for c in cutoffs], "eval_cutoff": clock.isoformat(eval_cutoff)},
+        eval_fingerprint=_fingerprint(eval_samples, eval_cutoff), window_start=min(cutoffs), window_end=train_cutoff)
+    if activate:
+        promote(actor=actor, model=model, eval_samples=eval_samples)
+        model.refresh_from_db()
+    return model
 
 
-@use_case
-def _store(**fields) -> ChurnModel:
-    return ChurnModel.objects.create(**fields)
+def promote(*, actor: Actor, model: MLModel, eval_samples: list[Sample]) -> tuple[bool, str]:
+    """The registry's promotion rule, with the active model measured just now on the candidate's
+    evaluation sample (the same set for both)."""
+    active = registry.model_active(NAME)
+    evaluation: dict[str, Any] = {"candidate": model.metrics, "baseline": model.metrics["rules_baseline"],
+                                  "active": None, "active_model_id": None}
+    if active is not None:
+        labels = [float(s.label) for s in eval_samples]
+        evaluation["active"] = _metrics(labels, _scores(_load(active), eval_samples, active.features))
+        evaluation["active_model_id"] = active.id
+    _, promoted, reason = registry.model_promote(actor=actor, model_id=model.id, evaluation=evaluation)
+    return promoted, reason
 
 
 def at_risk(*, limit: int = 20, now: dt.datetime | None = None) -> dict:
-    """Currently paying subscriptions by churn risk, with each score's top reasons."""
+    """Currently paying subscriptions by churn risk, with each score's top reasons, from the active churn
+    model of the registry. Without one, no scores: the latest candidate is shown with the reason."""
     import xgboost as xgb
 
-    model = ChurnModel.objects.order_by("-trained_at", "-id").first()
+    model = registry.model_active(NAME)
     if model is None:
-        return {"status": "insufficient_history", "model": None, "subscriptions": [],
-                "message": "Not enough subscription history to train a churn model; no scores are shown."}
-    booster = xgb.Booster()
-    booster.load_model(bytearray(model.booster.encode()))
+        latest = MLModel.objects.filter(name=NAME).order_by("-created", "-id").first()
+        if latest is None:
+            return {"status": "insufficient_history", "model": None, "subscriptions": [], "warnings": [],
+                    "message": "Not enough subscription history to train a churn model; no scores are shown."}
+        return {"status": "no_active_model", "model": _model_info(latest), "subscriptions": [],
+                "warnings": _warnings(latest, active=False),
+                "message": "No churn model is active, so no scores are shown."}
+    booster = _load(model)
     samples = samples_at(now or clock.now(), labelled=False)
     if not samples:
-        return {"status": "ok", "model": _model_info(model), "subscriptions": []}
+        return {"status": "ok", "model": _model_info(model), "subscriptions": [], "warnings": _warnings(model)}
     x, _ = _matrix(samples)
-    matrix = xgb.DMatrix(x, feature_names=model.features)
+    columns = [FEATURES.index(name) for name in model.features]
+    matrix = xgb.DMatrix(x[:, columns], feature_names=model.features)
     scores = booster.predict(matrix).tolist()
     contributions = booster.predict(matrix, pred_contribs=True).tolist()
     rows = []
     for sample, score, contrib in zip(samples, scores, contributions, strict=True):
+        values = [sample.features[i] for i in columns]
         reasons = sorted((_reason(name, value, c, sample.currency)
-                          for name, value, c in zip(model.features, sample.features, contrib, strict=False)
+                          for name, value, c in zip(model.features, values, contrib, strict=False)
                           if c > 0), key=lambda r: -r["contribution"])[:3]
         rows.append({"subscription_id": sample.subscription_id, "customer_id": sample.customer_id,
                      "score": round(score, 4), "reasons": reasons})
     rows.sort(key=lambda r: (-r["score"], r["subscription_id"]))
-    return {"status": "ok", "model": _model_info(model), "subscriptions": rows[:limit]}
+    return {"status": "ok", "model": _model_info(model), "subscriptions": rows[:limit], "warnings": _warnings(model)}
+
+
+def _warnings(model: MLModel, *, active: bool = True) -> list[str]:
+    out = []
+    if registry.below_chance(model):
+        out.append(f"Model {model.version} ranks worse than chance (ROC-AUC {model.metrics.get('roc_auc')}, "
+                   "at most 0.5): it is never made active.")
+    if not active:
+        reason = (model.promotion or {}).get("reason", "the promotion rule has not been applied")
+        out.append(f"No churn model is active: the latest, {model.version}, is a {model.status} ({reason}).")
+    return out
 
 
 def _reason(feature: str, value, contribution: float, currency: str) -> dict:
@@ -180,9 +283,11 @@ def _reason(feature: str, value, contribution: float, currency: str) -> dict:
     return {"feature": feature, "value": value, "contribution": round(contribution, 4)}
 
 
-def _model_info(model: ChurnModel) -> dict:
-    return {"version": model.version, "trained_at": clock.isoformat(model.trained_at), "n_train": model.n_train,
-            "n_eval": model.n_eval, "metrics": model.metrics}
+def _model_info(model: MLModel) -> dict:
+    metrics = model.metrics or {}
+    return {"id": model.id, "version": model.version, "status": model.status,
+            "trained_at": clock.isoformat(model.created), "n_train": metrics.get("n_train"),
+            "n_eval": metrics.get("n_eval"), "metrics": metrics}
 
 
 def dumps(result: dict) -> str:

@@ -123,6 +123,7 @@ def seed(*, rng, stdout) -> None:
     from .churn import train
 
     model = train()
+    trained = f"{model.version} ({model.status})" if model else "not trained (too little history)"
     stdout.write(f"  subscriptions: {len(subs)} subscriptions over {DAYS} days, {refused} refused actions, "
-                 f"churn model {model.version if model else 'not trained (too little history)'}, "
+                 f"churn model {trained}, "
                  f"{time.monotonic() - started:.1f}s")

@@ -20,5 +20,5 @@ def run_billing_cycle() -> str:
 def train_churn_model() -> str:
     from .churn import train
 
-    result = train()
-    return result.version if result else "not enough history"
+    result = train(actor=Actor.for_task(CHURN_TASK_NAME))
+    return f"{result.version} ({result.status})" if result else "not enough history"

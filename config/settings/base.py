@@ -336,6 +336,11 @@ PAYMENTS_SETTINGS_CACHE_SECONDS = env.float("PAYMENTS_SETTINGS_CACHE_SECONDS", d
 PAYMENTS_ROUTING_STATS_SECONDS = env.float("PAYMENTS_ROUTING_STATS_SECONDS", default=10)
 PAYMENTS_AUTHORISATION_DAYS = 7
 PAYMENTS_RISK_SCORER = env.str("PAYMENTS_RISK_SCORER", default="")  # dotted path; empty: the rule set (docs/RISK.md)
+# A payment's ip_country from its ip_address when the client gives no country (payments/ipcountry.py):
+# a dotted path of a callable ip -> country code or None; empty: nothing is derived. The built-in
+# "payments.ipcountry.csv_lookup" reads PAYMENTS_IP_COUNTRY_CSV (network,country lines, docs/RISK.md).
+PAYMENTS_IP_COUNTRY_LOOKUP = env.str("PAYMENTS_IP_COUNTRY_LOOKUP", default="")
+PAYMENTS_IP_COUNTRY_CSV = env.str("PAYMENTS_IP_COUNTRY_CSV", default="")
 
 # --- Subscriptions (subscriptions app) --------------------------------------------------------
 # Subscriptions renewed (and invoices claimed for collection) per transaction in a billing run.

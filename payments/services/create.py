@@ -16,7 +16,7 @@ nobody wraps them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -39,6 +39,7 @@ from .. import routing
 from ..audit import PaymentsAction
 from ..errors import NoProviderAvailable
 from ..events import PaymentsEvent
+from ..ipcountry import derive_country
 from ..models import Payment, PaymentAttempt
 from ..risk import RiskContext, RiskResult, score_payment
 from . import postings
@@ -119,6 +120,9 @@ def _create(actor: Actor, requests: list[ChargeRequest]) -> list[Payment | Domai
     audits: list[AuditEvent] = []
     for index, currency in currencies.items():
         req = requests[index]
+        if req.ip_address and not req.ip_country:
+            # Given, a country is the client's; derived only when a lookup is configured.
+            req = replace(req, ip_country=derive_country(req.ip_address))
         try:
             customer = customers.get(req.customer_id) or customer_get(customer_id=req.customer_id)
             if isinstance(customer, DomainError):

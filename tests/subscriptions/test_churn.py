@@ -5,8 +5,9 @@ import random
 
 import pytest
 
+from core.models import AuditEvent, MLModel
 from subscriptions import churn
-from subscriptions.models import ChurnModel, Invoice, InvoiceAttempt, Subscription, SubscriptionEvent
+from subscriptions.models import Invoice, InvoiceAttempt, Subscription, SubscriptionEvent
 from tests.factories import CustomerFactory
 
 from .conftest import at
@@ -15,9 +16,11 @@ pytestmark = pytest.mark.django_db
 NOW = at(2026, 12, 1)
 
 
-def _history(make_plan, n=160, pricey=None):
+def _history(make_plan, n=160, pricey=None, misleading=False):
     """Test data written directly: a year of subscriptions where churners fail payments first
-    (and, with `pricey` minor units, pay that price where the others pay 30.00)."""
+    (and, with `pricey` minor units, pay that price where the others pay 30.00). With `misleading`,
+    the churners of the evaluation period (after NOW - H) fail nothing, and other subscriptions fail
+    payments in September instead: a model trained on the earlier pattern ranks worse than chance."""
     rng = random.Random(3)
     cheap = make_plan(amount=3000)
     dear = make_plan(amount=pricey) if pricey else cheap
@@ -35,9 +38,14 @@ def _history(make_plan, n=160, pricey=None):
                                          status="active", plan_id=plan.id, quantity=1, currency="USD",
                                          mrr=plan.amount, at=start)
         InvoiceAttempt.objects.create(invoice=invoice, number=1, status="succeeded", created=start, settled=start)
+        if misleading and i % 3 == 1:
+            for k in range(3):
+                moment = at(2026, 9, 5) + dt.timedelta(days=8 * k)
+                InvoiceAttempt.objects.create(invoice=invoice, number=2 + k, status="failed",
+                                              failure_code="insufficient_funds", created=moment, settled=moment)
         if i % 3 == 0:
             churn_at = at(2026, 3, 1) + dt.timedelta(days=rng.randint(0, 260))
-            for k in range(3):
+            for k in range(3 if not (misleading and churn_at > NOW - churn.HORIZON) else 0):
                 moment = churn_at - dt.timedelta(days=45 - 10 * k)
                 InvoiceAttempt.objects.create(invoice=invoice, number=2 + k, status="failed",
                                               failure_code="insufficient_funds", created=moment, settled=moment)
@@ -49,7 +57,7 @@ def _history(make_plan, n=160, pricey=None):
 def test_too_little_history_shows_no_score(make_plan):
     _history(make_plan, n=10)
     assert churn.train(now=NOW) is None
-    assert ChurnModel.objects.count() == 0
+    assert MLModel.objects.filter(name=churn.NAME).count() == 0
     result = churn.at_risk(now=NOW)
     assert (result["status"], result["subscriptions"], result["model"]) == ("insufficient_history", [], None)
 
@@ -57,12 +65,18 @@ def test_too_little_history_shows_no_score(make_plan):
 def test_trained_model_is_stored_with_metrics_and_explains_scores(make_plan):
     _history(make_plan)
     model = churn.train(now=NOW)
-    assert (model.train_cutoff, model.eval_cutoff) == (NOW - 2 * churn.HORIZON, NOW - churn.HORIZON)
-    assert model.n_train > 100 and model.n_eval > 50
-    assert set(model.metrics) == {"auc", "precision", "recall", "base_rate", "train_positives", "eval_positives"}
-    assert model.metrics["auc"] > 0.7
+    assert (model.window_end, model.params["eval_cutoff"]) == (NOW - 2 * churn.HORIZON,
+                                                               "2026-10-02T00:00:00Z")
+    assert model.window_start == NOW - 2 * churn.HORIZON - dt.timedelta(days=90)
+    assert model.metrics["n_train"] > 100 and model.metrics["n_eval"] > 50
+    assert set(model.metrics) == {"roc_auc", "auprc", "precision", "recall", "base_rate", "train_positives",
+                                  "eval_positives", "n_train", "n_eval", "rules_baseline"}
+    assert model.metrics["roc_auc"] > 0.7
+    assert (model.name, model.features, model.artifact_format) == ("churn", churn.FEATURES, "xgboost-json")
+    assert len(model.data_fingerprint) == 64 and len(model.eval_fingerprint) == 64
     again = churn.train(now=NOW)
-    assert again.booster == model.booster  # seeded and single-threaded: deterministic
+    assert bytes(again.artifact) == bytes(model.artifact)  # seeded and single-threaded: deterministic
+    assert again.data_fingerprint == model.data_fingerprint
     result = churn.at_risk(now=at(2026, 10, 20), limit=5)
     assert result["status"] == "ok" and len(result["subscriptions"]) == 5
     top = result["subscriptions"][0]
@@ -120,3 +134,43 @@ def test_at_risk_page_reads_prices_as_money(make_plan, staff_client):
     with time_machine.travel(at(2026, 10, 20), tick=False):
         page = staff_client("admin").get("/admin/subscriptions/churnmodel/at-risk/").content.decode()
     assert "monthly_price = 120.83 USD" in page and "12083" not in page
+
+
+def test_good_model_is_promoted_and_scores_come_from_the_active_model(make_plan):
+    _history(make_plan)
+    first = churn.train(now=NOW)
+    assert first.status == MLModel.Status.ACTIVE and first.promotion["promoted"] is True
+    assert first.metrics["auprc"] > first.metrics["rules_baseline"]["auprc"] == first.metrics["base_rate"]
+    assert first.promotion["reason"] == (f"auprc {first.metrics['auprc']} > rules {first.metrics['base_rate']}"
+                                         ", no active model")
+    assert AuditEvent.objects.filter(action="ml_model.promoted", object_id=first.id).count() == 1
+    result = churn.at_risk(now=at(2026, 10, 20), limit=3)
+    assert (result["status"], result["model"]["id"], result["warnings"]) == ("ok", first.id, [])
+    # Retrained on the same history: not worse than the active model on the same sample, so it replaces it.
+    second = churn.train(now=NOW)
+    first.refresh_from_db()
+    assert (first.status, second.status) == (MLModel.Status.RETIRED, MLModel.Status.ACTIVE)
+    assert second.promotion["active_model_id"] == first.id
+    assert second.promotion["active"]["auprc"] == first.metrics["auprc"]
+    assert churn.at_risk(now=at(2026, 10, 20), limit=3)["model"]["id"] == second.id
+
+
+def test_model_worse_than_chance_stays_a_candidate_and_the_page_warns(make_plan, staff_client):
+    import time_machine
+
+    _history(make_plan, misleading=True)
+    model = churn.train(now=NOW)
+    assert model.metrics["roc_auc"] < 0.5
+    assert model.status == MLModel.Status.CANDIDATE and model.promotion["promoted"] is False
+    assert model.promotion["reason"] == f"worse_than_chance: ROC-AUC {model.metrics['roc_auc']} is not above 0.5"
+    assert AuditEvent.objects.filter(action="ml_model.promotion_refused", object_id=model.id).count() == 1
+    result = churn.at_risk(now=at(2026, 10, 20))
+    assert (result["status"], result["subscriptions"], result["model"]["id"]) == ("no_active_model", [], model.id)
+    assert result["warnings"] == [
+        f"Model {model.version} ranks worse than chance (ROC-AUC {model.metrics['roc_auc']}, at most 0.5): "
+        "it is never made active.",
+        f"No churn model is active: the latest, {model.version}, is a candidate ({model.promotion['reason']})."]
+    with time_machine.travel(at(2026, 10, 20), tick=False):
+        page = staff_client("admin").get("/admin/subscriptions/churnmodel/at-risk/").content.decode()
+    assert "ranks worse than chance" in page and "No churn model is active" in page
+    assert "No scores without an active model." in page
