@@ -1,6 +1,7 @@
-"""Staff pages of the model registry: every trained model with its metrics; promote (by the promotion
-rule), roll back and retire, each through the registry's audited services."""
+"""Staff pages of core: the model registry (every trained model with its metrics; promote by the promotion
+rule, roll back and retire, each through the registry's audited services) and the events."""
 
+import json
 from typing import Any
 
 from django.contrib import admin
@@ -12,7 +13,7 @@ from django.utils.html import format_html
 from .admin_base import ReadOnlyAdmin
 from .admin_ops import OperationActionsMixin, operation_action
 from .ml import registry
-from .models import MLModel
+from .models import Event, MLModel
 from .operations import get_operation
 
 
@@ -63,3 +64,21 @@ class MLModelAdmin(OperationActionsMixin, ReadOnlyAdmin):
             return format_html('<strong class="bo-warning">{}</strong>',
                                "Worse than chance (ROC-AUC at most 0.5): never used")
         return "ok" if obj.metrics else "no held-out metrics"
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """What integrators were told, as they were told it (`data` is the object as REST rendered it then);
+    whether the relay has handed it to the webhook endpoints yet. Events are immutable."""
+
+    list_display = ("id", "type", "object_id", "created", "actor_label", "dispatched_at")
+    list_filter = ("type",)
+    search_fields = ("=id", "=object_id", "=request_id")
+    date_hierarchy = "created"
+    fields = ("id", "type", "created", "object_type", "object_id", "payload", "request_id", "actor_type",
+              "actor_id", "actor_label", "dispatched_at")
+    readonly_fields = fields
+
+    @admin.display(description="Data")
+    def payload(self, obj: Event) -> str:
+        return format_html("<pre class=\"bo-json\">{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True))

@@ -112,3 +112,15 @@ def test_a_subscription_and_its_first_invoice(actor, customer, one_sandbox):
     paid = Event.objects.get(type="invoice.paid")
     assert (paid.data["object"]["subscription_id"], paid.data["object"]["status"],
             [line["amount"] for line in paid.data["object"]["lines"]]) == (sub.pk, "paid", ["30.00"])
+
+
+def test_staff_see_events_in_the_admin_and_cannot_change_them(staff_client, actor):
+    customer = customer_create(actor=actor, email="shown@example.com", name="Shown")
+    event = Event.objects.get(type="customer.created")
+    client = staff_client("auditor")
+    listing = client.get("/admin/core/event/?type=customer.created").content.decode()
+    assert event.pk in listing and "customer.created" in listing
+    page = client.get(f"/admin/core/event/{event.pk}/change/").content.decode()
+    assert customer.pk in page and "shown@example.com" in page
+    assert client.post(f"/admin/core/event/{event.pk}/change/", {"type": "x"}).status_code == 403
+    assert Event.objects.get(pk=event.pk).type == "customer.created"
