@@ -77,13 +77,11 @@ def _bench_env() -> dict[str, str]:
 
 def _seed(wallet_count: int, key_count: int) -> dict:
     from django.contrib.auth import get_user_model
+    from scratchdb import funded_wallets
 
     from accounts.models import Customer
     from accounts.services import api_key_create, customer_create, staff_user_create
     from core.context import Actor
-    from core.db import use_case
-    from wallets import ledger, services
-    from wallets.models import AccountType, Wallet
 
     actor = Actor.system("bench")
     user = get_user_model().objects.filter(username="http-bench-admin").first()
@@ -94,20 +92,7 @@ def _seed(wallet_count: int, key_count: int) -> dict:
     # default), as one merchant's key would be in production.
     keys = [api_key_create(actor=actor, owner=user, name=f"http bench {i}", scopes="*").raw_key
             for i in range(key_count)]
-    have = Customer.objects.filter(email__endswith="@httpbench.example").count()
-    for i in range(have, wallet_count):
-        @use_case
-        def make(i=i):
-            customer = customer_create(actor=actor, email=f"w{i:05d}@httpbench.example")
-            wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency="USD")
-            source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
-                                           owner="provider:bench")
-            services.wallet_credit_topup(wallet_id=wallet.pk, amount=START_BALANCE, source=source, actor=actor,
-                                         reference="bench")
-
-        make()
-    wallets = list(Wallet.objects.filter(customer__email__endswith="@httpbench.example")
-                   .order_by("customer__email").values_list("id", flat=True))[:wallet_count]
+    wallets = [wallet for wallet, _ in funded_wallets(wallet_count, domain="httpbench.example", balance=START_BALANCE)]
     payer = Customer.objects.filter(email="payer@httpbench.example").first()
     if payer is None:
         payer = customer_create(actor=actor, email="payer@httpbench.example", name="HTTP bench payer", country="US")

@@ -23,36 +23,14 @@ import statistics
 import sys
 import time
 
-from scratchdb import conninfo, ensure_database, setup_django
+from scratchdb import conninfo, ensure_database, funded_wallets, setup_django
 
 START_BALANCE = 10**12  # minor units; large enough that no bench transfer is refused for funds
 
 
 def _bench_wallets(count: int) -> list[tuple[str, int]]:
     """(wallet id, account id) of `count` funded bench wallets, created once through the services."""
-    from accounts.models import Customer
-    from accounts.services import customer_create
-    from core.context import Actor
-    from core.db import use_case
-    from wallets import ledger, services
-    from wallets.models import AccountType, Wallet
-
-    actor = Actor.system("bench")
-    have = Customer.objects.filter(email__endswith="@bench.example").count()
-    for i in range(have, count):
-        @use_case
-        def make(i=i):
-            customer = customer_create(actor=actor, email=f"bench{i:05d}@bench.example")
-            wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency="USD")
-            source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
-                                           owner="provider:bench")
-            services.wallet_credit_topup(wallet_id=wallet.pk, amount=START_BALANCE, source=source, actor=actor,
-                                         reference="bench")
-
-        make()
-    rows = (Wallet.objects.filter(customer__email__endswith="@bench.example")
-            .order_by("customer__email").values_list("id", "account_id"))
-    return list(rows)[:count]
+    return funded_wallets(count, domain="bench.example", balance=START_BALANCE)
 
 
 def _pairs(rng, wallets, hot: bool):

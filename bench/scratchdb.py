@@ -45,3 +45,31 @@ def ensure_database(script: str) -> None:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],)).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
     call_command("migrate", verbosity=0)
+
+
+def funded_wallets(count: int, *, domain: str, balance: int) -> list[tuple[str, int]]:
+    """(wallet id, account id) of `count` USD wallets of customers `<n>@<domain>`, each topped up with
+    `balance` minor units from the sandbox clearing account; made once, through the services."""
+    from accounts.models import Customer
+    from accounts.services import customer_create
+    from core.context import Actor
+    from core.db import use_case
+    from wallets import ledger, services
+    from wallets.models import AccountType, Wallet
+
+    actor = Actor.system("bench")
+    have = Customer.objects.filter(email__endswith=f"@{domain}").count()
+    for i in range(have, count):
+        @use_case
+        def make(i: int = i) -> None:
+            customer = customer_create(actor=actor, email=f"w{i:05d}@{domain}")
+            wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency="USD")
+            source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
+                                           owner="provider:bench")
+            services.wallet_credit_topup(wallet_id=wallet.pk, amount=balance, source=source, actor=actor,
+                                         reference="bench")
+
+        make()
+    rows = (Wallet.objects.filter(customer__email__endswith=f"@{domain}")
+            .order_by("customer__email").values_list("id", "account_id"))
+    return list(rows)[:count]

@@ -344,8 +344,9 @@ def _in_own_transaction(write: _Write) -> Outcome:
     raise IdempotencyKeyInUse()
 
 
-def _attempt(write: _Write) -> Outcome:
-    now = clock.now()
+def _take(write: _Write, now: dt.datetime) -> Outcome | None:
+    """Holds the key for this transaction: the stored answer to replay, or None when the key is free
+    (an expired record deleted)."""
     locked, existing = _lock_and_read(write.scope, write.key)
     if not locked:
         raise IdempotencyKeyInUse()
@@ -354,6 +355,14 @@ def _attempt(write: _Write) -> Outcome:
         return write.report(_as_outcome(replay))
     if existing is not None:
         _delete(existing)
+    return None
+
+
+def _attempt(write: _Write) -> Outcome:
+    now = clock.now()
+    replayed = _take(write, now)
+    if replayed is not None:
+        return replayed
     try:
         status, body = write.effect()
     except DomainError as exc:
@@ -368,14 +377,9 @@ def _record_refusal(write: _Write, error: DomainError) -> Outcome:
     """The refusal's record, after the effect's transaction rolled back; or the record another
     request with the key wrote meanwhile, answered as a replay."""
     now = clock.now()
-    locked, existing = _lock_and_read(write.scope, write.key)
-    if not locked:
-        raise IdempotencyKeyInUse()
-    replay = _verdict(existing, write.operation, write.fingerprint, now)
-    if replay is not None:
-        return write.report(_as_outcome(replay))
-    if existing is not None:
-        _delete(existing)
+    replayed = _take(write, now)
+    if replayed is not None:
+        return replayed
     _insert(write, now, error.status, {"error": error.to_dict()})
     return write.report(error)
 
