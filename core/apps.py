@@ -12,4 +12,4 @@ class CoreConfig(AppConfig):
 
         # Each app's event types, declared in its events.py (as audit actions are in audit.py).
         autodiscover_modules("events")
-        from .ml import audit, operations  # noqa: F401  (the registry's audit actions and staff operations)
+        from .ml import audit, events, operations  # noqa: F401  (the registry's audit actions, events, staff operations)

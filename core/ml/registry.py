@@ -18,11 +18,13 @@ from core import clock
 from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
+from core.events import emit
 from core.ids import get_by_public_id
 from core.models import AuditEvent, MLModel, stamp, touch
 
 from .audit import ModelRegistryAction
 from .errors import ModelNotComparable, ModelNotFound, NoActiveModel, NoPreviousModel
+from .events import ModelRegistryEvent
 
 KEY_METRIC = "auprc"
 
@@ -89,6 +91,7 @@ def model_register(*, actor: Actor, name: str, version: str, features: list[str]
     model.save(force_insert=True)
     audit_record(action=ModelRegistryAction.MODEL_REGISTERED, actor=actor, obj=model,
                  details={"name": name, "version": version, "metrics": _headline(metrics)})
+    emit(ModelRegistryEvent.MODEL_REGISTERED, model, actor=actor)
     return model
 
 
@@ -126,10 +129,13 @@ def model_promote(*, actor: Actor, model_id: str,
     if active is not None:
         active.status, active.retired_at = MLModel.Status.RETIRED, now
         touch(active, "status", "retired_at", now=now)
+        emit(ModelRegistryEvent.MODEL_RETIRED, active, previous={"status": MLModel.Status.ACTIVE.value}, actor=actor)
+    before = candidate.status
     candidate.status, candidate.activated_at = MLModel.Status.ACTIVE, now
     touch(candidate, "status", "activated_at", "promotion", now=now)
     audit_record(action=ModelRegistryAction.MODEL_PROMOTED, actor=actor, obj=candidate,
                  details={"reason": reason, "replaced": active.id if active else None})
+    emit(ModelRegistryEvent.MODEL_ACTIVATED, candidate, previous={"status": before}, actor=actor)
     return candidate, True, reason
 
 
@@ -137,9 +143,11 @@ def model_promote(*, actor: Actor, model_id: str,
 def model_retire(*, actor: Actor, model_id: str) -> MLModel:
     model = _lock(model_id)
     if model.status != MLModel.Status.RETIRED:
+        before = model.status
         model.status, model.retired_at = MLModel.Status.RETIRED, clock.now()
         touch(model, "status", "retired_at")
         audit_record(action=ModelRegistryAction.MODEL_RETIRED, actor=actor, obj=model)
+        emit(ModelRegistryEvent.MODEL_RETIRED, model, previous={"status": before}, actor=actor)
     return model
 
 
@@ -158,11 +166,13 @@ def model_rollback(*, actor: Actor, name: str) -> MLModel:
     now = clock.now()
     active.status, active.retired_at = MLModel.Status.RETIRED, now
     touch(active, "status", "retired_at", now=now)
+    emit(ModelRegistryEvent.MODEL_RETIRED, active, previous={"status": MLModel.Status.ACTIVE.value}, actor=actor)
     back = previous[0]
     back.status, back.activated_at = MLModel.Status.ACTIVE, now
     touch(back, "status", "activated_at", now=now)
     audit_record(action=ModelRegistryAction.MODEL_ROLLED_BACK, actor=actor, obj=back,
                  details={"replaced": active.id})
+    emit(ModelRegistryEvent.MODEL_ACTIVATED, back, previous={"status": MLModel.Status.RETIRED.value}, actor=actor)
     return back
 
 

@@ -126,3 +126,21 @@ def test_the_demo_trains_and_activates_a_model_once(db):
     assert active is not None and "activated" in out.getvalue()
     seed_model(stdout=out)
     assert MLModel.objects.count() == 1 and out.getvalue().endswith(f"{active.version} already active")
+
+
+def test_registering_promoting_and_rolling_back_are_events(db, trained):
+    from core.models import Event
+
+    first = fraud_model.register(actor=ACTOR, trained=trained, data_fingerprint="e" * 64, activate=True)
+    second = fraud_model.register(actor=ACTOR, trained=trained, data_fingerprint="e" * 64, activate=True)
+    registry.model_rollback(actor=ACTOR, name="fraud")
+    told = [(e.type, e.object_id, e.data["object"]["status"], (e.data.get("previous_attributes") or {}).get("status"))
+            for e in Event.objects.order_by("created", "pk")]
+    one, two = first["model_id"], second["model_id"]
+    # As a set: the events of one transaction may share a timestamp.
+    assert sorted(told, key=repr) == sorted([
+        ("model.registered", one, "candidate", None), ("model.activated", one, "active", "candidate"),
+        ("model.registered", two, "candidate", None), ("model.retired", one, "retired", "active"),
+        ("model.activated", two, "active", "candidate"),
+        ("model.retired", two, "retired", "active"), ("model.activated", one, "active", "retired"),
+    ], key=repr)
