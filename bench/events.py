@@ -7,10 +7,11 @@
    attempt signed and POSTed to a receiver in this process (a threaded HTTP server answering 200).
    Checked first: the receiver saw each event exactly once (its `webhook-id`), every delivery
    succeeded, no outbox row is left unsent.
-2. Transfers: `wallets.services.wallet_transfer` run sequentially for a fixed time with events on
-   and off, alternating rounds; off swaps the `emit` the transfer calls for a no-op in this process
-   only (there is no setting for it: production always writes events). Checked: the on rounds wrote
-   one `wallet.transfer.created` event per transfer, the off rounds none.
+2. Transfers, sequentially for a fixed time with events on and off, alternating rounds, through two
+   doors: the service (`wallets.services.wallet_transfer`) and `POST /api/v1/transfers` (the whole
+   request stack in this process, Django's test client). Off swaps the `emit` the transfer calls for
+   a no-op in this process only (there is no setting for it: production always writes events).
+   Checked: the on rounds wrote one `wallet.transfer.created` event per transfer, the off rounds none.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_events_bench \\
         .venv/bin/python bench/events.py --events 10000 --threads 4 --seconds 10 --rounds 3
@@ -40,6 +41,8 @@ START_BALANCE = 10**12  # minor units; no bench transfer is refused for funds
 # The receiver is on 127.0.0.1 over plain HTTP: allowed for this process only.
 os.environ["WEBHOOK_ALLOW_INSECURE"] = "true"
 os.environ["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "true"
+# One key makes every REST transfer: this process's own rate limit is not what is measured.
+os.environ.setdefault("API_RATE_LIMIT", "1000000/min")
 # Endpoint secrets are stored encrypted; a run reads only the endpoint it made (as bench/http.py does).
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", base64.b64encode(secrets.token_bytes(32)).decode())
 
@@ -203,25 +206,61 @@ def events_off():
         movements.emit = real
 
 
-def _transfers(wallets: list[str], seconds: float, rng: random.Random) -> int:
+def _service_door():
     from core.context import Actor
     from wallets.services import wallet_transfer
 
     actor = Actor.system("bench")
+
+    def transfer(a: str, b: str, amount: int) -> None:
+        wallet_transfer(actor=actor, from_wallet_id=a, to_wallet_id=b, amount=amount, currency="USD")
+
+    return transfer
+
+
+def _rest_door():
+    """POST /api/v1/transfers through the whole request stack (middleware, key, throttle, DRF), in
+    this process (Django's test client: no socket, no server)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from accounts.services import api_key_create, staff_user_create
+    from core.context import Actor
+
+    actor = Actor.system("bench")
+    user = get_user_model().objects.filter(username="events-bench-admin").first()
+    if user is None:
+        user = staff_user_create(actor=actor, username="events-bench-admin", password=secrets.token_urlsafe(24),
+                                 role="admin", with_totp=False).user
+    key = api_key_create(actor=actor, owner=user, name="events bench", scopes="*").raw_key
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", SERVER_NAME="localhost")
+
+    def transfer(a: str, b: str, amount: int) -> None:
+        response = client.post("/api/v1/transfers", {"from_wallet_id": a, "to_wallet_id": b,
+                                                     "amount": f"{amount / 100:.2f}", "currency": "USD"},
+                               content_type="application/json")
+        if response.status_code != 201:
+            raise RuntimeError(f"transfer answered {response.status_code}: {response.content[:300]!r}")
+
+    return transfer
+
+
+def _transfers(transfer, wallets: list[str], seconds: float, rng: random.Random) -> int:
     done, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         a, b = rng.sample(wallets, 2)
-        wallet_transfer(actor=actor, from_wallet_id=a, to_wallet_id=b, amount=1 + done % 997, currency="USD")
+        transfer(a, b, 1 + done % 997)
         done += 1
     return done
 
 
-def transfers(wallet_count: int, seconds: float, rounds: int) -> dict:
+def transfers(door: str, wallet_count: int, seconds: float, rounds: int) -> dict:
     from core.models import Event
 
     wallets = _bench_wallets(wallet_count)
+    transfer = _rest_door() if door == "rest" else _service_door()
     rng = random.Random(7)
-    _transfers(wallets, min(1.0, seconds), rng)  # warm-up: connections, caches, plans
+    _transfers(transfer, wallets, min(1.0, seconds), rng)  # warm-up: connections, caches, plans
     on_runs: list[float] = []
     off_runs: list[float] = []
     transfer_events = Event.objects.filter(type="wallet.transfer.created")
@@ -231,11 +270,11 @@ def transfers(wallet_count: int, seconds: float, rounds: int) -> dict:
         for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
             before = transfer_events.count()
             if side == "on":
-                done = _transfers(wallets, seconds, rng)
+                done = _transfers(transfer, wallets, seconds, rng)
                 on_runs.append(done / seconds)
             else:
                 with events_off():
-                    done = _transfers(wallets, seconds, rng)
+                    done = _transfers(transfer, wallets, seconds, rng)
                 off_runs.append(done / seconds)
             written[side] += transfer_events.count() - before
             written[f"{side}_transfers"] += done
@@ -262,11 +301,11 @@ def main(argv=None) -> int:
     from django.db import connection
 
     delivered = deliveries(args.events, args.threads, args.batch)
-    transferred = transfers(args.wallets, args.seconds, args.rounds)
+    transferred = {door: transfers(door, args.wallets, args.seconds, args.rounds) for door in ("service", "rest")}
     meta = {"events": args.events, "threads": args.threads, "batch": args.batch, "seconds": args.seconds,
             "rounds": args.rounds, "wallets": args.wallets, "cpus": os.cpu_count(),
             "postgres": connection.cursor().connection.info.server_version, "python": sys.version.split()[0]}
-    ok = delivered["check"]["ok"] and transferred["check"]["ok"]
+    ok = delivered["check"]["ok"] and all(t["check"]["ok"] for t in transferred.values())
     if args.json:
         print(json.dumps({"deliveries": delivered, "transfers": transferred, "meta": meta, "ok": ok}))
     else:
@@ -274,9 +313,10 @@ def main(argv=None) -> int:
         print(f"deliveries: {delivered['deliveries_per_second']:.1f}/s ({args.events} in {delivered['seconds']} s: "
               f"fan-out {delivered['fan_out_seconds']} s, relay {delivered['relay_seconds']} s; "
               f"writing the events took {delivered['write_events_seconds']} s)  check {delivered['check']}")
-        print(f"transfers: events on {transferred['events_on_tps']:.1f}/s, off {transferred['events_off_tps']:.1f}/s, "
-              f"{transferred['slower_with_events']:.1%} slower with events  runs on {transferred['on_runs']} / "
-              f"off {transferred['off_runs']}  check {transferred['check']}")
+        for door, t in transferred.items():
+            print(f"transfers ({door}): events on {t['events_on_tps']:.1f}/s, off {t['events_off_tps']:.1f}/s, "
+                  f"{t['slower_with_events']:.1%} slower with events  runs on {t['on_runs']} / off {t['off_runs']}"
+                  f"  check {t['check']}")
     return 0 if ok else 1
 
 
