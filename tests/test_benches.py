@@ -83,3 +83,17 @@ def test_http_bench_serves_every_door_open_loop_and_checks_the_rows(scratch_data
                             "payments_ok": 30, "counts_match": True}
     assert out["meta"]["command"].startswith("gunicorn -c config/gunicorn.conf.py config.wsgi:application")
     assert out["results"]["transfers"][0]["app_cpu_ms"] > 0 and out["results"]["transfers"][0]["db_cpu_ms"] > 0
+
+
+def test_events_bench_delivers_every_event_once_and_compares_transfers_with_events_off(scratch_database):
+    out = json.loads(_run("events.py", scratch_database, "--events", "60", "--threads", "2", "--batch", "25",
+                          "--seconds", "0.3", "--rounds", "2", "--wallets", "4", "--json"))
+    assert out["ok"] is True
+    assert out["deliveries"]["check"] == {"events": 60, "received_distinct": 60, "received_more_than_once": 0,
+                                          "deliveries_succeeded": 60, "outbox_unsent": 0, "ok": True}
+    assert list(out["transfers"]) == ["service", "rest"]
+    for transfers in out["transfers"].values():
+        assert len(transfers["on_runs"]) == len(transfers["off_runs"]) == 2
+        assert transfers["check"]["off"] == 0 and transfers["check"]["on"] == transfers["check"]["on_transfers"] > 0
+        assert transfers["events_off_tps"] > 0
+    assert out["deliveries"]["deliveries_per_second"] > 0
