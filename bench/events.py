@@ -169,28 +169,9 @@ def deliveries(count: int, threads: int, batch: int) -> dict:
 
 def _bench_wallets(count: int) -> list[str]:
     """Ids of `count` funded USD bench wallets, created once through the services."""
-    from accounts.models import Customer
-    from accounts.services import customer_create
-    from core.context import Actor
-    from core.db import use_case
-    from wallets import ledger, services
-    from wallets.models import AccountType, Wallet
+    from scratchdb import funded_wallets
 
-    actor = Actor.system("bench")
-    have = Customer.objects.filter(email__startswith="evwallet", email__endswith="@bench.example").count()
-    for i in range(have, count):
-        @use_case
-        def make(i=i):
-            customer = customer_create(actor=actor, email=f"evwallet{i:05d}@bench.example")
-            wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency="USD")
-            source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
-                                           owner="provider:bench")
-            services.wallet_credit_topup(wallet_id=wallet.pk, amount=START_BALANCE, source=source, actor=actor,
-                                         reference="bench")
-
-        make()
-    mine = Wallet.objects.filter(customer__email__startswith="evwallet", customer__email__endswith="@bench.example")
-    return list(mine.order_by("customer__email").values_list("id", flat=True))[:count]
+    return [wallet for wallet, _ in funded_wallets(count, domain="events.bench.example", balance=START_BALANCE)]
 
 
 @contextmanager
