@@ -8,7 +8,7 @@ class SubscriptionsConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from . import audit, operations  # noqa: F401
+        from . import audit, operations, tasks  # noqa: F401  (tasks: the outbox runs them by name)
         from .models import DunningSettings, Plan
 
         auditlog.register(DunningSettings)

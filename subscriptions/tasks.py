@@ -16,6 +16,16 @@ def run_billing_cycle() -> str:
     return billing_run(actor=Actor.for_task(BILLING_TASK_NAME), triggered_by="celery beat").id
 
 
+@shared_task(name="subscriptions.send_notification", autoretry_for=(OSError,), retry_backoff=30,
+             retry_backoff_max=3600, max_retries=12)
+def send_notification(notification_id: int) -> int:
+    """Sends a recorded customer e-mail once (the outbox hands it over after the deciding commit);
+    a mail server that is down is retried with backoff."""
+    from .services.notifications import _send_one
+
+    return _send_one(notification_id)
+
+
 @shared_task(name=CHURN_TASK_NAME)
 def train_churn_model() -> str:
     from .churn import train

@@ -1,5 +1,8 @@
 """The customer e-mails of collection and dunning: recorded in the transaction that decides to
-send them, sent after it commits (a rolled-back decision sends nothing)."""
+send them, with an outbox message to send them (`core.outbox`), and sent after it commits by whichever
+comes first: the deciding process right away, or the task the relay hands to a worker. A send that
+fails (mail server down) or a crash before it is retried by the task; the row's lock and its `sent`
+stamp make each e-mail go out once (a crash between the send and the stamp can repeat it)."""
 
 from __future__ import annotations
 
@@ -10,10 +13,12 @@ from django.core.mail import send_mail
 from core import clock
 from core.db import run_in_transaction
 from core.money import format_amount
+from core.outbox import enqueue
 
 from ..models import Invoice, Notification, Subscription
 
 logger = logging.getLogger("subscriptions")
+SEND_TASK = "subscriptions.send_notification"
 
 
 def _queue(*, sub: Subscription, invoice: Invoice | None, kind: str, subject: str, body: str) -> int | None:
@@ -21,8 +26,10 @@ def _queue(*, sub: Subscription, invoice: Invoice | None, kind: str, subject: st
     to = sub.customer.email
     if not to:
         return None
-    return Notification.objects.create(subscription=sub, invoice=invoice, kind=kind, to=to, subject=subject,
-                                       body=body, created=clock.now()).pk
+    note = Notification.objects.create(subscription=sub, invoice=invoice, kind=kind, to=to, subject=subject,
+                                       body=body, created=clock.now())
+    enqueue(SEND_TASK, note.pk)
+    return note.pk
 
 
 def _due(invoice: Invoice) -> str:
@@ -51,14 +58,29 @@ def _dunning_ended(sub: Subscription, invoice: Invoice, *, final: str, hard: boo
 
 
 def _deliver(ids: list[int | None]) -> int:
-    """Sends recorded notifications through Django's mail backend; a failed send stays unsent."""
+    """Sends recorded notifications now (the fast path after the deciding commit); one that fails stays
+    unsent for its outbox task to retry."""
     sent = 0
-    for note in Notification.objects.filter(pk__in=[i for i in ids if i], sent__isnull=True):
-        try:
-            send_mail(note.subject, note.body, None, [note.to])
-        except OSError:
-            logger.exception("notification not sent", extra={"notification": note.pk})
+    for pk in ids:
+        if pk is None:
             continue
-        run_in_transaction(lambda n=note: Notification.objects.filter(pk=n.pk).update(sent=clock.now()))
-        sent += 1
+        try:
+            sent += _send_one(pk)
+        except OSError:
+            logger.exception("notification not sent; its task retries", extra={"notification": pk})
     return sent
+
+
+def _send_one(pk: int) -> int:
+    """Sends one recorded notification unless it was sent: 1 when this call sent it. The row stays
+    locked while the mail goes out, so the fast path and the task never both send it."""
+
+    def send() -> int:
+        note = Notification.objects.select_for_update().filter(pk=pk, sent__isnull=True).first()
+        if note is None:
+            return 0
+        send_mail(note.subject, note.body, None, [note.to])
+        Notification.objects.filter(pk=pk).update(sent=clock.now())
+        return 1
+
+    return run_in_transaction(send)

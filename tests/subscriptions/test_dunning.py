@@ -121,3 +121,47 @@ def test_manual_pay_of_unpaid_invoice_recovers(actor, renewing, travel):
     invoice = Invoice.objects.get(subscription=sub, billing_reason="subscription_cycle")
     services.invoice_pay(actor=actor, invoice_id=invoice.id)
     assert _state(sub) == ("active", "paid", 2, None)
+
+
+class _MailServerDown:
+    """An e-mail backend whose server refuses connections (what smtplib raises then)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_an_e_mail_the_mail_server_refused_is_sent_once_by_its_outbox_task(actor, renewing, travel, settings):
+    from core.models import OutboxMessage
+    from core.outbox import run_due_locally
+
+    sub = renewing("tok_decline_insufficient_funds")
+    settings.EMAIL_BACKEND = f"{__name__}._MailServerDown"
+    travel(at(2026, 2, 1))
+    services.billing_run(actor=actor)
+    note = Notification.objects.get()
+    assert (note.kind, note.sent, len(mail.outbox)) == ("payment_failed", None, 0)
+    task = OutboxMessage.objects.get(task="subscriptions.send_notification")
+    assert task.args == [note.pk]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert run_due_locally() >= 1
+    note.refresh_from_db()
+    assert note.sent is not None and [m.to for m in mail.outbox] == [[sub.customer.email]]
+    # Sent is sent: the task delivered again (at-least-once) sends nothing more.
+    from subscriptions.tasks import send_notification
+
+    assert send_notification.apply(args=[note.pk]).get() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_an_e_mail_sent_right_away_is_not_sent_again_by_its_task(actor, renewing, travel):
+    from core.outbox import run_due_locally
+
+    renewing("tok_decline_insufficient_funds")
+    travel(at(2026, 2, 1))
+    services.billing_run(actor=actor)
+    assert len(mail.outbox) == 1
+    run_due_locally()
+    assert len(mail.outbox) == 1
