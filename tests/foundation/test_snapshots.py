@@ -162,3 +162,18 @@ def test_a_key_revoked_in_one_process_stops_working_in_another_within_the_bound(
     assert code == "api_key_revoked"
     bound = 1.0 if shared_cache() else settings.SNAPSHOT_LOCAL_SECONDS + 1.0
     assert seconds is not None and seconds <= bound
+
+
+def test_a_staff_login_does_not_make_cached_keys_stale(make_key):
+    created = make_key("*", role="operator")
+    client = _client(created.raw_key)
+    assert client.get("/api/v1/wallets").status_code == 200
+    owner = created.api_key.owner
+    owner.last_login = clock.now()
+    owner.save(update_fields=["last_login"])  # what django.contrib.auth's update_last_login does
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/wallets").status_code == 200
+    assert "accounts_apikey" not in _tables(queries)
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+    assert client.get("/api/v1/wallets").status_code == 401
