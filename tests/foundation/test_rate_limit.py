@@ -1,4 +1,5 @@
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from accounts.throttling import ApiKeyRateThrottle
@@ -58,9 +59,10 @@ def test_a_key_is_counted_in_one_counter_per_window_not_a_list_of_request_times(
 
     created = make_key("*", rate_limit="100/min")
     client = client_with(created.raw_key)
-    for _ in range(5):
-        assert client.get("/api/v1/customers").status_code == 200
-    throttle = ApiKeyRateThrottle()
-    window = int(throttle.timer() // 60)
-    assert cache.get(f"throttle_api_key_key:{created.api_key.pk}:{window}") == 5
-    assert cache.get(f"throttle_api_key_key:{created.api_key.pk}") is None
+    # The clock held mid-window: requests straddling a minute's edge would count in two windows.
+    with time_machine.travel(1_767_614_430.0, tick=False):  # 30 s into a minute
+        for _ in range(5):
+            assert client.get("/api/v1/customers").status_code == 200
+        window = int(ApiKeyRateThrottle().timer() // 60)
+        assert cache.get(f"throttle_api_key_key:{created.api_key.pk}:{window}") == 5
+        assert cache.get(f"throttle_api_key_key:{created.api_key.pk}") is None
