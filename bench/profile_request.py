@@ -17,7 +17,9 @@ import io
 import pstats
 import time
 
-from scratchdb import ROOT, ensure_database, setup_django
+from scratchdb import ROOT, ensure_database, funded_wallets, setup_django
+
+START_BALANCE = 10**12  # minor units: no profiled transfer is refused for funds
 
 
 def _setup(wallets: int):
@@ -26,16 +28,14 @@ def _setup(wallets: int):
     from accounts import services as accounts
     from core.context import Actor
     from core.ids import random_chars
-    from tests.factories import CustomerFactory
-    from tests.wallets_setup import open_wallet
 
     settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
     actor = Actor.system("bench")
     staff = accounts.staff_user_create(actor=actor, username=f"profile-{random_chars(8)}",
                                        password="profile-bench-password-1", role="admin", with_totp=False)
     key = accounts.api_key_create(actor=actor, owner=staff.user, name="profile", scopes="*")
-    ids = [open_wallet(actor=actor, customer=CustomerFactory(), balance=10_000_000).pk for _ in range(wallets)]
-    customer = CustomerFactory()
+    ids = [wallet for wallet, _ in funded_wallets(wallets, domain="profile.bench.example", balance=START_BALANCE)]
+    customer = accounts.customer_create(actor=actor, email=f"payer-{random_chars(8).lower()}@payers.profile.example")
     return key.raw_key, ids, customer.pk
 
 

@@ -112,40 +112,18 @@ def _matrix(samples):
     return np.array([s.features for s in samples], dtype=float), np.array([s.label for s in samples], dtype=float)
 
 
-def _auc(labels, scores) -> float | None:
-    positives = [s for s, y in zip(scores, labels, strict=True) if y == 1]
-    negatives = [s for s, y in zip(scores, labels, strict=True) if y == 0]
-    if not positives or not negatives:
-        return None
-    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
-    return round(wins / (len(positives) * len(negatives)), 4)
-
-
-def _auprc(labels, scores) -> float | None:
-    """Average precision: the mean, over the positives, of the precision among the samples scored at
-    least as high (ties counted together, so a constant score gives the base rate)."""
-    total = sum(1 for y in labels if y == 1)
-    if not total:
-        return None
-    pairs = sorted(zip(scores, labels, strict=True), key=lambda p: -p[0])
-    ap, seen, hits, i = 0.0, 0, 0, 0
-    while i < len(pairs):
-        j = i
-        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
-            j += 1
-        new_hits = sum(1 for _, y in pairs[i:j] if y == 1)
-        seen, hits = seen + (j - i), hits + new_hits
-        ap += new_hits * hits / seen
-        i = j
-    return round(ap / total, 4)
-
-
 def _metrics(labels: list[float], scores: list[float]) -> dict[str, Any]:
+    import numpy as np
+
+    from payments.risk.metrics import average_precision, roc_auc
+
+    y, s = np.array(labels, dtype=float), np.array(scores, dtype=float)
+    auc, ap = roc_auc(y, s), average_precision(y, s)
     predicted = [1 if s >= 0.5 else 0 for s in scores]
     tp = sum(1 for p, y in zip(predicted, labels, strict=True) if p == 1 and y == 1)
     fp = sum(1 for p, y in zip(predicted, labels, strict=True) if p == 1 and y == 0)
     fn = sum(1 for p, y in zip(predicted, labels, strict=True) if p == 0 and y == 1)
-    return {"roc_auc": _auc(labels, scores), "auprc": _auprc(labels, scores),
+    return {"roc_auc": None if auc is None else round(auc, 4), "auprc": None if ap is None else round(ap, 4),
             "precision": round(tp / (tp + fp), 4) if tp + fp else None,
             "recall": round(tp / (tp + fn), 4) if tp + fn else None}
 
