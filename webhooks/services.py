@@ -144,11 +144,15 @@ def _new_delivery(endpoint: WebhookEndpoint, event: Event, reason: str) -> Webho
 def fan_out(events: list[Event]) -> None:
     """core.events subscriber (in the relay, after the changes committed): a delivery of each event
     to every enabled endpoint that wants its type."""
-    require_transaction()
     endpoints = list(WebhookEndpoint.objects.filter(enabled=True).only("id", "enabled_events"))
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [_new_delivery(endpoint, event, WebhookDelivery.Reason.EVENT)
-         for event in events for endpoint in endpoints if endpoint.wants(event.type)])
+    _schedule_many([_new_delivery(endpoint, event, WebhookDelivery.Reason.EVENT)
+                    for event in events for endpoint in endpoints if endpoint.wants(event.type)])
+
+
+def _schedule_many(deliveries: list[WebhookDelivery]) -> None:
+    """`schedule_delivery` for many unsaved deliveries: one INSERT of them and one of their outbox rows."""
+    require_transaction()
+    WebhookDelivery.objects.bulk_create(deliveries)
     enqueue_many(DELIVER_TASK, [(d.pk, d.token) for d in deliveries])
 
 
@@ -170,10 +174,10 @@ def webhook_endpoint_replay(*, actor: Actor, endpoint_id: str, created_gte: dt.d
     events = Event.objects.filter(type__in=wanted, created__gte=created_gte, created__lte=created_lte)
     if events.count() > REPLAY_LIMIT:
         raise ReplayTooLarge(details={"limit": REPLAY_LIMIT})
-    count = 0
-    for event in events.order_by("created", "pk").iterator():
-        schedule_delivery(endpoint, event, WebhookDelivery.Reason.REPLAY)
-        count += 1
+    deliveries = [_new_delivery(endpoint, event, WebhookDelivery.Reason.REPLAY)
+                  for event in events.order_by("created", "pk")]
+    _schedule_many(deliveries)
+    count = len(deliveries)
     audit_record(action=WebhooksAction.EVENTS_REPLAYED, actor=actor, obj=endpoint,
                  details={"created_gte": clock.isoformat(created_gte), "created_lte": clock.isoformat(created_lte),
                           "types": types or [], "events": count})
