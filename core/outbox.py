@@ -40,6 +40,14 @@ def enqueue(task: str, *args: Any, at: dt.datetime | None = None, **kwargs: Any)
     return message
 
 
+def enqueue_many(task: str, calls: list[tuple[Any, ...]]) -> list[OutboxMessage]:
+    """`enqueue(task, *args)` for each args tuple of `calls`, due now, in one statement."""
+    require_transaction()
+    now = clock.now()
+    return OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=task, args=list(args), kwargs={}, created=now, next_attempt_at=now) for args in calls])
+
+
 def cancel(message_id: int | None) -> None:
     """Drops a message not yet sent (a scheduled retry that is no longer needed)."""
     require_transaction()

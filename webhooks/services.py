@@ -17,7 +17,7 @@ from core.event_operations import event_get
 from core.events import declared_events, emit, readable_types
 from core.ids import get_by_public_id, random_chars
 from core.models import Event, stamp, touch
-from core.outbox import enqueue
+from core.outbox import enqueue, enqueue_many
 
 from . import targets
 from .audit import WebhooksAction
@@ -128,11 +128,16 @@ def webhook_endpoint_rotate_secret(*, actor: Actor, endpoint_id: str) -> Webhook
 def schedule_delivery(endpoint: WebhookEndpoint, event: Event, reason: str) -> WebhookDelivery:
     """A delivery of `event` to `endpoint`, run by the outbox after commit."""
     require_transaction()
+    delivery = _new_delivery(endpoint, event, reason)
+    delivery.save(force_insert=True)
+    enqueue(DELIVER_TASK, delivery.pk, delivery.token)
+    return delivery
+
+
+def _new_delivery(endpoint: WebhookEndpoint, event: Event, reason: str) -> WebhookDelivery:
     delivery = WebhookDelivery(endpoint=endpoint, event=event, reason=reason, token=random_chars(24),
                                next_attempt_at=clock.now())
     stamp(delivery)
-    delivery.save(force_insert=True)
-    enqueue(DELIVER_TASK, delivery.pk, delivery.token)
     return delivery
 
 
@@ -140,10 +145,15 @@ def fan_out(events: list[Event]) -> None:
     """core.events subscriber (in the relay, after the changes committed): a delivery of each event
     to every enabled endpoint that wants its type."""
     endpoints = list(WebhookEndpoint.objects.filter(enabled=True).only("id", "enabled_events"))
-    for event in events:
-        for endpoint in endpoints:
-            if endpoint.wants(event.type):
-                schedule_delivery(endpoint, event, WebhookDelivery.Reason.EVENT)
+    _schedule_many([_new_delivery(endpoint, event, WebhookDelivery.Reason.EVENT)
+                    for event in events for endpoint in endpoints if endpoint.wants(event.type)])
+
+
+def _schedule_many(deliveries: list[WebhookDelivery]) -> None:
+    """`schedule_delivery` for many unsaved deliveries: one INSERT of them and one of their outbox rows."""
+    require_transaction()
+    WebhookDelivery.objects.bulk_create(deliveries)
+    enqueue_many(DELIVER_TASK, [(d.pk, d.token) for d in deliveries])
 
 
 @use_case
@@ -164,10 +174,10 @@ def webhook_endpoint_replay(*, actor: Actor, endpoint_id: str, created_gte: dt.d
     events = Event.objects.filter(type__in=wanted, created__gte=created_gte, created__lte=created_lte)
     if events.count() > REPLAY_LIMIT:
         raise ReplayTooLarge(details={"limit": REPLAY_LIMIT})
-    count = 0
-    for event in events.order_by("created", "pk").iterator():
-        schedule_delivery(endpoint, event, WebhookDelivery.Reason.REPLAY)
-        count += 1
+    deliveries = [_new_delivery(endpoint, event, WebhookDelivery.Reason.REPLAY)
+                  for event in events.order_by("created", "pk")]
+    _schedule_many(deliveries)
+    count = len(deliveries)
     audit_record(action=WebhooksAction.EVENTS_REPLAYED, actor=actor, obj=endpoint,
                  details={"created_gte": clock.isoformat(created_gte), "created_lte": clock.isoformat(created_lte),
                           "types": types or [], "events": count})

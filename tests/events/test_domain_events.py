@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.services import customer_create, customer_kyc_update, customer_update
 from core.events import dispatch_pending
-from core.models import Event
+from core.models import Event, OutboxMessage
 from payments.services import payment_cancel, payment_capture, payment_create, refund_create
 from subscriptions import services as subscriptions
 from tests.factories import CustomerFactory
@@ -124,3 +124,24 @@ def test_staff_see_events_in_the_admin_and_cannot_change_them(staff_client, acto
     assert customer.pk in page and "shown@example.com" in page
     assert client.post(f"/admin/core/event/{event.pk}/change/", {"type": "x"}).status_code == 403
     assert Event.objects.get(pk=event.pk).type == "customer.created"
+
+
+def test_the_fan_out_inserts_a_batchs_deliveries_and_their_outbox_rows_in_one_statement_each(actor):
+    now = CustomerFactory().created
+    everything, customers, payments = (
+        WebhookEndpoint.objects.create(url=f"https://hooks.example.com/{n}", enabled_events=wanted,
+                                       secret="whsec_test", created=now, updated=now)
+        for n, wanted in enumerate([["*"], ["customer.created"], ["payment.created"]]))
+    dispatch_pending()
+    before = _seen()
+    made = [customer_create(actor=actor, email=f"c{n}@example.com", name=f"C{n}") for n in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        assert dispatch_pending() == len(_seen() - before)
+    inserts = [q["sql"].split(" ")[2] for q in queries.captured_queries if q["sql"].startswith("INSERT INTO")]
+    assert sorted(inserts) == ['"core_outboxmessage"', '"webhooks_webhookdelivery"']
+    created = Event.objects.filter(type="customer.created", object_id__in=[c.pk for c in made])
+    assert sorted(WebhookDelivery.objects.filter(event__in=created).values_list("endpoint_id", flat=True)) == sorted(
+        [everything.pk, customers.pk] * 3)
+    assert not WebhookDelivery.objects.filter(endpoint=payments).exists()
+    assert sorted(tuple(m.args) for m in OutboxMessage.objects.filter(task="webhooks.deliver")) == sorted(
+        (d.pk, d.token) for d in WebhookDelivery.objects.all())
