@@ -1,1 +1,64 @@
-# Models arrive with this app's issue.
+"""Compliance models."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from core.ids import PublicIdField
+
+
+# --- Audit chain: archives and nightly checks (compliance.chain, compliance.archive) ----------------
+class AuditArchive(models.Model):
+    """One gzip-compressed JSON Lines file holding the sealed audit events `first_seq`..`last_seq`
+    (moved out of the table once older than AUDIT_ARCHIVE_AFTER_DAYS). The file's SHA-256 and the
+    chain's hashes at both ends are kept here, so the chain stays verifiable across archives; the
+    database trigger lets the archiver delete only events whose seq lies in a verified archive.
+    When the file passes AUDIT_RETENTION_DAYS it is deleted and `purged_at` set (the row stays: it
+    anchors the chain that follows)."""
+
+    id = PublicIdField(prefix="arc")
+    file_name = models.CharField(max_length=200, unique=True, help_text="Inside AUDIT_ARCHIVE_DIR.")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the compressed file.")
+    size = models.BigIntegerField(help_text="Bytes of the compressed file.")
+    first_seq = models.BigIntegerField(unique=True)
+    last_seq = models.BigIntegerField(unique=True)
+    event_count = models.IntegerField()
+    first_event_id = models.CharField(max_length=64)
+    last_event_id = models.CharField(max_length=64)
+    first_prev_hash = models.CharField(max_length=64, help_text="The chain's hash just before this file.")
+    last_hash = models.CharField(max_length=64, help_text="The hash of the file's last event.")
+    oldest_occurred_at = models.DateTimeField()
+    newest_occurred_at = models.DateTimeField()
+    created = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="When the written file was read back and matched the rows.")
+    purged_at = models.DateTimeField(null=True, blank=True, help_text="When the file passed its retention.")
+
+    class Meta:
+        ordering = ["first_seq"]
+        constraints = [models.CheckConstraint(condition=models.Q(last_seq__gte=models.F("first_seq")),
+                                              name="auditarchive_seq_range")]
+
+    def __str__(self) -> str:
+        return f"audit events {self.first_seq}-{self.last_seq}"
+
+
+class AuditChainCheck(models.Model):
+    """The result of one run of the chain verification (the nightly job, `verify_audit_chain`)."""
+
+    id = PublicIdField(prefix="acc")
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    include_archives = models.BooleanField(default=False)
+    intact = models.BooleanField()
+    count = models.BigIntegerField(help_text="Sealed events checked.")
+    first_broken_event_id = models.CharField(max_length=64, blank=True, null=True)
+    reason = models.CharField(max_length=16, blank=True, null=True,
+                              help_text="altered, missing or inserted (empty when intact).")
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"chain check {self.started_at:%Y-%m-%d %H:%M} {'intact' if self.intact else 'BROKEN'}"

@@ -84,9 +84,12 @@ class IdempotencyRecord(models.Model):
 class AuditEvent(models.Model):
     """One business or security event, with the PCI DSS 10.2.2 fields.
 
-    Written in the same transaction as the change it records. The hash columns are filled
-    later, in id order, by the compliance sealer (sealing on every write would serialise
-    all writers on one row).
+    Written in the same transaction as the change it records. The seal columns (`seq`,
+    `prev_hash`, `hash`) are filled once, later, by the compliance sealer (`compliance.chain`;
+    sealing on every write would serialise all writers on one row). On PostgreSQL `xact_id` is the
+    inserting transaction's id (`pg_current_xact_id()`, set by a BEFORE INSERT trigger, bulk inserts
+    included), so the sealer never seals past a transaction that may still commit; a trigger refuses
+    every other UPDATE and every DELETE but the archiver's (docs/COMPLIANCE.md).
     """
 
     class Outcome(models.TextChoices):
@@ -110,10 +113,15 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True, null=True)
     hash = models.CharField(max_length=64, blank=True, null=True)
+    xact_id = models.BigIntegerField(null=True, blank=True, editable=False,
+                                     help_text="The inserting transaction (PostgreSQL trigger); null on SQLite.")
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+                   # what the sealer reads each minute: the few rows not sealed yet, in sealing order
+                   models.Index(fields=["occurred_at", "id"], condition=models.Q(seq__isnull=True),
+                                name="audit_unsealed_idx")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"

@@ -346,6 +346,15 @@ PAYMENTS_IP_COUNTRY_CSV = env.str("PAYMENTS_IP_COUNTRY_CSV", default="")
 # Subscriptions renewed (and invoices claimed for collection) per transaction in a billing run.
 BILLING_CHUNK_SIZE = 200
 
+# --- Compliance: the sealed audit trail (compliance app, docs/COMPLIANCE.md) ------------------
+# Sealed audit events older than AUDIT_ARCHIVE_AFTER_DAYS move to compressed, checksummed archive
+# files in AUDIT_ARCHIVE_DIR (daily job); archive files older than AUDIT_RETENTION_DAYS are deleted.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+AUDIT_ARCHIVE_AFTER_DAYS = env.int("AUDIT_ARCHIVE_AFTER_DAYS", default=90)
+AUDIT_ARCHIVE_DIR = env.path("AUDIT_ARCHIVE_DIR", default=BASE_DIR / "var" / "audit-archive")
+# Events per archive file (each file is written, read back and its rows deleted in one transaction).
+AUDIT_ARCHIVE_FILE_EVENTS = 50_000
+
 # --- Events, outbox, field encryption, webhooks ---------------------------------------------
 # Comma-separated keys, each the base64 of 32 random bytes: the first encrypts, all decrypt
 # (core.crypto). `make run` writes a development key into .env; production refuses to start without.
