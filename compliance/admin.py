@@ -29,5 +29,5 @@ class AuditChainCheckAdmin(ReadOnlyAdmin):
     list_filter = ("intact",)
     date_hierarchy = "started_at"
     fields = ("id", "started_at", "finished_at", "include_archives", "intact", "count", "first_broken_event_id",
-              "reason")
+              "reason", "head_seq", "head_event_id", "head_hash")
     readonly_fields = fields

@@ -162,8 +162,9 @@ class ArchiveUnreadable(Exception):
 class _Walker:
     """Walks sealed records in seq order and remembers the first break."""
 
-    def __init__(self, anchor_for: Any) -> None:
+    def __init__(self, anchor_for: Any, known_head: tuple[int, str, str] | None = None) -> None:
         self.anchor_for = anchor_for  # seq -> the hash expected before it, or None
+        self.known_head = known_head  # (seq, event id, hash) of the chain's end at an earlier intact check
         self.count = 0
         self.broken: tuple[str, str] | None = None
         self.prev: SealedRecord | None = None
@@ -176,6 +177,7 @@ class _Walker:
     def feed(self, rec: SealedRecord) -> None:
         self.count += 1
         if self.broken is not None:
+            self.prev = rec
             return
         self_ok = rec.hash == event_hash(rec.prev_hash, rec.content)
         prev = self.prev
@@ -199,6 +201,8 @@ class _Walker:
             self._break(rec.event_id, ALTERED)
         else:
             self._break(rec.event_id, MISSING)
+        if self.known_head is not None and rec.seq == self.known_head[0] and rec.hash != self.known_head[2]:
+            self._break(rec.event_id, ALTERED)  # the chain was rewritten from here on since the last check
         self.before_prev = prev.hash if prev is not None else expected
         self.prev = rec
 
@@ -243,10 +247,16 @@ def _forged_unsealed() -> str | None:
 
 
 def verify_chain(*, include_archives: bool = False) -> ChainReport:
+    return verify_chain_head(include_archives=include_archives)[0]
+
+
+def verify_chain_head(*, include_archives: bool = False) -> tuple[ChainReport, SealedRecord | None]:
     """Recomputes the chain of sealed events in the table (and, with `include_archives`, in every
     archive file not yet past retention, first). Reports the first break: `altered` (an event's
     content or hashes do not match), `missing` (an event that should precede one is gone) or
-    `inserted` (an event the chain goes on without)."""
+    `inserted` (an event the chain goes on without). The chain's end recorded by the last intact
+    nightly check must still be there with the same hash (else `missing` / `altered`). Also returns
+    the last sealed event read (the chain's head), which the nightly check records."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and _is_postgres():
@@ -256,8 +266,19 @@ def verify_chain(*, include_archives: bool = False) -> ChainReport:
         return _verify(include_archives=include_archives)
 
 
-def _verify(*, include_archives: bool) -> ChainReport:
-    walker = _Walker(_anchor_lookup())
+def _known_head() -> tuple[int, str, str] | None:
+    from .models import AuditChainCheck
+
+    last = (AuditChainCheck.objects.filter(intact=True, head_seq__isnull=False).order_by("-started_at")
+            .values_list("head_seq", "head_event_id", "head_hash").first())
+    return None if last is None or last[0] is None else (last[0], last[1], last[2])
+
+
+def _verify(*, include_archives: bool) -> tuple[ChainReport, SealedRecord | None]:
+    from .models import AuditArchive
+
+    known_head = _known_head()
+    walker = _Walker(_anchor_lookup(), known_head)
     after_seq = 0
     if include_archives:
         from .archive import archive_records, live_archives
@@ -273,4 +294,8 @@ def _verify(*, include_archives: bool) -> ChainReport:
     forged = _forged_unsealed()
     if forged is not None:
         walker._break(forged, INSERTED)
-    return walker.report()
+    if known_head is not None:
+        archived = AuditArchive.objects.order_by("-last_seq").values_list("last_seq", flat=True).first() or 0
+        if max(walker.prev.seq if walker.prev else 0, archived) < known_head[0]:
+            walker._break(known_head[1], MISSING)  # the chain's end seen by an earlier check is gone
+    return walker.report(), walker.prev

@@ -6,7 +6,7 @@ import logging
 
 from core import clock
 
-from .chain import verify_chain
+from .chain import verify_chain_head
 from .models import AuditChainCheck
 from .signals import audit_chain_broken
 
@@ -18,10 +18,12 @@ def chain_check_record(*, include_archives: bool = True) -> AuditChainCheck:
     that wrote to the trail it checks would never see it quiet); a broken chain is logged at ERROR
     and signalled (`audit_chain_broken`)."""
     started = clock.now()
-    report = verify_chain(include_archives=include_archives)
+    report, head = verify_chain_head(include_archives=include_archives)
     check = AuditChainCheck.objects.create(
         started_at=started, finished_at=clock.now(), include_archives=include_archives, intact=report.intact,
-        count=report.count, first_broken_event_id=report.first_broken_event_id, reason=report.reason)
+        count=report.count, first_broken_event_id=report.first_broken_event_id, reason=report.reason,
+        head_seq=head.seq if head else None, head_event_id=head.event_id if head else "",
+        head_hash=head.hash if head else "")
     if not report.intact:
         logger.error("audit chain verification failed", extra={"report": report.as_dict(), "check": check.pk})
         audit_chain_broken.send(sender=AuditChainCheck, check=check)

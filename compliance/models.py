@@ -55,6 +55,10 @@ class AuditChainCheck(models.Model):
     first_broken_event_id = models.CharField(max_length=64, blank=True, null=True)
     reason = models.CharField(max_length=16, blank=True, null=True,
                               help_text="altered, missing or inserted (empty when intact).")
+    # The chain's last event then: the next checks find it deleted or rewritten (a bare hash chain can't).
+    head_seq = models.BigIntegerField(null=True, blank=True)
+    head_event_id = models.CharField(max_length=64, blank=True)
+    head_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

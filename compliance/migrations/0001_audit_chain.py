@@ -96,6 +96,9 @@ class Migration(migrations.Migration):
                 ('count', models.BigIntegerField(help_text='Sealed events checked.')),
                 ('first_broken_event_id', models.CharField(blank=True, max_length=64, null=True)),
                 ('reason', models.CharField(blank=True, help_text='altered, missing or inserted (empty when intact).', max_length=16, null=True)),
+                ('head_seq', models.BigIntegerField(blank=True, null=True)),
+                ('head_event_id', models.CharField(blank=True, max_length=64)),
+                ('head_hash', models.CharField(blank=True, max_length=64)),
             ],
             options={
                 'ordering': ['-started_at'],

@@ -291,3 +291,27 @@ def test_the_nightly_check_records_the_result_and_writes_nothing_to_the_trail():
     assert (latest.intact, latest.first_broken_event_id, latest.reason) == (False, events[3].id, "altered")
     assert received == [latest]
     assert AuditEvent.objects.count() == 4
+
+
+@transactional
+def test_the_newest_events_deleted_after_a_nightly_check_are_found():
+    events = _four_sealed()
+    verify_audit_chain.apply().get()
+    assert AuditChainCheck.objects.get().head_seq == 4
+    with behind_the_trigger():
+        raw("DELETE FROM core_auditevent WHERE id IN (%s, %s)", [events[2].id, events[3].id])
+    assert run_verify() == (1, {"intact": False, "count": 2, "first_broken_event_id": events[3].id,
+                                "reason": "missing"})
+
+
+@transactional
+def test_a_rewritten_newest_event_with_its_hash_recomputed_is_found_after_a_nightly_check():
+    events = _four_sealed()
+    verify_audit_chain.apply().get()
+    last = AuditEvent.objects.get(pk=events[3].id)
+    with behind_the_trigger():
+        raw("UPDATE core_auditevent SET action = 'customer.deleted' WHERE id = %s", [last.id])
+        raw("UPDATE core_auditevent SET hash = %s WHERE id = %s",
+            [event_hash(last.prev_hash or "", _content_of(last.id)), last.id])
+    assert verify_chain().as_dict() == {"intact": False, "count": 4, "first_broken_event_id": last.id,
+                                        "reason": "altered"}
