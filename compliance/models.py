@@ -31,7 +31,7 @@ class AuditArchive(models.Model):
     newest_occurred_at = models.DateTimeField()
     created = models.DateTimeField()
     verified_at = models.DateTimeField(null=True, blank=True,
-                                       help_text="When the written file was read back and matched the rows.")
+                                       help_text="When the written file was read back and matched the events.")
     purged_at = models.DateTimeField(null=True, blank=True, help_text="When the file passed its retention.")
 
     class Meta:

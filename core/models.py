@@ -114,7 +114,8 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True, null=True)
     hash = models.CharField(max_length=64, blank=True, null=True)
     xact_id = models.BigIntegerField(null=True, blank=True, editable=False,
-                                     help_text="The inserting transaction (PostgreSQL trigger); null on SQLite.")
+                                     help_text="The database transaction that wrote the event (PostgreSQL "
+                                               "only): it is sealed once that has ended.")
 
     class Meta:
         ordering = ["-occurred_at"]

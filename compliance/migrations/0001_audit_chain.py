@@ -122,7 +122,7 @@ class Migration(migrations.Migration):
                 ('oldest_occurred_at', models.DateTimeField()),
                 ('newest_occurred_at', models.DateTimeField()),
                 ('created', models.DateTimeField()),
-                ('verified_at', models.DateTimeField(blank=True, help_text='When the written file was read back and matched the rows.', null=True)),
+                ('verified_at', models.DateTimeField(blank=True, help_text='When the written file was read back and matched the events.', null=True)),
                 ('purged_at', models.DateTimeField(blank=True, help_text='When the file passed its retention.', null=True)),
             ],
             options={

@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             model_name="auditevent",
             name="xact_id",
             field=models.BigIntegerField(blank=True, editable=False, null=True,
-                                         help_text="The inserting transaction (PostgreSQL trigger); null on SQLite."),
+                                         help_text="The database transaction that wrote the event (PostgreSQL only): it is sealed once that has ended."),
         ),
         migrations.AddIndex(
             model_name="auditevent",
