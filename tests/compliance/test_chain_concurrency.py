@@ -58,3 +58,38 @@ def test_two_sealers_at_once_seal_each_event_once():
     seal_all()
     assert [seq for seq, _ in chain()] == list(range(1, 41))
     assert verify_chain().as_dict() == {"intact": True, "count": 40, "first_broken_event_id": None, "reason": None}
+
+
+def test_writers_never_wait_on_a_sealer_and_a_second_sealer_does_not_wait_either():
+    for minute in range(3):
+        record(minute)
+    sealing = threading.Event()
+    release = threading.Event()
+
+    def sealer():
+        with transaction.atomic():  # the sealer's transaction held open: its lock and its updated rows
+            sealed = seal_all()
+            sealing.set()
+            assert release.wait(60)
+        return sealed
+
+    def writer():
+        from django.db import connection
+
+        assert sealing.wait(60)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = '3s'")
+            written = record(9).id
+            return written, seal_pending()  # the other sealer holds the lock: 0 at once
+        finally:
+            release.set()
+
+    outcomes = run_threads(2, lambda i: sealer() if i == 0 else writer())
+    assert failures(outcomes) == []
+    assert outcomes[0] == 3
+    written, second = outcomes[1]
+    assert second == 0
+    seal_all()
+    assert [event_id for _, event_id in chain()][-1] == written
+    assert verify_chain().as_dict() == {"intact": True, "count": 4, "first_broken_event_id": None, "reason": None}
