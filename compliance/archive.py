@@ -80,7 +80,8 @@ def _compress(records: list[SealedRecord]) -> bytes:
 def _read(path: Path) -> tuple[bytes, list[SealedRecord]]:
     data = path.read_bytes()
     text = gzip.decompress(data).decode()
-    return data, [_parse(line) for line in text.splitlines() if line]
+    # split on "\n" only: JSON leaves U+2028, U+0085 and the like unescaped, and splitlines() would cut there
+    return data, [_parse(line) for line in text.split("\n") if line]
 
 
 def live_archives() -> list[AuditArchive]:

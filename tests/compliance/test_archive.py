@@ -34,7 +34,7 @@ def archive_dir(settings, tmp_path):
 
 
 def _setup():
-    old = [record(minute) for minute in range(3)]
+    old = [record(0), record(1, note="line\u2028separator\x85next ✓"), record(2)]
     young = [record(at=BASE + dt.timedelta(days=95, minutes=minute)) for minute in range(2)]
     seal_all()
     return old, young
@@ -47,7 +47,7 @@ def _rows(ids):
 
 
 def _lines(path):
-    return [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().splitlines()]
+    return [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().split("\n") if line]
 
 
 def run_verify(*args):
