@@ -43,10 +43,9 @@ from .chain import (
     table_records,
 )
 from .models import AuditArchive
+from .tasks import ARCHIVE_TASK
 
 logger = logging.getLogger("compliance.archive")
-
-ARCHIVE_TASK = "compliance.archive_audit"
 
 
 class ArchiveMismatch(Exception):
