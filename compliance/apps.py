@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
+
+    def ready(self) -> None:
+        from . import audit, operations, pci  # noqa: F401  (pci registers the PCI checks)
