@@ -242,8 +242,12 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
         yield from _walk(str(value), path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            yield from _walk(str(key), here)
+            in_key = list(dict.fromkeys(iter_pans(str(key))))
+            # A key holding a card number is named by its mask, never spelled out in the path.
+            shown = f"[{' '.join(mask_pan(d) for d in in_key)}]" if in_key else str(key)
+            here = f"{path}.{shown}" if path else shown
+            for digits in in_key:
+                yield here, digits
             yield from _walk(item, here)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
@@ -300,7 +304,8 @@ def _no_card_numbers_in_database() -> CheckResult:
                     findings.append(f"{where} ({mask_pan(digits)})")
     scope = (f"scanned {scanned} of {total} rows in {tables} tables (char, text and JSON columns; encrypted "
              f"columns skipped; the newest {sample} rows of each table)")
-    scope += f"; sampled tables: {_names(sampled_tables)}" if sampled_tables else "; every row of every table read"
+    scope += (f"; sampled tables: {', '.join(sampled_tables)}" if sampled_tables
+              else "; every row of every table read")
     if findings:
         return CheckResult(FAILED, f"{len(findings)} card number(s) found: {_names(findings)}; {scope}.")
     return CheckResult(PASSED, f"No Luhn-valid 13-19 digit number found; {scope}.")
