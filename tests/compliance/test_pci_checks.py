@@ -268,6 +268,28 @@ def test_a_card_number_in_a_text_column_and_in_a_json_key_both_fail(clean_system
     _no_full_number(evidence)
 
 
+def test_a_json_key_holding_a_card_number_is_reported_without_the_number(clean_system):
+    planted = CustomerFactory()
+    Customer.objects.filter(pk=planted.pk).update(metadata={PAN: "x"})
+    evidence = check("no_card_numbers_in_database")["evidence"]
+    assert evidence.startswith(f"1 card number(s) found: accounts_customer.metadata id={planted.pk} at […1111] "
+                               f"(…1111); ")
+    _no_full_number(evidence)
+
+
+def test_a_card_number_in_a_text_column_of_a_third_party_table_fails(clean_system):
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    entry = LogEntry.objects.create(content_type=ContentType.objects.get_for_model(Customer), object_pk="cus_x",
+                                    object_repr="pasted 4111-1111-1111-1111", action=0)
+    result = check("no_card_numbers_in_database")
+    assert result["status"] == "failed"
+    assert result["evidence"].startswith(f"1 card number(s) found: auditlog_logentry.object_repr id={entry.pk} "
+                                         f"(…1111); ")
+    _no_full_number(result["evidence"])
+
+
 def test_large_tables_are_sampled_newest_first_and_the_sample_is_stated(clean_system, settings):
     settings.PCI_SCAN_SAMPLE_ROWS = 2
     start = clock.now()

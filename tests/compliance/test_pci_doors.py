@@ -219,3 +219,15 @@ def test_admin_without_the_add_permission_can_read_but_not_run(staff_client):
     assert PciAssessment.objects.count() == 0 and not AuditEvent.objects.filter(
         action="pci_assessment.recorded").exists()
     assert staff_client("support").get(CHANGELIST).status_code == 403
+
+
+def test_a_recorded_run_stores_findings_masked_and_is_not_itself_a_finding(make_staff):
+    make_staff("admin")
+    planted = CustomerFactory()
+    Customer.objects.filter(pk=planted.pk).update(metadata={"card": PAN})
+    _command("--record")
+    stored = json.dumps(PciAssessment.objects.get().checks, ensure_ascii=False)
+    assert "4111111111111111" not in stored and PAN not in stored and "(…1111)" in stored
+    again = {c["id"]: c for c in pci.run_assessment()["checks"]}["no_card_numbers_in_database"]
+    assert again["evidence"].startswith(
+        f"1 card number(s) found: accounts_customer.metadata id={planted.pk} at card (…1111); ")
