@@ -328,11 +328,15 @@ def _log_files() -> list[Path]:
 def _no_card_numbers_in_logs() -> CheckResult:
     files = _log_files()
     if not files:
-        handlers = (getattr(settings, "LOGGING", {}) or {}).get("handlers", {})
-        kinds = ", ".join(f"{name} ({h.get('class', '?')})" for name, h in handlers.items()) or "none"
+        logging_config = getattr(settings, "LOGGING", {}) or {}
+        masks = {name for name, f in logging_config.get("filters", {}).items()
+                 if isinstance(f, dict) and f.get("()") == "core.logging.PanMaskingFilter"}
+        kinds = ", ".join(
+            f"{name} ({h.get('class', '?')}, "
+            f"{'card numbers masked' if masks & set(h.get('filters', [])) else 'no mask'})"
+            for name, h in logging_config.get("handlers", {}).items()) or "none"
         return CheckResult(NOT_APPLICABLE, f"No file logging: LOGGING has no handler with a filename (handlers: "
-                                           f"{kinds}); logs leave the process on stdout, through "
-                                           f"core.logging.PanMaskingFilter.")
+                                           f"{kinds}); logs leave the process on stdout.")
     days = int(getattr(settings, "PCI_LOG_SCAN_DAYS", DEFAULT_LOG_SCAN_DAYS))
     limit = int(getattr(settings, "PCI_LOG_SCAN_BYTES", DEFAULT_LOG_SCAN_BYTES))
     since = (clock.now() - dt.timedelta(days=days)).timestamp()

@@ -112,8 +112,8 @@ def test_every_check_passes_in_a_clean_configured_system(clean_system):
         "auditor).")
     assert by_id["api_keys_hashed"]["evidence"].endswith("; 1 of 1 stored hashes are 64 hex characters.")
     assert by_id["no_card_numbers_in_logs"]["evidence"] == (
-        "No file logging: LOGGING has no handler with a filename (handlers: console (logging.StreamHandler)); "
-        "logs leave the process on stdout, through core.logging.PanMaskingFilter.")
+        "No file logging: LOGGING has no handler with a filename (handlers: console (logging.StreamHandler, "
+        "card numbers masked)); logs leave the process on stdout.")
 
 
 def test_the_test_settings_fail_the_https_check_honestly(clean_system, settings):
@@ -487,3 +487,11 @@ def test_a_check_id_is_registered_once():
         pci.pci_check(id="debug_off", requirement="2.2.6", title="again")(lambda: pci.CheckResult("passed", ""))
     with pytest.raises(ValueError):
         pci.CheckResult("ok", "not a status")
+
+
+def test_without_file_logging_the_log_check_is_not_applicable_and_says_which_handlers_mask(clean_system, settings):
+    settings.LOGGING = {"version": 1, "handlers": {"plain": {"class": "logging.StreamHandler"}}}
+    result = check("no_card_numbers_in_logs")
+    assert (result["status"], result["evidence"]) == (
+        "not_applicable", "No file logging: LOGGING has no handler with a filename (handlers: plain "
+                          "(logging.StreamHandler, no mask)); logs leave the process on stdout.")
