@@ -1,10 +1,18 @@
-"""Admin pages of the compliance app."""
+"""The compliance app in the admin."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
+from core.admin_add import OperationAddMixin, operation_create
 from core.admin_base import ReadOnlyAdmin
 
-from .models import AuditArchive, AuditChainCheck
+from .models import AuditArchive, AuditChainCheck, PciAssessment
 
 
 # --- Audit chain: archives and checks (read-only records) -----------------------------------------
@@ -31,3 +39,31 @@ class AuditChainCheckAdmin(ReadOnlyAdmin):
     fields = ("id", "started_at", "finished_at", "include_archives", "intact", "count", "first_broken_event_id",
               "reason", "head_seq", "head_event_id", "head_hash")
     readonly_fields = fields
+
+
+# --- PCI self-assessment ---------------------------------------------------------------------------
+def pci_checks_table(checks: list[dict[str, Any]]) -> SafeString:
+    """The checks of an assessment as a table whose status cells are coloured (classes, the CSP refuses
+    style attributes); on a narrow screen each check is a block of its own."""
+    return SafeString(render_to_string("admin/compliance/pci_checks.html", {"checks": checks}))
+
+
+@admin.register(PciAssessment)
+class PciAssessmentAdmin(OperationAddMixin, ReadOnlyAdmin):
+    list_display = ("id", "score", "passed", "failed", "not_applicable", "actor_label", "created")
+    list_display_links = ("id",)
+    fields = ("id", "score", "passed", "failed", "not_applicable", "actor_type", "actor_label", "created",
+              "checks_table")
+    readonly_fields = fields
+    change_list_template = "admin/compliance/pci_changelist.html"
+    operation_add = operation_create("run_pci_assessment", label="Run and record a PCI assessment")
+
+    @admin.display(description="Checks")
+    def checks_table(self, obj: PciAssessment) -> SafeString:
+        return pci_checks_table(obj.checks)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        latest = PciAssessment.objects.order_by("-created", "-id").first()
+        context = {"pci_latest": latest, "pci_latest_table": pci_checks_table(latest.checks) if latest else None,
+                   **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)

@@ -5,5 +5,5 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
     verbose_name = "Compliance"
 
-    def ready(self):
-        from . import audit  # noqa: F401
+    def ready(self) -> None:
+        from . import audit, operations, pci  # noqa: F401  (pci registers the PCI checks)

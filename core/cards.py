@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import RawCardDataNotAllowed
@@ -52,7 +53,9 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def contains_pan(text: str) -> bool:
+def iter_pans(text: str) -> Iterator[str]:
+    """The digits of each card number in `text` (a number matched by both patterns comes twice):
+    for scanners that must say where one is, masked (`mask_pan`), never what it is."""
     text = normalise_digits(text)
     for pattern in (_CANDIDATE, _SEPARATED):
         for match in pattern.finditer(text):
@@ -61,8 +64,16 @@ def contains_pan(text: str) -> bool:
                 continue
             digits = _NOT_DIGIT.sub("", candidate)
             if 13 <= len(digits) <= 19 and luhn_ok(digits):
-                return True
-    return False
+                yield digits
+
+
+def contains_pan(text: str) -> bool:
+    return next(iter_pans(text), None) is not None
+
+
+def mask_pan(digits: str) -> str:
+    """`4242424242424242` -> `…4242`: the last four, as PCI DSS 3.4.1 allows a number to be shown."""
+    return f"…{digits[-4:]}"
 
 
 def find_pan_field(data: Any, path: str = "") -> str | None:

@@ -371,3 +371,10 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 WEBHOOK_RETRY_BASE_SECONDS = 30
 WEBHOOK_RETRY_MAX_SECONDS = 6 * 3600
 WEBHOOK_RETRY_WINDOW_HOURS = 72
+
+# --- Compliance: PCI self-assessment (compliance.pci, docs/COMPLIANCE.md) ------------------------
+# The card-number scan reads the newest rows of each table (the evidence states the sample); the log
+# scan reads the files of LOGGING's file handlers changed in the last days, at most the last bytes of each.
+PCI_SCAN_SAMPLE_ROWS = env.int("PCI_SCAN_SAMPLE_ROWS", default=1000)
+PCI_LOG_SCAN_DAYS = env.int("PCI_LOG_SCAN_DAYS", default=7)
+PCI_LOG_SCAN_BYTES = 5 * 1024 * 1024
