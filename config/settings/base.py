@@ -362,3 +362,10 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 WEBHOOK_RETRY_BASE_SECONDS = 30
 WEBHOOK_RETRY_MAX_SECONDS = 6 * 3600
 WEBHOOK_RETRY_WINDOW_HOURS = 72
+
+# --- Compliance exports (compliance/exports.py) --------------------------------------------------
+# Export files are written here (one file per export, deleted 24 h after it completes).
+COMPLIANCE_EXPORT_DIR = env.path("COMPLIANCE_EXPORT_DIR", default=BASE_DIR / "var" / "exports")
+COMPLIANCE_EXPORT_MAX_DAYS = 366  # the longest period one export may cover
+COMPLIANCE_EXPORT_CHUNK_SIZE = 2000  # rows read per query chunk; progress is saved after each
+COMPLIANCE_EXPORT_TTL_HOURS = 24  # the download link's life after the file is written
