@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -10,24 +9,12 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from core import clock
-from core.serializers import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE, UtcDateTimeField
+from core.serializers import DateInField, UtcDateTimeField
 
 from .models import ComplianceExport
 
 
 # --- exports ---------------------------------------------------------------------------------------
-class _DayField(serializers.DateField):
-    """A UTC day, YYYY-MM-DD, inside the sane date range."""
-
-    def to_internal_value(self, value: Any) -> dt.date:
-        if not isinstance(value, str):
-            self.fail("invalid", format="YYYY-MM-DD")
-        day = super().to_internal_value(value)
-        if not EARLIEST_DATE <= day <= LATEST_DATE:
-            raise serializers.ValidationError(DATE_RANGE_MESSAGE)
-        return day
-
-
 class ExportCreateInput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=ComplianceExport.Kind.choices,
                                    help_text="audit_events, payments, refunds, ledger_entries or customers.")
@@ -48,8 +35,8 @@ class ExportCreateInput(serializers.Serializer[Any]):
 
 
 # `from` and `to` are Python keywords: declared here so the wire names are exactly those.
-ExportCreateInput._declared_fields["from"] = _DayField(help_text="First UTC day, YYYY-MM-DD.")
-ExportCreateInput._declared_fields["to"] = _DayField(help_text="Last UTC day (inclusive), YYYY-MM-DD.")
+ExportCreateInput._declared_fields["from"] = DateInField(help_text="First UTC day, YYYY-MM-DD.")
+ExportCreateInput._declared_fields["to"] = DateInField(help_text="Last UTC day (inclusive), YYYY-MM-DD.")
 
 
 class ExportIdInput(serializers.Serializer[Any]):
