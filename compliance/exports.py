@@ -67,6 +67,15 @@ def _masked_details(value: Any) -> Any:
     return value
 
 
+def _sorted(value: Any) -> Any:
+    """Objects with their keys in order at every depth (PostgreSQL's jsonb keeps its own order)."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
 def _audit_event(event: Any, pii: bool) -> Row:
     ip = str(event.ip_address) if event.ip_address else None
     return {
@@ -75,7 +84,7 @@ def _audit_event(event: Any, pii: bool) -> Row:
         "actor_label": event.actor_label if pii else mask_emails_in(event.actor_label),
         "object_type": event.object_type, "object_id": event.object_id, "request_id": event.request_id,
         "ip_address": ip if pii or ip is None else mask_ip(ip), "user_agent": event.user_agent,
-        "details": event.details if pii else _masked_details(event.details),
+        "details": _sorted(event.details if pii else _masked_details(event.details)),
     }
 
 

@@ -443,3 +443,22 @@ def test_mcp_tool_starts_an_export_and_reads_it(make_key, planted):
     done = client.ok("get_compliance_export", {"export_id": started["id"]})
     assert (done["status"], done["progress"]) == ("succeeded", {"rows_written": 1, "rows_total": 1, "percent": 100})
     assert done["download_url"] == f"{URL}/{started['id']}/file"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_task_outside_a_transaction_commits_progress_between_chunks(roles, settings, actor):
+    """As a worker runs it: no surrounding transaction, a server-side cursor read in chunks while each
+    chunk's progress commits on the same connection."""
+    from compliance.services import compliance_export_create
+
+    settings.COMPLIANCE_EXPORT_CHUNK_SIZE = 2
+    people = [_customer(f"p{i}@example.com", f"Person {i}", T0 + dt.timedelta(seconds=i)) for i in range(5)]
+    export = compliance_export_create(actor=actor, kind="customers", format="csv", period_from=T0.date(),
+                                      period_to=T0.date())
+    assert run_due_locally() == 1
+    export.refresh_from_db()
+    assert (export.status, export.rows_written, export.rows_total) == ("succeeded", 5, 5)
+    lines = export_dir_path(export).read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [p.id for p in people]
+    assert lines[1].split(",")[3:5] == ["p***@e***.com", "P*** 0***"]
