@@ -9,7 +9,7 @@ from core.operations import Operation, register
 
 from . import selectors, services
 from .models import ComplianceExport
-from .serializers import ExportCreateInput, ExportIdInput, ExportSerializer
+from .serializers import ComplianceExportCreateInput, ComplianceExportIdInput, ComplianceExportSerializer
 
 COMPLIANCE = ("compliance",)
 
@@ -36,7 +36,8 @@ register(Operation(
                  "needs the compliance.export_personal_data permission. Money is decimal strings next to the "
                  "currency; card numbers never appear. Errors: validation_error, permission_denied."),
     handler=_export_create, scope="compliance:write", permission="compliance.export_compliance_data",
-    input=ExportCreateInput, output=ExportSerializer, read_only=False, success_status=202, tags=COMPLIANCE,
+    input=ComplianceExportCreateInput, output=ComplianceExportSerializer, read_only=False, success_status=202,
+    tags=COMPLIANCE,
 ))
 register(Operation(
     name="get_compliance_export", title="Get compliance export",
@@ -44,5 +45,5 @@ register(Operation(
                  "progress (rows_written of rows_total, percent), the error of a failed one, and download_url "
                  "while succeeded and not expired. Errors: not_found."),
     handler=_export_get, scope="compliance:read", permission="compliance.view_complianceexport",
-    input=ExportIdInput, output=ExportSerializer, tags=COMPLIANCE,
+    input=ComplianceExportIdInput, output=ComplianceExportSerializer, tags=COMPLIANCE,
 ))

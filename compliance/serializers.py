@@ -15,7 +15,7 @@ from .models import ComplianceExport
 
 
 # --- exports ---------------------------------------------------------------------------------------
-class ExportCreateInput(serializers.Serializer[Any]):
+class ComplianceExportCreateInput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=ComplianceExport.Kind.choices,
                                    help_text="audit_events, payments, refunds, ledger_entries or customers.")
     format = serializers.ChoiceField(choices=ComplianceExport.Format.choices, help_text="csv or jsonl (JSON Lines).")
@@ -35,26 +35,26 @@ class ExportCreateInput(serializers.Serializer[Any]):
 
 
 # `from` and `to` are Python keywords: declared here so the wire names are exactly those.
-ExportCreateInput._declared_fields["from"] = DateInField(help_text="First UTC day, YYYY-MM-DD.")
-ExportCreateInput._declared_fields["to"] = DateInField(help_text="Last UTC day (inclusive), YYYY-MM-DD.")
+ComplianceExportCreateInput._declared_fields["from"] = DateInField(help_text="First UTC day, YYYY-MM-DD.")
+ComplianceExportCreateInput._declared_fields["to"] = DateInField(help_text="Last UTC day (inclusive), YYYY-MM-DD.")
 
 
-class ExportIdInput(serializers.Serializer[Any]):
+class ComplianceExportIdInput(serializers.Serializer[Any]):
     export_id = serializers.CharField(max_length=64, help_text="Export id, prefix exp_.")
 
 
-class ExportProgressSerializer(serializers.Serializer[Any]):
+class ComplianceExportProgressSerializer(serializers.Serializer[Any]):
     rows_written = serializers.IntegerField()
     rows_total = serializers.IntegerField(allow_null=True, help_text="Rows in the period, once counted.")
     percent = serializers.IntegerField()
 
 
-class ExportErrorSerializer(serializers.Serializer[Any]):
+class ComplianceExportErrorSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(source="error_code")
     message = serializers.CharField(source="error_message")
 
 
-class ExportSerializer(serializers.Serializer[Any]):
+class ComplianceExportSerializer(serializers.Serializer[Any]):
     """A compliance export: what it covers, its progress, and its download link once written."""
 
     id = serializers.CharField(help_text="Export id, prefix exp_.")
@@ -63,10 +63,10 @@ class ExportSerializer(serializers.Serializer[Any]):
     format = serializers.ChoiceField(choices=ComplianceExport.Format.choices)
     include_pii = serializers.BooleanField()
     status = serializers.ChoiceField(choices=ComplianceExport.Status.choices)
-    progress = ExportProgressSerializer(source="*")
+    progress = ComplianceExportProgressSerializer(source="*")
     size = serializers.IntegerField(allow_null=True, help_text="File size in bytes, once written.")
     sha256 = serializers.CharField(allow_null=True, help_text="SHA-256 of the file, once written.")
-    error = ExportErrorSerializer(source="*", allow_null=True)
+    error = ComplianceExportErrorSerializer(source="*", allow_null=True)
     requested_by = serializers.SerializerMethodField()
     download_url = serializers.CharField(allow_null=True,
                                          help_text="While succeeded and not expired: GET it with the same "
@@ -90,9 +90,9 @@ class ExportSerializer(serializers.Serializer[Any]):
         return data
 
 
-ExportSerializer._declared_fields["from"] = serializers.DateField(source="period_from", help_text="First UTC day.")
-ExportSerializer._declared_fields["to"] = serializers.DateField(source="period_to",
-                                                                help_text="Last UTC day (inclusive).")
+_fields = ComplianceExportSerializer._declared_fields
+_fields["from"] = serializers.DateField(source="period_from", help_text="First UTC day.")
+_fields["to"] = serializers.DateField(source="period_to", help_text="Last UTC day (inclusive).")
 
 
 def download_url(export: ComplianceExport) -> str | None:
