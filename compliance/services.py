@@ -114,7 +114,10 @@ def _finish(actor: Actor, export_id: str, name: str, written: int, size: int, di
 
 
 def _finish_failed(actor: Actor, export_id: str, code: str, message: str) -> None:
-    export = export_lock(export_id)
+    _mark_failed(actor, export_lock(export_id), code, message)
+
+
+def _mark_failed(actor: Actor, export: ComplianceExport, code: str, message: str) -> None:
     export.status = ComplianceExport.Status.FAILED
     export.error_code, export.error_message = code, message
     export.completed_at = clock.now()
@@ -142,6 +145,19 @@ def compliance_export_download(*, actor: Actor, export_id: str) -> tuple[Complia
                  details={"kind": export.kind, "format": export.format, "include_pii": export.include_pii,
                           "sha256": export.sha256})
     return export, path
+
+
+@use_case
+def compliance_export_fail_interrupted(*, actor: Actor) -> int:
+    """Exports running for longer than COMPLIANCE_EXPORT_STALE_HOURS lost their worker (the outbox sent
+    the task once): marked failed (`export_interrupted`, audited) so nobody waits for them; returns how many."""
+    cutoff = clock.now() - dt.timedelta(hours=settings.COMPLIANCE_EXPORT_STALE_HOURS)
+    stale = list(ComplianceExport.objects.select_for_update(skip_locked=True)
+                 .filter(status=ComplianceExport.Status.RUNNING, started_at__lt=cutoff))
+    for export in stale:
+        _mark_failed(actor, export, "export_interrupted", "The export's worker stopped before it finished; "
+                                                          "request a new export.")
+    return len(stale)
 
 
 @use_case

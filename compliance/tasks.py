@@ -20,7 +20,10 @@ def run_export(export_id: str) -> str:
 
 @shared_task(name=PURGE_EXPORTS_TASK_NAME)
 def purge_expired_exports() -> int:
-    """Deletes the files of exports past their 24 hours (beat, hourly)."""
-    from .services import compliance_export_purge_expired
+    """Deletes the files of exports past their 24 hours, and fails exports whose worker was lost (beat,
+    hourly); returns how many files were deleted."""
+    from .services import compliance_export_fail_interrupted, compliance_export_purge_expired
 
-    return compliance_export_purge_expired(actor=Actor.for_task(PURGE_EXPORTS_TASK_NAME))
+    actor = Actor.for_task(PURGE_EXPORTS_TASK_NAME)
+    compliance_export_fail_interrupted(actor=actor)
+    return compliance_export_purge_expired(actor=actor)

@@ -369,3 +369,4 @@ COMPLIANCE_EXPORT_DIR = env.path("COMPLIANCE_EXPORT_DIR", default=BASE_DIR / "va
 COMPLIANCE_EXPORT_MAX_DAYS = 366  # the longest period one export may cover
 COMPLIANCE_EXPORT_CHUNK_SIZE = 2000  # rows read per query chunk; progress is saved after each
 COMPLIANCE_EXPORT_TTL_HOURS = 24  # the download link's life after the file is written
+COMPLIANCE_EXPORT_STALE_HOURS = 6  # an export running longer lost its worker: the hourly job fails it

@@ -393,6 +393,24 @@ def test_a_failing_export_is_recorded_and_raised(api, planted, export_dir):
     assert AuditEvent.objects.get(action="compliance.export_failed").details == {"error_code": "internal_error"}
 
 
+def test_an_export_whose_worker_was_lost_is_failed_by_the_hourly_job(api, planted):
+    from compliance.services import _claim
+    from compliance.tasks import purge_expired_exports
+    from core.db import run_in_transaction
+
+    export_id = _export(api).json()["id"]
+    OutboxMessage.objects.filter(task="compliance.run_export").delete()  # as if sent to a worker that died
+    started = run_in_transaction(lambda: _claim(export_id)).started_at
+    with clock.frozen_at(started + dt.timedelta(hours=6)):
+        purge_expired_exports.apply()
+        assert api.get(f"{URL}/{export_id}").json()["status"] == "running"
+    with clock.frozen_at(started + dt.timedelta(hours=6, seconds=1)):
+        purge_expired_exports.apply()
+    body = api.get(f"{URL}/{export_id}").json()
+    assert (body["status"], body["error"]["code"]) == ("failed", "export_interrupted")
+    assert AuditEvent.objects.filter(action="compliance.export_failed", object_id=export_id).count() == 1
+
+
 def test_staff_session_downloads_past_the_second_factor_only(api, planted, staff_client, make_staff):
     from django.test import Client
 
