@@ -59,7 +59,7 @@ ROLE_RULES: dict[str, dict[str, list[str]]] = {
         "deny": [],
     },
     "auditor": {
-        "allow": _READ_EVERYTHING,
+        "allow": _READ_EVERYTHING + ["compliance.export_compliance_data"],
         "deny": [],
     },
 }

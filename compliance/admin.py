@@ -7,12 +7,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.admin_add import OperationAddMixin, operation_create
 from core.admin_base import ReadOnlyAdmin
 
-from .models import AuditArchive, AuditChainCheck, PciAssessment
+from .models import AuditArchive, AuditChainCheck, ComplianceExport, PciAssessment
+from .serializers import download_url
 
 
 # --- Audit chain: archives and checks (read-only records) -----------------------------------------
@@ -67,3 +69,40 @@ class PciAssessmentAdmin(OperationAddMixin, ReadOnlyAdmin):
         context = {"pci_latest": latest, "pci_latest_table": pci_checks_table(latest.checks) if latest else None,
                    **(extra_context or {})}
         return super().changelist_view(request, extra_context=context)
+
+
+
+
+
+
+
+# --- exports ---------------------------------------------------------------------------------------
+@admin.register(ComplianceExport)
+class ComplianceExportAdmin(OperationAddMixin, ReadOnlyAdmin):
+    operation_add = operation_create("export_compliance_data", label="Export compliance data")
+    list_display = ("id", "kind", "format", "period", "include_pii", "status", "progress", "actor_label", "created",
+                    "expires_at")
+    list_filter = ("status", "kind", "format", "include_pii")
+    search_fields = ("id", "actor_label")
+    fields = ("id", "kind", "format", "period_from", "period_to", "include_pii", "status", "progress", "download",
+              "size", "sha256", "error_code", "error_message", "actor_type", "actor_label", "created", "started_at",
+              "completed_at", "expires_at", "file_deleted_at")
+    readonly_fields = fields
+
+    @admin.display(description="Period")
+    def period(self, obj: ComplianceExport) -> str:
+        return f"{obj.period_from} .. {obj.period_to}"
+
+    @admin.display(description="Progress")
+    def progress(self, obj: ComplianceExport) -> str:
+        total = "?" if obj.rows_total is None else str(obj.rows_total)
+        return f"{obj.rows_written} / {total} rows ({obj.percent}%)"
+
+    @admin.display(description="File")
+    def download(self, obj: ComplianceExport) -> str:
+        url = download_url(obj)
+        if url is None:
+            return "-"
+        return format_html('<a href="{}">Download {}</a> (until {})', url, f"{obj.pk}.{obj.format}",
+                           obj.expires_at)
+

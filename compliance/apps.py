@@ -6,4 +6,5 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from . import audit, operations, pci  # noqa: F401  (pci registers the PCI checks)
+        # pci registers the PCI checks; tasks: the outbox runs them by name
+        from . import audit, operations, pci, tasks  # noqa: F401

@@ -12,3 +12,9 @@ class ComplianceAction(models.TextChoices):
     AUDIT_ARCHIVE_PURGED = "audit.archive_purged", "An audit archive file past its retention was deleted"
     # PCI self-assessment
     PCI_ASSESSMENT_RECORDED = "pci_assessment.recorded", "A PCI DSS self-assessment was run and recorded"
+    # Exports (compliance/exports.py): EXPORT_CREATED to EXPORT_FILE_DELETED
+    EXPORT_CREATED = "compliance.export_created", "A compliance export was requested"
+    EXPORT_COMPLETED = "compliance.export_completed", "A compliance export's file was written"
+    EXPORT_FAILED = "compliance.export_failed", "A compliance export failed"
+    EXPORT_DOWNLOADED = "compliance.export_downloaded", "A compliance export's file was downloaded"
+    EXPORT_FILE_DELETED = "compliance.export_file_deleted", "An expired compliance export's file was deleted"

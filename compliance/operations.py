@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from core.context import Actor
 from core.operations import Operation, register
 
-# --- PCI self-assessment ---------------------------------------------------------------------------
+from . import selectors, services
 from . import selectors as _pci_selectors
 from . import services as _pci_services
-from .serializers import PciAssessmentSerializer, PciComplianceSerializer
+from .models import ComplianceExport
+from .serializers import (
+    ComplianceExportCreateInput,
+    ComplianceExportIdInput,
+    ComplianceExportSerializer,
+    PciAssessmentSerializer,
+    PciComplianceSerializer,
+)
+
+# --- PCI self-assessment ---------------------------------------------------------------------------
 
 PCI_TAGS = ("compliance",)
 
@@ -28,4 +40,46 @@ register(Operation(
     handler=_pci_services.pci_assessment_run, scope="compliance:write",
     permission="compliance.add_pciassessment", output=PciAssessmentSerializer, read_only=False,
     success_status=201, doors=frozenset({"admin"}), tags=PCI_TAGS,
+))
+
+
+
+
+
+
+COMPLIANCE = ("compliance",)
+
+
+# --- exports ---------------------------------------------------------------------------------------
+def _export_create(*, actor: Actor, kind: str, format: str, include_pii: bool = False,
+                   **period: dt.date) -> ComplianceExport:
+    return services.compliance_export_create(actor=actor, kind=kind, format=format, period_from=period["from"],
+                                             period_to=period["to"], include_pii=include_pii)
+
+
+def _export_get(*, actor: Actor, export_id: str) -> ComplianceExport:
+    return selectors.compliance_export_get(export_id=export_id)
+
+
+register(Operation(
+    name="export_compliance_data", title="Export compliance data",
+    description=("Starts an export of audit_events, payments, refunds, ledger_entries or customers created in a "
+                 "period of UTC days (from, to inclusive, YYYY-MM-DD, at most 366 days) as csv or jsonl. It runs "
+                 "in the background: the answer is the export's id and status (pending); follow it with "
+                 "get_compliance_export for progress and, once succeeded, a download_url valid for 24 hours "
+                 "(the file is downloaded by staff or over REST with the export permission, not through this "
+                 "tool). Personal data (e-mail, name, IP address) is masked unless include_pii=true, which "
+                 "needs the compliance.export_personal_data permission. Money is decimal strings next to the "
+                 "currency; card numbers never appear. Errors: validation_error, permission_denied."),
+    handler=_export_create, scope="compliance:write", permission="compliance.export_compliance_data",
+    input=ComplianceExportCreateInput, output=ComplianceExportSerializer, read_only=False, success_status=202,
+    tags=COMPLIANCE,
+))
+register(Operation(
+    name="get_compliance_export", title="Get compliance export",
+    description=("Returns one compliance export by its exp_ id: status (pending, running, succeeded, failed), "
+                 "progress (rows_written of rows_total, percent), the error of a failed one, and download_url "
+                 "while succeeded and not expired. Errors: not_found."),
+    handler=_export_get, scope="compliance:read", permission="compliance.view_complianceexport",
+    input=ComplianceExportIdInput, output=ComplianceExportSerializer, tags=COMPLIANCE,
 ))

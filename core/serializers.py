@@ -97,6 +97,20 @@ class DateTimeInField(serializers.DateTimeField):
         return in_date_range(super().to_internal_value(value))
 
 
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN,
+                      "description": f"ISO 8601 date (a whole UTC day) from {EARLIEST_DATE} to {LATEST_DATE}."})
+class DateInField(serializers.DateField):
+    """A UTC day (YYYY-MM-DD) as a string, inside the sane date range: periods of whole days (exports)."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        day = super().to_internal_value(value)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise serializers.ValidationError(DATE_RANGE_MESSAGE)
+        return day
+
+
 @extend_schema_field({"anyOf": [{"type": "string", "format": "date", "pattern": DATE_PATTERN},
                                 {"type": "string", "format": "date-time", "pattern": DATE_PATTERN}],
                       "description": f"ISO 8601 date (a whole UTC day) or datetime, from {EARLIEST_DATE} to "

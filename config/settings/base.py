@@ -378,3 +378,10 @@ WEBHOOK_RETRY_WINDOW_HOURS = 72
 PCI_SCAN_SAMPLE_ROWS = env.int("PCI_SCAN_SAMPLE_ROWS", default=1000)
 PCI_LOG_SCAN_DAYS = env.int("PCI_LOG_SCAN_DAYS", default=7)
 PCI_LOG_SCAN_BYTES = 5 * 1024 * 1024
+# --- Compliance exports (compliance/exports.py) --------------------------------------------------
+# Export files are written here (one file per export, deleted 24 h after it completes).
+COMPLIANCE_EXPORT_DIR = env.path("COMPLIANCE_EXPORT_DIR", default=BASE_DIR / "var" / "exports")
+COMPLIANCE_EXPORT_MAX_DAYS = 366  # the longest period one export may cover
+COMPLIANCE_EXPORT_CHUNK_SIZE = 2000  # rows read per query chunk; progress is saved after each
+COMPLIANCE_EXPORT_TTL_HOURS = 24  # the download link's life after the file is written
+COMPLIANCE_EXPORT_STALE_HOURS = 6  # an export running longer lost its worker: the hourly job fails it

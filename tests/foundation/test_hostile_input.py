@@ -385,13 +385,13 @@ def test_every_date_input_of_every_operation_is_range_checked():
     from rest_framework import serializers
 
     from core.operations import all_operations
-    from core.serializers import DateOrDateTimeField, DateTimeInField
+    from core.serializers import DateInField, DateOrDateTimeField, DateTimeInField
 
     checked = []
     for op in all_operations():
         for name, field in (op.input().fields.items() if op.input else []):
             if isinstance(field, serializers.DateTimeField | serializers.DateField) and not field.read_only:
-                assert isinstance(field, DateTimeInField), (op.name, name)
+                assert isinstance(field, DateTimeInField | DateInField), (op.name, name)
                 checked.append(op.name)
             elif isinstance(field, DateOrDateTimeField):
                 checked.append(op.name)
