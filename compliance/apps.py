@@ -7,4 +7,4 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         # pci registers the PCI checks; tasks: the outbox runs them by name
-        from . import audit, operations, pci, tasks  # noqa: F401
+        from . import audit, operations, pci, pci_audit, tasks  # noqa: F401
