@@ -19,6 +19,10 @@ _CANDIDATE = re.compile(r"(?<![\dA-Za-z])[2-6](?:[ -]?\d){12,18}(?![\dA-Za-z])",
 _SEPARATED = re.compile(r"(?<![\dA-Za-z])[2-6](?:[ \t._,/-]{0,3}\d){12,18}(?![\dA-Za-z])", re.ASCII)
 _DECIMAL = re.compile(r"[0-9]+[.,][0-9]+", re.ASCII)
 _NOT_DIGIT = re.compile(r"[^0-9]", re.ASCII)
+# A calendar date (2025-12-20, 2025/12/20, 2025 12 20): a run of dates ("2025-12-20 - 2026-01-20", an
+# invoice line's period) can pass the checksum, but nobody groups a card number 4-2-2.
+_DATE = re.compile(r"(?<!\d)(?:19|20)\d\d[ \t._,/-]{1,3}(?:0[1-9]|1[0-2])[ \t._,/-]{1,3}(?:0[1-9]|[12]\d|3[01])(?!\d)",
+                   re.ASCII)
 # Non-ASCII characters that matter: other scripts' and fullwidth digits, invisible format
 # characters (zero-width space, soft hyphen, BOM) and Unicode spaces and dashes. Anything else
 # (letters of any script) is left alone, so ordinary non-ASCII text costs one regex scan.
@@ -60,7 +64,7 @@ def iter_pans(text: str) -> Iterator[str]:
     for pattern in (_CANDIDATE, _SEPARATED):
         for match in pattern.finditer(text):
             candidate = match.group()
-            if pattern is _SEPARATED and _DECIMAL.fullmatch(candidate):
+            if (pattern is _SEPARATED and _DECIMAL.fullmatch(candidate)) or _DATE.search(candidate):
                 continue
             digits = _NOT_DIGIT.sub("", candidate)
             if 13 <= len(digits) <= 19 and luhn_ok(digits):
