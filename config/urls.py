@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("payments.risk.urls")),
     path("", include("approvals.urls")),
     path("", include("subscriptions.urls")),
+    path("", include("compliance.urls")),
     path("", include("core.urls")),
     path("", include("webhooks.urls")),
 ]

@@ -113,7 +113,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # The audit trail's filters, newest first (compliance.selectors.audit_event_list).
+            models.Index(fields=["actor_id", "-occurred_at"], name="audit_actor_time_idx"),
+            models.Index(fields=["action", "-occurred_at"], name="audit_action_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"
