@@ -255,10 +255,15 @@ def audit_report_rows(report: dict[str, Any]) -> list[tuple[str, str, int, str]]
         ("period", f"{report['period']['from']}..{report['period']['to']}", report["total_events"], "")]
     rows += [("outcome", outcome, count, "") for outcome, count in report["by_outcome"].items()]
     rows += [("action", entry["action"], entry["count"], "") for entry in report["by_action"]]
-    rows += [("actor", f"{a['type']}:{a['id']} {a['label']}".strip(), a["count"], "") for a in report["by_actor"]]
+    rows += [("actor", _actor_key(a), a["count"], "") for a in report["by_actor"]]
     rows += [("money", f"{m['action']} {m['currency']}", m["count"], m["total"]) for m in report["money_totals"]]
     rows += [("exception", e["kind"], e["count"], "") for e in report["exceptions"]]
     return rows
+
+
+def _actor_key(actor: dict[str, Any]) -> str:
+    key = f"{actor['type']}:{actor['id']}"
+    return key if actor["label"] in ("", actor["id"]) else f"{key} ({actor['label']})"
 
 
 def audit_report_csv(report: dict[str, Any]) -> str:

@@ -33,13 +33,13 @@ class AuditEventListInput(ListQuerySerializer):
     created_lte = DateTimeInField(required=False, help_text="Events at or before this time.")
 
 
-class _AuditActorSerializer(serializers.Serializer[Any]):
+class AuditEventActorSerializer(serializers.Serializer[Any]):
     type = serializers.CharField(help_text="user, api_key, task or system.")
     id = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]  # a field named like the Field attribute
 
 
-class _AuditObjectSerializer(serializers.Serializer[Any]):
+class AuditEventObjectSerializer(serializers.Serializer[Any]):
     type = serializers.CharField(help_text="app_label.model of the object, e.g. payments.refund.")
     id = serializers.CharField()
 
@@ -56,8 +56,8 @@ class AuditEventSerializer(serializers.Serializer[Any]):
     occurred_at = serializers.CharField(help_text="When it happened (UTC, ...Z).")
     action = serializers.CharField(help_text="The action's current name (legacy names folded in).")
     outcome = serializers.CharField(help_text="success, failure or denied.")
-    actor = _AuditActorSerializer()
-    object = _AuditObjectSerializer()
+    actor = AuditEventActorSerializer()
+    object = AuditEventObjectSerializer()
     request_id = serializers.CharField(help_text="Request id of the call (empty for tasks).")
     ip_address = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
@@ -117,7 +117,7 @@ class AuditReportInput(serializers.Serializer[Any]):
         return attrs
 
 
-class _PeriodSerializer(serializers.Serializer[Any]):
+class AuditReportPeriodSerializer(serializers.Serializer[Any]):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {"from": serializers.CharField(help_text="First UTC day."),
                 "to": serializers.CharField(help_text="Last UTC day (inclusive)."),
@@ -125,33 +125,33 @@ class _PeriodSerializer(serializers.Serializer[Any]):
                 "ends_before": serializers.CharField(help_text="End of the period, exclusive (UTC, ...Z).")}
 
 
-class _OutcomeCountsSerializer(serializers.Serializer[Any]):
+class AuditOutcomeCountsSerializer(serializers.Serializer[Any]):
     success = serializers.IntegerField()
     failure = serializers.IntegerField()
     denied = serializers.IntegerField()
 
 
-class _ActionCountSerializer(serializers.Serializer[Any]):
+class AuditActionCountSerializer(serializers.Serializer[Any]):
     action = serializers.CharField()
     count = serializers.IntegerField()
-    outcomes = _OutcomeCountsSerializer()
+    outcomes = AuditOutcomeCountsSerializer()
 
 
-class _ActorCountSerializer(serializers.Serializer[Any]):
+class AuditActorCountSerializer(serializers.Serializer[Any]):
     type = serializers.CharField()
     id = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]  # a field named like the Field attribute
     count = serializers.IntegerField()
 
 
-class _MoneyTotalSerializer(serializers.Serializer[Any]):
+class AuditMoneyTotalSerializer(serializers.Serializer[Any]):
     action = serializers.CharField()
     currency = serializers.CharField()
     count = serializers.IntegerField(help_text="Events of this action carrying an amount in this currency.")
     total = serializers.CharField(help_text="Sum of their amounts, major units, decimal string.")
 
 
-class _ExceptionSerializer(serializers.Serializer[Any]):
+class AuditReportExceptionSerializer(serializers.Serializer[Any]):
     kind = serializers.CharField(help_text="large_refunds, manual_adjustments, approval_decisions, failed_logins, "
                                            "role_changes, off_hours_staff_activity or exports.")
     title = serializers.CharField()
@@ -163,11 +163,11 @@ class _ExceptionSerializer(serializers.Serializer[Any]):
 
 
 class AuditReportSerializer(serializers.Serializer[Any]):
-    period = _PeriodSerializer()
+    period = AuditReportPeriodSerializer()
     generated_at = serializers.CharField()
     total_events = serializers.IntegerField()
-    by_outcome = _OutcomeCountsSerializer()
-    by_action = _ActionCountSerializer(many=True)
-    by_actor = _ActorCountSerializer(many=True)
-    money_totals = _MoneyTotalSerializer(many=True)
-    exceptions = _ExceptionSerializer(many=True)
+    by_outcome = AuditOutcomeCountsSerializer()
+    by_action = AuditActionCountSerializer(many=True)
+    by_actor = AuditActorCountSerializer(many=True)
+    money_totals = AuditMoneyTotalSerializer(many=True)
+    exceptions = AuditReportExceptionSerializer(many=True)
