@@ -87,7 +87,7 @@ class UtcDayField(serializers.Field[dt.date, Any, Any, Any]):
     default_error_messages = {"invalid": "Use a date as YYYY-MM-DD."}
 
     def to_internal_value(self, data: Any) -> dt.date:
-        if not isinstance(data, str) or not _DAY.match(data):
+        if not isinstance(data, str) or not _DAY.fullmatch(data):
             self.fail("invalid")
         try:
             day = dt.date.fromisoformat(data)
