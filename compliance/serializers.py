@@ -13,6 +13,7 @@ from rest_framework import serializers
 from core import clock
 from core.audit import canonical_action
 from core.serializers import (
+    DATE_PATTERN,
     DATE_RANGE_MESSAGE,
     EARLIEST_DATE,
     LATEST_DATE,
@@ -80,7 +81,8 @@ class AuditEventSerializer(serializers.Serializer[Any]):
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
-@extend_schema_field({"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN + r"[0-9]{2}-[0-9]{2}$",
+                      "description": f"A UTC day, YYYY-MM-DD, from {EARLIEST_DATE} to {LATEST_DATE}."})
 class UtcDayField(serializers.Field[dt.date, Any, Any, Any]):
     """A whole UTC day, YYYY-MM-DD, inside the sane date range."""
 
@@ -104,8 +106,9 @@ class UtcDayField(serializers.Field[dt.date, Any, Any, Any]):
 class AuditReportInput(serializers.Serializer[Any]):
     # `from` is a Python keyword: the two fields are declared in get_fields.
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        return {"from": UtcDayField(help_text="First UTC day of the period (YYYY-MM-DD)."),
-                "to": UtcDayField(help_text="Last UTC day of the period, inclusive (YYYY-MM-DD).")}
+        return {"from": UtcDayField(help_text="First UTC day of the period (YYYY-MM-DD), on or before `to`."),
+                "to": UtcDayField(help_text="Last UTC day of the period, inclusive (YYYY-MM-DD); the period is at "
+                                            "most 366 days (AUDIT_REPORT_MAX_DAYS).")}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs["from"], attrs["to"]
