@@ -18,3 +18,5 @@ class ComplianceAction(models.TextChoices):
     EXPORT_FAILED = "compliance.export_failed", "A compliance export failed"
     EXPORT_DOWNLOADED = "compliance.export_downloaded", "A compliance export's file was downloaded"
     EXPORT_FILE_DELETED = "compliance.export_file_deleted", "An expired compliance export's file was deleted"
+    # Audit report (compliance.selectors.audit_report)
+    AUDIT_REPORT_DOWNLOADED = "compliance.audit_report_downloaded", "An audit report was downloaded (CSV or JSON)"

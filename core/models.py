@@ -119,10 +119,15 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
-                   # what the sealer reads each minute: the few rows not sealed yet, in sealing order
-                   models.Index(fields=["occurred_at", "id"], condition=models.Q(seq__isnull=True),
-                                name="audit_unsealed_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # what the sealer reads each minute: the few rows not sealed yet, in sealing order
+            models.Index(fields=["occurred_at", "id"], condition=models.Q(seq__isnull=True),
+                         name="audit_unsealed_idx"),
+            # The audit trail's filters, newest first (compliance.selectors.audit_event_list).
+            models.Index(fields=["actor_id", "-occurred_at"], name="audit_actor_time_idx"),
+            models.Index(fields=["action", "-occurred_at"], name="audit_action_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"

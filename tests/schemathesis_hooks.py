@@ -38,6 +38,9 @@ _WORDED_FIELD_ERRORS = {
     ("wallet_id", "Give wallet_id or payment_method, not both."),
     ("cursor", "Invalid cursor."),
     ("start_date", "Must be before end_date."),
+    # The audit report's period (compliance): from..to in order, at most AUDIT_REPORT_MAX_DAYS days.
+    ("from", "Must be on or before to."),
+    ("to", "A report covers at most 366 days."),
     ("metadata", "Metadata keys are up to 40 characters; values are scalars up to 500."),
     # A risk assessment names a stored payment or describes a proposed one, not both.
     *((field, message) for field in ("customer_id", "amount", "currency")

@@ -385,3 +385,15 @@ COMPLIANCE_EXPORT_MAX_DAYS = 366  # the longest period one export may cover
 COMPLIANCE_EXPORT_CHUNK_SIZE = 2000  # rows read per query chunk; progress is saved after each
 COMPLIANCE_EXPORT_TTL_HOURS = 24  # the download link's life after the file is written
 COMPLIANCE_EXPORT_STALE_HOURS = 6  # an export running longer lost its worker: the hourly job fails it
+# --- Compliance: audit report (compliance.selectors.audit_report) ------------------------------
+# A refund at or above this amount is a "large refund" exception: major units of the refund's own
+# currency (no conversion); "*" applies, in each currency's major units, to currencies not listed.
+AUDIT_REPORT_LARGE_REFUND = {"*": "1000", "JPY": "150000", "KRW": "1500000", "CLP": "1000000", "ISK": "150000",
+                            "IDR": "15000000"}
+# Staff activity outside these UTC hours [start, end) or on other ISO weekdays (1 = Monday) is
+# "off-hours staff activity".
+AUDIT_REPORT_BUSINESS_HOURS = (7, 19)
+AUDIT_REPORT_BUSINESS_DAYS = (1, 2, 3, 4, 5)
+# The longest period one report covers, and the events listed per exception (the count is exact).
+AUDIT_REPORT_MAX_DAYS = 366
+AUDIT_REPORT_EVENTS_PER_EXCEPTION = 50
