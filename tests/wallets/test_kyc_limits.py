@@ -22,7 +22,7 @@ from wallets.services.kyc import kyc_limit_save
 
 pytestmark = pytest.mark.django_db
 
-NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+NOON = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -39,7 +39,8 @@ def kyc_wallet(make_wallet, kyc_limits):
 
 @pytest.fixture
 def usd_eur_rate(actor):
-    services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="EUR", rate="0.9", source="test")
+    services.exchange_rate_set(actor=actor, base_currency="USD", quote_currency="EUR", rate="0.9", source="test",
+                               valid_from=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
 
 
 def state():
