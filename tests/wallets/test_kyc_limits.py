@@ -282,3 +282,24 @@ def test_two_concurrent_transfers_cannot_both_pass_the_limit(roles, kyc_limits, 
     assert (refused.details["used_today"], refused.details["amount"]) == ("600.00", "600.00")
     assert LedgerAccount.objects.get(pk=wallet.account_id).balance == 440_000
     assert JournalEntry.objects.filter(kind="transfer").count() == 1
+
+
+def test_staff_edit_a_limit_in_the_admin_in_major_units(staff_client):
+    row = KycLimit.objects.get(kyc_status="pending", currency="EUR")
+    client = staff_client("admin")
+    page = client.get(admin_url(row)).content.decode()
+    assert 'value="920.00"' in page
+    saved = client.post(admin_url(row), {"kyc_status": "pending", "currency": "EUR",
+                                         "daily_outgoing_limit": "500.00", "daily_withdrawal_limit": ""})
+    assert saved.status_code == 302, saved.content[:1000]
+    row.refresh_from_db()
+    assert (row.daily_outgoing_limit, row.daily_withdrawal_limit) == (50_000, None)
+    event = AuditEvent.objects.get(action="kyc_limit.updated")
+    assert (event.actor_type, event.details["daily_outgoing_limit"], event.details["daily_withdrawal_limit"]) == (
+        "user", "500.00", None)
+    assert LogEntry.objects.get_for_object(row).count() == 1
+    assert staff_client("operator").get(admin_url(row)).status_code == 200  # operators may view, not edit
+    refused = staff_client("operator").post(admin_url(row), {"kyc_status": "pending", "currency": "EUR",
+                                                             "daily_outgoing_limit": "1.00"})
+    assert refused.status_code == 403
+    assert KycLimit.objects.get(pk=row.pk).daily_outgoing_limit == 50_000
