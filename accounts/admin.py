@@ -6,13 +6,14 @@ from django.shortcuts import render
 from django.template.response import TemplateResponse
 
 from core.admin_add import OperationAddMixin, operation_create
+from core.admin_base import ReadOnlyInline
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
 from core.errors import DomainError
 from core.operations import ALL_SCOPES
 
 from . import services
-from .models import ApiKey, Customer, LoginThrottle, User
+from .models import ApiKey, Customer, KycReview, LoginThrottle, User
 
 
 @admin.register(User)
@@ -28,6 +29,16 @@ class UserAdmin(BaseUserAdmin):
         return super().get_queryset(request).prefetch_related("groups")
 
 
+class KycReviewInline(ReadOnlyInline):
+    """Each KYC decision on the customer, newest first (written by `update_customer_kyc` only)."""
+
+    model = KycReview
+    fields = ("created", "from_status", "to_status", "note", "evidence_reference", "actor_label")
+    readonly_fields = fields
+    ordering = ("-created", "-id")
+    verbose_name_plural = "KYC reviews"
+
+
 @admin.register(Customer)
 class CustomerAdmin(OperationAddMixin, OperationActionsMixin, admin.ModelAdmin):
     """A new customer is the `create_customer` operation; changes to a customer are `update_customer`."""
@@ -38,8 +49,10 @@ class CustomerAdmin(OperationAddMixin, OperationActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
     fields = ("id", "email", "name", "country", "status", "kyc_status", "metadata", "created", "updated")
     operation_add = operation_create("create_customer")
-    operation_actions = (operation_action("update_customer", label="Update", id_field="customer_id"),)
+    operation_actions = (operation_action("update_customer", label="Update", id_field="customer_id"),
+                         operation_action("update_customer_kyc", label="Change KYC status", id_field="customer_id"))
     readonly_fields = fields
+    inlines = (KycReviewInline,)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from core.ids import PublicIdField
-from core.models import Timestamped
+from core.models import ActorStamped, Timestamped
 
 
 class User(AbstractUser):
@@ -50,9 +50,31 @@ class Customer(Timestamped, models.Model):
     class Meta:
         ordering = ["-created"]
         indexes = [models.Index(fields=["-created", "-id"], name="customer_created_idx")]
+        permissions = [("change_customer_kyc", "Can change a customer's KYC status")]
 
     def __str__(self):
         return f"{self.name or self.email} ({self.id})"
+
+
+class KycReview(ActorStamped, models.Model):
+    """One change of a customer's KYC status, with the reviewer's note and evidence (history: never edited)."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="kyc_reviews")
+    from_status = models.CharField(max_length=16, choices=Customer.KycStatus.choices)
+    to_status = models.CharField(max_length=16, choices=Customer.KycStatus.choices)
+    note = models.CharField(max_length=1000)
+    evidence_reference = models.CharField(max_length=200, blank=True,
+                                          help_text="Where the evidence is kept, e.g. a case or document id.")
+    created = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "KYC review"
+        indexes = [models.Index(fields=["customer", "-created"], name="kycreview_customer_idx")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.from_status} -> {self.to_status}"
 
 
 class ApiKey(models.Model):

@@ -8,6 +8,7 @@ from .serializers import (
     ApiKeySerializer,
     CustomerCreateInput,
     CustomerGetInput,
+    CustomerKycUpdateInput,
     CustomerListInput,
     CustomerSerializer,
     CustomerUpdateInput,
@@ -16,6 +17,11 @@ from .serializers import (
 
 def _get(*, actor, customer_id):
     return selectors.customer_get(customer_id=customer_id)
+
+
+def _kyc_update(*, actor, customer_id, status, note, evidence_reference=""):
+    return services.customer_kyc_update(actor=actor, customer_id=customer_id, kyc_status=status, note=note,
+                                        evidence_reference=evidence_reference)
 
 
 def _list(*, actor, **filters):
@@ -42,6 +48,17 @@ register(Operation(
                  "Errors: not_found, validation_error."),
     handler=services.customer_update, scope="payments:write", permission="accounts.change_customer",
     input=CustomerUpdateInput, output=CustomerSerializer, read_only=False, tags=("customers",),
+))
+register(Operation(
+    name="update_customer_kyc", title="Update customer KYC status",
+    description=("Sets a customer's KYC verification status (unverified, pending, verified or rejected) with a "
+                 "note saying why and an optional evidence reference; every change is kept as a review, "
+                 "audited and evented. The status gates money movement: unverified and pending customers "
+                 "cannot withdraw and have a daily limit on outgoing transfers and conversions per currency, "
+                 "rejected customers cannot withdraw, transfer or convert (kyc_required). Repeating the "
+                 "current status changes nothing. Errors: not_found, validation_error."),
+    handler=_kyc_update, scope="compliance:write", permission="accounts.change_customer_kyc",
+    input=CustomerKycUpdateInput, output=CustomerSerializer, read_only=False, tags=("customers",),
 ))
 register(Operation(
     name="list_customers", title="List customers",

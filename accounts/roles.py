@@ -33,7 +33,7 @@ ROLE_RULES: dict[str, dict[str, list[str]]] = {
             "accounts.change_customer", "payments.review_payment", "payments.cancel_payment",
             "payments.change_riskrule", "payments.add_riskrule", "payments.label_payment",
             "payments.add_riskthresholds", "payments.change_riskthresholds", "core.change_mlmodel",
-            "wallets.freeze_wallet",
+            "wallets.freeze_wallet", "accounts.change_customer_kyc",
         ],
         "deny": ["accounts.view_apikey", "accounts.view_loginthrottle"],
     },

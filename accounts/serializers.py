@@ -39,6 +39,15 @@ class CustomerUpdateInput(serializers.Serializer):
     metadata = serializers.DictField(required=False, validators=[validate_metadata])
 
 
+class CustomerKycUpdateInput(serializers.Serializer):
+    customer_id = serializers.CharField(help_text="Customer id (cus_...).")
+    status = serializers.ChoiceField(choices=Customer.KycStatus.choices, help_text="The new KYC status.")
+    note = serializers.CharField(max_length=1000, help_text="Why the status changes (kept with the review).")
+    evidence_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="Where the evidence is kept, e.g. a case or document id (no documents themselves).")
+
+
 class CustomerGetInput(serializers.Serializer):
     customer_id = serializers.CharField(help_text="Customer id (cus_...).")
 

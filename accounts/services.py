@@ -26,9 +26,11 @@ from . import apikeys
 from .audit import AccountsAction
 from .errors import AccountLocked, InvalidRateLimit, InvalidScopes, UnknownRole, WeakPassword
 from .events import AccountsEvent
-from .models import ApiKey, Customer, LoginThrottle, User
+from .models import ApiKey, Customer, KycReview, LoginThrottle, User
 from .roles import ROLE_NAMES
 from .selectors import customer_get
+
+KYC_NOTE_MAX, KYC_EVIDENCE_MAX = 1000, 200
 
 # --- Customers --------------------------------------------------------------------------
 
@@ -70,19 +72,32 @@ def customer_update(*, actor: Actor, customer_id: str, **changes: Any) -> Custom
 
 
 @use_case
-def customer_kyc_update(*, actor: Actor, customer_id: str, kyc_status: str, note: str = "") -> Customer:
-    """Records the outcome of a KYC check (the compliance issue's checks call this); repeating the
-    current status changes nothing."""
+def customer_kyc_update(*, actor: Actor, customer_id: str, kyc_status: str, note: str,
+                        evidence_reference: str = "") -> Customer:
+    """Records a KYC decision: the new status, the reviewer's note (required) and where the evidence is
+    kept, as a `KycReview` row, audited and evented. Repeating the current status changes nothing."""
     if kyc_status not in Customer.KycStatus.values:
-        raise ValidationFailed({"kyc_status": [f"One of: {', '.join(Customer.KycStatus.values)}."]})
+        raise ValidationFailed({"status": [f"One of: {', '.join(Customer.KycStatus.values)}."]})
+    note, evidence_reference = (note or "").strip(), (evidence_reference or "").strip()
+    if not note:
+        raise ValidationFailed({"note": ["Say why the status changes."]})
+    if len(note) > KYC_NOTE_MAX:
+        raise ValidationFailed({"note": [f"At most {KYC_NOTE_MAX} characters."]})
+    if len(evidence_reference) > KYC_EVIDENCE_MAX:
+        raise ValidationFailed({"evidence_reference": [f"At most {KYC_EVIDENCE_MAX} characters."]})
     customer = Customer.objects.select_for_update().get(pk=customer_get(customer_id=customer_id).pk)
     if customer.kyc_status == kyc_status:
         return customer
     previous = snapshot(customer)
     before, customer.kyc_status = customer.kyc_status, kyc_status
     touch(customer, "kyc_status")
+    review = KycReview(customer=customer, from_status=before, to_status=kyc_status, note=note,
+                       evidence_reference=evidence_reference)
+    stamp(review, actor=actor)
+    review.save(force_insert=True)
     audit_record(action=AccountsAction.CUSTOMER_KYC_UPDATED, actor=actor, obj=customer,
-                 details={"from": before, "to": kyc_status, "note": note[:500]})
+                 details={"from": before, "to": kyc_status, "note": note,
+                          "evidence_reference": evidence_reference, "review_id": review.pk})
     emit(AccountsEvent.CUSTOMER_KYC_UPDATED, customer, previous=previous, actor=actor)
     return customer
 

@@ -50,7 +50,7 @@ def _populate(n: int, customers: int) -> None:
     existing = list(Customer.objects.filter(email__endswith="@bench.example").values_list("id", flat=True))
     if len(existing) < customers:
         Customer.objects.bulk_create([Customer(email=f"b{i}@bench.example", name=f"Bench {i}", country="US",
-                                               created=START, updated=START)
+                                               kyc_status="verified", created=START, updated=START)
                                       for i in range(len(existing), customers)], batch_size=5000)
         existing = list(Customer.objects.filter(email__endswith="@bench.example").values_list("id", flat=True))
     period_end = START + dt.timedelta(days=31)

@@ -39,7 +39,7 @@ def _populate(n: int, customers: int, merchants: int, rng) -> float:
     existing = list(Customer.objects.filter(email__endswith="@riskbench.example").values_list("id", flat=True))
     if len(existing) < customers:
         Customer.objects.bulk_create([Customer(email=f"r{i}@riskbench.example", name=f"Risk {i}", country="US",
-                                               created=START, updated=START)
+                                               kyc_status="verified", created=START, updated=START)
                                       for i in range(len(existing), customers)], batch_size=5000)
         existing = list(Customer.objects.filter(email__endswith="@riskbench.example").values_list("id", flat=True))
     template = Payment(customer_id=existing[0], amount=1, currency="USD", method="card", payment_method="tok_visa",

@@ -48,10 +48,11 @@ def ensure_database(script: str) -> None:
 
 
 def funded_wallets(count: int, *, domain: str, balance: int) -> list[tuple[str, int]]:
-    """(wallet id, account id) of `count` USD wallets of customers `<n>@<domain>`, each topped up with
-    `balance` minor units from the sandbox clearing account; made once, through the services."""
+    """(wallet id, account id) of `count` USD wallets of verified customers `<n>@<domain>` (not held by
+    KYC limits), each topped up with `balance` minor units from the sandbox clearing account; made once,
+    through the services."""
     from accounts.models import Customer
-    from accounts.services import customer_create
+    from accounts.services import customer_create, customer_kyc_update
     from core.context import Actor
     from core.db import use_case
     from wallets import ledger, services
@@ -63,6 +64,7 @@ def funded_wallets(count: int, *, domain: str, balance: int) -> list[tuple[str, 
         @use_case
         def make(i: int = i) -> None:
             customer = customer_create(actor=actor, email=f"w{i:05d}@{domain}")
+            customer_kyc_update(actor=actor, customer_id=customer.pk, kyc_status="verified", note="bench customer")
             wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency="USD")
             source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency="USD",
                                            owner="provider:bench")
@@ -70,6 +72,10 @@ def funded_wallets(count: int, *, domain: str, balance: int) -> list[tuple[str, 
                                          reference="bench")
 
         make()
+    # Customers a run made before KYC limits existed.
+    for customer_id in (Customer.objects.filter(email__endswith=f"@{domain}")
+                        .exclude(kyc_status=Customer.KycStatus.VERIFIED).values_list("pk", flat=True)):
+        customer_kyc_update(actor=actor, customer_id=customer_id, kyc_status="verified", note="bench customer")
     rows = (Wallet.objects.filter(customer__email__endswith=f"@{domain}")
             .order_by("customer__email").values_list("id", "account_id"))
     return list(rows)[:count]

@@ -57,6 +57,16 @@ def roles(db):
 
 
 @pytest.fixture
+def kyc_limits(db):
+    """Transactional tests flush data-migration rows; this puts the seeded KYC limits back (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("wallets.migrations.0007_seed_kyc_limits").seed(apps, None)
+
+
+@pytest.fixture
 def actor():
     """Who a test's direct service calls act as."""
     return Actor.system("tests")
@@ -84,7 +94,8 @@ def one_sandbox(settings):
 @pytest.fixture
 def make_wallet(db, actor):
     """make_wallet(currency="USD", balance=0, customer=None, daily_limit=None): a wallet of a new
-    customer (or the one given) funded from the sandbox clearing account."""
+    customer (verified, as every CustomerFactory's: not held by KYC limits) or the one given, funded from
+    the sandbox clearing account."""
     from .factories import CustomerFactory
     from .wallets_setup import open_wallet
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.utils import formats, timezone
 
@@ -14,10 +15,13 @@ from core.admin_add import OperationAddMixin, operation_create
 from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
+from core.errors import DomainError
+from core.forms import AmountField, MoneyFormMixin
 from core.money import format_amount
 
 from . import selectors, services
-from .models import ExchangeRate, Hold, JournalEntry, LedgerAccount, Posting, Wallet
+from .models import ExchangeRate, Hold, JournalEntry, KycLimit, LedgerAccount, Posting, Wallet
+from .services.kyc import kyc_limit_save
 
 _money = money_text
 
@@ -41,6 +45,14 @@ class WalletAdmin(OperationAddMixin, OperationActionsMixin, MoneyAdminMixin, adm
                          when=lambda w: w.status != Wallet.Status.CLOSED),
         operation_action("close_wallet", label="Close", id_field="wallet_id",
                          when=lambda w: w.status != Wallet.Status.CLOSED),
+        # Money out, for staff acting on a customer's request: the same checks as REST and MCP
+        # (balance, daily limit, KYC limit).
+        operation_action("transfer_funds", label="Transfer out", id_field="from_wallet_id",
+                         when=lambda w: w.status == Wallet.Status.ACTIVE),
+        operation_action("convert_funds", label="Convert", id_field="from_wallet_id",
+                         when=lambda w: w.status == Wallet.Status.ACTIVE),
+        operation_action("withdraw_funds", label="Withdraw", id_field="wallet_id",
+                         when=lambda w: w.status == Wallet.Status.ACTIVE),
     )
     change_form_template = "admin/wallets/wallet/change_form.html"
     money_fields = ("daily_limit",)
@@ -173,3 +185,38 @@ class ExchangeRateAdmin(admin.ModelAdmin):
             quote_currency=data["quote_currency"], rate=data["rate"], source=data["source"],
             valid_from=data["valid_from"])
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+
+class KycLimitForm(MoneyFormMixin, forms.ModelForm):
+    daily_outgoing_limit = AmountField(
+        allow_zero=True, required=False, currency_field="currency", label="Daily transfers and conversions",
+        help_text="Per UTC day, in major units of the currency. Empty: no limit; 0: none allowed.")
+    daily_withdrawal_limit = AmountField(
+        allow_zero=True, required=False, currency_field="currency", label="Daily withdrawals",
+        help_text="Per UTC day, in major units of the currency. Empty: no limit; 0: none allowed.")
+
+    class Meta:
+        model = KycLimit
+        fields = ("kyc_status", "currency", "daily_outgoing_limit", "daily_withdrawal_limit")
+
+
+@admin.register(KycLimit)
+class KycLimitAdmin(MoneyAdminMixin, admin.ModelAdmin):
+    """What customers whose KYC is not verified may move out per day (verified customers: no KYC limit).
+    Edited by staff; saved through `kyc_limit_save`, audited, with field history."""
+
+    form = KycLimitForm
+    fields = (("kyc_status", "currency"), "daily_outgoing_limit", "daily_withdrawal_limit")
+    list_display = ("kyc_status", "currency", "daily_outgoing_limit", "daily_withdrawal_limit", "updated")
+    list_filter = ("kyc_status", "currency")
+    money_fields = ("daily_outgoing_limit", "daily_withdrawal_limit")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            kyc_limit_save(actor=Actor.for_user(request.user), limit=obj)
+        except DomainError as exc:
+            # Nothing was saved; the staff member sees why.
+            self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)

@@ -6,4 +6,4 @@ class WalletsConfig(AppConfig):
     verbose_name = "Wallets and ledger"
 
     def ready(self):
-        from . import audit, operations  # noqa: F401
+        from . import audit, operations, receivers  # noqa: F401

@@ -21,3 +21,5 @@ class WalletsAction(models.TextChoices):
     HOLD_EXPIRED = "hold.expired", "A hold on a wallet expired"
     JOURNAL_ENTRY_REVERSED = "journal_entry.reversed", "A ledger entry was reversed"
     EXCHANGE_RATE_SET = "exchange_rate.set", "An exchange rate was set"
+    KYC_LIMIT_CREATED = "kyc_limit.created", "A KYC limit was added"
+    KYC_LIMIT_UPDATED = "kyc_limit.updated", "A KYC limit changed"

@@ -75,15 +75,22 @@ def seed(*, rng, stdout) -> None:
     by_currency: dict[str, list[Wallet]] = {}
     for w in wallets:
         by_currency.setdefault(w.currency, []).append(w)
-    pools = [cur for cur, ws in sorted(by_currency.items()) if len(ws) >= 2]
     moves: list[tuple[str, Callable[..., JournalEntry]]] = []
+    # Rejected customers send nothing (KYC): money only moves to them. Unverified and pending ones send
+    # far less than their daily KYC limit.
+    rejected = set(Customer.objects.filter(pk__in=[c.pk for c in customers],
+                                           kyc_status=Customer.KycStatus.REJECTED).values_list("pk", flat=True))
+    pools = [cur for cur, ws in sorted(by_currency.items())
+             if len(ws) >= 2 and any(w.customer_id not in rejected for w in ws)]
     for i in range(TRANSFERS):
         cur = rng.choice(pools)
         a, b = rng.sample(by_currency[cur], 2)
+        while a.customer_id in rejected:
+            a, b = (b, a) if b.customer_id not in rejected else rng.sample(by_currency[cur], 2)
         minor = rng.randint(1, 20) * 10 ** exponent(cur)
         moves.append((f"demo #{i:03d}", lambda a=a, b=b, m=minor, cur=cur, d=None: services.wallet_transfer(
             actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=m, currency=cur, description=d)))
-    multi = [c for c in customers if sum(1 for w in wallets if w.customer_id == c.pk) >= 2]
+    multi = [c for c in customers if sum(1 for w in wallets if w.customer_id == c.pk) >= 2 and c.pk not in rejected]
     for i in range(CONVERSIONS if multi else 0):
         customer = rng.choice(multi)
         source, target = rng.sample([w for w in wallets if w.customer_id == customer.pk], 2)

@@ -61,3 +61,8 @@ class WalletNotEmpty(InvalidStateTransition):
 class AmountTooSmall(BusinessRefusal):
     code = "amount_too_small"
     default_message = "The amount converts to less than one minor unit."
+
+
+class KycRequired(BusinessRefusal):
+    code = "kyc_required"
+    default_message = "The customer's KYC status does not allow this movement (or this much of it today)."

@@ -8,6 +8,7 @@ append-only: migration 0002 installs the triggers that refuse UPDATE and DELETE 
 from django.db import models
 from django.db.models import Q
 
+from accounts.models import Customer
 from core.ids import PublicIdField
 from core.models import ActorStamped, Timestamped
 from core.money import CURRENCY_CHOICES, format_amount
@@ -210,3 +211,40 @@ class ExchangeRate(models.Model):
 
     def __str__(self):
         return f"{self.base_currency}/{self.quote_currency} {self.rate}"
+
+
+class KycLimit(Timestamped, models.Model):
+    """What a customer whose KYC is not verified may move out of a wallet per UTC day in one currency
+    (staff-edited settings). A verified customer has no KYC limit (no row is read for them).
+
+    Seeded by migration 0007 for every supported currency. Read through a per-process cache
+    (`wallets.services.kyc`): a change applies in the saving process at once, in the others within
+    `KYC_LIMITS_CACHE_SECONDS`. A status and currency without a row allows nothing (fail closed).
+    """
+
+    GATED_STATUSES = (Customer.KycStatus.UNVERIFIED, Customer.KycStatus.PENDING, Customer.KycStatus.REJECTED)
+
+    kyc_status = models.CharField(max_length=16, choices=[(s.value, s.label) for s in GATED_STATUSES])
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    daily_outgoing_limit = models.BigIntegerField(
+        null=True, blank=True,
+        help_text=("Outgoing transfers and conversions per UTC day, in minor units of the currency; "
+                   "empty: no limit, 0: none allowed."))
+    daily_withdrawal_limit = models.BigIntegerField(
+        null=True, blank=True, default=0,
+        help_text="Withdrawals per UTC day, in minor units of the currency; empty: no limit, 0: none allowed.")
+
+    class Meta:
+        ordering = ["kyc_status", "currency"]
+        verbose_name = "KYC limit"
+        constraints = [
+            models.UniqueConstraint(fields=["kyc_status", "currency"], name="kyclimit_status_currency_uniq"),
+            models.CheckConstraint(condition=Q(daily_outgoing_limit__gte=0) | Q(daily_outgoing_limit__isnull=True),
+                                   name="kyclimit_outgoing_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(daily_withdrawal_limit__gte=0) | Q(daily_withdrawal_limit__isnull=True),
+                name="kyclimit_withdrawal_nonnegative"),
+        ]
+
+    def __str__(self):
+        return f"{self.kyc_status} {self.currency}"

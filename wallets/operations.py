@@ -160,8 +160,9 @@ register(Operation(
 register(Operation(
     name="transfer_funds", title="Transfer between wallets",
     description=("Moves amount (major units, decimal string) from one wallet to another of the same currency, "
-                 "as one journal entry (txn_). Checks the source's daily limit and available balance under "
-                 "lock. Errors: insufficient_funds, currency_mismatch, wallet_frozen, limit_exceeded, "
+                 "as one journal entry (txn_). Checks the source's daily limit, its customer's KYC limit "
+                 "(not verified: a daily limit per currency; rejected: none) and available balance under "
+                 "lock. Errors: insufficient_funds, currency_mismatch, wallet_frozen, limit_exceeded, kyc_required, "
                  + ERRORS + "."),
     handler=_transfer, scope="wallets:write", permission="wallets.transfer_funds", input=TransferInput,
     # Money leaves the payer for good, so staff may require approval above a threshold.
@@ -216,15 +217,17 @@ register(Operation(
     name="convert_funds", title="Convert between a customer's wallets",
     description=("Converts amount (source currency, major units) into the customer's wallet in another "
                  "currency through FX liquidity at the stored rate, rounded down to the target's minor unit. "
+                 "Counts against the customer's KYC daily limit with transfers. "
                  "Errors: rate_not_found, amount_too_small, insufficient_funds, currency_mismatch, "
-                 "wallet_frozen, limit_exceeded, " + ERRORS + "."),
+                 "wallet_frozen, limit_exceeded, kyc_required, " + ERRORS + "."),
     handler=_convert, scope="wallets:write", permission="wallets.convert_funds", input=ConvertInput,
     output=EntrySerializer, read_only=False, success_status=201, tags=WALLET,
 ))
 register(Operation(
     name="withdraw_funds", title="Withdraw from a wallet",
-    description=("Moves amount out of the wallet to the provider's clearing account for payout. Errors: "
-                 "insufficient_funds, wallet_frozen, limit_exceeded, " + ERRORS + "."),
+    description=("Moves amount out of the wallet to the provider's clearing account for payout; only for "
+                 "customers whose KYC is verified (by default). Errors: "
+                 "insufficient_funds, wallet_frozen, limit_exceeded, kyc_required, " + ERRORS + "."),
     handler=_withdraw, scope="wallets:write", permission="wallets.withdraw_funds", input=WithdrawInput,
     output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
     target="get_wallet_balance", value=amount_value(currency=None),

@@ -334,6 +334,9 @@ PAYMENTS_ROUTING_LATENCY_PENALTY_PER_SECOND = 0.05
 # routing window statistics once per PAYMENTS_ROUTING_STATS_SECONDS (core.localcache).
 PAYMENTS_SETTINGS_CACHE_SECONDS = env.float("PAYMENTS_SETTINGS_CACHE_SECONDS", default=5)
 PAYMENTS_ROUTING_STATS_SECONDS = env.float("PAYMENTS_ROUTING_STATS_SECONDS", default=10)
+# Each process keeps the KYC limits (wallets.KycLimit) this long: an admin change applies to the saving
+# process's next transfer at once, to every other process's within this bound (core.localcache).
+KYC_LIMITS_CACHE_SECONDS = env.float("KYC_LIMITS_CACHE_SECONDS", default=5)
 PAYMENTS_AUTHORISATION_DAYS = 7
 PAYMENTS_RISK_SCORER = env.str("PAYMENTS_RISK_SCORER", default="")  # dotted path; empty: the rule set (docs/RISK.md)
 # A payment's ip_country from its ip_address when the client gives no country (payments/ipcountry.py):

@@ -26,6 +26,8 @@ def test_sdk_client_customer_payment_capture_refund_top_up_transfer(live_server,
         tools = {t.name for t in (await client.list_tools()).tools}
         payer = await ok("create_customer", {"email": f"{mode}-payer@example.com"})
         payee = await ok("create_customer", {"email": f"{mode}-payee@example.com"})
+        # Verified: the flow, not KYC limits, is under test (transfers of unverified payers are limited).
+        await ok("update_customer_kyc", {"customer_id": payer["id"], "status": "verified", "note": "test payer"})
         payment = await ok("create_payment", {"amount": "120.00", "currency": "USD", "customer_id": payer["id"],
                                               "payment_method": "tok_visa", "capture_method": "manual"})
         captured = await ok("capture_payment", {"payment_id": payment["id"]})

@@ -18,7 +18,11 @@ def one_sandbox(settings):
 
 @pytest.fixture
 def customer_id(mcp):
-    return mcp.ok("create_customer", {"email": "payer@example.com", "idempotency_key": "cust"})["id"]
+    created = mcp.ok("create_customer", {"email": "payer@example.com", "idempotency_key": "cust"})["id"]
+    # Verified: these tests are about the money tools, not KYC limits (tests/wallets/test_kyc_limits.py).
+    mcp.ok("update_customer_kyc", {"customer_id": created, "status": "verified", "note": "test customer",
+                                   "idempotency_key": "kyc"})
+    return created
 
 
 def _pay(mcp, customer_id, key, amount="100.00", **extra):

@@ -48,7 +48,8 @@ def _lock_wallets(wallet_ids: tuple[str, ...], *, of: tuple[str, ...], order_by:
     for wallet_id in wallet_ids:
         if not has_prefix(wallet_id, "wal"):
             raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
-    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=of).select_related("account")
+    # The customer comes with the lock (not locked itself): its KYC status gates movements out.
+    locked = {w.pk: w for w in Wallet.objects.select_for_update(of=of).select_related("account", "customer")
               .filter(pk__in=set(wallet_ids)).order_by(order_by)}
     for wallet_id in wallet_ids:
         if wallet_id not in locked:

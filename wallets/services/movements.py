@@ -1,8 +1,8 @@
 """Money leaving a wallet: transfers, conversions and withdrawals.
 
-Each one locks the wallets first (id order), checks status, currency and the daily limit
-under that lock, then posts one entry; the ledger checks the overdraft under the account
-locks. Anything refused raises before the first write, so a refusal leaves no trace.
+Each one locks the wallets first (id order), checks status, currency, the daily limit and the
+customer's KYC limit (`services.kyc`) under that lock, then posts one entry; the ledger checks the
+overdraft under the account locks. Anything refused raises before the first write, so a refusal leaves no trace.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..events import WalletsEvent
 from ..fx import convert_minor
 from ..models import AccountType, JournalEntry, Wallet
 from ..selectors import exchange_rate_current
+from .kyc import CONVERSION, TRANSFER, WITHDRAWAL, ensure_kyc_allows
 from .lifecycle import ensure_active, ensure_within_limit, wallet_lock, wallet_lock_with_accounts
 
 
@@ -40,6 +41,7 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
         raise CurrencyMismatch(details={"currency": currency, "from_wallet_currency": source.currency,
                                         "to_wallet_currency": target.currency})
     ensure_within_limit(source, amount)
+    ensure_kyc_allows(source, amount, movement=TRANSFER)
     entry = ledger.post_entry(
         locked={source.account_id: source.account, target.account_id: target.account},
         kind="transfer", description=description or f"Transfer to {target.pk}", actor=actor,
@@ -73,6 +75,7 @@ def wallet_convert(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
     ensure_active(source)
     ensure_active(target)
     ensure_within_limit(source, amount)
+    ensure_kyc_allows(source, amount, movement=CONVERSION)
     rate_row, rate = exchange_rate_current(base=source.currency, quote=target.currency)
     converted = convert_minor(amount, rate=rate, source=source.currency, target=target.currency)
     if converted <= 0:
@@ -107,6 +110,7 @@ def wallet_withdraw(*, actor: Actor, wallet_id: str, amount: int, provider: str 
     wallet: Wallet = wallet_lock(wallet_id)[wallet_id]
     ensure_active(wallet)
     ensure_within_limit(wallet, amount)
+    ensure_kyc_allows(wallet, amount, movement=WITHDRAWAL)
     clearing = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=wallet.currency,
                                      owner=f"provider:{provider}")
     entry = ledger.post_entry(
