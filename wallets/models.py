@@ -228,11 +228,11 @@ class KycLimit(Timestamped, models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     daily_outgoing_limit = models.BigIntegerField(
         null=True, blank=True,
-        help_text=("Outgoing transfers and conversions per UTC day, in minor units of the currency; "
+        help_text=("Outgoing transfers and conversions per UTC day, in the currency; "
                    "empty: no limit, 0: none allowed."))
     daily_withdrawal_limit = models.BigIntegerField(
         null=True, blank=True, default=0,
-        help_text="Withdrawals per UTC day, in minor units of the currency; empty: no limit, 0: none allowed.")
+        help_text="Withdrawals per UTC day, in the currency; empty: no limit, 0: none allowed.")
 
     class Meta:
         ordering = ["kyc_status", "currency"]

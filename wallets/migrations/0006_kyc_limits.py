@@ -18,8 +18,8 @@ class Migration(migrations.Migration):
                 ('updated', models.DateTimeField()),
                 ('kyc_status', models.CharField(choices=[('unverified', 'Unverified'), ('pending', 'Pending'), ('rejected', 'Rejected')], max_length=16)),
                 ('currency', models.CharField(choices=[('AED', 'AED'), ('ARS', 'ARS'), ('AUD', 'AUD'), ('BGN', 'BGN'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('COP', 'COP'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EGP', 'EGP'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KES', 'KES'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MAD', 'MAD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NGN', 'NGN'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PEN', 'PEN'), ('PHP', 'PHP'), ('PKR', 'PKR'), ('PLN', 'PLN'), ('QAR', 'QAR'), ('RON', 'RON'), ('RSD', 'RSD'), ('SAR', 'SAR'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('UGX', 'UGX'), ('USD', 'USD'), ('VND', 'VND'), ('XAF', 'XAF'), ('XOF', 'XOF'), ('ZAR', 'ZAR')], max_length=3)),
-                ('daily_outgoing_limit', models.BigIntegerField(blank=True, help_text='Outgoing transfers and conversions per UTC day, in minor units of the currency; empty: no limit, 0: none allowed.', null=True)),
-                ('daily_withdrawal_limit', models.BigIntegerField(blank=True, default=0, help_text='Withdrawals per UTC day, in minor units of the currency; empty: no limit, 0: none allowed.', null=True)),
+                ('daily_outgoing_limit', models.BigIntegerField(blank=True, help_text='Outgoing transfers and conversions per UTC day, in the currency; empty: no limit, 0: none allowed.', null=True)),
+                ('daily_withdrawal_limit', models.BigIntegerField(blank=True, default=0, help_text='Withdrawals per UTC day, in the currency; empty: no limit, 0: none allowed.', null=True)),
             ],
             options={
                 'verbose_name': 'KYC limit',
