@@ -243,7 +243,8 @@ def use_our_celery_app_for_beat(site=None) -> None:
             from core.beat_audit import record_enabled
 
             with transaction.atomic():
-                tasks = list(queryset.select_for_update())
+                tasks = list(PeriodicTask.objects.filter(pk__in=queryset.values("pk")).order_by("pk")
+                             .select_for_update())
                 before = {task.pk: task.enabled for task in tasks}
                 action(self, request, PeriodicTask.objects.filter(pk__in=before))
                 after = dict(PeriodicTask.objects.filter(pk__in=before).values_list("pk", "enabled"))
