@@ -264,9 +264,12 @@ def use_our_celery_app_for_beat(site=None) -> None:
 
             from core.beat_audit import record_run_requested
 
-            with transaction.atomic():
-                record_run_requested(list(queryset))
+            tasks = list(queryset)
             beat_admin.PeriodicTaskAdmin.run_tasks(self, request, queryset)
+            self.celery_app.loader.import_default_modules()
+            if all(self.celery_app.tasks.get(task.task) for task in tasks):  # else nothing was sent
+                with transaction.atomic():
+                    record_run_requested(tasks)
 
         enable_tasks.short_description = beat_admin.PeriodicTaskAdmin.enable_tasks.short_description
         disable_tasks.short_description = beat_admin.PeriodicTaskAdmin.disable_tasks.short_description
