@@ -21,7 +21,7 @@ class AccountsAction(models.TextChoices):
     LOGIN_OTP_FAILED = "login.otp_failed", "A login failed at the second factor"
     # Access control changes, whichever door made them (admin forms, shell, services): recorded by the
     # signal receivers in accounts/signals.py, in the transaction of the change.
-    LOGOUT = "logout", "A staff user logged out"
+    LOGOUT = "staff_user.logged_out", "A staff user logged out"
     STAFF_USER_ADDED = "staff_user.added", "A user was added in the admin"
     STAFF_USER_ACCESS_CHANGED = "staff_user.access_changed", "A user's is_active, is_staff or is_superuser changed"
     STAFF_USER_PASSWORD_CHANGED = "staff_user.password_changed", "A user's password was changed"

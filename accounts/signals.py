@@ -48,6 +48,7 @@ from core.audit import audit_record  # noqa: E402
 from core.audit_tracking import track_changes  # noqa: E402
 
 from .audit import AccountsAction  # noqa: E402
+from .roles import SEEDING_ROLES  # noqa: E402
 
 _ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
 
@@ -66,6 +67,8 @@ track_changes(User, (*_ACCESS_FLAGS, "password"), _user_tracked, uid="accounts.U
 
 
 def _group_tracked(group, created, changed) -> None:
+    if SEEDING_ROLES.get():
+        return
     audit_record(action=AccountsAction.GROUP_SAVED, obj=group,
                  details={"name": group.name, "created": created, "changed": changed})
 
@@ -116,6 +119,8 @@ _M2M_ATTRIBUTE = {User.groups.through: "groups", User.user_permissions.through: 
 
 def _m2m_receiver(action_name):
     def receiver(sender, instance, action: str, reverse: bool, model, pk_set, **kwargs) -> None:
+        if SEEDING_ROLES.get():
+            return
         if reverse:
             # group.user_set.add(user), permission.group_set.remove(group): one event per owner changed.
             if action in ("post_add", "post_remove"):

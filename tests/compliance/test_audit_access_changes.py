@@ -27,7 +27,7 @@ def test_logout_is_audited_with_the_client(staff_client):
     client = staff_client("admin")
     response = client.post("/admin/logout/", **BROWSER)
     assert response.status_code in (200, 302)
-    [event] = events("logout")
+    [event] = events("staff_user.logged_out")
     assert_by(event, client.user)
     assert (event.object_type, event.object_id) == ("accounts.user", str(client.user.pk))
 
