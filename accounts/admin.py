@@ -8,11 +8,13 @@ from django.template.response import TemplateResponse
 from core.admin_add import OperationAddMixin, operation_create
 from core.admin_base import ReadOnlyInline
 from core.admin_ops import OperationActionsMixin, operation_action
+from core.audit import audit_record
 from core.context import Actor
 from core.errors import DomainError
 from core.operations import ALL_SCOPES
 
 from . import services
+from .audit import AccountsAction
 from .models import ApiKey, Customer, KycReview, LoginThrottle, User
 
 
@@ -27,6 +29,13 @@ class UserAdmin(BaseUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:  # later changes are recorded field by field (accounts/signals.py)
+            audit_record(action=AccountsAction.STAFF_USER_ADDED, actor=Actor.for_user(request.user), obj=obj,
+                         details={"username": obj.get_username(), "is_staff": obj.is_staff,
+                                  "is_superuser": obj.is_superuser})
 
 
 class KycReviewInline(ReadOnlyInline):

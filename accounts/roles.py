@@ -7,6 +7,7 @@ a role is always complete. `docs/SECURITY.md` shows the same table for people.
 
 from __future__ import annotations
 
+import contextvars
 from fnmatch import fnmatch
 
 _READ_EVERYTHING = ["*.view_*"]
@@ -77,14 +78,24 @@ def permissions_for(role: str, all_permissions: list[tuple[str, str]]) -> list[t
     return chosen
 
 
+# True while the roles are (re)built from ROLE_RULES: the role definitions are code, reviewed and
+# versioned with each release (a deploy's migrate, a test database's setup), not a staff member's
+# change, so the access-change receivers (accounts/signals.py) do not record them.
+SEEDING_ROLES: contextvars.ContextVar[bool] = contextvars.ContextVar("seeding_roles", default=False)
+
+
 def ensure_roles(group_model, permission_model) -> None:
     """Creates the role groups and sets each one's permissions exactly (idempotent)."""
     perms = list(permission_model.objects.select_related("content_type"))
     index = {(p.content_type.app_label, p.codename): p for p in perms}
-    for role in ROLE_NAMES:
-        group, _ = group_model.objects.get_or_create(name=role)
-        wanted = [index[key] for key in permissions_for(role, list(index))]
-        group.permissions.set(wanted)
+    token = SEEDING_ROLES.set(True)
+    try:
+        for role in ROLE_NAMES:
+            group, _ = group_model.objects.get_or_create(name=role)
+            wanted = [index[key] for key in permissions_for(role, list(index))]
+            group.permissions.set(wanted)
+    finally:
+        SEEDING_ROLES.reset(token)
 
 
 def ensure_roles_now() -> None:

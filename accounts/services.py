@@ -284,3 +284,10 @@ def staff_user_reset_credentials(*, actor: Actor, user: User, password: str, rol
     LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
     audit_record(action="staff_user.credentials_reset", actor=actor, obj=user)
     return CreatedStaffUser(user, device, codes)
+
+
+@use_case
+def logout_record(*, user: User) -> None:
+    """A staff user logged out (django.contrib.auth's `user_logged_out`): who, from where (the request's
+    client, bound in the context)."""
+    audit_record(action=AccountsAction.LOGOUT, actor=Actor.for_user(user), obj=user)

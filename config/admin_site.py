@@ -232,7 +232,49 @@ def use_our_celery_app_for_beat(site=None) -> None:
                 self.initial.setdefault("regtask", self.instance.task)
 
     class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+        """The bulk actions update without signals: each is audited here, task by task, in the
+        transaction of the update (saves and deletes are recorded by core.beat_audit's receivers)."""
+
         form = PeriodicTaskForm
+
+        def _audited_toggle(self, request, queryset, action):
+            from django.db import transaction
+
+            from core.beat_audit import record_enabled
+
+            with transaction.atomic():
+                tasks = list(PeriodicTask.objects.filter(pk__in=queryset.values("pk")).order_by("pk")
+                             .select_for_update())
+                before = {task.pk: task.enabled for task in tasks}
+                action(self, request, PeriodicTask.objects.filter(pk__in=before))
+                after = dict(PeriodicTask.objects.filter(pk__in=before).values_list("pk", "enabled"))
+                record_enabled([t for t in tasks if after.get(t.pk) != before[t.pk]], enabled=after)
+
+        def enable_tasks(self, request, queryset):
+            self._audited_toggle(request, queryset, beat_admin.PeriodicTaskAdmin.enable_tasks)
+
+        def disable_tasks(self, request, queryset):
+            self._audited_toggle(request, queryset, beat_admin.PeriodicTaskAdmin.disable_tasks)
+
+        def toggle_tasks(self, request, queryset):
+            self._audited_toggle(request, queryset, beat_admin.PeriodicTaskAdmin.toggle_tasks)
+
+        def run_tasks(self, request, queryset):
+            from django.db import transaction
+
+            from core.beat_audit import record_run_requested
+
+            tasks = list(queryset)
+            beat_admin.PeriodicTaskAdmin.run_tasks(self, request, queryset)
+            self.celery_app.loader.import_default_modules()
+            if all(self.celery_app.tasks.get(task.task) for task in tasks):  # else nothing was sent
+                with transaction.atomic():
+                    record_run_requested(tasks)
+
+        enable_tasks.short_description = beat_admin.PeriodicTaskAdmin.enable_tasks.short_description
+        disable_tasks.short_description = beat_admin.PeriodicTaskAdmin.disable_tasks.short_description
+        toggle_tasks.short_description = beat_admin.PeriodicTaskAdmin.toggle_tasks.short_description
+        run_tasks.short_description = beat_admin.PeriodicTaskAdmin.run_tasks.short_description
 
     PeriodicTaskAdmin.celery_app = celery_app
     if site.is_registered(PeriodicTask):

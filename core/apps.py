@@ -12,4 +12,7 @@ class CoreConfig(AppConfig):
 
         # Each app's event types, declared in its events.py (as audit actions are in audit.py).
         autodiscover_modules("events")
+        from . import beat_audit, key_rotation  # noqa: F401  (key_rotation: its audit action)
         from .ml import audit, events, operations  # noqa: F401  (the registry's audit actions, events, staff operations)
+
+        beat_audit.connect()

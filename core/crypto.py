@@ -96,3 +96,24 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         return None if value is None else encrypt(value)
+
+
+def fingerprint_of(stored: str) -> str:
+    """The key fingerprint a stored ciphertext names ('' when it is not one of ours)."""
+    parts = stored.split(":", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == VERSION else ""
+
+
+def current_fingerprint() -> str:
+    """The fingerprint of the key that encrypts now (the first of FIELD_ENCRYPTION_KEYS)."""
+    return _fingerprint(_keys()[0])
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
+    """Every (model, field) stored encrypted, of every installed app, by model label then field name:
+    what `rotate_field_keys` re-encrypts and the PCI "secrets encrypted at rest" check lists."""
+    from django.apps import apps
+
+    found = [(model, field) for model in apps.get_models() for field in model._meta.concrete_fields
+             if isinstance(field, EncryptedTextField)]
+    return sorted(found, key=lambda pair: (pair[0]._meta.label, pair[1].name))

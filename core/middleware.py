@@ -52,6 +52,14 @@ class RequestContextMiddleware:
         clear_context()
         return response
 
+    def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> None:
+        """A session's staff member is the actor of what the view changes (admin forms, Django's auth
+        admin: the audit receivers read the context). Without a session cookie this reads nothing; an
+        API key or MCP token rebinds the actor when the view authenticates it."""
+        user = getattr(request, "user", None)
+        if get_context().actor is None and user is not None and getattr(user, "is_authenticated", False):
+            bind_context(actor=Actor.for_user(user))
+
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}

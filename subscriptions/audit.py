@@ -22,6 +22,7 @@ class SubscriptionsAction(models.TextChoices):
     INVOICE_FINALIZED = "invoice.finalized", "An invoice was finalized and numbered"
     INVOICE_PAID = "invoice.paid", "An invoice was paid"
     INVOICE_PAYMENT_FAILED = "invoice.payment_failed", "An attempt to collect an invoice failed"
+    INVOICE_PAYMENT_ATTEMPTED = "invoice.payment_attempted", "An attempt to collect an invoice was opened"
     INVOICE_VOIDED = "invoice.voided", "An invoice was voided"
     INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible", "An invoice was marked uncollectible"
     DUNNING_SETTINGS_SAVED = "dunning_settings.saved", "The dunning schedule was changed"

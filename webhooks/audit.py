@@ -13,3 +13,5 @@ class WebhooksAction(models.TextChoices):
     ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "A webhook endpoint's signing secret was rotated"
     ENDPOINT_DISABLED = "webhook_endpoint.disabled", "A webhook endpoint failing for 3 days was disabled"
     EVENTS_REPLAYED = "webhook_endpoint.events_replayed", "Events were sent again to a webhook endpoint"
+    TEST_SENT = "webhook_endpoint.test_sent", "A test event was sent to a webhook endpoint"
+    EVENT_REDELIVERED = "webhook_endpoint.event_redelivered", "One event was sent again to a webhook endpoint"

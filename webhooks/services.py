@@ -161,7 +161,10 @@ def webhook_endpoint_test(*, actor: Actor, endpoint_id: str) -> WebhookDelivery:
     """Sends a `webhook_endpoint.test` event (the endpoint as its object) to this endpoint only."""
     endpoint = _lock(endpoint_id)
     event = emit(WebhooksEvent.ENDPOINT_TEST, endpoint, actor=actor, deliver=False)
-    return schedule_delivery(endpoint, event, WebhookDelivery.Reason.TEST)
+    delivery = schedule_delivery(endpoint, event, WebhookDelivery.Reason.TEST)
+    audit_record(action=WebhooksAction.TEST_SENT, actor=actor, obj=endpoint,
+                 details={"event_id": event.pk, "delivery_id": delivery.pk})
+    return delivery
 
 
 @use_case
@@ -188,7 +191,10 @@ def webhook_endpoint_replay(*, actor: Actor, endpoint_id: str, created_gte: dt.d
 def event_redeliver(*, actor: Actor, event_id: str, endpoint_id: str) -> WebhookDelivery:
     event = event_get(actor=actor, event_id=event_id)
     endpoint = _lock(endpoint_id)
-    return schedule_delivery(endpoint, event, WebhookDelivery.Reason.REDELIVER)
+    delivery = schedule_delivery(endpoint, event, WebhookDelivery.Reason.REDELIVER)
+    audit_record(action=WebhooksAction.EVENT_REDELIVERED, actor=actor, obj=endpoint,
+                 details={"event_id": event.pk, "event_type": event.type, "delivery_id": delivery.pk})
+    return delivery
 
 
 def retry_window() -> dt.timedelta:

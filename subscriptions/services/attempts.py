@@ -80,7 +80,7 @@ def _claim(invoice: Invoice, *, manual: bool) -> InvoiceAttempt | None:
     return attempt
 
 
-def _claim_many(invoices: list[Invoice]) -> list[InvoiceAttempt | None]:
+def _claim_many(invoices: list[Invoice], actor: Actor) -> list[InvoiceAttempt | None]:
     """`_claim` for a chunk of locked open invoices: those with no leftover attempt to settle get their
     next attempt and lease with multi-row statements; the others go through `_claim`."""
     require_transaction()
@@ -97,7 +97,17 @@ def _claim_many(invoices: list[Invoice]) -> list[InvoiceAttempt | None]:
             invoice.next_payment_attempt, invoice.updated = now + LEASE, now
     InvoiceAttempt.objects.bulk_create(list(fresh.values()))
     update_rows(Invoice, [i for i in invoices if i.id in fresh], ["next_payment_attempt", "updated"])
-    return [fresh[i.id] if i.id in fresh else _claim(i, manual=False) for i in invoices]
+    claimed = [fresh[i.id] if i.id in fresh else _claim(i, manual=False) for i in invoices]
+    AuditEvent.objects.bulk_create([_attempted(invoice, attempt, actor)
+                                    for invoice, attempt in zip(invoices, claimed, strict=True) if attempt is not None])
+    return claimed
+
+
+def _attempted(invoice: Invoice, attempt: InvoiceAttempt, actor: Actor) -> AuditEvent:
+    """The attempt is opened (and the invoice leased) before the provider is called: its own event, in
+    the claiming transaction."""
+    return audit_build(action=SubscriptionsAction.INVOICE_PAYMENT_ATTEMPTED, actor=actor, obj=invoice,
+                       details={"attempt": attempt.number})
 
 
 def _settle_from_payment(invoice: Invoice, attempt: InvoiceAttempt) -> str:
@@ -273,7 +283,10 @@ def _collect(invoice_id: str, *, actor: Actor, manual: bool = False) -> _Outcome
     """One attempt at one invoice: the chunk path with a chunk of one."""
     def claim():
         invoice = lock_invoice(invoice_id)
-        return invoice, _claim(invoice, manual=manual)
+        attempt = _claim(invoice, manual=manual)
+        if attempt is not None:
+            _attempted(invoice, attempt, actor).save(force_insert=True)
+        return invoice, attempt
 
     invoice, attempt = run_in_transaction(claim)
     if attempt is None:

@@ -83,7 +83,7 @@ def _collect_chunk(run: BillingRun, actor: Actor, size: int) -> int:
     def claim_chunk():
         now = clock.now()
         invoices = list(_due_for_collection(now)[:size])
-        return list(zip(invoices, _claim_many(invoices), strict=True))
+        return list(zip(invoices, _claim_many(invoices, actor), strict=True))
 
     claimed = run_in_transaction(claim_chunk)
     attempts = [(invoice, attempt) for invoice, attempt in claimed if attempt is not None]
