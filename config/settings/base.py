@@ -241,6 +241,10 @@ SPECTACULAR_SETTINGS = {
         "InvoiceBillingReasonEnum": "subscriptions.models.Invoice.Reason",
         # webhooks
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+        # compliance
+        "KycStatusEnum": "accounts.models.Customer.KycStatus",
+        "ComplianceExportStatusEnum": "compliance.models.ComplianceExport.Status",
+        "PciCheckStatusEnum": ["passed", "failed", "not_applicable"],
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
