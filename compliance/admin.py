@@ -144,7 +144,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Details")
     def shown_details(self, obj: AuditEvent) -> str:
-        return format_html('<pre class="bo-json">{}</pre>', json.dumps(obj.details, indent=2, sort_keys=True))
+        return format_html('<pre class="bo-json">{}</pre>', json.dumps(selectors.audit_details_shown(obj), indent=2,
+                                                                   sort_keys=True))
 
     def get_urls(self) -> list[URLPattern]:
         # Before the change URLs, which would take "report" for an object id.

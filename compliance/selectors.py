@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -113,6 +114,29 @@ def _currency_expression() -> Coalesce:
                     Case(*by_object, default=Value(None), output_field=CharField()), output_field=CharField())
 
 
+# Keys of audit details that hold minor units (a conversion's source and target sides have their own currency).
+_MONEY_KEY = re.compile(r"(^|_)(amount|fee|balance|available|limit|used_today|total)(_|$)")
+
+
+def audit_details_shown(event: AuditEvent) -> dict[str, Any]:
+    """The event's details as people read them: each amount in minor units as a decimal with its currency
+    (the details' own, a conversion side's, else the currency of the object the event is about)."""
+    details = event.details if isinstance(event.details, dict) else {}
+    model = _CURRENCY_OF.get(event.object_type)
+    fallback = details.get("currency") or details.get("from_currency")
+    if not isinstance(fallback, str) and model is not None:
+        fallback = model.objects.filter(pk=event.object_id).values_list("currency", flat=True).first()
+    shown: dict[str, Any] = {}
+    for key, value in details.items():
+        currency = details.get("to_currency") if key.startswith("to_") else fallback
+        if (isinstance(value, int) and not isinstance(value, bool) and _MONEY_KEY.search(key)
+                and isinstance(currency, str) and currency in CURRENCY_EXPONENTS):
+            shown[key] = f"{format_amount(value, currency)} {currency}"
+        else:
+            shown[key] = value
+    return shown
+
+
 @dataclass(frozen=True)
 class ExceptionKind:
     kind: str
@@ -133,7 +157,10 @@ _MANUAL_ADJUSTMENTS = ("wallet.adjusted", "journal_entry.reversed")
 _APPROVAL_DECISIONS = ("mcp.approval.approved", "mcp.approval.rejected", "payment.review_approved",
                        "payment.review_rejected")
 _FAILED_LOGINS = ("login.password_failed", "login.otp_failed")
-_ROLE_CHANGES = ("staff_user.created", "staff_user.role_changed", "staff_user.credentials_reset")
+_ROLE_CHANGES = ("staff_user.created", "staff_user.added", "staff_user.role_changed", "staff_user.credentials_reset",
+                 "staff_user.access_changed", "staff_user.groups_changed", "staff_user.permissions_changed",
+                 "staff_user.deleted", "group.saved", "group.deleted", "group.permissions_changed",
+                 "otp.device_saved", "otp.device_deleted")
 _REFUND_CREATED = "refund.created"
 _EXPORT_PREFIX = "compliance.export"
 _REPORT_DOWNLOADED = "compliance.audit_report_downloaded"

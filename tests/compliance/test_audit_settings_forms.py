@@ -10,6 +10,7 @@ from django.test import RequestFactory
 from core.admin_add import OperationAddMixin
 from core.admin_base import ReadOnlyAdmin
 from core.models import AuditEvent
+from wallets.models import KycLimit
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +27,16 @@ FORMS = {
                                        "note": "walk"}, "dunning_settings.saved"),
     "wallets.ExchangeRate": ({"base_currency": "USD", "quote_currency": "EUR", "rate": "0.9234", "source": "ECB",
                               "valid_from_0": "2026-11-01", "valid_from_1": "00:00:00"}, "exchange_rate.set"),
+    # Every gated status and currency is seeded: the walk adds back a row removed first (PREPARE).
+    "wallets.KycLimit": ({"kyc_status": "pending", "currency": "USD", "daily_outgoing_limit": "500.00",
+                          "daily_withdrawal_limit": "0"}, "kyc_limit.created"),
     "approvals.ApprovalThreshold": ({"api_key": "", "operation": "refund_payment", "currency": "USD",
                                      "amount": "500.00"}, "mcp.threshold.saved"),
     # A custom add view through api_key_create (audited: api_key.created); keys are never edited.
     "accounts.ApiKey": None,
+}
+PREPARE = {
+    "wallets.KycLimit": lambda: KycLimit.objects.filter(kyc_status="pending", currency="USD").delete(),
 }
 RECEIVERS = {"accounts.User", "auth.Group", "accounts.LoginThrottle", "otp_totp.TOTPDevice", "otp_static.StaticDevice",
              "django_celery_beat.PeriodicTask", "django_celery_beat.IntervalSchedule",
@@ -58,6 +65,8 @@ def test_every_settings_form_save_is_audited(staff_client):
         if entry is None:
             continue
         data, action = entry
+        if label in PREPARE:
+            PREPARE[label]()
         app, model = label.lower().split(".")
         before = set(AuditEvent.objects.values_list("pk", flat=True))
         response = client.post(f"/admin/{app}/{model}/add/", data, REMOTE_ADDR="198.51.100.9",
