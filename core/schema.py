@@ -70,10 +70,17 @@ class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
         return {"type": "string", "pattern": CURRENCY_ANY_CASE_PATTERN, "example": "usd"}
 
 
+# A required text input is trimmed by Python's `str.strip()` (DRF's `trim_whitespace`), whose whitespace is
+# not JSON Schema's (ECMA-262) `\s`: \x1c-\x1f and \x85 are stripped but not `\s`, \ufeff is `\s` but kept.
+# So "one character that is not stripped" is spelt out, and means the same in both regex dialects.
+_STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = rf"[^{_STRIPPED}]"
+
+
 class RequiredTextFieldExtension(OpenApiSerializerFieldExtension):
     """A text input that may not be blank is trimmed first (DRF's `trim_whitespace`), so only spaces is
-    blank and refused (400 `validation_error`): the schema says so with a pattern, rather than promising
-    that any non-empty string is valid."""
+    blank and refused (400 `validation_error`): the schema says so with a pattern (NOT_BLANK_PATTERN), rather
+    than promising that any non-empty string is valid."""
 
     target_class = serializers.CharField
 
@@ -85,7 +92,7 @@ class RequiredTextFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if direction == "request" and "pattern" not in schema:
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_BLANK_PATTERN
         return schema
 
 

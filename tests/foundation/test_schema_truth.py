@@ -126,3 +126,27 @@ def test_text_fields_are_strings_and_request_bodies_refuse_unknown_fields():
     refund = bodies["RefundCreateInputBodyRequest"]["properties"]
     assert refund["note"]["type"] == "string"
     assert bodies["FreezeInputBodyRequest"]["properties"]["reason"]["type"] == "string"
+
+
+def test_required_text_patterns_refuse_exactly_what_the_server_trims_to_blank():
+    """DRF trims with Python's str.strip(), whose whitespace is not JSON Schema's `\\s` (e.g. \\x1c, \\x85)."""
+    from rest_framework import serializers
+    from rest_framework.exceptions import ValidationError
+
+    patterns = {prop["pattern"] for component in SCHEMA["components"]["schemas"].values()
+                for prop in [*component.get("properties", {}).values(),
+                             *(p.get("items", {}) for p in component.get("properties", {}).values())]
+                if isinstance(prop, dict) and prop.get("pattern", "").startswith("[^")}
+    assert len(patterns) == 1
+    pattern = re.compile(patterns.pop())
+    field = serializers.CharField()
+    for char in ("a", " ", "\t", "\x1c", "\x1f", "\x85", "\xa0", "\u2000", "\u3000", "\ufeff", "\u200b"):
+        try:
+            field.run_validation(char)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert bool(pattern.search(char)) == accepted, repr(char)
+        assert bool(pattern.search(f" {char} ")) == accepted, repr(char)
+    for code in range(0x110000):
+        assert bool(pattern.search(chr(code))) != chr(code).isspace(), hex(code)
