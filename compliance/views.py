@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from core.errors import InsufficientScope, PermissionDenied
 from core.operations import scope_allows
 from core.rest import actor_for_request
+from core.schema import common_error_responses, error_response, path_id_parameter
 
 from .exports import CONTENT_TYPES
 from .services import compliance_export_download
@@ -32,7 +33,17 @@ class ExportFileView(APIView):
                                 "compliance.export_compliance_data permission (and compliance.export_personal_data "
                                 "when the export includes personal data). Errors: not_found, export_not_ready "
                                 "(409), export_expired (410), permission_denied, insufficient_scope."),
-                   responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="The file.")})
+                   parameters=[path_id_parameter("export_id", "The export (exp_ id).")],
+                   responses={
+                       **{(200, media_type.split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                           description="The file.")
+                          for media_type in CONTENT_TYPES.values()},
+                       **dict(sorted({
+                           **common_error_responses(READ_SCOPE),
+                           404: error_response("No such export (or a wrong id prefix): not_found."),
+                           409: error_response("The export is not succeeded (yet): export_not_ready."),
+                           410: error_response("The export expired and its file was deleted: export_expired."),
+                       }.items()))})
     def get(self, request: Request, export_id: str) -> FileResponse:
         actor = actor_for_request(request)
         if actor.api_key is not None:

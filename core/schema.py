@@ -70,10 +70,17 @@ class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
         return {"type": "string", "pattern": CURRENCY_ANY_CASE_PATTERN, "example": "usd"}
 
 
+# A required text input is trimmed by Python's `str.strip()` (DRF's `trim_whitespace`), whose whitespace is
+# not JSON Schema's (ECMA-262) `\s`: \x1c-\x1f and \x85 are stripped but not `\s`, \ufeff is `\s` but kept.
+# So "one character that is not stripped" is spelt out, and means the same in both regex dialects.
+_STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = rf"[^{_STRIPPED}]"
+
+
 class RequiredTextFieldExtension(OpenApiSerializerFieldExtension):
     """A text input that may not be blank is trimmed first (DRF's `trim_whitespace`), so only spaces is
-    blank and refused (400 `validation_error`): the schema says so with a pattern, rather than promising
-    that any non-empty string is valid."""
+    blank and refused (400 `validation_error`): the schema says so with a pattern (NOT_BLANK_PATTERN), rather
+    than promising that any non-empty string is valid."""
 
     target_class = serializers.CharField
 
@@ -85,7 +92,7 @@ class RequiredTextFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if direction == "request" and "pattern" not in schema:
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_BLANK_PATTERN
         return schema
 
 
@@ -129,6 +136,27 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorEnvelope, description=description)
 
 
+def error_response(description: str) -> OpenApiResponse:
+    """An error answer (the envelope) for a hand-written view's `extend_schema`."""
+    return _error(description)
+
+
+def path_id_parameter(name: str, description: str = "") -> OpenApiParameter:
+    """A path id as the generated views document it (a public id; anything else is a 404)."""
+    return OpenApiParameter(name=name, type={"type": "string", "minLength": 1, "pattern": PATH_ID_PATTERN},
+                            location=OpenApiParameter.PATH, description=description)
+
+
+def common_error_responses(scope: str) -> dict[int, OpenApiResponse]:
+    """The 401, 403, 429 and 503 every authenticated /api/ view can answer (a hand-written one too)."""
+    return {
+        401: _error("Not authenticated: not_authenticated, invalid_api_key, api_key_expired, api_key_revoked."),
+        403: _error(f"Not allowed: insufficient_scope (needs {scope}), permission_denied."),
+        429: _error("Too many requests for this key: rate_limited; retry after the Retry-After seconds."),
+        503: _error("A required service is down: service_unavailable; retry later."),
+    }
+
+
 def error_responses(op: Operation, http_method: str, path_params: dict[str, str]) -> dict[int, OpenApiResponse]:
     """The error statuses `op` can answer on this door, each with the codes it carries."""
     has_body = http_method not in ("get", "delete")
@@ -140,11 +168,7 @@ def error_responses(op: Operation, http_method: str, path_params: dict[str, str]
     if _has_amount(op):
         codes_400 += ["invalid_amount", "amount_too_precise", "amount_not_positive", "unsupported_currency"]
     scope = "any scope" if op.scope == ANY_SCOPE else op.scope
-    responses = {
-        400: _error("Bad request: " + ", ".join(codes_400) + "."),
-        401: _error("Not authenticated: not_authenticated, invalid_api_key, api_key_expired, api_key_revoked."),
-        403: _error(f"Not allowed: insufficient_scope (needs {scope}), permission_denied."),
-    }
+    responses = {400: _error("Bad request: " + ", ".join(codes_400) + "."), **common_error_responses(scope)}
     if _looks_objects_up(op, path_params):
         responses[404] = _error("No such object (or a wrong id prefix): not_found.")
     if not op.read_only:
@@ -155,9 +179,7 @@ def error_responses(op: Operation, http_method: str, path_params: dict[str, str]
     if not op.read_only:
         responses[422] = _error("Business refusal (the codes in the description), or idempotency_key_reuse: "
                                 "the key was used with a different request.")
-    responses[429] = _error("Too many requests for this key: rate_limited; retry after the Retry-After seconds.")
-    responses[503] = _error("A required service is down: service_unavailable; retry later.")
-    return responses
+    return dict(sorted(responses.items()))
 
 
 def _fields_without(serializer_class: type[serializers.Serializer[Any]], excluded: set[str],
