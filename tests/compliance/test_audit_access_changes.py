@@ -12,8 +12,17 @@ pytestmark = pytest.mark.django_db
 BROWSER = {"REMOTE_ADDR": "203.0.113.7", "HTTP_USER_AGENT": "AuditBrowser/1.0"}
 
 
+_before: set[str] = set()
+
+
+def forget_earlier_events():
+    """From here on `events` sees only new events (the trail is append-only: nothing is deleted)."""
+    _before.clear()
+    _before.update(AuditEvent.objects.values_list("pk", flat=True))
+
+
 def events(action, obj=None):
-    rows = AuditEvent.objects.filter(action=action).order_by("occurred_at", "id")
+    rows = AuditEvent.objects.filter(action=action).exclude(pk__in=_before).order_by("occurred_at", "id")
     return list(rows.filter(object_id=str(obj.pk)) if obj is not None else rows)
 
 
@@ -25,6 +34,7 @@ def assert_by(event, user):
 
 def test_logout_is_audited_with_the_client(staff_client):
     client = staff_client("admin")
+    forget_earlier_events()
     response = client.post("/admin/logout/", **BROWSER)
     assert response.status_code in (200, 302)
     [event] = events("staff_user.logged_out")
@@ -50,7 +60,7 @@ def test_group_permission_change_in_the_admin_is_audited(staff_client):
 def test_user_group_and_access_changes_in_the_admin_are_audited(staff_client, make_staff):
     client = staff_client("admin")
     target = make_staff(role="support")
-    AuditEvent.objects.all().delete()
+    forget_earlier_events()
     finance = Group.objects.get(name="finance")
     form = {"username": target.username, "email": target.email, "is_active": "on", "is_staff": "on",
             "is_superuser": "on", "groups": [finance.pk], "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
@@ -69,7 +79,7 @@ def test_user_group_and_access_changes_in_the_admin_are_audited(staff_client, ma
 
 def test_user_permissions_and_flags_changed_in_code_are_audited_as_the_context_actor(make_staff):
     target = make_staff(role="support")
-    AuditEvent.objects.all().delete()
+    forget_earlier_events()
     perm = Permission.objects.get(codename="view_customer", content_type__app_label="accounts")
     target.user_permissions.add(perm)
     target.is_active = False
@@ -81,14 +91,14 @@ def test_user_permissions_and_flags_changed_in_code_are_audited_as_the_context_a
     assert (access.actor_type, access.actor_id) == ("system", "system")
     # A login's save of last_login records nothing.
     target.save(update_fields=["last_login"])
-    assert AuditEvent.objects.count() == 2
+    assert AuditEvent.objects.exclude(pk__in=_before).count() == 2
 
 
 def test_periodic_task_edit_and_bulk_actions_in_the_admin_are_audited(staff_client):
     client = staff_client("admin")
     every = IntervalSchedule.objects.create(every=5, period="minutes")
     task = PeriodicTask.objects.create(name="verify ledger", task="wallets.verify_ledger", interval=every)
-    AuditEvent.objects.all().delete()
+    forget_earlier_events()
     form = {"name": "verify ledger", "regtask": "wallets.verify_ledger", "task": "", "enabled": "on",
             "interval": every.pk, "args": "[]", "kwargs": "{}", "headers": "{}", "description": "",
             "expire_seconds": "", "priority": "", "queue": "", "exchange": "", "routing_key": "",
