@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
+import json
 import time
 
+from django.core.management import call_command
 from django.db import connection
 
 from compliance.chain import seal_pending
@@ -61,3 +64,14 @@ def raw(sql: str, params: list | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return cursor.rowcount
+
+
+def run_verify(*args: str) -> tuple[int, dict]:
+    """`manage.py verify_audit_chain` with `args`: its exit code and its one JSON line."""
+    out = io.StringIO()
+    code = 0
+    try:
+        call_command("verify_audit_chain", *args, stdout=out)
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, json.loads(out.getvalue())

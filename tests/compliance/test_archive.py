@@ -5,11 +5,9 @@ files past AUDIT_RETENTION_DAYS are deleted, and only the archiver may delete ar
 import datetime as dt
 import gzip
 import hashlib
-import io
 import json
 
 import pytest
-from django.core.management import call_command
 from django.db import DatabaseError, transaction
 
 from compliance.archive import archive_due, purge_expired_archives
@@ -19,7 +17,7 @@ from compliance.tasks import archive_audit
 from core import clock
 from core.models import AuditEvent
 
-from .chainkit import BASE, behind_the_trigger, chain, raw, record, seal_all
+from .chainkit import BASE, behind_the_trigger, chain, raw, record, run_verify, seal_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,16 +46,6 @@ def _rows(ids):
 
 def _lines(path):
     return [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().split("\n") if line]
-
-
-def run_verify(*args):
-    out = io.StringIO()
-    code = 0
-    try:
-        call_command("verify_audit_chain", *args, stdout=out)
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, json.loads(out.getvalue())
 
 
 def test_sealed_events_past_the_cutoff_move_to_a_verified_checksummed_file(archive_dir):

@@ -17,19 +17,9 @@ from compliance.tasks import SEAL_TASK, VERIFY_TASK, verify_audit_chain
 from config.celery import app
 from core.models import AuditEvent
 
-from .chainkit import behind_the_trigger, chain, raw, record, seal_all
+from .chainkit import behind_the_trigger, chain, raw, record, run_verify, seal_all
 
 transactional = pytest.mark.django_db(transaction=True)
-
-
-def run_verify(*args):
-    out = io.StringIO()
-    code = 0
-    try:
-        call_command("verify_audit_chain", *args, stdout=out)
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, json.loads(out.getvalue())
 
 
 @transactional
