@@ -10,8 +10,6 @@ from core.operations import Operation, register
 from core.pagination import Page
 
 from . import selectors, services
-from . import selectors as _pci_selectors
-from . import services as _pci_services
 from .models import ComplianceExport
 from .serializers import (
     AuditEventListInput,
@@ -27,7 +25,7 @@ from .serializers import (
 
 # --- PCI self-assessment ---------------------------------------------------------------------------
 
-PCI_TAGS = ("compliance",)
+COMPLIANCE = ("compliance",)
 
 register(Operation(
     name="validate_pci_compliance", title="Validate PCI DSS compliance",
@@ -36,16 +34,16 @@ register(Operation(
                  "8.4.2), title, status (passed, failed, not_applicable) and evidence (counts, names, setting "
                  "values, sample sizes; card numbers only as their last four digits). Reads only; nothing is "
                  "recorded. Takes no arguments."),
-    handler=_pci_selectors.pci_assessment_live, scope="compliance:read",
-    permission="compliance.view_pciassessment", output=PciComplianceSerializer, tags=PCI_TAGS,
+    handler=selectors.pci_assessment_live, scope="compliance:read",
+    permission="compliance.view_pciassessment", output=PciComplianceSerializer, tags=COMPLIANCE,
 ))
 register(Operation(
     name="run_pci_assessment", title="Run and record a PCI assessment",
     description=("Runs the PCI DSS self-assessment and records it (pci_) with its score and every check's "
                  "evidence; audited as pci_assessment.recorded. Staff only, from the admin."),
-    handler=_pci_services.pci_assessment_run, scope="compliance:write",
+    handler=services.pci_assessment_run, scope="compliance:write",
     permission="compliance.add_pciassessment", output=PciAssessmentSerializer, read_only=False,
-    success_status=201, doors=frozenset({"admin"}), tags=PCI_TAGS,
+    success_status=201, doors=frozenset({"admin"}), tags=COMPLIANCE,
 ))
 
 
@@ -53,7 +51,6 @@ register(Operation(
 
 
 
-COMPLIANCE = ("compliance",)
 
 
 # --- exports ---------------------------------------------------------------------------------------
