@@ -100,7 +100,7 @@ class AuditEvent(models.Model):
     id = PublicIdField(prefix="aud")
     seq = models.BigIntegerField(null=True, unique=True)
     occurred_at = models.DateTimeField(db_index=True)
-    action = models.CharField(max_length=80, db_index=True)
+    action = models.CharField(max_length=80)  # indexed with occurred_at (audit_action_time_idx)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
     actor_type = models.CharField(max_length=16)
     actor_id = models.CharField(max_length=64, blank=True)

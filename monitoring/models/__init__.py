@@ -1,0 +1,5 @@
+"""The monitoring app's tables, one module per part (metrics, health, alerts, errors, request log)."""
+
+from .metrics import RequestMetricMinute
+
+__all__ = ["RequestMetricMinute"]
