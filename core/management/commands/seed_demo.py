@@ -7,6 +7,7 @@ the data of the apps below it. Running the command twice gives the same data.
 import importlib
 import importlib.util
 import random
+import time
 from typing import Any
 
 from django.apps import apps
@@ -26,6 +27,8 @@ class Command(BaseCommand):
                 continue
             module = importlib.import_module(module_name)
             self.stdout.write(f"seeding {config.label}...")
+            started = time.monotonic()
             # Each app gets its own generator so adding data to one app doesn't change another's.
             module.seed(rng=random.Random(f"{seed}:{config.label}"), stdout=self.stdout)
+            self.stdout.write(f"seeded {config.label} in {time.monotonic() - started:.1f} s")
         self.stdout.write(self.style.SUCCESS("demo data ready"))
