@@ -28,7 +28,7 @@ move = importlib.import_module("accounts.migrations.0006_move_django_otp_devices
 def raw(sql, params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
-        return cursor.fetchall()
+        return cursor.fetchall() if cursor.description else []
 
 
 def code_at(device, at):
