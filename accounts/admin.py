@@ -15,7 +15,7 @@ from core.operations import ALL_SCOPES
 
 from . import services
 from .audit import AccountsAction
-from .models import ApiKey, Customer, KycReview, LoginThrottle, User
+from .models import ApiKey, BackupCodeDevice, Customer, KycReview, LoginThrottle, StaffTOTPDevice, User
 
 
 @admin.register(User)
@@ -130,3 +130,39 @@ class LoginThrottleAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- The second factor ---------------------------------------------------------------------------
+# Devices are made by enrolment (the login flow) and `create_staff_user`; here staff see them, rename,
+# unconfirm (the user enrols again at the next login) or delete them, each audited (accounts/signals.py).
+# The seed and the codes are never shown: the seed is encrypted, the codes are only digests.
+
+
+class _DeviceAdmin(admin.ModelAdmin):
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ("confirmed",)
+    search_fields = ("user__username", "name")
+    list_select_related = ("user",)
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count",
+              "throttling_failure_timestamp"]
+    readonly_fields = ["user", "created_at", "last_used_at", "throttling_failure_count",
+                       "throttling_failure_timestamp"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(StaffTOTPDevice)
+class StaffTOTPDeviceAdmin(_DeviceAdmin):
+    pass
+
+
+@admin.register(BackupCodeDevice)
+class BackupCodeDeviceAdmin(_DeviceAdmin):
+    list_display = [*_DeviceAdmin.list_display, "codes_left"]
+    fields = [*_DeviceAdmin.fields, "codes_left"]
+    readonly_fields = [*_DeviceAdmin.readonly_fields, "codes_left"]
+
+    @admin.display(description="Unused codes")
+    def codes_left(self, obj):
+        return obj.codes.count()

@@ -1,11 +1,26 @@
+import hashlib
+import hmac
+import os
+import re
+import time
+from base64 import b32encode
+from binascii import unhexlify
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import hex_validator, random_hex
 
+from core.crypto import EncryptedTextField
 from core.ids import PublicIdField
 from core.models import ActorStamped, Timestamped
 
 
-class User(AbstractUser):
+# The second-factor devices below get their `user` from django-otp (untyped): mypy cannot name the reverse managers.
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """Staff user. Custom from the first migration so fields can be added later."""
 
     class Meta:
@@ -106,3 +121,165 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+# --- The second factor: our own django-otp devices, secrets unreadable at rest ------------------------
+# django-otp's own TOTPDevice and StaticToken keep the TOTP seed and the backup codes in clear
+# (issue 15, secrets at rest). These devices keep django-otp's behaviour (its Device, ThrottlingMixin,
+# TimestampMixin and TOTPDevice's verification: drift, throttling, last_t replay protection) and store
+# the seed encrypted (`core.crypto`) and each backup code only as a keyed hash.
+
+
+def default_key() -> str:
+    return random_hex(20)  # django-otp's default: 20 random bytes
+
+
+def key_validator(value: str) -> None:
+    hex_validator()(value)
+
+
+def _failure_timestamp():
+    # ThrottlingMixin's field, its help text for staff.
+    return models.DateTimeField(null=True, blank=True, default=None,
+                                help_text="When the last code was refused; empty after a success.")
+
+
+class StaffTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (TOTP) of a staff user. `key` is the hex seed in memory and AES-256-GCM
+    ciphertext in the database (`FIELD_ENCRYPTION_KEYS`, re-encrypted by `rotate_field_keys`)."""
+
+    key = EncryptedTextField(validators=[key_validator], default=default_key,
+                             help_text="The hex-encoded TOTP seed, stored encrypted.")
+    step = models.PositiveSmallIntegerField(default=30, help_text="The time step in seconds.")
+    t0 = models.BigIntegerField(default=0, help_text="The Unix time at which to begin counting steps.")
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6,
+                                              help_text="The number of digits to expect in a token.")
+    tolerance = models.PositiveSmallIntegerField(
+        default=1, help_text="The number of time steps in the past or future to allow.")
+    drift = models.SmallIntegerField(
+        default=0, help_text="The number of time steps the prover is known to deviate from our clock.")
+    throttling_failure_timestamp = _failure_timestamp()
+    last_t = models.BigIntegerField(
+        default=-1, help_text="The t value of the latest verified token. The next token must be at a higher "
+                              "time step.")
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app (TOTP)"
+        verbose_name_plural = "authenticator apps (TOTP)"
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def totp(self) -> TOTP:
+        """django-otp's TOTP for this device now (its drift included)."""
+        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        totp.time = time.time()
+        return totp
+
+    def verify_token(self, token):
+        """django-otp's TOTPDevice.verify_token: throttled, within `tolerance` steps, only a step after
+        `last_t` (a code is never accepted twice), drift followed when OTP_TOTP_SYNC."""
+        verify_allowed, _ = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            totp = self.totp()
+            verified = totp.verify(token, self.tolerance, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                if getattr(settings, "OTP_TOTP_SYNC", True):
+                    self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                # The counters only: the seed is not rewritten (re-encrypted) at every login.
+                self.save(update_fields=["last_t", "drift", "throttling_failure_count",
+                                         "throttling_failure_timestamp", "last_used_at"])
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URI an authenticator app scans (issuer from OTP_TOTP_ISSUER, as django-otp)."""
+        label = str(self.user.get_username())
+        params = urlencode({"secret": b32encode(self.bin_key), "algorithm": "SHA1", "digits": self.digits,
+                            "period": self.step})
+        issuer = getattr(settings, "OTP_TOTP_ISSUER", None)
+        if callable(issuer):
+            issuer = issuer(self)
+        if isinstance(issuer, str) and issuer:
+            issuer = issuer.replace(":", "")
+            label = f"{issuer}:{label}"
+            params += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{params}"
+
+
+class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A staff user's single-use backup codes (django-otp's StaticDevice, with the codes hashed)."""
+
+    throttling_failure_timestamp = _failure_timestamp()
+
+    class Meta(Device.Meta):
+        verbose_name = "backup code set"
+        verbose_name_plural = "backup codes"
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token):
+        """As django-otp's StaticDevice: a matching code is consumed (deleted), a wrong one throttles."""
+        verify_allowed, _ = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        match = self.codes.filter(digest=backup_code_digest(str(token))).first()
+        if match is None:
+            self.throttle_increment()
+            return False
+        match.delete()
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+class BackupCode(models.Model):
+    """One unused backup code, kept only as `backup_code_digest(code)`."""
+
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64, db_index=True,
+                              help_text="HMAC-SHA256 of the code (keyed by API_KEY_HMAC_SECRET); the code is "
+                                        "never stored.")
+
+    class Meta:
+        verbose_name = "backup code"
+
+    def __str__(self):
+        return f"backup code {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if not _DIGEST.fullmatch(self.digest or ""):
+            raise ValueError("A backup code is stored only as its digest (backup_code_digest).")
+        super().save(*args, **kwargs)
+
+
+def backup_code_digest(code: str) -> str:
+    """The stored form of a backup code: HMAC-SHA256 keyed by API_KEY_HMAC_SECRET (a leaked table alone
+    cannot be brute-forced back to the 40-bit codes), case and surrounding spaces ignored."""
+    message = b"otp-backup-code:" + code.strip().lower().encode()
+    return hmac.new(settings.API_KEY_HMAC_SECRET.encode(), message, hashlib.sha256).hexdigest()
+
+
+def new_backup_code() -> str:
+    """A new random code (django-otp's StaticToken format: 8 lowercase base32 characters)."""
+    return b32encode(os.urandom(5)).decode().lower()

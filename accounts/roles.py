@@ -12,8 +12,10 @@ from fnmatch import fnmatch
 
 _READ_EVERYTHING = ["*.view_*"]
 # Denied to every role but admin, whatever its allow patterns say: viewing these reveals
-# second-factor secrets (TOTP keys, backup codes) or live session data.
-SECRET_PERMISSIONS = ["otp_totp.*", "otp_static.*", "sessions.*"]
+# second-factor devices (TOTP seeds, backup codes: encrypted or hashed at rest, still the keys to a
+# login) or live session data.
+SECRET_PERMISSIONS = ["accounts.*_stafftotpdevice", "accounts.*_backupcodedevice", "accounts.*_backupcode",
+                      "sessions.*"]
 
 ROLE_RULES: dict[str, dict[str, list[str]]] = {
     "admin": {"allow": ["*.*"], "deny": []},

@@ -9,8 +9,6 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import clock
 from core.audit import audit_record
@@ -26,7 +24,18 @@ from . import apikeys
 from .audit import AccountsAction
 from .errors import AccountLocked, InvalidRateLimit, InvalidScopes, UnknownRole, WeakPassword
 from .events import AccountsEvent
-from .models import ApiKey, Customer, KycReview, LoginThrottle, User
+from .models import (
+    ApiKey,
+    BackupCode,
+    BackupCodeDevice,
+    Customer,
+    KycReview,
+    LoginThrottle,
+    StaffTOTPDevice,
+    User,
+    backup_code_digest,
+    new_backup_code,
+)
 from .roles import ROLE_NAMES
 from .selectors import customer_get
 
@@ -162,7 +171,7 @@ def api_key_revoke(*, actor: Actor, api_key_id: str) -> ApiKey:
 @dataclass(frozen=True)
 class CreatedStaffUser:
     user: User
-    totp_device: TOTPDevice
+    totp_device: StaffTOTPDevice | None
     backup_codes: list[str]
 
 
@@ -182,7 +191,7 @@ def staff_user_create(*, actor: Actor, username: str, password: str, role: str, 
     device = None
     codes: list[str] = []
     if with_totp:
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        device = StaffTOTPDevice.objects.create(user=user, name="default", confirmed=True)
         codes = backup_codes_reset(user=user)
     audit_record(action="staff_user.created", actor=actor, obj=user, details={"role": role})
     return CreatedStaffUser(user, device, codes)
@@ -204,22 +213,22 @@ def staff_user_set_role(*, actor: Actor, user: User, role: str) -> User:
 
 @use_case
 def backup_codes_reset(*, user: User) -> list[str]:
-    """Replaces the user's static backup codes; the codes are returned once."""
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="backup", defaults={"confirmed": True})
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(settings.STATIC_BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    """Replaces the user's backup codes; the codes are returned once and stored only as digests."""
+    device, _ = BackupCodeDevice.objects.get_or_create(user=user, name="backup", defaults={"confirmed": True})
+    device.codes.all().delete()
+    codes = [new_backup_code() for _ in range(settings.STATIC_BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create([BackupCode(device=device, digest=backup_code_digest(code)) for code in codes])
     return codes
 
 
 @use_case
-def totp_enrolment_start(*, user: User) -> TOTPDevice:
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+def totp_enrolment_start(*, user: User) -> StaffTOTPDevice:
+    StaffTOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return StaffTOTPDevice.objects.create(user=user, name="default", confirmed=False)
 
 
 @use_case
-def totp_enrolment_confirm(*, user: User, device: TOTPDevice) -> list[str]:
+def totp_enrolment_confirm(*, user: User, device: StaffTOTPDevice) -> list[str]:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = backup_codes_reset(user=user)
@@ -277,9 +286,9 @@ def staff_user_reset_credentials(*, actor: Actor, user: User, password: str, rol
     user.is_staff = True
     user.save()
     staff_user_set_role(actor=actor, user=user, role=role)
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
-    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    StaffTOTPDevice.objects.filter(user=user).delete()
+    BackupCodeDevice.objects.filter(user=user).delete()
+    device = StaffTOTPDevice.objects.create(user=user, name="default", confirmed=True)
     codes = backup_codes_reset(user=user)
     LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
     audit_record(action="staff_user.credentials_reset", actor=actor, obj=user)

@@ -4,7 +4,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from core.snapshots import invalidating
 
-from .models import ApiKey, Customer, LoginThrottle, User
+from .models import ApiKey, BackupCodeDevice, Customer, LoginThrottle, StaffTOTPDevice, User
 
 # Field history where it matters; the hot money paths are not registered (see build notes).
 auditlog.register(Customer)
@@ -41,8 +41,6 @@ for through in (User.groups.through, User.user_permissions.through, Group.permis
 # names (the staff member of the admin request, a task, a command's system actor).
 from django.contrib.auth.signals import user_logged_out  # noqa: E402
 from django.db.models.signals import pre_delete  # noqa: E402
-from django_otp.plugins.otp_static.models import StaticDevice  # noqa: E402
-from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from core.audit import audit_record  # noqa: E402
 from core.audit_tracking import track_changes  # noqa: E402
@@ -83,13 +81,13 @@ def _device_tracked(device, created, changed) -> None:
 
 
 # Verifying a code saves the device's counters (throttling, drift, last_t): those are not recorded.
-track_changes(TOTPDevice, ("user", "name", "confirmed", "key"), _device_tracked, uid="otp_totp.TOTPDevice")
-track_changes(StaticDevice, ("user", "name", "confirmed"), _device_tracked, uid="otp_static.StaticDevice")
+track_changes(StaffTOTPDevice, ("user", "name", "confirmed", "key"), _device_tracked, uid="accounts.StaffTOTPDevice")
+track_changes(BackupCodeDevice, ("user", "name", "confirmed"), _device_tracked, uid="accounts.BackupCodeDevice")
 
 
 def _deleted(sender, instance, **kwargs) -> None:
     action = {User: AccountsAction.STAFF_USER_DELETED, Group: AccountsAction.GROUP_DELETED,
-              TOTPDevice: AccountsAction.OTP_DEVICE_DELETED, StaticDevice: AccountsAction.OTP_DEVICE_DELETED,
+              StaffTOTPDevice: AccountsAction.OTP_DEVICE_DELETED, BackupCodeDevice: AccountsAction.OTP_DEVICE_DELETED,
               LoginThrottle: AccountsAction.LOGIN_THROTTLE_CHANGED}[sender]
     if sender is User:
         details = {"username": instance.get_username()}
@@ -102,7 +100,7 @@ def _deleted(sender, instance, **kwargs) -> None:
     audit_record(action=action, obj=instance, details=details)
 
 
-for model in (User, Group, TOTPDevice, StaticDevice, LoginThrottle):
+for model in (User, Group, StaffTOTPDevice, BackupCodeDevice, LoginThrottle):
     pre_delete.connect(_deleted, sender=model, weak=False, dispatch_uid=f"audit.delete.{model._meta.label}")
 
 

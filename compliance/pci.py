@@ -27,6 +27,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Cast
 
 from core import clock
 from core.cards import iter_pans, mask_pan
@@ -133,13 +134,14 @@ def _active_staff() -> models.QuerySet[Any]:
 def _staff_second_factor() -> CheckResult:
     from django.contrib import admin
     from django_otp.admin import OTPAdminSite
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import StaffTOTPDevice
 
     site = admin.site
     gated = isinstance(site, OTPAdminSite)
     middleware = "django_otp.middleware.OTPMiddleware" in settings.MIDDLEWARE
     staff = list(_active_staff().values_list("pk", "username"))
-    with_device = set(TOTPDevice.objects.filter(user_id__in=[pk for pk, _ in staff], confirmed=True)
+    with_device = set(StaffTOTPDevice.objects.filter(user_id__in=[pk for pk, _ in staff], confirmed=True)
                       .values_list("user_id", flat=True))
     missing = [name for pk, name in staff if pk not in with_device]
     gate = (f"admin site {site.__class__.__name__} {'is' if gated else 'is not'} an OTPAdminSite (every admin page "
@@ -370,13 +372,15 @@ def _no_card_numbers_in_logs() -> CheckResult:
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _SECRET_NAME = re.compile(r"secret|credential|private_key|token|password|passphrase|api_?key")
 # Fields the name pattern misses that hold a secret in clear unless protected.
-KNOWN_SECRET_FIELDS = {"otp_totp.TOTPDevice.key": "the TOTP seed"}
+KNOWN_SECRET_FIELDS = {"accounts.StaffTOTPDevice.key": "the TOTP seed",
+                       "accounts.BackupCode.digest": "a staff user's backup code (kept as its digest)"}
 # Fields whose name matches but that hold no secret.
 NOT_SECRETS = {"webhooks.WebhookDelivery.token": "a single-use claim on a delivery attempt, not a credential"}
 # label -> (what it is, test of a stored value)
 KNOWN_HASHES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "accounts.User.password": ("Django's salted password hash", lambda v: v.startswith("!") or v.count("$") >= 2),
     "accounts.ApiKey.secret_hash": ("HMAC-SHA256 of the key (64 hex)", lambda v: bool(_HEX64.fullmatch(v))),
+    "accounts.BackupCode.digest": ("HMAC-SHA256 of the code (64 hex)", lambda v: bool(_HEX64.fullmatch(v))),
 }
 _CIPHERTEXT = re.compile(r"v1:[0-9a-f]{8}:[A-Za-z0-9+/]+=*")
 
@@ -467,7 +471,16 @@ def secret_fields() -> list[tuple[str, models.Field[Any, Any], type[models.Model
 def field_protection(label: str, field: models.Field[Any, Any], model: type[models.Model]) -> str:
     """How a secret field is protected ("encrypted ...", "hashed ...") or why it is not."""
     if isinstance(field, EncryptedTextField):
-        return "encrypted: EncryptedTextField, AES-256-GCM"
+        # The column as stored (cast to text: the field's own reading would decrypt): a value written
+        # around the field (raw SQL, a bulk copy) is no ciphertext, and the field alone proves nothing.
+        stored = [v for v in model._base_manager.exclude(**{f"{field.attname}__isnull": True})
+                  .annotate(_stored=Cast(field.attname, output_field=models.TextField()))
+                  .values_list("_stored", flat=True)[:DEFAULT_SCAN_SAMPLE_ROWS] if isinstance(v, str) and v]
+        clear = sum(1 for v in stored if not _CIPHERTEXT.fullmatch(v))
+        if clear:
+            return (f"EncryptedTextField, but {clear} of {len(stored)} stored value(s) are not v1 ciphertext "
+                    f"(written around the field)")
+        return f"encrypted: EncryptedTextField, AES-256-GCM, {len(stored)} stored value(s) are v1 ciphertext"
     # The stored values as the database holds them (no from_db_value of a custom field runs on a
     # plain column): a column someone encrypts another way passes once every value is ciphertext.
     values = [v for v in model._base_manager.exclude(**{f"{field.attname}__isnull": True})

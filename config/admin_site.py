@@ -21,7 +21,6 @@ from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.admin import OTPAdminSite
 from django_otp.middleware import is_verified
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.errors import DomainError
 
@@ -115,14 +114,15 @@ class BackOfficeAdminSite(OTPAdminSite):
     @method_decorator_never_cache_csrf
     def login_enroll(self, request):
         from accounts import services
+        from accounts.models import StaffTOTPDevice
 
         user = self._pending_user(request)
         if user is None:
             return redirect("admin:login")
         if user_has_device(user):
             return redirect("admin:login_verify")
-        device = TOTPDevice.objects.filter(pk=request.session.get(PENDING_DEVICE), user=user,
-                                           confirmed=False).first()
+        device = StaffTOTPDevice.objects.filter(pk=request.session.get(PENDING_DEVICE), user=user,
+                                                confirmed=False).first()
         if device is None:
             device = services.totp_enrolment_start(user=user)
             request.session[PENDING_DEVICE] = device.pk

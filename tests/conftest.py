@@ -173,11 +173,11 @@ def verified_client():
 @pytest.fixture
 def staff_client(make_staff, verified_client):
     """A browser session of a staff member who passed password and second factor."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import StaffTOTPDevice
 
     def make(role="admin"):
         user = make_staff(role=role)
-        return verified_client(user, TOTPDevice.objects.create(user=user, name="default", confirmed=True))
+        return verified_client(user, StaffTOTPDevice.objects.create(user=user, name="default", confirmed=True))
 
     return make
 

@@ -40,9 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_otp",
-    "config.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
-    "config.apps.BackupCodesConfig",  # django_otp.plugins.otp_static
+    "django_otp",  # its devices are accounts.StaffTOTPDevice and accounts.BackupCodeDevice (secrets protected)
     "auditlog",
     "django_celery_beat",
     "channels",

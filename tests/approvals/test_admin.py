@@ -70,10 +70,10 @@ def test_reject_previews_then_rejects_once(staff_client, held):
 
 
 def test_the_preview_tells_the_key_owner_they_may_not_approve_and_nothing_runs(verified_client, mcp, held):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import StaffTOTPDevice
 
     owner = mcp.api_key.owner
-    client = verified_client(owner, TOTPDevice.objects.create(user=owner, name="default", confirmed=True))
+    client = verified_client(owner, StaffTOTPDevice.objects.create(user=owner, name="default", confirmed=True))
     form = {"_operation": "approve", "_token": "tok-" + "o" * 12, "note": ""}
     preview = client.post(operation_url(held, "approve"), form).content.decode()
     assert "Would be refused:" in preview and "(self_approval_not_allowed)" in preview

@@ -7,10 +7,9 @@ from django.contrib.admin.utils import quote
 from django.test import RequestFactory
 from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.models import BackupCodeDevice, StaffTOTPDevice
 from subscriptions.models import Invoice, Subscription
 from tests.adminurls import admin_url
 from tests.foundation.conftest import PASSWORD, totp_now
@@ -52,7 +51,7 @@ def test_admin_pages_and_api_docs_have_no_csp_violation_or_console_error(
     # A staff member without a second factor yet is shown the enrolment page (a QR code).
     newcomer = account_services.staff_user_create(actor=system_actor, username="newcomer", password=PASSWORD,
                                                   role="support")
-    for model in (TOTPDevice, StaticDevice):
+    for model in (StaffTOTPDevice, BackupCodeDevice):
         model.objects.filter(user=newcomer.user).delete()
     log_in_with_password(watched, "newcomer")
     assert page.url.endswith("/admin/login/enroll/"), page.url

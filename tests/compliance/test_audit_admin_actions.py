@@ -17,10 +17,8 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import LoginThrottle
+from accounts.models import BackupCodeDevice, LoginThrottle, StaffTOTPDevice
 from approvals import services as approvals
 from core import clock
 from core.context import Actor
@@ -56,9 +54,10 @@ ACTIONS = {
         pk=_task().pk).update(enabled=False) and PeriodicTask.objects.latest("id"),
     ("django_celery_beat.PeriodicTask", "toggle_tasks"): _task,
     ("django_celery_beat.PeriodicTask", "run_tasks"): _task,
-    ("otp_static.StaticDevice", "delete_selected"): lambda: StaticDevice.objects.create(
+    ("accounts.BackupCodeDevice", "delete_selected"): lambda: BackupCodeDevice.objects.create(
         user=StaffUserFactory(), name="backup"),
-    ("otp_totp.TOTPDevice", "delete_selected"): lambda: TOTPDevice.objects.create(user=StaffUserFactory(), name="x"),
+    ("accounts.StaffTOTPDevice", "delete_selected"): lambda: StaffTOTPDevice.objects.create(
+        user=StaffUserFactory(), name="x"),
 }
 
 

@@ -38,7 +38,8 @@ FORMS = {
 PREPARE = {
     "wallets.KycLimit": lambda: KycLimit.objects.filter(kyc_status="pending", currency="USD").delete(),
 }
-RECEIVERS = {"accounts.User", "auth.Group", "accounts.LoginThrottle", "otp_totp.TOTPDevice", "otp_static.StaticDevice",
+RECEIVERS = {"accounts.User", "auth.Group", "accounts.LoginThrottle", "accounts.StaffTOTPDevice",
+             "accounts.BackupCodeDevice",
              "django_celery_beat.PeriodicTask", "django_celery_beat.IntervalSchedule",
              "django_celery_beat.CrontabSchedule", "django_celery_beat.SolarSchedule",
              "django_celery_beat.ClockedSchedule"}

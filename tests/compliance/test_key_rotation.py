@@ -35,7 +35,8 @@ def fp(key):
 
 def test_every_encrypted_field_is_listed():
     assert [(m._meta.label, f.name) for m, f in encrypted_fields()] == [
-        ("webhooks.WebhookEndpoint", "previous_secret"), ("webhooks.WebhookEndpoint", "secret")]
+        ("accounts.StaffTOTPDevice", "key"), ("webhooks.WebhookEndpoint", "previous_secret"),
+        ("webhooks.WebhookEndpoint", "secret")]
 
 
 def test_rotation_moves_every_secret_to_the_new_key(settings, actor):
@@ -51,6 +52,7 @@ def test_rotation_moves_every_secret_to_the_new_key(settings, actor):
     before = set(AuditEvent.objects.values_list("pk", flat=True))  # append-only: nothing is deleted
     result = rotate()
     assert result == {"current_key": fp(new), "unreadable": 0, "fields": {
+        "accounts.StaffTOTPDevice.key": {"rows": 0, "reencrypted": 0, "current": 0, "unreadable": []},
         "webhooks.WebhookEndpoint.previous_secret": {"rows": 1, "reencrypted": 1, "current": 0, "unreadable": []},
         "webhooks.WebhookEndpoint.secret": {"rows": 5, "reencrypted": 5, "current": 0, "unreadable": []}}}
     assert {e.pk: (e.secret, e.previous_secret) for e in WebhookEndpoint.objects.all()} == secrets

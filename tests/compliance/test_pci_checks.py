@@ -7,17 +7,18 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.db import connection
 
-from accounts.models import ApiKey, Customer, User
+from accounts import services
+from accounts.models import ApiKey, BackupCode, Customer, StaffTOTPDevice, User
 from compliance import pci
 from core import clock
-from core.crypto import encrypt
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 PAN = "4111111111111111"
+PASSWORD = "correct horse battery staple"
 PAN_SPACED = "4111 1111 1111 1111"
 AMEX = "378282246310005"
 
@@ -34,36 +35,22 @@ def production_settings(settings):
 
 
 @pytest.fixture
-def otp_secrets_encrypted(monkeypatch):
-    """The TOTP seed column holding only ciphertext and the backup-code column out of scope: the state
-    once the second-factor secrets are encrypted (today django-otp stores them in clear)."""
-    monkeypatch.setitem(pci.NOT_SECRETS, "otp_static.StaticToken.token", "assumed encrypted for this test")
-
-    def encrypt_seeds():
-        for device in TOTPDevice.objects.all():
-            TOTPDevice.objects.filter(pk=device.pk).update(key=encrypt("x"))
-
-    return encrypt_seeds
-
-
-@pytest.fixture
 def enrolled_staff(make_staff):
     def make(role="admin", username=None, confirmed=True):
         user = make_staff(role=role, username=username)
-        TOTPDevice.objects.create(user=user, name="default", confirmed=confirmed)
+        StaffTOTPDevice.objects.create(user=user, name="default", confirmed=confirmed)
         return user
 
     return make
 
 
 @pytest.fixture
-def clean_system(production_settings, enrolled_staff, make_key, otp_secrets_encrypted):
+def clean_system(production_settings, enrolled_staff, make_key):
     """An admin and an operator with confirmed devices, a recent wildcard key, a customer without card data."""
     admin = enrolled_staff("admin", username="alice")
     enrolled_staff("operator", username="bob")
     make_key("*", owner=admin)
     CustomerFactory(metadata={"plan": "gold", "order": "12345"})
-    otp_secrets_encrypted()
     return admin
 
 
@@ -150,7 +137,7 @@ def test_a_staff_user_without_a_device_fails_the_second_factor_check(clean_syste
 
 
 def test_a_disabled_device_fails_the_second_factor_check(clean_system):
-    TOTPDevice.objects.filter(user__username="bob").update(confirmed=False)
+    StaffTOTPDevice.objects.filter(user__username="bob").update(confirmed=False)
     result = check("staff_second_factor")
     assert result["status"] == "failed"
     assert result["evidence"].endswith("1 of 2 active staff users have no confirmed TOTP device: bob.")
@@ -396,26 +383,44 @@ def test_no_hmac_secret_fails(clean_system, settings):
     assert result["status"] == "failed" and "keyed by API_KEY_HMAC_SECRET, EMPTY" in result["evidence"]
 
 
-def test_otp_secrets_in_clear_fail_the_secrets_check_today(production_settings, enrolled_staff):
-    enrolled_staff("admin", username="alice")
+def _write_raw(table, column, value, pk):
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, pk])
+
+
+def test_the_second_factor_secrets_pass_the_secrets_check(clean_system, system_actor):
+    """The TOTP seeds are ciphertext in their column, the backup codes only digests."""
+    services.staff_user_create(actor=system_actor, username="carol", password=PASSWORD, role="finance")
+    result = check("secrets_encrypted")
+    assert result["status"] == "passed"
+    assert ("accounts.StaffTOTPDevice.key (encrypted: EncryptedTextField, AES-256-GCM, 3 stored value(s) are v1 "
+            "ciphertext)") in result["evidence"]
+    assert "accounts.BackupCode.digest (hashed: HMAC-SHA256 of the code (64 hex), 10 values checked)" \
+        in result["evidence"]
+    assert ("webhooks.WebhookEndpoint.secret (encrypted: EncryptedTextField, AES-256-GCM, 0 stored value(s) are "
+            "v1 ciphertext)") in result["evidence"]
+    assert "accounts.User.password (hashed: Django's salted password hash, 3 values checked)" in result["evidence"]
+
+
+def test_a_clear_seed_written_around_the_field_fails_the_secrets_check(clean_system):
+    device = StaffTOTPDevice.objects.get(user__username="bob")
+    _write_raw("accounts_stafftotpdevice", "key", "0123456789abcdef0123456789abcdef01234567", device.pk)
     result = check("secrets_encrypted")
     assert result["status"] == "failed"
     assert result["evidence"].endswith(
-        "; stored in clear: otp_totp.TOTPDevice.key (plain CharField, 1 stored value(s)), "
-        "otp_static.StaticToken.token (plain CharField, 0 stored value(s)).")
-    assert "webhooks.WebhookEndpoint.secret (encrypted: EncryptedTextField, AES-256-GCM)" in result["evidence"]
-    assert "accounts.User.password (hashed: Django's salted password hash, 1 values checked)" in result["evidence"]
+        "; stored in clear: accounts.StaffTOTPDevice.key (EncryptedTextField, but 1 of 2 stored value(s) are not "
+        "v1 ciphertext (written around the field)).")
 
 
-def test_the_secrets_check_passes_once_every_stored_value_is_ciphertext(clean_system):
-    result = check("secrets_encrypted")
-    assert result["status"] == "passed"
-    assert "otp_totp.TOTPDevice.key (encrypted: all 2 stored values are v1 ciphertext)" in result["evidence"]
-    TOTPDevice.objects.filter(user__username="bob").update(key="0123456789abcdef0123456789abcdef01234567")
+def test_a_clear_backup_code_fails_the_secrets_check(clean_system, system_actor):
+    created = services.staff_user_create(actor=system_actor, username="carol", password=PASSWORD, role="finance")
+    code = BackupCode.objects.filter(device__user=created.user).order_by("pk").first()
+    _write_raw("accounts_backupcode", "digest", created.backup_codes[0], code.pk)
     result = check("secrets_encrypted")
     assert result["status"] == "failed"
-    assert result["evidence"].endswith("; stored in clear: otp_totp.TOTPDevice.key (plain CharField, "
-                                       "2 stored value(s)).")
+    assert result["evidence"].endswith(
+        "; stored in clear: accounts.BackupCode.digest (1 of 10 stored values are not HMAC-SHA256 of the code "
+        "(64 hex)).")
 
 
 def test_a_password_column_holding_clear_text_fails(clean_system):

@@ -7,9 +7,8 @@ import json
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Customer
+from accounts.models import Customer, StaffTOTPDevice
 from compliance import pci
 from compliance.models import PciAssessment
 from core.models import AuditEvent
@@ -29,18 +28,14 @@ IDS = ["staff_second_factor", "password_length", "login_lockout", "session_idle_
 
 
 def _all_pass(settings, monkeypatch):
-    """Production transport settings, every staff user enrolled, the second-factor secrets as ciphertext."""
-    from core.crypto import encrypt
-
+    """Production transport settings, every staff user enrolled (the device's seed is stored encrypted)."""
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 31536000
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
-    monkeypatch.setitem(pci.NOT_SECRETS, "otp_static.StaticToken.token", "assumed encrypted for this test")
     from accounts.models import User
 
     for user in User.objects.filter(is_staff=True):
-        TOTPDevice.objects.get_or_create(user=user, defaults={"name": "default", "confirmed": True})
-    TOTPDevice.objects.update(key=encrypt("x"))
+        StaffTOTPDevice.objects.get_or_create(user=user, defaults={"name": "default", "confirmed": True})
 
 
 def _command(*args):

@@ -2,14 +2,14 @@ import time
 
 import pytest
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.models import StaffTOTPDevice
 
 PASSWORD = "correct horse battery staple"
 
 
-def totp_now(device: TOTPDevice, at: float | None = None) -> str:
+def totp_now(device: StaffTOTPDevice, at: float | None = None) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() if at is None else at
     return f"{totp.token():0{device.digits}d}"

@@ -6,11 +6,9 @@ import datetime as dt
 import pytest
 import time_machine
 from django.test import Client
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.models import LoginThrottle
+from accounts.models import BackupCode, LoginThrottle, StaffTOTPDevice, backup_code_digest
 from core.models import AuditEvent
 
 from .conftest import PASSWORD, totp_now
@@ -86,8 +84,8 @@ def test_backup_code_works_once(staff_with_otp):
     r = client.post("/admin/login/verify/", {"otp_token": code})
     assert r.status_code == 302
     assert client.get("/admin/").status_code == 200
-    assert not StaticToken.objects.filter(token=code).exists()
-    assert StaticToken.objects.filter(device__user=created.user).count() == len(created.backup_codes) - 1
+    assert not BackupCode.objects.filter(digest=backup_code_digest(code)).exists()
+    assert BackupCode.objects.filter(device__user=created.user).count() == len(created.backup_codes) - 1
     again = Client()
     password_step(again, created.user.username)
     r = again.post("/admin/login/verify/", {"otp_token": code})
@@ -112,7 +110,7 @@ def test_user_without_device_is_enrolled_with_a_qr_code(make_staff):
     page = client.get("/admin/login/enroll/")
     assert page.status_code == 200
     assert b"<svg" in page.content
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = StaffTOTPDevice.objects.get(user=user, confirmed=False)
     assert page.context["otpauth_uri"] == device.config_url
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     assert f"secret={secret}" in device.config_url
@@ -120,7 +118,7 @@ def test_user_without_device_is_enrolled_with_a_qr_code(make_staff):
     # A wrong code does not confirm the device.
     bad = client.post("/admin/login/enroll/", {"otp_token": "12345"})
     assert bad.status_code == 200
-    assert not TOTPDevice.objects.get(pk=device.pk).confirmed
+    assert not StaffTOTPDevice.objects.get(pk=device.pk).confirmed
     # django-otp throttles a device for a second or two after a wrong code.
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
     with time_machine.travel(later, tick=False):
@@ -130,7 +128,7 @@ def test_user_without_device_is_enrolled_with_a_qr_code(make_staff):
     assert len(codes) == 10
     for code in codes:
         assert code.encode() in r.content
-    assert TOTPDevice.objects.get(pk=device.pk).confirmed
+    assert StaffTOTPDevice.objects.get(pk=device.pk).confirmed
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/accounts/customer/").status_code == 200
 

@@ -37,8 +37,8 @@ def test_favicon_is_served_and_linked(admin_client, client):
 
 
 def test_second_factor_apps_have_readable_names(admin_client):
-    assert apps.get_app_config("otp_static").verbose_name == "Backup codes"
-    assert apps.get_app_config("otp_totp").verbose_name == "Authenticator apps (TOTP)"
+    assert apps.get_model("accounts", "BackupCodeDevice")._meta.verbose_name_plural == "backup codes"
+    assert apps.get_model("accounts", "StaffTOTPDevice")._meta.verbose_name_plural == "authenticator apps (TOTP)"
     page = admin_client.get("/admin/").content.decode()
     assert "Backup codes" in page and "Authenticator apps (TOTP)" in page
     assert "Otp_" not in page and "OTP_" not in page

@@ -2,12 +2,10 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import apikeys
-from accounts.models import ApiKey, Customer, User
+from accounts.models import ApiKey, BackupCode, Customer, StaffTOTPDevice, User, backup_code_digest
 
 from .conftest import totp_now
 
@@ -24,7 +22,7 @@ def test_create_staff_user_prints_the_otpauth_uri_last(roles):
     lines = run("create_staff_user", "--username", "alice", "--password", "a long enough password", "--role",
                 "finance")
     user = User.objects.get(username="alice")
-    device = TOTPDevice.objects.get(user=user)
+    device = StaffTOTPDevice.objects.get(user=user)
     assert lines[-1] == device.config_url
     assert lines[-1].startswith("otpauth://totp/")
     assert device.confirmed
@@ -32,7 +30,8 @@ def test_create_staff_user_prints_the_otpauth_uri_last(roles):
     assert list(user.groups.values_list("name", flat=True)) == ["finance"]
     assert user.check_password("a long enough password")
     codes = next(line for line in lines if line.startswith("Backup codes")).split(": ", 1)[1].split()
-    assert sorted(codes) == sorted(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert sorted(backup_code_digest(c) for c in codes) == sorted(
+        BackupCode.objects.filter(device__user=user).values_list("digest", flat=True))
     assert len(codes) == 10
 
 
@@ -46,12 +45,12 @@ def test_create_staff_user_refuses_short_password_and_unknown_role(roles):
 
 def test_create_staff_user_twice_needs_reset(roles):
     run("create_staff_user", "--username", "carol", "--password", "a long enough password", "--role", "support")
-    first = TOTPDevice.objects.get(user__username="carol").key
+    first = StaffTOTPDevice.objects.get(user__username="carol").key
     with pytest.raises(CommandError, match="already exists"):
         run("create_staff_user", "--username", "carol", "--password", "a long enough password", "--role", "support")
     lines = run("create_staff_user", "--username", "carol", "--password", "another long password", "--role",
                 "operator", "--reset")
-    device = TOTPDevice.objects.get(user__username="carol")
+    device = StaffTOTPDevice.objects.get(user__username="carol")
     assert device.key != first
     assert lines[-1] == device.config_url
     user = User.objects.get(username="carol")
@@ -61,7 +60,7 @@ def test_create_staff_user_twice_needs_reset(roles):
 
 def test_totp_code_prints_the_current_code(roles):
     run("create_staff_user", "--username", "dave", "--password", "a long enough password", "--role", "admin")
-    device = TOTPDevice.objects.get(user__username="dave")
+    device = StaffTOTPDevice.objects.get(user__username="dave")
     assert run("totp_code", "dave") == [totp_now(device)]
 
 

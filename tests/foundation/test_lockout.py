@@ -79,7 +79,7 @@ def test_failed_second_factors_count_towards_the_lockout(staff_with_otp):
 
 
 def test_failed_enrolment_codes_count_towards_the_lockout(make_staff):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import StaffTOTPDevice
 
     name = make_staff(role="operator", password=PASSWORD).username
     with time_machine.travel(START, tick=False):
@@ -87,7 +87,7 @@ def test_failed_enrolment_codes_count_towards_the_lockout(make_staff):
         r = client.post("/admin/login/", {"username": name, "password": PASSWORD})
         assert r["Location"] == "/admin/login/enroll/"
         client.get("/admin/login/enroll/")
-        device = TOTPDevice.objects.get(user__username=name, confirmed=False)
+        device = StaffTOTPDevice.objects.get(user__username=name, confirmed=False)
         wrong = "999999" if totp_now(device) != "999999" else "888888"
         for _ in range(9):
             assert client.post("/admin/login/enroll/", {"otp_token": wrong}).status_code == 200
@@ -97,7 +97,7 @@ def test_failed_enrolment_codes_count_towards_the_lockout(make_staff):
         # The pending login was dropped: the right code no longer enrols anything.
         r = client.post("/admin/login/enroll/", {"otp_token": totp_now(device)})
         assert (r.status_code, r["Location"]) == (302, "/admin/login/")
-        assert not TOTPDevice.objects.filter(user__username=name, confirmed=True).exists()
+        assert not StaffTOTPDevice.objects.filter(user__username=name, confirmed=True).exists()
         assert not fully_logged_in(client)
     assert AuditEvent.objects.filter(action="login.otp_failed", object_id=name).count() == 10
 

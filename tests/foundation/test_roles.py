@@ -48,7 +48,9 @@ def test_auditor_is_read_only_everywhere():
     assert codenames
     assert all(c.startswith("view_") for c in codenames if c != "export_compliance_data")
     all_views = Permission.objects.filter(codename__startswith="view_").exclude(
-        content_type__app_label__in=["otp_totp", "otp_static", "sessions"])
+        content_type__app_label="sessions").exclude(
+        content_type__app_label="accounts",
+        content_type__model__in=["stafftotpdevice", "backupcodedevice", "backupcode"])
     export = Permission.objects.get(content_type__app_label="compliance", codename="export_compliance_data")
     assert set(auditor.permissions.all()) == {*all_views, export}
 
@@ -56,7 +58,8 @@ def test_auditor_is_read_only_everywhere():
 @pytest.mark.parametrize("role", [r for r in ROLE_NAMES if r != "admin"])
 def test_no_role_but_admin_sees_second_factor_secrets(make_staff, role):
     user = make_staff(role=role)
-    for perm in ("otp_totp.view_totpdevice", "otp_static.view_statictoken", "otp_static.view_staticdevice",
+    for perm in ("accounts.view_stafftotpdevice", "accounts.view_backupcode", "accounts.view_backupcodedevice",
+                 "accounts.delete_stafftotpdevice", "accounts.change_backupcodedevice",
                  "sessions.view_session"):
         assert not user.has_perm(perm)
 
@@ -99,7 +102,7 @@ def test_role_in_the_admin(admin_client_for, role):
     assert client.get("/admin/accounts/customer/").status_code == (200 if view else 403)
     assert client.get("/admin/accounts/customer/add/").status_code == (200 if add else 403)
     assert client.get("/admin/accounts/apikey/").status_code == (200 if view_keys else 403)
-    assert client.get("/admin/otp_totp/totpdevice/").status_code == (200 if role == "admin" else 403)
+    assert client.get("/admin/accounts/stafftotpdevice/").status_code == (200 if role == "admin" else 403)
     r = client.post(operation_url(customer, "update_customer"),
                     {"_operation": "update_customer", "_token": "tok-" + "r" * 12, "email": "changed@example.com",
                      "name": "N", "country": "US", "status": "active"})

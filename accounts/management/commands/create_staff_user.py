@@ -34,4 +34,5 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.code}: {exc.message}") from None
         self.stdout.write(f"Created staff user {username} with role {role}.")
         self.stdout.write("Backup codes (each works once): " + " ".join(created.backup_codes))
+        assert created.totp_device is not None  # always made here (with_totp)
         self.stdout.write(created.totp_device.config_url)
