@@ -48,8 +48,8 @@ class HealthCheckAdmin(ReadOnlyAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         report = health.run_checks()
         data = health.report_data(report)
-        context = {"health_live": data, "health_live_table": components_table(data["components"]),
-                   **(extra_context or {})}
+        context = {"title": "System status", "health_live": data,
+                   "health_live_table": components_table(data["components"]), **(extra_context or {})}
         return super().changelist_view(request, extra_context=context)
 
 

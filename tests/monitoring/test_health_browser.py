@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts import services as account_services
 from monitoring import health
 from tests.adminurls import admin_url
-from tests.browser.conftest import chromium, watched_page  # noqa: F401  (the browser fixtures)
+from tests.browser.conftest import ARTIFACTS, chromium, watched_page  # noqa: F401  (the browser fixtures)
 from tests.browser.test_admin_pages import log_in_with_password
 from tests.foundation.conftest import PASSWORD, totp_now  # noqa: F401
 
@@ -39,3 +39,9 @@ def test_status_page_is_readable_on_a_phone(watched_page, system_actor, settings
     # Below 600 px each component is a block with its labels, not a table row.
     assert page.locator(".bo-health-live tbody tr").first.evaluate("el => getComputedStyle(el).display") == "block"
     assert watched.problems == []
+    # Screenshots for a person to look at (var/test-artifacts/, git-ignored).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        watched.goto(reverse("admin:monitoring_healthcheck_changelist"))
+        page.screenshot(path=str(ARTIFACTS / f"system-status-{width}x{height}.png"), full_page=True)
