@@ -132,3 +132,27 @@ def test_a_database_check_that_fails_spoils_no_other_check(only):
 def test_registering_another_check_under_a_taken_name_is_refused():
     with pytest.raises(ValueError, match="Health component database registered twice."):
         health.register_component("database", lambda: ComponentResult("ok", ""), weight=1)
+
+
+@pytest.mark.postgres
+def test_a_hung_database_check_is_cancelled_at_the_budget_and_spoils_nothing(only, settings):
+    from django.db import connection
+
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3
+
+    def sleeps():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")
+        return ComponentResult("ok", "woke up")
+
+    only(("sleepy", sleeps, 10, False), ("database", health.check_database, 20, False))
+    started = time.perf_counter()
+    report = health.run_checks()
+    assert time.perf_counter() - started < 2
+    sleepy = report.component("sleepy")
+    assert (sleepy.state, sleepy.details) == ("down", {"error": "OperationalError"})
+    assert sleepy.message == "check failed: OperationalError: canceling statement due to statement timeout"
+    assert report.component("database").state == "ok"
+    with connection.cursor() as cursor:  # the test's transaction is usable, the session's timeout unchanged
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
