@@ -145,3 +145,21 @@ def test_demo_seeds_a_heartbeat_a_verification_and_a_check():
     check = HealthCheck.objects.get()
     assert check.source == "seed_demo"
     assert out.getvalue().count("health check recorded: score") == 1
+
+
+def test_command_prints_the_report_and_exits_1_unless_all_ok():
+    import json
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    with clock.frozen_at(NOW), pytest.raises(SystemExit) as exited:
+        call_command("health_check", "--record", stdout=out)
+    assert exited.value.code == 1  # no worker has beaten in a test database
+    printed = json.loads(out.getvalue())
+    recorded = HealthCheck.objects.get()
+    assert list(printed) == ["state", "score", "formula", "checked_at", "duration_ms", "components",
+                             "health_check_id"]
+    assert (printed["health_check_id"], printed["score"], printed["checked_at"], recorded.source) == (
+        recorded.pk, recorded.score, "2026-03-02T12:00:00Z", "manage.py health_check")
+    assert [c["name"] for c in printed["components"]] == NAMES
