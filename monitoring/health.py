@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Max, Min
 
 from core import clock
@@ -136,7 +136,7 @@ def run_checks(names: Iterable[str] | None = None) -> HealthReport:
     pool = (concurrent.futures.ThreadPoolExecutor(max_workers=len(threaded), thread_name_prefix="health")
             if threaded else None)
     try:
-        futures = {c.name: (pool.submit(_run_one, c), time.perf_counter()) for c in threaded} if pool else {}
+        futures = {c.name: (pool.submit(_run_in_thread, c), time.perf_counter()) for c in threaded} if pool else {}
         for component in chosen:
             if not component.threaded:
                 results[component.name] = _run_one(component, database_budget=timeout)
@@ -158,6 +158,13 @@ def run_checks(names: Iterable[str] | None = None) -> HealthReport:
     score, formula = score_of([(c.name, c.weight, c.state) for c in components])
     return HealthReport(components=components, score=score, formula=formula, checked_at=checked_at,
                         duration_ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+def _run_in_thread(component: _Registered) -> ComponentResult:
+    try:
+        return _run_one(component)
+    finally:
+        connections.close_all()  # this thread's own, should a threaded check have opened one
 
 
 def _run_one(component: _Registered, *, database_budget: float | None = None) -> ComponentResult:
