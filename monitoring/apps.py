@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
+    verbose_name = "Monitoring"
+
+    def ready(self) -> None:
+        # health: the built-in components, its operations and tasks, and the ledger verification's results
+        from wallets.signals import ledger_verified
+
+        from . import health, operations_health, tasks_health  # noqa: F401
+
+        health.register_builtin_components()
+        ledger_verified.connect(health.on_ledger_verified, dispatch_uid="monitoring.health.ledger_verified")

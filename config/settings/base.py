@@ -402,3 +402,27 @@ AUDIT_REPORT_BUSINESS_DAYS = (1, 2, 3, 4, 5)
 # The longest period one report covers, and the events listed per exception (the count is exact).
 AUDIT_REPORT_MAX_DAYS = 366
 AUDIT_REPORT_EVENTS_PER_EXCEPTION = 50
+
+# --- monitoring: health (monitoring/health.py, docs/MONITORING.md) ----------------------------------
+# Network checks (Redis, the broker) connect and read with this timeout and no retries; database checks
+# run under a PostgreSQL statement_timeout of the same bound. A service slower than HEALTH_SLOW_MS is degraded.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+HEALTH_SLOW_MS = 500
+# get_system_status answers the last recorded check (the minutely job) when it is at most this old.
+HEALTH_STATUS_MAX_AGE_SECONDS = 120
+HEALTH_CHECK_RETENTION_DAYS = 7  # recorded checks (one a minute) kept this long
+HEALTH_HEARTBEAT_STALE_SECONDS = 180  # a worker whose last heartbeat is older is not taking tasks
+HEALTH_BEAT_GRACE_SECONDS = 120  # a schedule this late past its due time is overdue
+HEALTH_BROKER_QUEUE_DEGRADED = 1000  # tasks waiting in the broker's default queue
+HEALTH_OUTBOX_DEGRADED_DUE = 1000  # outbox rows due and not yet sent
+HEALTH_OUTBOX_DEGRADED_SECONDS = 300  # the oldest due outbox row has waited this long: degraded
+HEALTH_OUTBOX_DOWN_SECONDS = 1800  # ... this long: down
+# The disk holding the data directory (SQLite, broker folder, exports, audit archives).
+HEALTH_DISK_PATH = env.path("HEALTH_DISK_PATH", default=BASE_DIR / "var")
+HEALTH_DISK_DEGRADED_FREE_PERCENT = env.float("HEALTH_DISK_DEGRADED_FREE_PERCENT", default=15.0)
+HEALTH_DISK_DOWN_FREE_PERCENT = env.float("HEALTH_DISK_DOWN_FREE_PERCENT", default=5.0)
+# The nightly ledger and audit-chain verifications: a last result older than this is degraded.
+HEALTH_VERIFICATION_MAX_AGE_HOURS = 26
+# Beat writes each schedule's last_run_at after every task it sends (not every 3 minutes), so the beat
+# component's "overdue" is exact.
+CELERY_BEAT_SYNC_EVERY = 1

@@ -4,7 +4,9 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from core import clock
 from wallets.selectors.verify import ledger_verify
+from wallets.signals import ledger_verified
 
 
 class Command(BaseCommand):
@@ -13,7 +15,10 @@ class Command(BaseCommand):
             "non-negative account is below zero.")
 
     def handle(self, *args, **options):
+        started_at = clock.now()
         report = ledger_verify()
+        ledger_verified.send(sender=Command, report=report, started_at=started_at, finished_at=clock.now(),
+                             source="manage.py verify_ledger")
         for problem in report.problems:
             self.stdout.write(self.style.ERROR(problem))
         summary = f"{report.entries} entries, {report.postings} postings, {report.accounts} accounts checked"
