@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
+
+    def ready(self):
+        from . import audit_alerts, events, operations_alerts, tasks_alerts  # noqa: F401

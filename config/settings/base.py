@@ -404,3 +404,6 @@ AUDIT_REPORT_BUSINESS_DAYS = (1, 2, 3, 4, 5)
 # The longest period one report covers, and the events listed per exception (the count is exact).
 AUDIT_REPORT_MAX_DAYS = 366
 AUDIT_REPORT_EVENTS_PER_EXCEPTION = 50
+# monitoring: alerts
+# Who is e-mailed about an alert raised by hand, or by a rule without recipients of its own.
+ALERTS_DEFAULT_RECIPIENTS = env.list("ALERTS_DEFAULT_RECIPIENTS", default=[])

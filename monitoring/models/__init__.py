@@ -1,5 +1,6 @@
 """The monitoring app's tables, one module per part (metrics, health, alerts, errors, request log)."""
 
+from .alerts import Alert, AlertNote, AlertRule
 from .metrics import RequestMetricMinute
 
-__all__ = ["RequestMetricMinute"]
+__all__ = ["Alert", "AlertNote", "AlertRule", "RequestMetricMinute"]
