@@ -54,8 +54,8 @@ def test_error_rate_fires_folds_and_resolves_with_one_mail_each_way():
     assert (alert.status, alert.resolved_at, alert.resolved_by) == (
         "resolved", at(10), "task:monitoring.evaluate_alert_rules")
     assert [n.text for n in alert.notes.all()] == [
-        f"Resolved automatically: the error_rate condition of rule 'error_rate' no longer holds at "
-        f"2026-03-10T12:10:30Z (last seen 2026-03-10T12:01:30Z, 2 occurrence(s))."]
+        "Resolved automatically: the error_rate condition of rule 'error_rate' no longer holds at "
+        "2026-03-10T12:10:30Z (last seen 2026-03-10T12:01:30Z, 2 occurrence(s))."]
     assert [m.subject for m in mail.outbox][1:] == ["[RESOLVED] Error rate 12.0% on POST /api/v1/transfers"]
     assert Event.objects.filter(type="alert.resolved", object_id=alert.pk).count() == 1
     # The routine fold of the minute job is not in the audit trail; the creation and resolution are.
