@@ -25,6 +25,7 @@ from core.context import Actor
 from core.errors import ValidationFailed
 
 from .. import latency
+from ..errors_alerts import AlertAlreadyResolved
 from ..models.alerts import Alert, AlertRule
 from ..selectors import route_window
 from . import Finding, registered_sources
@@ -355,7 +356,10 @@ def evaluate_rule(rule: AlertRule, now: dt.datetime, result: Evaluation) -> None
         note = (f"Resolved automatically: the {rule.kind} condition of rule {rule.name!r} no longer holds at "
                 f"{clock.isoformat(now)} (last seen {clock.isoformat(alert.last_seen)}, "
                 f"{alert.occurrence_count} occurrence(s)).")
-        alert_resolve(actor=actor, alert_id=alert.pk, note=note)
+        try:
+            alert_resolve(actor=actor, alert_id=alert.pk, note=note)
+        except AlertAlreadyResolved:
+            continue  # a person (or another evaluator) resolved it meanwhile
         result.resolved += 1
         result.notified += deliver(alert.pk, "resolved")
 

@@ -24,7 +24,8 @@ def state():
     return (list(Alert.objects.order_by("pk").values_list("pk", "status", "occurrence_count", "updated")),
             AlertNote.objects.count(),
             # Refusals are audited as refusals (core); no alert action is.
-            AuditEvent.objects.filter(action__startswith="alert", outcome="success").count(), Event.objects.count(), OutboxMessage.objects.count())
+            AuditEvent.objects.filter(action__startswith="alert", outcome="success").count(),
+            Event.objects.count(), OutboxMessage.objects.count())
 
 
 def test_rest_create_fold_list_get_acknowledge_resolve(api, settings):
@@ -114,7 +115,8 @@ def test_mcp_tools(make_key):
     assert [(a["title"], a["severity"]) for a in active["data"]] == [("Agent saw errors", "critical"),
                                                                      ("Low one", "low")]
     assert mcp.ok("get_alert", {"alert_id": created["id"]})["id"] == created["id"]
-    assert mcp.ok("acknowledge_alert", {"alert_id": created["id"], "idempotency_key": "mcp-ack-1"})["status"] == "acknowledged"
+    acked = mcp.ok("acknowledge_alert", {"alert_id": created["id"], "idempotency_key": "mcp-ack-1"})
+    assert acked["status"] == "acknowledged"
     done = mcp.ok("resolve_alert", {"alert_id": created["id"], "note": "transient",
                                           "idempotency_key": "mcp-resolve-1"})
     assert done["status"] == "resolved" and done["notes"][-1]["text"] == "transient"
