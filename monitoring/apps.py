@@ -6,3 +6,6 @@ class MonitoringConfig(AppConfig):
 
     def ready(self):
         from . import audit_alerts, events, operations_alerts, tasks_alerts  # noqa: F401
+        from .alerts import receivers
+
+        receivers.connect()

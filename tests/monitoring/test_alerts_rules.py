@@ -211,3 +211,22 @@ def test_window_is_whole_minutes_before_now():
     run(at(1))
     assert Alert.objects.count() == 1
     assert minute(at(1)) - dt.timedelta(minutes=1) == minute(at())
+
+
+def test_a_failed_ledger_verification_raises_one_critical_alert(settings):
+    from wallets.selectors.verify import LedgerReport
+    from wallets.signals import ledger_verification_failed
+
+    settings.ALERTS_DEFAULT_RECIPIENTS = ["finance@example.com"]
+    problems = [f"entry txn_{i} does not balance in USD: sums to 7" for i in range(4)]
+    for _ in range(2):
+        ledger_verification_failed.send(sender=None, problems=problems,
+                                        report=LedgerReport(entries=50, problems=problems))
+    alert = Alert.objects.get()
+    assert (alert.source, alert.dedup_key, alert.severity, alert.occurrence_count) == (
+        "ledger_verification", "ledger_verification", "critical", 2)
+    assert alert.reason == ("The ledger verification found 4 broken invariant(s) over 50 journal entries: "
+                            "entry txn_0 does not balance in USD: sums to 7; entry txn_1 does not balance in USD: "
+                            "sums to 7; entry txn_2 does not balance in USD: sums to 7; ...")
+    assert [(m.subject, m.to) for m in mail.outbox] == [("[CRITICAL] Ledger verification failed",
+                                                         ["finance@example.com"])]
