@@ -28,6 +28,7 @@ ROLE_RULES: dict[str, dict[str, list[str]]] = {
             "payments.cancel_payment", "payments.refund_payment", "payments.verify_payment",
             "payments.add_refund",
             "subscriptions.*",
+            "monitoring.add_alert", "monitoring.acknowledge_alert", "monitoring.resolve_alert",
         ],
         "deny": ["accounts.view_apikey", "accounts.view_loginthrottle", "subscriptions.delete_*"],
     },

@@ -13,3 +13,9 @@ class MonitoringConfig(AppConfig):
 
         health.register_builtin_components()
         ledger_verified.connect(health.on_ledger_verified, dispatch_uid="monitoring.health.ledger_verified")
+
+        # alerts: audit actions, events, operations, the minutely evaluation and the signals that raise alerts
+        from . import audit_alerts, events, operations_alerts, tasks_alerts  # noqa: F401
+        from .alerts import receivers
+
+        receivers.connect()

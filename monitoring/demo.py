@@ -1,11 +1,12 @@
-"""Demo data of the monitoring app, one module per part."""
+"""Demo data of the monitoring app, one module per part (alerts last: they read what the others made)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import demo_health
+from . import demo_alerts, demo_health
 
 
 def seed(*, rng: Any, stdout: Any) -> None:
     demo_health.seed(rng=rng, stdout=stdout)
+    demo_alerts.seed(rng=rng, stdout=stdout)

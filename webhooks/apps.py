@@ -10,8 +10,11 @@ class WebhooksConfig(AppConfig):
 
     def ready(self):
         from core.events import subscribe
+        from monitoring.alerts import register_source
 
         from . import audit, events, operations, tasks  # noqa: F401
+        from .alert_source import SOURCE, disabled_endpoints
         from .services import fan_out
 
         subscribe(fan_out)
+        register_source(SOURCE, disabled_endpoints)

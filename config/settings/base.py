@@ -426,3 +426,6 @@ HEALTH_VERIFICATION_MAX_AGE_HOURS = 26
 # Beat writes each schedule's last_run_at after every task it sends (not every 3 minutes), so the beat
 # component's "overdue" is exact.
 CELERY_BEAT_SYNC_EVERY = 1
+# monitoring: alerts
+# Who is e-mailed about an alert raised by hand, or by a rule without recipients of its own.
+ALERTS_DEFAULT_RECIPIENTS = env.list("ALERTS_DEFAULT_RECIPIENTS", default=[])
