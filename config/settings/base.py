@@ -309,9 +309,12 @@ LOGGING: dict[str, Any] = {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "filters": ["context", "mask_pans"],
-        }
+        },
+        # Records at ERROR and above into the error log (monitoring.errorlog): first, so it reads the
+        # message template before the console's card-number filter rewrites the record.
+        "errorlog": {"()": "monitoring.errorlog_handler.ErrorLogHandler", "level": "ERROR"},
     },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
+    "root": {"handlers": ["errorlog", "console"], "level": env("LOG_LEVEL")},
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
@@ -404,3 +407,10 @@ AUDIT_REPORT_BUSINESS_DAYS = (1, 2, 3, 4, 5)
 # The longest period one report covers, and the events listed per exception (the count is exact).
 AUDIT_REPORT_MAX_DAYS = 366
 AUDIT_REPORT_EVENTS_PER_EXCEPTION = 50
+
+# monitoring: errors and tracing (monitoring/errorlog.py, monitoring/tracing.py, docs/MONITORING.md)
+# OpenTelemetry: traces of requests, tasks and queries go over OTLP/HTTP to this endpoint (e.g.
+# http://otel-collector:4318); unset, nothing is instrumented. The exporter reads the other standard
+# OTEL_EXPORTER_OTLP_* variables itself (headers, timeout, compression).
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="payments-backoffice")

@@ -1,5 +1,6 @@
 """The monitoring app's tables, one module per part (metrics, health, alerts, errors, request log)."""
 
+from .errors import ErrorGroup
 from .metrics import RequestMetricMinute
 
-__all__ = ["RequestMetricMinute"]
+__all__ = ["ErrorGroup", "RequestMetricMinute"]

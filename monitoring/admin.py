@@ -1,0 +1,3 @@
+"""The monitoring app in the admin, one module per part."""
+
+from . import admin_errors  # noqa: F401
