@@ -38,22 +38,18 @@ def is_instrumented() -> bool:
     return bool(_state["instrumented"])
 
 
-class RequestIdSpanProcessor:
-    """Stamps each span started within a request or task with its request id."""
+def request_id_span_processor() -> Any:
+    """A span processor stamping each span started within a request or task with its request id (built
+    here: the SDK is imported only when tracing is on)."""
+    from opentelemetry.sdk.trace import SpanProcessor
 
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        request_id = current_request_id()
-        if request_id:
-            span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
+    class RequestIdSpanProcessor(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            request_id = current_request_id()
+            if request_id:
+                span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
 
-    def on_end(self, span: Any) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+    return RequestIdSpanProcessor()
 
 
 def _response_hook(span: Any, request: Any, response: Any) -> None:
@@ -87,7 +83,7 @@ def instrument(provider: Any) -> None:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-    provider.add_span_processor(RequestIdSpanProcessor())
+    provider.add_span_processor(request_id_span_processor())
     DjangoInstrumentor().instrument(tracer_provider=provider, response_hook=_response_hook)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     _instrument_psycopg(provider)
