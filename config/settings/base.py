@@ -245,6 +245,10 @@ SPECTACULAR_SETTINGS = {
         "KycStatusEnum": "accounts.models.Customer.KycStatus",
         "ComplianceExportStatusEnum": "compliance.models.ComplianceExport.Status",
         "PciCheckStatusEnum": ["passed", "failed", "not_applicable"],
+        # monitoring: errors (and the compliance export's `kind` keeps the name it had alone)
+        "KindEnum": "compliance.models.ComplianceExport.Kind",
+        "ErrorGroupKindEnum": "monitoring.models.ErrorGroup.Kind",
+        "ErrorGroupLevelEnum": "monitoring.models.ErrorGroup.Level",
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
