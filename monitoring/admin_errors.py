@@ -9,10 +9,18 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.admin_base import ReadOnlyAdmin
+from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from core.admin_ops import OperationActionsMixin, operation_action
 
-from .models import ErrorGroup
+from .models import ErrorGroup, ErrorOccurrence
+
+
+class OccurrenceInline(ReadOnlyInline):
+    model = ErrorOccurrence
+    fields = ("occurred_at", "level", "request_id", "route", "message")
+    ordering = ("-occurred_at", "-id")
+    max_num = 0
+    verbose_name_plural = "Recent occurrences"
 
 
 @admin.register(ErrorGroup)
@@ -34,6 +42,7 @@ class ErrorGroupAdmin(OperationActionsMixin, ReadOnlyAdmin):
                        "last_seen", "resolved", "resolved_at", "resolved_by", "reopened_at", "sample_request_id",
                        "sample_route", "sample_message", "traceback_block", "details_block", "fingerprint",
                        "grouping_block")
+    inlines = [OccurrenceInline]
     operation_actions = (
         operation_action("resolve_error", label="Resolve", id_field="error_id", when=lambda group: not group.resolved),
     )

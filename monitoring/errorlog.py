@@ -51,13 +51,14 @@ from core.text import UNSTORABLE
 from .audit_errors import ErrorsAction
 from .errorlog_handler import ErrorLogHandler
 from .errors_errors import ErrorAlreadyResolved
-from .models import ErrorGroup
+from .models import ErrorGroup, ErrorOccurrence
 from .routes import rest_route
 
 logger = logging.getLogger("monitoring.errorlog")
 __all__ = ["ErrorLogHandler", "capture_exception", "flush_pending", "report_error"]
 
 FRAMES_IN_FINGERPRINT = 3
+RECENT_OCCURRENCES = 20  # occurrences kept per group besides the sample (the newest)
 PENDING_LIMIT = 100  # occurrences a thread keeps while its transaction is open; more are dropped
 TRACEBACK_LIMIT = 16_000  # characters of the traceback kept (its end: the innermost frames)
 MESSAGE_LIMIT = 4_000
@@ -292,6 +293,9 @@ def _store(occurrence: Occurrence) -> ErrorGroup:
                   "culprit": occurrence.culprit, "source": occurrence.source,
                   "exception_type": occurrence.exception_type, "count": 1, "first_seen": now, "last_seen": now,
                   **sample})
+    ErrorOccurrence.objects.create(group=group, occurred_at=now, level=occurrence.level,
+                                   request_id=occurrence.request_id, route=occurrence.route,
+                                   message=occurrence.message, details=occurrence.details)
     if created:
         return group
     reopen = {"resolved": False, "resolved_at": None, "resolved_by": "", "reopened_at": now} if group.resolved else {}
@@ -299,6 +303,10 @@ def _store(occurrence: Occurrence) -> ErrorGroup:
     ErrorGroup.objects.filter(pk=group.pk).update(count=F("count") + 1, last_seen=Greatest(F("last_seen"), now),
                                                   **sample, **reopen)
     group.refresh_from_db()
+    if group.count > RECENT_OCCURRENCES:
+        keep = ErrorOccurrence.objects.filter(group=group).order_by("-occurred_at", "-id") \
+            .values_list("id", flat=True)[:RECENT_OCCURRENCES]
+        ErrorOccurrence.objects.filter(group=group).exclude(id__in=list(keep)).delete()
     return group
 
 

@@ -56,3 +56,22 @@ class ErrorGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.title[:80]}"
+
+
+class ErrorOccurrence(models.Model):
+    """One of a group's recent occurrences (the newest `monitoring.errorlog.RECENT_OCCURRENCES` are kept)."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="occurrences")
+    occurred_at = models.DateTimeField()
+    level = models.CharField(max_length=8, choices=ErrorGroup.Level.choices)
+    request_id = models.CharField(max_length=128, blank=True)
+    route = models.CharField(max_length=300, blank=True)
+    message = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["group", "-occurred_at", "-id"], name="erroroccurrence_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -157,7 +157,7 @@ def test_admin_lists_shows_the_sample_and_resolves(staff_client):
     listing = admin.get("/admin/monitoring/errorgroup/?resolved__exact=0").content.decode()
     assert escape(group.title) in listing and "/admin/monitoring/errorgroup/" in listing
     page = admin.get(admin_url(group)).content.decode()
-    assert 'class="bo-trace"' in page and "KeyError: &#x27;missing&#x27;" in page
+    assert 'class="bo-trace"' in page and "KeyError: &#x27;missing&#x27;" in page and "Recent occurrences" in page
     assert operation_url(group, "resolve_error") in page
     response = admin.post(operation_url(group, "resolve_error"), {"_operation": "resolve_error",
                                                                   "_token": "tok-000000000001"})

@@ -151,3 +151,13 @@ def test_a_reported_python_stack_groups_by_its_own_frames():
     group = ErrorGroup.objects.get()
     assert (group.count, group.kind, group.culprit) == (2, "exception", "/srv/app/shop/cart.py in checkout")
     assert group.grouping == "ZeroDivisionError\n/srv/app/shop/cart.py:checkout:total = price / qty"
+
+
+def test_a_group_keeps_its_newest_occurrences():
+    for minute in range(errorlog.RECENT_OCCURRENCES + 5):
+        with clock.frozen_at(T0 + dt.timedelta(minutes=minute)):
+            errorlog.report_error(f"job {minute} failed", source="jobs")
+    group = ErrorGroup.objects.get()
+    kept = list(group.occurrences.values_list("message", flat=True))
+    assert group.count == errorlog.RECENT_OCCURRENCES + 5
+    assert kept == [f"job {m} failed" for m in range(errorlog.RECENT_OCCURRENCES + 4, 4, -1)]
