@@ -10,7 +10,13 @@ from core.pagination import Page
 
 from . import errorlog
 from .models import ErrorGroup
-from .serializers_errors import ErrorGroupSerializer, ErrorIdInput, ErrorListInput, ErrorLogInput
+from .serializers_errors import (
+    ErrorGroupDetailSerializer,
+    ErrorGroupSerializer,
+    ErrorIdInput,
+    ErrorListInput,
+    ErrorLogInput,
+)
 
 TAGS = ("monitoring",)
 
@@ -47,10 +53,11 @@ register(Operation(
 ))
 register(Operation(
     name="get_error", title="Get an error group",
-    description=("Returns one error group by its errg_ id with counts, first and last seen, resolution and the "
-                 "last occurrence's redacted sample. Read-only. Errors: not_found."),
+    description=("Returns one error group by its errg_ id with counts, first and last seen, resolution, the "
+                 "last occurrence's redacted sample and recent_occurrences (the newest 20: occurred_at, level, "
+                 "request_id, route, message, details). Read-only. Errors: not_found."),
     handler=_get, scope="monitoring:read", permission="monitoring.view_errorgroup",
-    input=ErrorIdInput, output=ErrorGroupSerializer, tags=TAGS,
+    input=ErrorIdInput, output=ErrorGroupDetailSerializer, tags=TAGS,
 ))
 register(Operation(
     name="resolve_error", title="Resolve an error group",

@@ -46,6 +46,17 @@ class ErrorGroupSerializer(serializers.Serializer):
                 "traceback": obj.sample_traceback, "details": obj.sample_details}
 
 
+class ErrorGroupDetailSerializer(ErrorGroupSerializer):
+    """One group with its recent occurrences (the newest 20, newest first)."""
+
+    recent_occurrences = serializers.SerializerMethodField()
+
+    def get_recent_occurrences(self, obj: ErrorGroup) -> list[dict[str, Any]]:
+        return [{"occurred_at": UtcDateTimeField().to_representation(o.occurred_at), "level": o.level,
+                 "request_id": o.request_id, "route": o.route, "message": o.message, "details": o.details}
+                for o in obj.occurrences.order_by("-occurred_at", "-id")]
+
+
 class ErrorLogInput(serializers.Serializer):
     message = serializers.CharField(max_length=4000, help_text="What went wrong (ids and numbers may vary: they "
                                     "are folded when grouping).")

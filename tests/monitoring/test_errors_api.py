@@ -65,7 +65,10 @@ def test_list_filters_get_and_resolve(api):
     assert [g["title"] for g in api.get("/api/v1/errors?level=warning").json()["data"]] == ["old warning"]
     assert [g["title"] for g in api.get("/api/v1/errors?since=2026-12-01T00:00:00Z").json()["data"]] == ["new error"]
     group_id = listed["data"][0]["id"]
-    assert api.get(f"/api/v1/errors/{group_id}").json()["title"] == "new error"
+    one = api.get(f"/api/v1/errors/{group_id}").json()
+    assert one["title"] == "new error"
+    assert one["recent_occurrences"] == [{"occurred_at": "2026-12-01T12:00:00Z", "level": "error", "request_id": "",
+                                          "route": "", "message": "new error", "details": {}}]
     with clock.frozen_at(T0 + dt.timedelta(days=2)):
         resolved = api.post(f"/api/v1/errors/{group_id}/resolve", format="json")
     assert resolved.status_code == 200
