@@ -53,6 +53,7 @@ from .errorlog_handler import ErrorLogHandler
 from .errors_errors import ErrorAlreadyResolved
 from .models import ErrorGroup, ErrorOccurrence
 from .routes import rest_route
+from .tracing import untraced
 
 logger = logging.getLogger("monitoring.errorlog")
 __all__ = ["ErrorLogHandler", "capture_exception", "flush_pending", "report_error"]
@@ -387,7 +388,8 @@ def _in_event_loop() -> bool:
 
 def _write(occurrence: Occurrence) -> None:
     try:
-        error_occurrence_record(actor=Actor.system("errorlog"), occurrence=occurrence)
+        with untraced():
+            error_occurrence_record(actor=Actor.system("errorlog"), occurrence=occurrence)
     except Exception as exc:  # noqa: BLE001  # the error log must never add an error of its own
         _state.dropped += 1
         logger.warning("error log write failed; occurrence dropped",

@@ -18,6 +18,7 @@ with `PsycopgInstrumentor` once a matching release exists.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,16 @@ logger = logging.getLogger("monitoring.tracing")
 REQUEST_ID_ATTRIBUTE = "app.request_id"
 _PSYCOPG_ATTRIBUTES = {"database": "info.dbname", "port": "info.port", "host": "info.host", "user": "info.user"}
 _state: dict[str, Any] = {"instrumented": False, "provider": None}
+
+
+def untraced() -> AbstractContextManager[Any]:
+    """Work that must not make spans (the error log's own writes: an exporter failing to export would
+    otherwise be logged, recorded, traced and exported again, for ever)."""
+    if not is_instrumented():
+        return nullcontext()
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    return suppress_instrumentation()
 
 
 def enabled() -> bool:

@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from core.context import bind_context
 from core.logging import JsonFormatter, RequestContextFilter
-from monitoring import tracing
+from monitoring import errorlog, tracing
+from monitoring.models import ErrorGroup
 
 OTEL_MIDDLEWARE = "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
 
@@ -66,11 +67,15 @@ def test_a_request_makes_a_django_span_and_query_spans_with_its_request_id(make_
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
         response = client.get("/api/v1/errors", HTTP_X_REQUEST_ID="req-traced-000001")
         assert response.status_code == 200
+        traced = len(exporter.get_finished_spans())
+        errorlog.report_error("the error log's own write", source="tests")  # makes no span
+        assert len(exporter.get_finished_spans()) == traced
     finally:
         tracing.uninstrument()
         connection.close()
     assert OTEL_MIDDLEWARE not in settings.MIDDLEWARE
     assert not hasattr(psycopg.connect, "__wrapped__")
+    assert ErrorGroup.objects.filter(source="tests").count() == 1
     spans = exporter.get_finished_spans()
     server = [s for s in spans if s.kind == trace.SpanKind.SERVER]
     assert [(s.name, s.attributes["app.request_id"]) for s in server] == [("GET api/v1/errors", "req-traced-000001")]
