@@ -68,9 +68,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["WWW-Authenticate"] = auth_header
         message = str(exc.detail) if not isinstance(exc.detail, dict | list) else "Request failed."
         return _error(code or "error", message, details, exc.status_code, headers)
+    # With the request: the error log (monitoring.errorlog) names the route of its sample.
+    request = {"request": context["request"]} if context.get("request") is not None else None
     if isinstance(exc, OperationalError):
-        logger.error("database unavailable", exc_info=exc)
+        logger.error("database unavailable", exc_info=exc, extra=request)
         return _error("service_unavailable", "A required service is unavailable; retry later.",
                       {"request_id": current_request_id()}, 503)
-    logger.error("unhandled API error", exc_info=exc)
+    logger.error("unhandled API error", exc_info=exc, extra=request)
     return _error("internal_error", "An unexpected error occurred.", {"request_id": current_request_id()}, 500)

@@ -8,6 +8,8 @@ import json
 import logging
 from typing import Any
 
+from opentelemetry import trace
+
 from .context import get_context
 from .redaction import mask_pans
 
@@ -21,6 +23,11 @@ class RequestContextFilter(logging.Filter):
         request = getattr(record, "request", None)
         record.request_id = ctx.request_id or getattr(request, "request_id", None)
         record.actor = ctx.actor.label if ctx.actor else None
+        # With tracing on (monitoring.tracing), the active span's ids: a log line leads to its trace.
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            record.trace_id = format(span_context.trace_id, "032x")
+            record.span_id = format(span_context.span_id, "016x")
         return True
 
 

@@ -95,10 +95,10 @@ class ApiErrorMiddleware:
             return None
         request_id = getattr(request, "request_id", None)
         if isinstance(exception, OperationalError):
-            logger.error("database unavailable", exc_info=exception)
+            logger.error("database unavailable", exc_info=exception, extra={"request": request})
             return JsonResponse(error_body("service_unavailable", "A required service is unavailable; retry later.",
                                            {"request_id": request_id}), status=503)
-        logger.error("unhandled error", exc_info=exception)
+        logger.error("unhandled error", exc_info=exception, extra={"request": request})
         return JsonResponse(error_body("internal_error", "An unexpected error occurred.",
                                        {"request_id": request_id}), status=500)
 

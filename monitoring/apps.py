@@ -19,3 +19,11 @@ class MonitoringConfig(AppConfig):
         from .alerts import receivers
 
         receivers.connect()
+
+        # errors and tracing: the error log's receivers; OpenTelemetry only when an OTLP endpoint is set
+        from . import operations_errors  # noqa: F401
+        from .errorlog_signals import connect_errorlog
+        from .tracing import configure_tracing
+
+        connect_errorlog()
+        configure_tracing()

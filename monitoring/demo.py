@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import demo_alerts, demo_health
+from . import demo_alerts, demo_errors, demo_health
 
 
 def seed(*, rng: Any, stdout: Any) -> None:
     demo_health.seed(rng=rng, stdout=stdout)
+    demo_errors.seed(rng=rng, stdout=stdout)
     demo_alerts.seed(rng=rng, stdout=stdout)

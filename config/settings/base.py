@@ -243,6 +243,10 @@ SPECTACULAR_SETTINGS = {
         "KycStatusEnum": "accounts.models.Customer.KycStatus",
         "ComplianceExportStatusEnum": "compliance.models.ComplianceExport.Status",
         "PciCheckStatusEnum": ["passed", "failed", "not_applicable"],
+        # monitoring: errors (and the compliance export's `kind` keeps the name it had alone)
+        "KindEnum": "compliance.models.ComplianceExport.Kind",
+        "ErrorGroupKindEnum": "monitoring.models.ErrorGroup.Kind",
+        "ErrorGroupLevelEnum": "monitoring.models.ErrorGroup.Level",
     },
     "PREPROCESSING_HOOKS": ["core.rest.schema_without_slashed_aliases"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
@@ -307,9 +311,12 @@ LOGGING: dict[str, Any] = {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "filters": ["context", "mask_pans"],
-        }
+        },
+        # Records at ERROR and above into the error log (monitoring.errorlog): first, so it reads the
+        # message template before the console's card-number filter rewrites the record.
+        "errorlog": {"()": "monitoring.errorlog_handler.ErrorLogHandler", "level": "ERROR"},
     },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
+    "root": {"handlers": ["errorlog", "console"], "level": env("LOG_LEVEL")},
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
@@ -429,3 +436,9 @@ CELERY_BEAT_SYNC_EVERY = 1
 # monitoring: alerts
 # Who is e-mailed about an alert raised by hand, or by a rule without recipients of its own.
 ALERTS_DEFAULT_RECIPIENTS = env.list("ALERTS_DEFAULT_RECIPIENTS", default=[])
+# monitoring: errors and tracing (monitoring/errorlog.py, monitoring/tracing.py, docs/MONITORING.md)
+# OpenTelemetry: traces of requests, tasks and queries go over OTLP/HTTP to this endpoint (e.g.
+# http://otel-collector:4318); unset, nothing is instrumented. The exporter reads the other standard
+# OTEL_EXPORTER_OTLP_* variables itself (headers, timeout, compression).
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="payments-backoffice")

@@ -1,8 +1,9 @@
 """The monitoring app's tables, one module per part (metrics, health, alerts, errors, request log)."""
 
 from .alerts import Alert, AlertNote, AlertRule
+from .errors import ErrorGroup, ErrorOccurrence
 from .health import HealthCheck, LedgerVerification, WorkerHeartbeat
 from .metrics import RequestMetricMinute
 
-__all__ = ["Alert", "AlertNote", "AlertRule", "HealthCheck", "LedgerVerification", "RequestMetricMinute",
-           "WorkerHeartbeat"]
+__all__ = ["Alert", "AlertNote", "AlertRule", "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification",
+           "RequestMetricMinute", "WorkerHeartbeat"]
