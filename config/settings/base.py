@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
+    "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -404,3 +405,13 @@ AUDIT_REPORT_BUSINESS_DAYS = (1, 2, 3, 4, 5)
 # The longest period one report covers, and the events listed per exception (the count is exact).
 AUDIT_REPORT_MAX_DAYS = 366
 AUDIT_REPORT_EVENTS_PER_EXCEPTION = 50
+
+# monitoring: metrics (monitoring.recorder, monitoring.middleware, /metrics; docs/MONITORING.md "Metrics")
+# Per-route and per-tool latency, counted in memory and written once a minute per process.
+MONITORING_REQUEST_METRICS = env.bool("MONITORING_REQUEST_METRICS", default=True)
+# "background" (a writer thread per process), "inline" (the first request of a new minute writes), "off".
+MONITORING_METRICS_FLUSH = env("MONITORING_METRICS_FLUSH", default="background")
+# /metrics answers a bearer token equal to METRICS_TOKEN, or a client address in METRICS_ALLOWED_IPS
+# (addresses or networks, comma-separated); with neither set it refuses everything.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])

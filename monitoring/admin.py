@@ -1,0 +1,1 @@
+from . import admin_metrics  # noqa: F401
