@@ -97,9 +97,9 @@ def _observed(since: dt.datetime) -> int:
 
 def run(wallet_count: int, seconds: float, rounds: int) -> dict:
     from django.test.utils import override_settings
+    from scratchdb import funded_wallets
 
     from core import clock
-    from scratchdb import funded_wallets
 
     wallets = [w for w, _ in funded_wallets(wallet_count, domain="monitoring.bench.example", balance=START_BALANCE)]
     transfer = _rest_door()
