@@ -29,6 +29,8 @@ from .services_metrics import TAG_KEY_RE, check_name
 
 RESOLUTIONS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 MAX_POINTS = 1440
+# A custom series reads its measurements: at most this many per query (narrow the period or the tag).
+MAX_MEASUREMENTS = 100_000
 REPORT_MAX_DAYS = 31
 REPORT_TOP = 10
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -117,8 +119,12 @@ def _custom_series(name: str, start: dt.datetime, end: dt.datetime, seconds: int
     rows = PerformanceMetric.objects.filter(name=name, recorded_at__gte=start, recorded_at__lt=end)
     grouped: dict[str, dict[dt.datetime, list[float]]] = defaultdict(lambda: defaultdict(list))
     units: set[str] = set()
-    for tags, value, unit, at in rows.order_by("recorded_at", "id").values_list("tags", "value", "unit",
-                                                                                "recorded_at"):
+    read = list(rows.order_by("recorded_at", "id").values_list("tags", "value", "unit",
+                                                               "recorded_at")[:MAX_MEASUREMENTS + 1])
+    if len(read) > MAX_MEASUREMENTS:
+        raise TooManyPoints("The period holds more measurements than one query reads: choose a shorter period.",
+                            details={"max_measurements": MAX_MEASUREMENTS})
+    for tags, value, unit, at in read:
         if wanted is not None and tags.get(wanted[0]) != wanted[1]:
             continue
         units.add(unit)

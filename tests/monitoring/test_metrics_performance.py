@@ -176,3 +176,20 @@ def test_the_report_ranks_routes_and_tools_against_the_previous_period(api, traf
 def test_the_report_period_is_bounded(api):
     response = api.get("/api/v1/reports/performance", {"from": "2026-10-01T00:00:00Z", "to": "2026-11-30T00:00:00Z"})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_period")
+
+
+def test_a_custom_series_reads_a_bounded_number_of_measurements(api, monkeypatch):
+    from monitoring import performance
+
+    monkeypatch.setattr(performance, "MAX_MEASUREMENTS", 2)
+    with time_machine.travel(NOW, tick=False):
+        for minute in (1, 2, 3):
+            assert api.post("/api/v1/metrics", {"name": "a.b", "value": minute,
+                                                "recorded_at": iso(at(12, minute))}, format="json").status_code == 201
+        too_many = api.get("/api/v1/metrics", {"name": "a.b", "from": "2026-11-30T12:00:00Z",
+                                               "to": "2026-11-30T12:10:00Z"})
+        two = api.get("/api/v1/metrics", {"name": "a.b", "from": "2026-11-30T12:02:00Z",
+                                          "to": "2026-11-30T12:10:00Z"})
+    assert (too_many.status_code, too_many.json()["error"]["code"]) == (400, "too_many_points")
+    assert too_many.json()["error"]["details"] == {"max_measurements": 2}
+    assert [point["value"] for point in two.json()["series"][0]["points"]] == [2.0, 3.0]
