@@ -34,3 +34,33 @@ logconfig_dict = {
         "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
     },
 }
+
+# Prometheus multiprocess mode (monitoring/prometheus.py): every worker writes its request series to this
+# directory and a scrape of any worker reads them all. Set here, before the workers import the application;
+# emptied when the master starts, a dead worker's live gauges dropped.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                               f"bo-prometheus-{os.getpid()}"))
+
+
+def on_starting(server):
+    import shutil
+
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    # The last minute of request metrics this worker holds lands before it goes.
+    try:
+        from monitoring.recorder import flush
+
+        flush()
+    except Exception:  # noqa: BLE001
+        server.log.warning("request metrics not written at worker exit")

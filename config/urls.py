@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from core.views import healthz, readyz
+from monitoring.views_metrics import metrics_view
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -34,6 +35,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/v1/", include("monitoring.urls_health")),
     path("api/v1/", include("monitoring.urls_errors")),
+    path("api/v1/", include("monitoring.urls_metrics")),
     path("webhooks/", include("payments.views")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
@@ -43,5 +45,6 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")), name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("mcp_gateway.urls")),
 ]

@@ -20,6 +20,7 @@ import re
 import time
 from typing import Any
 
+from django.conf import settings
 from jsonschema import Draft202012Validator
 
 from core import operations
@@ -30,6 +31,7 @@ from core.idempotency import Outcome, WriteResult, outcome_written_with, validat
 from core.operations import invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
+from monitoring import recorder
 
 from . import services
 from .errors import NotAuthenticated
@@ -127,16 +129,24 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
         _describe(outcome, log)
         _record(log, started)
 
-    with outcome_written_with(record_with_outcome) as hook:
-        try:
-            result = _run(tool, arguments, actor, log)
-        except Exception:
-            log.update(outcome=ToolCall.Outcome.INTERNAL_ERROR, error_code="internal_error")
-            raise
-        finally:
-            if not hook.written:
-                # Refused before the write, a read, a dry run, a held call, a failure: one statement of its own.
-                _record(log, started)
+    try:
+        with outcome_written_with(record_with_outcome) as hook:
+            try:
+                result = _run(tool, arguments, actor, log)
+            except Exception:
+                log.update(outcome=ToolCall.Outcome.INTERNAL_ERROR, error_code="internal_error")
+                raise
+            finally:
+                if not hook.written:
+                    # Refused before the write, a read, a dry run, a held call, a failure: one statement of its own.
+                    _record(log, started)
+    finally:
+        # Per-tool latency in memory (monitoring.recorder): 200 answered, 400 refused, 500 failed.
+        failures: dict[str, int] = {ToolCall.Outcome.INTERNAL_ERROR: 500, ToolCall.Outcome.ERROR: 400,
+                                    ToolCall.Outcome.INVALID: 400}
+        status = failures.get(str(log.get("outcome")), 200)
+        if settings.MONITORING_REQUEST_METRICS:
+            recorder.observe("mcp", tool.name, (time.perf_counter() - started) * 1000, status)
     return result
 
 

@@ -14,11 +14,10 @@ class MonitoringConfig(AppConfig):
         health.register_builtin_components()
         ledger_verified.connect(health.on_ledger_verified, dispatch_uid="monitoring.health.ledger_verified")
 
-        # alerts: audit actions, events, operations, the minutely evaluation and the signals that raise alerts
-        from . import audit_alerts, events, operations_alerts, tasks_alerts  # noqa: F401
-        from .alerts import receivers
+        # metrics: its operations, the minutely flush, the Prometheus series
+        from . import operations_metrics, prometheus, tasks_metrics  # noqa: F401
 
-        receivers.connect()
+        prometheus.register_builtin_series()
 
         # errors and tracing: the error log's receivers; OpenTelemetry only when an OTLP endpoint is set
         from . import operations_errors  # noqa: F401
@@ -27,3 +26,9 @@ class MonitoringConfig(AppConfig):
 
         connect_errorlog()
         configure_tracing()
+
+        # alerts: audit actions, events, operations, the minutely evaluation and the signals that raise alerts
+        from . import audit_alerts, events, operations_alerts, tasks_alerts  # noqa: F401
+        from .alerts import receivers
+
+        receivers.connect()

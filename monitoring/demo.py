@@ -1,13 +1,14 @@
-"""Demo data of the monitoring app, one module per part (alerts last: they read what the others made)."""
+"""Demo data of the monitoring app, one module per part; alerts last, as they read what the others made."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import demo_alerts, demo_errors, demo_health
+from . import demo_alerts, demo_errors, demo_health, demo_metrics
 
 
 def seed(*, rng: Any, stdout: Any) -> None:
     demo_health.seed(rng=rng, stdout=stdout)
+    demo_metrics.seed(rng=rng, stdout=stdout)
     demo_errors.seed(rng=rng, stdout=stdout)
     demo_alerts.seed(rng=rng, stdout=stdout)

@@ -97,3 +97,13 @@ def test_events_bench_delivers_every_event_once_and_compares_transfers_with_even
         assert transfers["check"]["off"] == 0 and transfers["check"]["on"] == transfers["check"]["on_transfers"] > 0
         assert transfers["events_off_tps"] > 0
     assert out["deliveries"]["deliveries_per_second"] > 0
+
+
+def test_monitoring_bench_compares_transfers_with_and_without_request_metrics(scratch_database):
+    out = json.loads(_run("monitoring.py", scratch_database, "--seconds", "0.3", "--rounds", "2", "--wallets", "4",
+                          "--json"))
+    assert out["check"]["ok"] is True
+    assert out["check"]["recorded"] == out["check"]["on_transfers"] > 0
+    assert len(out["on_runs"]) == len(out["off_runs"]) == 2
+    assert "MONITORING_REQUEST_METRICS" in out["switched_off"]
+    assert out["off_tps"] > 0 and out["on_over_off"] > 0

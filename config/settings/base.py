@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
+    "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -442,3 +443,12 @@ ALERTS_DEFAULT_RECIPIENTS = env.list("ALERTS_DEFAULT_RECIPIENTS", default=[])
 # OTEL_EXPORTER_OTLP_* variables itself (headers, timeout, compression).
 OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="payments-backoffice")
+# monitoring: metrics (monitoring.recorder, monitoring.middleware, /metrics; docs/MONITORING.md "Metrics")
+# Per-route and per-tool latency, counted in memory and written once a minute per process.
+MONITORING_REQUEST_METRICS = env.bool("MONITORING_REQUEST_METRICS", default=True)
+# "background" (a writer thread per process), "inline" (the first request of a new minute writes), "off".
+MONITORING_METRICS_FLUSH = env("MONITORING_METRICS_FLUSH", default="background")
+# /metrics answers a bearer token equal to METRICS_TOKEN, or a client address in METRICS_ALLOWED_IPS
+# (addresses or networks, comma-separated); with neither set it refuses everything.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])

@@ -34,3 +34,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Request metrics stay in memory during tests (no writer thread, no write in a test's transaction);
+# tests of the recorder call flush() or switch to "inline".
+MONITORING_METRICS_FLUSH = "off"

@@ -3,7 +3,7 @@
 from .alerts import Alert, AlertNote, AlertRule
 from .errors import ErrorGroup, ErrorOccurrence
 from .health import HealthCheck, LedgerVerification, WorkerHeartbeat
-from .metrics import RequestMetricMinute
+from .metrics import PerformanceMetric, RequestMetricMinute
 
 __all__ = ["Alert", "AlertNote", "AlertRule", "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification",
-           "RequestMetricMinute", "WorkerHeartbeat"]
+           "PerformanceMetric", "RequestMetricMinute", "WorkerHeartbeat"]

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django.db import models
 
+from core.ids import PublicIdField
+from core.models import ActorStamped
+
 
 class RequestMetricMinute(models.Model):
     """One process's latency and outcomes of one REST route or MCP tool during one minute.
@@ -34,3 +37,33 @@ class RequestMetricMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name} @ {self.minute:%Y-%m-%d %H:%M} x{self.count}"
+
+
+class PerformanceMetric(ActorStamped):
+    """A named custom measurement (`pmet_`): a value with a unit and tags at a moment, recorded by staff,
+    an integration or an agent (`record_performance_metric`). Read as series by `get_performance_metrics`
+    beside the built-in request series (`http.*`, `mcp.*`, computed from RequestMetricMinute)."""
+
+    class Unit(models.TextChoices):
+        MS = "ms", "milliseconds"
+        SECONDS = "s", "seconds"
+        COUNT = "count", "count"
+        PERCENT = "percent", "percent"
+        RATIO = "ratio", "ratio"
+        BYTES = "bytes", "bytes"
+        NONE = "none", "no unit"
+
+    id = PublicIdField(prefix="pmet")
+    name = models.CharField(max_length=100)
+    value = models.FloatField()
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.NONE)
+    tags = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(help_text="When it was measured (UTC).")
+    created = models.DateTimeField(help_text="When it was stored.")
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "recorded_at"], name="perf_metric_name_at_idx")]
+        ordering = ["-recorded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value:g} {self.unit} @ {self.recorded_at:%Y-%m-%d %H:%M:%S}"
