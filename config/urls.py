@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("compliance.urls")),
     path("", include("core.urls")),
     path("", include("webhooks.urls")),
+    path("", include("monitoring.urls_requestlog")),
 ]
 
 class FaviconView(RedirectView):

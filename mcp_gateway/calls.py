@@ -30,6 +30,7 @@ from core.idempotency import Outcome, WriteResult, outcome_written_with, validat
 from core.operations import invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
+from monitoring import requestlog
 
 from . import services
 from .errors import NotAuthenticated
@@ -127,6 +128,7 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
         _describe(outcome, log)
         _record(log, started)
 
+    result: dict[str, Any] | None = None
     with outcome_written_with(record_with_outcome) as hook:
         try:
             result = _run(tool, arguments, actor, log)
@@ -137,7 +139,18 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
             if not hook.written:
                 # Refused before the write, a read, a dry run, a held call, a failure: one statement of its own.
                 _record(log, started)
+            _log_request(tool, actor, arguments, log, result, started)
     return result
+
+
+def _log_request(tool: Tool, actor: Actor | None, arguments: dict[str, Any], log: dict[str, Any],
+                 result: dict[str, Any] | None, started: float) -> None:
+    """The call in the request log (monitoring), next to REST requests: queued, written outside the call's
+    transactions; redacted there."""
+    requestlog.record_mcp_call(tool=tool.name, actor=actor, arguments=arguments, result=result,
+                               outcome=str(log.get("outcome", ToolCall.Outcome.INTERNAL_ERROR)),
+                               error_code=log.get("error_code", ""), idempotency_key=log.get("idempotency_key", ""),
+                               duration_ms=(time.perf_counter() - started) * 1000)
 
 
 def _record(log: dict[str, Any], started: float) -> None:

@@ -1,0 +1,1 @@
+from . import admin_requestlog  # noqa: F401
