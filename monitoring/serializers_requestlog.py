@@ -62,12 +62,12 @@ class RequestLogIdInput(serializers.Serializer[Any]):
     request_log_id = serializers.CharField(max_length=40, help_text="rlog_...")
 
 
-class _ApiKeySerializer(serializers.Serializer[Any]):
+class RequestLogApiKeySerializer(serializers.Serializer[Any]):
     id = serializers.CharField(source="api_key_id", help_text="key_...")
     name = serializers.CharField(source="api_key_name")
 
 
-class _UserSerializer(serializers.Serializer[Any]):
+class RequestLogUserSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(source="user_id")
     username = serializers.CharField()
 
@@ -94,13 +94,13 @@ class RequestLogSummarySerializer(serializers.Serializer[Any]):
     idempotency_key = serializers.CharField(allow_null=True)
     error_code = serializers.CharField(allow_null=True)
 
-    @extend_schema_field(_ApiKeySerializer(allow_null=True))
+    @extend_schema_field(RequestLogApiKeySerializer(allow_null=True))
     def get_api_key(self, obj: RequestLog) -> dict[str, Any] | None:
-        return _ApiKeySerializer(obj).data if obj.api_key_id else None
+        return RequestLogApiKeySerializer(obj).data if obj.api_key_id else None
 
-    @extend_schema_field(_UserSerializer(allow_null=True))
+    @extend_schema_field(RequestLogUserSerializer(allow_null=True))
     def get_user(self, obj: RequestLog) -> dict[str, Any] | None:
-        return _UserSerializer(obj).data if obj.user_id else None
+        return RequestLogUserSerializer(obj).data if obj.user_id else None
 
     def to_representation(self, instance: RequestLog) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)
