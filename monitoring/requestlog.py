@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -64,20 +65,32 @@ _SECRET_NAME = re.compile(
 _REFERENCE = re.compile(r"_ids?$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]+")
+# A time as the API writes it (2026-11-30T15:00:00.123Z): 14+ digits, never a card number (core.cards skips dates).
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:\d\d)?", re.ASCII)
+_PAN_MIN_DIGITS = 13  # the shortest card number: fewer digits in a string, no card number to look for
 _OUR_SECRETS = re.compile(r"\b(sk_[A-Za-z0-9]+_[A-Za-z0-9_\-]+|whsec_[A-Za-z0-9+/=_\-]+)")
 
 
+@functools.lru_cache(maxsize=4096)
 def _secret_name(name: str) -> bool:
     normal = _CAMEL.sub("_", name).lower().replace("-", "_")
     return bool(_SECRET_NAME.search(normal)) and not _REFERENCE.search(normal)
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_text(name: str) -> str:
+    return redact_text(name)
+
+
 def redact_text(text: str) -> str:
     """Card numbers, e-mail addresses, bearer credentials and our secrets masked in free text."""
-    text = UNSTORABLE.sub("\ufffd", text)
-    text = mask_pans(text)
-    if contains_pan(text):  # a number `mask_pans` cannot isolate (invisible characters between digits)
-        return REDACTED
+    if UNSTORABLE.search(text):
+        text = UNSTORABLE.sub("\ufffd", text)
+    if (len(text) >= _PAN_MIN_DIGITS and sum(map(str.isdigit, text)) >= _PAN_MIN_DIGITS
+            and not _TIMESTAMP.fullmatch(text)):
+        text = mask_pans(text)
+        if contains_pan(text):  # a number `mask_pans` cannot isolate (invisible characters between digits)
+            return REDACTED
     if "@" in text:
         text = mask_emails_in(text)
     if "_" in text:
@@ -92,12 +105,12 @@ def redact(value: Any, name: str = "") -> Any:
     numbers, e-mails and credentials by value, characters PostgreSQL cannot store replaced."""
     if name and _secret_name(name):
         return REDACTED if value not in (None, "", [], {}) else value
-    if isinstance(value, dict):
-        return {redact_text(str(k)): redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
     if isinstance(value, str):
         return redact_text(value)
+    if isinstance(value, dict):
+        return {_key_text(str(k)): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
     if isinstance(value, int | float) and not isinstance(value, bool):
         return REDACTED if contains_pan(getattr(value, "text", None) or str(value)) else value
     return value

@@ -101,6 +101,8 @@ def test_a_card_number_in_the_path_and_the_idempotency_key_is_masked(api):
     ({"note": "whsec_abcDEF123 and sk_abcdefghijkl_secretpart"},
      {"note": f"{REDACTED} and {REDACTED}"}),
     ({"bad\x00key": "nul\x00value"}, {"bad\ufffdkey": "nul\ufffdvalue"}),
+    ({"created": "2026-11-30T15:00:00.123456Z", "at": f"2026-11-30T15:00:00Z {PAN}"},
+     {"created": "2026-11-30T15:00:00.123456Z", "at": "2026-11-30T15:00:00Z [PAN ****4242]"}),
 ])
 def test_redact(value, expected):
     assert redact(value) == expected
