@@ -209,3 +209,12 @@ def test_the_background_writer_inserts_queued_requests_in_one_statement(client, 
         time.sleep(0.05)
     assert RequestLog.objects.count() == 3
     assert written in (0, 3)  # 0 only if the thread took the batch first
+
+
+def test_a_staff_session_request_is_logged_with_the_user_and_no_key(staff_client):
+    client = staff_client("operator")
+    response = client.get("/api/v1/wallets")
+    assert response.status_code == 200
+    row = RequestLog.objects.get()
+    assert (row.api_key_id, row.api_key_name, row.user_id, row.username, row.status) == (
+        "", "", str(client.user.pk), client.user.get_username(), 200)
