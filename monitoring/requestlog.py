@@ -217,6 +217,19 @@ def write(entries: list[Entry]) -> int:
                              extra={"logged_request_id": entry.request_id})
     if not rows:
         return 0
+    error = _insert(rows)
+    if error is None:
+        return len(rows)
+    # One bad row must not lose its batch: each on its own, and only the rows that fail are lost.
+    errors = [_insert([row]) for row in rows] if len(rows) > 1 else [error]
+    failed = [e for e in errors if e is not None]
+    if failed:
+        logger.error("request log: could not write %d of %d rows", len(failed), len(rows), exc_info=failed[0])
+    return len(rows) - len(failed)
+
+
+def _insert(rows: list[RequestLog]) -> Exception | None:
+    """None when the rows are written, else what refused them."""
     try:
         if connection.in_atomic_block:
             # Someone else's transaction (a test, a batch): a savepoint, so a failed insert cannot poison it.
@@ -224,10 +237,9 @@ def write(entries: list[Entry]) -> int:
                 RequestLog.objects.bulk_create(rows)
         else:
             RequestLog.objects.bulk_create(rows)  # autocommit: one statement, committed on its own
-    except Exception:  # noqa: BLE001  # the requests were answered; their log is lost, and that is said
-        logger.exception("request log: could not write %d rows", len(rows))
-        return 0
-    return len(rows)
+    except Exception as exc:  # noqa: BLE001  # the requests were answered; a lost row is logged by write()
+        return exc
+    return None
 
 
 class _Writer:

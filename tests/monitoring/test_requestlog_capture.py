@@ -218,3 +218,15 @@ def test_a_staff_session_request_is_logged_with_the_user_and_no_key(staff_client
     row = RequestLog.objects.get()
     assert (row.api_key_id, row.api_key_name, row.user_id, row.username, row.status) == (
         "", "", str(client.user.pk), client.user.get_username(), 200)
+
+
+def test_a_row_the_database_refuses_loses_only_itself_and_is_logged(db, caplog):
+    def entry(status):
+        return requestlog.Entry(created=MOMENT, kind="rest", method="GET", route="GET /api/v1/wallets",
+                                path="/api/v1/wallets", status=status, duration_ms=1.0, request_id=f"req_{status}")
+
+    with caplog.at_level(logging.ERROR, logger="monitoring.requestlog"):
+        assert requestlog.write([entry(200), entry(-1), entry(404)]) == 2  # -1: the status column's check refuses
+    assert sorted(RequestLog.objects.values_list("status", flat=True)) == [200, 404]
+    assert [r.getMessage() for r in caplog.records if r.name == "monitoring.requestlog"] == [
+        "request log: could not write 1 of 3 rows"]
