@@ -230,3 +230,11 @@ def test_a_row_the_database_refuses_loses_only_itself_and_is_logged(db, caplog):
     assert sorted(RequestLog.objects.values_list("status", flat=True)) == [200, 404]
     assert [r.getMessage() for r in caplog.records if r.name == "monitoring.requestlog"] == [
         "request log: could not write 1 of 3 rows"]
+
+
+def test_a_body_too_large_is_answered_413_and_logged_without_it(api):
+    response = api.post("/api/v1/customers", data=b'{"email": "' + b"a" * (1024 * 1024 + 10) + b'"}',
+                        content_type="application/json")
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "request_too_large")
+    row = RequestLog.objects.get()
+    assert (row.status, row.error_code, row.request_body) == (413, "request_too_large", None)
