@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("core.urls")),
     path("", include("webhooks.urls")),
     path("", include("monitoring.urls_alerts")),
+    path("", include("monitoring.urls_requestlog")),
 ]
 
 class FaviconView(RedirectView):

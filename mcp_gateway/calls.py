@@ -31,7 +31,7 @@ from core.idempotency import Outcome, WriteResult, outcome_written_with, validat
 from core.operations import invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
-from monitoring import recorder
+from monitoring import recorder, requestlog
 
 from . import services
 from .errors import NotAuthenticated
@@ -129,6 +129,7 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
         _describe(outcome, log)
         _record(log, started)
 
+    result: dict[str, Any] | None = None
     try:
         with outcome_written_with(record_with_outcome) as hook:
             try:
@@ -140,6 +141,7 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
                 if not hook.written:
                     # Refused before the write, a read, a dry run, a held call, a failure: one statement of its own.
                     _record(log, started)
+                _log_request(tool, actor, arguments, log, result, started)
     finally:
         # Per-tool latency in memory (monitoring.recorder): 200 answered, 400 refused, 500 failed.
         failures: dict[str, int] = {ToolCall.Outcome.INTERNAL_ERROR: 500, ToolCall.Outcome.ERROR: 400,
@@ -148,6 +150,16 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
         if settings.MONITORING_REQUEST_METRICS:
             recorder.observe("mcp", tool.name, (time.perf_counter() - started) * 1000, status)
     return result
+
+
+def _log_request(tool: Tool, actor: Actor | None, arguments: dict[str, Any], log: dict[str, Any],
+                 result: dict[str, Any] | None, started: float) -> None:
+    """The call in the request log (monitoring), next to REST requests: queued, written outside the call's
+    transactions; redacted there."""
+    requestlog.record_mcp_call(tool=tool.name, actor=actor, arguments=arguments, result=result,
+                               outcome=str(log.get("outcome", ToolCall.Outcome.INTERNAL_ERROR)),
+                               error_code=log.get("error_code", ""), idempotency_key=log.get("idempotency_key", ""),
+                               duration_ms=(time.perf_counter() - started) * 1000)
 
 
 def _record(log: dict[str, Any], started: float) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import demo_alerts, demo_errors, demo_health, demo_metrics
+from . import demo_alerts, demo_errors, demo_health, demo_metrics, demo_requestlog
 
 
 def seed(*, rng: Any, stdout: Any) -> None:
     demo_health.seed(rng=rng, stdout=stdout)
     demo_metrics.seed(rng=rng, stdout=stdout)
+    demo_requestlog.seed(rng=rng, stdout=stdout)
     demo_errors.seed(rng=rng, stdout=stdout)
     demo_alerts.seed(rng=rng, stdout=stdout)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
+    "monitoring.requestlog.RequestLogMiddleware",
     "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -452,3 +453,15 @@ MONITORING_METRICS_FLUSH = env("MONITORING_METRICS_FLUSH", default="background")
 # (addresses or networks, comma-separated); with neither set it refuses everything.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# monitoring: request log (monitoring.requestlog, docs/MONITORING.md "Request log")
+# Every /api/ request and MCP tool call, bodies redacted; kept REQUEST_LOG_RETENTION_DAYS days (a daily purge).
+REQUEST_LOG_ENABLED = env.bool("REQUEST_LOG_ENABLED", default=True)
+REQUEST_LOG_RETENTION_DAYS = env.int("REQUEST_LOG_RETENTION_DAYS", default=30)
+# Each body is stored up to this many characters of its redacted JSON (then as that text, marked truncated).
+REQUEST_LOG_MAX_BODY_CHARS = env.int("REQUEST_LOG_MAX_BODY_CHARS", default=16384)
+# Rows are queued in memory and bulk-inserted by a thread per process, every FLUSH_SECONDS or once a batch is
+# full; a queue past MAX_PENDING drops entries (and logs how many). Off: written right after each answer.
+REQUEST_LOG_BACKGROUND = env.bool("REQUEST_LOG_BACKGROUND", default=True)
+REQUEST_LOG_FLUSH_SECONDS = 1.0
+REQUEST_LOG_BATCH_SIZE = 200
+REQUEST_LOG_MAX_PENDING = 10000

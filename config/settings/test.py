@@ -27,6 +27,11 @@ import logging.config  # noqa: E402
 # The production logging (JSON lines, request context, card-number mask, daphne.access) with a quieter root.
 logging.config.dictConfig({**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}})
 
+# The request log is off in tests (the statement counts of a request are pinned without it); its own tests
+# switch it on, written right after each answer in the test's connection instead of from a thread.
+REQUEST_LOG_ENABLED = False
+REQUEST_LOG_BACKGROUND = False
+
 # Tests don't run collectstatic; serve from the finders and keep the plain storage.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True

@@ -4,6 +4,7 @@ from .alerts import Alert, AlertNote, AlertRule
 from .errors import ErrorGroup, ErrorOccurrence
 from .health import HealthCheck, LedgerVerification, WorkerHeartbeat
 from .metrics import PerformanceMetric, RequestMetricMinute
+from .requestlog import RequestLog
 
 __all__ = ["Alert", "AlertNote", "AlertRule", "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification",
-           "PerformanceMetric", "RequestMetricMinute", "WorkerHeartbeat"]
+           "PerformanceMetric", "RequestLog", "RequestMetricMinute", "WorkerHeartbeat"]
