@@ -19,9 +19,6 @@ class MonitoringConfig(AppConfig):
 
         prometheus.register_builtin_series()
 
-        # request log: its operations and the daily purge
-        from . import operations_requestlog, tasks_requestlog  # noqa: F401
-
         # errors and tracing: the error log's receivers; OpenTelemetry only when an OTLP endpoint is set
         from . import operations_errors  # noqa: F401
         from .errorlog_signals import connect_errorlog
@@ -35,3 +32,6 @@ class MonitoringConfig(AppConfig):
         from .alerts import receivers
 
         receivers.connect()
+
+        # request log: its operations and the daily purge
+        from . import operations_requestlog, tasks_requestlog  # noqa: F401
