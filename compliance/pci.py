@@ -26,6 +26,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.utils.module_loading import import_string
 from django.db import models
 from django.db.models.functions import Cast
 
@@ -325,6 +326,17 @@ def _log_files() -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
+def _masks_itself(handler: dict[str, Any]) -> bool:
+    """A handler class that redacts card numbers before writing (the error log) says so itself."""
+    target = handler.get("class") or handler.get("()")
+    if not isinstance(target, str):
+        return False
+    try:
+        return bool(getattr(import_string(target), "masks_card_numbers", False))
+    except ImportError:
+        return False
+
+
 @pci_check(id="no_card_numbers_in_logs", requirement="3.5.1",
            title="No card number in recent log files")
 def _no_card_numbers_in_logs() -> CheckResult:
@@ -334,8 +346,8 @@ def _no_card_numbers_in_logs() -> CheckResult:
         masks = {name for name, f in logging_config.get("filters", {}).items()
                  if isinstance(f, dict) and f.get("()") == "core.logging.PanMaskingFilter"}
         kinds = ", ".join(
-            f"{name} ({h.get('class', '?')}, "
-            f"{'card numbers masked' if masks & set(h.get('filters', [])) else 'no mask'})"
+            f"{name} ({h.get('class') or h.get('()') or '?'}, "
+            f"{'card numbers masked' if masks & set(h.get('filters', [])) or _masks_itself(h) else 'no mask'})"
             for name, h in logging_config.get("handlers", {}).items()) or "none"
         return CheckResult(NOT_APPLICABLE, f"No file logging: LOGGING has no handler with a filename (handlers: "
                                            f"{kinds}); logs leave the process on stdout.")
@@ -375,7 +387,11 @@ _SECRET_NAME = re.compile(r"secret|credential|private_key|token|password|passphr
 KNOWN_SECRET_FIELDS = {"accounts.StaffTOTPDevice.key": "the TOTP seed",
                        "accounts.BackupCode.digest": "a staff user's backup code (kept as its digest)"}
 # Fields whose name matches but that hold no secret.
-NOT_SECRETS = {"webhooks.WebhookDelivery.token": "a single-use claim on a delivery attempt, not a credential"}
+NOT_SECRETS = {
+    "webhooks.WebhookDelivery.token": "a single-use claim on a delivery attempt, not a credential",
+    "monitoring.RequestLog.api_key_id": "the calling key's public id (key_...), not its secret",
+    "monitoring.RequestLog.api_key_name": "the calling key's label, not its secret",
+}
 # label -> (what it is, test of a stored value)
 KNOWN_HASHES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "accounts.User.password": ("Django's salted password hash", lambda v: v.startswith("!") or v.count("$") >= 2),

@@ -5,15 +5,15 @@ through `alert_rule_save` (params validated per kind, audited)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from core.admin_add import OperationAddMixin, operation_create
 from core.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
-from core.errors import DomainError
+from core.errors import ValidationFailed
 
-from .alerts.services import alert_rule_save
+from .alerts.services import alert_rule_save, alert_rule_validate
 from .models.alerts import Alert, AlertNote, AlertRule
 
 ID = "alert_id"
@@ -50,6 +50,16 @@ class AlertRuleForm(forms.ModelForm):
         fields = ("name", "kind", "enabled", "params", "route", "window_minutes", "recipients", "severity_floor",
                   "severity_override")
 
+    def _post_clean(self) -> None:
+        # The service's own checks, shown on the fields they name before anything is saved (save_model
+        # then cannot be refused, so Django never reports a save that did not happen).
+        super()._post_clean()
+        try:
+            alert_rule_validate(self.instance)
+        except ValidationFailed as exc:
+            for field, messages_ in exc.details.get("fields", {}).items():
+                self.add_error(field if field in self.fields else None, messages_)
+
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
@@ -63,11 +73,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
     readonly_fields = ("last_evaluated_at", "last_error")
 
     def save_model(self, request, obj, form, change):
-        try:
-            alert_rule_save(actor=Actor.for_user(request.user), rule=obj)
-        except DomainError as exc:
-            # Nothing was saved; the staff member sees why.
-            self.message_user(request, f"Not saved: {exc.code}: {exc.message} {exc.details}", messages.ERROR)
+        alert_rule_save(actor=Actor.for_user(request.user), rule=obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -31,7 +31,7 @@ def _occurrence(payment: Payment) -> Any:
     return occurrence
 
 
-def seed(rng: Any = None, stdout: Any = None) -> None:
+def seed(*, rng: Any, stdout: Any) -> None:
     unknown = list(Payment.objects.filter(status=Payment.Status.UNKNOWN).order_by("updated", "pk")[:LIMIT])
     if not unknown:
         return

@@ -132,7 +132,8 @@ def alert_resolve(*, actor: Actor, alert_id: str, note: str) -> Alert:
     return alert
 
 
-def _clean_rule(rule: AlertRule) -> None:
+def alert_rule_validate(rule: AlertRule) -> None:
+    """Refuses (validation_error, per field) a rule `alert_rule_save` would refuse; normalises its params."""
     from .rules import validate_params
 
     errors: dict[str, list[str]] = {}
@@ -168,7 +169,7 @@ def _clean_rule(rule: AlertRule) -> None:
 @use_case
 def alert_rule_save(*, actor: Actor, rule: AlertRule) -> AlertRule:
     """Creates or changes a rule (the admin's form): params validated for its kind, recipients e-mails."""
-    _clean_rule(rule)
+    alert_rule_validate(rule)
     created = rule._state.adding
     stamp(rule, actor=actor)
     rule.save()

@@ -32,6 +32,9 @@ FORMS = {
                           "daily_withdrawal_limit": "0"}, "kyc_limit.created"),
     "approvals.ApprovalThreshold": ({"api_key": "", "operation": "refund_payment", "currency": "USD",
                                      "amount": "500.00"}, "mcp.threshold.saved"),
+    "monitoring.AlertRule": ({"name": "walk", "kind": "disk_space", "enabled": "on", "params": "{}", "route": "",
+                              "window_minutes": 5, "recipients": '["ops@example.com"]', "severity_floor": "low",
+                              "severity_override": ""}, "alert_rule.created"),
     # A custom add view through api_key_create (audited: api_key.created); keys are never edited.
     "accounts.ApiKey": None,
 }

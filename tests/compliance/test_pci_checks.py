@@ -101,7 +101,8 @@ def test_every_check_passes_in_a_clean_configured_system(clean_system):
     assert by_id["api_keys_hashed"]["evidence"].endswith("; 1 of 1 stored hashes are 64 hex characters.")
     assert by_id["no_card_numbers_in_logs"]["evidence"] == (
         "No file logging: LOGGING has no handler with a filename (handlers: console (logging.StreamHandler, "
-        "card numbers masked)); logs leave the process on stdout.")
+        "card numbers masked), errorlog (monitoring.errorlog_handler.ErrorLogHandler, card numbers masked)); logs "
+        "leave the process on stdout.")
 
 
 def test_the_test_settings_fail_the_https_check_honestly(clean_system, settings):

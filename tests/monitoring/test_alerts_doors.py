@@ -165,5 +165,8 @@ def test_admin_rule_form_saves_through_the_service(staff_client):
     assert (saved.params, saved.actor_type) == ({"threshold": 0.1, "min_requests": 20}, "user")
     assert AuditEvent.objects.filter(action="alert_rule.created", object_id=str(saved.pk)).count() == 1
     before = AuditEvent.objects.count()
-    admin.post("/admin/monitoring/alertrule/add/", {**form, "name": "bad", "params": '{"threshold": 5}'})
+    refused = admin.post("/admin/monitoring/alertrule/add/", {**form, "name": "bad", "params": '{"threshold": 5}'})
+    # The form shows the service's refusal on the field; nothing saved, nothing audited.
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors == {"params": ["threshold: between 0.0001 and 1.0."]}
     assert AlertRule.objects.count() == 1 and AuditEvent.objects.count() == before
