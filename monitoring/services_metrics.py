@@ -8,11 +8,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from core import clock
+from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction, use_case
 from core.models import stamp
 
 from . import latency
+from .audit_metrics import MetricsAction
 from .errors_metrics import (
     MetricNameInvalid,
     MetricNameReserved,
@@ -122,4 +124,6 @@ def performance_metric_record(*, actor: Actor, name: str, value: float, unit: st
                                recorded_at=check_recorded_at(recorded_at, now))
     stamp(metric, actor=actor, now=now)
     metric.save(force_insert=True)
+    audit_record(action=MetricsAction.PERFORMANCE_METRIC_RECORDED, actor=actor, obj=metric,
+                 details={"name": metric.name, "value": metric.value, "unit": metric.unit, "tags": metric.tags})
     return metric

@@ -184,6 +184,13 @@ def _convert(w):
 
 # name -> (who acts: "key" or "staff", build(world) -> input). Staff-only operations (admin door) act as staff.
 SETUPS = {
+    "acknowledge_alert": ("key", lambda w: {"alert_id": w.run("create_alert", title="Walk", severity="high")["id"]}),
+    "create_alert": ("key", lambda w: {"title": "Payouts late", "severity": "high", "reason": "3 of 10 late"}),
+    "log_error": ("key", lambda w: {"message": "Payout file 42 rejected", "level": "error", "source": "walk"}),
+    "record_performance_metric": ("key", lambda w: {"name": "checkout.render_ms", "value": 12.5, "unit": "ms"}),
+    "resolve_alert": ("key", lambda w: {"alert_id": w.run("create_alert", title="Walk", severity="low")["id"],
+                                        "note": "fixed"}),
+    "resolve_error": ("key", lambda w: {"error_id": w.run("log_error", message="Walk failed")["id"]}),
     "adjust_wallet": ("key", lambda w: {"wallet_id": w.funded.pk, "amount": "-5.00", "reason": "goodwill"}),
     "approve_approval_request": ("staff", lambda w: {"approval_id": w.held_refund(), "note": "agreed"}),
     "archive_plan": ("key", lambda w: {"plan_id": w.plan["id"]}),
