@@ -26,9 +26,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.utils.module_loading import import_string
 from django.db import models
 from django.db.models.functions import Cast
+from django.utils.module_loading import import_string
 
 from core import clock
 from core.cards import iter_pans, mask_pan

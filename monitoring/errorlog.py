@@ -74,15 +74,17 @@ EMAIL_MASK = "[EMAIL]"
 _SECRET_NAME = re.compile(r"secret|passw(or)?d|passwd|token|api_?key|authori[sz]ation|cookie|session|cvc|cvv"
                           r"|card_?number|(^|_)pin($|_)|(^|_)otp($|_)|private_?key|signature", re.IGNORECASE)
 _SECRET_PAIR = re.compile(
-    r"""(?P<key>["']?[\w.-]*(?:secret|passw(?:or)?d|token|api_?key|authori[sz]ation|cookie|sessionid|csrftoken"""
-    r"""|cvc|cvv|private_?key)[\w.-]*["']?\s*[:=]\s*)(?P<quote>["']?)(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',;&}\]]+)""",
+    r"""(?P<key>["']?[\w.-]{0,40}(?:secret|passw(?:or)?d|token|api_?key|authori[sz]ation|cookie|sessionid|csrftoken"""
+    r"""|cvc|cvv|private_?key)[\w.-]{0,40}["']?\s{0,10}[:=]\s{0,10})(?P<quote>["']?)(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',;&}\]]+)""",
     re.IGNORECASE)
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 # Secrets recognisable by their form: our API keys (sk_<prefix>_<secret>), webhook signing secrets,
 # Stripe-style keys, and the signing key of this deployment wherever it appears.
 _SECRET_VALUE = re.compile(r"\b(?:sk_[A-Za-z0-9]{8,}_\S+|whsec_[A-Za-z0-9+/=_-]{8,}|(?:sk|rk|pk)_(?:live|test)_"
                            r"[A-Za-z0-9]{8,})")
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Bounded repetitions (RFC 5321 lengths): an unbounded run before a missing '@' or key name would make
+# these scans quadratic in a long input (4,000 digits took seconds).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
 
 
 def redact(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import DateTimeInField, UtcDateTimeField
@@ -11,11 +12,30 @@ from core.serializers import DateTimeInField, UtcDateTimeField
 from .errors_metrics import MetricPeriodInvalid
 from .models import PerformanceMetric
 from .performance import REPORT_MAX_DAYS, RESOLUTIONS
-from .services_metrics import check_name, check_tags, check_value
+from .services_metrics import NAME_MAX, NAME_RE, TAG_KEY_RE, check_name, check_tags, check_value
+
+# What the services accept, said in the schema (the services' own checks answer with their codes).
+_RECORDABLE = rf"^(?!(http|mcp)\.){NAME_RE.pattern.lstrip('^')}"
+_TAG_FILTER = rf"{TAG_KEY_RE.pattern.rstrip('$')}:.+$"
+
+
+@extend_schema_field({"type": "string", "pattern": _RECORDABLE, "minLength": 1, "maxLength": NAME_MAX})
+class _RecordableNameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": NAME_RE.pattern, "minLength": 1, "maxLength": NAME_MAX})
+class _MetricNameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": _TAG_FILTER, "maxLength": 250})
+class _TagFilterField(serializers.CharField):
+    pass
 
 
 class RecordMetricInput(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=200, trim_whitespace=False,
+    name = _RecordableNameField(max_length=200, trim_whitespace=False,
                                  help_text="Dot-separated lowercase, e.g. checkout.render_ms (not http.* / mcp.*).")
     value = serializers.FloatField(help_text="A finite number, |value| <= 1e15.")
     unit = serializers.ChoiceField(choices=PerformanceMetric.Unit.choices, default=PerformanceMetric.Unit.NONE)
@@ -56,10 +76,10 @@ class _PeriodInput(serializers.Serializer[Any]):
 
 
 class GetMetricsInput(_PeriodInput):
-    name = serializers.CharField(max_length=200, trim_whitespace=False,
+    name = _MetricNameField(max_length=200, trim_whitespace=False,
                                  help_text="A custom name, or a built-in series (http.p95_ms, mcp.requests, ...).")
     resolution = serializers.ChoiceField(choices=list(RESOLUTIONS), default="1m")
-    tag = serializers.CharField(max_length=250, required=False, trim_whitespace=False,
+    tag = _TagFilterField(max_length=250, required=False, trim_whitespace=False,
                                 help_text="Only series with this tag, key:value (route:POST /api/v1/transfers).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

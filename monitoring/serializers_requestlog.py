@@ -53,8 +53,6 @@ class RequestLogListInput(ListQuerySerializer):
         first, last = attrs.get("created_gte"), attrs.get("created_lte")
         if first is not None and last is not None and first > last:
             raise serializers.ValidationError({"created_lte": ["Must not be before created_gte."]})
-        if attrs.get("route") and attrs.get("tool"):
-            raise serializers.ValidationError({"tool": ["A REST route or an MCP tool, not both."]})
         return attrs
 
 

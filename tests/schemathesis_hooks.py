@@ -28,6 +28,8 @@ _WORDED_CODES = {
     "amount_too_precise",  # digits depend on the currency
     "amount_not_positive",  # zero is allowed for plan prices, negatives for adjustments: per field
     "raw_card_data_not_allowed",  # any Luhn-valid 13-19 digit run, in any field, number or key
+    # A metrics period: from before to, and at most so many points at the resolution (monitoring).
+    "invalid_period", "too_many_points",
 }
 # The largest amount is 10**15 minor units: its major units depend on the currency's digits.
 _TOO_LARGE = ("invalid_amount", "The amount is too large.")
@@ -37,6 +39,7 @@ _WORDED_FIELD_ERRORS = {
     ("payment_method", "A wallet_id or payment_method is needed to pay the first invoice."),
     ("wallet_id", "Give wallet_id or payment_method, not both."),
     ("cursor", "Invalid cursor."),
+    ("created_lte", "Must not be before created_gte."),
     ("start_date", "Must be before end_date."),
     # The audit report's period (compliance): from..to in order, at most AUDIT_REPORT_MAX_DAYS days.
     ("from", "Must be on or before to."),
