@@ -230,3 +230,22 @@ def test_a_failed_ledger_verification_raises_one_critical_alert(settings):
                             "sums to 7; entry txn_2 does not balance in USD: sums to 7; ...")
     assert [(m.subject, m.to) for m in mail.outbox] == [("[CRITICAL] Ledger verification failed",
                                                          ["finance@example.com"])]
+
+
+def test_the_next_passing_ledger_verification_resolves_its_alert_once(settings):
+    from wallets.selectors.verify import LedgerReport
+    from wallets.signals import ledger_verification_failed, ledger_verified
+
+    problems = ["entry txn_1 does not balance in USD: sums to 7"]
+    ledger_verification_failed.send(sender=None, problems=problems, report=LedgerReport(entries=50, problems=problems))
+    now = clock.now()
+    ledger_verified.send(sender=None, report=LedgerReport(entries=50, problems=problems), started_at=now,
+                         finished_at=now, source="task")
+    assert Alert.objects.get().status == Alert.Status.OPEN  # a failing run never resolves it
+    for _ in range(2):
+        ledger_verified.send(sender=None, report=LedgerReport(entries=51), started_at=now, finished_at=now,
+                             source="command")
+    alert = Alert.objects.get()
+    assert (alert.status, alert.resolved_by) == (Alert.Status.RESOLVED, "task:wallets.verify_ledger")
+    assert [n.text for n in alert.notes.order_by("created")] == [
+        "Resolved automatically: the ledger verification passed (51 journal entries, no broken invariant)."]
