@@ -53,7 +53,7 @@ class AlertRuleForm(forms.ModelForm):
     def _post_clean(self) -> None:
         # The service's own checks, shown on the fields they name before anything is saved (save_model
         # then cannot be refused, so Django never reports a save that did not happen).
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # ModelForm._post_clean: Django's, not in the stubs
         try:
             alert_rule_validate(self.instance)
         except ValidationFailed as exc:

@@ -30,6 +30,7 @@ _WORDED_CODES = {
     "raw_card_data_not_allowed",  # any Luhn-valid 13-19 digit run, in any field, number or key
     # A metrics period: from before to, and at most so many points at the resolution (monitoring).
     "invalid_period", "too_many_points",
+    "invalid_metric_time",  # a measurement's time is within the last 7 days: relative to now
 }
 # The largest amount is 10**15 minor units: its major units depend on the currency's digits.
 _TOO_LARGE = ("invalid_amount", "The amount is too large.")
