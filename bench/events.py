@@ -34,7 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from scratchdb import ensure_database, setup_django
+from scratchdb import ensure_database, rest_transfer_door, setup_django, timed_transfers
 
 START_BALANCE = 10**12  # minor units; no bench transfer is refused for funds
 
@@ -199,49 +199,13 @@ def _service_door():
     return transfer
 
 
-def _rest_door():
-    """POST /api/v1/transfers through the whole request stack (middleware, key, throttle, DRF), in
-    this process (Django's test client: no socket, no server)."""
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    from accounts.services import api_key_create, staff_user_create
-    from core.context import Actor
-
-    actor = Actor.system("bench")
-    user = get_user_model().objects.filter(username="events-bench-admin").first()
-    if user is None:
-        user = staff_user_create(actor=actor, username="events-bench-admin", password=secrets.token_urlsafe(24),
-                                 role="admin", with_totp=False).user
-    key = api_key_create(actor=actor, owner=user, name="events bench", scopes="*").raw_key
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", SERVER_NAME="localhost")
-
-    def transfer(a: str, b: str, amount: int) -> None:
-        response = client.post("/api/v1/transfers", {"from_wallet_id": a, "to_wallet_id": b,
-                                                     "amount": f"{amount / 100:.2f}", "currency": "USD"},
-                               content_type="application/json")
-        if response.status_code != 201:
-            raise RuntimeError(f"transfer answered {response.status_code}: {response.content[:300]!r}")
-
-    return transfer
-
-
-def _transfers(transfer, wallets: list[str], seconds: float, rng: random.Random) -> int:
-    done, deadline = 0, time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        a, b = rng.sample(wallets, 2)
-        transfer(a, b, 1 + done % 997)
-        done += 1
-    return done
-
-
 def transfers(door: str, wallet_count: int, seconds: float, rounds: int) -> dict:
     from core.models import Event
 
     wallets = _bench_wallets(wallet_count)
-    transfer = _rest_door() if door == "rest" else _service_door()
+    transfer = rest_transfer_door("events") if door == "rest" else _service_door()
     rng = random.Random(7)
-    _transfers(transfer, wallets, min(1.0, seconds), rng)  # warm-up: connections, caches, plans
+    timed_transfers(transfer, wallets, min(1.0, seconds), rng)  # warm-up: connections, caches, plans
     on_runs: list[float] = []
     off_runs: list[float] = []
     transfer_events = Event.objects.filter(type="wallet.transfer.created")
@@ -251,11 +215,11 @@ def transfers(door: str, wallet_count: int, seconds: float, rounds: int) -> dict
         for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
             before = transfer_events.count()
             if side == "on":
-                done = _transfers(transfer, wallets, seconds, rng)
+                done = timed_transfers(transfer, wallets, seconds, rng)
                 on_runs.append(done / seconds)
             else:
                 with events_off():
-                    done = _transfers(transfer, wallets, seconds, rng)
+                    done = timed_transfers(transfer, wallets, seconds, rng)
                 off_runs.append(done / seconds)
             written[side] += transfer_events.count() - before
             written[f"{side}_transfers"] += done

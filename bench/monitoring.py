@@ -26,50 +26,13 @@ import statistics
 import sys
 import time
 
-from scratchdb import ensure_database, setup_django
+from scratchdb import ensure_database, rest_transfer_door, setup_django, timed_transfers
 
 START_BALANCE = 10**12  # minor units; no bench transfer is refused for funds
 ROUTE = "POST /api/v1/transfers"
 # One key makes every transfer: this process's own rate limit is not what is measured.
 os.environ.setdefault("API_RATE_LIMIT", "1000000/min")
 os.environ.setdefault("MONITORING_METRICS_FLUSH", "background")
-
-
-def _rest_door():
-    """POST /api/v1/transfers through the whole request stack, in this process (as bench/events.py)."""
-    import secrets
-
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    from accounts.services import api_key_create, staff_user_create
-    from core.context import Actor
-
-    actor = Actor.system("bench")
-    user = get_user_model().objects.filter(username="monitoring-bench-admin").first()
-    if user is None:
-        user = staff_user_create(actor=actor, username="monitoring-bench-admin", password=secrets.token_urlsafe(24),
-                                 role="admin", with_totp=False).user
-    key = api_key_create(actor=actor, owner=user, name="monitoring bench", scopes="*").raw_key
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", SERVER_NAME="localhost")
-
-    def transfer(a: str, b: str, amount: int) -> None:
-        response = client.post("/api/v1/transfers", {"from_wallet_id": a, "to_wallet_id": b,
-                                                     "amount": f"{amount / 100:.2f}", "currency": "USD"},
-                               content_type="application/json")
-        if response.status_code != 201:
-            raise RuntimeError(f"transfer answered {response.status_code}: {response.content[:300]!r}")
-
-    return transfer
-
-
-def _transfers(transfer, wallets: list[str], seconds: float, rng: random.Random) -> int:
-    done, deadline = 0, time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        a, b = rng.sample(wallets, 2)
-        transfer(a, b, 1 + done % 997)
-        done += 1
-    return done
 
 
 def _switches() -> dict[str, bool]:
@@ -124,9 +87,9 @@ def run(wallet_count: int, seconds: float, rounds: int) -> dict:
     from core import clock
 
     wallets = [w for w, _ in funded_wallets(wallet_count, domain="monitoring.bench.example", balance=START_BALANCE)]
-    transfer = _rest_door()
+    transfer = rest_transfer_door("monitoring")
     rng = random.Random(7)
-    _transfers(transfer, wallets, min(1.0, seconds), rng)  # warm-up: connections, caches, plans
+    timed_transfers(transfer, wallets, min(1.0, seconds), rng)  # warm-up: connections, caches, plans
     started = clock.now()
     counted_before = _observed(started)
     off = _switches()
@@ -137,14 +100,14 @@ def run(wallet_count: int, seconds: float, rounds: int) -> dict:
         for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
             began = time.perf_counter()
             if side == "on":
-                done = _transfers(transfer, wallets, seconds, rng)
+                done = timed_transfers(transfer, wallets, seconds, rng)
                 # The request log's rows are redacted and written by a thread of this process: the round
                 # waits for the last ones, so their cost falls in the round that made them.
                 _drain_request_log()
                 on_runs.append(done / (time.perf_counter() - began))
             else:
                 with override_settings(**off):
-                    done = _transfers(transfer, wallets, seconds, rng)
+                    done = timed_transfers(transfer, wallets, seconds, rng)
                 off_runs.append(done / (time.perf_counter() - began))
             made[side] += done
     counted = _observed(started) - counted_before

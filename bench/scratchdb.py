@@ -79,3 +79,45 @@ def funded_wallets(count: int, *, domain: str, balance: int) -> list[tuple[str, 
     rows = (Wallet.objects.filter(customer__email__endswith=f"@{domain}")
             .order_by("customer__email").values_list("id", "account_id"))
     return list(rows)[:count]
+
+
+def rest_transfer_door(name: str):
+    """POST /api/v1/transfers through the whole request stack (middleware, key, throttle, DRF), in this
+    process (Django's test client: no socket, no server), with an admin's `*` key of the bench `name`.
+    Returns transfer(from_wallet_id, to_wallet_id, amount_minor); a refusal raises."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from accounts.services import api_key_create, staff_user_create
+    from core.context import Actor
+
+    actor = Actor.system("bench")
+    user = get_user_model().objects.filter(username=f"{name}-bench-admin").first()
+    if user is None:
+        user = staff_user_create(actor=actor, username=f"{name}-bench-admin", password=secrets.token_urlsafe(24),
+                                 role="admin", with_totp=False).user
+    key = api_key_create(actor=actor, owner=user, name=f"{name} bench", scopes="*").raw_key
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", SERVER_NAME="localhost")
+
+    def transfer(a: str, b: str, amount: int) -> None:
+        response = client.post("/api/v1/transfers", {"from_wallet_id": a, "to_wallet_id": b,
+                                                     "amount": f"{amount / 100:.2f}", "currency": "USD"},
+                               content_type="application/json")
+        if response.status_code != 201:
+            raise RuntimeError(f"transfer answered {response.status_code}: {response.content[:300]!r}")
+
+    return transfer
+
+
+def timed_transfers(transfer, wallets: list[str], seconds: float, rng) -> int:
+    """Transfers between random pairs of `wallets`, one after another, for `seconds`; how many were made."""
+    import time
+
+    done, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        a, b = rng.sample(wallets, 2)
+        transfer(a, b, 1 + done % 997)
+        done += 1
+    return done
