@@ -12,7 +12,16 @@ from core.serializers import DateTimeInField, UtcDateTimeField
 from .errors_metrics import MetricPeriodInvalid
 from .models import PerformanceMetric
 from .performance import REPORT_MAX_DAYS, RESOLUTIONS
-from .services_metrics import NAME_MAX, NAME_RE, TAG_KEY_RE, check_name, check_tags, check_value
+from .services_metrics import (
+    NAME_MAX,
+    NAME_RE,
+    TAG_KEY_RE,
+    TAG_VALUE_MAX,
+    TAGS_MAX,
+    check_name,
+    check_tags,
+    check_value,
+)
 
 # What the services accept, said in the schema (the services' own checks answer with their codes).
 _RECORDABLE = rf"^(?!(http|mcp)\.){NAME_RE.pattern.lstrip('^')}"
@@ -29,6 +38,14 @@ class _MetricNameField(serializers.CharField):
     pass
 
 
+# Keys: in the help text (OpenAPI 3.0 has no propertyNames).
+@extend_schema_field({"type": "object", "maxProperties": TAGS_MAX,
+                      "additionalProperties": {"type": "string", "minLength": 1, "maxLength": TAG_VALUE_MAX,
+                                               "pattern": r"^[^\x00-\x1f\x7f-\x9f]+$"}})
+class _TagsField(serializers.DictField):
+    pass
+
+
 @extend_schema_field({"type": "string", "pattern": _TAG_FILTER, "maxLength": 250})
 class _TagFilterField(serializers.CharField):
     pass
@@ -39,7 +56,7 @@ class RecordMetricInput(serializers.Serializer[Any]):
                                  help_text="Dot-separated lowercase, e.g. checkout.render_ms (not http.* / mcp.*).")
     value = serializers.FloatField(help_text="A finite number, |value| <= 1e15.")
     unit = serializers.ChoiceField(choices=PerformanceMetric.Unit.choices, default=PerformanceMetric.Unit.NONE)
-    tags = serializers.DictField(child=serializers.JSONField(), required=False,
+    tags = _TagsField(child=serializers.JSONField(), required=False,
                                  help_text="At most 10 string values, keys [a-z][a-z0-9_]{0,39}.")
     recorded_at = DateTimeInField(required=False, help_text="When measured (default now): the last 7 days.")
 

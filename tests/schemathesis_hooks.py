@@ -31,6 +31,7 @@ _WORDED_CODES = {
     # A metrics period: from before to, and at most so many points at the resolution (monitoring).
     "invalid_period", "too_many_points",
     "invalid_metric_time",  # a measurement's time is within the last 7 days: relative to now
+    "invalid_metric_tags",  # tag values are printable (str.isprintable), beyond a JSON Schema pattern
 }
 # The largest amount is 10**15 minor units: its major units depend on the currency's digits.
 _TOO_LARGE = ("invalid_amount", "The amount is too large.")
