@@ -18,6 +18,7 @@ from .services_metrics import (
     TAG_KEY_RE,
     TAG_VALUE_MAX,
     TAGS_MAX,
+    VALUE_LIMIT,
     check_name,
     check_tags,
     check_value,
@@ -38,6 +39,11 @@ class _MetricNameField(serializers.CharField):
     pass
 
 
+@extend_schema_field({"type": "number", "minimum": -VALUE_LIMIT, "maximum": VALUE_LIMIT})
+class _ValueField(serializers.FloatField):
+    pass
+
+
 # Keys: in the help text (OpenAPI 3.0 has no propertyNames).
 @extend_schema_field({"type": "object", "maxProperties": TAGS_MAX,
                       "additionalProperties": {"type": "string", "minLength": 1, "maxLength": TAG_VALUE_MAX,
@@ -54,7 +60,7 @@ class _TagFilterField(serializers.CharField):
 class RecordMetricInput(serializers.Serializer[Any]):
     name = _RecordableNameField(max_length=200, trim_whitespace=False,
                                  help_text="Dot-separated lowercase, e.g. checkout.render_ms (not http.* / mcp.*).")
-    value = serializers.FloatField(help_text="A finite number, |value| <= 1e15.")
+    value = _ValueField(help_text="A finite number, |value| <= 1e15.")
     unit = serializers.ChoiceField(choices=PerformanceMetric.Unit.choices, default=PerformanceMetric.Unit.NONE)
     tags = _TagsField(child=serializers.JSONField(), required=False,
                                  help_text="At most 10 string values, keys [a-z][a-z0-9_]{0,39}.")
