@@ -45,7 +45,8 @@ PARAMS: dict[str, dict[str, tuple[Any, type, float | None, float | None]]] = {
                              "min_std": (0.02, float, 0.0001, 1.0)},
     "provider_decline_jump": {"jump": (0.2, float, 0.01, 1.0), "min_attempts": (20, int, 1, None),
                               "baseline_hours": (24, int, 1, 24 * 30)},
-    "outbox_backlog": {"max_pending": (500, int, 1, None), "max_age_seconds": (600, int, 1, None)},
+    "outbox_backlog": {"max_pending": (500, int, 1, None), "max_age_seconds": (600, int, 1, None),
+                       "max_queued": (1000, int, 1, None)},
     "audit_chain": {},
     "disk_space": {"path": ("/", str, None, None), "min_free_percent": (10.0, float, 0.0, 100.0)},
     "source": {"source": ("", str, None, None)},
@@ -255,7 +256,7 @@ def _outbox_backlog(rule: AlertRule, p: dict[str, Any], now: dt.datetime) -> lis
     pending, oldest = int(row["n"]), row["oldest"]
     age = (now - oldest).total_seconds() if oldest else 0.0
     if pending <= p["max_pending"] and age <= p["max_age_seconds"]:
-        return []
+        return _celery_queue(p)
     top = {r["task"]: r["n"] for r in due.values("task").annotate(n=Count("pk")).order_by("-n", "task")[:5]}
     ratio = max(pending / p["max_pending"], age / p["max_age_seconds"])
     return [Finding(
@@ -264,7 +265,30 @@ def _outbox_backlog(rule: AlertRule, p: dict[str, Any], now: dt.datetime) -> lis
                 f"{age:.0f} s (limit {p['max_age_seconds']} s). Is the relay or the broker down?"),
         abnormality=ratio, measure=f"{ratio:.1f}x the backlog limit", volume=pending, volume_label="tasks waiting",
         details={"pending": pending, "oldest_age_seconds": round(age, 1), "max_attempts": row["tries"] or 0,
-                 "by_task": top})]
+                 "by_task": top})] + _celery_queue(p)
+
+
+def _celery_queue(p: dict[str, Any]) -> list[Finding]:
+    """Tasks waiting in the broker's default queue (the health check's reading of Redis or the embedded
+    folder); a broker that cannot be read is the health check's `broker` component, not a backlog."""
+    from ..health import DOWN, check_broker
+
+    try:
+        result = check_broker()
+    except Exception as exc:  # noqa: BLE001 - logged; the broker component of the health check says it is down
+        logger.warning("celery backlog not read: %s: %s", type(exc).__name__, exc)
+        return []
+    queued = result.details.get("queued")
+    if result.state == DOWN or not isinstance(queued, int) or queued <= p["max_queued"]:
+        return []
+    ratio = queued / p["max_queued"]
+    transport = result.details.get("transport", "?")
+    return [Finding(
+        subject="celery_queue", title=f"Celery backlog: {queued} tasks waiting in the broker",
+        reason=(f"{queued} tasks wait in the {transport} broker's default queue (limit {p['max_queued']}): the "
+                "workers are not keeping up, or none is running."),
+        abnormality=ratio, measure=f"{ratio:.1f}x the queue limit", volume=queued, volume_label="tasks queued",
+        details={"queued": queued, "transport": transport})]
 
 
 def _audit_chain(rule: AlertRule, p: dict[str, Any], now: dt.datetime) -> list[Finding]:

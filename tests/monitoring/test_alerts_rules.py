@@ -249,3 +249,22 @@ def test_the_next_passing_ledger_verification_resolves_its_alert_once(settings):
     assert (alert.status, alert.resolved_by) == (Alert.Status.RESOLVED, "task:wallets.verify_ledger")
     assert [n.text for n in alert.notes.order_by("created")] == [
         "Resolved automatically: the ledger verification passed (51 journal entries, no broken invariant)."]
+
+
+def test_celery_backlog_in_the_broker_fires_and_resolves_when_the_workers_catch_up(settings, tmp_path):
+    # The embedded broker keeps each waiting task as a file (what `make run` uses without Redis).
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    rule("outbox_backlog", params={"max_pending": 100, "max_age_seconds": 3600, "max_queued": 2})
+    for n in range(3):
+        (tmp_path / f"task-{n}.msg").write_text("{}")
+    run(at())
+    alert = Alert.objects.get()
+    assert (alert.title, alert.details) == ("Celery backlog: 3 tasks waiting in the broker",
+                                            {"queued": 3, "transport": "filesystem"})
+    assert alert.reason == ("3 tasks wait in the filesystem broker's default queue (limit 2): the workers are not "
+                            "keeping up, or none is running.")
+    (tmp_path / "task-0.msg").unlink()
+    run(at(1))
+    alert.refresh_from_db()
+    assert alert.status == "resolved" and alert.occurrence_count == 1
