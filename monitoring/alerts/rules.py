@@ -260,12 +260,25 @@ def _outbox_backlog(rule: AlertRule, p: dict[str, Any], now: dt.datetime) -> lis
     top = {r["task"]: r["n"] for r in due.values("task").annotate(n=Count("pk")).order_by("-n", "task")[:5]}
     ratio = max(pending / p["max_pending"], age / p["max_age_seconds"])
     return [Finding(
-        subject="outbox", title=f"Outbox backlog: {pending} tasks waiting, oldest {age:.0f} s",
+        subject="outbox", title=f"Outbox backlog: {pending} tasks waiting, oldest {_duration(age)}",
         reason=(f"{pending} outbox tasks are due and not sent (limit {p['max_pending']}); the oldest has waited "
-                f"{age:.0f} s (limit {p['max_age_seconds']} s). Is the relay or the broker down?"),
+                f"{_duration(age)} (limit {_duration(p['max_age_seconds'])}). Is the relay or the broker down?"),
         abnormality=ratio, measure=f"{ratio:.1f}x the backlog limit", volume=pending, volume_label="tasks waiting",
         details={"pending": pending, "oldest_age_seconds": round(age, 1), "max_attempts": row["tries"] or 0,
                  "by_task": top})] + _celery_queue(p)
+
+
+def _duration(seconds: float) -> str:
+    """An age as a person reads it: 45 s, 12 min, 5 h 3 min, 269 d 4 h."""
+    whole = int(round(seconds))
+    if whole < 120:
+        return f"{whole} s"
+    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
+    if whole < 3600:
+        return f"{minutes} min"
+    if whole < 86400:
+        return f"{hours} h {minutes % 60} min"
+    return f"{days} d {hours % 24} h"
 
 
 def _celery_queue(p: dict[str, Any]) -> list[Finding]:

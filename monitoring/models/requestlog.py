@@ -56,4 +56,5 @@ class RequestLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.method} {self.tool or self.route} {self.status} ({self.id})"
+        # A route already starts with its method ("POST /api/v1/customers"); a tool call says it is MCP.
+        return f"{f'MCP {self.tool}' if self.tool else self.route or self.path} {self.status} ({self.id})"

@@ -96,12 +96,14 @@ def test_outbox_backlog_fires_on_count_and_resolves_when_sent():
     OutboxMessage.objects.create(task="later", created=at(), next_attempt_at=at(10))  # not due: not a backlog
     run(at())
     alert = Alert.objects.get()
-    assert alert.title == "Outbox backlog: 3 tasks waiting, oldest 300 s"
+    assert alert.title == "Outbox backlog: 3 tasks waiting, oldest 5 min"
+    assert alert.reason == ("3 outbox tasks are due and not sent (limit 2); the oldest has waited 5 min "
+                            "(limit 1 h 0 min). Is the relay or the broker down?")
     assert alert.details == {"pending": 3, "oldest_age_seconds": 300.0, "max_attempts": 0, "by_task": {"x.y": 3}}
     run(at(1))
     alert.refresh_from_db()
     # The alert's own notification task is in the outbox too (the relay has not run in this test).
-    assert alert.occurrence_count == 2 and alert.title == "Outbox backlog: 4 tasks waiting, oldest 360 s"
+    assert alert.occurrence_count == 2 and alert.title == "Outbox backlog: 4 tasks waiting, oldest 6 min"
     OutboxMessage.objects.exclude(task="later").update(sent_at=at(2))
     run(at(2))
     alert.refresh_from_db()
@@ -268,3 +270,10 @@ def test_celery_backlog_in_the_broker_fires_and_resolves_when_the_workers_catch_
     run(at(1))
     alert.refresh_from_db()
     assert alert.status == "resolved" and alert.occurrence_count == 1
+
+
+def test_ages_read_as_a_person_reads_them():
+    from monitoring.alerts.rules import _duration
+
+    assert [_duration(s) for s in (45, 119.4, 120, 3599, 3600, 18_180, 86_400, 23_241_653)] == [
+        "45 s", "119 s", "2 min", "59 min", "1 h 0 min", "5 h 3 min", "1 d 0 h", "268 d 23 h"]
