@@ -276,4 +276,4 @@ def test_ages_read_as_a_person_reads_them():
     from monitoring.alerts.rules import _duration
 
     assert [_duration(s) for s in (45, 119.4, 120, 3599, 3600, 18_180, 86_400, 23_241_653)] == [
-        "45 s", "119 s", "2 min", "59 min", "1 h 0 min", "5 h 3 min", "1 d 0 h", "268 d 23 h"]
+        "45 s", "119 s", "2 min", "59 min", "1 h 0 min", "5 h 3 min", "1 d 0 h", "269 d 0 h"]
