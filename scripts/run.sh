@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make run: migrate, seed, create the demo staff user, print how to log in, start everything.
+# make run: migrate, create the demo staff user, seed, print how to log in, start everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -7,9 +7,10 @@ mkdir -p var/broker/processed
 $PY scripts/ensure_env.py
 $PY manage.py migrate --noinput >/dev/null
 $PY manage.py collectstatic --noinput >/dev/null
-$PY manage.py seed_demo
 PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')
 OUT=$($PY manage.py create_staff_user --username demo --password "$PASSWORD" --role admin --reset)
+# After the staff user: the seed's PCI self-assessment and request metrics see who will log in.
+$PY manage.py seed_demo
 URI=$(echo "$OUT" | tail -n 1)
 CODES=$(echo "$OUT" | grep 'Backup codes' | sed 's/^Backup codes (each works once): //')
 PORT=${PORT:-8000}
