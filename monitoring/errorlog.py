@@ -11,7 +11,7 @@ Three ways in, one record:
 The fingerprint is the exception's type and the innermost frames of our own code (module, function and
 the line's source text, so an unrelated edit above it does not split the group), or the source and the
 message's template (the logging call's format string; numbers and ids folded). Everything stored is
-redacted first: card numbers (`core.redaction`), secrets (by name and by form) and e-mail addresses.
+redacted first (`monitoring.redaction`, the request log's rules too): card numbers, secrets and personal data.
 
 The write never belongs to the failing work's transaction: inside an open transaction (which may still
 roll back, taking a record with it) the occurrence waits in a per-thread list until that transaction
@@ -45,13 +45,12 @@ from core.context import Actor, get_context
 from core.db import require_transaction, use_case
 from core.ids import get_by_public_id
 from core.pagination import Page, paginate
-from core.redaction import mask_pans
-from core.text import UNSTORABLE
 
 from .audit_errors import ErrorsAction
 from .errorlog_handler import ErrorLogHandler
 from .errors_errors import ErrorAlreadyResolved
 from .models import ErrorGroup, ErrorOccurrence
+from .redaction import redact, redact_text
 from .routes import rest_route
 from .tracing import untraced
 
@@ -68,57 +67,6 @@ LEVELS = ("debug", "info", "warning", "error", "fatal")
 _RESPONSE_LOGGERS = frozenset({"django.request", "django.server", "daphne.access"})
 _NOT_OURS = ("/.venv/", "/site-packages/", "/dist-packages/", "/django/", "/lib/python")
 
-# --- redaction ------------------------------------------------------------------------------------
-REDACTED = "[REDACTED]"
-EMAIL_MASK = "[EMAIL]"
-_SECRET_NAME = re.compile(r"secret|passw(or)?d|passwd|token|api_?key|authori[sz]ation|cookie|session|cvc|cvv"
-                          r"|card_?number|(^|_)pin($|_)|(^|_)otp($|_)|private_?key|signature", re.IGNORECASE)
-_SECRET_PAIR = re.compile(
-    r"""(?P<key>["']?[\w.-]{0,40}(?:secret|passw(?:or)?d|token|api_?key|authori[sz]ation|cookie|sessionid|csrftoken"""
-    r"""|cvc|cvv|private_?key)[\w.-]{0,40}["']?\s{0,10}[:=]\s{0,10})(?P<quote>["']?)(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',;&}\]]+)""",
-    re.IGNORECASE)
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
-# Secrets recognisable by their form: our API keys (sk_<prefix>_<secret>), webhook signing secrets,
-# Stripe-style keys, and the signing key of this deployment wherever it appears.
-_SECRET_VALUE = re.compile(r"\b(?:sk_[A-Za-z0-9]{8,}_\S+|whsec_[A-Za-z0-9+/=_-]{8,}|(?:sk|rk|pk)_(?:live|test)_"
-                           r"[A-Za-z0-9]{8,})")
-# Bounded repetitions (RFC 5321 lengths): an unbounded run before a missing '@' or key name would make
-# these scans quadratic in a long input (4,000 digits took seconds).
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
-
-
-def redact(text: str) -> str:
-    """`text` as it may be stored: no card number, secret or e-mail address, nothing PostgreSQL refuses."""
-    if not text:
-        return ""
-    text = UNSTORABLE.sub("\ufffd", text)
-    text = mask_pans(text)
-    text = _SECRET_PAIR.sub(lambda m: f"{m.group('key')}{m.group('quote')}{REDACTED}", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _SECRET_VALUE.sub(REDACTED, text)
-    for secret in (settings.SECRET_KEY, getattr(settings, "API_KEY_HMAC_SECRET", "")):
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, REDACTED)
-    return _EMAIL.sub(EMAIL_MASK, text)
-
-
-def redact_value(value: Any, key: str = "", depth: int = 0) -> Any:
-    """A JSON value as it may be stored: secrets by key name, text through `redact`."""
-    if key and _SECRET_NAME.search(key):
-        return REDACTED
-    if depth > 8:
-        return "[TOO DEEP]"
-    if isinstance(value, dict):
-        return {redact(str(k)): redact_value(v, str(k), depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_value(v, "", depth + 1) for v in value]
-    if isinstance(value, str):
-        return redact(value)
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return redact(str(value))
-
-
 # --- grouping -------------------------------------------------------------------------------------
 _VARIABLE = (
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
@@ -133,7 +81,7 @@ _TRACEBACK_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), 
 def message_template(text: str) -> str:
     """The message with what varies between occurrences (numbers, ids, uuids) folded: one group for
     "payment pay_1 failed" and "payment pay_2 failed"."""
-    text = redact(text).strip()
+    text = redact_text(text).strip()
     for pattern, mask in _VARIABLE:
         text = pattern.sub(mask, text)
     return text[:1000]
@@ -227,7 +175,7 @@ def _request_facts(request: Any) -> tuple[str, str]:
                     else f"{request.method} {request.path}"
         except Exception:  # noqa: BLE001  # a half-built request: the route is a nicety
             route = ""
-    return str(request_id)[:128], redact(route)[:300]
+    return str(request_id)[:128], redact_text(route)[:300]
 
 
 def _type_name(exc_type: type[BaseException]) -> str:
@@ -252,11 +200,11 @@ def exception_occurrence(exc: BaseException, *, request: Any = None, level: str 
     if message and message != text:
         details["log_message"] = message  # what the logging call said about it ("unhandled error")
     return Occurrence(
-        fingerprint=_digest(redact(grouping)), grouping=redact(grouping), kind=ErrorGroup.Kind.EXCEPTION,
-        level=_level(level), title=redact(title)[:300], culprit=redact(culprit)[:300], source=source[:200],
-        exception_type=type_name[:200], message=redact(text)[:MESSAGE_LIMIT],
-        traceback=redact(formatted)[-TRACEBACK_LIMIT:], request_id=request_id, route=route,
-        details=redact_value(details), at=clock.now())
+        fingerprint=_digest(redact_text(grouping)), grouping=redact_text(grouping), kind=ErrorGroup.Kind.EXCEPTION,
+        level=_level(level), title=redact_text(title)[:300], culprit=redact_text(culprit)[:300], source=source[:200],
+        exception_type=type_name[:200], message=redact_text(text)[:MESSAGE_LIMIT],
+        traceback=redact_text(formatted)[-TRACEBACK_LIMIT:], request_id=request_id, route=route,
+        details=redact(details), at=clock.now())
 
 
 def message_occurrence(message: str, *, template: str = "", level: str = "error", source: str = "",
@@ -275,11 +223,11 @@ def message_occurrence(message: str, *, template: str = "", level: str = "error"
     title = f"{exception_type}: {first_line}" if exception_type else first_line
     request_id, route = _request_facts(request)
     return Occurrence(
-        fingerprint=_digest(redact(grouping)), grouping=redact(grouping), kind=kind, level=_level(level),
-        title=redact(title)[:300], culprit=redact(culprit)[:300], source=source[:200],
-        exception_type=exception_type[:200], message=redact(message)[:MESSAGE_LIMIT],
-        traceback=redact(stack)[-TRACEBACK_LIMIT:], request_id=request_id, route=route,
-        details=redact_value(details or {}), at=clock.now())
+        fingerprint=_digest(redact_text(grouping)), grouping=redact_text(grouping), kind=kind, level=_level(level),
+        title=redact_text(title)[:300], culprit=redact_text(culprit)[:300], source=source[:200],
+        exception_type=exception_type[:200], message=redact_text(message)[:MESSAGE_LIMIT],
+        traceback=redact_text(stack)[-TRACEBACK_LIMIT:], request_id=request_id, route=route,
+        details=redact(details or {}), at=clock.now())
 
 
 # --- writing --------------------------------------------------------------------------------------

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
-import functools
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -35,86 +33,19 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from compliance.masking import mask_emails_in
 from core import clock, jsonparse
-from core.cards import contains_pan
 from core.context import Actor, current_request_id, get_context
 from core.errors import DomainError
 from core.ids import get_by_public_id
 from core.pagination import Page, paginate
-from core.redaction import mask_pans
-from core.text import UNSTORABLE
 
 from .models import RequestLog
+from .redaction import redact, redact_text
 from .routes import rest_route
 
 logger = logging.getLogger("monitoring.requestlog")
 
-REDACTED = "[REDACTED]"
 PURGE_CHUNK = 1000
-
-# --- redaction ------------------------------------------------------------------------------------
-
-_SECRET_NAME = re.compile(
-    r"password|passwd|passphrase|secret|token|authorization|cookie|signature|credential"
-    r"|(^|_)(api_?)?key$|(^|_)(raw|private|signing|access)_?key"
-    r"|(^|_)(cvc|cvv|cvv2|cvc2|pin|otp|pan|iban|ssn)($|_)|card"
-    # personal data
-    r"|e_?mail|phone|mobile|(^|_)(first|last|full|middle|display|holder|user)?_?name$|surname|address"
-    r"|street|postcode|postal|(^|_)zip($|_)|birth|(^|_)dob($|_)|national_id|tax_id|passport")
-_REFERENCE = re.compile(r"_ids?$")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]+")
-# A time as the API writes it (2026-11-30T15:00:00.123Z): 14+ digits, never a card number (core.cards skips dates).
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:\d\d)?", re.ASCII)
-_PAN_MIN_DIGITS = 13  # the shortest card number: fewer digits in a string, no card number to look for
-_OUR_SECRETS = re.compile(r"\b(sk_[A-Za-z0-9]+_[A-Za-z0-9_\-]+|whsec_[A-Za-z0-9+/=_\-]+)")
-
-
-@functools.lru_cache(maxsize=4096)
-def _secret_name(name: str) -> bool:
-    normal = _CAMEL.sub("_", name).lower().replace("-", "_")
-    return bool(_SECRET_NAME.search(normal)) and not _REFERENCE.search(normal)
-
-
-@functools.lru_cache(maxsize=4096)
-def _key_text(name: str) -> str:
-    return redact_text(name)
-
-
-def redact_text(text: str) -> str:
-    """Card numbers, e-mail addresses, bearer credentials and our secrets masked in free text."""
-    if UNSTORABLE.search(text):
-        text = UNSTORABLE.sub("\ufffd", text)
-    if (len(text) >= _PAN_MIN_DIGITS and sum(map(str.isdigit, text)) >= _PAN_MIN_DIGITS
-            and not _TIMESTAMP.fullmatch(text)):
-        text = mask_pans(text)
-        if contains_pan(text):  # a number `mask_pans` cannot isolate (invisible characters between digits)
-            return REDACTED
-    if "@" in text:
-        text = mask_emails_in(text)
-    if "_" in text:
-        text = _OUR_SECRETS.sub(REDACTED, text)
-    if " " in text:
-        text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    return text
-
-
-def redact(value: Any, name: str = "") -> Any:
-    """A JSON value as the request log may store it: secrets and personal data by key name, card
-    numbers, e-mails and credentials by value, characters PostgreSQL cannot store replaced."""
-    if name and _secret_name(name):
-        return REDACTED if value not in (None, "", [], {}) else value
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {_key_text(str(k)): redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return REDACTED if contains_pan(getattr(value, "text", None) or str(value)) else value
-    return value
-
 
 def _bounded(value: Any) -> tuple[Any, bool]:
     """The redacted value, or the start of its JSON text when longer than REQUEST_LOG_MAX_BODY_CHARS."""

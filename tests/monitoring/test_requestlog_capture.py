@@ -16,7 +16,7 @@ from accounts.services import customer_create
 from config.urls import urlpatterns as project_urlpatterns
 from core import clock
 from core.context import Actor
-from monitoring import requestlog
+from monitoring import redaction, requestlog
 from monitoring.models import RequestLog
 from tests.mcp.conftest import McpClient
 
@@ -135,7 +135,7 @@ def test_an_mcp_write_is_logged_with_its_idempotency_key(make_key, make_wallet):
                               "currency": "USD", "idempotency_key": "mcp-transfer-1"})
     row = RequestLog.objects.get()
     assert (row.tool, row.status, row.idempotency_key) == ("transfer_funds", 200, "mcp-transfer-1")
-    assert row.request_body["idempotency_key"] == requestlog.REDACTED  # a key by name; the column has it
+    assert row.request_body["idempotency_key"] == redaction.REDACTED  # a key by name; the column has it
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ import pytest
 from core.cards import contains_pan
 from monitoring import requestlog
 from monitoring.models import RequestLog
-from monitoring.requestlog import REDACTED, redact, redact_text
+from monitoring.redaction import REDACTED, redact, redact_text
 from tests.mcp.conftest import McpClient
 
 PAN = "4242424242424242"
