@@ -239,6 +239,13 @@ def _redis_client(url: str) -> Any:
                                 retry=Retry(NoBackoff(), 0), health_check_interval=0)
 
 
+def _answered(text: str, details: dict[str, Any], round_trip: float) -> ComponentResult:
+    """A service that answered: ok, or degraded when slower than HEALTH_SLOW_MS."""
+    if _slow(round_trip):
+        return ComponentResult(DEGRADED, f"{text} (slower than {settings.HEALTH_SLOW_MS} ms)", details)
+    return ComponentResult(OK, text, details)
+
+
 def check_database() -> ComponentResult:
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -248,9 +255,7 @@ def check_database() -> ComponentResult:
     version = ".".join(str(part) for part in connection.get_database_version())
     details = {"vendor": connection.vendor, "version": version, "round_trip_ms": round_trip}
     text = f"{connection.vendor} {version} answered SELECT 1 in {round_trip:g} ms"
-    if _slow(round_trip):
-        return ComponentResult(DEGRADED, f"{text} (slower than {settings.HEALTH_SLOW_MS} ms)", details)
-    return ComponentResult(OK, text, details)
+    return _answered(text, details, round_trip)
 
 
 def check_cache() -> ComponentResult:
@@ -279,9 +284,7 @@ def check_cache() -> ComponentResult:
                "redis_version": info.get("redis_version"), "used_memory": info.get("used_memory_human"),
                "connected_clients": info.get("connected_clients")}
     text = f"Redis {info.get('redis_version')} at {_safe_url(url)} answered PING in {round_trip:g} ms"
-    if _slow(round_trip):
-        return ComponentResult(DEGRADED, f"{text} (slower than {settings.HEALTH_SLOW_MS} ms)", details)
-    return ComponentResult(OK, text, details)
+    return _answered(text, details, round_trip)
 
 
 def check_broker() -> ComponentResult:
@@ -317,9 +320,7 @@ def check_broker() -> ComponentResult:
         text = f"Redis broker at {_safe_url(url)} answered in {round_trip:g} ms; {queued} task(s) queued"
         if queued > backlog:
             return ComponentResult(DEGRADED, f"{text} (more than {backlog}: workers are not keeping up)", details)
-        if _slow(round_trip):
-            return ComponentResult(DEGRADED, f"{text} (slower than {settings.HEALTH_SLOW_MS} ms)", details)
-        return ComponentResult(OK, text, details)
+        return _answered(text, details, round_trip)
     if scheme == "memory":
         return ComponentResult(DEGRADED, "the in-memory broker: tasks never leave this process",
                                {"transport": "memory"})
