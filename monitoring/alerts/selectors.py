@@ -14,7 +14,7 @@ ACTIVE = (Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED)
 
 
 def _with_notes() -> QuerySet[Alert]:
-    return Alert.objects.prefetch_related("notes")
+    return Alert.objects.select_related("rule").prefetch_related("notes")
 
 
 def alert_get(*, alert_id: str) -> Alert:

@@ -170,3 +170,22 @@ def test_admin_rule_form_saves_through_the_service(staff_client):
     assert refused.status_code == 200
     assert refused.context["adminform"].form.errors == {"params": ["threshold: between 0.0001 and 1.0."]}
     assert AlertRule.objects.count() == 1 and AuditEvent.objects.count() == before
+
+
+def test_the_list_reads_alerts_their_rules_and_notes_in_a_fixed_number_of_queries(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.monitoring.alertkit import rule
+
+    def listed(n):
+        for i in range(n):
+            alert_raise(actor=STAFF, source="disk_space", dedup_key=f"q{n}-{i}", severity="low", title=f"t{i}",
+                        reason="r", rule=rule("disk_space", name=f"rule {n}-{i}"))
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get("/api/v1/alerts", {"limit": 100})
+        assert response.status_code == 200 and all(item["rule"] for item in response.json()["data"])
+        return len(queries.captured_queries)
+
+    listed(1)  # the key's first request loads what later ones find cached
+    assert listed(2) == listed(6)
