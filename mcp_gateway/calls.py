@@ -90,8 +90,22 @@ def _schema_errors(tool: Tool, arguments: dict[str, Any]) -> dict[str, list[str]
                     fields.setdefault(name, []).append("Unknown argument.")
         else:
             path = "/".join(str(p) for p in err.absolute_path) or "non_field_errors"
-            fields.setdefault(path, []).append(err.message)
+            fields.setdefault(path, []).append(_message(err))
     return fields
+
+
+_BOUNDS = {"maxLength": "At most {} characters.", "maxItems": "At most {} items.",
+           "maxProperties": "At most {} keys."}
+MESSAGE_LIMIT = 200
+
+
+def _message(err: Any) -> str:
+    """jsonschema's message without the refused value when a bound refused it (a 100 KB argument is
+    not echoed back, nor into the call log), and never longer than MESSAGE_LIMIT."""
+    if err.validator in _BOUNDS:
+        return _BOUNDS[err.validator].format(err.validator_value)
+    text = str(err.message)
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 1] + "…"
 
 
 def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:

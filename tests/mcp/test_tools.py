@@ -145,6 +145,9 @@ def test_domain_errors_are_is_error_results(mcp, tool, args, code, details):
     ("list_customers", {"limit": 0}, {"limit": ["0 is less than the minimum of 1"]}),
     ("list_customers", {"limit": "5"}, {"limit": ["'5' is not of type 'integer'"]}),
     ("list_customers", {"status": "weird"}, {"status": ["'weird' is not one of ['active', 'blocked', 'closed']"]}),
+    # A bound's refusal does not echo the value back (nor into the call log).
+    ("create_customer", {"email": "a@example.com", "name": "x" * 100_000, "idempotency_key": "k"},
+     {"name": ["At most 200 characters."]}),
 ])
 def test_arguments_breaking_the_schema_are_validation_errors_and_run_nothing(mcp, tool, args, fields):
     error = mcp.error(tool, args)
