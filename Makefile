@@ -85,6 +85,7 @@ docs: install schema ## Regenerate docs/schema.yml, the tables of docs/SECURITY.
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py security_doc
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py audit_doc
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py events_doc
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py dashboards_doc
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py mcp_tools --write-readme
 
 mcp-tools-doc: install ## Print the README's MCP tool list, generated from the registry

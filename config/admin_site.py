@@ -49,8 +49,20 @@ class BackOfficeAdminSite(OTPAdminSite):
         custom = [
             path("login/verify/", self.login_verify, name="login_verify"),
             path("login/enroll/", self.login_enroll, name="login_enroll"),
+            path("dashboards/<slug:name>/", self.admin_view(self.dashboard), name="dashboard"),
         ]
         return custom + super().get_urls()
+
+    # --- dashboards (monitoring.dashboards): the overview on the home page, one page per area ----------
+    def index(self, request, extra_context=None):
+        from monitoring.dashboards.views import overview_context
+
+        return super().index(request, {**overview_context(request), **(extra_context or {})})
+
+    def dashboard(self, request, name):
+        from monitoring.dashboards.views import dashboard
+
+        return dashboard(request, name)
 
     # --- step 1: password ---------------------------------------------------------------
     @method_decorator_never_cache_csrf

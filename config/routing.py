@@ -1,2 +1,8 @@
 # WebSocket routes; the monitoring app adds the live feed here.
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from monitoring.live import DashboardConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/dashboard/", DashboardConsumer.as_asgi()),
+]

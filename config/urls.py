@@ -20,6 +20,10 @@ api_v1 = [
     path("", include("webhooks.urls")),
     path("", include("monitoring.urls_alerts")),
     path("", include("monitoring.urls_requestlog")),
+    path("", include("monitoring.urls_analytics_revenue")),
+    path("", include("monitoring.urls_analytics_customers")),
+    path("", include("monitoring.urls_analytics_reports")),
+    path("", include("monitoring.urls_analytics_overview")),
 ]
 
 class FaviconView(RedirectView):

@@ -127,6 +127,9 @@ class AuditEvent(models.Model):
             # The audit trail's filters, newest first (compliance.selectors.audit_event_list).
             models.Index(fields=["actor_id", "-occurred_at"], name="audit_actor_time_idx"),
             models.Index(fields=["action", "-occurred_at"], name="audit_action_time_idx"),
+            # The changelist's actor type filter: its options read by skipping through this index
+            # (core.admin_base.IndexedValuesFilter), the filtered list newest first.
+            models.Index(fields=["actor_type", "-occurred_at"], name="audit_actor_type_time_idx"),
         ]
 
     def __str__(self) -> str:

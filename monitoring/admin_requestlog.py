@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from core.admin_base import ReadOnlyAdmin
+from core.admin_base import LargeTableAdminMixin, ReadOnlyAdmin
 
 from .models import RequestLog
 from .requestlog import retention_cutoff
@@ -82,7 +82,7 @@ def _json_block(value: Any, truncated: bool) -> str:
 
 
 @admin.register(RequestLog)
-class RequestLogAdmin(ReadOnlyAdmin):
+class RequestLogAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     """Every /api/ request and MCP tool call of the last REQUEST_LOG_RETENTION_DAYS days (bodies redacted)."""
 
     list_display = ("created", "endpoint", "status", "duration", "key", "request_id")

@@ -33,5 +33,15 @@ class MonitoringConfig(AppConfig):
 
         receivers.connect()
 
-        # request log: its operations and the daily purge
-        from . import operations_requestlog, tasks_requestlog  # noqa: F401
+        # request log: its operations and the daily purge; dashboards and analytics (monitoring/analytics): the
+        # operations of each part, the daily revenue forecast, the custom reports' audit actions
+        from . import (  # noqa: F401
+            audit_reports,
+            operations_analytics_customers,
+            operations_analytics_overview,
+            operations_analytics_reports,
+            operations_analytics_revenue,
+            operations_requestlog,
+            tasks_requestlog,
+            tasks_revenue,
+        )

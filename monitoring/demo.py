@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import demo_alerts, demo_errors, demo_health, demo_metrics, demo_requestlog
+from . import demo_alerts, demo_errors, demo_health, demo_metrics, demo_requestlog, demo_revenue
 
 
 def seed(*, rng: Any, stdout: Any) -> None:
@@ -13,3 +13,4 @@ def seed(*, rng: Any, stdout: Any) -> None:
     demo_requestlog.seed(rng=rng, stdout=stdout)
     demo_errors.seed(rng=rng, stdout=stdout)
     demo_alerts.seed(rng=rng, stdout=stdout)
+    demo_revenue.seed(rng=rng, stdout=stdout)

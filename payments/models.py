@@ -99,6 +99,16 @@ class Payment(ActorStamped, Timestamped):
             # index alone on PostgreSQL; only labelled payments (reviewed, disputed) are in it.
             models.Index(fields=["merchant_reference", "created"], include=["fraud_label", "id"],
                          condition=Q(fraud_label__isnull=False), name="payment_merchant_label_idx"),
+            # The changelist's risk decision filter: its options read by skipping through this index
+            # (core.admin_base.IndexedValuesFilter), the filtered list newest first.
+            models.Index(fields=["risk_decision", "-created"], name="payment_risk_decision_idx"),
+            # The review queue's count on every dashboard: only the few payments awaiting review.
+            models.Index(fields=["created"], condition=Q(review_status="pending"), name="payment_review_pending_idx"),
+            # Revenue by capture time (monitoring revenue page): a period's captured payments read from
+            # the index alone on PostgreSQL (the amounts and the groupings are included).
+            models.Index(fields=["captured_at"], include=["currency", "amount_captured", "fee_amount", "method",
+                                                          "provider"],
+                         condition=Q(amount_captured__gt=0), name="payment_captured_at_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -151,6 +161,12 @@ class PaymentAttempt(models.Model):
     class Meta:
         ordering = ["payment", "sequence"]
         constraints = [models.UniqueConstraint(fields=["payment", "sequence"], name="attempt_payment_seq_uniq")]
+        indexes = [
+            # Provider performance over a period (payments dashboard): the period's attempts from the index
+            # alone on PostgreSQL instead of a scan of every attempt.
+            models.Index(fields=["created"], include=["provider", "status", "latency_ms", "id"],
+                         name="attempt_created_idx"),
+        ]
 
     def __str__(self):
         return f"{self.id} {self.provider} {self.status}"

@@ -8,7 +8,7 @@ $PY scripts/ensure_env.py
 $PY manage.py migrate --noinput >/dev/null
 $PY manage.py collectstatic --noinput >/dev/null
 PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')
-OUT=$($PY manage.py create_staff_user --username demo --password "$PASSWORD" --role admin --reset)
+OUT=$($PY manage.py create_staff_user --username demo --password="$PASSWORD" --role admin --reset)
 # After the staff user: the seed's PCI self-assessment and request metrics see who will log in.
 $PY manage.py seed_demo
 URI=$(echo "$OUT" | tail -n 1)

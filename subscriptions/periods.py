@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import TypeVar
+
+# A day or a moment: the dashboards' cohorts step month starts (dates), billing steps moments.
+_Day = TypeVar("_Day", bound=dt.date)
 
 MONTHS_PER = {"month": 1, "year": 12}
 DAYS_PER = {"day": 1, "week": 7}
 
 
-def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+def add_months(moment: _Day, months: int) -> _Day:
     index = moment.year * 12 + (moment.month - 1) + months
     year, month = divmod(index, 12)
     month += 1

@@ -32,6 +32,9 @@ _WORDED_CODES = {
     "invalid_period", "too_many_points",
     "invalid_metric_time",  # a measurement's time is within the last 7 days: relative to now
     "invalid_metric_tags",  # tag values are printable (str.isprintable), beyond a JSON Schema pattern
+    # A custom report names a saved report or gives its metrics (at least one): an either-or across fields.
+    "invalid_report_definition",
+    "unknown_report_filter",  # filter names are an object's keys: OpenAPI 3.0 cannot list allowed keys
 }
 # The largest amount is 10**15 minor units: its major units depend on the currency's digits.
 _TOO_LARGE = ("invalid_amount", "The amount is too large.")

@@ -12,7 +12,14 @@ from django.contrib.admin.utils import unquote
 from django.utils import formats, timezone
 
 from core.admin_add import OperationAddMixin, operation_create
-from core.admin_base import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, money_text
+from core.admin_base import (
+    IndexedValuesFilter,
+    LargeTableAdminMixin,
+    MoneyAdminMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    money_text,
+)
 from core.admin_ops import OperationActionsMixin, operation_action
 from core.context import Actor
 from core.errors import DomainError
@@ -132,9 +139,9 @@ class PostingInline(MoneyAdminMixin, ReadOnlyInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(OperationActionsMixin, ReadOnlyAdmin):
+class JournalEntryAdmin(LargeTableAdminMixin, OperationActionsMixin, ReadOnlyAdmin):
     list_display = ("id", "kind", "description", "actor_label", "reverses", "created")
-    list_filter = ("kind",)
+    list_filter = (("kind", IndexedValuesFilter),)
     search_fields = ("=id", "=idempotency_key")
     inlines = [PostingInline]
     operation_actions = (operation_action("reverse_journal_entry", label="Reverse", id_field="entry_id"),)

@@ -144,6 +144,12 @@ else:
         "store_processed": False,
     }
 
+# Live dashboards (monitoring.live): pages open the /ws/dashboard/ socket when they are served over ASGI
+# (Daphne: make run, Procfile), or always when this is true (a proxy routes /ws/ to Daphne beside a WSGI
+# server: docker-compose's ws service); false never. Unset means "when served over ASGI".
+DASHBOARD_LIVE_WEBSOCKET: bool | None = env.bool("DASHBOARD_LIVE_WEBSOCKET", default=None)
+DASHBOARD_LIVE_POLL_SECONDS = 1.5
+
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"

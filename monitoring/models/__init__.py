@@ -4,7 +4,10 @@ from .alerts import Alert, AlertNote, AlertRule
 from .errors import ErrorGroup, ErrorOccurrence
 from .health import HealthCheck, LedgerVerification, WorkerHeartbeat
 from .metrics import PerformanceMetric, RequestMetricMinute
+from .reports import SavedReport
 from .requestlog import RequestLog
+from .revenue import RevenueForecast
 
 __all__ = ["Alert", "AlertNote", "AlertRule", "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification",
-           "PerformanceMetric", "RequestLog", "RequestMetricMinute", "WorkerHeartbeat"]
+           "PerformanceMetric", "RequestLog", "RequestMetricMinute", "RevenueForecast", "SavedReport",
+           "WorkerHeartbeat"]

@@ -20,11 +20,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Window as Over
+from django.db.models.functions import Lag
 
 from core import clock
 
 from ..models import Invoice, Subscription, SubscriptionEvent
 from ..periods import add_months
+from ..services.common import PAYING
 
 
 def _rate(numerator: int, denominator: int) -> str | None:
@@ -121,3 +128,43 @@ def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None
         "trial_conversion": {"trials_ended": len(ended), "converted": converted,
                              "rate": _rate(converted, len(ended))},
     }
+
+
+def mrr_at(instants: dict[str, dt.datetime], currency: str | None = None) -> dict[str, dict[str, Any]]:
+    """Per named instant: paying subscriptions (active or past_due) and MRR per currency, in one query over the
+    history (the dashboards' overview reads it): each event adds the change it made to its subscription (its MRR
+    minus the previous event's, LAG over the subscription), so the state at an instant is the sum of the changes
+    before it. (A correlated "latest event before the instant"
+    subquery per instant took seconds at 40,000 events.) A subscription keeps its plan's currency: a plan
+    change within a subscription never changes the currency."""
+    history: Any = {"partition_by": [F("subscription_id")], "order_by": [F("at").asc(), F("id").asc()]}
+    paying = Case(When(status__in=PAYING, then=Value(1)), default=Value(0), output_field=IntegerField())
+    qs = SubscriptionEvent.objects.filter(at__lt=max(instants.values()))
+    if currency:
+        qs = qs.filter(currency=currency)
+    qs = qs.annotate(
+        paying=paying,
+        mrr_change=F("mrr") - Over(Lag("mrr", default=0), **history),
+        paying_change=paying - Over(Lag(paying, default=0), **history),
+    )
+    # Grouping over a window function needs the window in a subquery, which the ORM writes only for an
+    # ungrouped aggregate(): the outer GROUP BY is written here, over the ORM's own (parametrised) SQL.
+    # No ORDER BY inside (the model's ordering would sort the whole history a second time for nothing).
+    inner, params = qs.values("currency", "at", "mrr_change", "paying_change").order_by().query.sql_with_params()
+    names = list(instants)
+    sums = ", ".join(
+        "SUM(CASE WHEN h.at < %s THEN h.mrr_change END), SUM(CASE WHEN h.at < %s THEN h.paying_change END)"
+        for _ in names
+    )
+    moments = [connection.ops.adapt_datetimefield_value(instants[n]) for n in names for _ in range(2)]
+    sql = f"SELECT h.currency, {sums} FROM ({inner}) h GROUP BY h.currency ORDER BY h.currency"
+    out: dict[str, dict[str, Any]] = {name: {"active": 0, "mrr": {}} for name in names}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*moments, *params])
+        for currency_code, *values in cursor.fetchall():
+            for i, name in enumerate(names):
+                mrr, active = values[2 * i], values[2 * i + 1]
+                out[name]["active"] += int(active or 0)
+                if mrr:
+                    out[name]["mrr"][currency_code] = int(mrr)
+    return out

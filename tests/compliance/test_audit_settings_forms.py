@@ -35,6 +35,8 @@ FORMS = {
     "monitoring.AlertRule": ({"name": "walk", "kind": "disk_space", "enabled": "on", "params": "{}", "route": "",
                               "window_minutes": 5, "recipients": '["ops@example.com"]', "severity_floor": "low",
                               "severity_override": ""}, "alert_rule.created"),
+    "monitoring.SavedReport": ({"name": "walk", "definition": '{"metrics": ["payment_count"], "from": "2026-11-01", '
+                                                              '"to": "2026-11-30"}'}, "saved_report.created"),
     # A custom add view through api_key_create (audited: api_key.created); keys are never edited.
     "accounts.ApiKey": None,
 }

@@ -144,3 +144,16 @@ def test_rest_refuses_card_numbers_behind_a_non_breaking_space_in_a_body(api, sa
     assert (response.status_code, response.json()["error"]["code"]) == (400, "raw_card_data_not_allowed")
     assert response.json()["error"]["details"] == {"field": "description"}
     assert Payment.objects.count() == 0
+
+
+def test_a_card_number_as_an_object_key_is_refused_without_echoing_it(api):
+    response = api.post("/api/v1/analytics/reports", {"metrics": ["payment_count"], "filters": {PAN: ["x"]}},
+                        format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "raw_card_data_not_allowed",
+        "message": "Card numbers must not be sent to this API; use a provider token.",
+        "details": {"field": "filters.<card number>"}}
+    assert PAN not in response.content.decode()
+    assert find_pan_field({"a": {f"order {PAN}": 1}}) == "a.<card number>"
+    assert find_pan_field({"k" * 500: PAN}) == "k" * 100

@@ -1,0 +1,471 @@
+"""Customers: RFM segments, cohort retention, top customers, new customers, and one customer's behaviour.
+
+What counts: a customer's succeeded payments (`Payment.status == succeeded`) whose `created` time falls in the
+period [since, until) (the indexed column every list reads; a payment succeeds seconds after it is created),
+restricted to the period's currency when one is chosen. Money is `amount_captured` in minor units, per currency.
+
+RFM (docs/dashboards/customers.md has the segment table):
+- recency R: days from the customer's last succeeded payment in the period to the period's last day (0 = paid on it);
+- frequency F: succeeded payments in the period (all currencies);
+- monetary M: captured amount in the period, per currency.
+Each is scored 1-5 by quintile over the customers who paid in the period, with ties sharing a score: a value's
+position is the mid-point of its tie group, p = (customers below + half of those equal) / customers, and its
+score is 1 + floor(5 p) (so 5 distinct values score 1..5 and a lone customer scores 3). Fewer days since the last
+payment, more payments and more money score higher. Amounts in different currencies are not comparable, so M is
+scored within each currency and a customer's M is their best currency's score. The segment comes from R and
+FM = round half up((F + M) / 2) through SEGMENTS.
+
+The per-customer aggregates come from one GROUP BY query; scoring sorts those rows in Python (no per-customer query).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import (
+    ExtractHour,
+    ExtractIsoWeekDay,
+    RowNumber,
+    TruncDate,
+    TruncMonth,
+)
+
+from accounts.models import Customer
+from accounts.selectors import customer_get
+from payments.models import Payment
+from subscriptions.periods import add_months
+
+from ..dashboards.period import Period
+from . import rate
+
+TOP_CUSTOMERS = 10  # per currency
+COHORT_MONTHS = 12  # months followed after the first one
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    label: str
+    recency: tuple[int, ...]  # R scores
+    fm: tuple[int, ...]  # FM scores
+    description: str
+
+
+# Every (R, FM) pair of 1..5 x 1..5 is in exactly one segment (a test checks it); first match wins.
+SEGMENTS: tuple[Segment, ...] = (
+    Segment("champions", "Champions", (4, 5), (4, 5), "Paid recently, often and much."),
+    Segment("loyal", "Loyal", (3,), (4, 5), "Pay often and much, a little less recently."),
+    Segment("potential_loyalists", "Potential loyalists", (4, 5), (3,), "Recent, with average frequency and spend."),
+    Segment("new", "New", (5,), (1, 2), "Paid very recently, little so far."),
+    Segment("promising", "Promising", (4,), (1, 2), "Paid recently, little so far."),
+    Segment("need_attention", "Need attention", (3,), (1, 2, 3), "Middling recency, frequency and spend."),
+    Segment("cannot_lose", "Cannot lose", (1, 2), (5,), "Were among the best, not seen for a while."),
+    Segment("at_risk", "At risk", (1, 2), (3, 4), "Paid often or much, not recently."),
+    Segment("hibernating", "Hibernating", (2,), (1, 2), "Little, and not recently."),
+    Segment("lost", "Lost", (1,), (1, 2), "Least recent, least frequent, least spend."),
+)
+SEGMENT_NAMES = tuple(s.name for s in SEGMENTS)
+
+
+def segment_for(recency: int, fm: int) -> str:
+    return next(s.name for s in SEGMENTS if recency in s.recency and fm in s.fm)
+
+
+def quintile_scores(values: dict[Hashable, Any]) -> dict[Hashable, int]:
+    """Score 1..5 per key by the mid-rank quintile of its value among all values (ties share a score)."""
+    n = len(values)
+    counts = Counter(values.values())
+    score_of: dict[Any, int] = {}
+    below = 0
+    for value in sorted(counts):
+        equal = counts[value]
+        score_of[value] = 1 + (5 * (2 * below + equal)) // (2 * n)
+        below += equal
+    return {key: score_of[value] for key, value in values.items()}
+
+
+def div_half_up(numerator: int, denominator: int) -> int:
+    """Integer division rounded half up (non-negative amounts), for averages in minor units."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def median(sorted_values: list[int]) -> int:
+    n = len(sorted_values)
+    middle = n // 2
+    if n % 2:
+        return sorted_values[middle]
+    return div_half_up(sorted_values[middle - 1] + sorted_values[middle], 2)
+
+
+def payments_in(period: Period) -> QuerySet[Payment]:
+    return Payment.objects.filter(period.within())
+
+
+def succeeded_in(period: Period) -> QuerySet[Payment]:
+    return payments_in(period).filter(status=Payment.Status.SUCCEEDED)
+
+
+# --- RFM -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CustomerRfm:
+    customer_id: str
+    recency_days: int
+    frequency: int
+    monetary: dict[str, int]  # currency -> captured minor units
+    r: int = 0
+    f: int = 0
+    m: int = 0
+    segment: str = ""
+
+    @property
+    def fm(self) -> int:
+        return (self.f + self.m + 1) // 2
+
+
+@dataclass
+class Rfm:
+    customers: dict[str, CustomerRfm] = field(default_factory=dict)
+
+    def segment_counts(self) -> list[dict[str, Any]]:
+        counts = Counter(c.segment for c in self.customers.values())
+        total = len(self.customers)
+        return [
+            {
+                "segment": s.name,
+                "label": s.label,
+                "customers": counts.get(s.name, 0),
+                "share": rate(counts.get(s.name, 0), total) if total else None,
+            }
+            for s in SEGMENTS
+        ]
+
+    def spending(self) -> list[dict[str, Any]]:
+        """Per currency: paying customers, total, and the average, median and largest per customer."""
+        per_currency: dict[str, list[int]] = defaultdict(list)
+        for customer in self.customers.values():
+            for currency, amount in customer.monetary.items():
+                per_currency[currency].append(amount)
+        out = []
+        for currency in sorted(per_currency):
+            amounts = sorted(per_currency[currency])
+            total = sum(amounts)
+            out.append(
+                {
+                    "currency": currency,
+                    "customers": len(amounts),
+                    "total": total,
+                    "average": div_half_up(total, len(amounts)),
+                    "median": median(amounts),
+                    "max": amounts[-1],
+                }
+            )
+        return out
+
+
+def rfm(period: Period) -> Rfm:
+    rows = (
+        succeeded_in(period)
+        .values("customer_id", "currency")
+        .annotate(last=Max("created"), payments=Count("id"), captured=Sum("amount_captured"))
+        .order_by()
+    )
+    result = Rfm()
+    monetary_by_currency: dict[str, dict[Hashable, int]] = defaultdict(dict)
+    for row in rows:
+        days = (period.end - row["last"].astimezone(dt.UTC).date()).days
+        customer = result.customers.get(row["customer_id"])
+        if customer is None:
+            customer = result.customers[row["customer_id"]] = CustomerRfm(row["customer_id"], days, 0, {})
+        customer.recency_days = min(customer.recency_days, days)
+        customer.frequency += row["payments"]
+        customer.monetary[row["currency"]] = row["captured"] or 0
+        monetary_by_currency[row["currency"]][row["customer_id"]] = row["captured"] or 0
+    if not result.customers:
+        return result
+    recency = quintile_scores({k: -c.recency_days for k, c in result.customers.items()})
+    frequency = quintile_scores({k: c.frequency for k, c in result.customers.items()})
+    monetary: dict[Hashable, int] = defaultdict(int)
+    for amounts in monetary_by_currency.values():
+        for key, score in quintile_scores(amounts).items():
+            monetary[key] = max(monetary[key], score)
+    for key, customer in result.customers.items():
+        customer.r, customer.f, customer.m = recency[key], frequency[key], monetary[key]
+        customer.segment = segment_for(customer.r, customer.fm)
+    return result
+
+
+# --- Cohorts -------------------------------------------------------------------------------------------------
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _months_between(first: dt.date, later: dt.date) -> int:
+    return (later.year - first.year) * 12 + later.month - first.month
+
+
+def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(value, str):  # SQLite's raw rows: "2026-03-01 00:00:00"
+        return dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):  # naive from a raw PostgreSQL row: already UTC
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
+    return value
+
+
+def cohort_retention(period: Period) -> list[dict[str, Any]]:
+    """One row per cohort month (the month of a customer's first succeeded payment ever), from the period's first
+    month, or 11 months before its last month when that is earlier (a cohort table needs months to follow), to
+    its last month. `m0`..`m12`: the share of the cohort with a succeeded payment in that month after the first
+    (m0 is 1 by definition); months after the period's last month are empty (not happened yet)."""
+    end_month = _month_start(period.end)
+    first_month = min(_month_start(period.start), add_months(end_month, -(COHORT_MONTHS - 1)))
+    window_start = dt.datetime.combine(first_month, dt.time.min, tzinfo=dt.UTC)
+    succeeded = Payment.objects.filter(status=Payment.Status.SUCCEEDED)
+    if period.currency:
+        succeeded = succeeded.filter(currency=period.currency)
+    # A customer is in a cohort of the table when they had no succeeded payment before its first month (an
+    # anti-join on the customer index); their cohort is then their earliest month in the table (a window over
+    # their payments), and Django cannot GROUP BY a window's value, so the counting wraps its SQL.
+    earlier = succeeded.filter(customer=OuterRef("customer"), created__lt=window_start)
+    pairs = (
+        succeeded.filter(created__gte=window_start, created__lt=period.until)
+        .filter(~Exists(earlier))
+        .annotate(month=TruncMonth("created"))
+        .annotate(cohort=Window(Min("month"), partition_by=[F("customer_id")]))
+        .values("customer_id", "month", "cohort")
+        .order_by()
+    )
+    sql, params = pairs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT cohort, month, COUNT(DISTINCT customer_id) FROM ({sql}) pairs GROUP BY cohort, month", params
+        )
+        rows = [{"cohort": c, "month": m, "customers": n} for c, m, n in cursor.fetchall()]
+    active: dict[dt.date, dict[int, int]] = defaultdict(dict)
+    for counted in rows:
+        cohort = _as_date(counted["cohort"])
+        active[cohort][_months_between(cohort, _as_date(counted["month"]))] = counted["customers"]
+    out: list[dict[str, Any]] = []
+    for cohort in sorted(active):
+        size = active[cohort].get(0, 0)
+        row: dict[str, Any] = {"cohort": cohort.strftime("%Y-%m"), "customers": size}
+        for offset in range(COHORT_MONTHS + 1):
+            followed = add_months(cohort, offset) <= end_month
+            row[f"m{offset}"] = rate(active[cohort].get(offset, 0), size) if followed and size else None
+        out.append(row)
+    return out
+
+
+# --- Top and new customers -----------------------------------------------------------------------------------
+
+
+def top_customers(period: Period, limit: int = TOP_CUSTOMERS) -> list[dict[str, Any]]:
+    """The `limit` customers with the largest captured volume in each currency (ties: more payments, then id)."""
+    ranked = (
+        succeeded_in(period)
+        .values("customer_id", "currency")
+        .annotate(
+            volume=Sum("amount_captured"),
+            payments=Count("id"),
+            name=Max("customer__name"),
+            email=Max("customer__email"),
+        )
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("currency")],
+                order_by=[F("volume").desc(), F("payments").desc(), F("customer_id").asc()],
+            )
+        )
+        .filter(rank__lte=limit)
+        .order_by("currency", "rank")
+    )
+    return [dict(row) for row in ranked]
+
+
+def new_customers_by_day(period: Period) -> list[dict[str, Any]]:
+    """Per day: customers created (signed up) that day, and customers whose first succeeded payment ever (in the
+    period's currency when chosen) was that day. Days with neither are left out."""
+    signed_up = (
+        Customer.objects.filter(created__gte=period.since, created__lt=period.until)
+        .annotate(day=TruncDate("created"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    succeeded = Payment.objects.filter(status=Payment.Status.SUCCEEDED)
+    if period.currency:
+        succeeded = succeeded.filter(currency=period.currency)
+    first_paid = succeeded.filter(customer=OuterRef("pk")).order_by("created").values("created")[:1]
+    first_payers = (
+        Customer.objects.filter(pk__in=succeeded_in(period).values("customer_id"))
+        .annotate(first=Subquery(first_paid))
+        .filter(first__gte=period.since)
+        .annotate(day=TruncDate("first"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    days: dict[dt.date, dict[str, Any]] = {}
+    for key, rows in (("signed_up", signed_up), ("first_paid", first_payers)):
+        for row in rows:
+            day = _as_date(row["day"])
+            days.setdefault(day, {"day": day.isoformat(), "signed_up": 0, "first_paid": 0})[key] = row["n"]
+    return [days[d] for d in sorted(days)]
+
+
+# --- Summary (tiles) -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    paying_customers: int
+    repeat_customers: int
+    new_customers: int
+    revenue: dict[str, tuple[int, int]]  # currency -> (captured, paying customers in that currency)
+
+    @property
+    def repeat_rate(self) -> Decimal | None:
+        return rate(self.repeat_customers, self.paying_customers)
+
+    def average_revenue(self, currency: str) -> int | None:
+        captured, customers = self.revenue.get(currency, (0, 0))
+        return div_half_up(captured, customers) if customers else None
+
+
+def summary(period: Period) -> Summary:
+    succeeded = succeeded_in(period)
+    per_customer = succeeded.values("customer_id").annotate(n=Count("id")).order_by()
+    counts = Customer.objects.aggregate(
+        paying=Count("pk", filter=Q(pk__in=per_customer.values("customer_id"))),
+        repeat=Count("pk", filter=Q(pk__in=per_customer.filter(n__gte=2).values("customer_id"))),
+        new=Count("pk", filter=Q(created__gte=period.since, created__lt=period.until)),
+    )
+    revenue = {
+        row["currency"]: (row["captured"] or 0, row["customers"])
+        for row in succeeded.values("currency")
+        .annotate(captured=Sum("amount_captured"), customers=Count("customer_id", distinct=True))
+        .order_by("currency")
+    }
+    return Summary(counts["paying"], counts["repeat"], counts["new"], revenue)
+
+
+# --- One customer --------------------------------------------------------------------------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def customer_behavior(period: Period, customer_id: str) -> dict[str, Any]:
+    """One customer's segment (scored among everyone who paid in the period), spending per currency, methods,
+    hours and weekdays, refund and failure ratios, engagement, and the change against the previous period.
+    Raises not_found (404) for an unknown customer."""
+    customer = customer_get(customer_id=customer_id)
+    scores = rfm(period).customers.get(customer.pk)
+    mine = payments_in(period).filter(customer=customer)
+    succeeded = mine.filter(status=Payment.Status.SUCCEEDED)
+    amounts: dict[str, list[int]] = defaultdict(list)
+    refunded: dict[str, int] = defaultdict(int)
+    refunded_payments = 0
+    for currency, captured, refund in succeeded.order_by("currency", "amount_captured").values_list(
+        "currency", "amount_captured", "amount_refunded"
+    ):
+        amounts[currency].append(captured)
+        refunded[currency] += refund
+        refunded_payments += 1 if refund else 0
+    spending: list[dict[str, Any]] = [
+        {
+            "currency": c,
+            "payments": len(v),
+            "total": sum(v),
+            "average": div_half_up(sum(v), len(v)),
+            "median": median(v),
+            "refunded": refunded[c],
+            "refund_ratio": rate(refunded[c], sum(v)),
+        }
+        for c, v in sorted(amounts.items())
+    ]
+    statuses = dict(mine.values_list("status").annotate(n=Count("id")).order_by())
+    attempted = sum(statuses.values())
+    methods = [
+        {"method": row["method"], "payments": row["n"]}
+        for row in succeeded.values("method").annotate(n=Count("id")).order_by("-n", "method")
+    ]
+    hours = dict(succeeded.annotate(h=ExtractHour("created")).values_list("h").annotate(n=Count("id")).order_by())
+    weekdays = dict(
+        succeeded.annotate(d=ExtractIsoWeekDay("created")).values_list("d").annotate(n=Count("id")).order_by()
+    )
+    ever = Payment.objects.filter(customer=customer, status=Payment.Status.SUCCEEDED).aggregate(
+        first=Min("created"), last=Max("created")
+    )
+    days_active = succeeded.annotate(day=TruncDate("created")).values("day").distinct().count()
+    previous = _totals(succeeded_in(period.previous()).filter(customer=customer))
+    current: dict[str, dict[str, Any]] = {str(row["currency"]): row for row in spending}
+    trend = [
+        {
+            "currency": c,
+            "total": current.get(c, {}).get("total", 0),
+            "previous_total": previous.get(c, (0, 0))[0],
+            "payments": current.get(c, {}).get("payments", 0),
+            "previous_payments": previous.get(c, (0, 0))[1],
+        }
+        for c in sorted(set(current) | set(previous))
+    ]
+    return {
+        "customer": customer,
+        "segment": None
+        if scores is None
+        else {
+            "segment": scores.segment,
+            "recency_score": scores.r,
+            "frequency_score": scores.f,
+            "monetary_score": scores.m,
+            "recency_days": scores.recency_days,
+            "frequency": scores.frequency,
+        },
+        "spending": spending,
+        "preferred_methods": methods,
+        "hours": [{"hour": h, "payments": hours.get(h, 0)} for h in range(24)],
+        "weekdays": [{"weekday": name, "payments": weekdays.get(i, 0)} for i, name in enumerate(WEEKDAYS, start=1)],
+        "payments": attempted,
+        "succeeded": statuses.get(Payment.Status.SUCCEEDED, 0),
+        "failed": statuses.get(Payment.Status.FAILED, 0),
+        "failure_ratio": rate(statuses.get(Payment.Status.FAILED, 0), attempted),
+        "refunded_payments": refunded_payments,
+        "refunded_payment_ratio": rate(refunded_payments, statuses.get(Payment.Status.SUCCEEDED, 0)),
+        "first_payment_at": ever["first"],
+        "last_payment_at": ever["last"],
+        "days_active": days_active,
+        "trend": trend,
+    }
+
+
+def _totals(payments: QuerySet[Payment]) -> dict[str, tuple[int, int]]:
+    return {
+        row["currency"]: (row["total"] or 0, row["n"])
+        for row in payments.values("currency").annotate(total=Sum("amount_captured"), n=Count("id")).order_by()
+    }
+
+
+def all_customers_behavior(period: Period) -> dict[str, Any]:
+    """Everyone who paid in the period: segment counts and shares, spending distribution per currency, and the
+    summary figures of the customers page."""
+    scored = rfm(period)
+    numbers = summary(period)
+    return {
+        "paying_customers": numbers.paying_customers,
+        "repeat_customers": numbers.repeat_customers,
+        "repeat_rate": numbers.repeat_rate,
+        "new_customers": numbers.new_customers,
+        "segments": scored.segment_counts(),
+        "spending": scored.spending(),
+    }

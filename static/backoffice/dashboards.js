@@ -1,0 +1,205 @@
+// Draws each dashboard chart from the JSON its page put in a json_script element (no inline script: the
+// Content-Security-Policy allows scripts from 'self' only). The table under each chart holds the same data.
+(function () {
+  "use strict";
+
+  var UNITS = {money: "", rate: " %", ms: " ms", int: "", decimal: ""};
+
+  function chartType(kind) {
+    if (kind === "stacked") return "bar";
+    return kind;
+  }
+
+  function draw(figure) {
+    var name = figure.getAttribute("data-chart");
+    var dataElement = document.getElementById("chart-" + name + "-data");
+    var canvas = figure.querySelector("canvas");
+    if (!dataElement || !canvas || typeof Chart === "undefined") return null;
+    var payload = JSON.parse(dataElement.textContent);
+    if (payload.kind === "table") return null;
+    var stacked = payload.kind === "stacked";
+    var options = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      interaction: {mode: "index", intersect: false},
+      plugins: {
+        legend: {display: payload.datasets.length > 1 || payload.kind === "doughnut"},
+        tooltip: {
+          callbacks: {
+            label: function (item) {
+              var unit = UNITS[item.dataset.unit] || "";
+              return item.dataset.label + ": " + Number(item.parsed.y !== undefined ? item.parsed.y : item.parsed)
+                .toLocaleString() + unit;
+            }
+          }
+        }
+      }
+    };
+    if (payload.kind !== "doughnut") {
+      options.scales = {x: {stacked: stacked}, y: {stacked: stacked, beginAtZero: true}};
+    }
+    var datasets = payload.datasets.map(function (d) {
+      return {label: d.label, data: d.data, unit: d.unit, spanGaps: true, pointRadius: payload.labels.length > 60 ? 0 : 2};
+    });
+    return new Chart(canvas, {type: chartType(payload.kind), data: {labels: payload.labels, datasets: datasets},
+                              options: options});
+  }
+
+  function drawAll() {
+    var charts = {};
+    document.querySelectorAll("figure.bo-chart[data-chart]").forEach(function (figure) {
+      var chart = draw(figure);
+      if (chart) charts[figure.getAttribute("data-chart")] = chart;
+    });
+    window.boDashboardCharts = charts;
+    document.dispatchEvent(new CustomEvent("bo:charts-drawn", {detail: charts}));
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", drawAll);
+  } else {
+    drawAll();
+  }
+})();
+
+// Live updates: the page listens on /ws/dashboard/ (verified staff only) and, a second after the last event,
+// fetches its own numbers again (?format=json, same period) to refresh tiles and charts without a reload.
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 1000, MAX_ITEMS = 8, MAX_BACKOFF_MS = 30000;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function start(root) {
+    // The server says where its feed is only when it speaks WebSocket (ASGI); otherwise the page stays static.
+    var liveUrl = root.getAttribute("data-live-url");
+    if (!liveUrl || typeof WebSocket === "undefined" || typeof fetch === "undefined") return;
+    var name = root.getAttribute("data-dashboard");
+    var panel = el("section", "bo-live");
+    panel.setAttribute("aria-labelledby", "bo-live-title");
+    var head = el("h2", "bo-live-title", "Live");
+    head.id = "bo-live-title";
+    var state = el("span", "bo-live-state bo-live-connecting", "connecting");
+    state.setAttribute("data-live-state", "connecting");
+    head.appendChild(document.createTextNode(" "));
+    head.appendChild(state);
+    var list = el("ul", "bo-live-list");
+    list.setAttribute("aria-live", "polite");
+    list.setAttribute("data-live-list", "");
+    var empty = el("li", "bo-muted bo-live-empty", "Waiting for new payments, status changes and alerts.");
+    list.appendChild(empty);
+    panel.appendChild(head);
+    panel.appendChild(list);
+    var anchor = root.querySelector(".bo-dash-section, .bo-charts");
+    if (anchor) root.insertBefore(panel, anchor); else root.appendChild(panel);
+
+    function setState(value) {
+      state.textContent = value;
+      state.setAttribute("data-live-state", value);
+      state.className = "bo-live-state bo-live-" + value;
+    }
+
+    function jsonUrl() {
+      var params = new URLSearchParams(window.location.search);
+      params.delete("chart");
+      params.set("format", "json");
+      return "/admin/dashboards/" + encodeURIComponent(name) + "/?" + params.toString();
+    }
+
+    function flash(tile) {
+      tile.classList.remove("bo-tile-live");
+      void tile.offsetWidth;  // restart the animation when the same tile changes twice
+      tile.classList.add("bo-tile-live");
+    }
+
+    function apply(data) {
+      Object.keys(data.tiles || {}).forEach(function (key) {
+        var tile = root.querySelector('[data-tile="' + CSS.escape(key) + '"]');
+        var valueNode = tile && tile.querySelector("[data-tile-value]");
+        var text = data.tiles[key].text;
+        if (valueNode && valueNode.textContent !== text) {
+          valueNode.textContent = text;
+          flash(tile);
+        }
+      });
+      var charts = window.boDashboardCharts || {};
+      Object.keys(data.charts || {}).forEach(function (chartName) {
+        var chart = charts[chartName], payload = data.charts[chartName];
+        if (!chart || !payload.datasets) return;
+        chart.data.labels = payload.labels;
+        payload.datasets.forEach(function (d, i) {
+          if (chart.data.datasets[i]) {
+            chart.data.datasets[i].data = d.data;
+            chart.data.datasets[i].label = d.label;
+          } else {
+            chart.data.datasets.push({label: d.label, data: d.data, unit: d.unit, spanGaps: true});
+          }
+        });
+        chart.data.datasets.length = payload.datasets.length;
+        chart.update();
+      });
+      root.setAttribute("data-live-generated", data.generated_at || "");
+    }
+
+    var timer = null;
+    function refresh() {
+      timer = null;
+      fetch(jsonUrl(), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) { if (data) apply(data); })
+        .catch(function () { setState("error"); });
+    }
+
+    function show(event) {
+      if (empty.parentNode) list.removeChild(empty);
+      var item = el("li", "bo-live-item");
+      var time = el("time", "bo-muted", (event.created || "").slice(11, 19));
+      time.setAttribute("datetime", event.created || "");
+      item.appendChild(time);
+      item.appendChild(document.createTextNode(" " + (event.summary || event.type) + " "));
+      item.appendChild(el("code", "", event.object_id || ""));
+      list.insertBefore(item, list.firstChild);
+      while (list.children.length > MAX_ITEMS) list.removeChild(list.lastChild);
+    }
+
+    var backoff = 1000;
+    function connect() {
+      var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+      var socket = new WebSocket(scheme + window.location.host + liveUrl);
+      setState("connecting");
+      socket.addEventListener("open", function () { backoff = 1000; setState("live"); });
+      socket.addEventListener("message", function (message) {
+        var data;
+        try { data = JSON.parse(message.data); } catch (e) { return; }
+        if (data.type !== "event" || !data.event) return;
+        show(data.event);
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(refresh, DEBOUNCE_MS);
+      });
+      socket.addEventListener("close", function (event) {
+        if (event.code === 4403) { setState("refused"); return; }  // not a verified session: don't retry
+        setState("offline");
+        setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      });
+    }
+    connect();
+  }
+
+  function startAll() {
+    document.querySelectorAll("[data-dashboard][data-live-url]").forEach(start);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startAll);
+  } else {
+    startAll();
+  }
+})();
