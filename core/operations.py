@@ -8,6 +8,7 @@ README's tool list are all built from this one table, so the doors cannot drift 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,11 +83,32 @@ class Operation:
     def render(self, result: Any) -> Any:
         if self.many:
             assert isinstance(result, Page)
-            items = self.output(result.items, many=True).data if self.output else result.items
-            return {"data": list(items), "has_more": result.has_more, "next_cursor": result.next_cursor}
+            if self.output is None:
+                items = list(result.items)
+            else:
+                serializer = _bound_output(self.output)
+                items = [serializer.to_representation(item) for item in result.items]
+            return {"data": items, "has_more": result.has_more, "next_cursor": result.next_cursor}
         if self.output is None:
             return result
-        return dict(self.output(result).data)
+        return dict(_bound_output(self.output).to_representation(result))
+
+
+_bound = threading.local()
+
+
+def _bound_output(cls: type[serializers.Serializer[Any]]) -> serializers.Serializer[Any]:
+    """One instance of an output serializer per thread, its fields built once: DRF builds a serializer's fields
+    anew for every instance it renders (model introspection, deep copies), which was half of what writing an
+    event cost a transfer. Output serializers take no context and keep no per-call state (`to_representation`
+    reads only its argument), so an instance can render any number of objects."""
+    cache: dict[type[serializers.Serializer[Any]], serializers.Serializer[Any]] = _bound.__dict__.setdefault(
+        "serializers", {}
+    )
+    serializer = cache.get(cls)
+    if serializer is None:
+        serializer = cache[cls] = cls()
+    return serializer
 
 
 _registry: dict[str, Operation] = {}
