@@ -44,29 +44,42 @@ def _month_start(moment: dt.datetime) -> dt.datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _snapshots(events: list[SubscriptionEvent], moments: list[dt.datetime]):
-    """For each of the ascending `moments`, in one pass over the events ordered by time: the MRR per
-    (currency, customer) from each subscription's latest event before it, and the (currency, customer)
-    pairs that paid (MRR > 0) at some point before it."""
-    latest: dict[str, SubscriptionEvent] = {}
+def _snapshots(events: list[tuple[dt.datetime, str, str, str, int]], moments: list[dt.datetime]):
+    """For each of the ascending `moments`, in one pass over the events `(at, subscription, currency, customer,
+    mrr)` ordered by time: the MRR per (currency, customer) from each subscription's latest event before it,
+    and the (currency, customer) pairs that paid (MRR > 0) at some point before it. The sums are kept up to
+    date event by event (a key stays while a subscription's latest event is under it, at 0 too), not summed
+    again over every subscription at each moment."""
+    latest: dict[str, tuple[tuple[str, str], int]] = {}
+    state: dict[tuple[str, str], int] = {}
+    members: dict[tuple[str, str], int] = defaultdict(int)
     paid: set[tuple[str, str]] = set()
-    pending = iter(events)
-    event = next(pending, None)
+    position, count = 0, len(events)
     for moment in moments:
-        while event is not None and event.at < moment:
-            latest[event.subscription_id] = event
-            if event.mrr > 0:
-                paid.add((event.currency, event.customer_id))
-            event = next(pending, None)
-        state: dict[tuple[str, str], int] = defaultdict(int)
-        for last in latest.values():
-            state[(last.currency, last.customer_id)] += last.mrr
-        yield state, set(paid)
+        while position < count and events[position][0] < moment:
+            _at, subscription, currency, customer, mrr = events[position]
+            position += 1
+            key = (currency, customer)
+            before = latest.get(subscription)
+            if before is not None:
+                old_key, old_mrr = before
+                members[old_key] -= 1
+                if members[old_key]:
+                    state[old_key] -= old_mrr
+                else:
+                    del state[old_key], members[old_key]
+            state[key] = state.get(key, 0) + mrr
+            members[key] += 1
+            latest[subscription] = (key, mrr)
+            if mrr > 0:
+                paid.add(key)
+        yield dict(state), set(paid)
 
 
 def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None) -> dict:
     as_of = as_of or clock.now()
-    events = list(SubscriptionEvent.objects.filter(at__lte=as_of).order_by("at", "id"))
+    events = list(SubscriptionEvent.objects.filter(at__lte=as_of).order_by("at", "id")
+                  .values_list("at", "subscription_id", "currency", "customer_id", "mrr"))
     first_month = add_months(_month_start(as_of), -(months - 1))
     # Each month's start, then the instant after as_of: a month ends where the next starts, the last at now.
     snapshots = list(_snapshots(events, [add_months(first_month, i) for i in range(months)]
