@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -44,77 +45,100 @@ def _month_start(moment: dt.datetime) -> dt.datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _snapshots(events: list[tuple[dt.datetime, str, str, str, int]], moments: list[dt.datetime]):
-    """For each of the ascending `moments`, in one pass over the events `(at, subscription, currency, customer,
-    mrr)` ordered by time: the MRR per (currency, customer) from each subscription's latest event before it,
-    and the (currency, customer) pairs that paid (MRR > 0) at some point before it. The sums are kept up to
-    date event by event (a key stays while a subscription's latest event is under it, at 0 too), not summed
-    again over every subscription at each moment."""
+@dataclass
+class _Moment:
+    """The MRR state at one moment: per currency [MRR, paying customers, (currency, customer) keys], and the
+    keys that changed since the previous moment: key -> (MRR then, MRR now, paid at some point before then)."""
+
+    totals: dict[str, tuple[int, int, int]]
+    changes: dict[tuple[str, str], tuple[int, int, bool]]
+
+
+def _replay(events: list[tuple[int, str, str, str, int]], moments: int):
+    """For each of `moments` ascending moments, in one pass over the events `(bucket, subscription, currency,
+    customer, mrr)` ordered by time, `bucket` being how many of the moments are at or before the event: the MRR
+    per (currency, customer) is the sum of its subscriptions' latest events before the moment; a key exists
+    while some subscription's latest event is under it (at MRR 0 too). Totals and changes are kept event by
+    event, so a month costs its own events, not a pass over every customer."""
     latest: dict[str, tuple[tuple[str, str], int]] = {}
     state: dict[tuple[str, str], int] = {}
     members: dict[tuple[str, str], int] = defaultdict(int)
     paid: set[tuple[str, str]] = set()
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     position, count = 0, len(events)
-    for moment in moments:
-        while position < count and events[position][0] < moment:
-            _at, subscription, currency, customer, mrr = events[position]
+
+    def change(key: tuple[str, str], delta: int, member_delta: int) -> None:
+        old = state.get(key)
+        members[key] += member_delta
+        new = None
+        if members[key]:
+            new = state[key] = (old or 0) + delta
+        else:
+            del state[key], members[key]
+        total = totals[key[0]]
+        total[0] += (new or 0) - (old or 0)
+        total[1] += ((new or 0) > 0) - ((old or 0) > 0)
+        total[2] += (new is not None) - (old is not None)
+
+    for moment in range(moments):
+        started: dict[tuple[str, str], tuple[int, bool]] = {}
+        while position < count and events[position][0] <= moment:
+            _bucket, subscription, currency, customer, mrr = events[position]
             position += 1
             key = (currency, customer)
             before = latest.get(subscription)
+            touched = (key,) if before is None else (before[0], key)
+            for one in touched:
+                if one not in started:
+                    started[one] = (state.get(one, 0), one in paid)
             if before is not None:
-                old_key, old_mrr = before
-                members[old_key] -= 1
-                if members[old_key]:
-                    state[old_key] -= old_mrr
-                else:
-                    del state[old_key], members[old_key]
-            state[key] = state.get(key, 0) + mrr
-            members[key] += 1
+                change(before[0], -before[1], -1)
+            change(key, mrr, 1)
             latest[subscription] = (key, mrr)
             if mrr > 0:
                 paid.add(key)
-        yield dict(state), set(paid)
+        yield _Moment({currency: (t[0], t[1], t[2]) for currency, t in totals.items() if t[2]},
+                      {key: (then, state.get(key, 0), paid_then) for key, (then, paid_then) in started.items()})
+
+
+def _history(as_of: dt.datetime, moments: list[dt.datetime]) -> list[tuple[int, str, str, str, int]]:
+    """The history up to `as_of` in time order, each event's time replaced by its bucket among the ascending
+    `moments` (computed by the database: loading a hundred thousand time stamps costs more than the rest)."""
+    bucket = Case(*[When(at__lt=moment, then=Value(i)) for i, moment in enumerate(moments)],
+                  default=Value(len(moments)), output_field=IntegerField())
+    return list(SubscriptionEvent.objects.filter(at__lte=as_of).order_by("at", "id").annotate(bucket=bucket)
+                .values_list("bucket", "subscription_id", "currency", "customer_id", "mrr"))
 
 
 def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None) -> dict:
     as_of = as_of or clock.now()
-    events = list(SubscriptionEvent.objects.filter(at__lte=as_of).order_by("at", "id")
-                  .values_list("at", "subscription_id", "currency", "customer_id", "mrr"))
     first_month = add_months(_month_start(as_of), -(months - 1))
     # Each month's start, then the instant after as_of: a month ends where the next starts, the last at now.
-    snapshots = list(_snapshots(events, [add_months(first_month, i) for i in range(months)]
-                                + [as_of + dt.timedelta(microseconds=1)]))
-    current = snapshots[-1][0]
-    totals: dict[str, dict] = {}
-    for (currency, _customer), mrr in sorted(current.items()):
-        row = totals.setdefault(currency, {"currency": currency, "mrr": 0, "customers": 0})
-        if mrr > 0:
-            row["mrr"] += mrr
-            row["customers"] += 1
+    moments = [add_months(first_month, i) for i in range(months)] + [as_of + dt.timedelta(microseconds=1)]
+    replayed = list(_replay(_history(as_of, moments), len(moments)))
     mrr_rows = []
-    for currency, row in sorted(totals.items()):
-        paying = row["customers"]
-        arpu = (2 * row["mrr"] + paying) // (2 * paying) if paying else 0
-        mrr_rows.append({"currency": currency, "mrr": row["mrr"], "arr": row["mrr"] * 12,
-                         "paying_customers": paying, "arpu": arpu})
+    for currency, (mrr, paying, _keys) in sorted(replayed[-1].totals.items()):
+        arpu = (2 * mrr + paying) // (2 * paying) if paying else 0
+        mrr_rows.append({"currency": currency, "mrr": mrr, "arr": mrr * 12, "paying_customers": paying,
+                         "arpu": arpu})
 
     movements = []
     for i in range(months):
-        start = add_months(first_month, i)
-        (before, paid_before), (after, _) = snapshots[i], snapshots[i + 1]
+        month = add_months(first_month, i).strftime("%Y-%m")
+        before, after = replayed[i], replayed[i + 1]
         per_currency: dict[str, dict] = {}
-        for key in sorted(set(before) | set(after)):
-            currency = key[0]
-            row = per_currency.setdefault(currency, dict(
-                month=start.strftime("%Y-%m"), currency=currency, mrr_start=0, mrr_end=0, new=0, expansion=0,
-                contraction=0, churn=0, reactivation=0, customers_start=0, customers_churned=0))
-            s0, s1 = before.get(key, 0), after.get(key, 0)
-            row["mrr_start"] += s0
-            row["mrr_end"] += s1
-            if s0 > 0:
-                row["customers_start"] += 1
+        for currency in sorted(before.totals.keys() | after.totals.keys()):
+            mrr_start, customers_start, _ = before.totals.get(currency, (0, 0, 0))
+            per_currency[currency] = dict(
+                month=month, currency=currency, mrr_start=mrr_start, mrr_end=after.totals.get(currency, (0,))[0],
+                new=0, expansion=0, contraction=0, churn=0, reactivation=0, customers_start=customers_start,
+                customers_churned=0)
+        for key, (s0, s1, paid_before) in after.changes.items():
+            if s0 == s1:  # also a key that came and went within the month: its currency may have no row
+                continue
+            row = per_currency[key[0]]
             if s0 == 0 and s1 > 0:
-                row["reactivation" if key in paid_before else "new"] += s1
+                row["reactivation" if paid_before else "new"] += s1
             elif s0 > 0 and s1 == 0:
                 row["churn"] += s0
                 row["customers_churned"] += 1
