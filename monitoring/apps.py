@@ -34,7 +34,8 @@ class MonitoringConfig(AppConfig):
         receivers.connect()
 
         # request log: its operations and the daily purge; dashboards and analytics (monitoring/analytics): the
-        # operations of each part, the daily revenue forecast, the custom reports' audit actions
+        # operations of each part, the daily revenue forecast, the customer activity rollups, the custom reports'
+        # audit actions
         from . import (  # noqa: F401
             audit_reports,
             operations_analytics_customers,
@@ -44,4 +45,5 @@ class MonitoringConfig(AppConfig):
             operations_requestlog,
             tasks_requestlog,
             tasks_revenue,
+            tasks_rollups,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import demo_alerts, demo_errors, demo_health, demo_metrics, demo_requestlog, demo_revenue
+from . import demo_alerts, demo_errors, demo_health, demo_metrics, demo_requestlog, demo_revenue, demo_rollups
 
 
 def seed(*, rng: Any, stdout: Any) -> None:
@@ -14,3 +14,4 @@ def seed(*, rng: Any, stdout: Any) -> None:
     demo_errors.seed(rng=rng, stdout=stdout)
     demo_alerts.seed(rng=rng, stdout=stdout)
     demo_revenue.seed(rng=rng, stdout=stdout)
+    demo_rollups.seed(rng=rng, stdout=stdout)

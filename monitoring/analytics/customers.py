@@ -28,13 +28,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import (
     ExtractHour,
     ExtractIsoWeekDay,
     RowNumber,
     TruncDate,
-    TruncMonth,
 )
 
 from accounts.models import Customer
@@ -43,6 +42,8 @@ from payments.models import Payment
 from subscriptions.periods import add_months
 
 from ..dashboards.period import Period
+from ..models import CohortMonth, CustomerFirstPayment
+from ..models.rollups import ANY_CURRENCY
 from . import rate
 
 TOP_CUSTOMERS = 10  # per currency
@@ -239,35 +240,15 @@ def cohort_retention(period: Period) -> list[dict[str, Any]]:
     """One row per cohort month (the month of a customer's first succeeded payment ever), from the period's first
     month, or 11 months before its last month when that is earlier (a cohort table needs months to follow), to
     its last month. `m0`..`m12`: the share of the cohort with a succeeded payment in that month after the first
-    (m0 is 1 by definition); months after the period's last month are empty (not happened yet)."""
+    (m0 is 1 by definition); months after the period's last month are empty (not happened yet). Months count
+    whole, from the customer activity rollups (`CohortMonth`, refreshed every five minutes)."""
     end_month = _month_start(period.end)
     first_month = min(_month_start(period.start), add_months(end_month, -(COHORT_MONTHS - 1)))
-    window_start = dt.datetime.combine(first_month, dt.time.min, tzinfo=dt.UTC)
-    succeeded = Payment.objects.filter(status=Payment.Status.SUCCEEDED)
-    if period.currency:
-        succeeded = succeeded.filter(currency=period.currency)
-    # A customer is in a cohort of the table when they had no succeeded payment before its first month (an
-    # anti-join on the customer index); their cohort is then their earliest month in the table (a window over
-    # their payments), and Django cannot GROUP BY a window's value, so the counting wraps its SQL.
-    earlier = succeeded.filter(customer=OuterRef("customer"), created__lt=window_start)
-    pairs = (
-        succeeded.filter(created__gte=window_start, created__lt=period.until)
-        .filter(~Exists(earlier))
-        .annotate(month=TruncMonth("created"))
-        .annotate(cohort=Window(Min("month"), partition_by=[F("customer_id")]))
-        .values("customer_id", "month", "cohort")
-        .order_by()
-    )
-    sql, params = pairs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT cohort, month, COUNT(DISTINCT customer_id) FROM ({sql}) pairs GROUP BY cohort, month", params
-        )
-        rows = [{"cohort": c, "month": m, "customers": n} for c, m, n in cursor.fetchall()]
+    cells = CohortMonth.objects.filter(currency=period.currency or ANY_CURRENCY, cohort__gte=first_month,
+                                       cohort__lte=end_month, month__lte=end_month)
     active: dict[dt.date, dict[int, int]] = defaultdict(dict)
-    for counted in rows:
-        cohort = _as_date(counted["cohort"])
-        active[cohort][_months_between(cohort, _as_date(counted["month"]))] = counted["customers"]
+    for cohort, month, customers in cells.values_list("cohort", "month", "customers"):
+        active[cohort][_months_between(cohort, month)] = customers
     out: list[dict[str, Any]] = []
     for cohort in sorted(active):
         size = active[cohort].get(0, 0)
@@ -308,7 +289,8 @@ def top_customers(period: Period, limit: int = TOP_CUSTOMERS) -> list[dict[str, 
 
 def new_customers_by_day(period: Period) -> list[dict[str, Any]]:
     """Per day: customers created (signed up) that day, and customers whose first succeeded payment ever (in the
-    period's currency when chosen) was that day. Days with neither are left out."""
+    period's currency when chosen) was that day (from the customer activity rollups). Days with neither are left
+    out."""
     signed_up = (
         Customer.objects.filter(created__gte=period.since, created__lt=period.until)
         .annotate(day=TruncDate("created"))
@@ -316,15 +298,10 @@ def new_customers_by_day(period: Period) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .order_by()
     )
-    succeeded = Payment.objects.filter(status=Payment.Status.SUCCEEDED)
-    if period.currency:
-        succeeded = succeeded.filter(currency=period.currency)
-    first_paid = succeeded.filter(customer=OuterRef("pk")).order_by("created").values("created")[:1]
     first_payers = (
-        Customer.objects.filter(pk__in=succeeded_in(period).values("customer_id"))
-        .annotate(first=Subquery(first_paid))
-        .filter(first__gte=period.since)
-        .annotate(day=TruncDate("first"))
+        CustomerFirstPayment.objects.filter(currency=period.currency or ANY_CURRENCY, first_at__gte=period.since,
+                                            first_at__lt=period.until)
+        .annotate(day=TruncDate("first_at"))
         .values("day")
         .annotate(n=Count("id"))
         .order_by()
@@ -356,7 +333,21 @@ class Summary:
         return div_half_up(captured, customers) if customers else None
 
 
-def summary(period: Period) -> Summary:
+def summary(period: Period, scored: Rfm | None = None) -> Summary:
+    """The period's paying, repeat and new customers and revenue per currency. `scored`, the period's `rfm`, when
+    the caller has it: its per-customer rows hold the same counts and sums, so only new customers are counted."""
+    if scored is not None:
+        revenue_of: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for customer in scored.customers.values():
+            for currency, captured in customer.monetary.items():
+                revenue_of[currency][0] += captured
+                revenue_of[currency][1] += 1
+        return Summary(
+            len(scored.customers),
+            sum(1 for customer in scored.customers.values() if customer.frequency >= 2),
+            Customer.objects.filter(created__gte=period.since, created__lt=period.until).count(),
+            {currency: (captured, customers) for currency, (captured, customers) in sorted(revenue_of.items())},
+        )
     succeeded = succeeded_in(period)
     per_customer = succeeded.values("customer_id").annotate(n=Count("id")).order_by()
     counts = Customer.objects.aggregate(
@@ -473,7 +464,7 @@ def all_customers_behavior(period: Period) -> dict[str, Any]:
     """Everyone who paid in the period: segment counts and shares, spending distribution per currency, and the
     summary figures of the customers page."""
     scored = rfm(period)
-    numbers = summary(period)
+    numbers = summary(period, scored)
     return {
         "paying_customers": numbers.paying_customers,
         "repeat_customers": numbers.repeat_customers,

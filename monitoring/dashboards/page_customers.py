@@ -9,8 +9,8 @@ from .period import Period
 from .registry import register_page
 
 
-def _tiles(period: Period) -> list[Tile]:
-    now, before = analytics.summary(period), analytics.summary(period.previous())
+def _tiles(period: Period, scored: analytics.Rfm) -> list[Tile]:
+    now, before = analytics.summary(period, scored), analytics.summary(period.previous())
     customers_url = changelist_url("accounts.customer")
     tiles = [
         Tile(
@@ -68,14 +68,15 @@ def _cohort_columns() -> list[Column]:
     description="Paying, new and repeat customers; RFM segments, cohort retention, top customers.",
 )
 def build(period: Period) -> Page:
-    segments = analytics.rfm(period).segment_counts()
+    scored = analytics.rfm(period)
+    segments = scored.segment_counts()
     top = analytics.top_customers(period)
     for row in top:
         row["url"] = admin_url("accounts.customer", row["customer_id"])
         row["customer"] = row["name"] or row["email"]
     return Page(
         "Customers",
-        sections=[Section("In the period", _tiles(period))],
+        sections=[Section("In the period", _tiles(period, scored))],
         charts=[
             Chart(
                 "rfm_segments",
@@ -101,7 +102,8 @@ def build(period: Period) -> Page:
                 _cohort_columns(),
                 analytics.cohort_retention(period),
                 description="Customers grouped by the month of their first succeeded payment; each month's share of "
-                "the cohort that paid again.",
+                "the cohort that paid again. Whole months, from the customer activity rollups (refreshed every five "
+                "minutes).",
                 empty_text="No first payments in these months.",
             ),
             Chart(

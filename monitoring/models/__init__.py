@@ -7,7 +7,8 @@ from .metrics import PerformanceMetric, RequestMetricMinute
 from .reports import SavedReport
 from .requestlog import RequestLog
 from .revenue import RevenueForecast
+from .rollups import CohortMonth, CustomerActiveMonth, CustomerFirstPayment, RollupBuild
 
-__all__ = ["Alert", "AlertNote", "AlertRule", "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification",
-           "PerformanceMetric", "RequestLog", "RequestMetricMinute", "RevenueForecast", "SavedReport",
-           "WorkerHeartbeat"]
+__all__ = ["Alert", "AlertNote", "AlertRule", "CohortMonth", "CustomerActiveMonth", "CustomerFirstPayment",
+           "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification", "PerformanceMetric", "RequestLog",
+           "RequestMetricMinute", "RevenueForecast", "RollupBuild", "SavedReport", "WorkerHeartbeat"]

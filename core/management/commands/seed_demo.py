@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 LARGE_PAYMENTS = 1_000_000
-LARGE_APPS = ["accounts", "wallets", "payments", "subscriptions"]  # in layering order
+LARGE_APPS = ["accounts", "wallets", "payments", "subscriptions", "monitoring"]  # in layering order
 
 
 def _large_module(app: str) -> Any:

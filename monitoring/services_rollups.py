@@ -1,0 +1,107 @@
+"""Customer activity rollups (`monitoring.models.rollups`) from succeeded payments: each customer's first
+payment, the months they paid in, and the cohort table counted from those. Derived data recomputed from stored
+payments, like the revenue forecasts: not an operation, not audited.
+
+A payment never stops being succeeded, so the rows only grow and a first payment only moves earlier. A refresh
+recomputes the months from the previous month's start on (payments created then may still succeed: reviews,
+manual captures): it adds the months and first payments seen there and counts the cohort table's cells of
+those months again. A cell of an earlier month could change only through a payment created before the previous
+month that succeeds now, which the nightly full build picks up. Everything is set-based SQL (PostgreSQL and
+SQLite), in one transaction, one refresh at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+from core import clock
+from payments.models import Payment
+from subscriptions.periods import add_months
+
+from .models import CohortMonth, CustomerActiveMonth, CustomerFirstPayment, RollupBuild
+from .models.rollups import ANY_CURRENCY
+
+NAME = "customer_activity"
+RECENT_MONTHS = 2  # the current month and the one before
+_LOCK_ID = 0x726F6C6C  # pg_advisory_xact_lock key: one refresh at a time
+
+
+@dataclass(frozen=True)
+class RollupRun:
+    full: bool
+    since: dt.date | None  # the first month recomputed; None: all of them
+    first_payments: int  # first-payment rows added or moved earlier
+    active_months: int  # customer-month rows added
+    cohort_cells: int  # cohort cells counted
+
+
+def _month_of(expression: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"(date_trunc('month', {expression} AT TIME ZONE 'UTC'))::date"
+    return f"date({expression}, 'start of month')"
+
+
+def customer_activity_refresh(*, full: bool = False, now: dt.datetime | None = None) -> RollupRun:
+    """Brings the rollups up to date: in full (`full`, or when they were never built), else the recent months."""
+    now = now or clock.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+        build = RollupBuild.objects.filter(name=NAME).first()
+        full = full or build is None
+        since = None if full else add_months(now.date().replace(day=1), -(RECENT_MONTHS - 1))
+        if full:
+            for model in (CohortMonth, CustomerActiveMonth, CustomerFirstPayment):
+                model.objects.all().delete()
+        run = RollupRun(full, since, *_recompute(since))
+        RollupBuild.objects.update_or_create(
+            name=NAME, defaults={"refreshed_at": now, **({"built_at": now} if full else {})},
+            create_defaults={"built_at": now, "refreshed_at": now})
+    return run
+
+
+def _recompute(since: dt.date | None) -> tuple[int, int, int]:
+    ops = connection.ops
+    payments, first = Payment._meta.db_table, CustomerFirstPayment._meta.db_table
+    active, cohort = CustomerActiveMonth._meta.db_table, CohortMonth._meta.db_table
+    succeeded: list[Any] = [Payment.Status.SUCCEEDED.value]
+    created_since = ""
+    if since is not None:
+        created_since = " AND created >= %s"
+        succeeded.append(ops.adapt_datetimefield_value(dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)))
+    scope = f"FROM {payments} WHERE status = %s{created_since}"
+    with connection.cursor() as cursor:
+        # "WHERE true": SQLite's parser needs it between INSERT ... SELECT and ON CONFLICT.
+        cursor.execute(
+            f"INSERT INTO {first} (customer_id, currency, first_at, first_month) "
+            f"SELECT customer_id, currency, first_at, {_month_of('first_at')} FROM ("
+            f"SELECT customer_id, currency, MIN(created) AS first_at {scope} GROUP BY customer_id, currency "
+            f"UNION ALL SELECT customer_id, %s AS currency, MIN(created) AS first_at {scope} GROUP BY customer_id"
+            f") firsts WHERE true "
+            f"ON CONFLICT (customer_id, currency) DO UPDATE SET first_at = excluded.first_at, "
+            f"first_month = excluded.first_month WHERE excluded.first_at < {first}.first_at",
+            [*succeeded, ANY_CURRENCY, *succeeded])
+        firsts = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {active} (customer_id, currency, month) SELECT customer_id, currency, month FROM ("
+            f"SELECT DISTINCT customer_id, currency, {_month_of('created')} AS month {scope} "
+            f"UNION SELECT DISTINCT customer_id, %s AS currency, {_month_of('created')} AS month {scope}"
+            f") months WHERE true ON CONFLICT (customer_id, currency, month) DO NOTHING",
+            [*succeeded, ANY_CURRENCY, *succeeded])
+        months = cursor.rowcount
+        month_since, params = "", list[Any]()
+        if since is not None:
+            month_since, params = " WHERE a.month >= %s", [ops.adapt_datefield_value(since)]
+            cursor.execute(f"DELETE FROM {cohort} WHERE month >= %s", params)
+        cursor.execute(
+            f"INSERT INTO {cohort} (currency, cohort, month, customers) "
+            f"SELECT a.currency, f.first_month, a.month, COUNT(*) FROM {active} a "
+            f"JOIN {first} f ON f.customer_id = a.customer_id AND f.currency = a.currency{month_since} "
+            f"GROUP BY a.currency, f.first_month, a.month",
+            params)
+        cells = cursor.rowcount
+    return firsts, months, cells

@@ -1,0 +1,26 @@
+"""Celery tasks of the customer activity rollups (beat rows from migration 0010_customer_activity_schedules)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+REFRESH_TASK = "monitoring.refresh_customer_activity"
+BUILD_TASK = "monitoring.build_customer_activity"
+
+
+@shared_task(name=REFRESH_TASK, ignore_result=True)
+def refresh_customer_activity() -> dict:
+    """Every five minutes: the recent months of the rollups (in full the first time)."""
+    from .services_rollups import customer_activity_refresh
+
+    return asdict(customer_activity_refresh())
+
+
+@shared_task(name=BUILD_TASK, ignore_result=True)
+def build_customer_activity() -> dict:
+    """Nightly: every month again, for payments that succeeded long after they were created."""
+    from .services_rollups import customer_activity_refresh
+
+    return asdict(customer_activity_refresh(full=True))
