@@ -125,6 +125,7 @@ class CustomerRfm:
     recency_days: int
     frequency: int
     monetary: dict[str, int]  # currency -> captured minor units
+    payments: dict[str, int] = field(default_factory=dict)  # currency -> succeeded payments
     r: int = 0
     f: int = 0
     m: int = 0
@@ -201,6 +202,7 @@ def rfm(period: Period) -> Rfm:
         elif days < customer.recency_days:
             customer.recency_days = days
         customer.frequency += payments
+        customer.payments[currency] = payments
         customer.monetary[currency] = captured or 0
         monetary_by_currency[currency][customer_id] = captured or 0
     if not result.customers:
@@ -263,8 +265,11 @@ def cohort_retention(period: Period) -> list[dict[str, Any]]:
 # --- Top and new customers -----------------------------------------------------------------------------------
 
 
-def top_customers(period: Period, limit: int = TOP_CUSTOMERS) -> list[dict[str, Any]]:
-    """The `limit` customers with the largest captured volume in each currency (ties: more payments, then id)."""
+def top_customers(period: Period, limit: int = TOP_CUSTOMERS, scored: Rfm | None = None) -> list[dict[str, Any]]:
+    """The `limit` customers with the largest captured volume in each currency (ties: more payments, then id).
+    `scored`, the period's `rfm`, when the caller has it: ranked from its rows, then one query for the names."""
+    if scored is not None:
+        return _top_from(scored, limit)
     ranked = (
         succeeded_in(period)
         .values("customer_id", "currency")
@@ -285,6 +290,20 @@ def top_customers(period: Period, limit: int = TOP_CUSTOMERS) -> list[dict[str, 
         .order_by("currency", "rank")
     )
     return [dict(row) for row in ranked]
+
+
+def _top_from(scored: Rfm, limit: int) -> list[dict[str, Any]]:
+    by_currency: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for customer in scored.customers.values():
+        for currency, volume in customer.monetary.items():
+            by_currency[currency].append((-volume, -customer.payments[currency], customer.customer_id))
+    ranked = [(currency, rank, key) for currency in sorted(by_currency)
+              for rank, key in enumerate(sorted(by_currency[currency])[:limit], start=1)]
+    names = dict((pk, (name, email)) for pk, name, email in Customer.objects.filter(
+        pk__in={customer_id for _c, _r, (_v, _p, customer_id) in ranked}).values_list("pk", "name", "email"))
+    return [{"customer_id": customer_id, "currency": currency, "volume": -volume, "payments": -payments,
+             "name": names.get(customer_id, ("", ""))[0], "email": names.get(customer_id, ("", ""))[1], "rank": rank}
+            for currency, rank, (volume, payments, customer_id) in ranked]
 
 
 def new_customers_by_day(period: Period) -> list[dict[str, Any]]:

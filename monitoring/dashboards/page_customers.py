@@ -70,7 +70,7 @@ def _cohort_columns() -> list[Column]:
 def build(period: Period) -> Page:
     scored = analytics.rfm(period)
     segments = scored.segment_counts()
-    top = analytics.top_customers(period)
+    top = analytics.top_customers(period, scored=scored)
     for row in top:
         row["url"] = admin_url("accounts.customer", row["customer_id"])
         row["customer"] = row["name"] or row["email"]
