@@ -8,7 +8,8 @@ Celery worker and the web process share no channel layer (in-memory), but they s
 Redis the group is still per process, so a process never receives another's copy of an event.
 
 Messages carry ids, types and a short summary (amount, currency, status): no card data, no personal data;
-the page fetches its numbers again (`?format=json`) under the staff member's own permissions.
+a staff member receives only the types whose objects they may view (`core.events.readable_types`), and the
+page fetches its numbers again (`?format=json`) under their own permissions.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from core import clock
 logger = logging.getLogger(__name__)
 
 REFUSED = 4403
-# What a dashboard shows changes with these: payments and refunds (created, status changes), alerts,
-# subscriptions, wallets, reviews.
-LIVE_PREFIXES = ("payment.", "refund.", "alert.", "subscription.", "invoice.", "wallet.", "review.", "dispute.")
+# What a dashboard shows changes with these: payments and refunds (created, status changes, reviews), alerts,
+# subscriptions and invoices, wallets, customers.
+LIVE_PREFIXES = ("payment.", "refund.", "alert.", "subscription.", "invoice.", "wallet.", "customer.")
 # A change's transaction may commit after a later one: read again this far back and skip what was sent.
 LOOKBACK = dt.timedelta(seconds=10)
 BATCH = 200
@@ -41,6 +42,14 @@ GROUP = f"dashboard-live.{os.getpid()}.{uuid.uuid4().hex[:8]}"
 
 def poll_seconds() -> float:
     return float(getattr(settings, "DASHBOARD_LIVE_POLL_SECONDS", 1.5))
+
+
+def readable_live_types(user: Any) -> frozenset[str]:
+    """The feed's types this staff member may see: those whose objects their permissions let them view."""
+    from core.context import Actor
+    from core.events import readable_types
+
+    return frozenset(readable_types(Actor.for_user(user))) & frozenset(live_types())
 
 
 def is_verified_staff(user: Any, session: Any) -> bool:
@@ -69,11 +78,18 @@ def summary(row: dict[str, Any]) -> str:
     return " ".join(parts)[:120]
 
 
+def live_types() -> list[str]:
+    """The declared event types the feed carries."""
+    from core.events import declared_events
+
+    return [name for name in declared_events() if name.startswith(LIVE_PREFIXES)]
+
+
 def message(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "type": row["type"],
-        "created": row["created"].isoformat().replace("+00:00", "Z"),
+        "created": clock.isoformat(row["created"]),
         "object_id": row["object_id"],
         "summary": summary(row),
     }
@@ -81,15 +97,10 @@ def message(row: dict[str, Any]) -> dict[str, Any]:
 
 def new_events(since: dt.datetime, seen: set[str]) -> list[dict[str, Any]]:
     """Live-relevant events created at or after `since` not in `seen`, oldest first (the `created` index)."""
-    from django.db.models import Q
-
     from core.models import Event
 
-    types = Q()
-    for prefix in LIVE_PREFIXES:
-        types |= Q(type__startswith=prefix)
     rows = (
-        Event.objects.filter(types, created__gte=since)
+        Event.objects.filter(type__in=live_types(), created__gte=since)
         .exclude(id__in=seen)
         .order_by("created", "id")
         .values(
@@ -164,14 +175,17 @@ def poller() -> Poller:
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     joined = False
+    types: frozenset[str] = frozenset()
 
     async def connect(self) -> None:
-        allowed = await database_sync_to_async(is_verified_staff)(self.scope.get("user"), self.scope.get("session"))
+        user = self.scope.get("user")
+        allowed = await database_sync_to_async(is_verified_staff)(user, self.scope.get("session"))
         if not allowed:
             # Accepted then closed, so the browser sees 4403 (a refusal before accepting reaches it as 1006).
             await self.accept()
             await self.close(code=REFUSED)
             return
+        self.types = await database_sync_to_async(readable_live_types)(user)
         await self.channel_layer.group_add(GROUP, self.channel_name)
         await self.accept()
         self.joined = True
@@ -188,7 +202,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         return None
 
     async def dashboard_event(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "event", "event": event["event"]})
+        if event["event"]["type"] in self.types:
+            await self.send_json({"type": "event", "event": event["event"]})
 
 
 def poller_count() -> int:

@@ -103,7 +103,7 @@ def live_payload(page: Page) -> dict[str, Any]:
     """What dashboards.js refreshes an open page from when the live feed says something changed."""
     return {"tiles": {tile.key: tile.live() for section in page.sections for tile in section.tiles},
             "charts": {chart.name: chart.payload() for chart in page.charts},
-            "generated_at": clock.now().isoformat().replace("+00:00", "Z")}
+            "generated_at": clock.isoformat(clock.now())}
 
 
 def overview_context(request: HttpRequest) -> dict[str, Any]:

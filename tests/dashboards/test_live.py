@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.test import Client
 
 from config.asgi import application
+from core import clock
 from core.models import Event
 from monitoring import live
 from wallets.models import Wallet
@@ -73,17 +74,46 @@ def test_a_device_of_another_user_or_unconfirmed_does_not_verify(make_staff, ver
 
 
 @websocket
-def test_inactive_or_non_staff_is_refused(staff_client):
+@pytest.mark.parametrize("flag", ["is_staff", "is_active"])
+def test_inactive_or_non_staff_is_refused(staff_client, flag):
     client = staff_client("admin")
-    client.user.is_staff = False
-    client.user.save(update_fields=["is_staff"])
+    setattr(client.user, flag, False)
+    client.user.save(update_fields=[flag])
     assert open_and_close(client) == {"type": "websocket.close", "code": 4403}
+
+
+def write_event(type_: str, object_id: str) -> Event:
+    return Event.objects.create(type=type_, created=clock.now(), object_type="tests.object", object_id=object_id,
+                                data={"object": {"id": object_id}}, actor_type="system", actor_id="tests",
+                                actor_label="tests")
+
+
+@websocket
+def test_staff_receive_only_the_types_their_permissions_let_them_view(staff_client):
+    client = staff_client("support")  # may view customers and payments, not alerts
+    assert not client.user.has_perm("monitoring.view_alert") and client.user.has_perm("accounts.view_customer")
+
+    async def run():
+        comm = communicator(client)
+        connected, _ = await comm.connect(timeout=5)
+        assert connected
+        await sync_to_async(write_event)("alert.created", "alrt_hidden")
+        await sync_to_async(write_event)("customer.created", "cus_shown")
+        received = await comm.receive_json_from(timeout=5)
+        assert await comm.receive_nothing(timeout=0.5)
+        await comm.disconnect()
+        return received
+
+    received = async_to_sync(run)()
+    assert (received["event"]["type"], received["event"]["object_id"]) == ("customer.created", "cus_shown")
 
 
 @websocket
 def test_verified_staff_receive_a_new_payment_and_nothing_else(staff_client, api, customer, one_sandbox):
     client = staff_client("admin")
+    write_event("payment.created", "pay_before")  # written before connecting: never sent
     before = Event.objects.count()
+    assert before > 0
 
     def create_payment():
         response = api.post(
@@ -110,6 +140,8 @@ def test_verified_staff_receive_a_new_payment_and_nothing_else(staff_client, api
         messages = []
         while len(messages) < 2:
             messages.append(await comm.receive_json_from(timeout=5))
+        while not await comm.receive_nothing(timeout=0.5):
+            messages.append(await comm.receive_json_from(timeout=5))
         await comm.disconnect()
         await asyncio.sleep(0)
         return payment, messages
@@ -118,13 +150,16 @@ def test_verified_staff_receive_a_new_payment_and_nothing_else(staff_client, api
     assert live.poller_count() == 0  # the poller stops with its last consumer
     events = list(Event.objects.filter(object_id=payment["id"]).order_by("created", "id"))
     assert Event.objects.count() > before
-    assert [m["type"] for m in messages] == ["event", "event"]
-    assert [m["event"]["id"] for m in messages] == [e.pk for e in events][:2]
+    # Every live event the payment wrote, once, in order, and nothing else (not the one written before).
+    live_events = [e for e in events if e.type in live.live_types()]
+    assert len(live_events) >= 2
+    assert [m["type"] for m in messages] == ["event"] * len(live_events)
+    assert [m["event"]["id"] for m in messages] == [e.pk for e in live_events]
     first = messages[0]["event"]
     assert first == {
         "id": events[0].pk,
         "type": "payment.created",
-        "created": events[0].created.isoformat().replace("+00:00", "Z"),
+        "created": clock.isoformat(events[0].created),
         "object_id": payment["id"],
         "summary": f"payment.created 25.00 USD {events[0].data['object']['status']}",
     }
@@ -149,10 +184,14 @@ def test_format_json_tiles_and_charts_match_the_database(staff_client, make_wall
     assert data["generated_at"].endswith("Z")
 
 
-def test_format_json_serves_the_overview_but_its_html_stays_the_admin_home(staff_client):
+def test_format_json_serves_the_overview_but_its_html_stays_the_admin_home(staff_client, make_wallet):
+    make_wallet("EUR", balance=4_200)
     client = staff_client("admin")
     data = client.get("/admin/dashboards/overview/?format=json").json()
     assert set(data) == {"tiles", "charts", "generated_at"}
+    overview = client.get("/admin/").context["overview"]
+    assert data["tiles"] == {tile.key: tile.live() for section in overview.sections for tile in section.tiles}
+    assert data["tiles"] and all(tile["text"] for tile in data["tiles"].values())
     assert client.get("/admin/dashboards/overview/").status_code == 404
 
 
