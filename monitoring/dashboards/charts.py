@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
+from core import clock
 from core.money import format_amount, to_decimal
 
 KINDS = ("line", "bar", "stacked", "doughnut", "table")
@@ -95,7 +96,7 @@ def plain(column: Column, row: dict[str, Any]) -> str:
     if column.kind == "rate":
         return str(Decimal(str(value)).quantize(Decimal("0.0001")))
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return str(clock.isoformat(value))
     text = str(value)
     if column.kind == "text" and text.startswith(_FORMULA_START):
         return "'" + text
@@ -159,27 +160,25 @@ class Chart:
         """What dashboards.js hands to Chart.js (read from a json_script element; never inline script)."""
         if self.kind == "table" or not self.x:
             return {"name": self.name, "kind": "table"}
-        labels: list[str] = []
+        # One pass over the rows: a daily chart over years has thousands of labels and several groups.
+        index: dict[str, int] = {}
+        placed: list[tuple[int, str | None, dict[str, Any]]] = []
         for row in self.rows:
-            label = str(row.get(self.x))
-            if label not in labels:
-                labels.append(label)
-        index = {label: i for i, label in enumerate(labels)}
-        datasets: list[dict[str, Any]] = []
-        group_key = self.group
+            position = index.setdefault(str(row.get(self.x)), len(index))
+            placed.append((position, None if self.group is None else str(row.get(self.group)), row))
         groups: list[str | None] = [None]
-        if group_key:
-            groups = [*sorted({str(row.get(group_key)) for row in self.rows})]
+        if self.group:
+            groups = [*sorted({g for _p, g, _r in placed if g is not None})]
+        datasets: list[dict[str, Any]] = []
         for key in self.series:
             column = self.column(key)
+            data: dict[str | None, list[float | None]] = {group: [None] * len(index) for group in groups}
+            for position, group, row in placed:
+                data[group][position] = number(column, row)
             for group in groups:
-                data: list[float | None] = [None] * len(labels)
-                for row in self.rows:
-                    if group_key is None or str(row.get(group_key)) == group:
-                        data[index[str(row.get(self.x))]] = number(column, row)
                 label = column.label if group is None else f"{column.label} ({group})"
-                datasets.append({"label": label, "data": data, "unit": column.kind})
-        return {"name": self.name, "kind": self.kind, "labels": labels, "datasets": datasets}
+                datasets.append({"label": label, "data": data[group], "unit": column.kind})
+        return {"name": self.name, "kind": self.kind, "labels": list(index), "datasets": datasets}
 
     def csv(self) -> str:
         out = io.StringIO()
