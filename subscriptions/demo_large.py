@@ -5,7 +5,6 @@ a fifth, `past_due` for a few), the audit events and events `subscription_create
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Any
 
@@ -15,23 +14,18 @@ from .audit import SubscriptionsAction
 from .demo import _plans
 from .events import SubscriptionsEvent
 from .models import Plan, Subscription, SubscriptionEvent
+from .periods import advance, period_bounds
 from .services.common import PAYING, _monthly_amount
 
 _EVENT_NAMES = ["subscription_id", "customer_id", "kind", "status", "plan_id", "quantity", "currency", "mrr", "at"]
 
 
-def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
 def _period(plan: Plan, anchor: dt.datetime, now: dt.datetime) -> tuple[int, dt.datetime, dt.datetime]:
-    step = plan.interval_count * (12 if plan.interval == "year" else 1)
-    index, start = 0, anchor
-    while _add_months(start, step) <= now:
-        index, start = index + 1, _add_months(start, step)
-    return index, start, _add_months(start, step)
+    """The billing period holding `now`, counted from the anchor as renewal counts it (never from a period's end)."""
+    index = 0
+    while advance(anchor, plan.interval, plan.interval_count, index + 1) <= now:
+        index += 1
+    return (index, *period_bounds(anchor, plan.interval, plan.interval_count, index))
 
 
 def seed_large(seed: LargeSeed) -> None:

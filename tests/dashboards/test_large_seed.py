@@ -3,6 +3,7 @@ event stream as the services would (PostgreSQL only: it writes with COPY)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -116,3 +117,18 @@ def test_large_scale_refuses_sqlite_with_a_clear_message():
     with pytest.raises(CommandError, match="needs PostgreSQL"):
         _seed()
     assert Payment.objects.count() == 0
+
+
+def test_large_seed_periods_count_from_the_anchor_as_renewal_does():
+    from types import SimpleNamespace
+
+    from subscriptions.demo_large import _period
+
+    monthly = SimpleNamespace(interval="month", interval_count=1)
+    anchor = dt.datetime(2026, 1, 31, 9, tzinfo=dt.UTC)
+    # Jan 31 -> Feb 28 -> Mar 31 (not Mar 28, which stepping from Feb 28 would give)
+    assert _period(monthly, anchor, dt.datetime(2026, 3, 30, tzinfo=dt.UTC)) == (
+        1, dt.datetime(2026, 2, 28, 9, tzinfo=dt.UTC), dt.datetime(2026, 3, 31, 9, tzinfo=dt.UTC))
+    assert _period(monthly, anchor, anchor) == (0, anchor, dt.datetime(2026, 2, 28, 9, tzinfo=dt.UTC))
+    yearly = SimpleNamespace(interval="year", interval_count=1)
+    assert _period(yearly, anchor, dt.datetime(2027, 2, 1, tzinfo=dt.UTC))[0] == 1
