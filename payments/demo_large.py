@@ -267,11 +267,11 @@ def _payment(w: _Writer, rng, customers: list[str], at: dt.datetime, number: int
                 None if timeout else status_at,
             )
         )
-        bucket = at.replace(minute=0, second=0, microsecond=0)
-        stat = w.stats[(provider, currency, bucket)]
-        stat[0] += 1
-        stat[1] += attempt_status in ("captured", "authorised")
-        stat[2] += 0 if timeout else latency
+        if not timeout:  # as record_attempt_outcome: routing counts definite outcomes only
+            stat = w.stats[(provider, currency, at.replace(minute=0, second=0, microsecond=0))]
+            stat[0] += 1
+            stat[1] += attempt_status in ("captured", "authorised")
+            stat[2] += latency
         p["provider_reference"] = reference
         if decline:
             p.update(status="failed", failure_code=decline, failure_message=DECLINE_MESSAGES[decline])

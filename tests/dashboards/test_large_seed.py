@@ -76,6 +76,18 @@ def test_large_seed_writes_the_counts_asked_with_a_clean_ledger_and_chain():
     assert dispatch_pending() == 0
     assert OutboxMessage.objects.count() == 0
     assert "no webhook is sent" in output
+    # Routing statistics count definite outcomes only, as record_attempt_outcome does (a timeout is not one).
+    from payments.models import PaymentAttempt, ProviderStat
+
+    definite = PaymentAttempt.objects.exclude(status="unknown")
+    assert PaymentAttempt.objects.filter(status="unknown").exists()
+    assert ProviderStat.objects.aggregate(a=Sum("attempts"), s=Sum("successes")) == {
+        "a": definite.count(), "s": definite.filter(status__in=["authorised", "captured"]).count()}
+    # The customer activity rollups are built over what the seed wrote.
+    from monitoring.models import CustomerFirstPayment
+
+    paying = succeeded.order_by().values("customer_id").distinct().count()
+    assert CustomerFirstPayment.objects.filter(currency="").count() == paying > 0
     assert "payments: payments, attempts, refunds, ledger:" in output  # timing per phase
 
     # Risk scores as traffic writes them: every payment scored, the decision matching the score.
