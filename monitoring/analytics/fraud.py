@@ -24,6 +24,7 @@ from django.db.models.functions import Least, TruncDate
 from core.models import MLModel
 from monitoring.dashboards.period import Period
 from payments.models import Payment
+from payments.risk.selectors import review_queue_payments
 
 from . import rate
 
@@ -89,10 +90,7 @@ def decision_totals(period: Period) -> dict:
 
 
 def _queue(period: Period):
-    queue = Payment.objects.filter(review_status=Payment.Review.PENDING, status=Payment.Status.REQUIRES_CAPTURE)
-    if period.currency:
-        queue = queue.filter(currency=period.currency)
-    return queue
+    return review_queue_payments(currency=period.currency)
 
 
 def review_queue(period: Period, *, limit: int = QUEUE_LIMIT) -> dict:

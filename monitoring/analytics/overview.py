@@ -31,6 +31,7 @@ from django.db.models import Count, Q, Sum
 from accounts.models import Customer
 from core import clock
 from payments.models import Payment, Refund
+from payments.risk.selectors import review_queue_payments
 from subscriptions.selectors.analytics import mrr_at
 
 from ..dashboards.period import Period, last_days
@@ -142,9 +143,7 @@ def overview_metrics(end: dt.date, currency: str | None = None, *, as_of: dt.dat
     customers = _new_customers(wins)
     subs = mrr_at(instants, currency)
     alerts = _open_alerts(instants)
-    review_queue = Payment.objects.filter(review_status=Payment.Review.PENDING)
-    if currency:
-        review_queue = review_queue.filter(currency=currency)
+    review_queue = review_queue_payments(currency=currency)
     health = HealthCheck.objects.order_by("-checked_at").values("id", "score", "state", "checked_at").first()
     out_windows = []
     for w in wins:

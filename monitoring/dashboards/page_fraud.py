@@ -38,7 +38,7 @@ def build(period: Period) -> Page:
     oldest_hours = None
     if queue["oldest"] is not None:
         oldest_hours = int((clock.now() - queue["oldest"]).total_seconds() // 3600)
-    queue_url = changelist_url("payments.payment", review_status__exact="pending")
+    queue_url = changelist_url("payments.payment", review_status__exact="pending", status__exact="requires_capture")
 
     tiles = [
         Tile("scored", "Payments scored", totals["scored"], previous=totals["previous_scored"]),

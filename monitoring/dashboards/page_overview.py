@@ -111,7 +111,7 @@ def _now_tiles(metrics: dict[str, Any]) -> list[Tile]:
     today = metrics["windows"][0]
     alerts, alerts_before = today["open_alerts"]
     health = metrics["health"]
-    review = {"review_status__exact": "pending"}
+    review = {"review_status__exact": "pending", "status__exact": "requires_capture"}
     if metrics["currency"]:
         review["currency__exact"] = metrics["currency"]
     tiles = [

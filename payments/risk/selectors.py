@@ -22,12 +22,17 @@ DEFAULT_THRESHOLD = {"velocity": 10, "shared_devices": 3, "merchant_compromise":
 ROWS_PER_FINDING = 20
 
 
-def review_queue(*, limit: int | None = None, cursor: str | None = None) -> Page:
+def review_queue_payments(*, currency: str | None = None):
+    """The payments waiting for a review decision: held for review, still authorised (one whose authorisation
+    failed or was canceled has nothing left to decide)."""
     from payments.models import Payment
 
-    qs = Payment.objects.filter(review_status=Payment.Review.PENDING,
-                                status=Payment.Status.REQUIRES_CAPTURE).select_related("customer")
-    return paginate(qs, limit=limit, cursor=cursor)
+    qs = Payment.objects.filter(review_status=Payment.Review.PENDING, status=Payment.Status.REQUIRES_CAPTURE)
+    return qs.filter(currency=currency) if currency else qs
+
+
+def review_queue(*, limit: int | None = None, cursor: str | None = None) -> Page:
+    return paginate(review_queue_payments().select_related("customer"), limit=limit, cursor=cursor)
 
 
 def recent_history(payment, n: int = 10) -> list:

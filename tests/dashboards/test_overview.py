@@ -121,7 +121,7 @@ def business():
     p4 = pay(old, at("2026-03-20"), 7_000, currency="USD", refunded=1_000)
     pay(old, at("2026-03-10"), 3_000, status="failed")
     pay(old, at("2026-02-15"), 4_000)
-    pay(old, at("2026-03-31", 12), 9_999, status="processing", review="pending")  # in flight: only the queue
+    pay(old, at("2026-03-31", 12), 9_999, status="requires_capture", review="pending")  # held: only the queue
     pay(old, at("2026-03-31", 12), 1_111, status="canceled", review="approved")  # counted nowhere
     pay(old, at("2026-01-30"), 100)  # before every window
     refund(p1, at("2026-03-31", 12), 500)
@@ -193,7 +193,8 @@ def test_overview_tiles_per_window_with_the_previous_window(business):
     assert by_key["gross_today_eur"].change == {"text": "+400.0 %", "direction": "up", "good": True}
     assert by_key["failed_today"].change["good"] is False
     assert by_key["gross_7d_eur"].url == "/admin/dashboards/revenue/?from=2026-03-25&to=2026-03-31"
-    assert by_key["review_queue"].url == "/admin/payments/payment/?review_status__exact=pending"
+    assert by_key["review_queue"].url == (
+        "/admin/payments/payment/?review_status__exact=pending&status__exact=requires_capture")
     assert by_key["health_score"].url == "/admin/monitoring/healthcheck/"
 
 
@@ -324,3 +325,15 @@ def test_tile_links_open_the_filtered_changelists(business, staff_client):
         response = client.get(by_key[key].url)
         assert response.status_code == 200, key
         assert response.context["cl"].result_count == count, key
+
+
+def test_the_review_queue_tile_counts_what_the_fraud_page_and_the_api_queue_hold(business):
+    from monitoring.analytics import fraud
+    from payments.risk.selectors import review_queue
+
+    old = business
+    # Held for review, then its authorisation failed: nothing is left to decide, so no queue shows it.
+    pay(old, at("2026-03-31", 14), 2_500, status="failed", review="pending")
+    (today, _week, _month), _page = tiles()
+    queue = fraud.review_queue(Period(dt.date(2026, 3, 2), END))
+    assert today["review_queue"][0] == queue["count"] == len(review_queue().items) == 1
