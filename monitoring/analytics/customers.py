@@ -40,6 +40,7 @@ from accounts.models import Customer
 from accounts.selectors import customer_get
 from payments.models import Payment
 from subscriptions.periods import add_months
+from subscriptions.proration import round_half_up_ratio
 
 from ..dashboards.period import Period
 from ..models import CohortMonth, CustomerFirstPayment
@@ -95,17 +96,12 @@ def quintile_scores(values: dict[Hashable, Any]) -> dict[Hashable, int]:
     return {key: score_of[value] for key, value in values.items()}
 
 
-def div_half_up(numerator: int, denominator: int) -> int:
-    """Integer division rounded half up (non-negative amounts), for averages in minor units."""
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
 def median(sorted_values: list[int]) -> int:
     n = len(sorted_values)
     middle = n // 2
     if n % 2:
         return sorted_values[middle]
-    return div_half_up(sorted_values[middle - 1] + sorted_values[middle], 2)
+    return round_half_up_ratio(sorted_values[middle - 1] + sorted_values[middle], 2)
 
 
 def payments_in(period: Period) -> QuerySet[Payment]:
@@ -168,7 +164,7 @@ class Rfm:
                     "currency": currency,
                     "customers": len(amounts),
                     "total": total,
-                    "average": div_half_up(total, len(amounts)),
+                    "average": round_half_up_ratio(total, len(amounts)),
                     "median": median(amounts),
                     "max": amounts[-1],
                 }
@@ -349,7 +345,7 @@ class Summary:
 
     def average_revenue(self, currency: str) -> int | None:
         captured, customers = self.revenue.get(currency, (0, 0))
-        return div_half_up(captured, customers) if customers else None
+        return round_half_up_ratio(captured, customers) if customers else None
 
 
 def summary(period: Period, scored: Rfm | None = None) -> Summary:
@@ -410,7 +406,7 @@ def customer_behavior(period: Period, customer_id: str) -> dict[str, Any]:
             "currency": c,
             "payments": len(v),
             "total": sum(v),
-            "average": div_half_up(sum(v), len(v)),
+            "average": round_half_up_ratio(sum(v), len(v)),
             "median": median(v),
             "refunded": refunded[c],
             "refund_ratio": rate(refunded[c], sum(v)),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -30,6 +29,9 @@ from monitoring.errors_reports import (
     ReportMetricUnknown,
 )
 from payments.models import Payment, Refund
+from subscriptions.proration import round_half_up_ratio
+
+from . import rate
 
 MAX_DAYS = 366
 MAX_LIMIT = 1000
@@ -290,15 +292,10 @@ def _finish(values: dict[str, Any], metrics: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in metrics:
         if name == "success_rate":
-            finished = values.get("_finished") or 0
-            out[name] = (
-                (Decimal(values.get("succeeded_count") or 0) / finished).quantize(Decimal("0.0001"))
-                if finished
-                else None
-            )
+            out[name] = rate(values.get("succeeded_count") or 0, values.get("_finished") or 0)
         elif name == "average_amount":
             count, total = values.get("succeeded_count") or 0, values.get("_succeeded_amount") or 0
-            out[name] = (2 * total + count) // (2 * count) if count else None
+            out[name] = round_half_up_ratio(total, count) if count else None
         else:
             out[name] = values.get(name) or 0
     return out

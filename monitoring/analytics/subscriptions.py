@@ -122,10 +122,3 @@ def retries(period: Period) -> dict:
         attempted=Count("pk", filter=current), succeeded=Count("pk", filter=current & succeeded),
         failed=Count("pk", filter=current & failed), previous_attempted=Count("pk", filter=~current),
         previous_succeeded=Count("pk", filter=~current & succeeded))
-
-
-def ratio(numerator: int, denominator: int) -> Decimal | None:
-    """A rate as a fraction with 4 places, None without a denominator."""
-    if not denominator:
-        return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.money import format_amount
+from monitoring.analytics import rate
 from monitoring.analytics import subscriptions as analytics
 
 from .charts import Chart, Column, Page, Section, Tile, admin_url
@@ -49,8 +50,8 @@ def build(period: Period) -> Page:
         Tile("billing_errors", "Billing errors", totals["errors"], lower_is_better=True),
         Tile("retries", "Collection retries", retries["attempted"], previous=retries["previous_attempted"]),
         Tile("retry_success", "Retry success rate",
-             analytics.ratio(retries["succeeded"], retries["attempted"]), "rate",
-             previous=analytics.ratio(retries["previous_succeeded"], retries["previous_attempted"])),
+             rate(retries["succeeded"], retries["attempted"]), "rate",
+             previous=rate(retries["previous_succeeded"], retries["previous_attempted"])),
     ]
     notes = [n for n in [risk["message"], *risk["warnings"]] if n]
     return Page("Subscriptions", sections=[Section("Recurring revenue", mrr_tiles),

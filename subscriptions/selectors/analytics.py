@@ -32,6 +32,7 @@ from core import clock
 
 from ..models import Invoice, Subscription, SubscriptionEvent
 from ..periods import add_months
+from ..proration import round_half_up_ratio
 from ..services.common import PAYING
 
 
@@ -118,7 +119,7 @@ def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None
     replayed = list(_replay(_history(as_of, moments), len(moments)))
     mrr_rows = []
     for currency, (mrr, paying, _keys) in sorted(replayed[-1].totals.items()):
-        arpu = (2 * mrr + paying) // (2 * paying) if paying else 0
+        arpu = round_half_up_ratio(mrr, paying) if paying else 0
         mrr_rows.append({"currency": currency, "mrr": mrr, "arr": mrr * 12, "paying_customers": paying,
                          "arpu": arpu})
 

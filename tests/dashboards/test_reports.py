@@ -353,3 +353,15 @@ def test_admin_form_change_is_audited_and_a_bad_definition_changes_nothing(staff
     assert saved.name == "New" and saved.definition["metrics"] == ["gross_volume"]
     assert saved.definition["limit"] == 100 and saved.owner is None
     assert [e.action for e in AuditEvent.objects.exclude(pk__in=before)] == ["saved_report.updated"]
+
+
+def test_report_rates_and_averages_round_half_up_as_every_other_rate():
+    from decimal import Decimal
+
+    from monitoring.analytics.reports import _finish
+
+    finished = _finish({"succeeded_count": 1, "_finished": 32, "_succeeded_amount": 5}, ["success_rate",
+                                                                                        "average_amount"])
+    assert finished == {"success_rate": Decimal("0.0313"), "average_amount": 5}  # 0.03125 -> up; 5 / 1
+    assert _finish({"succeeded_count": 2, "_succeeded_amount": 5}, ["average_amount"]) == {"average_amount": 3}
+    assert _finish({}, ["success_rate", "average_amount"]) == {"success_rate": None, "average_amount": None}
