@@ -28,11 +28,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import (
     ExtractHour,
     ExtractIsoWeekDay,
-    RowNumber,
     TruncDate,
 )
 
@@ -262,30 +261,9 @@ def cohort_retention(period: Period) -> list[dict[str, Any]]:
 
 
 def top_customers(period: Period, limit: int = TOP_CUSTOMERS, scored: Rfm | None = None) -> list[dict[str, Any]]:
-    """The `limit` customers with the largest captured volume in each currency (ties: more payments, then id).
-    `scored`, the period's `rfm`, when the caller has it: ranked from its rows, then one query for the names."""
-    if scored is not None:
-        return _top_from(scored, limit)
-    ranked = (
-        succeeded_in(period)
-        .values("customer_id", "currency")
-        .annotate(
-            volume=Sum("amount_captured"),
-            payments=Count("id"),
-            name=Max("customer__name"),
-            email=Max("customer__email"),
-        )
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("currency")],
-                order_by=[F("volume").desc(), F("payments").desc(), F("customer_id").asc()],
-            )
-        )
-        .filter(rank__lte=limit)
-        .order_by("currency", "rank")
-    )
-    return [dict(row) for row in ranked]
+    """The `limit` customers with the largest captured volume in each currency (ties: more payments, then id),
+    ranked from the period's `rfm` rows (`scored`, when the caller has them), with one query for their names."""
+    return _top_from(scored if scored is not None else rfm(period), limit)
 
 
 def _top_from(scored: Rfm, limit: int) -> list[dict[str, Any]]:

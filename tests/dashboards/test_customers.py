@@ -389,9 +389,3 @@ def test_a_summary_from_the_rfm_rows_equals_the_one_counted_from_payments(shop):
         assert analytics.summary(period, analytics.rfm(period)) == analytics.summary(period)
     assert analytics.summary(MARCH).paying_customers == 5
 
-
-def test_top_customers_ranked_from_the_rfm_rows_equal_those_ranked_by_the_database(shop):
-    for period in (MARCH, Period(MARCH.start, MARCH.end, "USD"), MARCH.previous()):
-        for limit in (1, 2, 10):
-            assert analytics.top_customers(period, limit, scored=analytics.rfm(period)) == analytics.top_customers(
-                period, limit)
