@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from core import clock
 from core.context import Actor
-from core.db import use_case
+from core.db import run_in_transaction, use_case
 
 from .analytics import backtest as bt
 from .analytics import forecast_model
@@ -56,11 +56,13 @@ def _forecast_one(currency: str, days: list[tuple[dt.date, int]], now: dt.dateti
         backtest_points=model.points, excluded_zero_days=model.excluded_zero_days)
 
 
-@use_case
+@use_case(steps=True)
 def forecast_compute(*, actor: Actor, currency: str | None = None) -> ForecastRun:
     """Fits, backtests and stores each currency's 30-day daily gross forecast from history up to yesterday (UTC;
     today is incomplete). A currency with less than two weeks of history gets no forecast (listed in
-    `skipped` with the reason). Forecasts older than RETENTION_DAYS are deleted."""
+    `skipped` with the reason). Forecasts older than RETENTION_DAYS are deleted. The fitting (seconds per
+    currency) runs outside any transaction, so no transaction stays open through it (an open one holds the audit
+    chain's sealing back); the forecasts are stored, and old ones deleted, in one short transaction after."""
     now = clock.now()
     yesterday = now.astimezone(dt.UTC).date() - dt.timedelta(days=1)
     run = ForecastRun()
@@ -75,7 +77,11 @@ def forecast_compute(*, actor: Actor, currency: str | None = None) -> ForecastRu
             logger.warning("revenue forecast for %s failed: %s", code, exc)
             run.skipped[code] = f"the model could not be fitted: {exc}"[:200]
             continue
-        forecast.save(force_insert=True)
         run.stored.append(forecast)
-    RevenueForecast.objects.filter(computed_at__lt=now - dt.timedelta(days=RETENTION_DAYS)).delete()
+    run_in_transaction(lambda: _store(run.stored, now))
     return run
+
+
+def _store(forecasts: list[RevenueForecast], now: dt.datetime) -> None:
+    RevenueForecast.objects.bulk_create(forecasts)
+    RevenueForecast.objects.filter(computed_at__lt=now - dt.timedelta(days=RETENTION_DAYS)).delete()

@@ -7,7 +7,7 @@ recomputes the months from the previous month's start on (payments created then 
 manual captures): it adds the months and first payments seen there and counts the cohort table's cells of
 those months again. A cell of an earlier month could change only through a payment created before the previous
 month that succeeds now, which the nightly full build picks up. Everything is set-based SQL (PostgreSQL and
-SQLite), in one transaction, one refresh at a time."""
+SQLite), in one transaction (a use case), one refresh at a time."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from core import clock
+from core.db import use_case
 from payments.models import Payment
 from subscriptions.periods import add_months
 
@@ -44,23 +45,24 @@ def _month_of(expression: str) -> str:
     return f"date({expression}, 'start of month')"
 
 
+@use_case
 def customer_activity_refresh(*, full: bool = False, now: dt.datetime | None = None) -> RollupRun:
-    """Brings the rollups up to date: in full (`full`, or when they were never built), else the recent months."""
+    """Brings the rollups up to date: in full (`full`, or when they were never built), else the recent months.
+    Derived data, recomputed from stored payments: no actor, nothing audited."""
     now = now or clock.now()
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
-        build = RollupBuild.objects.filter(name=NAME).first()
-        full = full or build is None
-        since = None if full else add_months(now.date().replace(day=1), -(RECENT_MONTHS - 1))
-        if full:
-            for model in (CohortMonth, CustomerActiveMonth, CustomerFirstPayment):
-                model.objects.all().delete()
-        run = RollupRun(full, since, *_recompute(since))
-        RollupBuild.objects.update_or_create(
-            name=NAME, defaults={"refreshed_at": now, **({"built_at": now} if full else {})},
-            create_defaults={"built_at": now, "refreshed_at": now})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+    build = RollupBuild.objects.filter(name=NAME).first()
+    full = full or build is None
+    since = None if full else add_months(now.date().replace(day=1), -(RECENT_MONTHS - 1))
+    if full:
+        for model in (CohortMonth, CustomerActiveMonth, CustomerFirstPayment):
+            model.objects.all().delete()
+    run = RollupRun(full, since, *_recompute(since))
+    RollupBuild.objects.update_or_create(
+        name=NAME, defaults={"refreshed_at": now, **({"built_at": now} if full else {})},
+        create_defaults={"built_at": now, "refreshed_at": now})
     return run
 
 

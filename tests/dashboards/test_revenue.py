@@ -338,3 +338,25 @@ def test_demo_seed_computes_forecasts_once_a_day(history):
     assert lines[0].startswith("  revenue forecasts: 1 stored (USD), skipped EUR: 10 days of history;")
     assert lines[1] == "  revenue forecasts: already computed today"
     assert RevenueForecast.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_model_is_fitted_outside_any_transaction_and_old_forecasts_go(history, actor, monkeypatch):
+    from django.db import connection
+
+    from monitoring import services_revenue
+
+    fitted_in_transaction = []
+    fit = services_revenue._forecast_one
+
+    def spy(*args, **kwargs):
+        fitted_in_transaction.append(connection.in_atomic_block)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(services_revenue, "_forecast_one", spy)
+    with clock.frozen_at(history):
+        forecast_compute(actor=actor)
+    with clock.frozen_at(history + dt.timedelta(days=services_revenue.RETENTION_DAYS + 1)):
+        run = forecast_compute(actor=actor)  # the first forecast is now past its retention
+    assert len(fitted_in_transaction) >= 2 and not any(fitted_in_transaction)
+    assert set(RevenueForecast.objects.values_list("pk", flat=True)) == {f.pk for f in run.stored} != set()
