@@ -84,21 +84,15 @@ KEY_WITH_CARD_NUMBER = "<card number>"
 _MAX_KEY_SHOWN = 100
 
 
-def _key_shown(key: Any) -> str:
-    # The path goes back to the caller in the error: a key that is itself a card number is not echoed.
-    text = str(key)
-    return KEY_WITH_CARD_NUMBER if contains_pan(text) else text[:_MAX_KEY_SHOWN]
-
-
 def find_pan_field(data: Any, path: str = "") -> str | None:
     """The dotted path of the first key or value that holds a card number, or None. A key holding one is named
-    `<card number>` in the path."""
+    `<card number>` in the path (the path goes back to the caller in the error: the number is not echoed)."""
     if isinstance(data, dict):
         for key, value in data.items():
-            shown = _key_shown(key)
-            here = f"{path}.{shown}" if path else shown
-            if isinstance(key, str) and contains_pan(key):
-                return here
+            text = str(key)
+            if contains_pan(text):
+                return f"{path}.{KEY_WITH_CARD_NUMBER}" if path else KEY_WITH_CARD_NUMBER
+            here = f"{path}.{text[:_MAX_KEY_SHOWN]}" if path else text[:_MAX_KEY_SHOWN]
             found = find_pan_field(value, here)
             if found:
                 return found
