@@ -18,10 +18,10 @@ def _rate(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True, **kwargs)
 
 
-def _dates(fields: dict[str, Any], *, required: bool = True, prefix: str = "") -> dict[str, Any]:
+def _dates(fields: dict[str, Any]) -> dict[str, Any]:
     # `from` is a Python keyword: the dates are declared in get_fields.
-    fields[f"{prefix}from"] = serializers.DateField(help_text="First day (UTC).")
-    fields[f"{prefix}to"] = serializers.DateField(help_text="Last day, inclusive (UTC).")
+    fields["from"] = serializers.DateField(help_text="First day (UTC).")
+    fields["to"] = serializers.DateField(help_text="Last day, inclusive (UTC).")
     return fields
 
 

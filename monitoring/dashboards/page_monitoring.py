@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from monitoring.analytics import monitoring as m
 
-from .charts import Chart, Column, Page, Section, Tile
+from .charts import Chart, Column, Page, Section, Tile, changelist_url
 from .period import Period
 from .registry import register_page
 
@@ -37,7 +37,7 @@ def _tiles(health, chain, pci, open_alerts) -> list[Tile]:
             "Open alerts",
             sum(r["open"] + r["acknowledged"] for r in open_alerts),
             "int",
-            url="/admin/monitoring/alert/?status__exact=open",
+            url=changelist_url("monitoring.alert", status__in="open,acknowledged"),
             lower_is_better=True,
             detail=", ".join(f"{r['severity']}: {r['open'] + r['acknowledged']}" for r in open_alerts),
         ),

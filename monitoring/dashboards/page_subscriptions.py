@@ -3,8 +3,6 @@ outcomes."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from core.money import format_amount
 from monitoring.analytics import rate
 from monitoring.analytics import subscriptions as analytics
@@ -12,10 +10,6 @@ from monitoring.analytics import subscriptions as analytics
 from .charts import Chart, Column, Page, Section, Tile, admin_url
 from .period import Period
 from .registry import register_page
-
-
-def _rate(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
 
 
 @register_page("subscriptions", "Subscriptions", permission="subscriptions.view_subscription",
@@ -29,9 +23,7 @@ def build(period: Period) -> Page:
     dunning = analytics.dunning_outcomes(period)
     retries = analytics.retries(period)
 
-    movements = [{**m, "logo_churn_rate": _rate(m["logo_churn_rate"]),
-                  "revenue_churn_rate": _rate(m["revenue_churn_rate"]),
-                  "net_revenue_retention": _rate(m["net_revenue_retention"])} for m in mrr["movements"]]
+    movements = mrr["movements"]  # rates are decimal strings, which the rate columns read as they are
     risk_rows = [{**r, "url": admin_url("subscriptions.subscription", r["subscription_id"])}
                  for r in risk["subscriptions"]]
     run_rows = [{**r, "url": admin_url("subscriptions.billingrun", r["id"])} for r in runs["runs"]]

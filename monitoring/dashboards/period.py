@@ -64,9 +64,6 @@ class Period:
             filters["currency__exact"] = self.currency
         return filters
 
-    def day_list(self) -> list[dt.date]:
-        return [self.start + dt.timedelta(days=i) for i in range(self.days)]
-
     def query(self, **extra: str) -> str:
         """The query string that selects this period (links between pages keep it)."""
         from urllib.parse import urlencode
