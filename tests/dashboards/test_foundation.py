@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from django.test import Client
 
 from monitoring.dashboards.charts import Chart, Column, Tile
 from monitoring.dashboards.period import InvalidPeriod, Period, parse_period
@@ -95,10 +96,17 @@ def test_bad_requests_answer_4xx(staff_client):
     assert client.get("/admin/dashboards/wallets/?format=csv&chart=" + "a" * 5000).status_code == 404
 
 
-def test_pages_need_a_verified_staff_session(client, staff_client):
+def test_pages_need_a_verified_staff_session(client, staff_client, make_staff):
     response = client.get("/admin/dashboards/wallets/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
-    assert staff_client("admin").get("/admin/").status_code == 200
+    password_only = Client()
+    password_only.force_login(make_staff(role="admin"))  # no second factor in the session
+    response = password_only.get("/admin/dashboards/wallets/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert password_only.get("/admin/dashboards/wallets/?format=json").status_code == 302
+    verified = staff_client("admin")
+    assert verified.get("/admin/").status_code == 200
+    assert verified.get("/admin/dashboards/wallets/").status_code == 200
 
 
 def test_the_dashboard_list_in_docs_is_current():
