@@ -24,18 +24,12 @@ _CHART_NAME = re.compile(r"[a-z0-9_]{1,60}")
 def _context(request: HttpRequest, *, period: Period | None, page: Page | None, spec: registry.PageSpec | None,
              error: InvalidPeriod | None = None, options: dict[str, str] | None = None) -> dict[str, Any]:
     options = options or {}
-    charts = []
-    for chart in page.charts if page else []:
-        charts.append({"chart": chart, "dom_id": f"chart-{chart.name}",
-                       "data_id": f"chart-{chart.name}-data", "payload": chart.payload(),
-                       "table": chart.table(),
-                       "csv_url": f"?{period.query(**options, format='csv', chart=chart.name)}" if period else ""})
     return {
         **admin.site.each_context(request),
         "title": spec.title if spec else "Dashboards",
         "spec": spec,
         "page": page,
-        "charts": charts,
+        "charts": _charts(page, period, options),
         "period": period,
         "period_error": error,
         "dashboard_pages": registry.visible(request.user),
@@ -47,6 +41,13 @@ def _context(request: HttpRequest, *, period: Period | None, page: Page | None, 
         "params": {"from": request.GET.get("from", "")[:10], "to": request.GET.get("to", "")[:10],
                    "currency": request.GET.get("currency", "")[:3]},
     }
+
+
+def _charts(page: Page | None, period: Period | None, options: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"chart": chart, "dom_id": f"chart-{chart.name}", "data_id": f"chart-{chart.name}-data",
+             "payload": chart.payload(), "table": chart.table(),
+             "csv_url": f"?{period.query(**options, format='csv', chart=chart.name)}" if period else ""}
+            for chart in (page.charts if page else [])]
 
 
 def dashboard(request: HttpRequest, name: str) -> HttpResponse:
@@ -113,6 +114,6 @@ def overview_context(request: HttpRequest) -> dict[str, Any]:
         return {}
     period = last_days(30)
     page = spec.build(period)
-    context = _context(request, period=period, page=page, spec=spec)
-    return {"overview": page, "charts": context["charts"], "dashboard_pages": context["dashboard_pages"],
-            "live_url": context["live_url"]}
+    # Only what the home adds: AdminSite.index builds the admin's own context (each_context) itself.
+    return {"overview": page, "charts": _charts(page, period, {}), "dashboard_pages": registry.visible(request.user),
+            "live_url": live_url(request)}
