@@ -68,7 +68,9 @@
 (function () {
   "use strict";
 
-  var DEBOUNCE_MS = 1000, MAX_ITEMS = 8, MAX_BACKOFF_MS = 30000;
+  // A refresh rebuilds the whole page on the server: one a second after the first event, then at most one every
+  // MIN_REFRESH_MS however busy the feed is.
+  var DEBOUNCE_MS = 1000, MIN_REFRESH_MS = 5000, MAX_ITEMS = 8, MAX_BACKOFF_MS = 30000;
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -148,9 +150,10 @@
       root.setAttribute("data-live-generated", data.generated_at || "");
     }
 
-    var timer = null;
+    var timer = null, lastRefresh = 0;
     function refresh() {
       timer = null;
+      lastRefresh = Date.now();
       fetch(jsonUrl(), {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) { if (data) apply(data); })
@@ -180,8 +183,7 @@
         try { data = JSON.parse(message.data); } catch (e) { return; }
         if (data.type !== "event" || !data.event) return;
         show(data.event);
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(refresh, DEBOUNCE_MS);
+        if (!timer) timer = setTimeout(refresh, Math.max(DEBOUNCE_MS, lastRefresh + MIN_REFRESH_MS - Date.now()));
       });
       socket.addEventListener("close", function (event) {
         if (event.code === 4403) { setState("refused"); return; }  // not a verified session: don't retry
