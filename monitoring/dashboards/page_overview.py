@@ -170,6 +170,7 @@ def sections(metrics: dict[str, Any]) -> list[Section]:
 @register_page(
     "overview",
     "Overview",
+    permission="payments.view_payment",  # as get_dashboard_metrics: the tiles are the business's volume
     description="The admin home: today, 7 and 30 days of volume, success, refunds, customers, "
     "subscriptions, and the review queue, alerts and health now.",
 )

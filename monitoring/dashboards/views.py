@@ -110,8 +110,8 @@ def live_payload(page: Page) -> dict[str, Any]:
 def overview_context(request: HttpRequest) -> dict[str, Any]:
     """What the admin home shows above the app list: the overview page over the last 30 days."""
     spec = registry.get(registry.OVERVIEW)
-    if spec is None:
-        return {}
+    if spec is None or (spec.permission and not request.user.has_perm(spec.permission)):
+        return {"dashboard_pages": registry.visible(request.user)}
     period = last_days(30)
     page = spec.build(period)
     # Only what the home adds: AdminSite.index builds the admin's own context (each_context) itself.

@@ -337,3 +337,14 @@ def test_the_review_queue_tile_counts_what_the_fraud_page_and_the_api_queue_hold
     (today, _week, _month), _page = tiles()
     queue = fraud.review_queue(Period(dt.date(2026, 3, 2), END))
     assert today["review_queue"][0] == queue["count"] == len(review_queue().items) == 1
+
+
+def test_the_home_shows_the_overview_only_to_staff_who_may_view_payments(business, staff_client):
+    # As get_dashboard_metrics: the tiles are the business's volume, MRR and queues.
+    no_role = staff_client(None)
+    home = no_role.get("/admin/")
+    assert home.status_code == 200 and "overview" not in home.context
+    assert b'data-dashboard="overview"' not in home.content
+    assert no_role.get("/admin/dashboards/overview/?format=json").status_code == 403
+    admin_home = staff_client("admin").get("/admin/")
+    assert admin_home.context["overview"].sections and b'data-dashboard="overview"' in admin_home.content
