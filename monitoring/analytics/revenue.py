@@ -94,11 +94,19 @@ def revenue_by(period: Period, dimension: str) -> list[dict[str, Any]]:
     return rows
 
 
-def revenue_totals(period: Period) -> dict[str, dict[str, int]]:
-    """Per currency: gross, fees, refunds, fees_returned, net (and counts) over the whole period."""
-    captures = _captures(period).values("currency").annotate(**_CAPTURED).order_by()
-    refunds = _refunds(period).values("currency").annotate(**_REFUNDED).order_by()
-    return {row.pop("currency"): row for row in _merge(captures, refunds, ("currency",))}
+def revenue_totals(period: Period, by_interval: list[dict[str, Any]] | None = None) -> dict[str, dict[str, int]]:
+    """Per currency: gross, fees, refunds, fees_returned, net (and counts) over the whole period. `by_interval`,
+    the period's `revenue_by_interval` rows when the caller has them: the totals are their sums (no query)."""
+    if by_interval is None:
+        captures = _captures(period).values("currency").annotate(**_CAPTURED).order_by()
+        refunds = _refunds(period).values("currency").annotate(**_REFUNDED).order_by()
+        return {row.pop("currency"): row for row in _merge(captures, refunds, ("currency",))}
+    totals: dict[str, dict[str, int]] = {}
+    for row in by_interval:
+        total = totals.setdefault(row["currency"], dict.fromkeys((*MEASURES, "payments", "refund_count"), 0))
+        for key in total:
+            total[key] += row[key]
+    return dict(sorted(totals.items()))
 
 
 def daily_gross(*, end: dt.date, days: int, currency: str | None = None) -> dict[str, list[tuple[dt.date, int]]]:
@@ -141,13 +149,14 @@ def forecast_data(forecast: RevenueForecast) -> dict[str, Any]:
 
 def revenue_analytics(period: Period, interval: str = "day") -> dict[str, Any]:
     """Everything `generate_revenue_analytics` answers: totals, the three breakdowns and the stored forecasts."""
-    totals = revenue_totals(period)
+    by_interval = revenue_by_interval(period, interval)
+    totals = revenue_totals(period, by_interval)
     forecasts = latest_forecasts(period.currency)
     with_forecast = {f.currency for f in forecasts}
     return {
         "from": period.start, "to": period.end, "currency": period.currency, "interval": interval,
         "totals": [{"currency": code, **row} for code, row in sorted(totals.items())],
-        "by_interval": revenue_by_interval(period, interval),
+        "by_interval": by_interval,
         "by_method": revenue_by(period, "method"),
         "by_provider": revenue_by(period, "provider"),
         "forecasts": [forecast_data(f) for f in forecasts],

@@ -25,8 +25,8 @@ NO_FORECAST = (f"No forecast stored. The daily job (monitoring.compute_revenue_f
                f"once it has at least {MIN_SEASONS * SEASON} days of captured payments ({MIN_SEASONS} weeks).")
 
 
-def _tiles(period: Period) -> list[Tile]:
-    now, before = revenue.revenue_totals(period), revenue.revenue_totals(period.previous())
+def _tiles(period: Period, by_interval: list[dict[str, Any]]) -> list[Tile]:
+    now, before = revenue.revenue_totals(period, by_interval), revenue.revenue_totals(period.previous())
     tiles = []
     for code in sorted(now):
         for key, label in _TILES:
@@ -87,7 +87,7 @@ def build(period: Period, interval: str = "day") -> Page:
     notes = [DEFINITIONS]
     if missing:
         notes.append(f"No stored forecast for {', '.join(missing)}: " + NO_FORECAST)
-    sections = [Section("This period", _tiles(period))]
+    sections = [Section("This period", _tiles(period, by_interval))]
     if forecasts:
         sections.append(Section("Forecast error (backtest)", _forecast_section(forecasts)))
     return Page("Revenue", sections=sections, notes=notes, charts=[

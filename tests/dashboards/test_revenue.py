@@ -360,3 +360,11 @@ def test_the_model_is_fitted_outside_any_transaction_and_old_forecasts_go(histor
         run = forecast_compute(actor=actor)  # the first forecast is now past its retention
     assert len(fitted_in_transaction) >= 2 and not any(fitted_in_transaction)
     assert set(RevenueForecast.objects.values_list("pk", flat=True)) == {f.pk for f in run.stored} != set()
+
+
+def test_totals_summed_from_the_interval_rows_equal_those_counted_by_the_database(book):
+    for period in (PERIOD, Period(PERIOD.start, PERIOD.end, "EUR"), PERIOD.previous()):
+        for interval in revenue.INTERVALS:
+            rows = revenue.revenue_by_interval(period, interval)
+            assert revenue.revenue_totals(period, rows) == revenue.revenue_totals(period)
+    assert set(revenue.revenue_totals(PERIOD)) == {"EUR", "USD"}
