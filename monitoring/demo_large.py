@@ -1,11 +1,11 @@
-"""The large seed's monitoring step: the customer activity rollups built over everything the seed wrote, so the
-customers page reads them at once (the five-minute refresh would otherwise build them on its first run)."""
+"""The large seed's monitoring step: the rollups (customer activity, payment days) built over everything the seed
+wrote, so the pages read them at once (the five-minute refreshes would otherwise build them on their first run)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .services_rollups import customer_activity_refresh
+from .services_rollups import customer_activity_refresh, payment_days_refresh
 
 
 def seed_large(large: Any) -> None:
@@ -13,3 +13,6 @@ def seed_large(large: Any) -> None:
         run = customer_activity_refresh(full=True, now=large.now)
         note["first payments"], note["customer months"], note["cohort cells"] = (
             run.first_payments, run.active_months, run.cohort_cells)
+    with large.timer.phase("monitoring: payment days rollup") as note:
+        days = payment_days_refresh(full=True, now=large.now)
+        note["days"], note["rows"] = days.days, days.rows

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from core import clock
 from core.db import use_case
-from payments.models import Payment
+from payments.models import Payment, Refund
 from subscriptions.periods import add_months
 
-from .models import CohortMonth, CustomerActiveMonth, CustomerFirstPayment, RollupBuild
+from .models import CohortMonth, CustomerActiveMonth, CustomerFirstPayment, PaymentDay, RollupBuild
 from .models.rollups import ANY_CURRENCY
 
 NAME = "customer_activity"
@@ -107,3 +108,75 @@ def _recompute(since: dt.date | None) -> tuple[int, int, int]:
             params)
         cells = cursor.rowcount
     return firsts, months, cells
+
+
+# Payment days (`PaymentDay`, read through `monitoring.analytics.payment_days`).
+RECENT_DAYS = 8  # reviews are decided within 48 h; authorisations are captured, canceled or expire within 7 days
+OVERLAP = dt.timedelta(minutes=10)  # a write stamped before the last refresh may commit after it
+_PAYMENT_DAYS_LOCK_ID = 0x70617964
+
+
+@dataclass(frozen=True)
+class PaymentDaysRun:
+    full: bool
+    days: int  # days recomputed (full: days with any row)
+    rows: int  # rows written
+
+
+@use_case
+def payment_days_refresh(*, full: bool = False, now: dt.datetime | None = None) -> PaymentDaysRun:
+    """Brings the payment days up to date: in full (`full`, or when never built), else the recent days and every
+    day a payment or refund changed since the last refresh touched (its creation, capture and refund days).
+    Derived data, recomputed from stored payments: no actor, nothing audited."""
+    from .analytics import payment_days
+
+    now = now or clock.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PAYMENT_DAYS_LOCK_ID])
+    build = RollupBuild.objects.filter(name=payment_days.NAME).first()
+    full = full or build is None
+    today = now.astimezone(dt.UTC).date()
+    if full:
+        PaymentDay.objects.all().delete()
+        first = Payment.objects.order_by("created").values_list("created", flat=True).first()
+        spans = [] if first is None else [(first.astimezone(dt.UTC).date(), today)]
+    else:
+        assert build is not None
+        spans = _spans(_touched_days(build.refreshed_at - OVERLAP)
+                       | {today - dt.timedelta(days=n) for n in range(RECENT_DAYS)})
+    days = rows = 0
+    for start, end in spans:
+        PaymentDay.objects.filter(day__gte=start, day__lte=end).delete()
+        written = [PaymentDay(**row) for row in payment_days.computed_rows(start, end)]
+        PaymentDay.objects.bulk_create(written, batch_size=2000)
+        days += len({row.day for row in written}) if full else (end - start).days + 1
+        rows += len(written)
+    RollupBuild.objects.update_or_create(
+        name=payment_days.NAME, defaults={"refreshed_at": now, **({"built_at": now} if full else {})},
+        create_defaults={"built_at": now, "refreshed_at": now})
+    return PaymentDaysRun(full, days, rows)
+
+
+def _touched_days(since: dt.datetime) -> set[dt.date]:
+    """The days whose rows a payment or refund written since `since` changed."""
+    days: set[dt.date] = set()
+    changed = Q(updated__gte=since) | Q(created__gte=since)
+    for created, captured in Payment.objects.filter(changed).values_list("created", "captured_at").iterator():
+        days.add(created.astimezone(dt.UTC).date())
+        if captured is not None:
+            days.add(captured.astimezone(dt.UTC).date())
+    for created, payment_created in Refund.objects.filter(changed).values_list("created", "payment__created"):
+        days |= {created.astimezone(dt.UTC).date(), payment_created.astimezone(dt.UTC).date()}
+    return days
+
+
+def _spans(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) ranges."""
+    spans: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if spans and day == spans[-1][1] + dt.timedelta(days=1):
+            spans[-1] = (spans[-1][0], day)
+        else:
+            spans.append((day, day))
+    return spans

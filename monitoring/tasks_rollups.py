@@ -1,4 +1,5 @@
-"""Celery tasks of the customer activity rollups (beat rows from migration 0010_customer_activity_schedules)."""
+"""Celery tasks of the rollups: customer activity (beat rows from migration 0010_customer_activity_schedules) and
+payment days (0012_payment_days_schedules)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,23 @@ def build_customer_activity() -> dict:
     from .services_rollups import customer_activity_refresh
 
     return asdict(customer_activity_refresh(full=True))
+
+
+PAYMENT_DAYS_REFRESH_TASK = "monitoring.refresh_payment_days"
+PAYMENT_DAYS_BUILD_TASK = "monitoring.build_payment_days"
+
+
+@shared_task(name=PAYMENT_DAYS_REFRESH_TASK, ignore_result=True)
+def refresh_payment_days() -> dict:
+    """Every five minutes: the recent days and the days changed payments and refunds touched."""
+    from .services_rollups import payment_days_refresh
+
+    return asdict(payment_days_refresh())
+
+
+@shared_task(name=PAYMENT_DAYS_BUILD_TASK, ignore_result=True)
+def build_payment_days() -> dict:
+    """Nightly: every day again (a change that did not stamp `updated` is picked up here)."""
+    from .services_rollups import payment_days_refresh
+
+    return asdict(payment_days_refresh(full=True))

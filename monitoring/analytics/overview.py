@@ -16,8 +16,9 @@ Definitions (docs/dashboards/overview.md says the same for people):
 - Review queue (payments awaiting fraud review) and the health score (the latest recorded HealthCheck, never a
   live check) are states now, without a previous value.
 
-Every figure over all windows comes from eight queries, whatever the data (conditional aggregates over the
-60 days the windows and their previous windows cover).
+Payments, gross volume and refunds come from the payment days (`monitoring.analytics.payment_days`) of the 60
+days the windows and their previous windows cover; every figure over all windows from at most eight
+queries, whatever the data.
 """
 
 from __future__ import annotations
@@ -26,17 +27,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 
 from accounts.models import Customer
 from core import clock
-from payments.models import Payment, Refund
 from payments.risk.selectors import review_queue_payments
 from subscriptions.selectors.analytics import mrr_at
 
 from ..dashboards.period import Period, last_days
 from ..models import Alert, HealthCheck
-from . import rate
+from . import payment_days, rate
 
 # (key suffix, days, section title)
 WINDOWS = (("today", 1, "Today"), ("7d", 7, "Last 7 days"), ("30d", 30, "Last 30 days"))
@@ -72,40 +72,40 @@ def _span(wins: list[Window]) -> Period:
     return wins[-1].current.with_previous()
 
 
-def _payments(wins: list[Window]) -> dict[str, dict[str, Any]]:
-    """Per range: succeeded and failed counts of the payments created in it (one query)."""
-    qs = Payment.objects.filter(_span(wins).within(), status__in=[Payment.Status.SUCCEEDED, Payment.Status.FAILED])
-    succeeded, failed = Q(status=Payment.Status.SUCCEEDED), Q(status=Payment.Status.FAILED)
-    aggregates: dict[str, Any] = {}
-    for name, when in _ranges(wins).items():
-        aggregates[f"{name}_ok"] = Count("id", filter=when & succeeded)
-        aggregates[f"{name}_failed"] = Count("id", filter=when & failed)
-    row = qs.aggregate(**aggregates)
-    return {name: {"succeeded": row[f"{name}_ok"], "failed": row[f"{name}_failed"]} for name in _ranges(wins)}
-
-
-def _gross(wins: list[Window]) -> dict[str, dict[str, int]]:
-    """Per range: captured money per currency by capture day (one query, grouped by currency)."""
-    ranges = _ranges(wins, "captured_at")
-    qs = Payment.objects.filter(_span(wins).within("captured_at"), amount_captured__gt=0)
-    rows: Any = (qs.values("currency").order_by("currency")
-                 .annotate(**{name: Sum("amount_captured", filter=when) for name, when in ranges.items()}))
-    return {name: {row["currency"]: row[name] or 0 for row in rows} for name in ranges}
-
-
-def _refunds(wins: list[Window]) -> dict[str, dict[str, Any]]:
-    qs = Refund.objects.filter(_span(wins).within(), status=Refund.Status.SUCCEEDED)
-    aggregates: dict[str, Any] = {}
-    for name, when in _ranges(wins).items():
-        aggregates[f"{name}_n"] = Count("id", filter=when)
-        aggregates[f"{name}_amount"] = Sum("amount", filter=when)
-    out: dict[str, dict[str, Any]] = {name: {"count": 0, "amount": {}} for name in _ranges(wins)}
-    rows: Any = qs.values("currency").annotate(**aggregates).order_by("currency")
-    for row in rows:
-        for name, totals in out.items():
-            totals["count"] += row[f"{name}_n"]
-            totals["amount"][row["currency"]] = row[f"{name}_amount"] or 0
+def _by_range(wins: list[Window], rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """`<window>_cur` / `<window>_prev` -> the payment days of each."""
+    out = {}
+    for w in wins:
+        out[f"{w.key}_cur"] = payment_days.between(rows, w.current.start, w.current.end)
+        out[f"{w.key}_prev"] = payment_days.between(rows, w.previous.start, w.previous.end)
     return out
+
+
+def _payments(ranges: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per range: succeeded and failed counts of the payments created in it."""
+    return {name: {"succeeded": sum(r["succeeded"] for r in rows), "failed": sum(r["failed"] for r in rows)}
+            for name, rows in ranges.items()}
+
+
+def _per_currency(rows: list[dict[str, Any]], measure: str, currencies: set[str]) -> dict[str, int]:
+    totals = dict.fromkeys(sorted(currencies), 0)
+    for r in rows:
+        if r["currency"] in totals:
+            totals[r["currency"]] += r[measure]
+    return totals
+
+
+def _gross(ranges: dict[str, list[dict[str, Any]]], span: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per range: captured money per currency by capture day."""
+    currencies = {r["currency"] for r in span if r["captures"]}
+    return {name: _per_currency(rows, "gross", currencies) for name, rows in ranges.items()}
+
+
+def _refunds(ranges: dict[str, list[dict[str, Any]]], span: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per range: succeeded refunds made in it, their count and amount per currency."""
+    currencies = {r["currency"] for r in span if r["refund_count"]}
+    return {name: {"count": sum(r["refund_count"] for r in rows),
+                   "amount": _per_currency(rows, "refunds", currencies)} for name, rows in ranges.items()}
 
 
 def _new_customers(wins: list[Window]) -> dict[str, int]:
@@ -137,9 +137,11 @@ def overview_metrics(end: dt.date, currency: str | None = None, *, as_of: dt.dat
     as_of = as_of or clock.now()
     wins = windows(end, currency)
     instants = _instants(wins, as_of)
-    payments = _payments(wins)
-    gross = _gross(wins)
-    refunds = _refunds(wins)
+    span = payment_days.day_rows(_span(wins))
+    ranges = _by_range(wins, span)
+    payments = _payments(ranges)
+    gross = _gross(ranges, span)
+    refunds = _refunds(ranges, span)
     customers = _new_customers(wins)
     subs = mrr_at(instants, currency)
     alerts = _open_alerts(instants)

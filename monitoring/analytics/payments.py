@@ -20,81 +20,58 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Aggregate, Count, F, FloatField, Q
 
-from payments.models import Payment, PaymentAttempt
+from payments.models import PaymentAttempt
 
 from ..dashboards.period import Period
-from . import rate
+from . import payment_days, rate
 
 UNSPECIFIED = "unspecified"
 SUCCESSFUL_ATTEMPT = (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
-
-
-def _payments(period: Period):
-    return Payment.objects.filter(period.within())
 
 
 def _attempts(period: Period):
     return PaymentAttempt.objects.filter(period.within(currency_field="payment__currency"))
 
 
-def success_totals(period: Period) -> dict[str, Any]:
-    """Succeeded, failed and the rate in the period and the previous one (one query)."""
-    qs = _payments(period.with_previous()).filter(status__in=[Payment.Status.SUCCEEDED, Payment.Status.FAILED])
-    now = Q(created__gte=period.since)
-    ok, failed = Q(status=Payment.Status.SUCCEEDED), Q(status=Payment.Status.FAILED)
-    row = qs.aggregate(
-        ok=Count("id", filter=now & ok),
-        failed=Count("id", filter=now & failed),
-        ok_before=Count("id", filter=~now & ok),
-        failed_before=Count("id", filter=~now & failed),
-    )
+def success_totals(period: Period, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Succeeded, failed and the rate in the period and the previous one. `rows`: the payment days of both
+    periods (`period.with_previous()`) when the caller has them."""
+    rows = payment_days.day_rows(period.with_previous()) if rows is None else rows
+    now = [r for r in rows if r["day"] >= period.start]
+    before = [r for r in rows if r["day"] < period.start]
+    ok, failed = sum(r["succeeded"] for r in now), sum(r["failed"] for r in now)
+    ok_before, failed_before = sum(r["succeeded"] for r in before), sum(r["failed"] for r in before)
     return {
-        "succeeded": row["ok"],
-        "failed": row["failed"],
-        "rate": rate(row["ok"], row["ok"] + row["failed"]),
-        "previous_succeeded": row["ok_before"],
-        "previous_failed": row["failed_before"],
-        "previous_rate": rate(row["ok_before"], row["ok_before"] + row["failed_before"]),
+        "succeeded": ok,
+        "failed": failed,
+        "rate": rate(ok, ok + failed),
+        "previous_succeeded": ok_before,
+        "previous_failed": failed_before,
+        "previous_rate": rate(ok_before, ok_before + failed_before),
     }
 
 
-def success_by_day(period: Period) -> list[dict[str, Any]]:
-    rows = (
-        _payments(period)
-        .filter(status__in=[Payment.Status.SUCCEEDED, Payment.Status.FAILED])
-        .annotate(day=TruncDate("created"))
-        .values("day")
-        .annotate(
-            ok=Count("id", filter=Q(status=Payment.Status.SUCCEEDED)),
-            failed=Count("id", filter=Q(status=Payment.Status.FAILED)),
-        )
-        .order_by("day")
-    )
+def success_by_day(period: Period, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    rows = payment_days.day_rows(period) if rows is None else rows
+    days: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        if r["succeeded"] or r["failed"]:
+            days[r["day"]][0] += r["succeeded"]
+            days[r["day"]][1] += r["failed"]
     return [
-        {
-            "day": r["day"].isoformat(),
-            "succeeded": r["ok"],
-            "failed": r["failed"],
-            "success_rate": rate(r["ok"], r["ok"] + r["failed"]),
-        }
-        for r in rows
+        {"day": day.isoformat(), "succeeded": ok, "failed": failed, "success_rate": rate(ok, ok + failed)}
+        for day, (ok, failed) in sorted(days.items())
     ]
 
 
-def decline_reasons(period: Period) -> list[dict[str, Any]]:
-    rows = list(
-        _payments(period)
-        .filter(status=Payment.Status.FAILED)
-        .values("failure_code")
-        .annotate(n=Count("id"))
-        .order_by("-n", "failure_code")
-    )
+def decline_reasons(period: Period, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    rows = payment_days.day_rows(period) if rows is None else rows
     counts: dict[str, int] = defaultdict(int)
-    for r in rows:  # a blank code and "unspecified" are the same reason
-        counts[r["failure_code"] or UNSPECIFIED] += r["n"]
+    for r in rows:
+        if r["failed"]:  # a blank code and "unspecified" are the same reason
+            counts[r["failure_code"] or UNSPECIFIED] += r["failed"]
     total = sum(counts.values())
     return [
         {"code": code, "payments": n, "share": rate(n, total)}
@@ -177,41 +154,39 @@ def latency(period: Period) -> list[dict[str, Any]]:
     ]
 
 
-def refund_rates(period: Period) -> list[dict[str, Any]]:
-    rows = (
-        _payments(period)
-        .filter(amount_captured__gt=0)
-        .values("currency")
-        .annotate(
-            payments=Count("id"),
-            captured=Sum("amount_captured"),
-            refunded=Sum("amount_refunded"),
-            refunded_payments=Count("id", filter=Q(amount_refunded__gt=0)),
-        )
-        .order_by("currency")
-    )
+def refund_rates(period: Period, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    rows = payment_days.day_rows(period) if rows is None else rows
+    sums: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r["captured_payments"]:
+            total = sums.setdefault(r["currency"], dict.fromkeys(("payments", "captured", "refunded",
+                                                                   "refunded_payments"), 0))
+            total["payments"] += r["captured_payments"]
+            total["captured"] += r["captured_amount"]
+            total["refunded"] += r["refunded_amount"]
+            total["refunded_payments"] += r["refunded_payments"]
     return [
         {
-            "currency": r["currency"],
-            "payments": r["payments"],
-            "refunded_payments": r["refunded_payments"],
-            "captured": r["captured"] or 0,
-            "refunded": r["refunded"] or 0,
-            "amount_rate": rate(r["refunded"] or 0, r["captured"] or 0),
-            "count_rate": rate(r["refunded_payments"], r["payments"]),
+            "currency": currency,
+            **total,
+            "amount_rate": rate(total["refunded"], total["captured"]),
+            "count_rate": rate(total["refunded_payments"], total["payments"]),
         }
-        for r in rows
+        for currency, total in sorted(sums.items())
     ]
 
 
 def payment_metrics(period: Period) -> dict[str, Any]:
-    """Everything the payments page shows (six queries)."""
+    """Everything the payments page shows: the payment days of the period and the previous one, and the
+    attempts."""
+    rows = payment_days.day_rows(period.with_previous())
+    current = payment_days.between(rows, period.start, period.end)
     return {
         "period": period,
-        "totals": success_totals(period),
-        "by_day": success_by_day(period),
-        "decline_reasons": decline_reasons(period),
+        "totals": success_totals(period, rows),
+        "by_day": success_by_day(period, current),
+        "decline_reasons": decline_reasons(period, current),
         "providers": providers(period),
         "latency": latency(period),
-        "refunds": refund_rates(period),
+        "refunds": refund_rates(period, current),
     }

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Count, DateTimeField, F, OuterRef, Subquery, Sum
-from django.db.models.functions import Trunc
+from django.db.models import OuterRef, Subquery
 
 from monitoring.dashboards.period import InvalidPeriod, Period
 from monitoring.models import RevenueForecast
-from payments.models import Payment, Refund
+
+from . import payment_days
 
 INTERVALS = ("day", "week", "month")
 MEASURES = ("gross", "fees", "refunds", "fees_returned", "net")
@@ -35,72 +36,63 @@ def parse_interval(value: str | None) -> str:
     return interval
 
 
-def _captures(period: Period):
-    return Payment.objects.filter(period.within("captured_at"), amount_captured__gt=0)
+def _bucket(day: dt.date, interval: str) -> dt.date:
+    if interval == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day
 
 
-def _refunds(period: Period):
-    return Refund.objects.filter(period.within(), status=Refund.Status.SUCCEEDED)
-
-
-def _net(row: dict[str, Any]) -> dict[str, Any]:
-    for key in ("gross", "fees", "refunds", "fees_returned", "payments", "refund_count"):
-        row[key] = row.get(key) or 0
-    row["net"] = row["gross"] - row["fees"] - row["refunds"] + row["fees_returned"]
-    return row
-
-
-def _merge(captures, refunds, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Captured and refunded sums side by side, keyed by `keys` (two aggregate queries, merged here)."""
-    rows: dict[tuple, dict[str, Any]] = {}
-    for r in captures:
-        rows[tuple(r[k] for k in keys)] = {**{k: r[k] for k in keys}, "gross": r["gross"], "fees": r["fees"],
-                                           "payments": r["payments"]}
-    for r in refunds:
-        row = rows.setdefault(tuple(r[k] for k in keys), {k: r[k] for k in keys})
-        row.update(refunds=r["refunds"], fees_returned=r["fees_returned"], refund_count=r["refund_count"])
-    return [_net(rows[key]) for key in sorted(rows, key=lambda k: tuple(str(v) for v in k))]
-
-
-_CAPTURED = {"gross": Sum("amount_captured"), "fees": Sum("fee_amount"), "payments": Count("id")}
-_REFUNDED = {"refunds": Sum("amount"), "fees_returned": Sum("fee_returned"), "refund_count": Count("id")}
-
-
-def revenue_by_interval(period: Period, interval: str = "day") -> list[dict[str, Any]]:
-    """One row per (bucket, currency) with activity: bucket is the first day of the day/week/month (the first
-    and last buckets hold only the period's days)."""
-    captures = (_captures(period)
-                .annotate(bucket=Trunc("captured_at", interval, output_field=DateTimeField(), tzinfo=dt.UTC))
-                .values("bucket", "currency").annotate(**_CAPTURED).order_by())
-    refunds = (_refunds(period).annotate(bucket=Trunc("created", interval, output_field=DateTimeField(),
-                                                      tzinfo=dt.UTC))
-               .values("bucket", "currency").annotate(**_REFUNDED).order_by())
-    rows = _merge(captures, refunds, ("bucket", "currency"))
+def _summed(rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], tuple]) -> list[dict[str, Any]]:
+    """Captured and refunded sums per `key` (a tuple of (name, value) pairs), for keys with a capture or a refund;
+    sorted by the keys' text, net added."""
+    sums: dict[tuple, dict[str, Any]] = {}
     for row in rows:
-        row["bucket"] = row["bucket"].astimezone(dt.UTC).date().isoformat()
-    return sorted(rows, key=lambda r: (r["bucket"], r["currency"]))
+        if not (row["captures"] or row["refund_count"]):
+            continue
+        names = key(row)
+        total = sums.setdefault(names, {**dict(names), **dict.fromkeys(_SUMMED, 0)})
+        for name, field in _SUMMED.items():
+            total[name] += row[field]
+    out = []
+    for names in sorted(sums, key=lambda k: tuple(str(value) for _name, value in k)):
+        row = sums[names]
+        row["net"] = row["gross"] - row["fees"] - row["refunds"] + row["fees_returned"]
+        out.append(row)
+    return out
 
 
-def revenue_by(period: Period, dimension: str) -> list[dict[str, Any]]:
+# output name -> PaymentDay measure
+_SUMMED = {"gross": "gross", "fees": "fees", "payments": "captures", "refunds": "refunds",
+           "fees_returned": "fees_returned", "refund_count": "refund_count"}
+
+
+def revenue_by_interval(period: Period, interval: str = "day",
+                        rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per (bucket, currency) with activity: bucket is the first day of the day/week/month (the first
+    and last buckets hold only the period's days). `rows`: the period's payment days when the caller has them."""
+    rows = payment_days.day_rows(period) if rows is None else rows
+    out = _summed(rows, lambda r: (("bucket", _bucket(r["day"], interval).isoformat()), ("currency", r["currency"])))
+    return sorted(out, key=lambda r: (r["bucket"], r["currency"]))
+
+
+def revenue_by(period: Period, dimension: str, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Period totals per (method or provider, currency); refunds count under their payment's method/provider."""
     if dimension not in ("method", "provider"):
         raise ValueError(dimension)
-    captures = _captures(period).values(dimension, "currency").annotate(**_CAPTURED).order_by()
-    refunds = (_refunds(period).values("currency", **{dimension: F(f"payment__{dimension}")})
-               .annotate(**_REFUNDED).order_by())
-    rows = _merge(captures, refunds, (dimension, "currency"))
-    for row in rows:
+    rows = payment_days.day_rows(period) if rows is None else rows
+    out = _summed(rows, lambda r: ((dimension, r[dimension]), ("currency", r["currency"])))
+    for row in out:
         row[dimension] = row[dimension] or "(none)"
-    return rows
+    return out
 
 
 def revenue_totals(period: Period, by_interval: list[dict[str, Any]] | None = None) -> dict[str, dict[str, int]]:
     """Per currency: gross, fees, refunds, fees_returned, net (and counts) over the whole period. `by_interval`,
-    the period's `revenue_by_interval` rows when the caller has them: the totals are their sums (no query)."""
+    the period's `revenue_by_interval` rows when the caller has them: the totals are their sums."""
     if by_interval is None:
-        captures = _captures(period).values("currency").annotate(**_CAPTURED).order_by()
-        refunds = _refunds(period).values("currency").annotate(**_REFUNDED).order_by()
-        return {row.pop("currency"): row for row in _merge(captures, refunds, ("currency",))}
+        by_interval = revenue_by_interval(period, "month")
     totals: dict[str, dict[str, int]] = {}
     for row in by_interval:
         total = totals.setdefault(row["currency"], dict.fromkeys((*MEASURES, "payments", "refund_count"), 0))
@@ -113,12 +105,11 @@ def daily_gross(*, end: dt.date, days: int, currency: str | None = None) -> dict
     """Per currency, gross by capture day over the `days` days up to `end` (inclusive), zero-filled from the
     currency's first day with a capture: the forecast's training series."""
     start = end - dt.timedelta(days=days - 1)
-    period = Period(start, end, currency)
-    rows = (_captures(period).annotate(day=Trunc("captured_at", "day", output_field=DateTimeField(), tzinfo=dt.UTC))
-            .values("day", "currency").annotate(gross=Sum("amount_captured")).order_by())
     by_currency: dict[str, dict[dt.date, int]] = defaultdict(dict)
-    for row in rows:
-        by_currency[row["currency"]][row["day"].astimezone(dt.UTC).date()] = row["gross"]
+    for row in payment_days.day_rows(Period(start, end, currency)):
+        if row["captures"]:
+            values = by_currency[row["currency"]]
+            values[row["day"]] = values.get(row["day"], 0) + row["gross"]
     series: dict[str, list[tuple[dt.date, int]]] = {}
     for code, values in sorted(by_currency.items()):
         first = min(values)
@@ -149,7 +140,8 @@ def forecast_data(forecast: RevenueForecast) -> dict[str, Any]:
 
 def revenue_analytics(period: Period, interval: str = "day") -> dict[str, Any]:
     """Everything `generate_revenue_analytics` answers: totals, the three breakdowns and the stored forecasts."""
-    by_interval = revenue_by_interval(period, interval)
+    rows = payment_days.day_rows(period)
+    by_interval = revenue_by_interval(period, interval, rows)
     totals = revenue_totals(period, by_interval)
     forecasts = latest_forecasts(period.currency)
     with_forecast = {f.currency for f in forecasts}
@@ -157,8 +149,8 @@ def revenue_analytics(period: Period, interval: str = "day") -> dict[str, Any]:
         "from": period.start, "to": period.end, "currency": period.currency, "interval": interval,
         "totals": [{"currency": code, **row} for code, row in sorted(totals.items())],
         "by_interval": by_interval,
-        "by_method": revenue_by(period, "method"),
-        "by_provider": revenue_by(period, "provider"),
+        "by_method": revenue_by(period, "method", rows),
+        "by_provider": revenue_by(period, "provider", rows),
         "forecasts": [forecast_data(f) for f in forecasts],
         "currencies_without_forecast": sorted(set(totals) - with_forecast),
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from monitoring.analytics import revenue
+from monitoring.analytics import payment_days, revenue
 from monitoring.analytics.backtest import MIN_SEASONS, SEASON
 from monitoring.models import RevenueForecast
 
@@ -25,8 +25,10 @@ NO_FORECAST = (f"No forecast stored. The daily job (monitoring.compute_revenue_f
                f"once it has at least {MIN_SEASONS * SEASON} days of captured payments ({MIN_SEASONS} weeks).")
 
 
-def _tiles(period: Period, by_interval: list[dict[str, Any]]) -> list[Tile]:
-    now, before = revenue.revenue_totals(period, by_interval), revenue.revenue_totals(period.previous())
+def _tiles(period: Period, by_interval: list[dict[str, Any]], previous_rows: list[dict[str, Any]]) -> list[Tile]:
+    previous = period.previous()
+    now = revenue.revenue_totals(period, by_interval)
+    before = revenue.revenue_totals(previous, revenue.revenue_by_interval(previous, "month", previous_rows))
     tiles = []
     for code in sorted(now):
         for key, label in _TILES:
@@ -80,14 +82,18 @@ def _backtest_rows(forecasts: list[RevenueForecast]) -> list[dict[str, Any]]:
                options=(PageOption("interval", "Interval", revenue.INTERVALS, revenue.parse_interval),))
 def build(period: Period, interval: str = "day") -> Page:
     forecasts = revenue.latest_forecasts(period.currency)
-    by_interval = revenue.revenue_by_interval(period, interval)
+    rows = payment_days.day_rows(period.with_previous())
+    current = payment_days.between(rows, period.start, period.end)
+    by_interval = revenue.revenue_by_interval(period, interval, current)
     description = "; ".join(f"{f.currency}: model MAPE {_rate_text(f.mape)}, seasonal-naive MAPE "
                             f"{_rate_text(f.baseline_mape)}" for f in forecasts)
     missing = sorted({r["currency"] for r in by_interval} - {f.currency for f in forecasts})
     notes = [DEFINITIONS]
     if missing:
         notes.append(f"No stored forecast for {', '.join(missing)}: " + NO_FORECAST)
-    sections = [Section("This period", _tiles(period, by_interval))]
+    previous = period.previous()
+    sections = [Section("This period", _tiles(period, by_interval,
+                                              payment_days.between(rows, previous.start, previous.end)))]
     if forecasts:
         sections.append(Section("Forecast error (backtest)", _forecast_section(forecasts)))
     return Page("Revenue", sections=sections, notes=notes, charts=[
@@ -97,10 +103,10 @@ def build(period: Period, interval: str = "day") -> Page:
               description=f"Each {interval} from its first day; net = gross - fees - refunds + fees returned."),
         Chart("revenue_by_method", "Revenue by payment method", "bar",
               [Column("method", "Method"), Column("currency", "Currency"), *_MONEY],
-              revenue.revenue_by(period, "method"), x="method", series=["gross", "net"], group="currency"),
+              revenue.revenue_by(period, "method", current), x="method", series=["gross", "net"], group="currency"),
         Chart("revenue_by_provider", "Revenue by provider", "bar",
               [Column("provider", "Provider"), Column("currency", "Currency"), *_MONEY],
-              revenue.revenue_by(period, "provider"), x="provider", series=["gross", "net"], group="currency"),
+              revenue.revenue_by(period, "provider", current), x="provider", series=["gross", "net"], group="currency"),
         Chart("forecast", "Daily gross: last 60 days and 30-day forecast", "line",
               [Column("date", "Day", "date"), Column("currency", "Currency"), Column("actual", "Actual", "money"),
                Column("forecast", "Forecast", "money"), Column("lower", "Lower (80 %)", "money"),

@@ -7,8 +7,8 @@ from .metrics import PerformanceMetric, RequestMetricMinute
 from .reports import SavedReport
 from .requestlog import RequestLog
 from .revenue import RevenueForecast
-from .rollups import CohortMonth, CustomerActiveMonth, CustomerFirstPayment, RollupBuild
+from .rollups import CohortMonth, CustomerActiveMonth, CustomerFirstPayment, PaymentDay, RollupBuild
 
 __all__ = ["Alert", "AlertNote", "AlertRule", "CohortMonth", "CustomerActiveMonth", "CustomerFirstPayment",
-           "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification", "PerformanceMetric", "RequestLog",
-           "RequestMetricMinute", "RevenueForecast", "RollupBuild", "SavedReport", "WorkerHeartbeat"]
+           "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification", "PaymentDay", "PerformanceMetric",
+           "RequestLog", "RequestMetricMinute", "RevenueForecast", "RollupBuild", "SavedReport", "WorkerHeartbeat"]

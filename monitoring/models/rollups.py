@@ -67,3 +67,39 @@ class RollupBuild(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} refreshed {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class PaymentDay(models.Model):
+    """One UTC day of payments per currency, payment method, provider and (failed payments only) failure code,
+    kept by `monitoring.services_rollups.payment_days_refresh`: the revenue, payments and overview pages read
+    closed days here and compute the days since the last refresh from the payments themselves.
+
+    Three kinds of measure share a row, each by its own day: payments *created* on the day (counts, and over
+    those that captured money: captured and refunded amounts), money *captured* on the day (gross, fees), and
+    succeeded refunds *made* on the day (under their payment's method and provider)."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=16)
+    provider = models.CharField(max_length=40, blank=True)
+    failure_code = models.CharField(max_length=60, blank=True, help_text="Failed payments' code; empty otherwise.")
+    payments = models.PositiveIntegerField(default=0, help_text="Payments created on the day.")
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    captured_payments = models.PositiveIntegerField(default=0, help_text="Of those, payments that captured money.")
+    captured_amount = models.BigIntegerField(default=0)
+    refunded_amount = models.BigIntegerField(default=0, help_text="Refunded (not failed) of those captures, so far.")
+    refunded_payments = models.PositiveIntegerField(default=0)
+    gross = models.BigIntegerField(default=0, help_text="Captured on the day (any creation day).")
+    fees = models.BigIntegerField(default=0)
+    captures = models.PositiveIntegerField(default=0)
+    refunds = models.BigIntegerField(default=0, help_text="Succeeded refunds made on the day.")
+    fees_returned = models.BigIntegerField(default=0)
+    refund_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "currency", "method", "provider", "failure_code"],
+                                               name="payment_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency} {self.method} {self.provider or '-'} {self.failure_code}".rstrip()
