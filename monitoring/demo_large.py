@@ -1,9 +1,12 @@
-"""The large seed's monitoring step: the rollups (customer activity, payment days) built over everything the seed
-wrote, so the pages read them at once (the five-minute refreshes would otherwise build them on their first run)."""
+"""The large seed's monitoring step: the rollups (customer activity, payment days, MRR months) built over
+everything the seed wrote, so the pages read them at once (the five-minute refreshes would otherwise build them on
+their first run)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from subscriptions.mrr_rollup import mrr_months_refresh
 
 from .services_rollups import customer_activity_refresh, payment_days_refresh
 
@@ -16,3 +19,6 @@ def seed_large(large: Any) -> None:
     with large.timer.phase("monitoring: payment days rollup") as note:
         days = payment_days_refresh(full=True, now=large.now)
         note["days"], note["rows"] = days.days, days.rows
+    with large.timer.phase("subscriptions: MRR months rollup") as note:
+        months = mrr_months_refresh(now=large.now)
+        note["months"], note["rows"] = months.months, months.rows

@@ -1,9 +1,12 @@
 """Demo data: the rollups built over the demo payments: customer activity (the customers page's cohort table and
-first payments) and payment days (revenue, payments, overview); the five-minute refreshes keep them current."""
+first payments), payment days (revenue, payments, overview) and MRR months (subscriptions); the five-minute
+refreshes keep them current."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from subscriptions.mrr_rollup import mrr_months_refresh
 
 from .services_rollups import customer_activity_refresh, payment_days_refresh
 
@@ -14,3 +17,5 @@ def seed(*, rng: Any, stdout: Any) -> None:
                  f"months, {run.cohort_cells} cohort cells")
     days = payment_days_refresh(full=True)
     stdout.write(f"  payment days rollup: {days.rows} rows over {days.days} days")
+    months = mrr_months_refresh()
+    stdout.write(f"  MRR months rollup: {months.rows} rows over {months.months} closed months")

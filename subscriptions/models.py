@@ -330,3 +330,40 @@ class ChurnModel(models.Model):
 
     def __str__(self):
         return self.version
+
+
+class MrrMonth(models.Model):
+    """One closed month's MRR movements per currency, as `subscription_analytics` defines them, stored by
+    `subscriptions.mrr_rollup.mrr_months_refresh` from the history so a page reads them instead of
+    replaying it; `customers_end` and `keys_end` give the next month its start."""
+
+    month = models.DateField(help_text="First day of the month (UTC).")
+    currency = models.CharField(max_length=3)
+    mrr_start = models.BigIntegerField()
+    mrr_end = models.BigIntegerField()
+    customers_start = models.PositiveIntegerField(help_text="Paying customers at the month's start.")
+    customers_end = models.PositiveIntegerField()
+    keys_end = models.PositiveIntegerField(help_text="Customers with a subscription in any status at the end.")
+    new = models.BigIntegerField()
+    reactivation = models.BigIntegerField()
+    expansion = models.BigIntegerField()
+    contraction = models.BigIntegerField()
+    churn = models.BigIntegerField()
+    customers_churned = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "currency"], name="mrr_month_unique")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.currency}: MRR {self.mrr_start} -> {self.mrr_end}"
+
+
+class MrrRollup(models.Model):
+    """When the MRR months were last stored: every month before `through` is in `MrrMonth` (one row, id 1)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    refreshed_at = models.DateTimeField()
+    through = models.DateField(help_text="First day of the first month not stored (the refresh's own month).")
+
+    def __str__(self):
+        return f"MRR months before {self.through:%Y-%m}, refreshed {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -32,3 +32,17 @@ def train_churn_model() -> str:
 
     result = train(actor=Actor.for_task(CHURN_TASK_NAME))
     return f"{result.version} ({result.status})" if result else "not enough history"
+
+
+MRR_MONTHS_TASK_NAME = "subscriptions.refresh_mrr_months"
+
+
+@shared_task(name=MRR_MONTHS_TASK_NAME, ignore_result=True)
+def refresh_mrr_months() -> dict:
+    """Every five minutes: the closed months' MRR movements stored again (a new month, or an event recorded with
+    a past time)."""
+    from dataclasses import asdict
+
+    from .mrr_rollup import mrr_months_refresh
+
+    return asdict(mrr_months_refresh())

@@ -30,7 +30,7 @@ from django.db.models.functions import Lag
 
 from core import clock
 
-from ..models import Invoice, Subscription, SubscriptionEvent
+from ..models import Invoice, MrrMonth, MrrRollup, Subscription, SubscriptionEvent
 from ..periods import add_months
 from ..proration import round_half_up_ratio
 from ..services.common import PAYING
@@ -102,52 +102,120 @@ def _replay(events: list[tuple[int, str, str, str, int]], moments: int):
                       {key: (then, state.get(key, 0), paid_then) for key, (then, paid_then) in started.items()})
 
 
-def _history(as_of: dt.datetime, moments: list[dt.datetime]) -> list[tuple[int, str, str, str, int]]:
+def _history(as_of: dt.datetime, moments: list[dt.datetime],
+             touched_since: dt.datetime | None = None) -> list[tuple[int, str, str, str, int]]:
     """The history up to `as_of` in time order, each event's time replaced by its bucket among the ascending
-    `moments` (computed by the database: loading a hundred thousand time stamps costs more than the rest)."""
+    `moments` (computed by the database: loading a hundred thousand time stamps costs more than the rest).
+    `touched_since`: only the customers with an event between it and `as_of` (their whole history)."""
     bucket = Case(*[When(at__lt=moment, then=Value(i)) for i, moment in enumerate(moments)],
                   default=Value(len(moments)), output_field=IntegerField())
-    return list(SubscriptionEvent.objects.filter(at__lte=as_of).order_by("at", "id").annotate(bucket=bucket)
+    events = SubscriptionEvent.objects.filter(at__lte=as_of)
+    if touched_since is not None:
+        touched = SubscriptionEvent.objects.filter(at__gte=touched_since, at__lte=as_of).values("customer_id")
+        events = events.filter(customer_id__in=touched)
+    return list(events.order_by("at", "id").annotate(bucket=bucket)
                 .values_list("bucket", "subscription_id", "currency", "customer_id", "mrr"))
+
+
+Totals = dict[str, tuple[int, int, int]]  # currency -> (MRR, paying customers, customers with a subscription)
+MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "customers_churned")
+
+
+def month_movements(before: Totals, after: Totals, changes: dict[tuple[str, str], tuple[int, int, bool]]
+                    ) -> dict[str, dict[str, int]]:
+    """A month's movements per currency (every currency with customers at its start or end), from the totals at
+    its start and end and the changed (currency, customer) keys."""
+    per_currency: dict[str, dict[str, int]] = {}
+    for currency in sorted(before.keys() | after.keys()):
+        mrr_start, customers_start, _ = before.get(currency, (0, 0, 0))
+        mrr_end, customers_end, keys_end = after.get(currency, (0, 0, 0))
+        per_currency[currency] = dict(mrr_start=mrr_start, mrr_end=mrr_end, customers_start=customers_start,
+                                      customers_end=customers_end, keys_end=keys_end, **dict.fromkeys(MOVEMENTS, 0))
+    for key, (s0, s1, paid_before) in changes.items():
+        if s0 == s1:  # also a key that came and went within the month: its currency may have no row
+            continue
+        row = per_currency[key[0]]
+        if s0 == 0 and s1 > 0:
+            row["reactivation" if paid_before else "new"] += s1
+        elif s0 > 0 and s1 == 0:
+            row["churn"] += s0
+            row["customers_churned"] += 1
+        elif s1 > s0:
+            row["expansion"] += s1 - s0
+        elif s1 < s0:
+            row["contraction"] += s0 - s1
+    return per_currency
+
+
+def replayed_months(first_month: dt.datetime, months: int, as_of: dt.datetime) -> list[dict[str, dict[str, int]]]:
+    """The movements of `months` months from `first_month`, the last one up to `as_of`, replaying the whole
+    history (what the MRR months rollup stores for closed months)."""
+    # Each month's start, then the instant after as_of: a month ends where the next starts, the last at now.
+    moments = [add_months(first_month, i) for i in range(months)] + [as_of + dt.timedelta(microseconds=1)]
+    replayed = list(_replay(_history(as_of, moments), len(moments)))
+    return [month_movements(replayed[i].totals, replayed[i + 1].totals, replayed[i + 1].changes)
+            for i in range(months)]
+
+
+def _current_month(month: dt.datetime, as_of: dt.datetime, start: Totals) -> dict[str, dict[str, int]]:
+    """The movements of `as_of`'s month up to `as_of` from the totals at its start (stored), replaying only the
+    customers with an event in it: the others' MRR did not change, so the totals move by the replayed ones'."""
+    moments = [month, as_of + dt.timedelta(microseconds=1)]
+    before, after = _replay(_history(as_of, moments, touched_since=month), len(moments))
+    end = dict(start)
+    for currency in before.totals.keys() | after.totals.keys():
+        then, now = before.totals.get(currency, (0, 0, 0)), after.totals.get(currency, (0, 0, 0))
+        base = end.get(currency, (0, 0, 0))
+        end[currency] = (base[0] + now[0] - then[0], base[1] + now[1] - then[1], base[2] + now[2] - then[2])
+    return month_movements(start, {c: t for c, t in end.items() if t[2]}, after.changes)
+
+
+def _stored_months(first_month: dt.datetime, months: int, as_of: dt.datetime
+                   ) -> tuple[list[dict[str, dict[str, int]]], Totals] | None:
+    """From the MRR months rollup: the movements of the months from `first_month` up to `as_of`'s month
+    (exclusive), and the totals at the start of `as_of`'s month; None when the rollup does not hold them."""
+    rollup = MrrRollup.objects.filter(pk=1).first()
+    current = _month_start(as_of).date()
+    if rollup is None or rollup.through < current:
+        return None
+    previous = add_months(current, -1)
+    stored: dict[dt.date, dict[str, dict[str, int]]] = defaultdict(dict)
+    fields = ("mrr_start", "mrr_end", "customers_start", "customers_end", "keys_end", *MOVEMENTS)
+    rows = MrrMonth.objects.filter(month__gte=min(first_month.date(), previous), month__lte=previous)
+    for month, currency, *values in rows.values_list("month", "currency", *fields):
+        stored[month][currency] = dict(zip(fields, values, strict=True))
+    closed = [stored.get(add_months(first_month, i).date(), {}) for i in range(months - 1)]
+    start = {c: (r["mrr_end"], r["customers_end"], r["keys_end"]) for c, r in stored.get(previous, {}).items()
+             if r["keys_end"]}
+    return closed, start
 
 
 def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None) -> dict:
     as_of = as_of or clock.now()
     first_month = add_months(_month_start(as_of), -(months - 1))
-    # Each month's start, then the instant after as_of: a month ends where the next starts, the last at now.
-    moments = [add_months(first_month, i) for i in range(months)] + [as_of + dt.timedelta(microseconds=1)]
-    replayed = list(_replay(_history(as_of, moments), len(moments)))
+    stored = _stored_months(first_month, months, as_of)
+    if stored is None:
+        per_month = replayed_months(first_month, months, as_of)
+    else:
+        closed, start = stored
+        per_month = [*closed, _current_month(_month_start(as_of), as_of, start)]
     mrr_rows = []
-    for currency, (mrr, paying, _keys) in sorted(replayed[-1].totals.items()):
+    for currency, end in sorted(per_month[-1].items()):
+        if not end["keys_end"]:
+            continue
+        mrr, paying = end["mrr_end"], end["customers_end"]
         arpu = round_half_up_ratio(mrr, paying) if paying else 0
         mrr_rows.append({"currency": currency, "mrr": mrr, "arr": mrr * 12, "paying_customers": paying,
                          "arpu": arpu})
 
     movements = []
-    for i in range(months):
+    for i, per_currency in enumerate(per_month):
         month = add_months(first_month, i).strftime("%Y-%m")
-        before, after = replayed[i], replayed[i + 1]
-        per_currency: dict[str, dict] = {}
-        for currency in sorted(before.totals.keys() | after.totals.keys()):
-            mrr_start, customers_start, _ = before.totals.get(currency, (0, 0, 0))
-            per_currency[currency] = dict(
-                month=month, currency=currency, mrr_start=mrr_start, mrr_end=after.totals.get(currency, (0,))[0],
-                new=0, expansion=0, contraction=0, churn=0, reactivation=0, customers_start=customers_start,
-                customers_churned=0)
-        for key, (s0, s1, paid_before) in after.changes.items():
-            if s0 == s1:  # also a key that came and went within the month: its currency may have no row
-                continue
-            row = per_currency[key[0]]
-            if s0 == 0 and s1 > 0:
-                row["reactivation" if paid_before else "new"] += s1
-            elif s0 > 0 and s1 == 0:
-                row["churn"] += s0
-                row["customers_churned"] += 1
-            elif s1 > s0:
-                row["expansion"] += s1 - s0
-            elif s1 < s0:
-                row["contraction"] += s0 - s1
-        for row in per_currency.values():
+        for currency, sums in sorted(per_currency.items()):
+            row: dict[str, Any] = {
+                "month": month, "currency": currency, "mrr_start": sums["mrr_start"], "mrr_end": sums["mrr_end"],
+                **{k: sums[k] for k in ("new", "expansion", "contraction", "churn", "reactivation")},
+                "customers_start": sums["customers_start"], "customers_churned": sums["customers_churned"]}
             row["net_new"] = row["new"] + row["reactivation"] + row["expansion"] - row["contraction"] - row["churn"]
             row["logo_churn_rate"] = _rate(row["customers_churned"], row["customers_start"])
             row["revenue_churn_rate"] = _rate(row["churn"] + row["contraction"], row["mrr_start"])

@@ -16,6 +16,7 @@ from monitoring.dashboards import registry
 from monitoring.dashboards.period import Period
 from subscriptions import churn, services
 from subscriptions.models import BillingRun, Invoice, InvoiceAttempt, Subscription, SubscriptionEvent
+from subscriptions.mrr_rollup import mrr_months_refresh
 from tests.adminurls import admin_url
 from tests.factories import CustomerFactory
 
@@ -176,7 +177,11 @@ def test_the_page_answers_in_a_fixed_number_of_queries(history, actor):
         run(at(2026, 3, 12 + day, 1))
     with clock.frozen_at(NOW), CaptureQueriesContext(connection) as more:
         registry.get("subscriptions").build(PERIOD)
-    assert len(few) == len(more) == 8
+    assert len(few) == len(more) == 9  # the MRR months rollup not built: is it? no: the whole history replayed
+    mrr_months_refresh(now=NOW)
+    with clock.frozen_at(NOW), CaptureQueriesContext(connection) as stored:
+        registry.get("subscriptions").build(PERIOD)
+    assert len(stored) == 10  # built: its closed months, then the current month's customers replayed
 
 
 def test_empty_state_without_data(staff_client):
