@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.db.models.functions import (
     ExtractHour,
     ExtractIsoWeekDay,
@@ -327,34 +327,20 @@ class Summary:
 
 
 def summary(period: Period, scored: Rfm | None = None) -> Summary:
-    """The period's paying, repeat and new customers and revenue per currency. `scored`, the period's `rfm`, when
-    the caller has it: its per-customer rows hold the same counts and sums, so only new customers are counted."""
-    if scored is not None:
-        revenue_of: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for customer in scored.customers.values():
-            for currency, captured in customer.monetary.items():
-                revenue_of[currency][0] += captured
-                revenue_of[currency][1] += 1
-        return Summary(
-            len(scored.customers),
-            sum(1 for customer in scored.customers.values() if customer.frequency >= 2),
-            Customer.objects.filter(created__gte=period.since, created__lt=period.until).count(),
-            {currency: (captured, customers) for currency, (captured, customers) in sorted(revenue_of.items())},
-        )
-    succeeded = succeeded_in(period)
-    per_customer = succeeded.values("customer_id").annotate(n=Count("id")).order_by()
-    counts = Customer.objects.aggregate(
-        paying=Count("pk", filter=Q(pk__in=per_customer.values("customer_id"))),
-        repeat=Count("pk", filter=Q(pk__in=per_customer.filter(n__gte=2).values("customer_id"))),
-        new=Count("pk", filter=Q(created__gte=period.since, created__lt=period.until)),
+    """The period's paying, repeat and new customers and revenue per currency, from the per-customer rows of its
+    `rfm` (`scored`, when the caller has it); new customers are counted."""
+    scored = rfm(period) if scored is None else scored
+    revenue_of: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for customer in scored.customers.values():
+        for currency, captured in customer.monetary.items():
+            revenue_of[currency][0] += captured
+            revenue_of[currency][1] += 1
+    return Summary(
+        len(scored.customers),
+        sum(1 for customer in scored.customers.values() if customer.frequency >= 2),
+        Customer.objects.filter(created__gte=period.since, created__lt=period.until).count(),
+        {currency: (captured, customers) for currency, (captured, customers) in sorted(revenue_of.items())},
     )
-    revenue = {
-        row["currency"]: (row["captured"] or 0, row["customers"])
-        for row in succeeded.values("currency")
-        .annotate(captured=Sum("amount_captured"), customers=Count("customer_id", distinct=True))
-        .order_by("currency")
-    }
-    return Summary(counts["paying"], counts["repeat"], counts["new"], revenue)
 
 
 # --- One customer --------------------------------------------------------------------------------------------
