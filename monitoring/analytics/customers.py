@@ -327,9 +327,11 @@ class Summary:
 
 
 def summary(period: Period, scored: Rfm | None = None) -> Summary:
-    """The period's paying, repeat and new customers and revenue per currency, from the per-customer rows of its
-    `rfm` (`scored`, when the caller has it); new customers are counted."""
-    scored = rfm(period) if scored is None else scored
+    """The period's paying, repeat and new customers and revenue per currency: from the per-customer rows of its
+    `rfm` when the caller has them (`scored`), else aggregated by the database (no per-customer row loaded)."""
+    new = Customer.objects.filter(created__gte=period.since, created__lt=period.until).count()
+    if scored is None:
+        return _summary_counted(period, new)
     revenue_of: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for customer in scored.customers.values():
         for currency, captured in customer.monetary.items():
@@ -338,9 +340,28 @@ def summary(period: Period, scored: Rfm | None = None) -> Summary:
     return Summary(
         len(scored.customers),
         sum(1 for customer in scored.customers.values() if customer.frequency >= 2),
-        Customer.objects.filter(created__gte=period.since, created__lt=period.until).count(),
+        new,
         {currency: (captured, customers) for currency, (captured, customers) in sorted(revenue_of.items())},
     )
+
+
+def _summary_counted(period: Period, new: int) -> Summary:
+    """One query: the period's succeeded payments per (customer, currency), then per currency (revenue, paying
+    customers) and per customer (paying, repeat)."""
+    per = (succeeded_in(period).values("customer_id", "currency")
+           .annotate(n=Count("id"), captured=Sum("amount_captured")).order_by())
+    inner, params = per.query.sql_with_params()
+    sql = (f"WITH per AS ({inner}) "
+           f"SELECT currency, COUNT(*), SUM(captured), 0 FROM per GROUP BY currency "
+           f"UNION ALL SELECT '', COUNT(*), SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END), 1 FROM ("
+           f"SELECT customer_id, SUM(n) AS n FROM per GROUP BY customer_id) customers")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    revenue = {currency: (int(captured or 0), int(customers))
+               for currency, customers, captured, whole in sorted(rows) if not whole}
+    paying, repeat = next((int(n), int(r or 0)) for _c, n, r, whole in rows if whole)
+    return Summary(paying, repeat, new, revenue)
 
 
 # --- One customer --------------------------------------------------------------------------------------------
