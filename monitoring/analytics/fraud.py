@@ -15,10 +15,11 @@ Definitions (payments created in the period, of `period.currency` when set):
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Min, Q, Value
+from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 from django.db.models.functions import Least, TruncDate
 
 from core.models import MLModel
@@ -44,14 +45,32 @@ def _payments(period: Period):
     return Payment.objects.filter(period.within())
 
 
-def score_distribution(period: Period) -> list[dict]:
-    """Scored payments per score bucket (0-9, 10-19, ..., 90-100) with how many were flagged; [] when none.
-    One grouped query on the integer bucket (a score of 100 joins the 90s)."""
-    bucket = Least(F("risk_score") / BUCKET, Value(LAST_BUCKET))
-    rows = (_payments(period).filter(risk_score__isnull=False).annotate(bucket=bucket).values("bucket")
-            .annotate(payments=Count("pk"), flagged=Count("pk", filter=Q(risk_decision__in=FLAGGED)))
-            .order_by("bucket"))
-    counts = {int(r["bucket"]): (r["payments"], r["flagged"]) for r in rows}
+def scored_groups(period: Period) -> list[dict]:
+    """The payments of the period and the previous one counted per (UTC day, decision, score bucket, model
+    version): one scan that the distribution, the decisions by day, the totals and the models' use of the
+    period are all summed from (a few hundred rows). Bucket None: not scored."""
+    # LEAST skips NULLs on PostgreSQL (an unscored payment would join the 90s) and not on SQLite: say it.
+    bucket = Case(When(risk_score__isnull=False, then=Least(F("risk_score") / BUCKET, Value(LAST_BUCKET))),
+                  default=None, output_field=IntegerField())
+    return list(_payments(period.with_previous()).annotate(day=TruncDate("created"), bucket=bucket)
+                .values("day", "risk_decision", "bucket", "risk_model_version").annotate(n=Count("pk")).order_by())
+
+
+def _in(period: Period, groups: list[dict] | None) -> list[dict]:
+    """The groups of `period` itself (computed when the caller has none)."""
+    groups = scored_groups(period) if groups is None else groups
+    return [g for g in groups if g["day"] >= period.start]
+
+
+def score_distribution(period: Period, groups: list[dict] | None = None) -> list[dict]:
+    """Scored payments per score bucket (0-9, 10-19, ..., 90-100) with how many were flagged; [] when none
+    (a score of 100 joins the 90s)."""
+    counts: dict[int, list[int]] = {}
+    for g in _in(period, groups):
+        if g["bucket"] is not None:
+            count = counts.setdefault(int(g["bucket"]), [0, 0])
+            count[0] += g["n"]
+            count[1] += g["n"] if g["risk_decision"] in FLAGGED else 0
     if not counts:
         return []
     out = []
@@ -63,30 +82,27 @@ def score_distribution(period: Period) -> list[dict]:
     return out
 
 
-def decisions_by_day(period: Period) -> list[dict]:
+def decisions_by_day(period: Period, groups: list[dict] | None = None) -> list[dict]:
     """Per UTC day with payments: how many were allowed, held for review, blocked, and not scored."""
-    rows = (_payments(period).annotate(day=TruncDate("created")).values("day", "risk_decision")
-            .annotate(n=Count("pk")).order_by("day", "risk_decision"))
     days: dict[dt.date, dict] = {}
-    for r in rows:
-        row = days.setdefault(r["day"], {"day": r["day"].isoformat(), "allow": 0, "review": 0, "block": 0,
+    for g in _in(period, groups):
+        row = days.setdefault(g["day"], {"day": g["day"].isoformat(), "allow": 0, "review": 0, "block": 0,
                                          "unscored": 0})
-        key = r["risk_decision"] if r["risk_decision"] in DECISIONS else "unscored"
-        row[key] += r["n"]
+        row[g["risk_decision"] if g["risk_decision"] in DECISIONS else "unscored"] += g["n"]
     return [days[d] for d in sorted(days)]
 
 
-def decision_totals(period: Period) -> dict:
+def decision_totals(period: Period, groups: list[dict] | None = None) -> dict:
     """Scored payments and how many were held for review or blocked, in the period and the previous one."""
-    current = Q(created__gte=period.since)
-    payments = _payments(period.with_previous())
-    scored = Q(risk_score__isnull=False)
-    return payments.aggregate(
-        scored=Count("pk", filter=current & scored), previous_scored=Count("pk", filter=~current & scored),
-        review=Count("pk", filter=current & Q(risk_decision="review")),
-        previous_review=Count("pk", filter=~current & Q(risk_decision="review")),
-        block=Count("pk", filter=current & Q(risk_decision="block")),
-        previous_block=Count("pk", filter=~current & Q(risk_decision="block")))
+    groups = scored_groups(period) if groups is None else groups
+    totals = dict.fromkeys(("scored", "previous_scored", "review", "previous_review", "block", "previous_block"), 0)
+    for g in groups:
+        prefix = "" if g["day"] >= period.start else "previous_"
+        if g["bucket"] is not None:
+            totals[f"{prefix}scored"] += g["n"]
+        if g["risk_decision"] in ("review", "block"):
+            totals[f"{prefix}{g['risk_decision']}"] += g["n"]
+    return totals
 
 
 def _queue(period: Period):
@@ -118,13 +134,15 @@ def label_outcomes(period: Period) -> dict:
             "precision": rate(caught, caught + counts["false_positive"])}
 
 
-def model_versions(period: Period, *, limit: int = MODELS_LIMIT) -> list[dict]:
+def model_versions(period: Period, *, limit: int = MODELS_LIMIT, groups: list[dict] | None = None) -> list[dict]:
     """The fraud model versions of the registry (latest first) with their stored held-out metrics and the
     rules baseline's AUPRC on the same payments, and how many payments of the period each scored."""
     models = list(MLModel.objects.filter(name=MODEL_NAME).order_by("-created", "-id")
                   .values("id", "version", "status", "created", "activated_at", "metrics")[:limit])
-    used = dict(_payments(period).filter(risk_score__isnull=False).values_list("risk_model_version")
-                .annotate(n=Count("pk")).order_by())
+    used: dict[str, int] = defaultdict(int)
+    for g in _in(period, groups):
+        if g["bucket"] is not None:
+            used[g["risk_model_version"]] += g["n"]
     rows = []
     for m in models:
         metrics = m["metrics"] or {}

@@ -16,12 +16,13 @@ from .registry import register_page
                            "what the fraud labels say it caught and missed, the model versions with their stored "
                            "metrics, and the rules and reasons behind flagged payments.")
 def build(period: Period) -> Page:
-    distribution = analytics.score_distribution(period)
-    decisions = analytics.decisions_by_day(period)
-    totals = analytics.decision_totals(period)
+    groups = analytics.scored_groups(period)
+    distribution = analytics.score_distribution(period, groups)
+    decisions = analytics.decisions_by_day(period, groups)
+    totals = analytics.decision_totals(period, groups)
     queue = analytics.review_queue(period)
     labels = analytics.label_outcomes(period)
-    models = analytics.model_versions(period)
+    models = analytics.model_versions(period, groups=groups)
     patterns = analytics.patterns(period)
 
     queue_rows = [{**p, "url": admin_url("payments.payment", p["id"]),
