@@ -13,3 +13,9 @@ def test_jit_compilation_is_off():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+def test_work_mem_lets_a_month_of_customers_hash_in_memory():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone() == ("32MB",)
