@@ -28,8 +28,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, Max, Min, QuerySet, Sum
 from django.db.models.functions import (
+    Cast,
     ExtractHour,
     ExtractIsoWeekDay,
     TruncDate,
@@ -114,7 +115,7 @@ def succeeded_in(period: Period) -> QuerySet[Payment]:
 # --- RFM -----------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerRfm:
     customer_id: str
     recency_days: int
@@ -176,7 +177,10 @@ def rfm(period: Period) -> Rfm:
     rows = (
         succeeded_in(period)
         .values_list("customer_id", "currency")
-        .annotate(last=Max(TruncDate("created", tzinfo=dt.UTC)), payments=Count("id"), captured=Sum("amount_captured"))
+        # COUNT(*), not of the id: the period's rows are read from payment_created_cover_idx alone (PostgreSQL);
+        # the sum as bigint, not numeric: Decimals cost more to load and add than the query to run.
+        .annotate(last=Max(TruncDate("created", tzinfo=dt.UTC)), payments=Count("*"),
+                  captured=Cast(Sum("amount_captured"), BigIntegerField()))
         .order_by()
     )
     result = Rfm()
@@ -349,7 +353,7 @@ def _summary_counted(period: Period, new: int) -> Summary:
     """One query: the period's succeeded payments per (customer, currency), then per currency (revenue, paying
     customers) and per customer (paying, repeat)."""
     per = (succeeded_in(period).values("customer_id", "currency")
-           .annotate(n=Count("id"), captured=Sum("amount_captured")).order_by())
+           .annotate(n=Count("*"), captured=Sum("amount_captured")).order_by())
     inner, params = per.query.sql_with_params()
     sql = (f"WITH per AS ({inner}) "
            f"SELECT currency, COUNT(*), SUM(captured), 0 FROM per GROUP BY currency "
