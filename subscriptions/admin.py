@@ -207,5 +207,5 @@ class ChurnModelAdmin(ReadOnlyAdmin):
                                   messages.SUCCESS if active else messages.WARNING)
             return redirect(reverse("admin:subscriptions_churn_at_risk"))
         context = {**self.admin_site.each_context(request), "title": "Subscriptions at risk of churn",
-                   "result": churn.at_risk(limit=50), "opts": ChurnModel._meta}
+                   "result": churn.stored_at_risk(limit=50), "opts": ChurnModel._meta}
         return TemplateResponse(request, "admin/subscriptions/at_risk.html", context)

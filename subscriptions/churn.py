@@ -25,14 +25,15 @@ from django.db.models import Count, Max, Q
 
 from core import clock
 from core.context import Actor
-from core.db import use_case
+from core.db import run_in_transaction, use_case
 from core.ids import random_chars
 from core.ml import registry
 from core.models import MLModel
 from core.money import format_amount
 from payments.models import Payment
 
-from .models import InvoiceAttempt, Subscription, SubscriptionEvent
+from .models import ChurnScore, InvoiceAttempt, Subscription, SubscriptionEvent
+from .services.common import PAYING
 
 NAME = "churn"
 FORMAT = "xgboost-json"
@@ -191,6 +192,8 @@ def train(*, now: dt.datetime | None = None, actor: Actor | None = None, activat
     if activate:
         promote(actor=actor, model=model, eval_samples=eval_samples)
         model.refresh_from_db()
+        if model.status == MLModel.Status.ACTIVE:
+            score_paying(now=now)  # the at-risk lists read the new model's scores at once
     return model
 
 
@@ -208,27 +211,29 @@ def promote(*, actor: Actor, model: MLModel, eval_samples: list[Sample]) -> tupl
     return promoted, reason
 
 
-def at_risk(*, limit: int = 20, now: dt.datetime | None = None) -> dict:
-    """Currently paying subscriptions by churn risk, with each score's top reasons, from the active churn
-    model of the registry. Without one, no scores: the latest candidate is shown with the reason."""
+def _no_active_model() -> dict | None:
+    """The answer when no churn model is active (None when one is)."""
+    if registry.model_active(NAME) is not None:
+        return None
+    latest = MLModel.objects.filter(name=NAME).order_by("-created", "-id").first()
+    if latest is None:
+        return {"status": "insufficient_history", "model": None, "subscriptions": [], "warnings": [],
+                "message": "Not enough subscription history to train a churn model; no scores are shown."}
+    return {"status": "no_active_model", "model": _model_info(latest), "subscriptions": [],
+            "warnings": _warnings(latest, active=False), "message": "No churn model is active, so no scores are shown."}
+
+
+def _scored_rows(model: MLModel, now: dt.datetime) -> list[dict]:
+    """Every subscription paying at `now`, scored by `model`, riskiest first, each with its top reasons."""
     import xgboost as xgb
 
-    model = registry.model_active(NAME)
-    if model is None:
-        latest = MLModel.objects.filter(name=NAME).order_by("-created", "-id").first()
-        if latest is None:
-            return {"status": "insufficient_history", "model": None, "subscriptions": [], "warnings": [],
-                    "message": "Not enough subscription history to train a churn model; no scores are shown."}
-        return {"status": "no_active_model", "model": _model_info(latest), "subscriptions": [],
-                "warnings": _warnings(latest, active=False),
-                "message": "No churn model is active, so no scores are shown."}
-    booster = _load(model)
-    samples = samples_at(now or clock.now(), labelled=False)
+    samples = samples_at(now, labelled=False)
     if not samples:
-        return {"status": "ok", "model": _model_info(model), "subscriptions": [], "warnings": _warnings(model)}
+        return []
     x, _ = _matrix(samples)
     columns = [FEATURES.index(name) for name in model.features]
     matrix = xgb.DMatrix(x[:, columns], feature_names=model.features)
+    booster = _load(model)
     scores = booster.predict(matrix).tolist()
     contributions = booster.predict(matrix, pred_contribs=True).tolist()
     rows = []
@@ -238,9 +243,69 @@ def at_risk(*, limit: int = 20, now: dt.datetime | None = None) -> dict:
                           for name, value, c in zip(model.features, values, contrib, strict=False)
                           if c > 0), key=lambda r: -r["contribution"])[:3]
         rows.append({"subscription_id": sample.subscription_id, "customer_id": sample.customer_id,
-                     "score": round(score, 4), "reasons": reasons})
+                     "currency": sample.currency, "score": round(score, 4), "reasons": reasons})
     rows.sort(key=lambda r: (-r["score"], r["subscription_id"]))
+    return rows
+
+
+def at_risk(*, limit: int = 20, now: dt.datetime | None = None) -> dict:
+    """Subscriptions paying at `now` by churn risk, with each score's top reasons, from the active churn model
+    of the registry, scored now (the whole paying base: seconds at a hundred thousand subscriptions; the
+    at-risk lists read `stored_at_risk`). Without an active model, no scores: the latest candidate is shown
+    with the reason."""
+    missing = _no_active_model()
+    if missing is not None:
+        return missing
+    model = registry.model_active(NAME)
+    assert model is not None
+    rows = _scored_rows(model, now or clock.now())
     return {"status": "ok", "model": _model_info(model), "subscriptions": rows[:limit], "warnings": _warnings(model)}
+
+
+def _store_scores(model: MLModel | None, rows: list[dict], now: dt.datetime) -> int:
+    """Replaces the stored scores with `rows` (one transaction: a reader sees the old set or the new one)."""
+    def store() -> int:
+        ChurnScore.objects.all().delete()
+        ChurnScore.objects.bulk_create(
+            [ChurnScore(model=model, subscription_id=r["subscription_id"], customer_id=r["customer_id"],
+                        currency=r["currency"], score=r["score"], reasons=r["reasons"], scored_at=now)
+             for r in rows], batch_size=2000)
+        return len(rows)
+
+    return run_in_transaction(store)
+
+
+def score_paying(*, now: dt.datetime | None = None) -> int:
+    """Scores every paying subscription with the active churn model and stores the scores (replacing the
+    previous ones, whatever model made them); 0 stored (and the old ones removed) without an active model.
+    Reads and scores outside any transaction (seconds of work), stores in one. Derived data: not audited."""
+    now = now or clock.now()
+    model = registry.model_active(NAME)
+    return _store_scores(model, [] if model is None else _scored_rows(model, now), now)
+
+
+def stored_at_risk(*, limit: int = 20, currency: str | None = None) -> dict:
+    """The riskiest stored scores of the active churn model (`score_paying`) among subscriptions still paying,
+    in `currency` when given; said plainly when the active model has none stored yet."""
+    missing = _no_active_model()
+    if missing is not None:
+        return missing
+    model = registry.model_active(NAME)
+    assert model is not None
+    scores = ChurnScore.objects.filter(model=model)
+    info = {"model": _model_info(model), "warnings": _warnings(model)}
+    scored_at = scores.values_list("scored_at", flat=True).first()
+    if scored_at is None:
+        return {"status": "not_scored", "subscriptions": [], **info,
+                "message": f"The active churn model {model.version} has scored nothing yet: the hourly job "
+                           f"(subscriptions.score_churn) stores its scores."}
+    scores = scores.filter(subscription__status__in=PAYING)
+    if currency:
+        scores = scores.filter(currency=currency)
+    rows = [{"subscription_id": s, "customer_id": c, "currency": cur, "score": score, "reasons": reasons}
+            for s, c, cur, score, reasons in scores.order_by("-score", "subscription_id").values_list(
+                "subscription_id", "customer_id", "currency", "score", "reasons")[:limit]]
+    return {"status": "ok", "subscriptions": rows, "scored_at": scored_at, **info}
 
 
 def _warnings(model: MLModel, *, active: bool = True) -> list[str]:

@@ -367,3 +367,24 @@ class MrrRollup(models.Model):
 
     def __str__(self):
         return f"MRR months before {self.through:%Y-%m}, refreshed {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class ChurnScore(models.Model):
+    """A paying subscription's churn score by one churn model, with its top reasons, stored by the scoring job
+    (`subscriptions.churn.score_paying`, hourly and after each training) so the at-risk lists read the riskiest
+    instead of scoring the whole paying base per request."""
+
+    model = models.ForeignKey("core.MLModel", on_delete=models.CASCADE, related_name="churn_scores")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="churn_scores")
+    customer_id = models.CharField(max_length=40)
+    currency = models.CharField(max_length=3)
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    scored_at = models.DateTimeField(help_text="The moment the features were read.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "subscription"], name="churn_score_unique")]
+        indexes = [models.Index(fields=["model", "-score"], name="churn_score_rank_idx")]
+
+    def __str__(self):
+        return f"{self.subscription_id} {self.score:.4f}"

@@ -34,6 +34,18 @@ def train_churn_model() -> str:
     return f"{result.version} ({result.status})" if result else "not enough history"
 
 
+CHURN_SCORES_TASK_NAME = "subscriptions.score_churn"
+
+
+@shared_task(name=CHURN_SCORES_TASK_NAME, ignore_result=True)
+def score_churn() -> int:
+    """Hourly: every paying subscription scored by the active churn model, the scores stored for the at-risk
+    lists."""
+    from .churn import score_paying
+
+    return score_paying()
+
+
 MRR_MONTHS_TASK_NAME = "subscriptions.refresh_mrr_months"
 
 

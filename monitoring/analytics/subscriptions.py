@@ -22,12 +22,10 @@ from django.db.models import Count, Q, Sum
 from core import clock
 from monitoring.dashboards.period import Period
 from subscriptions import churn
-from subscriptions.models import BillingRun, Invoice, InvoiceAttempt, Subscription
+from subscriptions.models import BillingRun, Invoice, InvoiceAttempt
 from subscriptions.selectors import subscription_analytics
 
 AT_RISK_LIMIT = 50
-# Scores of the whole paying base are computed by at_risk anyway; this many are read back to filter a currency.
-AT_RISK_SCAN = 1000
 RUNS_LIMIT = 50
 OUTCOMES = ("recovered", "retrying", "given_up", "uncollectible", "void")
 
@@ -49,22 +47,15 @@ def mrr(period: Period) -> dict:
 
 
 def at_risk(period: Period, *, limit: int = AT_RISK_LIMIT) -> dict:
-    """The paying subscriptions most at risk of churning now, from the active churn model, each with its top
-    reasons; with no active model, no rows and the reason why."""
-    result = churn.at_risk(limit=AT_RISK_SCAN if period.currency else limit)
-    rows = result["subscriptions"]
-    ids = [r["subscription_id"] for r in rows]
-    plans = dict(Subscription.objects.filter(pk__in=ids).values_list("id", "plan__currency")) if ids else {}
-    out = []
-    for r in rows:
-        currency = plans.get(r["subscription_id"], "")
-        if period.currency and currency != period.currency:
-            continue
-        out.append({"subscription_id": r["subscription_id"], "customer_id": r["customer_id"], "currency": currency,
-                    "score": Decimal(str(r["score"])), "reasons": "; ".join(_reason(x) for x in r["reasons"])})
+    """The paying subscriptions most at risk of churning, from the active churn model's stored scores (hourly),
+    each with its top reasons; with no active model or no scores yet, no rows and the reason why."""
+    result = churn.stored_at_risk(limit=limit, currency=period.currency)
+    out = [{"subscription_id": r["subscription_id"], "customer_id": r["customer_id"], "currency": r["currency"],
+            "score": Decimal(str(r["score"])), "reasons": "; ".join(_reason(x) for x in r["reasons"])}
+           for r in result["subscriptions"]]
     model = result.get("model") or {}
     return {"status": result["status"], "message": result.get("message", ""), "warnings": result["warnings"],
-            "model_version": model.get("version"), "subscriptions": out[:limit]}
+            "model_version": model.get("version"), "subscriptions": out}
 
 
 def _reason(reason: dict) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from core.models import AuditEvent, MLModel
 from subscriptions import churn
-from subscriptions.models import Invoice, InvoiceAttempt, Subscription, SubscriptionEvent
+from subscriptions.models import ChurnScore, Invoice, InvoiceAttempt, Subscription, SubscriptionEvent
 from tests.factories import CustomerFactory
 
 from .conftest import at
@@ -132,6 +132,7 @@ def test_at_risk_page_reads_prices_as_money(make_plan, staff_client):
     _history(make_plan, pricey=12083)
     churn.train(now=NOW)
     with time_machine.travel(at(2026, 10, 20), tick=False):
+        churn.score_paying()
         page = staff_client("admin").get("/admin/subscriptions/churnmodel/at-risk/").content.decode()
     assert "monthly_price = 120.83 USD" in page and "12083" not in page
 
@@ -174,3 +175,35 @@ def test_model_worse_than_chance_stays_a_candidate_and_the_page_warns(make_plan,
         page = staff_client("admin").get("/admin/subscriptions/churnmodel/at-risk/").content.decode()
     assert "ranks worse than chance" in page and "No churn model is active" in page
     assert "No scores without an active model." in page
+
+
+def test_stored_scores_are_the_live_ones_and_the_lists_read_them(make_plan):
+    _history(make_plan)
+    model = churn.train(now=NOW)
+    # Activated, so the paying base was scored at once, at the training moment.
+    live = churn.at_risk(now=NOW, limit=10_000)["subscriptions"]
+    assert ChurnScore.objects.filter(model=model).count() == len(live) > 5
+    when = at(2026, 10, 20)
+    assert churn.score_paying(now=when) == len(churn.at_risk(now=when, limit=10_000)["subscriptions"])
+    stored = churn.stored_at_risk(limit=5)
+    assert (stored["status"], stored["scored_at"], stored["model"]["id"]) == ("ok", when, model.id)
+    assert stored["subscriptions"] == churn.at_risk(now=when, limit=5)["subscriptions"]
+    # A subscription that stopped paying since the scoring leaves the list; another currency has none.
+    top = stored["subscriptions"][0]["subscription_id"]
+    Subscription.objects.filter(pk=top).update(status="canceled")
+    assert top not in [r["subscription_id"] for r in churn.stored_at_risk(limit=5)["subscriptions"]]
+    assert churn.stored_at_risk(limit=5, currency="EUR")["subscriptions"] == []
+    assert len(churn.stored_at_risk(limit=5, currency="USD")["subscriptions"]) == 5
+
+
+def test_an_active_model_without_stored_scores_says_so_and_no_model_clears_them(make_plan):
+    _history(make_plan)
+    model = churn.train(now=NOW)
+    ChurnScore.objects.all().delete()
+    result = churn.stored_at_risk(limit=5)
+    assert (result["status"], result["subscriptions"], result["model"]["id"]) == ("not_scored", [], model.id)
+    assert "subscriptions.score_churn" in result["message"]
+    churn.score_paying(now=NOW)
+    MLModel.objects.filter(pk=model.pk).update(status=MLModel.Status.RETIRED)
+    assert churn.score_paying(now=NOW) == 0 and not ChurnScore.objects.exists()
+    assert churn.stored_at_risk(limit=5)["status"] == "no_active_model"
