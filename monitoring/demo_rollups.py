@@ -8,7 +8,7 @@ from typing import Any
 
 from subscriptions.mrr_rollup import mrr_months_refresh
 
-from .services_rollups import customer_activity_refresh, payment_days_refresh
+from .services_rollups import customer_activity_refresh, customers_snapshot_refresh, payment_days_refresh
 
 
 def seed(*, rng: Any, stdout: Any) -> None:
@@ -19,3 +19,5 @@ def seed(*, rng: Any, stdout: Any) -> None:
     stdout.write(f"  payment days rollup: {days.rows} rows over {days.days} days")
     months = mrr_months_refresh()
     stdout.write(f"  MRR months rollup: {months.rows} rows over {months.months} closed months")
+    snapshot = customers_snapshot_refresh()
+    stdout.write(f"  customers page snapshot: {snapshot}")

@@ -1,5 +1,5 @@
 """Celery tasks of the rollups: customer activity (beat rows from migration 0010_customer_activity_schedules) and
-payment days (0012_payment_days_schedules)."""
+payment days (0012_payment_days_schedules), the customers snapshot (0014_customers_snapshot_schedule)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,14 @@ def build_payment_days() -> dict:
     from .services_rollups import payment_days_refresh
 
     return asdict(payment_days_refresh(full=True))
+
+
+CUSTOMERS_SNAPSHOT_TASK = "monitoring.refresh_customers_snapshot"
+
+
+@shared_task(name=CUSTOMERS_SNAPSHOT_TASK, ignore_result=True)
+def refresh_customers_snapshot() -> str:
+    """Every five minutes: the customers page's figures for the last 30 days."""
+    from .services_rollups import customers_snapshot_refresh
+
+    return str(customers_snapshot_refresh())

@@ -4,13 +4,15 @@ customers and the new ones. The numbers are `monitoring.analytics.customers`'s."
 from __future__ import annotations
 
 from ..analytics import customers as analytics
+from ..analytics import customers_snapshot
+from ..analytics.customers_snapshot import CustomersFigures
 from .charts import Chart, Column, Page, Section, Tile, admin_url, changelist_url
 from .period import Period
 from .registry import register_page
 
 
-def _tiles(period: Period, scored: analytics.Rfm) -> list[Tile]:
-    now, before = analytics.summary(period, scored), analytics.summary(period.previous())
+def _tiles(figures: CustomersFigures) -> list[Tile]:
+    now, before = figures.now, figures.before
     customers_url = changelist_url("accounts.customer")
     tiles = [
         Tile(
@@ -68,15 +70,17 @@ def _cohort_columns() -> list[Column]:
     description="Paying, new and repeat customers; RFM segments, cohort retention, top customers.",
 )
 def build(period: Period) -> Page:
-    scored = analytics.rfm(period)
-    segments = scored.segment_counts()
-    top = analytics.top_customers(period, scored=scored)
+    figures = customers_snapshot.figures(period)
+    segments, top = figures.segments, [dict(row) for row in figures.top]
     for row in top:
         row["url"] = admin_url("accounts.customer", row["customer_id"])
         row["customer"] = row["name"] or row["email"]
     return Page(
         "Customers",
-        sections=[Section("In the period", _tiles(period, scored))],
+        sections=[Section("In the period", _tiles(figures))],
+        notes=[] if figures.computed_at is None else [
+            f"Segments, top customers and tiles as of {figures.computed_at:%Y-%m-%d %H:%M} UTC: the last 30 days are "
+            f"scored every five minutes (monitoring.refresh_customers_snapshot); other periods when asked."],
         charts=[
             Chart(
                 "rfm_segments",

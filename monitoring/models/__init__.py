@@ -7,8 +7,16 @@ from .metrics import PerformanceMetric, RequestMetricMinute
 from .reports import SavedReport
 from .requestlog import RequestLog
 from .revenue import RevenueForecast
-from .rollups import CohortMonth, CustomerActiveMonth, CustomerFirstPayment, PaymentDay, RollupBuild
+from .rollups import (
+    CohortMonth,
+    CustomerActiveMonth,
+    CustomerFirstPayment,
+    CustomersSnapshot,
+    PaymentDay,
+    RollupBuild,
+)
 
 __all__ = ["Alert", "AlertNote", "AlertRule", "CohortMonth", "CustomerActiveMonth", "CustomerFirstPayment",
-           "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification", "PaymentDay", "PerformanceMetric",
-           "RequestLog", "RequestMetricMinute", "RevenueForecast", "RollupBuild", "SavedReport", "WorkerHeartbeat"]
+           "CustomersSnapshot", "ErrorGroup", "ErrorOccurrence", "HealthCheck", "LedgerVerification", "PaymentDay",
+           "PerformanceMetric", "RequestLog", "RequestMetricMinute", "RevenueForecast", "RollupBuild", "SavedReport",
+           "WorkerHeartbeat"]

@@ -103,3 +103,21 @@ class PaymentDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.currency} {self.method} {self.provider or '-'} {self.failure_code}".rstrip()
+
+
+class CustomersSnapshot(models.Model):
+    """The customers page's RFM figures for its default period (the last 30 days), computed by a job every five
+    minutes (`monitoring.services_rollups.customers_snapshot_refresh`): scoring a month's paying customers takes
+    about a second at a million payments. Other periods are computed on request."""
+
+    start = models.DateField()
+    end = models.DateField()
+    currency = models.CharField(max_length=3, blank=True, help_text="Empty: every currency.")
+    computed_at = models.DateTimeField()
+    data = models.JSONField(help_text="Segments, top customers, the period's and the previous period's summary.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["start", "end", "currency"], name="customers_snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"customers {self.start} to {self.end} {self.currency or 'all'} at {self.computed_at:%H:%M}"

@@ -190,9 +190,9 @@ def test_page_tiles_charts_csv_and_a_bounded_number_of_queries(shop, staff_clien
 
     with CaptureQueriesContext(connection) as queries:
         registry.get("customers").build(MARCH)
-    # rfm; top; the period's summary from the rfm rows (new customers: 1) and the previous one's (2); cohorts; new
-    # customers (2)
-    assert len(queries.captured_queries) == 8, [q["sql"] for q in queries.captured_queries]
+    # the snapshot (none); rfm; top; the period's summary from the rfm rows (new customers: 1) and the previous
+    # one's (2); cohorts; new customers (2)
+    assert len(queries.captured_queries) == 9, [q["sql"] for q in queries.captured_queries]
     client = staff_client("admin")
     response = client.get(f"/admin/dashboards/customers/?{QUERY}")
     assert response.status_code == 200
@@ -402,3 +402,33 @@ def test_a_summary_from_the_rfm_rows_equals_the_one_counted_from_payments(shop):
         assert analytics.summary(period, analytics.rfm(period)) == analytics.summary(period) == expected
     assert analytics.summary(MARCH).paying_customers == 5
 
+
+
+def test_the_default_period_reads_the_snapshot_while_fresh(shop):
+    from monitoring.analytics import customers_snapshot
+    from monitoring.models import CustomersSnapshot
+    from monitoring.services_rollups import customers_snapshot_refresh
+
+    now = dt.datetime(2026, 3, 31, 20, tzinfo=dt.UTC)
+    period = customers_snapshot.default_period(now)
+    assert (period.start, period.end) == (dt.date(2026, 3, 2), dt.date(2026, 3, 31))
+    computed = customers_snapshot.compute(period)
+    snapshot = customers_snapshot_refresh(now=now)
+    assert (snapshot.start, snapshot.end, snapshot.currency, snapshot.computed_at) == (
+        period.start, period.end, "", now)
+    read = customers_snapshot.figures(period, now=now + dt.timedelta(minutes=9))
+    assert read.computed_at == now
+    assert (read.segments, read.top, read.now, read.before) == (
+        computed.segments, computed.top, computed.now, computed.before)
+    # Read, not recomputed: a changed snapshot shows ...
+    snapshot.data["now"]["paying"] = 999
+    snapshot.save()
+    assert customers_snapshot.figures(period, now=now + dt.timedelta(minutes=9)).now.paying_customers == 999
+    # ... while fresh and for that very period only.
+    assert customers_snapshot.figures(period, now=now + dt.timedelta(minutes=11)).computed_at is None
+    assert customers_snapshot.figures(MARCH, now=now).computed_at is None
+    usd = Period(period.start, period.end, "USD")
+    assert customers_snapshot.figures(usd, now=now).computed_at is None
+    # A refresh the next day replaces it.
+    customers_snapshot_refresh(now=now + dt.timedelta(days=1))
+    assert list(CustomersSnapshot.objects.values_list("end", flat=True)) == [dt.date(2026, 4, 1)]
