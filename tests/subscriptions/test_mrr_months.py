@@ -117,3 +117,20 @@ def test_concurrent_refreshes_make_the_same_table_as_one(plans):
     outcomes = run_threads(4, lambda i: mrr_months_refresh(now=NOW + dt.timedelta(minutes=i)))
     assert failures(outcomes) == []
     assert set(MrrMonth.objects.values_list("month", "currency", "mrr_start", "mrr_end", "new", "churn")) == one
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", range(3))
+def test_mrr_at_agrees_with_the_replay(seed, plans):
+    """The overview's MRR (a LAG over each subscription's history) and the subscriptions page's (the replay)
+    are the same figure at any instant."""
+    from subscriptions.selectors.analytics import mrr_at
+
+    rng = random.Random(seed)
+    random_history(rng, plans)
+    instants = {f"t{i}": T0 + dt.timedelta(hours=rng.randrange(int((NOW - T0).total_seconds() // 3600)))
+                for i in range(5)}
+    at = mrr_at(instants)
+    for name, instant in instants.items():
+        replayed = subscription_analytics(months=1, as_of=instant - dt.timedelta(microseconds=1))
+        assert at[name]["mrr"] == {row["currency"]: row["mrr"] for row in replayed["mrr"] if row["mrr"]}, name
