@@ -87,6 +87,15 @@ def use_case(fn: Callable[P, T] | None = None, *, steps: bool = False,
     return decorate(fn) if fn is not None else decorate
 
 
+def xact_lock(key: int) -> None:
+    """One at a time: holds a PostgreSQL advisory lock on `key` until the current transaction ends (SQLite
+    writes one at a time anyway). For derived-data refreshes that must not interleave."""
+    require_transaction()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def require_transaction() -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("This service must run inside a transaction opened by its use case.")

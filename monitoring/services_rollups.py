@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
 
 from core import clock
-from core.db import run_in_transaction, use_case
+from core.db import run_in_transaction, use_case, xact_lock
 from payments.models import Payment, Refund
 from subscriptions.periods import add_months
 
@@ -51,20 +50,27 @@ def customer_activity_refresh(*, full: bool = False, now: dt.datetime | None = N
     """Brings the rollups up to date: in full (`full`, or when they were never built), else the recent months.
     Derived data, recomputed from stored payments: no actor, nothing audited."""
     now = now or clock.now()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
-    build = RollupBuild.objects.filter(name=NAME).first()
+    build = _locked_build(NAME, _LOCK_ID)
     full = full or build is None
     since = None if full else add_months(now.date().replace(day=1), -(RECENT_MONTHS - 1))
     if full:
         for model in (CohortMonth, CustomerActiveMonth, CustomerFirstPayment):
             model.objects.all().delete()
     run = RollupRun(full, since, *_recompute(since))
-    RollupBuild.objects.update_or_create(
-        name=NAME, defaults={"refreshed_at": now, **({"built_at": now} if full else {})},
-        create_defaults={"built_at": now, "refreshed_at": now})
+    _record_build(NAME, now, full=full)
     return run
+
+
+def _locked_build(name: str, lock_id: int) -> RollupBuild | None:
+    """The rollup's build record (None: never built), read under its lock: one refresh at a time."""
+    xact_lock(lock_id)
+    return RollupBuild.objects.filter(name=name).first()
+
+
+def _record_build(name: str, now: dt.datetime, *, full: bool) -> None:
+    RollupBuild.objects.update_or_create(
+        name=name, defaults={"refreshed_at": now, **({"built_at": now} if full else {})},
+        create_defaults={"built_at": now, "refreshed_at": now})
 
 
 def _recompute(since: dt.date | None) -> tuple[int, int, int]:
@@ -119,7 +125,7 @@ _PAYMENT_DAYS_LOCK_ID = 0x70617964
 @dataclass(frozen=True)
 class PaymentDaysRun:
     full: bool
-    days: int  # days recomputed (full: days with any row)
+    days: int  # days recomputed
     rows: int  # rows written
 
 
@@ -131,10 +137,7 @@ def payment_days_refresh(*, full: bool = False, now: dt.datetime | None = None) 
     from .analytics import payment_days
 
     now = now or clock.now()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PAYMENT_DAYS_LOCK_ID])
-    build = RollupBuild.objects.filter(name=payment_days.NAME).first()
+    build = _locked_build(payment_days.NAME, _PAYMENT_DAYS_LOCK_ID)
     full = full or build is None
     today = now.astimezone(dt.UTC).date()
     if full:
@@ -150,23 +153,23 @@ def payment_days_refresh(*, full: bool = False, now: dt.datetime | None = None) 
         PaymentDay.objects.filter(day__gte=start, day__lte=end).delete()
         written = [PaymentDay(**row) for row in payment_days.computed_rows(start, end)]
         PaymentDay.objects.bulk_create(written, batch_size=2000)
-        days += len({row.day for row in written}) if full else (end - start).days + 1
+        days += (end - start).days + 1
         rows += len(written)
-    RollupBuild.objects.update_or_create(
-        name=payment_days.NAME, defaults={"refreshed_at": now, **({"built_at": now} if full else {})},
-        create_defaults={"built_at": now, "refreshed_at": now})
+    _record_build(payment_days.NAME, now, full=full)
     return PaymentDaysRun(full, days, rows)
 
 
 def _touched_days(since: dt.datetime) -> set[dt.date]:
-    """The days whose rows a payment or refund written since `since` changed."""
+    """The days whose rows a payment or refund written since `since` changed (`core.models.stamp` sets
+    `updated` on creation too)."""
     days: set[dt.date] = set()
-    changed = Q(updated__gte=since) | Q(created__gte=since)
-    for created, captured in Payment.objects.filter(changed).values_list("created", "captured_at").iterator():
+    for created, captured in Payment.objects.filter(updated__gte=since).values_list(
+            "created", "captured_at").iterator():
         days.add(created.astimezone(dt.UTC).date())
         if captured is not None:
             days.add(captured.astimezone(dt.UTC).date())
-    for created, payment_created in Refund.objects.filter(changed).values_list("created", "payment__created"):
+    for created, payment_created in Refund.objects.filter(updated__gte=since).values_list(
+            "created", "payment__created").iterator():
         days |= {created.astimezone(dt.UTC).date(), payment_created.astimezone(dt.UTC).date()}
     return days
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection
-
 from core import clock
-from core.db import use_case
+from core.db import use_case, xact_lock
 
 from .models import MrrMonth, MrrRollup, SubscriptionEvent
-from .periods import add_months
+from .periods import add_months, month_start, months_between
 from .selectors.analytics import replayed_months
 
 _LOCK_ID = 0x6D72726D  # pg_advisory_xact_lock key: one refresh at a time
@@ -31,16 +29,14 @@ def mrr_months_refresh(*, now: dt.datetime | None = None) -> MrrMonthsRun:
     """Replays the whole history once and stores every month before `now`'s (all of them again: an event can be
     recorded with a past time, by `run_billing --now` for one). Nothing audited (derived data)."""
     now = now or clock.now()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
-    current = now.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    xact_lock(_LOCK_ID)
+    current = month_start(now.astimezone(dt.UTC))
     first = SubscriptionEvent.objects.filter(at__lt=current).order_by("at").values_list("at", flat=True).first()
     rows: list[MrrMonth] = []
     months = 0
     if first is not None:
-        first_month = first.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        months = (current.year * 12 + current.month) - (first_month.year * 12 + first_month.month)
+        first_month = month_start(first.astimezone(dt.UTC))
+        months = months_between(first_month, current)
         closed = replayed_months(first_month, months, current - dt.timedelta(microseconds=1))
         for i, per_currency in enumerate(closed):
             month = add_months(first_month, i).date()

@@ -32,6 +32,18 @@ def add_months(moment: _Day, months: int) -> _Day:
     return moment.replace(year=year, month=month, day=day)
 
 
+def month_start(moment: _Day) -> _Day:
+    """The first day of `moment`'s month (at midnight, for a moment: in its own time zone)."""
+    if isinstance(moment, dt.datetime):
+        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(day=1)
+
+
+def months_between(first: dt.date, later: dt.date) -> int:
+    """Whole calendar months from `first`'s month to `later`'s (0 in the same month)."""
+    return (later.year - first.year) * 12 + later.month - first.month
+
+
 def advance(anchor: dt.datetime, interval: str, interval_count: int, n: int) -> dt.datetime:
     """The boundary n intervals after the anchor (n may be negative)."""
     if interval in MONTHS_PER:

@@ -39,7 +39,7 @@ from django.db.models.functions import (
 from accounts.models import Customer
 from accounts.selectors import customer_get
 from payments.models import Payment
-from subscriptions.periods import add_months
+from subscriptions.periods import add_months, month_start, months_between
 from subscriptions.proration import round_half_up_ratio
 
 from ..dashboards.period import Period
@@ -221,14 +221,6 @@ def rfm(period: Period) -> Rfm:
 # --- Cohorts -------------------------------------------------------------------------------------------------
 
 
-def _month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def _months_between(first: dt.date, later: dt.date) -> int:
-    return (later.year - first.year) * 12 + later.month - first.month
-
-
 def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
     if isinstance(value, str):  # SQLite's raw rows: "2026-03-01 00:00:00"
         return dt.date.fromisoformat(value[:10])
@@ -243,13 +235,13 @@ def cohort_retention(period: Period) -> list[dict[str, Any]]:
     its last month. `m0`..`m12`: the share of the cohort with a succeeded payment in that month after the first
     (m0 is 1 by definition); months after the period's last month are empty (not happened yet). Months count
     whole, from the customer activity rollups (`CohortMonth`, refreshed every five minutes)."""
-    end_month = _month_start(period.end)
-    first_month = min(_month_start(period.start), add_months(end_month, -(COHORT_MONTHS - 1)))
+    end_month = month_start(period.end)
+    first_month = min(month_start(period.start), add_months(end_month, -(COHORT_MONTHS - 1)))
     cells = CohortMonth.objects.filter(currency=period.currency or ANY_CURRENCY, cohort__gte=first_month,
                                        cohort__lte=end_month, month__lte=end_month)
     active: dict[dt.date, dict[int, int]] = defaultdict(dict)
     for cohort, month, customers in cells.values_list("cohort", "month", "customers"):
-        active[cohort][_months_between(cohort, month)] = customers
+        active[cohort][months_between(cohort, month)] = customers
     out: list[dict[str, Any]] = []
     for cohort in sorted(active):
         size = active[cohort].get(0, 0)

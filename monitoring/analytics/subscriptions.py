@@ -23,6 +23,7 @@ from core import clock
 from monitoring.dashboards.period import Period
 from subscriptions import churn
 from subscriptions.models import BillingRun, Invoice, InvoiceAttempt
+from subscriptions.periods import months_between
 from subscriptions.selectors import subscription_analytics
 
 AT_RISK_LIMIT = 50
@@ -38,7 +39,7 @@ def mrr(period: Period) -> dict:
     """MRR now (per currency) and the monthly movements of the months overlapping the period."""
     as_of = _as_of(period)
     first = min(period.start, as_of.date())
-    months = (as_of.year * 12 + as_of.month) - (first.year * 12 + first.month) + 1
+    months = months_between(first, as_of.date()) + 1
     result = subscription_analytics(months=months, as_of=as_of)
     keep = (lambda row: row["currency"] == period.currency) if period.currency else (lambda row: True)
     return {"as_of": as_of, "mrr": [r for r in result["mrr"] if keep(r)],

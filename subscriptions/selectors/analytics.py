@@ -31,7 +31,7 @@ from django.db.models.functions import Lag
 from core import clock
 
 from ..models import Invoice, MrrMonth, MrrRollup, Subscription, SubscriptionEvent
-from ..periods import add_months
+from ..periods import add_months, month_start
 from ..proration import round_half_up_ratio
 from ..services.common import PAYING
 
@@ -40,10 +40,6 @@ def _rate(numerator: int, denominator: int) -> str | None:
     if not denominator:
         return None
     return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
-
-
-def _month_start(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 @dataclass
@@ -175,7 +171,7 @@ def _stored_months(first_month: dt.datetime, months: int, as_of: dt.datetime
     """From the MRR months rollup: the movements of the months from `first_month` up to `as_of`'s month
     (exclusive), and the totals at the start of `as_of`'s month; None when the rollup does not hold them."""
     rollup = MrrRollup.objects.filter(pk=1).first()
-    current = _month_start(as_of).date()
+    current = month_start(as_of).date()
     if rollup is None or rollup.through < current:
         return None
     previous = add_months(current, -1)
@@ -191,14 +187,14 @@ def _stored_months(first_month: dt.datetime, months: int, as_of: dt.datetime
 
 
 def subscription_analytics(*, months: int = 12, as_of: dt.datetime | None = None) -> dict:
-    as_of = as_of or clock.now()
-    first_month = add_months(_month_start(as_of), -(months - 1))
+    as_of = (as_of or clock.now()).astimezone(dt.UTC)  # months are UTC months, as the MRR months rollup stores them
+    first_month = add_months(month_start(as_of), -(months - 1))
     stored = _stored_months(first_month, months, as_of)
     if stored is None:
         per_month = replayed_months(first_month, months, as_of)
     else:
         closed, start = stored
-        per_month = [*closed, _current_month(_month_start(as_of), as_of, start)]
+        per_month = [*closed, _current_month(month_start(as_of), as_of, start)]
     mrr_rows = []
     for currency, end in sorted(per_month[-1].items()):
         if not end["keys_end"]:

@@ -17,7 +17,7 @@ from monitoring.analytics.payments import payment_metrics
 from monitoring.analytics.revenue import INTERVALS, revenue_analytics
 from monitoring.dashboards.period import Period
 from monitoring.models import PaymentDay, RollupBuild
-from monitoring.services_rollups import payment_days_refresh
+from monitoring.services_rollups import PaymentDaysRun, payment_days_refresh
 from payments.models import Payment, Refund
 from tests.concurrency import failures, run_threads
 from tests.factories import CustomerFactory
@@ -207,5 +207,5 @@ def test_concurrent_refreshes_make_the_same_table_as_one():
     random_business(random.Random(5), n=200)
     payment_days_refresh(full=True, now=NOW)
     outcomes = run_threads(4, lambda i: payment_days_refresh(full=i % 2 == 0, now=NOW + dt.timedelta(minutes=i)))
-    assert failures(outcomes) == []
+    assert failures(outcomes) == [] and all(isinstance(o, PaymentDaysRun) for o in outcomes)
     assert stored() == by_definition(ALL.start, TODAY)

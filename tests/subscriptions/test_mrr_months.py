@@ -12,7 +12,7 @@ import pytest
 
 from subscriptions import services
 from subscriptions.models import MrrMonth, MrrRollup, Subscription, SubscriptionEvent
-from subscriptions.mrr_rollup import mrr_months_refresh
+from subscriptions.mrr_rollup import MrrMonthsRun, mrr_months_refresh
 from subscriptions.selectors.analytics import subscription_analytics
 from tests.concurrency import failures, run_threads
 from tests.factories import CustomerFactory
@@ -115,7 +115,7 @@ def test_concurrent_refreshes_make_the_same_table_as_one(plans):
     mrr_months_refresh(now=NOW)
     one = set(MrrMonth.objects.values_list("month", "currency", "mrr_start", "mrr_end", "new", "churn"))
     outcomes = run_threads(4, lambda i: mrr_months_refresh(now=NOW + dt.timedelta(minutes=i)))
-    assert failures(outcomes) == []
+    assert failures(outcomes) == [] and all(isinstance(o, MrrMonthsRun) for o in outcomes)
     assert set(MrrMonth.objects.values_list("month", "currency", "mrr_start", "mrr_end", "new", "churn")) == one
 
 
