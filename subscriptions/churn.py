@@ -211,10 +211,13 @@ def promote(*, actor: Actor, model: MLModel, eval_samples: list[Sample]) -> tupl
     return promoted, reason
 
 
-def _no_active_model() -> dict | None:
-    """The answer when no churn model is active (None when one is)."""
-    if registry.model_active(NAME) is not None:
-        return None
+def _active_model() -> MLModel | None:
+    """The active churn model without its artifact (the stored scores' readers never load the booster)."""
+    return registry.model_list(NAME).filter(status=MLModel.Status.ACTIVE).first()
+
+
+def _without_active_model() -> dict:
+    """The answer when no churn model is active: why, with the latest model if any."""
     latest = MLModel.objects.filter(name=NAME).order_by("-created", "-id").first()
     if latest is None:
         return {"status": "insufficient_history", "model": None, "subscriptions": [], "warnings": [],
@@ -253,18 +256,22 @@ def at_risk(*, limit: int = 20, now: dt.datetime | None = None) -> dict:
     of the registry, scored now (the whole paying base: seconds at a hundred thousand subscriptions; the
     at-risk lists read `stored_at_risk`). Without an active model, no scores: the latest candidate is shown
     with the reason."""
-    missing = _no_active_model()
-    if missing is not None:
-        return missing
     model = registry.model_active(NAME)
-    assert model is not None
+    if model is None:
+        return _without_active_model()
     rows = _scored_rows(model, now or clock.now())
     return {"status": "ok", "model": _model_info(model), "subscriptions": rows[:limit], "warnings": _warnings(model)}
 
 
 def _store_scores(model: MLModel | None, rows: list[dict], now: dt.datetime) -> int:
-    """Replaces the stored scores with `rows` (one transaction: a reader sees the old set or the new one)."""
+    """Replaces the stored scores with `rows` (one transaction: a reader sees the old set or the new one), unless
+    another model became active while they were scored: that one's scores (stored by the training that activated
+    it) are kept. Returns the rows stored."""
     def store() -> int:
+        active = MLModel.objects.select_for_update().filter(name=NAME, status=MLModel.Status.ACTIVE).values_list(
+            "id", flat=True).first()
+        if active != (model.id if model else None):
+            return 0
         ChurnScore.objects.all().delete()
         ChurnScore.objects.bulk_create(
             [ChurnScore(model=model, subscription_id=r["subscription_id"], customer_id=r["customer_id"],
@@ -287,25 +294,21 @@ def score_paying(*, now: dt.datetime | None = None) -> int:
 def stored_at_risk(*, limit: int = 20, currency: str | None = None) -> dict:
     """The riskiest stored scores of the active churn model (`score_paying`) among subscriptions still paying,
     in `currency` when given; said plainly when the active model has none stored yet."""
-    missing = _no_active_model()
-    if missing is not None:
-        return missing
-    model = registry.model_active(NAME)
-    assert model is not None
-    scores = ChurnScore.objects.filter(model=model)
+    model = _active_model()
+    if model is None:
+        return _without_active_model()
     info = {"model": _model_info(model), "warnings": _warnings(model)}
-    scored_at = scores.values_list("scored_at", flat=True).first()
+    stored = ChurnScore.objects.filter(model=model)
+    listed = stored.filter(subscription__status__in=PAYING, **({"currency": currency} if currency else {}))
+    fields = ("subscription_id", "customer_id", "currency", "score", "reasons")
+    rows = list(listed.order_by("-score", "subscription_id").values(*fields, "scored_at")[:limit])
+    scored_at = rows[0]["scored_at"] if rows else stored.values_list("scored_at", flat=True).first()
     if scored_at is None:
         return {"status": "not_scored", "subscriptions": [], **info,
                 "message": f"The active churn model {model.version} has scored nothing yet: the hourly job "
                            f"(subscriptions.score_churn) stores its scores."}
-    scores = scores.filter(subscription__status__in=PAYING)
-    if currency:
-        scores = scores.filter(currency=currency)
-    rows = [{"subscription_id": s, "customer_id": c, "currency": cur, "score": score, "reasons": reasons}
-            for s, c, cur, score, reasons in scores.order_by("-score", "subscription_id").values_list(
-                "subscription_id", "customer_id", "currency", "score", "reasons")[:limit]]
-    return {"status": "ok", "subscriptions": rows, "scored_at": scored_at, **info}
+    return {"status": "ok", "subscriptions": [{k: r[k] for k in fields} for r in rows], "scored_at": scored_at,
+            **info}
 
 
 def _warnings(model: MLModel, *, active: bool = True) -> list[str]:

@@ -194,6 +194,11 @@ def test_stored_scores_are_the_live_ones_and_the_lists_read_them(make_plan):
     assert top not in [r["subscription_id"] for r in churn.stored_at_risk(limit=5)["subscriptions"]]
     assert churn.stored_at_risk(limit=5, currency="EUR")["subscriptions"] == []
     assert len(churn.stored_at_risk(limit=5, currency="USD")["subscriptions"]) == 5
+    # The currency filter separates the rows: one score filed under EUR is listed there and not under USD.
+    euro = stored["subscriptions"][1]["subscription_id"]
+    ChurnScore.objects.filter(subscription_id=euro).update(currency="EUR")
+    assert [r["subscription_id"] for r in churn.stored_at_risk(limit=5, currency="EUR")["subscriptions"]] == [euro]
+    assert euro not in [r["subscription_id"] for r in churn.stored_at_risk(limit=50, currency="USD")["subscriptions"]]
 
 
 def test_an_active_model_without_stored_scores_says_so_and_no_model_clears_them(make_plan):
@@ -207,3 +212,17 @@ def test_an_active_model_without_stored_scores_says_so_and_no_model_clears_them(
     MLModel.objects.filter(pk=model.pk).update(status=MLModel.Status.RETIRED)
     assert churn.score_paying(now=NOW) == 0 and not ChurnScore.objects.exists()
     assert churn.stored_at_risk(limit=5)["status"] == "no_active_model"
+
+
+def test_a_scoring_that_outlives_its_model_stores_nothing(make_plan):
+    """The hourly scoring reads the active model, then scores for seconds; if a training activated another model
+    meanwhile (and stored its scores), the late run must not replace them with the retired model's."""
+    _history(make_plan)
+    first = churn.train(now=NOW)
+    stale_rows = churn._scored_rows(first, NOW)
+    second = churn.train(now=NOW)  # retires the first, stores its own scores
+    assert second.status == MLModel.Status.ACTIVE
+    before = set(ChurnScore.objects.values_list("model_id", "subscription_id", "score"))
+    assert {m for m, _s, _score in before} == {second.id}
+    assert churn._store_scores(first, stale_rows, NOW) == 0
+    assert set(ChurnScore.objects.values_list("model_id", "subscription_id", "score")) == before
