@@ -24,4 +24,4 @@ def seed_large(large: Any) -> None:
         note["months"], note["rows"] = months.months, months.rows
     with large.timer.phase("monitoring: customers page snapshot") as note:
         # Stamped with the clock, not the seed's start: the page shows a snapshot at most ten minutes old.
-        note["paying customers"] = customers_snapshot_refresh().data["now"]["paying"]
+        note["paying customers"] = customers_snapshot_refresh().data["now"]["paying_customers"]

@@ -186,6 +186,7 @@ def _spans(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
 
 
 # The customers page's snapshot of its default period (`CustomersSnapshot`).
+@use_case(steps=True)
 def customers_snapshot_refresh(*, now: dt.datetime | None = None) -> CustomersSnapshot:
     """Computes the customers page's figures for the default period (the last 30 days, every currency) outside
     any transaction (a second of reads at a million payments) and stores them in a short one, replacing the older

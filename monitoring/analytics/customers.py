@@ -259,21 +259,26 @@ def cohort_retention(period: Period) -> list[dict[str, Any]]:
 def top_customers(period: Period, limit: int = TOP_CUSTOMERS, scored: Rfm | None = None) -> list[dict[str, Any]]:
     """The `limit` customers with the largest captured volume in each currency (ties: more payments, then id),
     ranked from the period's `rfm` rows (`scored`, when the caller has them), with one query for their names."""
-    return _top_from(scored if scored is not None else rfm(period), limit)
+    return with_names(ranked(scored if scored is not None else rfm(period), limit))
 
 
-def _top_from(scored: Rfm, limit: int) -> list[dict[str, Any]]:
+def ranked(scored: Rfm, limit: int) -> list[dict[str, Any]]:
+    """The top `limit` per currency from scored rows: customer id, currency, volume, payments, rank."""
     by_currency: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for customer in scored.customers.values():
         for currency, volume in customer.monetary.items():
             by_currency[currency].append((-volume, -customer.payments[currency], customer.customer_id))
-    ranked = [(currency, rank, key) for currency in sorted(by_currency)
-              for rank, key in enumerate(sorted(by_currency[currency])[:limit], start=1)]
+    return [{"customer_id": customer_id, "currency": currency, "volume": -volume, "payments": -payments, "rank": rank}
+            for currency in sorted(by_currency)
+            for rank, (volume, payments, customer_id) in enumerate(sorted(by_currency[currency])[:limit], start=1)]
+
+
+def with_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with each customer's current name and e-mail (one query)."""
     names = dict((pk, (name, email)) for pk, name, email in Customer.objects.filter(
-        pk__in={customer_id for _c, _r, (_v, _p, customer_id) in ranked}).values_list("pk", "name", "email"))
-    return [{"customer_id": customer_id, "currency": currency, "volume": -volume, "payments": -payments,
-             "name": names.get(customer_id, ("", ""))[0], "email": names.get(customer_id, ("", ""))[1], "rank": rank}
-            for currency, rank, (volume, payments, customer_id) in ranked]
+        pk__in={row["customer_id"] for row in rows}).values_list("pk", "name", "email"))
+    return [{**row, "name": names.get(row["customer_id"], ("", ""))[0],
+             "email": names.get(row["customer_id"], ("", ""))[1]} for row in rows]
 
 
 def new_customers_by_day(period: Period) -> list[dict[str, Any]]:
@@ -322,10 +327,15 @@ class Summary:
         return round_half_up_ratio(captured, customers) if customers else None
 
 
+def new_customers(period: Period) -> int:
+    """Customers created (signed up) in the period."""
+    return Customer.objects.filter(created__gte=period.since, created__lt=period.until).count()
+
+
 def summary(period: Period, scored: Rfm | None = None) -> Summary:
     """The period's paying, repeat and new customers and revenue per currency: from the per-customer rows of its
     `rfm` when the caller has them (`scored`), else aggregated by the database (no per-customer row loaded)."""
-    new = Customer.objects.filter(created__gte=period.since, created__lt=period.until).count()
+    new = new_customers(period)
     if scored is None:
         return _summary_counted(period, new)
     revenue_of: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -6,7 +6,7 @@ second at a million payments; a rollup cannot help a period that may start on an
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from core import clock
 
 from ..dashboards.period import DEFAULT_DAYS, Period, last_days
 from ..models import CustomersSnapshot
-from .customers import Summary, rfm, summary, top_customers
+from .customers import TOP_CUSTOMERS, Summary, new_customers, ranked, rfm, summary, with_names
 
 MAX_AGE = dt.timedelta(minutes=10)  # two refreshes: a snapshot older than that is not shown
 
@@ -29,40 +29,44 @@ class CustomersFigures:
 
 
 def compute(period: Period) -> CustomersFigures:
+    """The figures computed from the payments; the top customers without their names (`figures` adds them)."""
     scored = rfm(period)
-    return CustomersFigures(scored.segment_counts(), top_customers(period, scored=scored), summary(period, scored),
+    return CustomersFigures(scored.segment_counts(), ranked(scored, TOP_CUSTOMERS), summary(period, scored),
                             summary(period.previous()), None)
 
 
-def default_period(now: dt.datetime, currency: str | None = None) -> Period:
-    return last_days(DEFAULT_DAYS, currency=currency, end=now.astimezone(dt.UTC).date())
+def default_period(now: dt.datetime) -> Period:
+    return last_days(DEFAULT_DAYS, end=now.astimezone(dt.UTC).date())
 
 
 def figures(period: Period, *, now: dt.datetime | None = None) -> CustomersFigures:
-    """The snapshot's figures when it holds this very period and is at most MAX_AGE old, else computed."""
+    """The snapshot's figures when it holds this very period and is at most MAX_AGE old, else computed. Names and
+    sign-ups are read now either way: the snapshot keeps no personal data, and the new-customers tiles agree with
+    the new-customers chart computed beside them."""
     now = now or clock.now()
     snapshot = CustomersSnapshot.objects.filter(
-        start=period.start, end=period.end, currency=period.currency or "", computed_at__gte=now - MAX_AGE,
-        computed_at__lte=now).first()
-    return compute(period) if snapshot is None else _loaded(snapshot)
+        start=period.start, end=period.end, currency=period.currency or "", computed_at__gte=now - MAX_AGE).first()
+    if snapshot is None:
+        computed = compute(period)
+        return replace(computed, top=with_names(computed.top))
+    stored = _loaded(snapshot)
+    return replace(stored, top=with_names(stored.top),
+                   now=replace(stored.now, new_customers=new_customers(period)),
+                   before=replace(stored.before, new_customers=new_customers(period.previous())))
 
 
 def dumped(figures: CustomersFigures) -> dict[str, Any]:
-    """JSON of the figures: rates as strings, each summary's revenue as [captured, customers] per currency."""
-    def summary_data(s: Summary) -> dict[str, Any]:
-        return {"paying": s.paying_customers, "repeat": s.repeat_customers, "new": s.new_customers,
-                "revenue": {c: list(v) for c, v in s.revenue.items()}}
-
+    """JSON of the figures: rates as strings (Decimal in JSON would be a float)."""
     return {"segments": [{**row, "share": None if row["share"] is None else str(row["share"])}
                          for row in figures.segments],
-            "top": figures.top, "now": summary_data(figures.now), "before": summary_data(figures.before)}
+            "top": figures.top, "now": asdict(figures.now), "before": asdict(figures.before)}
 
 
 def _loaded(snapshot: CustomersSnapshot) -> CustomersFigures:
     data = snapshot.data
 
-    def summary_of(s: dict[str, Any]) -> Summary:
-        return Summary(s["paying"], s["repeat"], s["new"], {c: (v[0], v[1]) for c, v in s["revenue"].items()})
+    def summary_of(d: dict[str, Any]) -> Summary:
+        return Summary(**{**d, "revenue": {c: (v[0], v[1]) for c, v in d["revenue"].items()}})
 
     return CustomersFigures(
         [{**row, "share": None if row["share"] is None else Decimal(row["share"])} for row in data["segments"]],

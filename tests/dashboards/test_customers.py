@@ -419,9 +419,23 @@ def test_the_default_period_reads_the_snapshot_while_fresh(shop):
     read = customers_snapshot.figures(period, now=now + dt.timedelta(minutes=9))
     assert read.computed_at == now
     assert (read.segments, read.top, read.now, read.before) == (
-        computed.segments, computed.top, computed.now, computed.before)
+        computed.segments, analytics.with_names(computed.top), computed.now, computed.before)
+    from core import clock
+    from monitoring.dashboards import registry
+
+    with clock.frozen_at(now + dt.timedelta(minutes=9)):
+        page = registry.get("customers").build(period)
+    assert any("as of 2026-03-31 20:00 UTC" in note for note in page.notes)  # from the snapshot ...
+    assert page.chart("top_customers").rows[0]["customer"] == "Alice"  # ... named when read
+    # No personal data in the snapshot: names and e-mails are read with the page.
+    stored = str(snapshot.data)
+    assert all(c.name not in stored and c.email not in stored for c in shop.values())
+    # Sign-ups are counted with the page too (the tile agrees with the new-customers chart beside it).
+    CustomerFactory(created=at("2026-03-31", 19))
+    assert customers_snapshot.figures(period, now=now + dt.timedelta(minutes=9)).now.new_customers == (
+        computed.now.new_customers + 1)
     # Read, not recomputed: a changed snapshot shows ...
-    snapshot.data["now"]["paying"] = 999
+    snapshot.data["now"]["paying_customers"] = 999
     snapshot.save()
     assert customers_snapshot.figures(period, now=now + dt.timedelta(minutes=9)).now.paying_customers == 999
     # ... while fresh and for that very period only.
