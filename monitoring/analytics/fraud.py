@@ -105,13 +105,9 @@ def decision_totals(period: Period, groups: list[dict] | None = None) -> dict:
     return totals
 
 
-def _queue(period: Period):
-    return review_queue_payments(currency=period.currency)
-
-
 def review_queue(period: Period, *, limit: int = QUEUE_LIMIT) -> dict:
     """The review queue now: its size, its oldest payment's creation, and the oldest `limit` payments."""
-    queue = _queue(period)
+    queue = review_queue_payments(currency=period.currency)
     summary = queue.aggregate(count=Count("pk"), oldest=Min("created"))
     rows = list(queue.order_by("created", "id").values(
         "id", "created", "customer_id", "amount", "currency", "risk_score", "risk_reasons", "risk_rules_fired")

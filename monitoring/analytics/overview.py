@@ -58,13 +58,14 @@ def windows(end: dt.date, currency: str | None = None) -> list[Window]:
     return out
 
 
-def _ranges(wins: list[Window], field: str = "created") -> dict[str, Q]:
-    """`<window>_cur` / `<window>_prev` -> the range of each on `field` (without currency: the queries filter it)."""
-    ranges = {}
-    for w in wins:
-        ranges[f"{w.key}_cur"] = w.current.within(field, currency_field=None)
-        ranges[f"{w.key}_prev"] = w.previous.within(field, currency_field=None)
-    return ranges
+def _periods(wins: list[Window]) -> dict[str, Period]:
+    """`<window>_cur` / `<window>_prev` -> the period of each."""
+    return {name: period for w in wins for name, period in ((f"{w.key}_cur", w.current), (f"{w.key}_prev", w.previous))}
+
+
+def _ranges(wins: list[Window]) -> dict[str, Q]:
+    """Each period's range on `created` (without currency: the queries filter it)."""
+    return {name: period.within(currency_field=None) for name, period in _periods(wins).items()}
 
 
 def _span(wins: list[Window]) -> Period:
@@ -73,12 +74,8 @@ def _span(wins: list[Window]) -> Period:
 
 
 def _by_range(wins: list[Window], rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """`<window>_cur` / `<window>_prev` -> the payment days of each."""
-    out = {}
-    for w in wins:
-        out[f"{w.key}_cur"] = payment_days.between(rows, w.current.start, w.current.end)
-        out[f"{w.key}_prev"] = payment_days.between(rows, w.previous.start, w.previous.end)
-    return out
+    """Each period's payment days."""
+    return {name: payment_days.between(rows, period.start, period.end) for name, period in _periods(wins).items()}
 
 
 def _payments(ranges: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:

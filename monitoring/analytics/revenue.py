@@ -25,7 +25,6 @@ from monitoring.models import RevenueForecast
 from . import payment_days
 
 INTERVALS = ("day", "week", "month")
-MEASURES = ("gross", "fees", "refunds", "fees_returned", "net")
 
 
 def parse_interval(value: str | None) -> str:
@@ -88,17 +87,11 @@ def revenue_by(period: Period, dimension: str, rows: list[dict[str, Any]] | None
     return out
 
 
-def revenue_totals(period: Period, by_interval: list[dict[str, Any]] | None = None) -> dict[str, dict[str, int]]:
-    """Per currency: gross, fees, refunds, fees_returned, net (and counts) over the whole period. `by_interval`,
-    the period's `revenue_by_interval` rows when the caller has them: the totals are their sums."""
-    if by_interval is None:
-        by_interval = revenue_by_interval(period, "month")
-    totals: dict[str, dict[str, int]] = {}
-    for row in by_interval:
-        total = totals.setdefault(row["currency"], dict.fromkeys((*MEASURES, "payments", "refund_count"), 0))
-        for key in total:
-            total[key] += row[key]
-    return dict(sorted(totals.items()))
+def revenue_totals(period: Period, rows: list[dict[str, Any]] | None = None) -> dict[str, dict[str, int]]:
+    """Per currency: gross, fees, refunds, fees_returned, net (and counts) over the whole period. `rows`: the
+    period's payment days when the caller has them."""
+    rows = payment_days.day_rows(period) if rows is None else rows
+    return {row.pop("currency"): row for row in _summed(rows, lambda r: (("currency", r["currency"]),))}
 
 
 def daily_gross(*, end: dt.date, days: int, currency: str | None = None) -> dict[str, list[tuple[dt.date, int]]]:
@@ -142,7 +135,7 @@ def revenue_analytics(period: Period, interval: str = "day") -> dict[str, Any]:
     """Everything `generate_revenue_analytics` answers: totals, the three breakdowns and the stored forecasts."""
     rows = payment_days.day_rows(period)
     by_interval = revenue_by_interval(period, interval, rows)
-    totals = revenue_totals(period, by_interval)
+    totals = revenue_totals(period, rows)
     forecasts = latest_forecasts(period.currency)
     with_forecast = {f.currency for f in forecasts}
     return {

@@ -25,10 +25,9 @@ NO_FORECAST = (f"No forecast stored. The daily job (monitoring.compute_revenue_f
                f"once it has at least {MIN_SEASONS * SEASON} days of captured payments ({MIN_SEASONS} weeks).")
 
 
-def _tiles(period: Period, by_interval: list[dict[str, Any]], previous_rows: list[dict[str, Any]]) -> list[Tile]:
-    previous = period.previous()
-    now = revenue.revenue_totals(period, by_interval)
-    before = revenue.revenue_totals(previous, revenue.revenue_by_interval(previous, "month", previous_rows))
+def _tiles(period: Period, rows: list[dict[str, Any]], previous_rows: list[dict[str, Any]]) -> list[Tile]:
+    now = revenue.revenue_totals(period, rows)
+    before = revenue.revenue_totals(period.previous(), previous_rows)
     tiles = []
     for code in sorted(now):
         for key, label in _TILES:
@@ -92,7 +91,7 @@ def build(period: Period, interval: str = "day") -> Page:
     if missing:
         notes.append(f"No stored forecast for {', '.join(missing)}: " + NO_FORECAST)
     previous = period.previous()
-    sections = [Section("This period", _tiles(period, by_interval,
+    sections = [Section("This period", _tiles(period, current,
                                               payment_days.between(rows, previous.start, previous.end)))]
     if forecasts:
         sections.append(Section("Forecast error (backtest)", _forecast_section(forecasts)))

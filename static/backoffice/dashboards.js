@@ -63,8 +63,8 @@
   }
 })();
 
-// Live updates: the page listens on /ws/dashboard/ (verified staff only) and, a second after the last event,
-// fetches its own numbers again (?format=json, same period) to refresh tiles and charts without a reload.
+// Live updates: the page listens on /ws/dashboard/ (verified staff only) and, a second after an event (then at most
+// every MIN_REFRESH_MS), fetches its own numbers again (?format=json, same period) to refresh tiles and charts without a reload.
 (function () {
   "use strict";
 
