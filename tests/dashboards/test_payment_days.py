@@ -10,6 +10,7 @@ import random
 from collections import defaultdict
 
 import pytest
+from django.db.models import F
 
 from monitoring.analytics import payment_days
 from monitoring.analytics.overview import overview_metrics
@@ -49,7 +50,7 @@ def random_business(rng: random.Random, n: int = 120) -> None:
         kwargs = {"currency": rng.choice(["EUR", "USD"]), "method": rng.choice(["card", "bank_transfer", "wallet"]),
                   "provider": rng.choice(["sandbox", "acme", ""])}
         if status == "failed":
-            payment = pay(rng.choice(customers), created, status=status, code=rng.choice(["", "card_declined",
+            pay(rng.choice(customers), created, status=status, code=rng.choice(["", "card_declined",
                                                                                        "insufficient_funds"]),
                           **kwargs)
             continue
@@ -58,8 +59,9 @@ def random_business(rng: random.Random, n: int = 120) -> None:
             continue
         captured = rng.randrange(100, 50_000)
         captured_at = min(created + dt.timedelta(hours=rng.randrange(0, 96)), NOW - dt.timedelta(hours=1))
+        # Some succeeded after a declined try and keep its code: only failed payments are keyed by it.
         payment = pay(rng.choice(customers), created, captured=captured, captured_at=captured_at,
-                      fee=captured // 40, **kwargs)
+                      fee=captured // 40, code=rng.choice(["", "", "card_declined"]), **kwargs)
         for _ in range(rng.choice([0, 0, 1, 2])):
             when = min(captured_at + dt.timedelta(hours=rng.randrange(1, 200)), NOW - dt.timedelta(hours=1))
             status = rng.choice(["succeeded", "succeeded", "pending", "failed"])
@@ -124,7 +126,9 @@ def test_the_select_equals_the_definition(seed):
     random_business(random.Random(seed))
     assert keyed(payment_days.computed_rows(ALL.start, ALL.end)) == by_definition(ALL.start, ALL.end)
     week = (TODAY - dt.timedelta(days=9), TODAY - dt.timedelta(days=3))
-    assert keyed(payment_days.computed_rows(*week)) == by_definition(*week)
+    defined = by_definition(*week)
+    assert any(key[1] == "USD" for key in defined) and any(row["refund_count"] for row in defined.values())
+    assert keyed(payment_days.computed_rows(*week)) == defined
     assert keyed(payment_days.computed_rows(*week, currency="USD")) == {
         key: row for key, row in by_definition(*week).items() if key[1] == "USD"}
 
@@ -139,8 +143,16 @@ def test_every_reader_answers_the_same_with_the_rollup_built_stale_or_absent(see
     payment_days_refresh(full=True, now=NOW)
     assert payment_days.stored_until() == TODAY
     assert [everything(p) for p in periods] == computed
+    cutoff = TODAY - dt.timedelta(days=25)
     RollupBuild.objects.filter(name=payment_days.NAME).update(refreshed_at=NOW - dt.timedelta(days=25))
-    assert [everything(p) for p in periods] == computed  # the 25 days since are computed
+    # The 25 days since the (backdated) refresh are computed: their stored rows, spoilt, change nothing ...
+    PaymentDay.objects.filter(day__gte=cutoff).update(gross=F("gross") + 1, succeeded=F("succeeded") + 1)
+    assert [everything(p) for p in periods] == computed
+    # ... while the days before are read from the rollup: every reader shows a spoilt one.
+    PaymentDay.objects.filter(day__lt=cutoff).update(gross=F("gross") + 1, succeeded=F("succeeded") + 1)
+    spoilt = everything(periods[0])
+    for reader in ("revenue", "payments", "overview"):
+        assert spoilt[reader] != computed[0][reader], reader
 
 
 @pytest.mark.django_db
@@ -163,6 +175,9 @@ def test_a_refresh_recomputes_recent_and_touched_days_and_then_equals_a_full_bui
     customer = CustomerFactory()
     old = pay(customer, NOW - dt.timedelta(days=60), captured=9_000, captured_at=NOW - dt.timedelta(days=60))
     held = pay(customer, NOW - dt.timedelta(days=30), status="requires_capture")
+    slow = pay(customer, NOW - dt.timedelta(days=55), captured=5_000, captured_at=NOW - dt.timedelta(days=55),
+               refunded=1_000)
+    pending = refund(slow, NOW - dt.timedelta(days=50), 1_000, status="pending")
     payment_days_refresh(full=True, now=NOW)
     later = NOW + dt.timedelta(hours=2)
     # A refund today of a payment captured 60 days ago changes that day's refunded amounts ...
@@ -171,21 +186,18 @@ def test_a_refresh_recomputes_recent_and_touched_days_and_then_equals_a_full_bui
     # ... a capture today of a payment authorised 30 days ago changes that day's captured payments.
     Payment.objects.filter(pk=held.pk).update(status="succeeded", amount_captured=800, captured_at=later,
                                               updated=later)
+    # ... and a refund made 50 days ago that succeeds only now (its payment untouched) changes its own day's.
+    Refund.objects.filter(pk=pending.pk).update(status="succeeded", updated=later)
     assert stored() != by_definition(ALL.start, TODAY)  # not yet
     run = payment_days_refresh(now=later + dt.timedelta(minutes=5))
     assert not run.full
-    assert run.days == payment_days_refresh_days(old, held)
+    assert run.days == 8 + 4  # the recent days, and the days of old, held, slow and the refund
     assert stored() == by_definition(ALL.start, TODAY)
     # A write stamped before a refresh may commit after it: the next refresh looks 10 minutes further back ...
-    assert payment_days_refresh(now=later + dt.timedelta(minutes=14)).days == 10
+    assert payment_days_refresh(now=later + dt.timedelta(minutes=14)).days == 8 + 4
     # ... and the one after it finds nothing changed since.
     assert payment_days_refresh(now=later + dt.timedelta(minutes=30)).days == 8
     assert stored() == by_definition(ALL.start, TODAY)
-
-
-def payment_days_refresh_days(*payments) -> int:
-    """The eight recent days and the creation days of `payments` (outside them)."""
-    return 8 + len({p.created.date() for p in payments})
 
 
 @pytest.mark.django_db

@@ -54,6 +54,10 @@ def answers(as_of: dt.datetime) -> list[dict]:
 @pytest.mark.parametrize("seed", range(4))
 def test_stored_months_answer_as_the_whole_replay_does(seed, plans):
     random_history(random.Random(seed), plans)
+    # The current month has customers to replay, among them some with history from closed months.
+    march = NOW.replace(day=1)
+    in_march = set(SubscriptionEvent.objects.filter(at__gte=march).values_list("customer_id", flat=True))
+    assert in_march & set(SubscriptionEvent.objects.filter(at__lt=march).values_list("customer_id", flat=True))
     as_ofs = [NOW, NOW.replace(day=1), NOW.replace(day=1) - dt.timedelta(microseconds=1)]
     replayed = {as_of: answers(as_of) for as_of in as_ofs}
     first = SubscriptionEvent.objects.order_by("at").first().at
@@ -131,6 +135,7 @@ def test_mrr_at_agrees_with_the_replay(seed, plans):
     instants = {f"t{i}": T0 + dt.timedelta(hours=rng.randrange(int((NOW - T0).total_seconds() // 3600)))
                 for i in range(5)}
     at = mrr_at(instants)
+    assert any(values["mrr"] for values in at.values())  # not only instants before any subscription
     for name, instant in instants.items():
         replayed = subscription_analytics(months=1, as_of=instant - dt.timedelta(microseconds=1))
         assert at[name]["mrr"] == {row["currency"]: row["mrr"] for row in replayed["mrr"] if row["mrr"]}, name
