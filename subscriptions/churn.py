@@ -28,8 +28,10 @@ from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.ids import random_chars
 from core.ml import registry
+from core.ml.events import ModelRegistryEvent
 from core.models import MLModel
 from core.money import format_amount
+from core.outbox import enqueue
 from payments.models import Payment
 
 from .models import ChurnScore, InvoiceAttempt, Subscription, SubscriptionEvent
@@ -192,8 +194,6 @@ def train(*, now: dt.datetime | None = None, actor: Actor | None = None, activat
     if activate:
         promote(actor=actor, model=model, eval_samples=eval_samples)
         model.refresh_from_db()
-        if model.status == MLModel.Status.ACTIVE:
-            score_paying(now=now)  # the at-risk lists read the new model's scores at once
     return model
 
 
@@ -291,6 +291,16 @@ def score_paying(*, now: dt.datetime | None = None) -> int:
     return _store_scores(model, [] if model is None else _scored_rows(model, now), now)
 
 
+def score_on_activation(events: list[Any]) -> None:
+    """core.events subscriber (in the relay, after the change committed): when a churn model becomes active
+    (a training promoted it, staff promoted or rolled back to it), the scoring job runs at once instead of at
+    its next hourly turn, so the at-risk lists are not left without scores for up to an hour."""
+    if any(e.type == ModelRegistryEvent.MODEL_ACTIVATED and e.data["object"].get("name") == NAME for e in events):
+        from .tasks import CHURN_SCORES_TASK_NAME
+
+        enqueue(CHURN_SCORES_TASK_NAME)
+
+
 def stored_at_risk(*, limit: int = 20, currency: str | None = None) -> dict:
     """The riskiest stored scores of the active churn model (`score_paying`) among subscriptions still paying,
     in `currency` when given; said plainly when the active model has none stored yet."""
@@ -305,8 +315,9 @@ def stored_at_risk(*, limit: int = 20, currency: str | None = None) -> dict:
     scored_at = rows[0]["scored_at"] if rows else stored.values_list("scored_at", flat=True).first()
     if scored_at is None:
         return {"status": "not_scored", "subscriptions": [], **info,
-                "message": f"The active churn model {model.version} has scored nothing yet: the hourly job "
-                           f"(subscriptions.score_churn) stores its scores."}
+                "message": f"The active churn model {model.version} has scored nothing yet: the scoring job "
+                           f"(subscriptions.score_churn, queued when it became active, then hourly) stores its "
+                           f"scores."}
     return {"status": "ok", "subscriptions": [{k: r[k] for k in fields} for r in rows], "scored_at": scored_at,
             **info}
 

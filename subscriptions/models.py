@@ -371,8 +371,8 @@ class MrrRollup(models.Model):
 
 class ChurnScore(models.Model):
     """A paying subscription's churn score by one churn model, with its top reasons, stored by the scoring job
-    (`subscriptions.churn.score_paying`, hourly and after each training) so the at-risk lists read the riskiest
-    instead of scoring the whole paying base per request."""
+    (`subscriptions.churn.score_paying`, hourly and as soon as a model becomes active) so the at-risk lists read
+    the riskiest instead of scoring the whole paying base per request."""
 
     model = models.ForeignKey("core.MLModel", on_delete=models.CASCADE, related_name="churn_scores")
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="churn_scores")

@@ -4,8 +4,11 @@ import datetime as dt
 import random
 
 import pytest
+from celery import current_app
 
-from core.models import AuditEvent, MLModel
+from core import clock
+from core.events import dispatch_pending
+from core.models import AuditEvent, MLModel, OutboxMessage
 from subscriptions import churn
 from subscriptions.models import ChurnScore, Invoice, InvoiceAttempt, Subscription, SubscriptionEvent
 from tests.factories import CustomerFactory
@@ -180,7 +183,13 @@ def test_model_worse_than_chance_stays_a_candidate_and_the_page_warns(make_plan,
 def test_stored_scores_are_the_live_ones_and_the_lists_read_them(make_plan):
     _history(make_plan)
     model = churn.train(now=NOW)
-    # Activated, so the paying base was scored at once, at the training moment.
+    assert churn.stored_at_risk(limit=5)["status"] == "not_scored"  # nothing scored yet ...
+    # ... but its activation, handed to the subscribers by the relay, queues the scoring job at once.
+    dispatch_pending()
+    queued = OutboxMessage.objects.filter(task="subscriptions.score_churn")
+    assert queued.count() == 1
+    with clock.frozen_at(NOW):
+        current_app.tasks[queued.get().task].apply().get()
     live = churn.at_risk(now=NOW, limit=10_000)["subscriptions"]
     assert ChurnScore.objects.filter(model=model).count() == len(live) > 5
     when = at(2026, 10, 20)
@@ -220,8 +229,9 @@ def test_a_scoring_that_outlives_its_model_stores_nothing(make_plan):
     _history(make_plan)
     first = churn.train(now=NOW)
     stale_rows = churn._scored_rows(first, NOW)
-    second = churn.train(now=NOW)  # retires the first, stores its own scores
+    second = churn.train(now=NOW)  # retires the first
     assert second.status == MLModel.Status.ACTIVE
+    churn.score_paying(now=NOW)  # the scores of the second
     before = set(ChurnScore.objects.values_list("model_id", "subscription_id", "score"))
     assert {m for m, _s, _score in before} == {second.id}
     assert churn._store_scores(first, stale_rows, NOW) == 0
