@@ -40,9 +40,9 @@ class RollupRun:
 
 
 def _month_of(expression: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(date_trunc('month', {expression} AT TIME ZONE 'UTC'))::date"
-    return f"date({expression}, 'start of month')"
+    from .analytics.payment_days import utc_date_sql
+
+    return utc_date_sql(expression, "month")
 
 
 @use_case

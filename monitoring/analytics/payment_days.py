@@ -1,6 +1,7 @@
 """Payments per UTC day (`monitoring.models.PaymentDay`): one SELECT defines the figures; the rollup stores its
 rows for the days before its last refresh, and readers compute the days since then (today at least) with the same
-SELECT over the payments themselves, so a figure is the same whichever way it was read.
+SELECT over the payments themselves: a stored day reads as the SELECT gave it at the last refresh (a later change
+to it, such as a refund today of a payment created that day, shows after the next refresh, within five minutes).
 
 Per (day, currency, method, provider, failure code of failed payments):
 - payments created on the day: how many, succeeded, failed; of those that captured money, how many, the amount
@@ -31,10 +32,12 @@ REFUNDED = ("refunds", "fees_returned", "refund_count")
 MEASURES = CREATED + CAPTURED + REFUNDED
 
 
-def _day(column: str) -> str:
+def utc_date_sql(expression: str, unit: str = "day") -> str:
+    """SQL for the UTC day (or the first day of the UTC month, `unit="month"`) of a timestamp expression, on
+    PostgreSQL or SQLite (which stores UTC text)."""
     if connection.vendor == "postgresql":
-        return f"(({column}) AT TIME ZONE 'UTC')::date"
-    return f"date({column})"
+        return f"(date_trunc('{unit}', ({expression}) AT TIME ZONE 'UTC'))::date"
+    return f"date({expression})" if unit == "day" else f"date({expression}, 'start of month')"
 
 
 def _zeros(names: tuple[str, ...]) -> str:
@@ -48,7 +51,7 @@ def select_sql(currency: str | None = None) -> str:
     only = " AND {0}currency = %(currency)s" if currency else ""
     ok, failed = "'" + Payment.Status.SUCCEEDED.value + "'", "'" + Payment.Status.FAILED.value + "'"
     created = (
-        f"SELECT {_day('created')} AS day, currency, method, provider, "
+        f"SELECT {utc_date_sql('created')} AS day, currency, method, provider, "
         f"CASE WHEN status = {failed} THEN failure_code ELSE '' END AS failure_code, COUNT(*) AS payments, "
         f"SUM(CASE WHEN status = {ok} THEN 1 ELSE 0 END) AS succeeded, "
         f"SUM(CASE WHEN status = {failed} THEN 1 ELSE 0 END) AS failed, "
@@ -59,12 +62,12 @@ def select_sql(currency: str | None = None) -> str:
         f"{_zeros(CAPTURED + REFUNDED)} FROM {payments} "
         f"WHERE created >= %(since)s AND created < %(until)s{only.format('')} GROUP BY 1, 2, 3, 4, 5")
     captured = (
-        f"SELECT {_day('captured_at')}, currency, method, provider, '', {_zeros(CREATED)}, "
+        f"SELECT {utc_date_sql('captured_at')}, currency, method, provider, '', {_zeros(CREATED)}, "
         f"SUM(amount_captured), SUM(fee_amount), COUNT(*), {_zeros(REFUNDED)} FROM {payments} "
         f"WHERE captured_at >= %(since)s AND captured_at < %(until)s AND amount_captured > 0{only.format('')} "
         f"GROUP BY 1, 2, 3, 4")
     refunded = (
-        f"SELECT {_day('r.created')}, r.currency, p.method, p.provider, '', {_zeros(CREATED + CAPTURED)}, "
+        f"SELECT {utc_date_sql('r.created')}, r.currency, p.method, p.provider, '', {_zeros(CREATED + CAPTURED)}, "
         f"SUM(r.amount), SUM(r.fee_returned), COUNT(*) FROM {refunds} r JOIN {payments} p ON p.id = r.payment_id "
         f"WHERE r.status = '{Refund.Status.SUCCEEDED.value}' AND r.created >= %(since)s AND r.created < %(until)s"
         f"{only.format('r.')} GROUP BY 1, 2, 3, 4")
@@ -82,15 +85,11 @@ def params(since: dt.datetime, until: dt.datetime, currency: str | None = None) 
     return out
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-
-
 def computed_rows(start: dt.date, end: dt.date, currency: str | None = None) -> list[dict[str, Any]]:
     """The days start..end (inclusive) computed from the payments (what the rollup would store)."""
     with connection.cursor() as cursor:
-        cursor.execute(select_sql(currency), params(_midnight(start), _midnight(end + dt.timedelta(days=1)),
-                                                    currency))
+        days = Period(start, end)
+        cursor.execute(select_sql(currency), params(days.since, days.until, currency))
         rows = cursor.fetchall()
     out = []
     for row in rows:
