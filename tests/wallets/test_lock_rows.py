@@ -1,0 +1,54 @@
+"""The wallets' lock reads its rows with a hand-written statement (core.rawrows): what it returns must
+be what the ORM would have read, field for field, on SQLite and PostgreSQL alike."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from core.errors import NotFound
+from tests.factories import CustomerFactory
+from wallets.models import Wallet
+from wallets.services import wallet_lock
+from wallets.services.lifecycle import wallet_lock_with_accounts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fields(obj):
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("lock", [wallet_lock, wallet_lock_with_accounts])
+def test_locked_rows_are_the_orms_rows(lock, make_wallet):
+    customer = CustomerFactory(metadata={"tier": "gold", "n": [1, 2.5, None]}, name="Zoë Ünïcode")
+    first = make_wallet(balance=12345, customer=customer, daily_limit=50000)
+    second = make_wallet(currency="EUR", balance=7)
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            locked = lock(second.pk, first.pk, first.pk)
+        assert len(queries) == 1
+        if connection.vendor == "postgresql":
+            expected_lock = "FOR UPDATE OF w, a" if lock is wallet_lock_with_accounts else "FOR UPDATE OF w"
+            assert queries[0]["sql"].endswith(expected_lock)
+        assert sorted(locked) == sorted([first.pk, second.pk])
+        with CaptureQueriesContext(connection) as queries:
+            for wallet_id, wallet in locked.items():
+                expected = Wallet.objects.select_related("account", "customer").get(pk=wallet_id)
+                assert _fields(wallet) == _fields(expected)
+                assert _fields(wallet.account) == _fields(expected.account)
+                assert _fields(wallet.customer) == _fields(expected.customer)
+                assert not wallet._state.adding and wallet._state.db == "default"
+        assert len(queries) == 2  # the expected rows only: the locked ones carried their account and customer
+    assert locked[first.pk].customer.metadata == {"tier": "gold", "n": [1, 2.5, None]}
+    assert locked[first.pk].account.balance == 12345 and locked[first.pk].daily_limit == 50000
+    assert locked[first.pk].created.tzinfo is not None
+
+
+def test_an_unknown_or_foreign_id_is_not_found_and_locks_nothing(make_wallet):
+    wallet = make_wallet(balance=1)
+    with transaction.atomic():
+        with pytest.raises(NotFound) as missing:
+            wallet_lock_with_accounts(wallet.pk, "wal_" + "x" * 24)
+        assert missing.value.details == {"wallet_id": "wal_" + "x" * 24}
+        with pytest.raises(NotFound):
+            wallet_lock(wallet.customer_id)  # a customer's id is no wallet's, whatever its length
