@@ -105,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--wallets", type=int, default=20)
+    parser.add_argument("--door", choices=("both", "rest", "mcp"), default="both")
     parser.add_argument("--no-cprofile", action="store_true",
                         help="time the requests without cProfile (to run under py-spy: see docs/PERFORMANCE.md)")
     parser.add_argument("--dump", default="", help="write each profile to DUMP-rest.prof / DUMP-mcp.prof")
@@ -138,8 +139,10 @@ def main() -> None:
         response = client.post("/mcp/", body, format="json", **headers)
         assert response.status_code == 200 and '"isError": true' not in response.content.decode(), response.content
 
-    _profile("REST POST /api/v1/transfers", args.requests, transfer)
-    _profile("MCP tools/call create_payment", args.requests, create_payment)
+    if args.door in ("both", "rest"):
+        _profile("REST POST /api/v1/transfers", args.requests, transfer)
+    if args.door in ("both", "mcp"):
+        _profile("MCP tools/call create_payment", args.requests, create_payment)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from . import clock
 from .context import Actor, get_context
 from .db import require_transaction
 from .errors import DomainError
+from .rawrows import insert
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: 
     event = build(type, obj, previous=previous, actor=actor)
     if not deliver:
         event.dispatched_at = event.created
-    event.save(force_insert=True)
+    insert(event)
     return event
 
 

@@ -65,6 +65,7 @@ from .errors import (
     RawCardDataNotAllowed,
 )
 from .models import IdempotencyRecord
+from .rawrows import insert
 
 logger = logging.getLogger("core.idempotency")
 MAX_KEY_LENGTH = 255
@@ -267,8 +268,8 @@ def _insert(write: _Write, now: dt.datetime, status: int, body: Any) -> None:
     """The completed record, in the write's transaction. Its only constraint besides the primary
     key is the unique (scope, key), so an IntegrityError here is the key recorded meanwhile."""
     try:
-        IdempotencyRecord.objects.create(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
-                                                        response_status=status, response_body=body))
+        insert(IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
+                                                response_status=status, response_body=body)))
     except IntegrityError as exc:
         raise _KeyTaken() from exc
 

@@ -1,0 +1,75 @@
+"""core.rawrows.insert: the same row the ORM's save would write, and the ORM's save itself wherever
+that does more than one plain INSERT."""
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
+
+from core.models import AuditEvent, Event, IdempotencyRecord
+from core.rawrows import insert
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NOW = dt.datetime(2026, 12, 1, 10, 30, 15, 123456, tzinfo=dt.UTC)
+
+
+def _fields(obj):
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def _record(key="k-1"):
+    return IdempotencyRecord(scope="key:1", key=key, operation="create_transfer", fingerprint="f" * 64,
+                             state=IdempotencyRecord.State.COMPLETED, response_status=201,
+                             response_body={"id": "tr_1", "amount": "1.00", "nested": [1, None, "é"]},
+                             created_at=NOW, expires_at=NOW + dt.timedelta(days=1))
+
+
+def test_an_auto_key_comes_back_and_the_row_reads_as_written():
+    first, second = _record("k-1"), _record("k-2")
+    with CaptureQueriesContext(connection) as queries:
+        insert(first)
+        insert(second)
+    assert len(queries) == 2
+    assert isinstance(first.pk, int) and second.pk == first.pk + 1
+    assert not first._state.adding and first._state.db == "default"
+    assert _fields(IdempotencyRecord.objects.get(pk=first.pk)) == _fields(first)
+
+
+def test_a_public_id_default_and_json_details_are_written():
+    event = AuditEvent(occurred_at=NOW, action="wallet.created", actor_type="system", actor_id="t",
+                       details={"amount": "1.00", "list": [1, 2]})
+    with transaction.atomic():
+        insert(event)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert event.pk.startswith("aud_") and stored.pk == event.pk
+    assert stored.details == {"amount": "1.00", "list": [1, 2]} and stored.occurred_at == NOW
+    # The BEFORE INSERT trigger still stamps the transaction on PostgreSQL (it sees a NULL, as from the ORM).
+    assert (stored.xact_id is not None) == (connection.vendor == "postgresql")
+
+
+def test_the_unique_constraint_still_refuses_a_duplicate():
+    insert(_record("same"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(_record("same"))
+    assert IdempotencyRecord.objects.filter(key="same").count() == 1
+
+
+def test_a_model_with_a_save_receiver_is_saved_by_the_orm():
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=Event, weak=False, dispatch_uid="test.rawrows")
+    try:
+        event = Event(type="wallet.created", created=NOW, object_type="wallets.wallet", object_id="wal_x",
+                      data={"object": {}}, actor_type="system", actor_id="t", actor_label="t")
+        with transaction.atomic():
+            insert(event)
+    finally:
+        post_save.disconnect(sender=Event, dispatch_uid="test.rawrows")
+    assert heard == [(event.pk, True)]
+    assert Event.objects.filter(pk=event.pk).exists()
