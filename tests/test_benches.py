@@ -107,3 +107,14 @@ def test_monitoring_bench_compares_transfers_with_and_without_request_metrics(sc
     assert len(out["on_runs"]) == len(out["off_runs"]) == 2
     assert "MONITORING_REQUEST_METRICS" in out["switched_off"]
     assert out["off_tps"] > 0 and out["on_over_off"] > 0
+
+
+def test_request_profile_times_both_doors_and_dumps_cpu_profiles(scratch_database, tmp_path):
+    out = _run("profile_request.py", scratch_database, "--requests", "4", "--wallets", "3",
+               "--dump", str(tmp_path / "p"))
+    assert "== REST POST /api/v1/transfers: 4 requests" in out and "== MCP tools/call create_payment: 4 requests" in out
+    assert "-- own time by package (profiled run)" in out
+    assert (tmp_path / "p-rest.prof").stat().st_size > 0 and (tmp_path / "p-mcp.prof").stat().st_size > 0
+    timed = _run("profile_request.py", scratch_database, "--requests", "3", "--wallets", "3", "--no-cprofile",
+                 "--door", "rest")
+    assert "== REST POST /api/v1/transfers: 3 requests" in timed and "MCP" not in timed and "own time" not in timed
