@@ -28,7 +28,7 @@ from . import clock
 from .context import Actor, get_context
 from .db import require_transaction
 from .errors import DomainError
-from .rawrows import insert
+from .rawrows import insert, insert_many
 
 
 @dataclass(frozen=True)
@@ -167,11 +167,10 @@ def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: 
 
 def emit_many(events: list[Any]) -> list[Any]:
     """Writes events `build` made (a batch's), in one statement, in the change's transaction."""
-    from .models import Event
 
     require_transaction()
     if events:
-        Event.objects.bulk_create(events)
+        insert_many(events)
     return events
 
 

@@ -9,9 +9,9 @@ field decoded, SQLite's text times parsed), so the instance is what a queryset w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
@@ -61,7 +61,15 @@ def attach(obj: models.Model, field_name: str, related: models.Model) -> None:
     obj._meta.get_field(field_name).set_cached_value(obj, related)  # type: ignore[union-attr]
 
 
-_insert_sql: dict[tuple[str, type[models.Model]], tuple[str, list[models.Field[Any, Any]], bool]] = {}
+# The SQL, the fields of its values, whether it returns the rows' keys.
+_Statement = tuple[str, list["models.Field[Any, Any]"], bool]
+_insert_sql: dict[tuple[str, type[models.Model], int], _Statement | None] = {}
+# Statements are kept for batches up to this many rows (a request writes a few; the billing cycle's larger
+# batches build theirs each time, a cost their size dwarfs).
+_KEPT_ROWS = 16
+# Parameters per statement, below SQLite's 32,766 and PostgreSQL's 65,535: bigger batches go to bulk_create,
+# which splits them.
+_MAX_PARAMS = 30_000
 
 
 def insert(obj: models.Model) -> None:
@@ -74,44 +82,80 @@ def insert(obj: models.Model) -> None:
     if pre_save.has_listeners(model) or post_save.has_listeners(model):
         obj.save(force_insert=True)
         return
-    shape = (connection.vendor, model)
-    built = _insert_sql.get(shape)
-    if built is None:
-        built = _insert_sql[shape] = _insert_statement(model)
-    sql, fields, returns_pk = built
-    if returns_pk and obj.pk is not None:
-        obj.save(force_insert=True)  # an auto key given by the caller: the ORM's statement has the column
-        return
-    values = [field.pre_save(obj, True) for field in fields]
-    if any(hasattr(value, "resolve_expression") for value in values):
+    if not _write([obj]):
         obj.save(force_insert=True)
-        return
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+
+
+def insert_many(objs: Sequence[M]) -> list[M]:
+    """`Model.objects.bulk_create(objs)` (new rows of one model, no signals, as bulk_create sends none) in
+    one INSERT built once per model and row count; bulk_create itself where that does more (an
+    expression as a value, a batch too big for one statement)."""
+    if not objs:
+        return list(objs)
+    model = type(objs[0])
+    if any(type(obj) is not model for obj in objs):
+        raise TypeError("insert_many writes rows of one model")
+    if not _write(objs):
+        model._default_manager.bulk_create(objs)
+    return list(objs)
+
+
+def _write(objs: Sequence[models.Model]) -> bool:
+    """The rows written with the kept statement, or False (nothing written) for the ORM to write them."""
+    model = type(objs[0])
+    shape = (connection.vendor, model, len(objs))
+    if shape in _insert_sql:
+        built = _insert_sql[shape]
+    else:
+        built = _insert_statement(model, len(objs))
+        if len(objs) <= _KEPT_ROWS:
+            _insert_sql[shape] = built
+    if built is None:
+        return False
+    sql, fields, returns_pk = built
+    if len(fields) * len(objs) > _MAX_PARAMS or (returns_pk and any(obj.pk is not None for obj in objs)):
+        return False  # an auto key given by the caller: the ORM's statement has the column
+    params: list[Any] = []
+    for obj in objs:
+        # A related row's key copied to its column, an unsaved one refused: the ORM's step before any insert.
+        obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # not in the stubs
+        values = [field.pre_save(obj, True) for field in fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            return False
+        params.extend(field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returns_pk:
-            pk = model._meta.pk
-            assert pk is not None
-            if connection.features.can_return_columns_from_insert:
-                row = cursor.fetchone()
-                assert row is not None
-                obj.pk = row[0]
-            else:
-                obj.pk = connection.ops.last_insert_id(cursor, model._meta.db_table, str(pk.column))
-    obj._state.adding = False
-    obj._state.db = connection.alias
+            _take_keys(cursor, objs)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
 
 
-def _insert_statement(model: type[models.Model]) -> tuple[str, list[models.Field[Any, Any]], bool]:
+def _take_keys(cursor: Any, objs: Sequence[models.Model]) -> None:
+    pk = objs[0]._meta.pk
+    assert pk is not None
+    if connection.features.can_return_rows_from_bulk_insert:
+        # RETURNING gives the rows in the VALUES order on both databases (Django's bulk_create relies on it).
+        for obj, row in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = row[0]
+    else:
+        if len(objs) != 1:
+            raise NotImplementedError("several auto keys need INSERT ... RETURNING")
+        objs[0].pk = connection.ops.last_insert_id(cursor, objs[0]._meta.db_table, str(pk.column))
+
+
+def _insert_statement(model: type[models.Model], rows: int) -> _Statement | None:
     pk = model._meta.pk
     auto_pk = isinstance(pk, AutoFieldMixin)
     fields = [field for field in model._meta.concrete_fields if not (auto_pk and field is pk)]
     if any(field.db_default is not NOT_PROVIDED for field in fields) or any(field.generated for field in fields):
-        raise ImproperlyConfigured(f"core.rawrows.insert writes every column itself: {model._meta.label} has a "
-                                   "database default or a generated field; save it with the ORM.")
+        return None  # columns the database fills: the ORM knows to leave them out
     quote = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+           f"VALUES {', '.join([row] * rows)}")
     if auto_pk and connection.features.can_return_columns_from_insert:
         assert pk is not None
         sql += f" RETURNING {quote(str(pk.column))}"

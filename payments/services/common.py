@@ -9,7 +9,8 @@ from core.context import Actor
 from core.db import require_transaction, update_rows
 from core.events import build, emit, emit_many
 from core.ids import get_by_public_id
-from core.models import AuditEvent, touch
+from core.models import touch
+from core.rawrows import insert_many
 
 from .. import routing
 from ..audit import PaymentsAction
@@ -207,7 +208,7 @@ def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Act
         if event is not None and payment.status != before:
             events.append(build(event, payment, actor=actor))
     update_rows(Payment, [payment for payment, _ in captures], _CAPTURE_FIELDS)
-    AuditEvent.objects.bulk_create(audits)
+    insert_many(audits)
     emit_many(events)
 
 

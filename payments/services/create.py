@@ -32,6 +32,7 @@ from core.events import build, emit, emit_many
 from core.ids import has_prefix
 from core.models import AuditEvent, stamp, touch
 from core.money import CurrencyMismatch, normalize_currency, require_positive
+from core.rawrows import insert_many
 from wallets import selectors as wallet_selectors
 from wallets.errors import WalletFrozen
 
@@ -276,9 +277,9 @@ def _route(decisions: dict, currency: str, method: str) -> routing.Decision | No
 
 def _insert(payments: list[Payment], attempts: list[PaymentAttempt], audits: list[AuditEvent],
             events: list[Any]) -> None:
-    Payment.objects.bulk_create(payments)
-    PaymentAttempt.objects.bulk_create(attempts)
-    AuditEvent.objects.bulk_create(audits)
+    insert_many(payments)
+    insert_many(attempts)
+    insert_many(audits)
     emit_many(events)
 
 

@@ -9,7 +9,7 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEvent, Event, IdempotencyRecord
-from core.rawrows import insert
+from core.rawrows import insert, insert_many
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,3 +73,31 @@ def test_a_model_with_a_save_receiver_is_saved_by_the_orm():
         post_save.disconnect(sender=Event, dispatch_uid="test.rawrows")
     assert heard == [(event.pk, True)]
     assert Event.objects.filter(pk=event.pk).exists()
+
+
+def test_many_rows_in_one_statement_come_back_with_their_keys_in_order():
+    records = [_record(f"m-{i}") for i in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        assert insert_many(records) == records
+    assert len(queries) == 1
+    assert [r.pk for r in records] == sorted(r.pk for r in records) and len({r.pk for r in records}) == 3
+    for record in records:
+        assert _fields(IdempotencyRecord.objects.get(pk=record.pk)) == _fields(record)
+    assert insert_many([]) == []
+
+
+def test_rows_of_two_models_are_refused_and_nothing_is_written():
+    event = AuditEvent(occurred_at=NOW, action="wallet.created", actor_type="system")
+    with pytest.raises(TypeError):
+        insert_many([_record("mixed"), event])
+    assert not IdempotencyRecord.objects.filter(key="mixed").exists() and not AuditEvent.objects.exists()
+
+
+def test_a_batch_beyond_one_statements_parameters_goes_to_bulk_create(monkeypatch):
+    import core.rawrows
+
+    monkeypatch.setattr(core.rawrows, "_MAX_PARAMS", 20)  # two records' worth of columns is already too many
+    records = [_record(f"b-{i}") for i in range(2)]
+    insert_many(records)
+    assert all(isinstance(r.pk, int) for r in records)
+    assert sorted(IdempotencyRecord.objects.values_list("key", flat=True)) == ["b-0", "b-1"]
