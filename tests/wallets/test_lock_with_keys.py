@@ -53,6 +53,25 @@ def test_the_folded_lookup_reads_the_idempotency_index():
     keys = {f"pay_{n}:capture" for n in range(200)}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        plan = ledger.lock_query_finding([1, 2, 3], keys).explain()
+        sql, params = ledger.lock_query_finding([1, 2, 3], keys)
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "journalentry_idem_uniq" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_the_locked_accounts_are_the_orms_rows(actor):
+    run_in_transaction(lambda: _capture(actor, "pay_1:capture", 500))
+
+    def lock():
+        books = ledger.lock_system_accounts([CLEARING, REVENUE], entry_keys={"pay_1:capture", "pay_9:capture"})
+        return books.accounts, books.entries
+
+    accounts, entries = run_in_transaction(lock)
+    fields = [f.attname for f in ledger.LedgerAccount._meta.concrete_fields]
+    for key, account in accounts.items():
+        expected = ledger.LedgerAccount.objects.get(pk=account.pk)
+        assert (account.owner, account.account_type, account.currency) == key
+        assert {f: getattr(account, f) for f in fields} == {f: getattr(expected, f) for f in fields}
+        assert not account._state.adding
+    assert accounts[CLEARING].balance == -500 and list(entries) == ["pay_1:capture"]
