@@ -108,24 +108,38 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
         return 0
     if connection.vendor != "postgresql":
         return model._default_manager.bulk_update(objs, fields)
-    meta, qn = model._meta, connection.ops.quote_name
-    # Concrete columns only (the callers name plain fields): a pk and fields, never reverse relations.
-    columns = [meta.pk, *(cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields)]
-    row = "(" + ", ".join(f"%s::{c.db_type(connection)}" for c in columns) + ")"
+    shape = (model, tuple(fields), len(objs))
+    built = _update_sql.get(shape) or _update_statement(model, fields, len(objs))
+    if len(objs) <= 16:  # a request's few rows; a batch's statement is built each time, a cost its size dwarfs
+        _update_sql[shape] = built
+    sql, columns = built
     params: list[Any] = []
     for obj in objs:
         params.append(columns[0].get_db_prep_value(obj.pk, connection))
         params.extend(c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns[1:])
-    quoted = [qn(cast(str, c.column)) for c in columns]
-    names = ", ".join(quoted)
-    sets = ", ".join(f"{q} = v.{q}" for q in quoted[1:])
-    pk = quoted[0]
-    sql = (f"UPDATE {qn(meta.db_table)} AS t SET {sets} FROM (VALUES {', '.join([row] * len(objs))}) "
-           f"AS v({names}) WHERE t.{pk} = v.{pk}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         count: int = cursor.rowcount
         return count
+
+
+_update_sql: dict[tuple[type[models.Model], tuple[str, ...], int], tuple[str, list[models.Field[Any, Any]]]] = {}
+
+
+def _update_statement(model: type[models.Model], fields: list[str], rows: int
+                      ) -> tuple[str, list[models.Field[Any, Any]]]:
+    meta, qn = model._meta, connection.ops.quote_name
+    # Concrete columns only (the callers name plain fields): a pk and fields, never reverse relations.
+    columns = [meta.pk,
+               *(cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields)]
+    row = "(" + ", ".join(f"%s::{c.db_type(connection)}" for c in columns) + ")"
+    quoted = [qn(cast(str, c.column)) for c in columns]
+    names = ", ".join(quoted)
+    sets = ", ".join(f"{q} = v.{q}" for q in quoted[1:])
+    pk = quoted[0]
+    sql = (f"UPDATE {qn(meta.db_table)} AS t SET {sets} FROM (VALUES {', '.join([row] * rows)}) "
+           f"AS v({names}) WHERE t.{pk} = v.{pk}")
+    return sql, columns
 
 
 # Statements that open, end or mark a transaction: never the block's own work.

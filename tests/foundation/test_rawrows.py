@@ -101,3 +101,20 @@ def test_a_batch_beyond_one_statements_parameters_goes_to_bulk_create(monkeypatc
     insert_many(records)
     assert all(isinstance(r.pk, int) for r in records)
     assert sorted(IdempotencyRecord.objects.values_list("key", flat=True)) == ["b-0", "b-1"]
+
+
+def test_update_rows_writes_each_rows_own_values_with_the_kept_statement():
+    from core.db import update_rows
+
+    records = insert_many([_record("u-1"), _record("u-2"), _record("u-3")])
+    for round_ in (1, 2):  # the second round runs the statement kept by the first
+        for n, record in enumerate(records[:2]):
+            record.response_status, record.response_body = 200 + 10 * round_ + n, {"round": round_, "n": n}
+        assert update_rows(IdempotencyRecord, records[:2], ["response_status", "response_body"]) == 2
+        stored = {r.key: (r.response_status, r.response_body) for r in IdempotencyRecord.objects.all()}
+        assert stored == {"u-1": (200 + 10 * round_, {"round": round_, "n": 0}),
+                          "u-2": (201 + 10 * round_, {"round": round_, "n": 1}),
+                          "u-3": (201, {"id": "tr_1", "amount": "1.00", "nested": [1, None, "é"]})}
+    records[2].state = IdempotencyRecord.State.IN_PROGRESS
+    assert update_rows(IdempotencyRecord, records[2:], ["state"]) == 1
+    assert IdempotencyRecord.objects.get(key="u-3").state == IdempotencyRecord.State.IN_PROGRESS
