@@ -5,6 +5,9 @@ of CPU to compile and ~0.3 ms to send, run and read (docs/PERFORMANCE.md, "HTTP 
 `ModelColumns(model, alias)` is one model's columns in a select list: `select` for the SQL, `load`
 to build the instance from its slice of a row with the same conversions the ORM applies (a JSON
 field decoded, SQLite's text times parsed), so the instance is what a queryset would have given.
+
+`insert(obj)` and `insert_many(objs)` write new rows as `save(force_insert=True)` and `bulk_create`
+would, with an INSERT built once per model and row count instead of compiled on every call.
 """
 
 from __future__ import annotations
@@ -113,7 +116,9 @@ def _write(objs: Sequence[models.Model]) -> bool:
     if built is None:
         return False
     sql, fields, returns_pk = built
-    if len(fields) * len(objs) > _MAX_PARAMS or (returns_pk and any(obj.pk is not None for obj in objs)):
+    if len(fields) * len(objs) > _MAX_PARAMS:
+        return False
+    if returns_pk and any(obj.pk is not None for obj in objs):
         return False  # an auto key given by the caller: the ORM's statement has the column
     params: list[Any] = []
     for obj in objs:
@@ -136,8 +141,8 @@ def _write(objs: Sequence[models.Model]) -> bool:
 def _take_keys(cursor: Any, objs: Sequence[models.Model]) -> None:
     pk = objs[0]._meta.pk
     assert pk is not None
-    if connection.features.can_return_rows_from_bulk_insert:
-        # RETURNING gives the rows in the VALUES order on both databases (Django's bulk_create relies on it).
+    if connection.features.can_return_columns_from_insert:  # the statement ends with RETURNING
+        # The rows come back in the VALUES order on both databases (Django's bulk_create relies on it).
         for obj, row in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = row[0]
     else:
