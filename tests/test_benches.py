@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -35,7 +36,10 @@ def scratch_database(db):
 
 
 def _run(script, url, *args):
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    # A cache namespace of its own, as its database is: snapshots the tests stored in the same Redis (an active
+    # model's id, an API key) name rows of the test database, not of the bench's.
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+           "REDIS_KEY_PREFIX": f"bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"}
     done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
