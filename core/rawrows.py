@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
@@ -60,8 +60,12 @@ class ModelColumns(Generic[M]):
 
 
 def attach(obj: models.Model, field_name: str, related: models.Model) -> None:
-    """`obj.<field_name>` reads `related` without a query, as `select_related` would have left it."""
-    obj._meta.get_field(field_name).set_cached_value(obj, related)  # type: ignore[union-attr]
+    """`obj.<field_name>` reads `related` without a query, as `select_related` would have left it (a
+    one-to-one's other side too: `related.<reverse name>` is `obj`)."""
+    field = obj._meta.get_field(field_name)
+    field.set_cached_value(obj, related)  # type: ignore[union-attr]
+    if field.one_to_one:
+        field.remote_field.set_cached_value(related, obj)  # type: ignore[union-attr]
 
 
 # The SQL, the fields of its values, whether it returns the rows' keys.
@@ -70,8 +74,8 @@ _insert_sql: dict[tuple[str, type[models.Model], int], _Statement | None] = {}
 # Statements are kept for batches up to this many rows (a request writes a few; the billing cycle's larger
 # batches build theirs each time, a cost their size dwarfs).
 _KEPT_ROWS = 16
-# Parameters per statement, below SQLite's 32,766 and PostgreSQL's 65,535: bigger batches go to bulk_create,
-# which splits them.
+# Parameters per statement, below PostgreSQL's 65,535 (and the backend's own limit where it states one: Django
+# assumes 999 for SQLite): bigger batches go to bulk_create, which splits them.
 _MAX_PARAMS = 30_000
 
 
@@ -82,8 +86,8 @@ def insert(obj: models.Model) -> None:
     one plain INSERT (a receiver of `pre_save`/`post_save`, a database default, an expression as a
     value), it is the ORM's save that runs."""
     model = type(obj)
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
-        obj.save(force_insert=True)
+    if model.save is not models.Model.save or pre_save.has_listeners(model) or post_save.has_listeners(model):
+        obj.save(force_insert=True)  # a save of its own, or receivers: only the ORM's save runs them
         return
     if not _write([obj]):
         obj.save(force_insert=True)
@@ -116,8 +120,10 @@ def _write(objs: Sequence[models.Model]) -> bool:
     if built is None:
         return False
     sql, fields, returns_pk = built
-    if len(fields) * len(objs) > _MAX_PARAMS:
+    if len(fields) * len(objs) > min(_MAX_PARAMS, connection.features.max_query_params or _MAX_PARAMS):
         return False
+    if not returns_pk and any(obj.pk is None for obj in objs):
+        return False  # a key the ORM generates on save (get_pk_value_on_save)
     if returns_pk and any(obj.pk is not None for obj in objs):
         return False  # an auto key given by the caller: the ORM's statement has the column
     params: list[Any] = []
@@ -128,7 +134,8 @@ def _write(objs: Sequence[models.Model]) -> bool:
         if any(hasattr(value, "resolve_expression") for value in values):
             return False
         params.extend(field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True))
-    with connection.cursor() as cursor:
+    # As the ORM's save: a failed INSERT (a unique key taken) marks the enclosing atomic block for rollback.
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returns_pk:
             _take_keys(cursor, objs)
@@ -152,6 +159,8 @@ def _take_keys(cursor: Any, objs: Sequence[models.Model]) -> None:
 
 
 def _insert_statement(model: type[models.Model], rows: int) -> _Statement | None:
+    if model._meta.parents:
+        return None  # multi-table inheritance: one row per table, the ORM's work
     pk = model._meta.pk
     auto_pk = isinstance(pk, AutoFieldMixin)
     fields = [field for field in model._meta.concrete_fields if not (auto_pk and field is pk)]

@@ -154,7 +154,7 @@ def _lock_accounts_finding(ids, entry_keys) -> tuple[dict[int, LedgerAccount], d
     lookup is an uncorrelated subquery of the lock's select list (evaluated once, with the statement's
     snapshot, as the separate lookup was before the lock). The entries themselves are read only when
     some key is already used (a replay)."""
-    if not entry_keys or connection.vendor != "postgresql":
+    if not entry_keys or not ids or connection.vendor != "postgresql":
         found = {e.idempotency_key: e for e in entries_with_keys(entry_keys)} if entry_keys else {}
         return _lock_accounts(ids), found
     with connection.cursor() as cursor:

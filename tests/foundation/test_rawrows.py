@@ -4,7 +4,7 @@ that does more than one plain INSERT."""
 import datetime as dt
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
@@ -50,11 +50,28 @@ def test_a_public_id_default_and_json_details_are_written():
     assert (stored.xact_id is not None) == (connection.vendor == "postgresql")
 
 
-def test_the_unique_constraint_still_refuses_a_duplicate():
+def test_the_unique_constraint_still_refuses_a_duplicate_and_dooms_the_transaction():
     insert(_record("same"))
-    with pytest.raises(IntegrityError), transaction.atomic():
-        insert(_record("same"))
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert(_record("same"))
+        # As after the ORM's save: the block cannot go on as if nothing happened.
+        assert transaction.get_rollback() is True
+        transaction.set_rollback(False)
     assert IdempotencyRecord.objects.filter(key="same").count() == 1
+
+
+def test_a_model_with_its_own_save_is_saved_by_it(monkeypatch):
+    calls = []
+
+    def save(self, *args, **kwargs):
+        calls.append(kwargs)
+        return models.Model.save(self, *args, **kwargs)
+
+    monkeypatch.setattr(IdempotencyRecord, "save", save)
+    record = _record("own-save")
+    insert(record)
+    assert calls == [{"force_insert": True}] and IdempotencyRecord.objects.filter(pk=record.pk).exists()
 
 
 def test_a_model_with_a_save_receiver_is_saved_by_the_orm():
@@ -96,11 +113,19 @@ def test_rows_of_two_models_are_refused_and_nothing_is_written():
 def test_a_batch_beyond_one_statements_parameters_goes_to_bulk_create(monkeypatch):
     import core.rawrows
 
-    monkeypatch.setattr(core.rawrows, "_MAX_PARAMS", 20)  # two records' worth of columns is already too many
+    columns = len(IdempotencyRecord._meta.concrete_fields) - 1  # the auto key is not written
+    monkeypatch.setattr(core.rawrows, "_MAX_PARAMS", 2 * columns - 1)  # two records are one parameter too many
+    bulk = []
+    original = models.QuerySet.bulk_create
+    monkeypatch.setattr(models.QuerySet, "bulk_create",
+                        lambda self, objs, *a, **kw: bulk.append(len(objs)) or original(self, objs, *a, **kw))
+    insert_many([_record("one")])
+    assert bulk == []  # one record fits
     records = [_record(f"b-{i}") for i in range(2)]
     insert_many(records)
+    assert bulk == [2]
     assert all(isinstance(r.pk, int) for r in records)
-    assert sorted(IdempotencyRecord.objects.values_list("key", flat=True)) == ["b-0", "b-1"]
+    assert sorted(IdempotencyRecord.objects.values_list("key", flat=True)) == ["b-0", "b-1", "one"]
 
 
 def test_update_rows_writes_each_rows_own_values_with_the_kept_statement():

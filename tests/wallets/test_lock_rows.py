@@ -27,9 +27,10 @@ def test_locked_rows_are_the_orms_rows(lock, make_wallet):
         with CaptureQueriesContext(connection) as queries:
             locked = lock(second.pk, first.pk, first.pk)
         assert len(queries) == 1
-        if connection.vendor == "postgresql":
-            expected_lock = "FOR UPDATE OF w, a" if lock is wallet_lock_with_accounts else "FOR UPDATE OF w"
-            assert queries[0]["sql"].endswith(expected_lock)
+        # The lock order every wallet service agrees on: accounts by id when they are locked too, else wallets by id.
+        order = "ORDER BY w.account_id ASC" if lock is wallet_lock_with_accounts else "ORDER BY w.id ASC"
+        expected_lock = " FOR UPDATE OF w, a" if lock is wallet_lock_with_accounts else " FOR UPDATE OF w"
+        assert queries[0]["sql"].endswith(order + (expected_lock if connection.vendor == "postgresql" else ""))
         assert sorted(locked) == sorted([first.pk, second.pk])
         with CaptureQueriesContext(connection) as queries:
             for wallet_id, wallet in locked.items():
@@ -38,10 +39,17 @@ def test_locked_rows_are_the_orms_rows(lock, make_wallet):
                 assert _fields(wallet.account) == _fields(expected.account)
                 assert _fields(wallet.customer) == _fields(expected.customer)
                 assert not wallet._state.adding and wallet._state.db == "default"
+                assert wallet.account.wallet is wallet  # the one-to-one's other side, as select_related leaves it
         assert len(queries) == 2  # the expected rows only: the locked ones carried their account and customer
     assert locked[first.pk].customer.metadata == {"tier": "gold", "n": [1, 2.5, None]}
     assert locked[first.pk].account.balance == 12345 and locked[first.pk].daily_limit == 50000
     assert locked[first.pk].created.tzinfo is not None
+
+
+def test_no_ids_lock_nothing_and_ask_nothing():
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert wallet_lock() == {} and wallet_lock_with_accounts() == {}
+    assert [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("BEGIN", "SAVEPOINT"))] == []
 
 
 def test_an_unknown_or_foreign_id_is_not_found_and_locks_nothing(make_wallet):

@@ -53,7 +53,8 @@ def test_the_folded_lookup_reads_the_idempotency_index():
     keys = {f"pay_{n}:capture" for n in range(200)}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        sql, params = ledger.lock_query_finding([1, 2, 3], keys)
+        sql, params = ledger.lock_query_finding([3, 1, 2], keys)
+        assert sql.endswith("ORDER BY a.id ASC FOR UPDATE") and params == [sorted(keys), 1, 2, 3]
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "journalentry_idem_uniq" in plan, plan

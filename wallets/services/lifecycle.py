@@ -78,6 +78,8 @@ def _lock_wallets(wallet_ids: tuple[str, ...], *, with_accounts: bool) -> dict[s
         if not has_prefix(wallet_id, "wal"):
             raise NotFound("No such wallet.", details={"wallet_id": wallet_id})
     unique = sorted(set(wallet_ids))
+    if not unique:
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(_lock_statement(len(unique), with_accounts=with_accounts), unique)
         rows = cursor.fetchall()
