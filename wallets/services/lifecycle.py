@@ -54,8 +54,9 @@ _lock_sql: dict[tuple[str, int, bool, bool], str] = {}
 def _lock_statement(count: int, *, with_accounts: bool) -> str:
     """The lock of `count` wallets with their accounts and customers selected: written here, once per
     shape, because compiling the queryset that says the same cost three times what running it did
-    (docs/PERFORMANCE.md). The wallets (and with them their accounts) are locked in id order; the
-    customer comes with the lock, not locked itself: its KYC status gates movements out."""
+    (docs/PERFORMANCE.md). The order is the locks' order: by account id when the accounts are locked too
+    (`wallet_lock_with_accounts`), else by wallet id. The customer comes with the lock, not locked itself:
+    its KYC status gates movements out."""
     shape = (connection.vendor, count, with_accounts, connection.features.has_select_for_update_of)
     sql = _lock_sql.get(shape)
     if sql is None:
