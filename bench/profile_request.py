@@ -19,8 +19,6 @@ import time
 
 from scratchdb import ROOT, ensure_database, funded_wallets, setup_django
 
-CPROFILE = True  # --no-cprofile: the timed runs only
-DUMP_PREFIX = ""  # --dump: where the raw profiles go, for pstats or snakeviz
 START_BALANCE = 10**12  # minor units: no profiled transfer is refused for funds
 
 
@@ -41,7 +39,7 @@ def _setup(wallets: int):
     return key.raw_key, ids, customer.pk
 
 
-def _profile(label: str, requests: int, send) -> None:
+def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str) -> None:
     from django.db import connection
 
     send(-1)  # warm caches and imports outside the measurement
@@ -57,9 +55,11 @@ def _profile(label: str, requests: int, send) -> None:
         for i in range(requests):
             send(i)
     wall, cpu = (time.perf_counter() - wall) / requests, (time.process_time() - cpu) / requests
-    if not CPROFILE:  # under a sampling profiler (py-spy), whose view cProfile would distort
-        print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
-              f"CPU of this process, {len(statements) / requests:.1f} cursor statements")
+    # BEGIN/COMMIT/SAVEPOINT go through the connection, not a cursor: counted as the commits of the
+    # ledger tests are, so these are the statements a cursor sent.
+    print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
+          f"CPU of this process, {len(statements) / requests:.1f} cursor statements")
+    if not cprofile:
         return
     # CPU time, not wall: the round trips to PostgreSQL are waiting, and waiting is not what caps the rate.
     profiler = cProfile.Profile(time.process_time)
@@ -67,12 +67,8 @@ def _profile(label: str, requests: int, send) -> None:
     for i in range(requests, 2 * requests):
         send(i)
     profiler.disable()
-    if DUMP_PREFIX:
-        profiler.dump_stats(f"{DUMP_PREFIX}-{label.split()[0].lower()}.prof")
-    # BEGIN/COMMIT/SAVEPOINT go through the connection, not a cursor: counted as the commits of the
-    # ledger tests are, so these are the statements a cursor sent.
-    print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
-          f"CPU of this process, {len(statements) / requests:.1f} cursor statements")
+    if dump:
+        profiler.dump_stats(f"{dump}-{label.split()[0].lower()}.prof")
     print("-- own time by package (profiled run)")
     for package, seconds in _by_package(profiler):
         print(f"   {package:<28} {seconds / requests * 1000:7.2f} ms per request")
@@ -107,11 +103,9 @@ def main() -> None:
     parser.add_argument("--wallets", type=int, default=20)
     parser.add_argument("--door", choices=("both", "rest", "mcp"), default="both")
     parser.add_argument("--no-cprofile", action="store_true",
-                        help="time the requests without cProfile (to run under py-spy: see docs/PERFORMANCE.md)")
+                        help="only time the requests (the profiled run doubles the time taken)")
     parser.add_argument("--dump", default="", help="write each profile to DUMP-rest.prof / DUMP-mcp.prof")
     args = parser.parse_args()
-    global DUMP_PREFIX, CPROFILE
-    DUMP_PREFIX, CPROFILE = args.dump, not args.no_cprofile
     setup_django()
     ensure_database("profile_request.py")
     from django.conf import settings
@@ -140,9 +134,11 @@ def main() -> None:
         assert response.status_code == 200 and '"isError": true' not in response.content.decode(), response.content
 
     if args.door in ("both", "rest"):
-        _profile("REST POST /api/v1/transfers", args.requests, transfer)
+        _profile("REST POST /api/v1/transfers", args.requests, transfer, cprofile=not args.no_cprofile,
+                 dump=args.dump)
     if args.door in ("both", "mcp"):
-        _profile("MCP tools/call create_payment", args.requests, create_payment)
+        _profile("MCP tools/call create_payment", args.requests, create_payment, cprofile=not args.no_cprofile,
+                 dump=args.dump)
 
 
 if __name__ == "__main__":

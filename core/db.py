@@ -14,6 +14,8 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from django.db import OperationalError, connection, models, transaction
 
+from .rawrows import kept
+
 T = TypeVar("T")
 P = ParamSpec("P")
 _M = TypeVar("_M", bound=models.Model)
@@ -108,11 +110,8 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
         return 0
     if connection.vendor != "postgresql":
         return model._default_manager.bulk_update(objs, fields)
-    shape = (model, tuple(fields), len(objs))
-    built = _update_sql.get(shape) or _update_statement(model, fields, len(objs))
-    if len(objs) <= 16:  # a request's few rows; a batch's statement is built each time, a cost its size dwarfs
-        _update_sql[shape] = built
-    sql, columns = built
+    sql, columns = kept(("update_rows", model, tuple(fields), len(objs)),
+                        lambda: _update_statement(model, fields, len(objs)), rows=len(objs))
     params: list[Any] = []
     for obj in objs:
         params.append(columns[0].get_db_prep_value(obj.pk, connection))
@@ -121,9 +120,6 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
         cursor.execute(sql, params)
         count: int = cursor.rowcount
         return count
-
-
-_update_sql: dict[tuple[type[models.Model], tuple[str, ...], int], tuple[str, list[models.Field[Any, Any]]]] = {}
 
 
 def _update_statement(model: type[models.Model], fields: list[str], rows: int

@@ -167,7 +167,6 @@ def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: 
 
 def emit_many(events: list[Any]) -> list[Any]:
     """Writes events `build` made (a batch's), in one statement, in the change's transaction."""
-
     require_transaction()
     if events:
         insert_many(events)

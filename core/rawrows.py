@@ -12,8 +12,8 @@ would, with an INSERT built once per model and row count instead of compiled on 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import connection, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -21,6 +21,7 @@ from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 
 
 class ModelColumns(Generic[M]):
@@ -68,12 +69,26 @@ def attach(obj: models.Model, field_name: str, related: models.Model) -> None:
         field.remote_field.set_cached_value(related, obj)  # type: ignore[union-attr]
 
 
-# The SQL, the fields of its values, whether it returns the rows' keys.
-_Statement = tuple[str, list["models.Field[Any, Any]"], bool]
-_insert_sql: dict[tuple[str, type[models.Model], int], _Statement | None] = {}
 # Statements are kept for batches up to this many rows (a request writes a few; the billing cycle's larger
 # batches build theirs each time, a cost their size dwarfs).
 _KEPT_ROWS = 16
+_kept: dict[Hashable, Any] = {}
+
+
+def kept(key: Hashable, build: Callable[[], T], *, rows: int = 1) -> T:
+    """`build()`, once per `key` in this process: a hand-written statement (with whatever else it returns).
+    The key names everything the statement depends on (the database's vendor, the model, the row count);
+    statements for more than `_KEPT_ROWS` rows are built each time instead of kept."""
+    if key in _kept:
+        return cast(T, _kept[key])
+    built = build()
+    if rows <= _KEPT_ROWS:
+        _kept[key] = built
+    return built
+
+
+# The SQL, the fields of its values, whether it returns the rows' keys.
+_Statement = tuple[str, list["models.Field[Any, Any]"], bool]
 # Parameters per statement, below PostgreSQL's 65,535 (and the backend's own limit where it states one: Django
 # assumes 999 for SQLite): bigger batches go to bulk_create, which splits them.
 _MAX_PARAMS = 30_000
@@ -110,13 +125,8 @@ def insert_many(objs: Sequence[M]) -> list[M]:
 def _write(objs: Sequence[models.Model]) -> bool:
     """The rows written with the kept statement, or False (nothing written) for the ORM to write them."""
     model = type(objs[0])
-    shape = (connection.vendor, model, len(objs))
-    if shape in _insert_sql:
-        built = _insert_sql[shape]
-    else:
-        built = _insert_statement(model, len(objs))
-        if len(objs) <= _KEPT_ROWS:
-            _insert_sql[shape] = built
+    built = kept(("insert", connection.vendor, model, len(objs)), lambda: _insert_statement(model, len(objs)),
+                 rows=len(objs))
     if built is None:
         return False
     sql, fields, returns_pk = built

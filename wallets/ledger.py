@@ -26,7 +26,7 @@ from core.ids import get_by_public_id
 from core.localcache import LocalCache
 from core.models import stamp
 from core.money import CurrencyMismatch, format_amount, require_positive
-from core.rawrows import ModelColumns
+from core.rawrows import ModelColumns, kept
 
 from .audit import WalletsAction
 from .errors import (
@@ -127,7 +127,6 @@ def lock_system_accounts(keys: list[AccountKey], *, entry_keys: set[str] | froze
 
 
 _LOCKED = ModelColumns(LedgerAccount, "a")
-_lock_finding_sql: dict[int, str] = {}
 
 
 def lock_query_finding(ids, entry_keys) -> tuple[str, list[Any]]:
@@ -136,17 +135,18 @@ def lock_query_finding(ids, entry_keys) -> tuple[str, list[Any]]:
     no comma). Written here, once per account count: Django's compiling of the same queryset (with its
     RawSQL annotation) cost more CPU than PostgreSQL spent running it."""
     ids = sorted(ids)
-    sql = _lock_finding_sql.get(len(ids))
-    if sql is None:
-        quote = connection.ops.quote_name
-        # The explicit `<> ''` is the unique index's condition, as in `entries_with_keys`.
-        sql = _lock_finding_sql[len(ids)] = (
-            f"SELECT {_LOCKED.select(connection)}, ARRAY_TO_STRING(ARRAY(SELECT e.id FROM "
+    sql = kept(("ledger.lock_finding", len(ids)), lambda: _lock_finding_statement(len(ids)))
+    return sql, [sorted(entry_keys), *ids]
+
+
+def _lock_finding_statement(count: int) -> str:
+    quote = connection.ops.quote_name
+    # The explicit `<> ''` is the unique index's condition, as in `entries_with_keys`.
+    return (f"SELECT {_LOCKED.select(connection)}, ARRAY_TO_STRING(ARRAY(SELECT e.id FROM "
             f"{quote(JournalEntry._meta.db_table)} e WHERE e.idempotency_key = ANY(%s)"
             " AND e.idempotency_key <> ''), ',')"
-            f" FROM {quote(LedgerAccount._meta.db_table)} a WHERE a.id IN ({', '.join(['%s'] * len(ids))})"
+            f" FROM {quote(LedgerAccount._meta.db_table)} a WHERE a.id IN ({', '.join(['%s'] * count)})"
             " ORDER BY a.id ASC FOR UPDATE")
-    return sql, [sorted(entry_keys), *ids]
 
 
 def _lock_accounts_finding(ids, entry_keys) -> tuple[dict[int, LedgerAccount], dict[str, JournalEntry]]:

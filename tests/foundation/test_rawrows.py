@@ -143,3 +143,13 @@ def test_update_rows_writes_each_rows_own_values_with_the_kept_statement():
     records[2].state = IdempotencyRecord.State.IN_PROGRESS
     assert update_rows(IdempotencyRecord, records[2:], ["state"]) == 1
     assert IdempotencyRecord.objects.get(key="u-3").state == IdempotencyRecord.State.IN_PROGRESS
+
+
+def test_a_kept_statement_is_built_once_and_a_big_batchs_each_time():
+    from core.rawrows import kept
+
+    builds = []
+    for _ in range(3):
+        assert kept(("test.kept", "small"), lambda: builds.append("small") or "S", rows=2) == "S"
+        assert kept(("test.kept", "big"), lambda: builds.append("big") or "B", rows=17) == "B"
+    assert builds == ["small", "big", "big", "big"]

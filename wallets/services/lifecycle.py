@@ -14,7 +14,7 @@ from core.events import emit
 from core.ids import has_prefix
 from core.models import stamp, touch
 from core.money import CurrencyMismatch, format_amount, normalize_currency, require_positive
-from core.rawrows import ModelColumns, attach
+from core.rawrows import ModelColumns, attach, kept
 
 from .. import ledger
 from ..audit import WalletsAction
@@ -48,7 +48,6 @@ def wallet_create(*, actor: Actor, customer_id: str, currency: str, daily_limit:
 _WALLET = ModelColumns(Wallet, "w")
 _ACCOUNT = ModelColumns(LedgerAccount, "a")
 _CUSTOMER = ModelColumns(Customer, "c")
-_lock_sql: dict[tuple[str, int, bool, bool], str] = {}
 
 
 def _lock_statement(count: int, *, with_accounts: bool) -> str:
@@ -57,19 +56,20 @@ def _lock_statement(count: int, *, with_accounts: bool) -> str:
     (docs/PERFORMANCE.md). The order is the locks' order: by account id when the accounts are locked too
     (`wallet_lock_with_accounts`), else by wallet id. The customer comes with the lock, not locked itself:
     its KYC status gates movements out."""
-    shape = (connection.vendor, count, with_accounts, connection.features.has_select_for_update_of)
-    sql = _lock_sql.get(shape)
-    if sql is None:
-        quote = connection.ops.quote_name
-        order, lock = ("w.account_id", "w, a") if with_accounts else ("w.id", "w")
-        sql = (f"SELECT {_WALLET.select(connection)}, {_ACCOUNT.select(connection)}, {_CUSTOMER.select(connection)}"
-               f" FROM {quote(Wallet._meta.db_table)} w"
-               f" INNER JOIN {quote(LedgerAccount._meta.db_table)} a ON a.id = w.account_id"
-               f" INNER JOIN {quote(Customer._meta.db_table)} c ON c.id = w.customer_id"
-               f" WHERE w.id IN ({', '.join(['%s'] * count)}) ORDER BY {order} ASC")
-        if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the whole file instead
-            sql += f" FOR UPDATE OF {lock}"
-        _lock_sql[shape] = sql
+    return kept(("wallets.lock", connection.vendor, count, with_accounts),
+                lambda: _build_lock_statement(count, with_accounts=with_accounts))
+
+
+def _build_lock_statement(count: int, *, with_accounts: bool) -> str:
+    quote = connection.ops.quote_name
+    order, lock = ("w.account_id", "w, a") if with_accounts else ("w.id", "w")
+    sql = (f"SELECT {_WALLET.select(connection)}, {_ACCOUNT.select(connection)}, {_CUSTOMER.select(connection)}"
+           f" FROM {quote(Wallet._meta.db_table)} w"
+           f" INNER JOIN {quote(LedgerAccount._meta.db_table)} a ON a.id = w.account_id"
+           f" INNER JOIN {quote(Customer._meta.db_table)} c ON c.id = w.customer_id"
+           f" WHERE w.id IN ({', '.join(['%s'] * count)}) ORDER BY {order} ASC")
+    if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the whole file instead
+        sql += f" FOR UPDATE OF {lock}"
     return sql
 
 
