@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from core import clock
-from core.ids import get_by_public_id
+from core.ids import fetch_by_public_id
 from core.pagination import Page, filter_present, paginate
 from core.snapshots import Snapshots
 
@@ -65,7 +65,7 @@ def _touch_last_used(api_key: ApiKey, now: dt.datetime) -> None:
 
 
 def customer_get(*, customer_id: str) -> Customer:
-    return get_by_public_id(Customer.objects.all(), customer_id, field="customer_id", message="No such customer.")
+    return fetch_by_public_id(Customer, customer_id, field="customer_id", message="No such customer.")
 
 
 def customer_queryset(*, email: str | None = None, status: str | None = None, country: str | None = None,

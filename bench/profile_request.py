@@ -14,12 +14,15 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
+import subprocess
 import time
 
 from scratchdb import ROOT, ensure_database, funded_wallets, setup_django
 
 START_BALANCE = 10**12  # minor units: no profiled transfer is refused for funds
+_CALLGRIND = False
 
 
 def _setup(wallets: int):
@@ -31,15 +34,17 @@ def _setup(wallets: int):
 
     settings.PAYMENTS_PROVIDERS = {"sandbox": {"type": "sandbox"}}
     actor = Actor.system("bench")
+    # The password shares nothing with the username: Django's similarity check refused a username
+    # that happened to be close to a fixed one.
     staff = accounts.staff_user_create(actor=actor, username=f"profile-{random_chars(8)}",
-                                       password="profile-bench-password-1", role="admin", with_totp=False)
+                                       password=f"Zq{random_chars(20)}", role="admin", with_totp=False)
     key = accounts.api_key_create(actor=actor, owner=staff.user, name="profile", scopes="*")
     ids = [wallet for wallet, _ in funded_wallets(wallets, domain="profile.bench.example", balance=START_BALANCE)]
     customer = accounts.customer_create(actor=actor, email=f"payer-{random_chars(8).lower()}@payers.profile.example")
     return key.raw_key, ids, customer.pk
 
 
-def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str) -> None:
+def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str, show_sql: bool) -> None:
     from django.db import connection
 
     send(-1)  # warm caches and imports outside the measurement
@@ -50,21 +55,30 @@ def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str) -> N
         return execute(sql, params, many, context)
 
     # Unprofiled first: the real cost per request (cProfile roughly doubles the CPU).
+    _callgrind("on")
     wall, cpu = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(count):
         for i in range(requests):
             send(i)
     wall, cpu = (time.perf_counter() - wall) / requests, (time.process_time() - cpu) / requests
+    _callgrind("off")
     # BEGIN/COMMIT/SAVEPOINT go through the connection, not a cursor: counted as the commits of the
     # ledger tests are, so these are the statements a cursor sent.
     print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
           f"CPU of this process, {len(statements) / requests:.1f} cursor statements")
+    if show_sql:
+        del statements[:]
+        with connection.execute_wrapper(count):
+            send(2 * requests)
+        print("-- the statements of one request")
+        for sql in statements:
+            print(f"   {sql[:160]}")
     if not cprofile:
         return
     # CPU time, not wall: the round trips to PostgreSQL are waiting, and waiting is not what caps the rate.
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
-    for i in range(requests, 2 * requests):
+    for i in range(2 * requests + 1, 3 * requests + 1):
         send(i)
     profiler.disable()
     if dump:
@@ -77,6 +91,13 @@ def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str) -> N
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(25)
         print(f"-- top by {order} (profiled run)")
         print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+
+
+def _callgrind(state: str) -> None:
+    """Under `valgrind --tool=callgrind --instr-atstart=no` (--callgrind), instructions are counted only while the
+    timed requests run: a count that, unlike CPU time on a shared machine, is the same run after run."""
+    if _CALLGRIND:
+        subprocess.run(["callgrind_control", "--instr=" + state, str(os.getpid())], check=True, capture_output=True)
 
 
 def _by_package(profiler: cProfile.Profile) -> list[tuple[str, float]]:
@@ -104,8 +125,15 @@ def main() -> None:
     parser.add_argument("--door", choices=("both", "rest", "mcp"), default="both")
     parser.add_argument("--no-cprofile", action="store_true",
                         help="only time the requests (the profiled run doubles the time taken)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="running under valgrind --tool=callgrind --instr-atstart=no: count the timed requests' "
+                             "instructions (implies --no-cprofile)")
+    parser.add_argument("--show-sql", action="store_true", help="print the statements of one request")
     parser.add_argument("--dump", default="", help="write each profile to DUMP-rest.prof / DUMP-mcp.prof")
     args = parser.parse_args()
+    global _CALLGRIND
+    _CALLGRIND = args.callgrind
+    args.no_cprofile = args.no_cprofile or args.callgrind
     setup_django()
     ensure_database("profile_request.py")
     from django.conf import settings
@@ -135,10 +163,10 @@ def main() -> None:
 
     if args.door in ("both", "rest"):
         _profile("REST POST /api/v1/transfers", args.requests, transfer, cprofile=not args.no_cprofile,
-                 dump=args.dump)
+                 dump=args.dump, show_sql=args.show_sql)
     if args.door in ("both", "mcp"):
         _profile("MCP tools/call create_payment", args.requests, create_payment, cprofile=not args.no_cprofile,
-                 dump=args.dump)
+                 dump=args.dump, show_sql=args.show_sql)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 
-from . import clock
+from . import clock, rawrows
 from .cards import contains_pan
 from .context import Actor
 from .db import join_first_transaction, run_in_transaction
@@ -65,7 +65,6 @@ from .errors import (
     RawCardDataNotAllowed,
 )
 from .models import IdempotencyRecord
-from .rawrows import insert
 
 logger = logging.getLogger("core.idempotency")
 MAX_KEY_LENGTH = 255
@@ -212,7 +211,7 @@ def _advisory_lock(scope: str, key: str) -> bool:
 
 
 def _read(scope: str, key: str) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    return next(iter(rawrows.fetch(IdempotencyRecord, scope=scope, key=key)), None)
 
 
 def _field(name: str) -> models.Field[Any, Any]:
@@ -268,8 +267,8 @@ def _insert(write: _Write, now: dt.datetime, status: int, body: Any) -> None:
     """The completed record, in the write's transaction. Its only constraint besides the primary
     key is the unique (scope, key), so an IntegrityError here is the key recorded meanwhile."""
     try:
-        insert(IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
-                                                response_status=status, response_body=body)))
+        rawrows.insert(IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
+                                                        response_status=status, response_body=body)))
     except IntegrityError as exc:
         raise _KeyTaken() from exc
 
@@ -496,8 +495,9 @@ def _complete(lease: _Lease, outcome: Outcome, *, claimed: bool) -> None:
         logger.info("idempotency lease taken by another request; outcome not recorded",
                     extra={"operation": write.operation})
     else:
-        IdempotencyRecord.objects.filter(scope=write.scope, key=write.key).update(
-            state=IdempotencyRecord.State.COMPLETED, response_status=status, response_body=body, locked_until=None)
+        rawrows.update(IdempotencyRecord, {"state": IdempotencyRecord.State.COMPLETED, "response_status": status,
+                                           "response_body": body, "locked_until": None},
+                       scope=write.scope, key=write.key)
     write.report(outcome)
 
 

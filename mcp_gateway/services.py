@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from core import clock
+from core.rawrows import insert
 
 from .models import ToolCall
 
@@ -15,8 +16,11 @@ def tool_call_record(**fields: Any) -> ToolCall:
     """One row per call. A write's call is logged in the transaction that records the write's
     outcome (`core.idempotency.outcome_written_with`); any other, and a call whose effect rolled
     back, in one auto-committed statement of its own."""
+    call = ToolCall(created=clock.now(), **fields)
     if not connection.in_atomic_block:
-        return ToolCall.objects.create(created=clock.now(), **fields)
+        insert(call)
+        return call
     # A savepoint inside a transaction, so a failed insert cannot poison the write it is logged with.
     with transaction.atomic():
-        return ToolCall.objects.create(created=clock.now(), **fields)
+        insert(call)
+    return call

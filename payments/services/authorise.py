@@ -29,6 +29,7 @@ from core.context import Actor
 from core.db import run_in_transaction, update_rows
 from core.events import emit
 from core.models import touch
+from core.rawrows import fetch
 
 from .. import routing
 from ..audit import PaymentsAction
@@ -162,8 +163,7 @@ def _mark_unknown(payment_id: str, attempt: PaymentAttempt, latency_ms: int, act
 
 def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
     """Applies the providers' answers; returns the items that fail over to the next provider."""
-    locked = {p.pk: p for p in Payment.objects.select_for_update().filter(pk__in=sorted(i.payment.pk for i in items))
-              .order_by("pk")}
+    locked = {p.pk: p for p in fetch(Payment, lock=True, pk=sorted({i.payment.pk for i in items}))}
     now = clock.now()
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     others: list[tuple[Attempt, partial[Any]]]

@@ -8,7 +8,7 @@ from core.audit import audit_build, audit_record
 from core.context import Actor
 from core.db import require_transaction, update_rows
 from core.events import build, emit, emit_many
-from core.ids import get_by_public_id
+from core.ids import fetch_by_public_id
 from core.models import touch
 from core.rawrows import insert_many
 
@@ -69,8 +69,7 @@ CAPTURABLE = (*OPEN_STATES, Payment.Status.REQUIRES_CAPTURE)
 
 def lock_payment(payment_id: str) -> Payment:
     require_transaction()
-    return get_by_public_id(Payment.objects.select_for_update(), payment_id, field="payment_id",
-                            message="No such payment.")
+    return fetch_by_public_id(Payment, payment_id, field="payment_id", message="No such payment.", lock=True)
 
 
 # What `mark_captured` writes, and what `apply_captures` writes with it.
