@@ -11,7 +11,7 @@ from typing import Any
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
-from . import jsonparse
+from . import jsonparse, snapshots
 from .context import Actor, bind_context, clear_context, get_context
 
 logger = logging.getLogger("core.request")
@@ -39,7 +39,8 @@ class RequestContextMiddleware:
         bind_context(request_id=request_id, ip=client_ip(request),
                      user_agent=request.headers.get("User-Agent", "")[:400])
         try:
-            response = self.get_response(request)
+            with snapshots.request_scope():
+                response = self.get_response(request)
         finally:
             user = getattr(request, "user", None)
             if get_context().actor is None and user is not None and getattr(user, "is_authenticated", False):

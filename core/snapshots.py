@@ -3,7 +3,10 @@ thresholds), read on every request: kept in the cache and invalidated when the r
 
 With a shared cache (Redis) an entry is stored with the namespace's version and a change replaces
 the version once its transaction commits, so every process sees it on its next read: one cache
-round trip (version and entry together) instead of SQL. With the per-process default cache
+round trip (version and entry together) instead of SQL. Within a request (`request_scope`, bound by
+core.middleware) that one round trip reads every namespace's version at once, and the entries come from
+this process's own copy while their version stands: one round trip per request for the API key, the
+approval thresholds and the risk settings together. With the per-process default cache
 (LocMem, the quick start's SQLite setup) another process cannot hear of a change, so entries live
 at most `SNAPSHOT_LOCAL_SECONDS` (5 s): that is how long a revoked key can keep working there.
 
@@ -18,8 +21,12 @@ all: the transaction may have changed the rows itself (and may yet roll back), s
 
 from __future__ import annotations
 
+import pickle
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
@@ -57,33 +64,112 @@ class Snapshots:
     def get(self, key: str, load: Callable[[], T]) -> T:
         if connection.in_atomic_block:
             return load()
+        if not shared_cache():
+            return self._get_local_cache(key, load)
         entry_key = self._entry_key(key)
-        found = cache.get_many([self._version_key, entry_key])
-        version = found.get(self._version_key)
-        if version is None:
-            version = secrets.token_hex(8)
-            # `add`: two processes starting at once keep one version, not overwrite each other's.
-            if not cache.add(self._version_key, version, timeout=None):
-                version = cache.get(self._version_key, version)
-        entry = found.get(entry_key, _MISSING)
+        version, found = _versions(self, entry_key)
+        kept = _kept.get(entry_key)
+        if kept is not None and kept[0] == version:
+            return cast(T, pickle.loads(kept[1]))
+        entry = found.get(entry_key, _MISSING) if found is not None else cache.get(entry_key, _MISSING)
         if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
+            _keep(entry_key, version, entry[1])
             return cast(T, entry[1])
         # The version was read before the rows: a change committed meanwhile replaced it, so what
         # is stored now is stale at once rather than for the entry's lifetime.
         value = load()
         if value is not None:  # nothing is kept for what does not exist (unknown keys cost a query)
             cache.set(entry_key, (version, value), timeout=self._timeout())
+            _keep(entry_key, version, value)
         return value
+
+    def _get_local_cache(self, key: str, load: Callable[[], T]) -> T:
+        entry_key = self._entry_key(key)
+        found = cache.get_many([self._version_key, entry_key])
+        version = found.get(self._version_key)
+        if version is None:
+            version = self._new_version()
+        entry = found.get(entry_key, _MISSING)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
+            return cast(T, entry[1])
+        value = load()
+        if value is not None:
+            cache.set(entry_key, (version, value), timeout=self._timeout())
+        return value
+
+    def _new_version(self) -> str:
+        version = secrets.token_hex(8)
+        # `add`: two processes starting at once keep one version, not overwrite each other's.
+        if not cache.add(self._version_key, version, timeout=None):
+            version = cache.get(self._version_key, version)
+        return version
 
     def invalidate(self) -> None:
         transaction.on_commit(self._bump, robust=False)
 
     def _bump(self) -> None:
-        cache.set(self._version_key, secrets.token_hex(8), timeout=None)
+        version = secrets.token_hex(8)
+        cache.set(self._version_key, version, timeout=None)
+        scope = _scope.get()
+        if scope is not None and scope.values is not None:
+            scope.values[self._version_key] = version  # the rest of this request reads what it just changed
 
     def forget(self, key: str) -> None:
         """Drops one entry now (not versioned): for a value that only its own writer changes."""
         cache.delete(self._entry_key(key))
+
+
+class _Scope:
+    """The namespaces' versions as one request read them, and when."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] | None = None
+        self.read_at = 0.0
+
+
+_scope: ContextVar[_Scope | None] = ContextVar("snapshot_scope", default=None)
+# Entries this process has read, pickled (each read gets its own copy, as from the cache), by entry key.
+_kept: dict[str, tuple[str, bytes]] = {}
+_KEPT_MAX = 10_000
+
+
+def _keep(entry_key: str, version: str, value: Any) -> None:
+    if len(_kept) >= _KEPT_MAX:
+        _kept.clear()  # a crude bound: a process reading this many entries reads them again from the cache
+    _kept[entry_key] = (version, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Within it (one request: core.middleware), every namespace's version is read once, with the first entry
+    read, and for at most `SNAPSHOT_SCOPE_SECONDS`: one cache round trip for the API key, the approval
+    thresholds and the risk settings together, instead of one each."""
+    token = _scope.set(_Scope())
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def _versions(snapshots: Snapshots, entry_key: str) -> tuple[str, dict[str, Any] | None]:
+    """This namespace's version and, when it took a round trip, what else that read (the entry among it)."""
+    scope = _scope.get()
+    now = time.monotonic()
+    if scope is not None and scope.values is not None and now - scope.read_at <= settings.SNAPSHOT_SCOPE_SECONDS:
+        version = scope.values.get(snapshots._version_key)
+        if version is not None:
+            return version, None
+    keys = [s._version_key for s in _namespaces] if scope is not None else [snapshots._version_key]
+    found = cache.get_many([*keys, entry_key])
+    if scope is not None:
+        scope.values = {key: found[key] for key in keys if key in found}
+        scope.read_at = now
+    version = found.get(snapshots._version_key)
+    if version is None:
+        version = snapshots._new_version()
+        if scope is not None and scope.values is not None:
+            scope.values[snapshots._version_key] = version
+    return version, found
 
 
 def invalidating(snapshots: Snapshots) -> Callable[..., Any]:

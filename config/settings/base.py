@@ -197,6 +197,9 @@ API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 # SQLite quick start other processes see it within SNAPSHOT_LOCAL_SECONDS.
 SNAPSHOT_LOCAL_SECONDS = 5
 SNAPSHOT_SHARED_SECONDS = 300
+# With Redis, a request reads every namespace's version once (one round trip) and relies on it for at most
+# this long: a change committed meanwhile applies from the next request on.
+SNAPSHOT_SCOPE_SECONDS = 1.0
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 IDEMPOTENCY_LEASE_SECONDS = 60
 

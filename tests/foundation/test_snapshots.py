@@ -177,3 +177,74 @@ def test_a_staff_login_does_not_make_cached_keys_stale(make_key):
     owner.is_active = False
     owner.save(update_fields=["is_active"])
     assert client.get("/api/v1/wallets").status_code == 401
+
+
+def _count_cache_reads(monkeypatch) -> list[str]:
+    """The cache's reads, counted as they go through to the real cache."""
+    from django.core.cache import caches
+
+    default = caches["default"]
+    reads: list[str] = []
+    for name in ("get", "get_many"):
+        real = getattr(default, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            reads.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(default, name, counted)
+    return reads
+
+
+def test_with_redis_a_request_reads_the_key_and_the_thresholds_in_one_cache_round_trip(make_key, make_wallet,
+                                                                                         system_actor, monkeypatch):
+    if not shared_cache():
+        pytest.skip("the per-process cache has no round trips to save")
+    approval_services.threshold_save(actor=system_actor, api_key=None, operation="transfer_funds", currency="USD",
+                                     amount="1000.00")
+    source, target = make_wallet(balance=500), make_wallet()
+    client = _client(make_key("*").raw_key)
+    body = {"from_wallet_id": source.pk, "to_wallet_id": target.pk, "amount": "1.00", "currency": "USD"}
+    assert client.post("/api/v1/transfers", body, format="json", HTTP_IDEMPOTENCY_KEY="warm").status_code == 201
+    reads = _count_cache_reads(monkeypatch)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/transfers", body, format="json", HTTP_IDEMPOTENCY_KEY="measured")
+    assert response.status_code == 201
+    assert reads == ["get_many"]  # the versions of every namespace, read once; the entries from this process
+    assert not {"accounts_apikey", "approvals_approvalthreshold"} & set(_tables(queries))
+
+
+def test_a_change_made_in_the_request_is_read_back_in_it(make_key, system_actor):
+    from core.snapshots import request_scope
+
+    key = make_key("*").api_key
+    with request_scope():
+        assert approval_selectors.threshold_for(api_key=key, operation="transfer_funds", currency=None) == []
+        threshold = approval_services.threshold_save(actor=system_actor, api_key=None, operation="transfer_funds",
+                                                     currency="USD", amount="10.00")
+        bound = approval_selectors.threshold_for(api_key=key, operation="transfer_funds", currency=None)
+    assert [(t.pk, t.amount) for t in bound] == [(threshold.pk, 1000)]
+
+
+def test_another_process_s_change_applies_from_the_scope_s_next_read_of_the_versions(make_key, settings):
+    from core.snapshots import invalidate_all_now, request_scope
+
+    created = make_key("*", role="operator")
+    with request_scope():
+        api_key_authenticate(raw_key=created.raw_key)
+    ApiKey.objects.filter(pk=created.api_key.pk).update(revoked_at=clock.now())  # no signal: as from elsewhere
+    invalidate_all_now()  # the other process's commit replacing the versions
+    with request_scope(), pytest.raises(DomainError) as refused:
+        api_key_authenticate(raw_key=created.raw_key)
+    assert refused.value.code == "api_key_revoked"
+
+
+def test_each_read_gets_its_own_copy(make_key):
+    from core.snapshots import request_scope
+
+    created = make_key("*", role="operator")
+    with request_scope():
+        first = api_key_authenticate(raw_key=created.raw_key)
+        first.owner.first_name = "changed in memory only"
+        second = api_key_authenticate(raw_key=created.raw_key)
+    assert second is not first and second.owner.first_name != "changed in memory only"
