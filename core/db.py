@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
-from django.db import OperationalError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, models, transaction
 
 from .rawrows import kept
 
@@ -113,9 +113,10 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
     sql, columns = kept(("update_rows", model, tuple(fields), len(objs)),
                         lambda: _update_statement(model, fields, len(objs)), rows=len(objs))
     params: list[Any] = []
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy, which looks the connection up on every attribute read
     for obj in objs:
-        params.append(columns[0].get_db_prep_value(obj.pk, connection))
-        params.extend(c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns[1:])
+        params.append(columns[0].get_db_prep_value(obj.pk, db))
+        params.extend(c.get_db_prep_save(getattr(obj, c.attname), db) for c in columns[1:])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         count: int = cursor.rowcount

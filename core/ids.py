@@ -20,20 +20,22 @@ _ALPHABET = string.ascii_letters + string.digits
 RANDOM_LENGTH = 24
 
 
-# Bytes below 248 (4 x 62) map onto the alphabet without bias; the others are dropped.
+# Bytes below 248 (4 x 62) map onto the alphabet without bias; the others are dropped. Done by
+# `bytes.translate` in C: ids are made on every insert of the hot paths (eight per MCP payment).
 _UNBIASED_BELOW = 256 - 256 % len(_ALPHABET)
+_TO_ALPHABET = bytes(ord(_ALPHABET[b % len(_ALPHABET)]) for b in range(256))
+_BIASED = bytes(range(_UNBIASED_BELOW, 256))
 
 
 def random_chars(length: int) -> str:
     """`length` uniformly chosen base62 characters from the system's CSPRNG (ids, API key prefixes).
 
-    One CSPRNG read per call, not one per character (ids are made on every insert of the billing
-    run's hot path); the same uniform choice per character as `secrets.choice`."""
-    chars: list[str] = []
+    One CSPRNG read per call, not one per character; the same uniform choice per character as
+    `secrets.choice`."""
+    chars = b""
     while len(chars) < length:
-        chars.extend(_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(length + 8)
-                     if b < _UNBIASED_BELOW)
-    return "".join(chars[:length])
+        chars += secrets.token_bytes(length + 8).translate(_TO_ALPHABET, _BIASED)
+    return chars[:length].decode("ascii")
 
 
 def new_id(prefix: str) -> str:

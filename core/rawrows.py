@@ -18,13 +18,19 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=models.Model)
 T = TypeVar("T")
+
+
+def _wrapper() -> BaseDatabaseWrapper:
+    """The connection itself, not `django.db.connection`, the proxy that looks it up on each attribute read: the
+    fields' value preparation reads it a hundred times a request."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 class ModelColumns(Generic[M]):
@@ -140,13 +146,14 @@ def _write(objs: Sequence[models.Model]) -> bool:
     if returns_pk and any(obj.pk is not None for obj in objs):
         return False  # an auto key given by the caller: the ORM's statement has the column
     params: list[Any] = []
+    db = _wrapper()
     for obj in objs:
         # A related row's key copied to its column, an unsaved one refused: the ORM's step before any insert.
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # not in the stubs
         values = [field.pre_save(obj, True) for field in fields]
         if any(hasattr(value, "resolve_expression") for value in values):
             return False
-        params.extend(field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True))
+        params.extend(field.get_db_prep_save(value, db) for field, value in zip(fields, values, strict=True))
     # As the ORM's save: a failed INSERT (a unique key taken) marks the enclosing atomic block for rollback.
     with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -198,6 +205,7 @@ def _where(model: type[models.Model], where: dict[str, Any]) -> tuple[_Where, li
     """The conditions' shape and parameters, or None when one of them can match nothing (an empty list)."""
     shape: list[tuple[models.Field[Any, Any], int]] = []
     params: list[Any] = []
+    db = _wrapper()
     for name, value in sorted(where.items()):
         field = model._meta.pk if name == "pk" else model._meta.get_field(name)
         if not isinstance(field, models.Field) or not field.concrete:
@@ -208,18 +216,18 @@ def _where(model: type[models.Model], where: dict[str, Any]) -> tuple[_Where, li
         if values is None:
             shape.append((field, -1 if value is not None else 0))
             if value is not None:
-                params.append(_lookup_value(field, value))
+                params.append(_lookup_value(field, value, db))
         elif not values:
             return None
         else:
             shape.append((field, len(values)))
-            params.extend(_lookup_value(field, item) for item in values)
+            params.extend(_lookup_value(field, item, db) for item in values)
     return tuple(shape), params
 
 
-def _lookup_value(field: models.Field[Any, Any], value: Any) -> Any:
+def _lookup_value(field: models.Field[Any, Any], value: Any, db: BaseDatabaseWrapper) -> Any:
     # As the ORM's exact and `in` lookups prepare their right-hand side.
-    return field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
+    return field.get_db_prep_value(field.get_prep_value(value), db, prepared=True)
 
 
 def _where_sql(shape: _Where, alias: str) -> str:
@@ -250,10 +258,11 @@ def fetch(model: type[M], *, lock: bool = False, **where: Any) -> list[M]:
     lock = lock and connection.features.has_select_for_update  # SQLite: the ORM drops FOR UPDATE too
     sql, columns = kept(("fetch", connection.vendor, model, shape, lock), lambda: _fetch_statement(model, shape, lock),
                         rows=sum(max(arity, 1) for _, arity in shape))
-    with connection.cursor() as cursor:
+    db = _wrapper()
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [columns.load(row, 0, connection) for row in rows]
+    return [columns.load(row, 0, db) for row in rows]
 
 
 def _fetch_statement(model: type[M], shape: _Where, lock: bool) -> tuple[str, ModelColumns[M]]:
@@ -289,7 +298,8 @@ def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> i
 
     sql = kept(("update", connection.vendor, model, tuple(names), shape), build,
                rows=sum(max(arity, 1) for _, arity in shape))
-    sets = [field.get_db_prep_save(values[name], connection) for name, field in zip(names, fields, strict=True)]
+    db = _wrapper()
+    sets = [field.get_db_prep_save(values[name], db) for name, field in zip(names, fields, strict=True)]
     with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(sql, [*sets, *params])
         return int(cursor.rowcount)

@@ -97,8 +97,8 @@ class Snapshots:
             cache.set(entry_key, (version, value), timeout=self._timeout())
         return value
 
-    def _new_version(self) -> str:
-        version = secrets.token_hex(8)
+    def _new_version(self) -> int:
+        version = _random_version()
         # `add`: two processes starting at once keep one version, not overwrite each other's.
         if not cache.add(self._version_key, version, timeout=None):
             version = cache.get(self._version_key, version)
@@ -108,7 +108,7 @@ class Snapshots:
         transaction.on_commit(self._bump, robust=False)
 
     def _bump(self) -> None:
-        version = secrets.token_hex(8)
+        version = _random_version()
         cache.set(self._version_key, version, timeout=None)
         scope = _scope.get()
         if scope is not None and scope.values is not None:
@@ -123,17 +123,22 @@ class _Scope:
     """The namespaces' versions as one request read them, and when."""
 
     def __init__(self) -> None:
-        self.values: dict[str, str] | None = None
+        self.values: dict[str, int] | None = None
         self.read_at = 0.0
 
 
 _scope: ContextVar[_Scope | None] = ContextVar("snapshot_scope", default=None)
 # Entries this process has read, pickled (each read gets its own copy, as from the cache), by entry key.
-_kept: dict[str, tuple[str, bytes]] = {}
+_kept: dict[str, tuple[int, bytes]] = {}
 _KEPT_MAX = 10_000
 
 
-def _keep(entry_key: str, version: str, value: Any) -> None:
+def _random_version() -> int:
+    # A number, not text: the cache stores integers as they are and reads them back without unpickling.
+    return secrets.randbits(62)
+
+
+def _keep(entry_key: str, version: int, value: Any) -> None:
     if len(_kept) >= _KEPT_MAX:
         _kept.clear()  # a crude bound: a process reading this many entries reads them again from the cache
     _kept[entry_key] = (version, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
@@ -151,7 +156,7 @@ def request_scope() -> Iterator[None]:
         _scope.reset(token)
 
 
-def _versions(snapshots: Snapshots, entry_key: str) -> tuple[str, dict[str, Any] | None]:
+def _versions(snapshots: Snapshots, entry_key: str) -> tuple[int, dict[str, Any] | None]:
     """This namespace's version and, when it took a round trip, what else that read (the entry among it)."""
     scope = _scope.get()
     now = time.monotonic()

@@ -90,3 +90,22 @@ def test_get_by_public_id_returns_the_object_through_the_queryset():
     assert get_by_public_id(Customer.objects.all(), customer.pk, field="customer_id") == customer
     with pytest.raises(NotFound):
         get_by_public_id(Customer.objects.exclude(pk=customer.pk), customer.pk, field="customer_id")
+
+
+@pytest.mark.django_db
+def test_fetch_by_public_id_finds_the_row_and_answers_a_wrong_prefix_without_a_query():
+    from django.test.utils import CaptureQueriesContext
+
+    from core.ids import fetch_by_public_id
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    found = fetch_by_public_id(Customer, customer.pk, field="customer_id")
+    assert (found.pk, found.email, found.created) == (customer.pk, customer.email, customer.created)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(NotFound) as wrong:
+        fetch_by_public_id(Customer, "pay_" + customer.pk[4:], field="customer_id", message="No such customer.")
+    assert len(queries) == 0
+    assert (wrong.value.message, wrong.value.details) == ("No such customer.",
+                                                          {"customer_id": "pay_" + customer.pk[4:]})
+    with pytest.raises(NotFound):
+        fetch_by_public_id(Customer, "cus_" + "0" * 24, field="customer_id")
