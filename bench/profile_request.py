@@ -122,7 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--wallets", type=int, default=20)
-    parser.add_argument("--door", choices=("both", "rest", "mcp"), default="both")
+    parser.add_argument("--door", choices=("both", "rest", "mcp", "readyz"), default="both",
+                        help="readyz: GET /readyz, the floor every request pays (one SELECT 1 and a cache ping)")
     parser.add_argument("--no-cprofile", action="store_true",
                         help="only time the requests (the profiled run doubles the time taken)")
     parser.add_argument("--callgrind", action="store_true",
@@ -161,6 +162,12 @@ def main() -> None:
         response = client.post("/mcp/", body, format="json", **headers)
         assert response.status_code == 200 and '"isError": true' not in response.content.decode(), response.content
 
+    def readyz(i: int) -> None:
+        assert client.get("/readyz").status_code == 200
+
+    if args.door == "readyz":
+        _profile("GET /readyz", args.requests, readyz, cprofile=not args.no_cprofile, dump=args.dump,
+                 show_sql=args.show_sql)
     if args.door in ("both", "rest"):
         _profile("REST POST /api/v1/transfers", args.requests, transfer, cprofile=not args.no_cprofile,
                  dump=args.dump, show_sql=args.show_sql)

@@ -21,7 +21,7 @@ from .errors import DomainError, InsufficientScope, PermissionDenied, Validation
 from .idempotency import WriteResult, execute_write
 from .money import normalize_currency, parse_amount
 from .pagination import Page
-from .serializers import not_a_string
+from .serializers import not_a_string, with_copied_fields
 from .text import refuse_unstorable_text
 
 AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics", "events",
@@ -152,7 +152,7 @@ def validate_input(op: Operation, data: dict[str, Any]) -> dict[str, Any]:
     """The operation's input serializer, strict: a field it does not declare (a misspelt option
     must not fall back to a default that moves money) and a number where it expects text are
     validation errors naming them. Path parameters arrive in `data` as declared fields."""
-    serializer = op.input(data=data) if op.input is not None else None
+    serializer = with_copied_fields(op.input(data=data)) if op.input is not None else None
     fields = {name: f for name, f in serializer.fields.items() if not f.read_only} if serializer else {}
     problems: dict[str, list[str]] = {}
     for name, value in data.items():
