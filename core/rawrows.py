@@ -203,6 +203,8 @@ _Where = tuple[tuple["models.Field[Any, Any]", int], ...]
 
 def _where(model: type[models.Model], where: dict[str, Any]) -> tuple[_Where, list[Any]] | None:
     """The conditions' shape and parameters, or None when one of them can match nothing (an empty list)."""
+    if model._meta.parents:
+        raise TypeError(f"{model.__name__} inherits its table's columns from another: use the ORM")
     shape: list[tuple[models.Field[Any, Any], int]] = []
     params: list[Any] = []
     db = _wrapper()
@@ -212,6 +214,9 @@ def _where(model: type[models.Model], where: dict[str, Any]) -> tuple[_Where, li
             raise TypeError(f"{model.__name__}.{name} is not a column")
         if isinstance(value, models.Model):
             raise TypeError(f"{model.__name__}.{name}: give the key, not the instance")
+        if isinstance(field, models.JSONField):
+            # The ORM's JSON equality (None matching a JSON null, say) is not a column's: left to it.
+            raise TypeError(f"{model.__name__}.{name}: compare JSON through the ORM")
         values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else None
         if values is None:
             shape.append((field, -1 if value is not None else 0))
@@ -249,13 +254,13 @@ def fetch(model: type[M], *, lock: bool = False, **where: Any) -> list[M]:
     column equal to a value (None: IS NULL) or, given a list, in it. The statement is built once per shape, for
     the reads on every write's path (an idempotency record, a customer, the payments to settle) whose compiling
     by Django costs more than running them. Rows come in key order, the order locks are taken in."""
-    if lock and connection.get_autocommit():
-        raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     found = _where(model, where)
     if found is None:
-        return []
+        return []  # as the ORM: nothing can match, nothing runs (not even the lock's check)
     shape, params = found
     lock = lock and connection.features.has_select_for_update  # SQLite: the ORM drops FOR UPDATE too
+    if lock and connection.features.supports_transactions and connection.get_autocommit():
+        raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     sql, columns = kept(("fetch", connection.vendor, model, shape, lock), lambda: _fetch_statement(model, shape, lock),
                         rows=sum(max(arity, 1) for _, arity in shape))
     db = _wrapper()
@@ -279,8 +284,8 @@ def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> i
     """`model.objects.filter(**where).update(**values)` with plain values (no expressions), the statement built
     once per shape; the number of rows changed. No signals, as `update` sends none."""
     found = _where(model, where)
-    if found is None:
-        return 0
+    if found is None or not values:
+        return 0  # as the ORM's update: nothing to match, or nothing to set
     shape, params = found
     names = sorted(values)
     fields = [cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in names]

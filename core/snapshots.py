@@ -69,18 +69,18 @@ class Snapshots:
         entry_key = self._entry_key(key)
         version, found = _versions(self, entry_key)
         kept = _kept.get(entry_key)
-        if kept is not None and kept[0] == version:
-            return cast(T, pickle.loads(kept[1]))
+        if kept is not None and kept[0] == version and time.monotonic() < kept[1]:
+            return cast(T, pickle.loads(kept[2]))
         entry = found.get(entry_key, _MISSING) if found is not None else cache.get(entry_key, _MISSING)
         if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
-            _keep(entry_key, version, entry[1])
+            _keep(entry_key, version, entry[1], self._timeout())
             return cast(T, entry[1])
         # The version was read before the rows: a change committed meanwhile replaced it, so what
         # is stored now is stale at once rather than for the entry's lifetime.
         value = load()
         if value is not None:  # nothing is kept for what does not exist (unknown keys cost a query)
             cache.set(entry_key, (version, value), timeout=self._timeout())
-            _keep(entry_key, version, value)
+            _keep(entry_key, version, value, self._timeout())
         return value
 
     def _get_local_cache(self, key: str, load: Callable[[], T]) -> T:
@@ -115,8 +115,10 @@ class Snapshots:
             scope.values[self._version_key] = version  # the rest of this request reads what it just changed
 
     def forget(self, key: str) -> None:
-        """Drops one entry now (not versioned): for a value that only its own writer changes."""
+        """Drops one entry now (not versioned): for a value that only its own writer changes. Other processes'
+        own copies live out their `SNAPSHOT_SHARED_SECONDS`."""
         cache.delete(self._entry_key(key))
+        _kept.pop(self._entry_key(key), None)
 
 
 class _Scope:
@@ -129,7 +131,11 @@ class _Scope:
 
 _scope: ContextVar[_Scope | None] = ContextVar("snapshot_scope", default=None)
 # Entries this process has read, pickled (each read gets its own copy, as from the cache), by entry key.
-_kept: dict[str, tuple[int, bytes]] = {}
+# Each copy lives no longer than the cache's entry would (`SNAPSHOT_SHARED_SECONDS`): a change whose new version
+# never reached the cache (Redis down at that moment: its errors are ignored), a version brought back by a restored
+# or failed-over Redis, or a change made without a signal reaches this process within that bound, as it did when
+# every read went to the cache.
+_kept: dict[str, tuple[int, float, bytes]] = {}
 _KEPT_MAX = 10_000
 
 
@@ -138,10 +144,10 @@ def _random_version() -> int:
     return secrets.randbits(62)
 
 
-def _keep(entry_key: str, version: int, value: Any) -> None:
+def _keep(entry_key: str, version: int, value: Any, seconds: int) -> None:
     if len(_kept) >= _KEPT_MAX:
         _kept.clear()  # a crude bound: a process reading this many entries reads them again from the cache
-    _kept[entry_key] = (version, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    _kept[entry_key] = (version, time.monotonic() + seconds, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
 
 @contextmanager

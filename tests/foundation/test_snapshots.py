@@ -248,3 +248,23 @@ def test_each_read_gets_its_own_copy(make_key):
         first.owner.first_name = "changed in memory only"
         second = api_key_authenticate(raw_key=created.raw_key)
     assert second is not first and second.owner.first_name != "changed in memory only"
+
+
+def test_a_copy_kept_in_the_process_lives_no_longer_than_the_cache_entry(make_key, settings):
+    """A change whose new version never reached Redis (its errors are ignored), or that sent no signal, still
+    reaches a process within SNAPSHOT_SHARED_SECONDS, as when every read went to the cache."""
+    from core.snapshots import request_scope
+
+    if not shared_cache():
+        pytest.skip("the per-process cache keeps no copies of its own: see the local bound's test")
+    settings.SNAPSHOT_SHARED_SECONDS = 1
+    created = make_key("*", role="operator")
+    with request_scope():
+        api_key_authenticate(raw_key=created.raw_key)
+    ApiKey.objects.filter(pk=created.api_key.pk).update(revoked_at=clock.now())  # no signal, no new version
+    with request_scope():
+        api_key_authenticate(raw_key=created.raw_key)  # the kept copy, within the bound
+    time.sleep(1.2)
+    with request_scope(), pytest.raises(DomainError) as refused:
+        api_key_authenticate(raw_key=created.raw_key)
+    assert refused.value.code == "api_key_revoked"
