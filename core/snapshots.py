@@ -72,15 +72,16 @@ class Snapshots:
         if kept is not None and kept[0] == version and time.monotonic() < kept[1]:
             return cast(T, pickle.loads(kept[2]))
         entry = found.get(entry_key, _MISSING) if found is not None else cache.get(entry_key, _MISSING)
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
-            _keep(entry_key, version, entry[1], self._timeout())
+        if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == version:
+            _keep(entry_key, version, entry[1], loaded_at=entry[2], seconds=self._timeout())
             return cast(T, entry[1])
         # The version was read before the rows: a change committed meanwhile replaced it, so what
         # is stored now is stale at once rather than for the entry's lifetime.
         value = load()
         if value is not None:  # nothing is kept for what does not exist (unknown keys cost a query)
-            cache.set(entry_key, (version, value), timeout=self._timeout())
-            _keep(entry_key, version, value, self._timeout())
+            loaded_at = time.time()  # the wall clock: the processes that keep a copy of it share it
+            cache.set(entry_key, (version, value, loaded_at), timeout=self._timeout())
+            _keep(entry_key, version, value, loaded_at=loaded_at, seconds=self._timeout())
         return value
 
     def _get_local_cache(self, key: str, load: Callable[[], T]) -> T:
@@ -131,7 +132,7 @@ class _Scope:
 
 _scope: ContextVar[_Scope | None] = ContextVar("snapshot_scope", default=None)
 # Entries this process has read, pickled (each read gets its own copy, as from the cache), by entry key.
-# Each copy lives no longer than the cache's entry would (`SNAPSHOT_SHARED_SECONDS`): a change whose new version
+# Each copy lives no longer than the cache's entry (`SNAPSHOT_SHARED_SECONDS` from its load): a change whose new version
 # never reached the cache (Redis down at that moment: its errors are ignored), a version brought back by a restored
 # or failed-over Redis, or a change made without a signal reaches this process within that bound, as it did when
 # every read went to the cache.
@@ -144,10 +145,11 @@ def _random_version() -> int:
     return secrets.randbits(62)
 
 
-def _keep(entry_key: str, version: int, value: Any, seconds: int) -> None:
+def _keep(entry_key: str, version: int, value: Any, *, loaded_at: float, seconds: int) -> None:
     if len(_kept) >= _KEPT_MAX:
         _kept.clear()  # a crude bound: a process reading this many entries reads them again from the cache
-    _kept[entry_key] = (version, time.monotonic() + seconds, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    deadline = time.monotonic() + (loaded_at + seconds - time.time())
+    _kept[entry_key] = (version, deadline, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
 
 @contextmanager
