@@ -64,38 +64,22 @@ class Snapshots:
     def get(self, key: str, load: Callable[[], T]) -> T:
         if connection.in_atomic_block:
             return load()
-        if not shared_cache():
-            return self._get_local_cache(key, load)
         entry_key = self._entry_key(key)
         version, found = _versions(self, entry_key)
         kept = _kept.get(entry_key)
-        if kept is not None and kept[0] == version and time.monotonic() < kept[1]:
+        if kept is not None and kept[0] == version and time.time() < kept[1]:
             return cast(T, pickle.loads(kept[2]))
         entry = found.get(entry_key, _MISSING) if found is not None else cache.get(entry_key, _MISSING)
         if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == version:
-            _keep(entry_key, version, entry[1], loaded_at=entry[2], seconds=self._timeout())
+            _keep(entry_key, version, entry[1], until=entry[2] + self._timeout())
             return cast(T, entry[1])
         # The version was read before the rows: a change committed meanwhile replaced it, so what
         # is stored now is stale at once rather than for the entry's lifetime.
         value = load()
         if value is not None:  # nothing is kept for what does not exist (unknown keys cost a query)
-            loaded_at = time.time()  # the wall clock: the processes that keep a copy of it share it
+            loaded_at = time.time()  # the wall clock: every process that keeps a copy counts from it
             cache.set(entry_key, (version, value, loaded_at), timeout=self._timeout())
-            _keep(entry_key, version, value, loaded_at=loaded_at, seconds=self._timeout())
-        return value
-
-    def _get_local_cache(self, key: str, load: Callable[[], T]) -> T:
-        entry_key = self._entry_key(key)
-        found = cache.get_many([self._version_key, entry_key])
-        version = found.get(self._version_key)
-        if version is None:
-            version = self._new_version()
-        entry = found.get(entry_key, _MISSING)
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
-            return cast(T, entry[1])
-        value = load()
-        if value is not None:
-            cache.set(entry_key, (version, value), timeout=self._timeout())
+            _keep(entry_key, version, value, until=loaded_at + self._timeout())
         return value
 
     def _new_version(self) -> int:
@@ -131,11 +115,11 @@ class _Scope:
 
 
 _scope: ContextVar[_Scope | None] = ContextVar("snapshot_scope", default=None)
-# Entries this process has read, pickled (each read gets its own copy, as from the cache), by entry key.
-# Each copy lives no longer than the cache's entry (`SNAPSHOT_SHARED_SECONDS` from its load): a change whose new version
-# never reached the cache (Redis down at that moment: its errors are ignored), a version brought back by a restored
-# or failed-over Redis, or a change made without a signal reaches this process within that bound, as it did when
-# every read went to the cache.
+# Entries this process has read, pickled (each read gets its own copy, as from the cache), by entry key, with the
+# wall-clock time their cache entry expires (its load + the timeout): a change whose new version never reached the
+# cache (Redis down at that moment: its errors are ignored), a version brought back by a restored or failed-over
+# Redis, or a change made without a signal reaches this process within that bound, as when every read went to the
+# cache. The wall clock because every process counts from the same load.
 _kept: dict[str, tuple[int, float, bytes]] = {}
 _KEPT_MAX = 10_000
 
@@ -145,11 +129,10 @@ def _random_version() -> int:
     return secrets.randbits(62)
 
 
-def _keep(entry_key: str, version: int, value: Any, *, loaded_at: float, seconds: int) -> None:
+def _keep(entry_key: str, version: int, value: Any, *, until: float) -> None:
     if len(_kept) >= _KEPT_MAX:
         _kept.clear()  # a crude bound: a process reading this many entries reads them again from the cache
-    deadline = time.monotonic() + (loaded_at + seconds - time.time())
-    _kept[entry_key] = (version, deadline, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    _kept[entry_key] = (version, until, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
 
 @contextmanager

@@ -255,11 +255,9 @@ def test_a_copy_kept_in_the_process_lives_no_longer_than_the_cache_entry(make_ke
     reaches a process within SNAPSHOT_SHARED_SECONDS, as when every read went to the cache."""
     from core.snapshots import request_scope
 
-    if not shared_cache():
-        pytest.skip("the per-process cache keeps no copies of its own: see the local bound's test")
     from core import snapshots
 
-    settings.SNAPSHOT_SHARED_SECONDS = 2
+    settings.SNAPSHOT_SHARED_SECONDS = settings.SNAPSHOT_LOCAL_SECONDS = 2
     created = make_key("*", role="operator")
     with request_scope():
         api_key_authenticate(raw_key=created.raw_key)  # loaded now: the cache's entry lives 2 s from here
