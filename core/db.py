@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, models, transaction
+from django.db import OperationalError, connection, models, transaction
 
-from .rawrows import kept
+from .rawrows import kept, wrapper
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -113,7 +113,7 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
     sql, columns = kept(("update_rows", model, tuple(fields), len(objs)),
                         lambda: _update_statement(model, fields, len(objs)), rows=len(objs))
     params: list[Any] = []
-    db = connections[DEFAULT_DB_ALIAS]  # not the proxy, which looks the connection up on every attribute read
+    db = wrapper()
     for obj in objs:
         params.append(columns[0].get_db_prep_value(obj.pk, db))
         params.extend(c.get_db_prep_save(getattr(obj, c.attname), db) for c in columns[1:])
@@ -127,8 +127,7 @@ def _update_statement(model: type[models.Model], fields: list[str], rows: int
                       ) -> tuple[str, list[models.Field[Any, Any]]]:
     meta, qn = model._meta, connection.ops.quote_name
     # Concrete columns only (the callers name plain fields): a pk and fields, never reverse relations.
-    columns = [meta.pk,
-               *(cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields)]
+    columns = [meta.pk, *(cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields)]
     row = "(" + ", ".join(f"%s::{c.db_type(connection)}" for c in columns) + ")"
     quoted = [qn(cast(str, c.column)) for c in columns]
     names = ", ".join(quoted)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from django.db import models
 
 from .errors import NotFound
+from .rawrows import fetch
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -62,8 +63,6 @@ def fetch_by_public_id(model: type[_M], object_id: object, *, field: str, messag
     """`get_by_public_id(model.objects.all())` (`select_for_update()` when `lock`) through a statement
     built once (`core.rawrows.fetch`): for the lookups on every write's path (a payment's customer, the
     payment a capture locks)."""
-    from .rawrows import fetch
-
     if has_prefix(object_id, cast(PublicIdField, model._meta.pk).prefix):
         found = fetch(model, lock=lock, pk=object_id)
         if found:

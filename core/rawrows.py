@@ -27,7 +27,7 @@ M = TypeVar("M", bound=models.Model)
 T = TypeVar("T")
 
 
-def _wrapper() -> BaseDatabaseWrapper:
+def wrapper() -> BaseDatabaseWrapper:
     """The connection itself, not `django.db.connection`, the proxy that looks it up on each attribute read: the
     fields' value preparation reads it a hundred times a request."""
     return connections[DEFAULT_DB_ALIAS]
@@ -146,7 +146,7 @@ def _write(objs: Sequence[models.Model]) -> bool:
     if returns_pk and any(obj.pk is not None for obj in objs):
         return False  # an auto key given by the caller: the ORM's statement has the column
     params: list[Any] = []
-    db = _wrapper()
+    db = wrapper()
     for obj in objs:
         # A related row's key copied to its column, an unsaved one refused: the ORM's step before any insert.
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # not in the stubs
@@ -197,7 +197,7 @@ def _insert_statement(model: type[models.Model], rows: int) -> _Statement | None
 
 
 # --- reads and updates by equality -------------------------------------------------------------------------------
-# A condition's shape: the field's column and how it compares (None: IS NULL; -1: equals; n: IN with n values).
+# A condition's shape: the field's column and how it compares (0: IS NULL; -1: equals; n: IN with n values).
 _Where = tuple[tuple["models.Field[Any, Any]", int], ...]
 
 
@@ -207,7 +207,7 @@ def _where(model: type[models.Model], where: dict[str, Any]) -> tuple[_Where, li
         raise TypeError(f"{model.__name__} inherits its table's columns from another: use the ORM")
     shape: list[tuple[models.Field[Any, Any], int]] = []
     params: list[Any] = []
-    db = _wrapper()
+    db = wrapper()
     for name, value in sorted(where.items()):
         field = model._meta.pk if name == "pk" else model._meta.get_field(name)
         if not isinstance(field, models.Field) or not field.concrete:
@@ -233,6 +233,11 @@ def _where(model: type[models.Model], where: dict[str, Any]) -> tuple[_Where, li
 def _lookup_value(field: models.Field[Any, Any], value: Any, db: BaseDatabaseWrapper) -> Any:
     # As the ORM's exact and `in` lookups prepare their right-hand side.
     return field.get_db_prep_value(field.get_prep_value(value), db, prepared=True)
+
+
+def _size(shape: _Where) -> int:
+    """How many values the conditions compare with: what decides whether the statement is kept."""
+    return sum(max(arity, 1) for _, arity in shape)
 
 
 def _where_sql(shape: _Where, alias: str) -> str:
@@ -262,8 +267,8 @@ def fetch(model: type[M], *, lock: bool = False, **where: Any) -> list[M]:
     if lock and connection.features.supports_transactions and connection.get_autocommit():
         raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     sql, columns = kept(("fetch", connection.vendor, model, shape, lock), lambda: _fetch_statement(model, shape, lock),
-                        rows=sum(max(arity, 1) for _, arity in shape))
-    db = _wrapper()
+                        rows=_size(shape))
+    db = wrapper()
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -301,9 +306,8 @@ def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> i
         # The table aliased as the WHERE expects: both databases accept `UPDATE t AS alias`.
         return f"UPDATE {quote(model._meta.db_table)} AS {quote('t')} SET {assignments} WHERE {_where_sql(shape, 't')}"
 
-    sql = kept(("update", connection.vendor, model, tuple(names), shape), build,
-               rows=sum(max(arity, 1) for _, arity in shape))
-    db = _wrapper()
+    sql = kept(("update", connection.vendor, model, tuple(names), shape), build, rows=_size(shape))
+    db = wrapper()
     sets = [field.get_db_prep_save(values[name], db) for name, field in zip(names, fields, strict=True)]
     with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(sql, [*sets, *params])

@@ -135,7 +135,7 @@ def lock_query_finding(ids, entry_keys) -> tuple[str, list[Any]]:
     no comma). Written here, once per account count: Django's compiling of the same queryset (with its
     RawSQL annotation) cost more CPU than PostgreSQL spent running it."""
     ids = sorted(ids)
-    sql = kept(("ledger.lock_finding", len(ids)), lambda: _lock_finding_statement(len(ids)))
+    sql = kept(("ledger.lock_finding", len(ids)), lambda: _lock_finding_statement(len(ids)), rows=len(ids))
     return sql, [sorted(entry_keys), *ids]
 
 

@@ -253,9 +253,8 @@ def test_each_read_gets_its_own_copy(make_key):
 def test_a_copy_kept_in_the_process_lives_no_longer_than_the_cache_entry(make_key, settings):
     """A change whose new version never reached Redis (its errors are ignored), or that sent no signal, still
     reaches a process within SNAPSHOT_SHARED_SECONDS, as when every read went to the cache."""
-    from core.snapshots import request_scope
-
     from core import snapshots
+    from core.snapshots import request_scope
 
     settings.SNAPSHOT_SHARED_SECONDS = settings.SNAPSHOT_LOCAL_SECONDS = 2
     created = make_key("*", role="operator")

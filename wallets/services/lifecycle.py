@@ -57,7 +57,7 @@ def _lock_statement(count: int, *, with_accounts: bool) -> str:
     (`wallet_lock_with_accounts`), else by wallet id. The customer comes with the lock, not locked itself:
     its KYC status gates movements out."""
     return kept(("wallets.lock", connection.vendor, count, with_accounts),
-                lambda: _build_lock_statement(count, with_accounts=with_accounts))
+                lambda: _build_lock_statement(count, with_accounts=with_accounts), rows=count)
 
 
 def _build_lock_statement(count: int, *, with_accounts: bool) -> str:
