@@ -133,10 +133,9 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
         if settings.DEBUG or isinstance(getattr(request, "_csp_nonce", None), str) \
                 or any(getattr(response, name, None) is not None for name in _CSP_PER_RESPONSE):
             return super().process_response(request, response)
-        for header, policy, setting, exempt in _static_csp():
-            excluded = request.path_info.startswith(tuple((getattr(settings, setting, None) or {}).get(
-                "EXCLUDE_URL_PREFIXES", None) or ()))
-            if policy and header not in response and getattr(response, exempt, False) is False and not excluded:
+        for header, policy, excluded, exempt in _static_csp():
+            if policy and header not in response and getattr(response, exempt, False) is False \
+                    and not request.path_info.startswith(excluded):
                 response[header] = policy
         if getattr(request, "_csp_nonce", None) is None:
             # As django-csp: a nonce asked for after the header is written is an error, not a silent gap.
@@ -146,9 +145,14 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
 
 
 @functools.cache
-def _static_csp() -> tuple[tuple[str, str, str, str], ...]:
-    return ((HEADER, build_policy(), "CONTENT_SECURITY_POLICY", "_csp_exempt"),
-            (HEADER_REPORT_ONLY, build_policy(report_only=True), "CONTENT_SECURITY_POLICY_REPORT_ONLY",
+def _static_csp() -> tuple[tuple[str, str, tuple[str, ...], str], ...]:
+    """Per header: the policy, the path prefixes it leaves out, the response attribute that exempts a response."""
+
+    def excluded(setting: str) -> tuple[str, ...]:
+        return tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+
+    return ((HEADER, build_policy(), excluded("CONTENT_SECURITY_POLICY"), "_csp_exempt"),
+            (HEADER_REPORT_ONLY, build_policy(report_only=True), excluded("CONTENT_SECURITY_POLICY_REPORT_ONLY"),
              "_csp_exempt_ro"))
 
 
