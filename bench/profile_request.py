@@ -22,7 +22,6 @@ import time
 from scratchdb import ROOT, ensure_database, funded_wallets, setup_django
 
 START_BALANCE = 10**12  # minor units: no profiled transfer is refused for funds
-_CALLGRIND = False
 
 
 def _setup(wallets: int):
@@ -44,7 +43,7 @@ def _setup(wallets: int):
     return key.raw_key, ids, customer.pk
 
 
-def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str, show_sql: bool) -> None:
+def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show_sql: bool, callgrind: bool) -> None:
     from django.db import connection
 
     send(-1)  # warm caches and imports outside the measurement
@@ -55,13 +54,13 @@ def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str, show
         return execute(sql, params, many, context)
 
     # Unprofiled first: the real cost per request (cProfile roughly doubles the CPU).
-    _callgrind("on")
+    _callgrind("on", callgrind)
     wall, cpu = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(count):
         for i in range(requests):
             send(i)
     wall, cpu = (time.perf_counter() - wall) / requests, (time.process_time() - cpu) / requests
-    _callgrind("off")
+    _callgrind("off", callgrind)
     # BEGIN/COMMIT/SAVEPOINT go through the connection, not a cursor: counted as the commits of the
     # ledger tests are, so these are the statements a cursor sent.
     print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
@@ -93,10 +92,10 @@ def _profile(label: str, requests: int, send, *, cprofile: bool, dump: str, show
         print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
 
 
-def _callgrind(state: str) -> None:
+def _callgrind(state: str, active: bool) -> None:
     """Under `valgrind --tool=callgrind --instr-atstart=no` (--callgrind), instructions are counted only while the
     timed requests run: a count that, unlike CPU time on a shared machine, is the same run after run."""
-    if _CALLGRIND:
+    if active:
         subprocess.run(["callgrind_control", "--instr=" + state, str(os.getpid())], check=True, capture_output=True)
 
 
@@ -132,9 +131,6 @@ def main() -> None:
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one request")
     parser.add_argument("--dump", default="", help="write each profile to DUMP-rest.prof / DUMP-mcp.prof")
     args = parser.parse_args()
-    global _CALLGRIND
-    _CALLGRIND = args.callgrind
-    args.no_cprofile = args.no_cprofile or args.callgrind
     setup_django()
     ensure_database("profile_request.py")
     from django.conf import settings
@@ -165,15 +161,12 @@ def main() -> None:
     def readyz(i: int) -> None:
         assert client.get("/readyz").status_code == 200
 
-    if args.door == "readyz":
-        _profile("GET /readyz", args.requests, readyz, cprofile=not args.no_cprofile, dump=args.dump,
-                 show_sql=args.show_sql)
-    if args.door in ("both", "rest"):
-        _profile("REST POST /api/v1/transfers", args.requests, transfer, cprofile=not args.no_cprofile,
-                 dump=args.dump, show_sql=args.show_sql)
-    if args.door in ("both", "mcp"):
-        _profile("MCP tools/call create_payment", args.requests, create_payment, cprofile=not args.no_cprofile,
-                 dump=args.dump, show_sql=args.show_sql)
+    doors = {"readyz": [("GET /readyz", readyz)], "rest": [("REST POST /api/v1/transfers", transfer)],
+             "mcp": [("MCP tools/call create_payment", create_payment)]}
+    doors["both"] = doors["rest"] + doors["mcp"]
+    for label, send in doors[args.door]:
+        _profile(label, send, requests=args.requests, cprofile=not (args.no_cprofile or args.callgrind),
+                 dump=args.dump, show_sql=args.show_sql, callgrind=args.callgrind)
 
 
 if __name__ == "__main__":

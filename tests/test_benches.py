@@ -122,3 +122,8 @@ def test_request_profile_times_both_doors_and_dumps_cpu_profiles(scratch_databas
     timed = _run("profile_request.py", scratch_database, "--requests", "3", "--wallets", "3", "--no-cprofile",
                  "--door", "rest")
     assert "== REST POST /api/v1/transfers: 3 requests" in timed and "MCP" not in timed and "own time" not in timed
+    floor = _run("profile_request.py", scratch_database, "--requests", "2", "--wallets", "1", "--no-cprofile",
+                 "--door", "readyz", "--show-sql")
+    assert "== GET /readyz: 2 requests" in floor and "REST" not in floor
+    # /readyz's one statement, printed as sent.
+    assert floor.split("-- the statements of one request\n")[1].strip() == "SELECT 1"
