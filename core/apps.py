@@ -16,3 +16,8 @@ class CoreConfig(AppConfig):
         from .ml import audit, events, operations  # noqa: F401  (the registry's audit actions, events, staff operations)
 
         beat_audit.connect()
+        from django.db.backends.signals import connection_created
+
+        from .pgbinding import on_connection_created
+
+        connection_created.connect(on_connection_created, dispatch_uid="core.pgbinding")

@@ -115,6 +115,13 @@ else:
     # sorting on disk (4 MB, the default); per sort or hash node, so a few connections stay far below the RAM.
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off -c work_mem=32MB".strip()
+    # Parameters bound by PostgreSQL, not quoted into the text by psycopg: less Python per statement, and a
+    # statement run five times on a connection is prepared (prepare_threshold; Django's default is never), so
+    # PostgreSQL stops parsing and planning it (docs/PERFORMANCE.md, "Server-side binding"). core.pgbinding
+    # types integer parameters as literals would be. Off for a pooler that cannot keep prepared statements
+    # (PgBouncer in transaction mode before 1.21).
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        _pg_options.update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, channel layer -------------------------------------------------------
