@@ -166,15 +166,6 @@ class Server:
         return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
 
 
-def _process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far (from /proc; a vanished one counts 0)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
 class CpuMeter:
     """CPU spent by the server (its process group) and by the PostgreSQL backends of the bench database.
 
@@ -198,11 +189,12 @@ class CpuMeter:
 
     def _backends(self) -> dict[int, float]:
         import psycopg
+        from scratchdb import process_cpu
 
         with psycopg.connect(**self.conninfo, autocommit=True) as conn:
             rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                                 (self.dbname,)).fetchall()
-        return {pid: _process_cpu(pid) for (pid,) in rows}
+        return {pid: process_cpu(pid) for (pid,) in rows}
 
     def snapshot(self) -> tuple[float, dict[int, float]]:
         return self._server_cpu(), self._backends()

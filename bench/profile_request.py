@@ -19,7 +19,7 @@ import pstats
 import subprocess
 import time
 
-from scratchdb import ROOT, ensure_database, funded_wallets, setup_django
+from scratchdb import ROOT, ensure_database, funded_wallets, process_cpu, setup_django
 
 START_BALANCE = 10**12  # minor units: no profiled transfer is refused for funds
 
@@ -54,17 +54,24 @@ def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show
         return execute(sql, params, many, context)
 
     # Unprofiled first: the real cost per request (cProfile roughly doubles the CPU).
+    backend = _backend_pid()
     _callgrind("on", callgrind)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, database_cpu = time.perf_counter(), time.process_time(), process_cpu(backend)
     with connection.execute_wrapper(count):
         for i in range(requests):
             send(i)
     wall, cpu = (time.perf_counter() - wall) / requests, (time.process_time() - cpu) / requests
+    database_cpu = (process_cpu(backend) - database_cpu) / requests
     _callgrind("off", callgrind)
     # BEGIN/COMMIT/SAVEPOINT go through the connection, not a cursor: counted as the commits of the
     # ledger tests are, so these are the statements a cursor sent.
     print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
           f"CPU of this process, {len(statements) / requests:.1f} cursor statements")
+    if backend:
+        # The connection must have lasted the whole loop for its backend's CPU to be the requests' own.
+        same = _backend_pid() == backend
+        print(f"   PostgreSQL backend CPU {database_cpu * 1000:.2f} ms per request"
+              + ("" if same else " (NOT COMPARABLE: the connection was replaced during the loop)"))
     if show_sql:
         del statements[:]
         with connection.execute_wrapper(count):
@@ -90,6 +97,18 @@ def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(25)
         print(f"-- top by {order} (profiled run)")
         print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+
+
+def _backend_pid() -> int:
+    """The PostgreSQL backend serving this process's connection (0 on SQLite): on the same machine its CPU
+    is read from /proc, the database's share of each request."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def _callgrind(state: str, active: bool) -> None:

@@ -16,6 +16,15 @@ sys.path.append(str(_BENCH))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (from /proc; a vanished one counts 0)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def setup_django() -> None:
     import django
 

@@ -4,6 +4,7 @@ numbers, a verified ledger) are asserted; their speed is not (that is what docs/
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -122,6 +123,8 @@ def test_request_profile_times_both_doors_and_dumps_cpu_profiles(scratch_databas
     timed = _run("profile_request.py", scratch_database, "--requests", "3", "--wallets", "3", "--no-cprofile",
                  "--door", "rest")
     assert "== REST POST /api/v1/transfers: 3 requests" in timed and "MCP" not in timed and "own time" not in timed
+    # The database's CPU per request, read from its backend's /proc entry; the connection lasted the loop.
+    assert re.search(r"^   PostgreSQL backend CPU \d+\.\d\d ms per request$", timed, re.M), timed
     floor = _run("profile_request.py", scratch_database, "--requests", "2", "--wallets", "1", "--no-cprofile",
                  "--door", "readyz", "--show-sql")
     assert "== GET /readyz: 2 requests" in floor and "REST" not in floor
