@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from django.db import OperationalError, connection, models, transaction
 
+from . import rawrows
 from .rawrows import kept, wrapper
 
 T = TypeVar("T")
@@ -117,7 +118,7 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
     for obj in objs:
         params.append(columns[0].get_db_prep_value(obj.pk, db))
         params.extend(c.get_db_prep_save(getattr(obj, c.attname), db) for c in columns[1:])
-    with connection.cursor() as cursor:
+    with rawrows.cursor() as cursor:
         cursor.execute(sql, params)
         count: int = cursor.rowcount
         return count

@@ -228,7 +228,7 @@ def _lock_and_read(scope: str, key: str) -> tuple[bool, IdempotencyRecord | None
     columns = ", ".join(f"r.{qn(cast(str, _field(name).column))}" for name in _COLUMNS)
     sql = (f"SELECT pg_try_advisory_xact_lock(%s), {columns} FROM (SELECT 1) AS one "
            f"LEFT JOIN {qn(IdempotencyRecord._meta.db_table)} AS r ON r.{qn('scope')} = %s AND r.{qn('key')} = %s")
-    with connection.cursor() as cur:
+    with rawrows.cursor() as cur:
         cur.execute(sql, [_lock_id(scope, key), scope, key])
         locked, *values = cur.fetchone()
     if values[0] is None:
@@ -282,7 +282,7 @@ def _insert_if_absent(fields: dict[str, Any]) -> bool:
     sql = (f"INSERT INTO {qn(IdempotencyRecord._meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
            f"ON CONFLICT ({qn('scope')}, {qn('key')}) DO NOTHING RETURNING {qn('id')}")
     params = [f.get_db_prep_save(fields[f.name], connection) for f in columns]
-    with connection.cursor() as cur:
+    with rawrows.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchone() is not None
 

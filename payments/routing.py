@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
-from core import clock
+from core import clock, rawrows
 from core.localcache import LocalCache
 
 from . import providers
@@ -134,7 +134,7 @@ def record_outcomes(*, provider: str, currency: str, attempts: int, successes: i
     # the row is created by the hour's first outcome and incremented in place after, no read first.
     qn = connection.ops.quote_name
     table = qn(ProviderStat._meta.db_table)
-    with connection.cursor() as cursor:
+    with rawrows.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (provider, currency, bucket, attempts, successes, latency_ms_total) "
             "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (provider, currency, bucket) DO UPDATE SET "

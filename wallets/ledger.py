@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from core import clock
+from core import clock, rawrows
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction, use_case
@@ -157,7 +157,7 @@ def _lock_accounts_finding(ids, entry_keys) -> tuple[dict[int, LedgerAccount], d
     if not entry_keys or not ids or connection.vendor != "postgresql":
         found = {e.idempotency_key: e for e in entries_with_keys(entry_keys)} if entry_keys else {}
         return _lock_accounts(ids), found
-    with connection.cursor() as cursor:
+    with rawrows.cursor() as cursor:
         cursor.execute(*lock_query_finding(ids, entry_keys))
         rows = cursor.fetchall()
     locked = {}

@@ -13,7 +13,7 @@ import json
 from django.db import connection
 from django.db.models import BigIntegerField, Case, F, Value, When
 
-from core import clock
+from core import clock, rawrows
 
 from .models import JournalEntry, LedgerAccount, Posting
 
@@ -78,7 +78,7 @@ def _write_pg(entries, rows, balances, release, changed_at) -> None:
                    "pending_debits = a.pending_debits - v.release, version = a.version + 1, "
                    "updated = %s::timestamptz "
                    f"FROM (VALUES {account_values}) AS v(id, balance, release) WHERE a.id = v.id")
-        with connection.cursor() as cursor:
+        with rawrows.cursor() as cursor:
             cursor.execute(sql, params)
             if accounts and cursor.rowcount != len(accounts):
                 raise RuntimeError("ledger write touched an unexpected number of accounts")

@@ -6,6 +6,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Customer
 from accounts.selectors import customer_get
+from core import rawrows
 from core.audit import audit_record
 from core.context import Actor
 from core.db import require_transaction, use_case
@@ -81,7 +82,7 @@ def _lock_wallets(wallet_ids: tuple[str, ...], *, with_accounts: bool) -> dict[s
     unique = sorted(set(wallet_ids))
     if not unique:
         return {}
-    with connection.cursor() as cursor:
+    with rawrows.cursor() as cursor:
         cursor.execute(_lock_statement(len(unique), with_accounts=with_accounts), unique)
         rows = cursor.fetchall()
     locked = {}
