@@ -117,7 +117,7 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
     db = wrapper()
     for obj in objs:
         params.append(columns[0].get_db_prep_value(obj.pk, db))
-        params.extend(c.get_db_prep_save(getattr(obj, c.attname), db) for c in columns[1:])
+        params.extend(rawrows.db_values(columns[1:], [getattr(obj, c.attname) for c in columns[1:]], db))
     with rawrows.cursor() as cursor:
         cursor.execute(sql, params)
         count: int = cursor.rowcount

@@ -281,7 +281,7 @@ def _insert_if_absent(fields: dict[str, Any]) -> bool:
     names = ", ".join(qn(cast(str, f.column)) for f in columns)
     sql = (f"INSERT INTO {qn(IdempotencyRecord._meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
            f"ON CONFLICT ({qn('scope')}, {qn('key')}) DO NOTHING RETURNING {qn('id')}")
-    params = [f.get_db_prep_save(fields[f.name], connection) for f in columns]
+    params = rawrows.db_values(columns, [fields[f.name] for f in columns], rawrows.wrapper())
     with rawrows.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchone() is not None

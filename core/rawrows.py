@@ -37,6 +37,16 @@ def wrapper() -> BaseDatabaseWrapper:
     return connections[DEFAULT_DB_ALIAS]
 
 
+_STR_AS_GIVEN = frozenset({models.CharField, models.TextField})
+
+
+def db_values(fields: Sequence[Any], values: Sequence[Any], db: BaseDatabaseWrapper) -> list[Any]:
+    """`field.get_db_prep_save(value, db)` for each pair. A str for a plain CharField or TextField is returned as
+    it is, which is what those three nested calls return for it: a write's hundred-odd text values skip them."""
+    return [value if type(value) is str and type(field) in _STR_AS_GIVEN else field.get_db_prep_save(value, db)
+            for field, value in zip(fields, values, strict=True)]
+
+
 class _KeptCursor:
     __slots__ = ("busy", "connection", "cursor")
 
@@ -191,7 +201,7 @@ def _write(objs: Sequence[models.Model]) -> bool:
         values = [field.pre_save(obj, True) for field in fields]
         if any(hasattr(value, "resolve_expression") for value in values):
             return False
-        params.extend(field.get_db_prep_save(value, db) for field, value in zip(fields, values, strict=True))
+        params.extend(db_values(fields, values, db))
     # As the ORM's save: a failed INSERT (a unique key taken) marks the enclosing atomic block for rollback.
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
         cur.execute(sql, params)
@@ -346,7 +356,7 @@ def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> i
 
     sql = kept(("update", connection.vendor, model, tuple(names), shape), build, rows=_size(shape))
     db = wrapper()
-    sets = [field.get_db_prep_save(values[name], db) for name, field in zip(names, fields, strict=True)]
+    sets = db_values(fields, [values[name] for name in names], db)
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
         cur.execute(sql, [*sets, *params])
         return int(cur.rowcount)

@@ -153,3 +153,34 @@ def test_a_kept_statement_is_built_once_and_a_big_batchs_each_time():
         assert kept(("test.kept", "small"), lambda: builds.append("small") or "S", rows=2) == "S"
         assert kept(("test.kept", "big"), lambda: builds.append("big") or "B", rows=17) == "B"
     assert builds == ["small", "big", "big", "big"]
+
+
+def test_db_values_are_the_fields_own_prepared_values():
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext_lazy
+
+    from accounts.models import Customer
+    from core.rawrows import db_values, wrapper
+    from payments.models import Payment
+
+    class Level(models.TextChoices):
+        HIGH = "high"
+
+    now = dt.datetime(2026, 12, 1, 16, 0, tzinfo=dt.UTC)
+    samples = {str: "plain é", type(Level.HIGH): Level.HIGH, type(gettext_lazy("x")): gettext_lazy("lazy"),
+               type(None): None, int: 2**40, bool: True, dt.datetime: now, dict: {"k": [1, "é"]}}
+    db = wrapper()
+    compared = 0
+    for model in (Payment, Customer, AuditEvent, Event, IdempotencyRecord):
+        for field in model._meta.concrete_fields:
+            for value in samples.values():
+                try:
+                    expected = field.get_db_prep_save(value, db)
+                except (TypeError, ValueError, AttributeError, ValidationError):
+                    continue  # a value this field cannot take at all
+                [got] = db_values([field], [value], db)
+                # psycopg's Jsonb wrapper has no equality of its own: compared by what it wraps.
+                assert (type(got), getattr(got, "obj", got)) == (type(expected), getattr(expected, "obj", expected)), (
+                    model, field.name, value)
+                compared += 1
+    assert compared > 200
