@@ -179,20 +179,62 @@ def insert_many(objs: Sequence[M]) -> list[M]:
     return list(objs)
 
 
+def insert_together(*groups: Sequence[models.Model]) -> None:
+    """`insert_many(group)` for each group in turn (rows of one model each, written in the order given), in one
+    statement on PostgreSQL: the INSERTs before the last as data-modifying WITH clauses of the last, so a
+    transaction's append-only rows (a payment, its attempt, audit event and event) cost one round trip. Groups
+    the kept statements cannot write, a key the database returns, or another database: one statement per group,
+    as insert_many. Foreign keys between the groups are checked when the transaction commits (Django declares
+    them deferred), as with separate statements."""
+    groups = tuple(group for group in groups if group)
+    for group in groups:
+        if any(type(obj) is not type(group[0]) for obj in group):
+            raise TypeError("insert_together writes rows of one model per group")
+    prepared = [_prepared(group) for group in groups] if len(groups) > 1 and connection.vendor == "postgresql" else []
+    if not prepared or not all(item is not None and not item[2] for item in prepared) or (
+            sum(len(item[1]) for item in prepared if item is not None) > _MAX_PARAMS):
+        for group in groups:
+            insert_many(group)
+        return
+    ready = cast("list[tuple[str, list[Any], bool]]", prepared)
+    *first, last = (sql for sql, _, _ in ready)
+    sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " " + last
+    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+        cur.execute(sql, [param for _, params, _ in ready for param in params])
+    for group in groups:
+        _written(group)
+
+
 def _write(objs: Sequence[models.Model]) -> bool:
     """The rows written with the kept statement, or False (nothing written) for the ORM to write them."""
+    prepared = _prepared(objs)
+    if prepared is None:
+        return False
+    sql, params, returns_pk = prepared
+    # As the ORM's save: a failed INSERT (a unique key taken) marks the enclosing atomic block for rollback.
+    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+        cur.execute(sql, params)
+        if returns_pk:
+            _take_keys(cur, objs)
+    _written(objs)
+    return True
+
+
+def _prepared(objs: Sequence[models.Model]) -> tuple[str, list[Any], bool] | None:
+    """The kept INSERT for these rows, its parameters and whether it returns their keys; None where the ORM must
+    write them (nothing has been sent)."""
     model = type(objs[0])
     built = kept(("insert", connection.vendor, model, len(objs)), lambda: _insert_statement(model, len(objs)),
                  rows=len(objs))
     if built is None:
-        return False
+        return None
     sql, fields, returns_pk = built
     if len(fields) * len(objs) > min(_MAX_PARAMS, connection.features.max_query_params or _MAX_PARAMS):
-        return False
+        return None
     if not returns_pk and any(obj.pk is None for obj in objs):
-        return False  # a key the ORM generates on save (get_pk_value_on_save)
+        return None  # a key the ORM generates on save (get_pk_value_on_save)
     if returns_pk and any(obj.pk is not None for obj in objs):
-        return False  # an auto key given by the caller: the ORM's statement has the column
+        return None  # an auto key given by the caller: the ORM's statement has the column
     params: list[Any] = []
     db = wrapper()
     for obj in objs:
@@ -200,17 +242,15 @@ def _write(objs: Sequence[models.Model]) -> bool:
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # not in the stubs
         values = [field.pre_save(obj, True) for field in fields]
         if any(hasattr(value, "resolve_expression") for value in values):
-            return False
+            return None
         params.extend(db_values(fields, values, db))
-    # As the ORM's save: a failed INSERT (a unique key taken) marks the enclosing atomic block for rollback.
-    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
-        cur.execute(sql, params)
-        if returns_pk:
-            _take_keys(cur, objs)
+    return sql, params, returns_pk
+
+
+def _written(objs: Sequence[models.Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
-    return True
 
 
 def _take_keys(cursor: Any, objs: Sequence[models.Model]) -> None:

@@ -7,10 +7,10 @@ from core import clock
 from core.audit import audit_build, audit_record
 from core.context import Actor
 from core.db import require_transaction, update_rows
-from core.events import build, emit, emit_many
+from core.events import build, emit
 from core.ids import fetch_by_public_id
 from core.models import touch
-from core.rawrows import insert_many
+from core.rawrows import insert_together
 
 from .. import routing
 from ..audit import PaymentsAction
@@ -207,8 +207,7 @@ def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Act
         if event is not None and payment.status != before:
             events.append(build(event, payment, actor=actor))
     update_rows(Payment, [payment for payment, _ in captures], _CAPTURE_FIELDS)
-    insert_many(audits)
-    emit_many(events)
+    insert_together(audits, events)
 
 
 def _settle_attempt(attempt: PaymentAttempt | None, result: ProviderResult, now) -> None:

@@ -28,11 +28,11 @@ from core.cards import refuse_card_data
 from core.context import Actor
 from core.db import run_in_transaction, use_case
 from core.errors import DomainError, ValidationFailed
-from core.events import build, emit, emit_many
+from core.events import build, emit
 from core.ids import has_prefix
 from core.models import AuditEvent, stamp, touch
 from core.money import CurrencyMismatch, normalize_currency, require_positive
-from core.rawrows import insert_many
+from core.rawrows import insert_together
 from wallets import selectors as wallet_selectors
 from wallets.errors import WalletFrozen
 
@@ -277,10 +277,7 @@ def _route(decisions: dict, currency: str, method: str) -> routing.Decision | No
 
 def _insert(payments: list[Payment], attempts: list[PaymentAttempt], audits: list[AuditEvent],
             events: list[Any]) -> None:
-    insert_many(payments)
-    insert_many(attempts)
-    insert_many(audits)
-    emit_many(events)
+    insert_together(payments, attempts, audits, events)
 
 
 def _wallet_authorise(payment_id: str, actor: Actor) -> Payment:

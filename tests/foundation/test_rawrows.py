@@ -9,7 +9,7 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEvent, Event, IdempotencyRecord
-from core.rawrows import insert, insert_many
+from core.rawrows import insert, insert_many, insert_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -184,3 +184,51 @@ def test_db_values_are_the_fields_own_prepared_values():
                     model, field.name, value)
                 compared += 1
     assert compared > 200
+
+
+def _audit(action="wallet.created", **extra):
+    return AuditEvent(occurred_at=NOW, action=action, actor_type="system", actor_id="t", details={"n": 1}, **extra)
+
+
+def _event(object_id="obj_1"):
+    return Event(type="wallet.created", created=NOW, object_type="wallet", object_id=object_id, data={"k": "é"},
+                 actor_type="system", actor_id="t")
+
+
+def test_groups_written_together_are_one_statement_on_postgresql_and_read_as_written():
+    audits, events = [_audit(), _audit()], [_event("a"), _event("b"), _event("c")]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        insert_together(audits, [], events)
+    sent = [q["sql"] for q in queries.captured_queries]
+    if connection.vendor == "postgresql":
+        assert len(sent) == 1 and sent[0].startswith('WITH w0 AS (INSERT INTO "core_auditevent"')
+    else:
+        assert [sql.split(" (")[0] for sql in sent] == ['INSERT INTO "core_auditevent"', 'INSERT INTO "core_event"']
+    for obj in (*audits, *events):
+        assert not obj._state.adding and obj._state.db == "default"
+    assert [_fields(AuditEvent.objects.get(pk=a.pk))["details"] for a in audits] == [{"n": 1}, {"n": 1}]
+    stored = {e.pk: _fields(e) for e in Event.objects.filter(pk__in=[e.pk for e in events])}
+    assert stored == {e.pk: _fields(e) for e in events}
+
+
+def test_a_failing_group_writes_nothing_of_the_others():
+    first = _record("taken")
+    insert(first)
+    before = (AuditEvent.objects.count(), Event.objects.count(), IdempotencyRecord.objects.count())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_together([_audit()], [_event()], [_record("taken")])
+    assert (AuditEvent.objects.count(), Event.objects.count(), IdempotencyRecord.objects.count()) == before
+
+
+def test_a_group_with_a_returned_key_goes_group_by_group():
+    audit, record = _audit(), _record("k-returned")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        insert_together([audit], [record])
+    assert len(queries) == 2  # the record's key comes back from its own INSERT
+    assert isinstance(record.pk, int) and IdempotencyRecord.objects.get(pk=record.pk).key == "k-returned"
+
+
+def test_a_group_of_two_models_is_refused_before_anything_is_written():
+    with pytest.raises(TypeError), transaction.atomic():
+        insert_together([_audit()], [_event(), _audit()])
+    assert AuditEvent.objects.count() == Event.objects.count() == 0
