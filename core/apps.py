@@ -18,6 +18,7 @@ class CoreConfig(AppConfig):
         beat_audit.connect()
         from django.db.backends.signals import connection_created
 
-        from .pgbinding import on_connection_created
+        from .pgbinding import cache_longer_statements, on_connection_created
 
         connection_created.connect(on_connection_created, dispatch_uid="core.pgbinding")
+        cache_longer_statements()

@@ -63,7 +63,27 @@ def type_integers_as_literals(adapters: Any) -> None:
         adapters.register_dumper(cls, _LiteralIntBinaryDumper)
 
 
+# psycopg parses a statement's `%s` placeholders once and keeps the result (an LRU of 128), but not for a statement
+# over 50 parameters or 4 KB: that is meant for ORM batches of varying size that would only churn the cache. The
+# statements `core.rawrows` keeps are built once and sent again and again, and a transaction's rows written together
+# (`insert_together`) pass 50 parameters: parsed anew each time, ~0.7 M instructions per MCP payment. Raised to
+# where a kept statement fits; the cache stays bounded (128 entries of at most 16 KB and 256 parameters).
+CACHED_STATEMENT_PARAMS = 256
+CACHED_STATEMENT_LENGTH = 16_384
+
+
+def cache_longer_statements() -> None:
+    """Raises psycopg's limits for keeping a statement's parsed placeholders (module settings of psycopg's query
+    conversion, read at each call; tests/foundation/test_pgbinding.py checks that a kept statement of 100
+    parameters is parsed once, so a psycopg release that moves them is noticed)."""
+    from psycopg import _queries
+
+    _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, CACHED_STATEMENT_PARAMS)
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, CACHED_STATEMENT_LENGTH)
+
+
 def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
     """`connection_created` receiver: applies the dumpers where the connection binds on the server."""
     if connection.vendor == "postgresql" and connection.features.uses_server_side_binding:
         type_integers_as_literals(connection.connection.adapters)
+

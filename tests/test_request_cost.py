@@ -28,15 +28,16 @@ TRANSFER = {
 }
 
 # One MCP create_payment (sandbox card, automatic capture), on PostgreSQL: 4 commits (the lease with the
-# payment; the sandbox's own record; the provider's answer applied; the outcome with the tool-call log).
+# payment; the sandbox's own record; the provider's answer applied; the outcome with the tool-call log). The
+# payment, its attempt, audit event and event go in one statement (rawrows.insert_together), as do the
+# capture's audit event and event.
 CREATE_PAYMENT = [
     "SELECT core_idempotencyrecord", "SELECT accounts_customer",
-    "BEGIN", "INSERT core_idempotencyrecord", "INSERT payments_payment", "INSERT payments_paymentattempt",
-    "INSERT core_auditevent", "INSERT core_event", "COMMIT",
+    "BEGIN", "INSERT core_idempotencyrecord", "WITH payments_payment", "COMMIT",
     "BEGIN", "INSERT payments_sandboxcharge", "COMMIT",
     "BEGIN", "SELECT payments_payment", "UPDATE payments_paymentattempt", "INSERT payments_providerstat",
-    "SELECT wallets_journalentry", "WITH wallets_journalentry", "UPDATE payments_payment", "INSERT core_auditevent",
-    "INSERT core_event", "COMMIT",
+    "SELECT wallets_journalentry", "WITH wallets_journalentry", "UPDATE payments_payment", "WITH core_auditevent",
+    "COMMIT",
     "BEGIN", "UPDATE core_idempotencyrecord", "SAVEPOINT", "INSERT mcp_gateway_toolcall", "RELEASE", "COMMIT",
 ]
 
@@ -90,3 +91,31 @@ def test_an_mcp_create_payment_commits_four_times_and_reads_no_settings(roles, m
     if connection.vendor == "postgresql":
         assert names(queries) == CREATE_PAYMENT
     assert not any(name.split(" ")[-1] in ("accounts_apikey", "auth_permission") for name in names(queries))
+
+
+@pytest.mark.postgres
+def test_every_statement_of_an_mcp_payment_fits_psycopgs_parse_cache(roles, make_key):
+    """psycopg keeps the parsed placeholders of statements within its limits (core.pgbinding raises them): a
+    statement beyond them is parsed again on every payment."""
+    from psycopg import _queries
+
+    from core.pgbinding import CACHED_STATEMENT_LENGTH, CACHED_STATEMENT_PARAMS
+
+    mcp = McpClient(make_key("*").raw_key)
+    customer = mcp.ok("create_customer", {"email": "payer@example.com", "idempotency_key": "cust"})["id"]
+    args = {"amount": "100.00", "currency": "USD", "customer_id": customer, "payment_method": "tok_visa"}
+    mcp.ok("create_payment", {**args, "idempotency_key": "warm"})
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((len(sql.encode()), len(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert mcp.ok("create_payment", {**args, "idempotency_key": "measured"})["status"] == "succeeded"
+    assert (_queries.MAX_CACHED_STATEMENT_LENGTH, _queries.MAX_CACHED_STATEMENT_PARAMS) == (
+        CACHED_STATEMENT_LENGTH, CACHED_STATEMENT_PARAMS)
+    assert len(sent) == 16
+    assert max(length for length, _ in sent) <= CACHED_STATEMENT_LENGTH
+    assert max(params for _, params in sent) <= CACHED_STATEMENT_PARAMS
+    assert max(params for _, params in sent) > 50  # the payment's rows written together: why the limit is raised

@@ -81,3 +81,17 @@ def test_the_switch(value, expected):
                           "print(options.get('server_side_binding'), options.get('prepare_threshold'))"],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_statement_of_a_hundred_parameters_is_parsed_once():
+    from psycopg import _queries
+
+    sql = "SELECT " + ", ".join(["%s::int + 0"] * 100)
+    _row(sql, list(range(100)))
+    before = _queries._query2pg.cache_info()
+    for _ in range(3):
+        assert _row(sql, list(range(100))) == tuple(range(100))
+    after = _queries._query2pg.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
