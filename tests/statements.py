@@ -26,6 +26,17 @@ def name(sql: str) -> str:
     return f"{verb} {table}"
 
 
+# A write at the start of a statement, of a WITH clause (`w0 AS (INSERT ...`) or after the clauses (`) INSERT ...`):
+# not the `DO UPDATE` of an upsert nor a `FOR UPDATE` lock.
+_WRITE = re.compile(r'(?:^|\bAS\s*\(|\)\s)\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
+def written(sql: str) -> list[str]:
+    """The tables a statement writes, in order, those of its WITH clauses included (rawrows.insert_together
+    and the ledger write send several writes as one statement)."""
+    return [table.lower() for table in _WRITE.findall(sql)]
+
+
 def names(queries: CaptureQueriesContext) -> list[str]:
     return [name(q["sql"]) for q in queries.captured_queries]
 

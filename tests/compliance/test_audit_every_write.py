@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -26,6 +25,7 @@ from core import clock
 from core.context import Actor
 from core.models import AuditEvent
 from core.operations import all_operations, get_operation, invoke
+from tests.statements import written
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,6 @@ BOOKKEEPING = {"core_auditevent", "core_idempotencyrecord", "core_event", "core_
                # the sandbox provider's own records: the outside world a payment calls, not our state
                "payments_sandboxcharge"}
 _SETUP_KEYS = itertools.count()
-WRITE_SQL = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.I)
 
 
 @dataclass
@@ -278,9 +277,7 @@ class Statements:
             number = self.number
         else:
             number = None
-        match = WRITE_SQL.match(sql)
-        if match:
-            self.writes.append((number, match.group(1).lower()))
+        self.writes.extend((number, table) for table in written(sql))
         return execute(sql, params, many, context)
 
 
