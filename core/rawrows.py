@@ -48,10 +48,10 @@ def db_values(fields: Sequence[Any], values: Sequence[Any], db: BaseDatabaseWrap
 
 
 class _KeptCursor:
-    __slots__ = ("busy", "connection", "cursor")
+    __slots__ = ("busy", "connection", "cursor", "timezone")
 
-    def __init__(self, connection: Any, cursor: Any) -> None:
-        self.connection, self.cursor, self.busy = connection, cursor, False
+    def __init__(self, connection: Any, cursor: Any, timezone: Any) -> None:
+        self.connection, self.cursor, self.timezone, self.busy = connection, cursor, timezone, False
 
 
 @contextmanager
@@ -63,7 +63,9 @@ def cursor() -> Iterator[Any]:
     one as before. Execute wrappers apply as on any cursor: Django's wrapper reads them at each call."""
     db = wrapper()
     kept_cursor: _KeptCursor | None = db.__dict__.get("_rawrows_cursor")
-    if db.queries_logged or (kept_cursor is not None and kept_cursor.busy):
+    # A connection shared between threads (a test's live server on in-memory SQLite) keeps nothing: the busy
+    # flag is not a lock.
+    if db.queries_logged or db.allow_thread_sharing or (kept_cursor is not None and kept_cursor.busy):
         with db.cursor() as fresh:
             yield fresh
         return
@@ -71,9 +73,11 @@ def cursor() -> Iterator[Any]:
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
-    if (kept_cursor is None or kept_cursor.connection is not db.connection
+    # Django gives a new cursor the connection's time zone (its loader of timestamps): a changed one (a test's
+    # override of TIME_ZONE or USE_TZ replaces db.timezone) needs a new cursor too.
+    if (kept_cursor is None or kept_cursor.connection is not db.connection or kept_cursor.timezone is not db.timezone
             or getattr(kept_cursor.cursor.cursor, "closed", False)):  # psycopg's says; sqlite3's has none
-        kept_cursor = db.__dict__["_rawrows_cursor"] = _KeptCursor(db.connection, db.cursor())
+        kept_cursor = db.__dict__["_rawrows_cursor"] = _KeptCursor(db.connection, db.cursor(), db.timezone)
     kept_cursor.busy = True
     try:
         yield kept_cursor.cursor
@@ -190,8 +194,12 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
     for group in groups:
         if any(type(obj) is not type(group[0]) for obj in group):
             raise TypeError("insert_together writes rows of one model per group")
-    prepared = [_prepared(group) for group in groups] if len(groups) > 1 and connection.vendor == "postgresql" else []
-    if not prepared or not all(item is not None and not item[2] for item in prepared) or (
+    # Whether every group has a kept statement that returns no keys is known before any row is prepared: a group
+    # whose keys the database makes must be written before a later group's rows can refer to them.
+    together = len(groups) > 1 and connection.vendor == "postgresql" and all(
+        (built := _insert_built(group)) is not None and not built[2] for group in groups)
+    prepared = [_prepared(group) for group in groups] if together else []
+    if not prepared or any(item is None for item in prepared) or (
             sum(len(item[1]) for item in prepared if item is not None) > _MAX_PARAMS):
         for group in groups:
             insert_many(group)
@@ -223,9 +231,7 @@ def _write(objs: Sequence[models.Model]) -> bool:
 def _prepared(objs: Sequence[models.Model]) -> tuple[str, list[Any], bool] | None:
     """The kept INSERT for these rows, its parameters and whether it returns their keys; None where the ORM must
     write them (nothing has been sent)."""
-    model = type(objs[0])
-    built = kept(("insert", connection.vendor, model, len(objs)), lambda: _insert_statement(model, len(objs)),
-                 rows=len(objs))
+    built = _insert_built(objs)
     if built is None:
         return None
     sql, fields, returns_pk = built
@@ -245,6 +251,12 @@ def _prepared(objs: Sequence[models.Model]) -> tuple[str, list[Any], bool] | Non
             return None
         params.extend(db_values(fields, values, db))
     return sql, params, returns_pk
+
+
+def _insert_built(objs: Sequence[models.Model]) -> _Statement | None:
+    model = type(objs[0])
+    return kept(("insert", connection.vendor, model, len(objs)), lambda: _insert_statement(model, len(objs)),
+                rows=len(objs))
 
 
 def _written(objs: Sequence[models.Model]) -> None:

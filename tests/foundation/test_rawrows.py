@@ -211,13 +211,30 @@ def test_groups_written_together_are_one_statement_on_postgresql_and_read_as_wri
     assert stored == {e.pk: _fields(e) for e in events}
 
 
-def test_a_failing_group_writes_nothing_of_the_others():
-    first = _record("taken")
-    insert(first)
-    before = (AuditEvent.objects.count(), Event.objects.count(), IdempotencyRecord.objects.count())
-    with pytest.raises(IntegrityError), transaction.atomic():
-        insert_together([_audit()], [_event()], [_record("taken")])
-    assert (AuditEvent.objects.count(), Event.objects.count(), IdempotencyRecord.objects.count()) == before
+def test_a_failing_row_fails_the_statement_and_writes_nothing_of_the_other_groups():
+    taken = _event("taken")
+    insert(taken)
+    duplicate = _event("again")
+    duplicate.pk = taken.pk
+    before = (AuditEvent.objects.count(), Event.objects.count())
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries, pytest.raises(IntegrityError):
+            insert_together([_audit()], [_event("first"), duplicate])
+        # As after the ORM's save: the block cannot go on as if nothing happened (it rolls back at its end).
+        assert transaction.get_rollback() is True
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1  # the combined statement itself failed
+    assert (AuditEvent.objects.count(), Event.objects.count()) == before
+
+
+def test_a_later_group_may_refer_to_the_keys_an_earlier_group_gets():
+    from accounts.models import BackupCode, BackupCodeDevice, User
+
+    device = BackupCodeDevice(user=User.objects.create(username="backup-owner"), name="backup")
+    code = BackupCode(device=device, digest="a" * 64)
+    with transaction.atomic():
+        insert_together([device], [code])
+    assert isinstance(device.pk, int) and BackupCode.objects.get(pk=code.pk).device_id == device.pk
 
 
 def test_a_group_with_a_returned_key_goes_group_by_group():

@@ -41,6 +41,23 @@ def test_a_new_connection_gets_a_new_cursor():
     assert _value("SELECT %s * 2", [21]) == 42
 
 
+@pytest.mark.postgres  # psycopg's cursor says it is closed; sqlite3's cannot tell (nothing of ours closes it)
+def test_a_closed_cursor_is_replaced():
+    first = _kept()
+    first.close()
+    assert _kept() is not first
+    assert _value("SELECT %s * 3", [5]) == 15
+
+
+def test_a_changed_time_zone_gets_a_new_cursor(settings):
+    first = _kept()
+    # Django replaces the connection's time zone (a new cursor reads timestamps in it).
+    settings.TIME_ZONE, settings.USE_TZ = "Europe/Paris", False
+    second = _kept()
+    assert second is not first
+    assert _kept() is second
+
+
 def test_a_block_inside_another_gets_its_own_cursor_and_leaves_the_outer_rows_alone():
     with rawrows.cursor() as outer:
         outer.execute("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")
