@@ -24,7 +24,24 @@ def _kept():
         return cursor
 
 
+def _own_connection():
+    # pytest-django's live server (a session fixture, started by the browser tests) shares an in-memory SQLite
+    # connection between threads for the rest of the session: there nothing is kept (see the test below).
+    if connection.allow_thread_sharing:
+        pytest.skip("this connection is shared between threads by a live server: no cursor is kept on it")
+
+
+def test_a_connection_shared_between_threads_keeps_nothing():
+    connection.inc_thread_sharing()
+    try:
+        assert _kept() is not _kept()
+        assert _value("SELECT %s + 2", [2]) == 4
+    finally:
+        connection.dec_thread_sharing()
+
+
 def test_one_cursor_serves_statement_after_statement_and_transaction_after_transaction():
+    _own_connection()
     first = _kept()
     assert _value("SELECT %s + 1", [1]) == 2
     with transaction.atomic():
@@ -34,6 +51,7 @@ def test_one_cursor_serves_statement_after_statement_and_transaction_after_trans
 
 @pytest.mark.postgres  # closing SQLite's in-memory test database is a no-op in Django's tests
 def test_a_new_connection_gets_a_new_cursor():
+    _own_connection()
     first = _kept()
     connection.close()
     second = _kept()
@@ -43,6 +61,7 @@ def test_a_new_connection_gets_a_new_cursor():
 
 @pytest.mark.postgres  # psycopg's cursor says it is closed; sqlite3's cannot tell (nothing of ours closes it)
 def test_a_closed_cursor_is_replaced():
+    _own_connection()
     first = _kept()
     first.close()
     assert _kept() is not first
@@ -50,6 +69,7 @@ def test_a_closed_cursor_is_replaced():
 
 
 def test_a_changed_time_zone_gets_a_new_cursor(settings):
+    _own_connection()
     first = _kept()
     # Django replaces the connection's time zone (a new cursor reads timestamps in it).
     settings.TIME_ZONE, settings.USE_TZ = "Europe/Paris", False
@@ -59,6 +79,7 @@ def test_a_changed_time_zone_gets_a_new_cursor(settings):
 
 
 def test_a_block_inside_another_gets_its_own_cursor_and_leaves_the_outer_rows_alone():
+    _own_connection()
     with rawrows.cursor() as outer:
         outer.execute("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")
         assert outer.fetchone() == (1,)
