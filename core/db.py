@@ -15,7 +15,6 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 from django.db import OperationalError, connection, models, transaction
 
 from . import rawrows
-from .rawrows import kept, wrapper
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -111,10 +110,10 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
         return 0
     if connection.vendor != "postgresql":
         return model._default_manager.bulk_update(objs, fields)
-    sql, columns = kept(("update_rows", model, tuple(fields), len(objs)),
+    sql, columns = rawrows.kept(("update_rows", model, tuple(fields), len(objs)),
                         lambda: _update_statement(model, fields, len(objs)), rows=len(objs))
     params: list[Any] = []
-    db = wrapper()
+    db = rawrows.wrapper()
     for obj in objs:
         params.append(columns[0].get_db_prep_value(obj.pk, db))
         params.extend(rawrows.db_values(columns[1:], [getattr(obj, c.attname) for c in columns[1:]], db))

@@ -196,15 +196,14 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
             raise TypeError("insert_together writes rows of one model per group")
     # Whether every group has a kept statement that returns no keys is known before any row is prepared: a group
     # whose keys the database makes must be written before a later group's rows can refer to them.
-    together = len(groups) > 1 and connection.vendor == "postgresql" and all(
-        (built := _insert_built(group)) is not None and not built[2] for group in groups)
-    prepared = [_prepared(group) for group in groups] if together else []
-    if not prepared or any(item is None for item in prepared) or (
-            sum(len(item[1]) for item in prepared if item is not None) > _MAX_PARAMS):
+    built = [_insert_built(group) for group in groups] if len(groups) > 1 and connection.vendor == "postgresql" else []
+    prepared = ([_prepared(group, statement) for group, statement in zip(groups, built, strict=True)]
+                if built and all(statement is not None and not statement[2] for statement in built) else [])
+    ready = [item for item in prepared if item is not None]
+    if not prepared or len(ready) < len(prepared) or sum(len(params) for _, params, _ in ready) > _MAX_PARAMS:
         for group in groups:
             insert_many(group)
         return
-    ready = cast("list[tuple[str, list[Any], bool]]", prepared)
     *first, last = (sql for sql, _, _ in ready)
     sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " " + last
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
@@ -215,7 +214,7 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
 
 def _write(objs: Sequence[models.Model]) -> bool:
     """The rows written with the kept statement, or False (nothing written) for the ORM to write them."""
-    prepared = _prepared(objs)
+    prepared = _prepared(objs, _insert_built(objs))
     if prepared is None:
         return False
     sql, params, returns_pk = prepared
@@ -228,10 +227,9 @@ def _write(objs: Sequence[models.Model]) -> bool:
     return True
 
 
-def _prepared(objs: Sequence[models.Model]) -> tuple[str, list[Any], bool] | None:
-    """The kept INSERT for these rows, its parameters and whether it returns their keys; None where the ORM must
-    write them (nothing has been sent)."""
-    built = _insert_built(objs)
+def _prepared(objs: Sequence[models.Model], built: _Statement | None) -> tuple[str, list[Any], bool] | None:
+    """The kept INSERT (`built`, from `_insert_built`) for these rows, its parameters and whether it returns their
+    keys; None where the ORM must write them (nothing has been sent)."""
     if built is None:
         return None
     sql, fields, returns_pk = built
