@@ -17,8 +17,8 @@ from django.db import models
 from . import clock
 from .context import Actor, get_context
 from .errors import DomainError
+from .heldrows import insert_later
 from .models import AuditEvent as AuditEvent  # re-exported: the model the recorder writes
-from .rawrows import insert
 
 # action name -> (app label, description)
 _declared: dict[str, tuple[str, str]] = {}
@@ -68,7 +68,7 @@ def audit_record(*, action: str, actor: Actor | None = None, obj: Any = None, ob
                  details: dict[str, Any] | None = None) -> AuditEvent:
     event = audit_build(action=action, actor=actor, obj=obj, object_type=object_type, object_id=object_id,
                         outcome=outcome, details=details)
-    insert(event)
+    insert_later(event)
     return event
 
 

@@ -28,7 +28,8 @@ from . import clock
 from .context import Actor, get_context
 from .db import require_transaction
 from .errors import DomainError
-from .rawrows import insert, insert_many
+from .heldrows import insert_later
+from .rawrows import insert_many
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def emit(type: str, obj: Any, *, previous: dict[str, Any] | None = None, actor: 
     event = build(type, obj, previous=previous, actor=actor)
     if not deliver:
         event.dispatched_at = event.created
-    insert(event)
+    insert_later(event)
     return event
 
 

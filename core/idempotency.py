@@ -53,7 +53,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 
-from . import clock, rawrows
+from . import clock, heldrows, rawrows
 from .cards import contains_pan
 from .context import Actor
 from .db import join_first_transaction, run_in_transaction
@@ -263,14 +263,34 @@ def _delete(record: IdempotencyRecord) -> None:
     IdempotencyRecord.objects.filter(pk=record.pk).delete()
 
 
-def _insert(write: _Write, now: dt.datetime, status: int, body: Any) -> None:
-    """The completed record, in the write's transaction. Its only constraint besides the primary
-    key is the unique (scope, key), so an IntegrityError here is the key recorded meanwhile."""
+def _insert(write: _Write, now: dt.datetime, status: int, body: Any, held: heldrows.Held | None = None) -> None:
+    """The completed record, in the write's transaction, after the rows the effect held (`held`): on PostgreSQL
+    in one statement with them. Its only constraint besides the primary key is the unique (scope, key), so an
+    IntegrityError naming that is the key recorded meanwhile; any other is the held rows' and is raised."""
+    record = IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
+                                              response_status=status, response_body=body))
+    together = (held is not None and bool(held.rows) and connection.vendor == "postgresql"
+                and not rawrows.saves_itself(IdempotencyRecord))
+    if held is not None and not together:
+        held.write()  # on their own first (or none): their errors are theirs
     try:
-        rawrows.insert(IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
-                                                        response_status=status, response_body=body)))
+        if together:
+            assert held is not None
+            held.write([record])
+        else:
+            rawrows.insert(record)
     except IntegrityError as exc:
+        if together and _constraint(exc) != _KEY_CONSTRAINT:
+            raise
         raise _KeyTaken() from exc
+
+
+_KEY_CONSTRAINT = "idempotency_scope_key_uniq"
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    """The constraint PostgreSQL names in the error (psycopg's diagnostics), if any."""
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
 
 
 def _insert_if_absent(fields: dict[str, Any]) -> bool:
@@ -312,7 +332,8 @@ def _execute(actor: Actor, operation: str, key: str | None, payload: Any, effect
             return WriteResult(status, body)
 
         def unkeyed() -> Outcome:
-            status, body = effect()
+            with heldrows.holding():
+                status, body = effect()
             return hook(WriteResult(status, body)) if hook is not None else WriteResult(status, body)
 
         outcome = run_in_transaction(unkeyed)
@@ -363,13 +384,15 @@ def _attempt(write: _Write) -> Outcome:
     replayed = _take(write, now)
     if replayed is not None:
         return replayed
-    try:
-        status, body = write.effect()
-    except DomainError as exc:
-        if not _is_stored(exc):
-            raise
-        raise _Refused(exc) from exc
-    _insert(write, now, status, body)
+    # The effect's audit events and events are written with the record, in one statement on PostgreSQL.
+    with heldrows.holding() as held:
+        try:
+            status, body = write.effect()
+        except DomainError as exc:
+            if not _is_stored(exc):
+                raise
+            raise _Refused(exc) from exc
+        _insert(write, now, status, body, held)
     return write.report(WriteResult(status, body))
 
 

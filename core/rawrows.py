@@ -161,12 +161,17 @@ def insert(obj: models.Model) -> None:
     INSERT Django compiles anew each time for ~0.2 ms of CPU. Where the ORM's save would do more than
     one plain INSERT (a receiver of `pre_save`/`post_save`, a database default, an expression as a
     value), it is the ORM's save that runs."""
-    model = type(obj)
-    if model.save is not models.Model.save or pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if saves_itself(type(obj)):
         obj.save(force_insert=True)  # a save of its own, or receivers: only the ORM's save runs them
         return
     if not _write([obj]):
         obj.save(force_insert=True)
+
+
+def saves_itself(model: type[models.Model]) -> bool:
+    """Whether a row of `model` must be written by its own `save()`: the model overrides it, or receivers of
+    `pre_save`/`post_save` listen to it."""
+    return model.save is not models.Model.save or pre_save.has_listeners(model) or post_save.has_listeners(model)
 
 
 def insert_many(objs: Sequence[M]) -> list[M]:
@@ -187,9 +192,9 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
     """`insert_many(group)` for each group in turn (rows of one model each, written in the order given), in one
     statement on PostgreSQL: the INSERTs before the last as data-modifying WITH clauses of the last, so a
     transaction's append-only rows (a payment, its attempt, audit event and event) cost one round trip. Groups
-    the kept statements cannot write, a key the database returns, or another database: one statement per group,
-    as insert_many. Foreign keys between the groups are checked when the transaction commits (Django declares
-    them deferred), as with separate statements."""
+    the kept statements cannot write, a key the database returns (but the last group's, which the statement
+    returns), or another database: one statement per group, as insert_many. Foreign keys between the groups are
+    checked when the transaction commits (Django declares them deferred), as with separate statements."""
     groups = tuple(group for group in groups if group)
     for group in groups:
         if any(type(obj) is not type(group[0]) for obj in group):
@@ -197,8 +202,10 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
     # Whether every group has a kept statement that returns no keys is known before any row is prepared: a group
     # whose keys the database makes must be written before a later group's rows can refer to them.
     built = [_insert_built(group) for group in groups] if len(groups) > 1 and connection.vendor == "postgresql" else []
+    # The last group's keys come back from the statement's own RETURNING; a WITH clause's would not.
     prepared = ([_prepared(group, statement) for group, statement in zip(groups, built, strict=True)]
-                if built and all(statement is not None and not statement[2] for statement in built) else [])
+                if built and all(statement is not None for statement in built)
+                and not any(statement[2] for statement in built[:-1] if statement is not None) else [])
     ready = [item for item in prepared if item is not None]
     if not prepared or len(ready) < len(prepared) or sum(len(params) for _, params, _ in ready) > _MAX_PARAMS:
         for group in groups:
@@ -208,6 +215,8 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
     sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " " + last
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
         cur.execute(sql, [param for _, params, _ in ready for param in params])
+        if ready[-1][2]:
+            _take_keys(cur, groups[-1])
     for group in groups:
         _written(group)
 

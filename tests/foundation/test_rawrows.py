@@ -237,11 +237,21 @@ def test_a_later_group_may_refer_to_the_keys_an_earlier_group_gets():
     assert isinstance(device.pk, int) and BackupCode.objects.get(pk=code.pk).device_id == device.pk
 
 
-def test_a_group_with_a_returned_key_goes_group_by_group():
-    audit, record = _audit(), _record("k-returned")
+def test_the_last_groups_returned_keys_come_back_from_the_one_statement():
+    audit, records = _audit(), [_record("k-first"), _record("k-second")]
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        insert_together([audit], [record])
-    assert len(queries) == 2  # the record's key comes back from its own INSERT
+        insert_together([audit], records)
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert all(isinstance(record.pk, int) for record in records) and records[0].pk != records[1].pk
+    assert [IdempotencyRecord.objects.get(pk=record.pk).key for record in records] == ["k-first", "k-second"]
+    assert AuditEvent.objects.filter(pk=audit.pk).count() == 1
+
+
+def test_a_group_with_a_returned_key_before_the_last_goes_group_by_group():
+    record, audit = _record("k-returned"), _audit()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        insert_together([record], [audit])
+    assert len(queries) == 2  # the record's key comes back from its own INSERT, as a later group may refer to it
     assert isinstance(record.pk, int) and IdempotencyRecord.objects.get(pk=record.pk).key == "k-returned"
 
 

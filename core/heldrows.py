@@ -1,0 +1,83 @@
+"""Append-only rows (audit events, events) held until the end of their transaction and written there in one
+statement with the transaction's last rows, instead of one round trip each.
+
+`holding()` opens the block, at the top of a transaction (core.idempotency opens it around a keyed write's
+effect and its idempotency record); `insert_later(obj)` inside it holds the row; `Held.write(*last)` writes the
+held rows and the block's own last rows (`rawrows.insert_together`: one statement on PostgreSQL), and whatever
+is still held when the block ends normally is written then. Outside a block, `insert_later` is `rawrows.insert`.
+
+A row is held only where holding cannot change what the transaction does:
+
+- at the block's own level: once a savepoint has been taken inside the block (an atomic block, or
+  `transaction.savepoint()`), rows are written at once, since a rollback to it would have to drop them;
+- for a model whose rows `rawrows.insert` writes (no `save()` of its own, no `pre_save`/`post_save` receivers):
+  receivers run when the row is written, as before;
+- rows nothing in the transaction reads back: audit events and events. Foreign keys to them are checked at
+  commit (Django declares them deferred), so a delivery that refers to a held event is written as before.
+
+An exception leaving the block marks the transaction for rollback, so held rows are never dropped while the
+rest commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import connection, models, transaction
+
+from . import rawrows
+
+
+class Held:
+    """The rows one `holding()` block holds, in the order they were given."""
+
+    def __init__(self, savepoint_state: int) -> None:
+        self.rows: list[models.Model] = []
+        self._savepoint_state = savepoint_state
+        self._open = True
+
+    def takes(self, model: type[models.Model]) -> bool:
+        return (self._open and connection.in_atomic_block and connection.savepoint_state == self._savepoint_state
+                and not rawrows.saves_itself(model))
+
+    def write(self, *last: Sequence[models.Model]) -> None:
+        """The held rows and then `last` (groups of rows of one model each), in one statement where
+        `rawrows.insert_together` can."""
+        groups: dict[type[models.Model], list[models.Model]] = {}
+        for row in self.rows:
+            groups.setdefault(type(row), []).append(row)
+        self.rows = []
+        rawrows.insert_together(*groups.values(), *last)
+
+
+_held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
+
+
+@contextmanager
+def holding() -> Iterator[Held]:
+    if not connection.in_atomic_block:
+        raise RuntimeError("holding() needs a transaction: the held rows are written before it commits")
+    held = Held(connection.savepoint_state)
+    token = _held.set(held)
+    try:
+        yield held
+        held.write()
+    except BaseException:
+        if held.rows:
+            transaction.set_rollback(True)
+        raise
+    finally:
+        held._open = False
+        _held.reset(token)
+
+
+def insert_later(obj: models.Model) -> None:
+    """`rawrows.insert(obj)`, held to the end of the enclosing `holding()` block where that is safe (see the
+    module docstring)."""
+    held = _held.get()
+    if held is not None and held.takes(type(obj)):
+        held.rows.append(obj)
+    else:
+        rawrows.insert(obj)

@@ -1,0 +1,150 @@
+"""core.heldrows: a keyed write's audit events and events are held to the end of its transaction and written
+with its idempotency record; held only where that cannot change what the transaction does."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
+
+from core import heldrows
+from core.audit import audit_record
+from core.context import Actor
+from core.events import emit
+from core.idempotency import WriteResult, execute_write
+from core.models import AuditEvent, Event, IdempotencyRecord
+from tests.statements import lock_read, names, written
+from wallets.audit import WalletsAction
+from wallets.events import WalletsEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ACTOR = Actor.system("tests")
+
+
+def _audit(object_id: str) -> AuditEvent:
+    return audit_record(action=WalletsAction.WALLET_CREATED, actor=ACTOR, object_type="wallets.wallet",
+                        object_id=object_id)
+
+
+def _audited() -> list[str]:
+    return list(AuditEvent.objects.order_by("object_id").values_list("object_id", flat=True))
+
+
+def test_held_rows_are_written_at_the_end_of_the_block_and_nothing_before():
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as during, heldrows.holding():
+            _audit("a")
+            _audit("b")
+            assert AuditEvent.objects.count() == 0  # held: not written yet
+            during_block = len(during.captured_queries)
+        assert _audited() == ["a", "b"]
+    assert during_block == 1  # the count above, nothing else
+    assert _audited() == ["a", "b"]
+
+
+def test_a_keyed_write_sends_its_audit_events_and_events_with_its_record(make_wallet):
+    wallet = make_wallet()
+
+    def effect():
+        _audit("effect")
+        emit(WalletsEvent.WALLET_FROZEN, wallet, actor=ACTOR)
+        return 201, {"ok": True}
+
+    audits, events = AuditEvent.objects.count(), Event.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        result = execute_write(actor=ACTOR, operation="op", key="k1", payload={}, effect=effect)
+    assert result == WriteResult(201, {"ok": True})
+    writes = [written(q["sql"]) for q in queries.captured_queries if written(q["sql"])]
+    if connection.vendor == "postgresql":
+        # One statement: the held rows (by model, in the order first held) and then the record.
+        assert [name for name in names(queries) if name != "SELECT wallets_wallet"] == [
+            "BEGIN", lock_read(), "WITH core_auditevent", "COMMIT"]  # (the event renders the wallet's balance)
+        assert writes == [["core_auditevent", "core_event", "core_idempotencyrecord"]]
+    else:
+        assert writes == [["core_auditevent"], ["core_event"], ["core_idempotencyrecord"]]
+    assert (AuditEvent.objects.count(), Event.objects.count(), IdempotencyRecord.objects.count()) == (
+        audits + 1, events + 1, 1)
+    assert AuditEvent.objects.filter(object_id="effect").count() == 1
+    assert Event.objects.filter(type="wallet.frozen", object_id=wallet.pk).count() == 1
+
+
+def test_a_savepoint_in_the_block_writes_rows_at_once_and_its_rollback_drops_only_its_own():
+    with transaction.atomic(), heldrows.holding():
+        _audit("before")
+        try:
+            with transaction.atomic():
+                _audit("inside")
+                assert _audited() == ["inside"]  # written at once: a rollback to the savepoint must drop it
+                raise ValueError("undo the savepoint")
+        except ValueError:
+            pass
+        _audit("after")  # a savepoint was taken in the block: written at once too
+        assert _audited() == ["after"]
+    assert _audited() == ["after", "before"]
+
+
+def test_a_manual_savepoint_stops_holding_as_an_atomic_block_does():
+    with transaction.atomic(), heldrows.holding():
+        savepoint = transaction.savepoint()
+        _audit("refused")
+        transaction.savepoint_rollback(savepoint)
+        _audit("kept")
+        assert _audited() == ["kept"]
+    assert _audited() == ["kept"]
+
+
+def test_an_exception_leaving_the_block_rolls_the_transaction_back_even_if_caught():
+    before = AuditEvent.objects.count()
+    with transaction.atomic():
+        try:
+            with heldrows.holding():
+                _audit("lost?")
+                raise RuntimeError("boom")
+        except RuntimeError:
+            pass
+        assert transaction.get_rollback() is True
+    assert AuditEvent.objects.count() == before
+
+
+def test_outside_a_block_rows_are_written_at_once():
+    with transaction.atomic():
+        _audit("now")
+        assert _audited() == ["now"]
+
+
+def test_a_model_with_save_receivers_is_written_at_once_and_they_run():
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.object_id, created))
+
+    post_save.connect(receiver, sender=AuditEvent, weak=False)
+    try:
+        with transaction.atomic(), heldrows.holding():
+            _audit("signalled")
+            assert (_audited(), seen) == (["signalled"], [("signalled", True)])
+    finally:
+        post_save.disconnect(receiver, sender=AuditEvent)
+
+
+def test_holding_needs_a_transaction():
+    with pytest.raises(RuntimeError, match="needs a transaction"), heldrows.holding():
+        pytest.fail("not reached")
+
+
+@pytest.mark.postgres
+def test_a_held_row_that_fails_is_its_own_error_not_a_taken_key_and_nothing_is_written():
+    existing = _audit("first")
+
+    def effect():
+        clash = AuditEvent(id=existing.pk, occurred_at=existing.occurred_at, action=existing.action,
+                           actor_type="system", object_id="clash")
+        heldrows.insert_later(clash)
+        _audit("second")
+        return 201, {}
+
+    with pytest.raises(IntegrityError) as raised:
+        execute_write(actor=ACTOR, operation="op", key="k2", payload={}, effect=effect)
+    assert raised.value.__cause__.diag.constraint_name == "core_auditevent_pkey"
+    assert _audited() == ["first"]
+    assert IdempotencyRecord.objects.count() == 0
