@@ -10,6 +10,7 @@ current one (`canonical_action`).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db import models
@@ -97,5 +98,7 @@ def audit_build(*, action: str, actor: Actor | None = None, obj: Any = None, obj
         request_id=(ctx.request_id or "")[:140],
         ip_address=ctx.ip,
         user_agent=(ctx.user_agent or "")[:400],
-        details=details or {},
+        # A copy: the row may be written at the end of the transaction (core.heldrows), after the caller's
+        # dict has changed.
+        details=copy.deepcopy(details) if details else {},
     )

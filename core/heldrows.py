@@ -1,10 +1,11 @@
 """Append-only rows (audit events, events) held until the end of their transaction and written there in one
 statement with the transaction's last rows, instead of one round trip each.
 
-`holding()` opens the block, at the top of a transaction (core.idempotency opens it around a keyed write's
-effect and its idempotency record); `insert_later(obj)` inside it holds the row; `Held.write(*last)` writes the
-held rows and the block's own last rows (`rawrows.insert_together`: one statement on PostgreSQL), and whatever
-is still held when the block ends normally is written then. Outside a block, `insert_later` is `rawrows.insert`.
+`holding()` opens the block, directly in the outermost transaction (core.idempotency opens it around a db-mode
+write's effect and its idempotency record; anywhere else it holds nothing); `insert_later(obj)` inside it holds
+the row; `Held.write(*last)` writes the held rows and the block's own last rows (`rawrows.insert_together`: one
+statement on PostgreSQL), and whatever is still held when the block ends normally is written then. Outside a
+block, `insert_later` is `rawrows.insert`.
 
 A row is held only where holding cannot change what the transaction does:
 
@@ -33,10 +34,10 @@ from . import rawrows
 class Held:
     """The rows one `holding()` block holds, in the order they were given."""
 
-    def __init__(self, savepoint_state: int) -> None:
+    def __init__(self, savepoint_state: int, *, top: bool) -> None:
         self.rows: list[models.Model] = []
         self._savepoint_state = savepoint_state
-        self._open = True
+        self._open = top
 
     def takes(self, model: type[models.Model]) -> bool:
         return (self._open and connection.in_atomic_block and connection.savepoint_state == self._savepoint_state
@@ -49,7 +50,13 @@ class Held:
         for row in self.rows:
             groups.setdefault(type(row), []).append(row)
         self.rows = []
-        rawrows.insert_together(*groups.values(), *last)
+        try:
+            rawrows.insert_together(*groups.values(), *last)
+        except BaseException:
+            # Some values fail before a statement is sent (a JSON value that cannot be encoded): the rows are gone
+            # from the block either way, so the transaction must not commit without them.
+            transaction.set_rollback(True)
+            raise
 
 
 _held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
@@ -59,7 +66,9 @@ _held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
 def holding() -> Iterator[Held]:
     if not connection.in_atomic_block:
         raise RuntimeError("holding() needs a transaction: the held rows are written before it commits")
-    held = Held(connection.savepoint_state)
+    # Only directly in the outermost transaction, which the caller owns: inside someone else's (a batch, a test's),
+    # an exception the owner catches would otherwise take the held rows, or the whole transaction, with it.
+    held = Held(connection.savepoint_state, top=len(connection.atomic_blocks) == 1)
     token = _held.set(held)
     try:
         yield held

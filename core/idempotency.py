@@ -44,7 +44,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
@@ -331,8 +331,10 @@ def _execute(actor: Actor, operation: str, key: str | None, payload: Any, effect
             status, body = effect()
             return WriteResult(status, body)
 
+        owned = not connection.in_atomic_block  # inside someone else's transaction nothing is held
+
         def unkeyed() -> Outcome:
-            with heldrows.holding():
+            with heldrows.holding() if owned else nullcontext():
                 status, body = effect()
             return hook(WriteResult(status, body)) if hook is not None else WriteResult(status, body)
 

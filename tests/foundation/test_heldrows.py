@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from core import heldrows
 from core.audit import audit_record
 from core.context import Actor
+from core.errors import BusinessRefusal
 from core.events import emit
 from core.idempotency import WriteResult, execute_write
 from core.models import AuditEvent, Event, IdempotencyRecord
@@ -48,6 +49,7 @@ def test_a_keyed_write_sends_its_audit_events_and_events_with_its_record(make_wa
     def effect():
         _audit("effect")
         emit(WalletsEvent.WALLET_FROZEN, wallet, actor=ACTOR)
+        assert not AuditEvent.objects.filter(object_id="effect").exists()  # held, on both databases
         return 201, {"ok": True}
 
     audits, events = AuditEvent.objects.count(), Event.objects.count()
@@ -57,8 +59,9 @@ def test_a_keyed_write_sends_its_audit_events_and_events_with_its_record(make_wa
     writes = [written(q["sql"]) for q in queries.captured_queries if written(q["sql"])]
     if connection.vendor == "postgresql":
         # One statement: the held rows (by model, in the order first held) and then the record.
-        assert [name for name in names(queries) if name != "SELECT wallets_wallet"] == [
-            "BEGIN", lock_read(), "WITH core_auditevent", "COMMIT"]  # (the event renders the wallet's balance)
+        # (Reads left out: the event renders the wallet's balance; the effect's own check above.)
+        assert [name for name in names(queries) if not name.startswith("SELECT ")] == [
+            "BEGIN", lock_read(), "WITH core_auditevent", "COMMIT"]
         assert writes == [["core_auditevent", "core_event", "core_idempotencyrecord"]]
     else:
         assert writes == [["core_auditevent"], ["core_event"], ["core_idempotencyrecord"]]
@@ -148,3 +151,73 @@ def test_a_held_row_that_fails_is_its_own_error_not_a_taken_key_and_nothing_is_w
     assert raised.value.__cause__.diag.constraint_name == "core_auditevent_pkey"
     assert _audited() == ["first"]
     assert IdempotencyRecord.objects.count() == 0
+
+
+def test_an_unkeyed_write_holds_its_rows_too():
+    def effect():
+        _audit("unkeyed")
+        assert not AuditEvent.objects.filter(object_id="unkeyed").exists()
+        return 200, {}
+
+    assert execute_write(actor=ACTOR, operation="op", key=None, payload={}, effect=effect) == WriteResult(200, {})
+    assert _audited() == ["unkeyed"]
+
+
+def test_inside_someone_elses_transaction_nothing_is_held_and_a_caught_refusal_leaves_it_usable():
+    def refused():
+        _audit("refused")
+        assert _audited() == ["before", "refused"]  # written at once: the owner decides what commits
+        raise BusinessRefusal("No.", code="test_refused")
+
+    with transaction.atomic():
+        _audit("before")
+        with pytest.raises(BusinessRefusal):
+            execute_write(actor=ACTOR, operation="op", key=None, payload={}, effect=refused)
+        assert transaction.get_rollback() is False
+        _audit("after")
+    assert _audited() == ["after", "before", "refused"]
+
+
+def test_an_exception_with_nothing_held_leaves_the_transaction_usable():
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), heldrows.holding():
+            raise RuntimeError("nothing held")
+        assert transaction.get_rollback() is False
+        _audit("still")
+    assert _audited() == ["still"]
+
+
+def test_a_held_row_whose_value_cannot_be_written_rolls_the_transaction_back():
+    with transaction.atomic():
+        try:
+            with heldrows.holding():
+                audit_record(action=WalletsAction.WALLET_CREATED, actor=ACTOR, object_id="bad",
+                             details={"not json": object()})
+        except TypeError:
+            pass
+        assert transaction.get_rollback() is True
+    assert _audited() == []
+
+
+def test_audit_details_are_copied_when_recorded():
+    details = {"providers": ["a"]}
+    with transaction.atomic(), heldrows.holding():
+        audit_record(action=WalletsAction.WALLET_CREATED, actor=ACTOR, object_id="copied", details=details)
+        details["providers"].append("b")  # after the call, before the held row is written
+    assert AuditEvent.objects.get(object_id="copied").details == {"providers": ["a"]}
+
+
+@pytest.mark.postgres
+def test_a_record_committed_meanwhile_is_replayed_when_held_rows_go_with_the_record():
+    # The race of tests/foundation/test_idempotency_statements.py with held rows: the combined statement fails on
+    # the key's constraint, which is the key taken, answered as a replay; the effect's audit event is rolled back.
+    from tests.foundation.test_idempotency_statements import PAYLOAD, _record_from_elsewhere
+
+    def effect():
+        _audit("mine")
+        _record_from_elsewhere("race", {"from": "other"})
+        return 201, {"from": "me"}
+
+    result = execute_write(actor=Actor.system("tests"), operation="op", key="race", payload=PAYLOAD, effect=effect)
+    assert result == WriteResult(201, {"from": "other"}, replayed=True)
+    assert _audited() == []
