@@ -1,11 +1,12 @@
 """Append-only rows (audit events, events) held until the end of their transaction and written there in one
 statement with the transaction's last rows, instead of one round trip each.
 
-`holding()` opens the block, directly in the outermost transaction (core.idempotency opens it around a db-mode
-write's effect and its idempotency record; anywhere else it holds nothing); `insert_later(obj)` inside it holds
-the row; `Held.write(*last)` writes the held rows and the block's own last rows (`rawrows.insert_together`: one
-statement on PostgreSQL), and whatever is still held when the block ends normally is written then. Outside a
-block, `insert_later` is `rawrows.insert`.
+`holding()` opens the block, directly in an outermost transaction its caller owns (core.idempotency opens it
+around a db-mode write's effect and its idempotency record, and not inside someone else's transaction, where an
+exception the owner catches would take the held rows, or the whole transaction, with it); `insert_later(obj)`
+inside it holds the row; `Held.write(*last)` writes the held rows and the block's own last rows
+(`rawrows.insert_together`: one statement on PostgreSQL), and whatever is still held when the block ends normally
+is written then. Outside a block, `insert_later` is `rawrows.insert`.
 
 A row is held only where holding cannot change what the transaction does:
 
@@ -34,13 +35,13 @@ from . import rawrows
 class Held:
     """The rows one `holding()` block holds, in the order they were given."""
 
-    def __init__(self, savepoint_state: int, *, top: bool) -> None:
+    def __init__(self, savepoint_state: int) -> None:
         self.rows: list[models.Model] = []
         self._savepoint_state = savepoint_state
-        self._open = top
+        self._open = True
 
     def takes(self, model: type[models.Model]) -> bool:
-        return (self._open and connection.in_atomic_block and connection.savepoint_state == self._savepoint_state
+        return (self._open and connection.savepoint_state == self._savepoint_state
                 and not rawrows.saves_itself(model))
 
     def write(self, *last: Sequence[models.Model]) -> None:
@@ -66,9 +67,7 @@ _held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
 def holding() -> Iterator[Held]:
     if not connection.in_atomic_block:
         raise RuntimeError("holding() needs a transaction: the held rows are written before it commits")
-    # Only directly in the outermost transaction, which the caller owns: inside someone else's (a batch, a test's),
-    # an exception the owner catches would otherwise take the held rows, or the whole transaction, with it.
-    held = Held(connection.savepoint_state, top=len(connection.atomic_blocks) == 1)
+    held = Held(connection.savepoint_state)
     token = _held.set(held)
     try:
         yield held

@@ -269,18 +269,17 @@ def _insert(write: _Write, now: dt.datetime, status: int, body: Any, held: heldr
     IntegrityError naming that is the key recorded meanwhile; any other is the held rows' and is raised."""
     record = IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
                                               response_status=status, response_body=body))
-    together = (held is not None and bool(held.rows) and connection.vendor == "postgresql"
-                and not rawrows.saves_itself(IdempotencyRecord))
-    if held is not None and not together:
+    if held is not None and not (held.rows and connection.vendor == "postgresql"
+                                 and not rawrows.saves_itself(IdempotencyRecord)):
         held.write()  # on their own first (or none): their errors are theirs
+        held = None
     try:
-        if together:
-            assert held is not None
+        if held is not None:
             held.write([record])
         else:
             rawrows.insert(record)
     except IntegrityError as exc:
-        if together and _constraint(exc) != _KEY_CONSTRAINT:
+        if held is not None and _constraint(exc) != _KEY_CONSTRAINT:
             raise
         raise _KeyTaken() from exc
 

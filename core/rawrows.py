@@ -199,15 +199,8 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
     for group in groups:
         if any(type(obj) is not type(group[0]) for obj in group):
             raise TypeError("insert_together writes rows of one model per group")
-    # Whether every group has a kept statement that returns no keys is known before any row is prepared: a group
-    # whose keys the database makes must be written before a later group's rows can refer to them.
-    built = [_insert_built(group) for group in groups] if len(groups) > 1 and connection.vendor == "postgresql" else []
-    # The last group's keys come back from the statement's own RETURNING; a WITH clause's would not.
-    prepared = ([_prepared(group, statement) for group, statement in zip(groups, built, strict=True)]
-                if built and all(statement is not None for statement in built)
-                and not any(statement[2] for statement in built[:-1] if statement is not None) else [])
-    ready = [item for item in prepared if item is not None]
-    if not prepared or len(ready) < len(prepared) or sum(len(params) for _, params, _ in ready) > _MAX_PARAMS:
+    ready = _combinable(groups)
+    if ready is None:
         for group in groups:
             insert_many(group)
         return
@@ -219,6 +212,23 @@ def insert_together(*groups: Sequence[models.Model]) -> None:
             _take_keys(cur, groups[-1])
     for group in groups:
         _written(group)
+
+
+def _combinable(groups: Sequence[Sequence[models.Model]]) -> list[tuple[str, list[Any], bool]] | None:
+    """Each group's kept INSERT with its parameters, where the groups can go as one statement (PostgreSQL, two
+    groups or more); None where they cannot, with nothing prepared if the statements already say so."""
+    if len(groups) < 2 or connection.vendor != "postgresql":
+        return None
+    built = [_insert_built(group) for group in groups]
+    # A group whose keys the database makes must be written before a later group's rows can refer to them; the last
+    # group's come back from the statement's own RETURNING.
+    if any(statement is None for statement in built) or any(s is not None and s[2] for s in built[:-1]):
+        return None
+    prepared = [_prepared(group, statement) for group, statement in zip(groups, built, strict=True)]
+    ready = [item for item in prepared if item is not None]
+    if len(ready) < len(prepared) or sum(len(params) for _, params, _ in ready) > _MAX_PARAMS:
+        return None
+    return ready
 
 
 def _write(objs: Sequence[models.Model]) -> bool:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.mcp.conftest import McpClient
-from tests.statements import commits, names
+from tests.statements import commits, names, written
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,6 +65,13 @@ def test_a_rest_transfer_is_one_transaction_of_eight_statements_with_its_event(a
     sent = names(queries)
     assert len(commits(queries)) == 1
     assert sent == TRANSFER[connection.vendor]
+    # Every row the transfer adds, and in which statement (the ledger's and the held ones combined on PostgreSQL).
+    writes = [written(q["sql"]) for q in queries.captured_queries if written(q["sql"])]
+    assert writes == ([["wallets_journalentry", "wallets_posting", "wallets_ledgeraccount"],
+                       ["core_auditevent", "core_event", "core_idempotencyrecord"]]
+                      if connection.vendor == "postgresql" else
+                      [["wallets_journalentry"], ["wallets_posting"], ["wallets_ledgeraccount"], ["core_auditevent"],
+                       ["core_event"], ["core_idempotencyrecord"]])
     assert len(TRANSFER["postgresql"]) <= 9  # 8 (issue 12) + the event row (issue 13)
     assert not any(name.split(" ")[-1] in ("accounts_apikey", "auth_permission", "mcp_gateway_approvalthreshold",
                                            "mcp_gateway_approvalrequest") for name in sent)
