@@ -1,4 +1,4 @@
-# The back-office image: web (gunicorn: HTTP through WSGI, the shape in config/gunicorn.conf.py), ws (Daphne:
+# The back-office image: web (granian: HTTP through WSGI, in the shape of config/serve.py), ws (Daphne:
 # the WebSockets, `python -m config.daphne -b 0.0.0.0 -p 8001 config.asgi:application`), the Celery worker,
 # beat and the outbox relay all run from it.
 FROM python:3.11-slim
@@ -23,4 +23,4 @@ RUN SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0123456789 \
 USER app
 EXPOSE 8000 8001
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application", "-b", "0.0.0.0:8000"]
+CMD ["python", "-m", "config.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -48,8 +48,8 @@ static: install ## Collect the static files (hashed, compressed) that the web se
 run: install ## Install, migrate, seed demo data, print the login, start web + worker + beat
 	PORT=$(PORT) ./scripts/run.sh
 
-serve: install ## The web server alone on 127.0.0.1:$(PORT) (gunicorn, for load tests)
-	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application -b 127.0.0.1:$(PORT)
+serve: install ## The web server alone on 127.0.0.1:$(PORT) (granian, WSGI: the production server)
+	$(PY) -m config.serve --host 127.0.0.1 --port $(PORT)
 
 lint: install ## ruff, import layering, types (mypy), migrations in sync
 	$(VENV)/bin/ruff check .

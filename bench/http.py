@@ -11,7 +11,7 @@ process; the server runs in its own processes. The client's own lateness (schedu
 its CPU share are reported, so a saturated client is visible.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_http_bench \\
-        .venv/bin/python bench/http.py --server gunicorn-threads --scenario transfers \\
+        .venv/bin/python bench/http.py --server granian --scenario transfers \\
         --scenario mcp-create-payment --rates 50,100,200,400 --seconds 10
 
 `readyz` (GET /readyz: one `SELECT 1` and a cache ping) runs first at the same rates as the
@@ -48,12 +48,12 @@ ROOT = _BENCH.parent
 START_BALANCE = 10**12  # minor units: no bench transfer is refused for funds
 SCENARIOS = ("readyz", "transfers", "transfers-one-wallet", "payments", "mcp-create-payment")
 SERVERS = {
-    # `make serve`: gthread workers.
-    "gunicorn-threads": {"workers": 2, "threads": 4},
-    # One request per process: sync workers (gunicorn's sync worker when --threads 1).
-    "gunicorn-procs": {"workers": 4, "threads": 1},
-    # Granian's Rust HTTP front with the WSGI app on blocking threads.
+    # `make serve` (config/serve.py): granian's Rust HTTP front, the WSGI app on blocking threads.
     "granian": {"workers": 2, "threads": 4},
+    # The comparison: gunicorn's gthread workers...
+    "gunicorn-threads": {"workers": 2, "threads": 4},
+    # ... and one request per process (gunicorn's sync worker when --threads 1).
+    "gunicorn-procs": {"workers": 4, "threads": 1},
 }
 MCP_PROTOCOL = "2025-11-25"
 
@@ -117,15 +117,20 @@ def _free_port() -> int:
 
 
 def _server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
-    venv_bin = Path(sys.executable).parent
-    if server.startswith("gunicorn"):
-        return [str(venv_bin / "gunicorn"), "-c", "config/gunicorn.conf.py", "config.wsgi:application",
-                "-b", f"127.0.0.1:{port}", "-w", str(workers), "--threads", str(threads)]
-    granian = venv_bin / "granian"
-    if not granian.exists():
-        raise SystemExit(f"granian is not installed in {venv_bin}: pip install granian")
-    return [str(granian), "--interface", "wsgi", "config.wsgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws"]
+    if server == "granian":
+        return [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--threads", str(threads)]
+    # The comparison: gunicorn with its own access log on stdout, as `make serve` ran it until granian won.
+    return [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
+            "-w", str(workers), "--threads", str(threads), "--access-logfile", "-"]
+
+
+def _server_env(server: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if server != "granian":
+        # What config.serve does for granian's workers: one prometheus-client directory for all of them.
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-http-prometheus-")
+    return env
 
 
 class Server:
@@ -506,7 +511,7 @@ async def _run_all(args, port: int, seed: dict, meter: CpuMeter) -> tuple[dict, 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=sorted(SERVERS), default="gunicorn-threads")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="granian")
     parser.add_argument("--workers", type=int, help="server processes (default by --server)")
     parser.add_argument("--threads", type=int, help="threads per process (default by --server)")
     parser.add_argument("--scenario", action="append", choices=SCENARIOS, dest="scenarios",
@@ -551,7 +556,7 @@ def main(argv=None) -> int:
 
     port = _free_port()
     command = _server_command(args.server, port, workers, threads)
-    server = Server(command, dict(os.environ), port)
+    server = Server(command, _server_env(args.server), port)
     load0 = os.getloadavg()
     server.start()
     try:
@@ -579,7 +584,8 @@ def main(argv=None) -> int:
              "payments_succeeded": paid, "payments_ok": ok_payments,
              "counts_match": ok_transfers <= entries <= ok_transfers + slack_t and ok_payments <= paid <= ok_payments
              + slack_p}
-    meta = {"server": args.server, "command": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(command)),
+    meta = {"server": args.server, "command": " ".join(command).replace(sys.executable, "python")
+            .replace(f"{Path(sys.executable).parent}/", ""),
             "workers": workers, "threads": threads, "seconds": args.seconds, "connections": args.connections,
             "conn_max_age": os.environ.get("CONN_MAX_AGE", "60 (default)"),
             "db_options": args.db_options or None, "redis": bool(os.environ.get("REDIS_URL")),

@@ -1,5 +1,5 @@
 """Structured logs: one JSON object per line, with the request id and actor when known, and no card
-numbers (`PanMaskingFilter` on every handler that writes: Django's, the tests', gunicorn's)."""
+numbers (`PanMaskingFilter` on every handler that writes: Django's, the tests', the web server's)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _masked(value: Any) -> Any:
 class PanMaskingFilter(logging.Filter):
     """Card numbers in a record's message, arguments, extra fields, traceback or stack become
     `[PAN ****1234]` before any formatter sees it (a URL with a card number in it is logged when it is
-    refused: by django.request, gunicorn's access log, ...)."""
+    refused: by django.request, the web server's access log, ...)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -1,7 +1,7 @@
 """`/metrics` in the Prometheus text format (prometheus-client).
 
 Request series (`http_*`, `mcp_*`, `errors_total`) are counted in each process by `monitoring.recorder`;
-under gunicorn, with `PROMETHEUS_MULTIPROC_DIR` set (config/gunicorn.conf.py), every worker writes them to
+under the web server, with `PROMETHEUS_MULTIPROC_DIR` set (config/serve.py), every worker writes them to
 that directory and a scrape of any worker reads them all (prometheus-client's multiprocess mode).
 Business series are read from the database at most once a minute (Django's cache, shared by every process
 with Redis) and system series from the OS at scrape time. Upper layers add business series with

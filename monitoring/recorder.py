@@ -18,7 +18,6 @@ already wrote adds to its row (counts add, histograms add bucket by bucket).
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import logging
 import math
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from core import clock
+from core.exits import at_exit
 
 from . import latency, prometheus
 
@@ -196,7 +196,7 @@ def _ensure_writer() -> None:
         _writer = threading.Thread(target=_write_loop, name="monitoring-metrics-writer", daemon=True)
         _writer_pid = pid
         _writer.start()
-        atexit.register(_flush_at_exit)
+        at_exit(_flush_at_exit)
 
 
 def start_background_writer() -> None:

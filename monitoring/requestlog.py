@@ -17,7 +17,6 @@ tokens, our API keys and webhook signing secrets). Keys ending in `_id`/`_ids` a
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import json
 import logging
@@ -36,6 +35,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from core import clock, jsonparse
 from core.context import Actor, current_request_id, get_context
 from core.errors import DomainError
+from core.exits import at_exit
 from core.ids import get_by_public_id
 from core.pagination import Page, paginate
 
@@ -240,7 +240,7 @@ def flush() -> int:
     return _writer.flush()
 
 
-atexit.register(flush)
+at_exit(flush)
 
 
 def enabled() -> bool:

@@ -216,7 +216,7 @@ def test_pages_point_to_the_feed_only_when_served_over_asgi_or_told_to(staff_cli
     for path in ("/admin/", "/admin/dashboards/wallets/"):
         html = client.get(path).content.decode()
         assert "data-dashboard=" in html and "data-live-url" not in html
-    # docker-compose: gunicorn serves the pages, a proxy routes /ws/ to the ws service (Daphne).
+    # docker-compose: granian serves the pages, a proxy routes /ws/ to the ws service (Daphne).
     settings.DASHBOARD_LIVE_WEBSOCKET = True
     assert 'data-live-url="/ws/dashboard/"' in client.get("/admin/dashboards/wallets/").content.decode()
     settings.DASHBOARD_LIVE_WEBSOCKET = False

@@ -28,8 +28,8 @@ def test_compose_services():
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert "django_celery_beat.schedulers:DatabaseScheduler" in services["beat"]["command"]
     assert services["web"]["ports"] == ["8000:8000"]
-    # HTTP through gunicorn's measured shape, WebSockets through Daphne beside it (issue 12).
-    assert "gunicorn -c config/gunicorn.conf.py config.wsgi:application" in " ".join(services["web"]["command"])
+    # HTTP through the measured server and shape (config/serve.py), WebSockets through Daphne beside it (issue 12).
+    assert "exec python -m config.serve --host 0.0.0.0 --port 8000" in " ".join(services["web"]["command"])
     assert services["ws"]["command"][:3] == ["python", "-m", "config.daphne"]
     assert "config.asgi:application" in services["ws"]["command"] and services["ws"]["ports"] == ["8001:8001"]
     assert services["relay"]["command"] == ["python", "manage.py", "outbox_relay"]
@@ -52,7 +52,7 @@ def test_dockerfile_installs_the_pins_and_runs_the_wsgi_app_with_the_asgi_app_be
     assert re.search(r"^FROM python:3\.11", text, re.M)
     assert "pip install -r requirements.txt -c constraints.txt" in text
     assert "collectstatic" in text
-    assert 'CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"' in text
+    assert 'CMD ["python", "-m", "config.serve", "--host", "0.0.0.0", "--port", "8000"]' in text
     assert "config.asgi:application" in text  # the ws service's command, named in the image's notes
     assert (ROOT / "config" / "asgi.py").exists()
     # Every file the image copies before installing exists.

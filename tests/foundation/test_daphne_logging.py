@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.foundation.test_gunicorn_logging import _free_port, _status, _wait_for, _wait_for_lines
 from tests.foundation.test_log_masking import PAN, assert_no_card_number
+from tests.foundation.test_serve_logging import _free_port, _status, _wait_for, _wait_for_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,17 +23,20 @@ def _procfile_web_command(port: int) -> list[str]:
     return shlex.split(line)
 
 
-def test_every_daphne_start_goes_through_the_logging_wrapper_and_every_gunicorn_through_its_config():
+def test_every_daphne_start_goes_through_the_logging_wrapper_and_every_wsgi_server_through_config_serve():
     assert _procfile_web_command(8000)[1:3] == ["-m", "config.daphne"]
     services = yaml.safe_load(ROOT.joinpath("docker-compose.yml").read_text())["services"]
     assert services["ws"]["command"][:3] == ["python", "-m", "config.daphne"]
     commands = [" ".join(svc["command"]) for svc in services.values() if "command" in svc]
     dockerfile = ROOT.joinpath("Dockerfile").read_text()
-    # Daphne only through config.daphne (its access log masked), gunicorn only with config/gunicorn.conf.py.
+    # Daphne only through config.daphne, granian only through config.serve (their access logs masked); no
+    # other WSGI server.
     for text in [*commands, dockerfile]:
         assert "daphne " not in text.replace("config.daphne ", ""), text
-        assert text.count("gunicorn ") == text.count("gunicorn -c config/gunicorn.conf.py"), text
-    assert 'CMD ["gunicorn", "-c", "config/gunicorn.conf.py"' in dockerfile
+    instructions = [line for line in dockerfile.splitlines() if line.startswith(("RUN", "CMD", "ENTRYPOINT"))]
+    for text in [*commands, *instructions]:
+        assert not any(server in text for server in ("granian", "gunicorn", "uwsgi", "uvicorn")), text
+    assert 'CMD ["python", "-m", "config.serve"' in dockerfile
 
 
 def test_daphne_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_path):

@@ -26,7 +26,7 @@ def test_every_way_of_starting_a_server_collects_the_static_files_first():
     serve = subprocess.run(["make", "-n", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
                            check=True).stdout.splitlines()
     assert "manage.py collectstatic --noinput" in serve[-2]
-    assert serve[-1].startswith(".venv/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application"), serve[-1]
+    assert serve[-1].startswith(".venv/bin/python -m config.serve --host 127.0.0.1 --port "), serve[-1]
     run = (ROOT / "scripts" / "run.sh").read_text()
     assert run.index("manage.py collectstatic --noinput") < run.index("honcho start -f Procfile")
     docker = (ROOT / "Dockerfile").read_text()

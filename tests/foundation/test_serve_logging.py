@@ -1,4 +1,5 @@
-"""`make serve`'s gunicorn writes its access log through our logging: no card number in any line."""
+"""`make serve`'s web server (granian, started by config/serve.py) writes its access log through our logging:
+no card number in any line."""
 
 import os
 import shlex
@@ -17,11 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _serve_command(port: int) -> list[str]:
-    """The gunicorn command line of `make serve`, as the Makefile writes it."""
+    """The server's command line in `make serve`, as the Makefile writes it."""
     recipe = ROOT.joinpath("Makefile").read_text().split("\nserve:", 1)[1]
-    line = next(line for line in recipe.splitlines() if "$(VENV)/bin/gunicorn " in line)
-    line = line[line.index("$(VENV)/bin/gunicorn "):].split("&&")[0].split(";")[0].strip()
-    line = line.replace("$(VENV)", str(Path(sys.executable).parent.parent)).replace("$(PORT)", str(port))
+    line = next(line for line in recipe.splitlines() if "$(PY) -m config.serve " in line)
+    line = line[line.index("$(PY) "):].split("&&")[0].split(";")[0].strip()
+    line = line.replace("$(PY)", sys.executable).replace("$(PORT)", str(port))
     return shlex.split(line)
 
 
@@ -34,12 +35,12 @@ def _free_port() -> int:
 def _wait_for(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited early"
+        assert process.poll() is None, "the server exited early"
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise AssertionError("gunicorn did not start listening")
+    raise AssertionError("the server did not start listening")
 
 
 def _wait_for_lines(log: Path, marker: str, count: int, seconds: float = 15) -> None:
@@ -61,12 +62,12 @@ def _status(url: str, method: str = "GET") -> int:
 def test_make_serve_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_path):
     port = _free_port()
     command = _serve_command(port)
-    assert command[1:3] == ["-c", "config/gunicorn.conf.py"]
+    assert command[1:3] == ["-m", "config.serve"]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     # No credentials: each request is refused (401/404) before anything reads the database.
     env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-               XDG_RUNTIME_DIR=str(tmp_path))  # gunicorn's control socket, away from another gunicorn's
-    log = tmp_path / "gunicorn.log"
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    log = tmp_path / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -81,13 +82,13 @@ def test_make_serve_access_log_masks_card_numbers_in_paths_and_query_strings(tmp
                 _status(f"{base}/mcp/{PAN}", method="POST"),
             ]
             # A worker writes its access line after answering: on a busy machine it may not be there yet.
-            _wait_for_lines(log, '"logger": "gunicorn.access"', 5)
+            _wait_for_lines(log, '"logger": "granian.access"', 5)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
     assert statuses == [401, 401, 401, 401, 404]
     written = log.read_text()
-    access = [line for line in written.splitlines() if '"logger": "gunicorn.access"' in line]
+    access = [line for line in written.splitlines() if '"logger": "granian.access"' in line]
     assert len(access) == 5, written
     assert_no_card_number(written)
     # Two workers write the lines after answering, so their order in the file may differ from the requests'.

@@ -1,0 +1,141 @@
+"""The production web server: granian in WSGI mode, in the shape measured best on 2 cores.
+
+`make serve`, the Dockerfile and docker-compose all start it as `python -m config.serve --host H --port P`;
+docs/PERFORMANCE.md ("HTTP doors") has the gunicorn/granian rounds that chose it. WebSockets (`/ws/`) stay
+with Daphne beside it (`config.daphne`).
+
+Run here rather than from granian's command line, because three things must happen around granian:
+- its access and error logs go through our logging (JSON lines, `core.logging.PanMaskingFilter`): an
+  access line carries the request's path and query string, where a refused card number would otherwise
+  be written as it came;
+- prometheus-client's multiprocess directory is set, and emptied, before any worker imports the
+  application, so a scrape of any worker reads every worker's request series;
+- the WSGI environ does not carry the process environment: granian copies `os.environ` into every
+  request's environ, which would put `SECRET_KEY`, the field-encryption keys and the database password in
+  every `request.META` (and so in Django's debug page, or any log of a request's META).
+
+A worker's last request metrics are written as it exits by `monitoring.recorder` itself (a
+multiprocessing finaliser: granian's workers are forked `multiprocessing` processes, which skip `atexit`).
+There is no live gauge (a dead worker's counters and histograms stay meaningful), so nothing needs marking
+when a worker dies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from typing import Any
+
+_HANDLER = {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context", "mask_pans"]}
+
+# Only dotted names: dictConfig imports them in granian's main process too, which has not set Django up.
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "context": {"()": "core.logging.RequestContextFilter"},
+        "mask_pans": {"()": "core.logging.PanMaskingFilter"},
+        "query_mark": {"()": "config.serve.QueryMarkFilter"},
+    },
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {**_HANDLER, "stream": "ext://sys.stdout"},
+        "error_console": {**_HANDLER, "stream": "ext://sys.stderr"},
+        # On the handler, not the logger: dictConfig runs again in each forked worker, and adds a logger's
+        # filters to those the worker inherited, where handlers are made anew.
+        "access_console": {**_HANDLER, "filters": ["query_mark", "context", "mask_pans"], "stream": "ext://sys.stdout"},
+    },
+    "root": {"level": "INFO", "handlers": ["console"]},
+    "loggers": {
+        "granian.access": {"level": "INFO", "handlers": ["access_console"], "propagate": False},
+        "_granian": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+    },
+}
+
+# The request line as gunicorn wrote it, query string included (masked like the rest of the line).
+ACCESS_FORMAT = '%(addr)s "%(method)s %(path)s%(query_string)s %(protocol)s" %(status)d %(dt_ms).1fms'
+
+# Request variables a WSGI server sets itself; everything else granian copied from os.environ is dropped.
+_CGI = frozenset({"GATEWAY_INTERFACE", "SCRIPT_NAME", "SERVER_SOFTWARE", "SERVER_NAME", "SERVER_PORT",
+                  "SERVER_PROTOCOL", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
+                  "CONTENT_LENGTH", "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "HTTPS"})
+
+class QueryMarkFilter(logging.Filter):
+    """Granian gives an access line the query string without its `?`: put it back where there is one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        query = record.args.get("query_string") if isinstance(record.args, dict) else None
+        if query:
+            record.args = {**record.args, "query_string": "?" + query}
+        return True
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def without_process_environment(app: WSGIApp, process_keys: Iterable[str]) -> WSGIApp:
+    """`app` behind a filter that drops from each environ the keys that came from the process environment."""
+    drop = tuple(key for key in process_keys if key not in _CGI and not key.startswith(("HTTP_", "wsgi.")))
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        for key in drop:
+            environ.pop(key, None)
+        return app(environ, start_response)
+
+    return application
+
+
+def load_application() -> WSGIApp:
+    """Granian's target, called in each worker after it started."""
+    from config.wsgi import application
+
+    return without_process_environment(application, os.environ)
+
+
+def prepare_metrics_directory() -> str:
+    directory = os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bo-prometheus-{os.getpid()}"))
+    # Series of an earlier server's workers would be added to this one's.
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m config.serve", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+                        help="processes (WEB_CONCURRENCY, default 2)")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")),
+                        help="threads running the application in each process (WEB_THREADS, default 4)")
+    parser.add_argument("--no-access-log", action="store_true", help="no line per request")
+    args = parser.parse_args(argv)
+    prepare_metrics_directory()
+
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(
+        "config.serve:load_application",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.WSGI,
+        factory=True,
+        workers=args.workers,
+        blocking_threads=args.threads,
+        websockets=False,
+        log_dictconfig=LOGGING,
+        log_access=not args.no_access_log,
+        log_access_format=ACCESS_FORMAT,
+        # As gunicorn's arbiter did: a worker that dies is replaced; one that will not stop is killed.
+        respawn_failed_workers=True,
+        workers_kill_timeout=30,
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The production web server (config/serve.py, granian in WSGI mode): what it must do around granian.
+
+Its access log is tested in test_serve_logging.py, its static files in test_serve.py.
+"""
+
+import datetime as dt
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config import serve
+from tests.foundation.test_serve_logging import _free_port, _status, _wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_request_environ_carries_none_of_the_process_environment():
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return [b""]
+
+    process = {"SECRET_KEY": "s", "DATABASE_URL": "postgres://u:p@h/d", "FIELD_ENCRYPTION_KEYS": "k",
+               "PATH": "/usr/bin", "SERVER_NAME": "from-the-shell", "HTTP_PROXY": "from-the-shell"}
+    wrapped = serve.without_process_environment(app, process)
+    # What granian hands the application: the process environment, then the request's own variables.
+    environ = {**process, "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "QUERY_STRING": "", "SERVER_NAME": "h",
+               "HTTP_HOST": "h", "HTTP_PROXY": "x", "wsgi.url_scheme": "http"}
+    assert wrapped(environ, None) == [b""]
+    assert sorted(seen) == ["HTTP_HOST", "HTTP_PROXY", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD", "SERVER_NAME",
+                            "wsgi.url_scheme"]
+    assert (seen["SERVER_NAME"], seen["HTTP_PROXY"]) == ("h", "x")
+
+
+def test_the_metrics_directory_is_emptied_before_the_workers_start(tmp_path, monkeypatch):
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    (directory / "counter_123.db").write_bytes(b"an earlier server's series")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    assert serve.prepare_metrics_directory() == str(directory)
+    assert list(directory.iterdir()) == []
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    made = serve.prepare_metrics_directory()
+    assert made == str(tmp_path / f"bo-prometheus-{os.getpid()}") == os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    assert Path(made).is_dir()
+
+
+def _append_line(path: str) -> None:
+    with open(path, "a") as out:
+        out.write(f"{os.getpid()}\n")
+
+
+def _register_and_return(path: str) -> None:
+    from core.exits import at_exit
+
+    at_exit(lambda: _append_line(path))
+
+
+def test_at_exit_runs_once_in_a_forked_multiprocessing_child_and_in_a_plain_process(tmp_path):
+    # A forked multiprocessing child (a granian worker) leaves by os._exit: atexit alone never ran there.
+    forked = tmp_path / "forked"
+    child = multiprocessing.get_context("fork").Process(target=_register_and_return, args=(str(forked),))
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert forked.read_text() == f"{child.pid}\n"
+
+    plain = tmp_path / "plain"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from core.exits import at_exit; "
+            "at_exit(lambda: open(sys.argv[2], 'a').write('ran\\n'))")
+    subprocess.run([sys.executable, "-c", code, str(ROOT), str(plain)], check=True, timeout=60)
+    assert plain.read_text() == "ran\n"
+
+
+def _rest_minutes(database: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT name, SUM(count) FROM monitoring_requestmetricminute WHERE kind = 'rest' "
+                          "GROUP BY name ORDER BY name").fetchall()
+
+
+def test_a_worker_writes_its_last_minute_of_request_metrics_as_the_server_stops(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "MONITORING_METRICS_FLUSH")}
+    # The settings `make serve` runs with: metrics written by each worker's background writer.
+    env.update(DATABASE_URL=f"sqlite:///{database}", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True,
+                   timeout=300, capture_output=True)
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_for(port, process)
+            # Far enough from a minute's end that the writer's own timer cannot write the minute first.
+            if dt.datetime.now().second >= 45:
+                time.sleep(61 - dt.datetime.now().second)
+            statuses = [_status(f"http://127.0.0.1:{port}/api/v1/payments") for _ in range(6)]
+            assert _rest_minutes(database) == []
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+    assert statuses == [401] * 6
+    assert _rest_minutes(database) == [("GET /api/v1/payments", 6)], log.read_text()
