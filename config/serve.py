@@ -26,7 +26,7 @@ import argparse
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 _HANDLER = {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context", "mask_pans"]}
@@ -58,10 +58,16 @@ LOGGING: dict[str, Any] = {
 # The request line as gunicorn wrote it, query string included (masked like the rest of the line).
 ACCESS_FORMAT = '%(addr)s "%(method)s %(path)s%(query_string)s %(protocol)s" %(status)d %(dt_ms).1fms'
 
-# Request variables a WSGI server sets itself; everything else granian copied from os.environ is dropped.
 _CGI = frozenset({"GATEWAY_INTERFACE", "SCRIPT_NAME", "SERVER_SOFTWARE", "SERVER_NAME", "SERVER_PORT",
                   "SERVER_PROTOCOL", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
                   "CONTENT_LENGTH", "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "HTTPS"})
+
+
+def _request_may_set(key: str) -> bool:
+    """A header or a CGI variable: granian's per-request value replaces the process's, but where the request
+    has none (no `Proxy:` header, say) the process's would stay."""
+    return key in _CGI or key.startswith(("HTTP_", "wsgi."))
+
 
 class QueryMarkFilter(logging.Filter):
     """Granian gives an access line the query string without its `?`: put it back where there is one."""
@@ -76,13 +82,18 @@ class QueryMarkFilter(logging.Filter):
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def without_process_environment(app: WSGIApp, process_keys: Iterable[str]) -> WSGIApp:
-    """`app` behind a filter that drops from each environ the keys that came from the process environment."""
-    drop = tuple(key for key in process_keys if key not in _CGI and not key.startswith(("HTTP_", "wsgi.")))
+def without_process_environment(app: WSGIApp, process: Mapping[str, str]) -> WSGIApp:
+    """`app` behind a filter that drops from each environ what came from the process environment `process`: every
+    key a request cannot set, and a key it can set where the value is still the process's."""
+    always = tuple(key for key in process if not _request_may_set(key))
+    unless_set = tuple((key, value) for key, value in process.items() if _request_may_set(key))
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        for key in drop:
+        for key in always:
             environ.pop(key, None)
+        for key, value in unless_set:
+            if environ.get(key) == value:
+                del environ[key]
         return app(environ, start_response)
 
     return application
@@ -92,7 +103,7 @@ def load_application() -> WSGIApp:
     """Granian's target, called in each worker after it started."""
     from config.wsgi import application
 
-    return without_process_environment(application, os.environ)
+    return without_process_environment(application, dict(os.environ))
 
 
 def prepare_metrics_directory() -> str:
@@ -134,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
         # As gunicorn's arbiter did: a worker that dies is replaced; one that will not stop is killed.
         respawn_failed_workers=True,
         workers_kill_timeout=30,
+        # Granian retires a blocking thread idle this long, and its persistent database connection with it; the
+        # longest it allows, so that a quiet minute does not cost every thread a new connection.
+        blocking_threads_idle_timeout=600,
     ).serve()
 
 

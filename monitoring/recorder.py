@@ -196,13 +196,30 @@ def _ensure_writer() -> None:
         _writer = threading.Thread(target=_write_loop, name="monitoring-metrics-writer", daemon=True)
         _writer_pid = pid
         _writer.start()
-        at_exit(_flush_at_exit)
+    _flush_when_exiting()
+
+
+_flushes_at_exit_in: int | None = None
+
+
+def _flush_when_exiting() -> None:
+    """Once per process: what it holds is written as it exits (a web worker that stops, in any mode but `off`)."""
+    global _flushes_at_exit_in
+    with _lock:
+        if _flushes_at_exit_in == os.getpid():
+            return
+        _flushes_at_exit_in = os.getpid()
+    at_exit(_flush_at_exit)
 
 
 def start_background_writer() -> None:
-    """Started by the middleware's first request in `background` mode (not at import: forks come later)."""
-    if _mode() == "background":
+    """Called when the middleware is built, in each process (not at import: forks come later): the writer thread
+    in `background` mode; in `background` and `inline` modes, the flush at exit."""
+    mode = _mode()
+    if mode == "background":
         _ensure_writer()
+    elif mode == "inline":
+        _flush_when_exiting()
 
 
 def _seconds_to_next_boundary() -> float:

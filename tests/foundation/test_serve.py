@@ -1,4 +1,4 @@
-"""`make serve` (gunicorn, DEBUG off) serves the admin's and the API docs' own static files.
+"""`make serve` (granian through config.serve, DEBUG off) serves the admin's and the API docs' own static files.
 
 The real Makefile target is started on a free port with the settings it uses (config.settings.dev,
 DEBUG off), on a scratch SQLite file, and its pages are fetched over HTTP like a browser would.
@@ -62,7 +62,7 @@ def start_make_serve(tmp_path):
 
 
 def stop(proc):
-    # make, gunicorn's arbiter and its workers share the session started above.
+    # make, granian's main process and its workers share the session started above.
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)

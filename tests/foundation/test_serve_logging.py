@@ -49,11 +49,11 @@ def _wait_for_lines(log: Path, marker: str, count: int, seconds: float = 15) -> 
         time.sleep(0.1)
 
 
-def _status(url: str, method: str = "GET") -> int:
+def _status(url: str, method: str = "GET", timeout: float = 10) -> int:
     request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None,
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
