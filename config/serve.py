@@ -73,9 +73,9 @@ class QueryMarkFilter(logging.Filter):
     """Granian gives an access line the query string without its `?`: put it back where there is one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        query = record.args.get("query_string") if isinstance(record.args, dict) else None
-        if query:
-            record.args = {**record.args, "query_string": "?" + query}
+        args = record.args
+        if isinstance(args, dict) and args.get("query_string"):
+            record.args = {**args, "query_string": "?" + args["query_string"]}
         return True
 
 
