@@ -26,6 +26,7 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -101,6 +102,12 @@ def without_process_environment(app: WSGIApp, process: Mapping[str, str]) -> WSG
 
 def load_application() -> WSGIApp:
     """Granian's target, called in each worker after it started."""
+    # Until granian sets its own handlers, after this returns, a worker has the ones it inherited from the main
+    # process, which only mark the main process's copy of the server: a SIGTERM in the seconds Django takes to
+    # load was lost, and the worker killed 30 s later. Meanwhile the signal's default: a worker not yet serving
+    # just stops.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     from config.wsgi import application
 
     return without_process_environment(application, dict(os.environ))

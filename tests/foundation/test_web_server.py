@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from config import serve
-from tests.foundation.test_serve_logging import _free_port, _status, _wait_for
+from tests.foundation.test_serve_logging import _free_port, _status, _stop, _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,16 +99,6 @@ def test_at_exit_runs_once_in_a_forked_multiprocessing_child_and_in_a_plain_proc
     assert plain.read_text() == "ran\n"
 
 
-def _stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        raise
-
-
 def _rest_minutes(database: Path) -> list[tuple[str, int]]:
     with sqlite3.connect(database) as db:
         return db.execute("SELECT name, SUM(count) FROM monitoring_requestmetricminute WHERE kind = 'rest' "
@@ -141,3 +131,28 @@ def test_a_worker_writes_its_last_minute_of_request_metrics_as_the_server_stops(
             _stop(process)
     assert statuses == [401] * 6
     assert _rest_minutes(database) == [("GET /api/v1/payments", 6)], log.read_text()
+
+
+def test_a_server_stopped_while_its_workers_load_the_application_stops_at_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            # The main process binds the port, then forks the workers, which take seconds to load Django.
+            _wait_for(port, process)
+            began = time.monotonic()
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+            # Granian kills a worker that ignored the signal after its 30 s kill timeout.
+            assert time.monotonic() - began < 15, log.read_text()
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+    assert "refused to gracefully stop" not in log.read_text()
+
