@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from config import serve
 from tests.foundation.test_serve_logging import _free_port, _status, _stop, _wait_for
 
@@ -156,3 +158,39 @@ def test_a_server_stopped_while_its_workers_load_the_application_stops_at_once(t
                 process.wait(timeout=10)
     assert "refused to gracefully stop" not in log.read_text()
 
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_server_keeps_its_database_connections_from_request_to_request(tmp_path):
+    # CONN_MAX_AGE: a connection per blocking thread, kept; never one per request.
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    login = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    url = f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"{url}?application_name=bo-serve-test",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    env.pop("CONN_MAX_AGE", None)
+    port = _free_port()
+
+    def server_connections(monitor) -> set[tuple[int, object]]:
+        rows = monitor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE datname = %s "
+                               "AND application_name = 'bo-serve-test'", [db["NAME"]]).fetchall()
+        return set(rows)
+
+    with (tmp_path / "serve.log").open("w") as out, psycopg.connect(url, autocommit=True) as monitor:
+        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_for(port, process)
+            assert [_status(f"http://127.0.0.1:{port}/readyz", timeout=60) for _ in range(60)] == [200] * 60
+            first = server_connections(monitor)
+            assert [_status(f"http://127.0.0.1:{port}/readyz") for _ in range(60)] == [200] * 60
+            second = server_connections(monitor)
+        finally:
+            _stop(process)
+    # Open between requests, and never more than one per thread: 2 workers x 4 threads.
+    assert 1 <= len(first) and len(first | second) <= 8, (first, second)
