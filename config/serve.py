@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -53,6 +54,7 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         "granian.access": {"level": "INFO", "handlers": ["access_console"], "propagate": False},
         "_granian": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "config.serve": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
     },
 }
 
@@ -108,6 +110,8 @@ def load_application() -> WSGIApp:
     # just stops.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    logging.getLogger("config.serve").info("worker %d loading the application (GIL switch interval %g ms)",
+                                           os.getpid(), sys.getswitchinterval() * 1000)
     from config.wsgi import application
 
     return without_process_environment(application, dict(os.environ))
@@ -131,8 +135,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")),
                         help="threads running the application in each process (WEB_THREADS, default 4)")
     parser.add_argument("--no-access-log", action="store_true", help="no line per request")
+    parser.add_argument("--switch-interval-ms", type=float,
+                        default=float(os.environ.get("WEB_SWITCH_INTERVAL_MS", "5")),
+                        help="how long a thread may hold the GIL while another waits (WEB_SWITCH_INTERVAL_MS)")
     args = parser.parse_args(argv)
     prepare_metrics_directory()
+    # Inherited by the forked workers.
+    sys.setswitchinterval(args.switch_interval_ms / 1000)
 
     from granian.constants import Interfaces
     from granian.server import Server

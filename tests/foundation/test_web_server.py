@@ -135,6 +135,26 @@ def test_a_worker_writes_its_last_minute_of_request_metrics_as_the_server_stops(
     assert _rest_minutes(database) == [("GET /api/v1/payments", 6)], log.read_text()
 
 
+def test_the_workers_run_with_the_gil_switch_interval_asked_for(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"), WEB_SWITCH_INTERVAL_MS="2.5")
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port), "--workers", "2"],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_for(port, process)
+            deadline = time.monotonic() + 60
+            while log.read_text().count("Started worker-") < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            _stop(process)
+    lines = [line for line in log.read_text().splitlines() if '"logger": "config.serve"' in line]
+    assert len(lines) == 2 and all("(GIL switch interval 2.5 ms)" in line for line in lines), lines
+
+
 def test_a_server_stopped_while_its_workers_load_the_application_stops_at_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
