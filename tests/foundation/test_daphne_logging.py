@@ -3,15 +3,13 @@ access log through our logging: no card number in any line."""
 
 import os
 import shlex
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from tests.foundation.test_log_masking import PAN, assert_no_card_number
-from tests.foundation.test_serve_logging import _free_port, _status, _wait_for, _wait_for_lines
+from tests.foundation.test_serve_logging import _free_port, _running, _status, _wait_for_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,20 +42,13 @@ def test_daphne_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_pat
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     log = tmp_path / "daphne.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(_procfile_web_command(port), cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_for(port, process)
-            base = f"http://127.0.0.1:{port}"
-            statuses = [
-                _status(f"{base}/api/v1/payments?customer_id={PAN}"),
-                _status(f"{base}/api/v1/payments/{PAN}"),
-            ]
-            _wait_for_lines(log, '"logger": "daphne.access"', 2)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+    with _running(_procfile_web_command(port), env, log, port):
+        base = f"http://127.0.0.1:{port}"
+        statuses = [
+            _status(f"{base}/api/v1/payments?customer_id={PAN}"),
+            _status(f"{base}/api/v1/payments/{PAN}"),
+        ]
+        _wait_for_lines(log, '"logger": "daphne.access"', 2)
     assert statuses == [401, 401]
     written = log.read_text()
     access = [line for line in written.splitlines() if '"logger": "daphne.access"' in line]

@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.foundation.test_log_masking import PAN, SPACED, assert_no_card_number
@@ -51,6 +53,8 @@ def _wait_for_lines(log: Path, marker: str, count: int, seconds: float = 15) -> 
 
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM to the server's session (main process and workers); SIGKILL if it has not stopped in a minute."""
+    if process.poll() is not None:
+        return
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=60)
@@ -58,6 +62,19 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         raise
+
+
+@contextmanager
+def _running(command: list[str], env: dict[str, str], log: Path, port: int) -> Iterator[subprocess.Popen]:
+    """The server started in a session of its own, its output in `log`, listening on `port`; stopped at the end."""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            _wait_for(port, process)
+            yield process
+        finally:
+            _stop(process)
 
 
 def _status(url: str, method: str = "GET", timeout: float = 10) -> int:
@@ -79,23 +96,17 @@ def test_make_serve_access_log_masks_card_numbers_in_paths_and_query_strings(tmp
     env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        try:
-            _wait_for(port, process)
-            base = f"http://127.0.0.1:{port}"
-            statuses = [
-                _status(f"{base}/api/v1/payments?customer_id={PAN}"),
-                _status(f"{base}/api/v1/payments/{PAN}"),
-                _status(f"{base}/api/v1/payments?customer_id={SPACED.replace(' ', '%20')}"),
-                _status(f"{base}/mcp/?card={PAN}", method="POST"),
-                _status(f"{base}/mcp/{PAN}", method="POST"),
-            ]
-            # A worker writes its access line after answering: on a busy machine it may not be there yet.
-            _wait_for_lines(log, '"logger": "granian.access"', 5)
-        finally:
-            _stop(process)
+    with _running(command, env, log, port):
+        base = f"http://127.0.0.1:{port}"
+        statuses = [
+            _status(f"{base}/api/v1/payments?customer_id={PAN}"),
+            _status(f"{base}/api/v1/payments/{PAN}"),
+            _status(f"{base}/api/v1/payments?customer_id={SPACED.replace(' ', '%20')}"),
+            _status(f"{base}/mcp/?card={PAN}", method="POST"),
+            _status(f"{base}/mcp/{PAN}", method="POST"),
+        ]
+        # A worker writes its access line after answering: on a busy machine it may not be there yet.
+        _wait_for_lines(log, '"logger": "granian.access"', 5)
     assert statuses == [401, 401, 401, 401, 404]
     written = log.read_text()
     access = [line for line in written.splitlines() if '"logger": "granian.access"' in line]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from config import serve
-from tests.foundation.test_serve_logging import _free_port, _status, _stop, _wait_for
+from tests.foundation.test_serve_logging import _free_port, _running, _status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +101,10 @@ def test_at_exit_runs_once_in_a_forked_multiprocessing_child_and_in_a_plain_proc
     assert plain.read_text() == "ran\n"
 
 
+def _serve_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "config.serve", "--port", str(port)]
+
+
 def _rest_minutes(database: Path) -> list[tuple[str, int]]:
     with sqlite3.connect(database) as db:
         return db.execute("SELECT name, SUM(count) FROM monitoring_requestmetricminute WHERE kind = 'rest' "
@@ -117,20 +121,14 @@ def test_a_worker_writes_its_last_minute_of_request_metrics_as_the_server_stops(
                    timeout=300, capture_output=True)
     port = _free_port()
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_for(port, process)
-            # The port is bound before the workers have loaded the application: both answer first.
-            assert [_status(f"http://127.0.0.1:{port}/healthz", timeout=60) for _ in range(4)] == [200] * 4
-            # Far enough from a minute's end that the writer's own timer cannot write the minute first.
-            if dt.datetime.now().second >= 45:
-                time.sleep(61 - dt.datetime.now().second)
-            statuses = [_status(f"http://127.0.0.1:{port}/api/v1/payments") for _ in range(6)]
-            assert _rest_minutes(database) == []
-        finally:
-            _stop(process)
+    with _running(_serve_command(port), env, log, port):
+        # The port is bound before the workers have loaded the application: both answer first.
+        assert [_status(f"http://127.0.0.1:{port}/healthz", timeout=60) for _ in range(4)] == [200] * 4
+        # Far enough from a minute's end that the writer's own timer cannot write the minute first.
+        if dt.datetime.now().second >= 45:
+            time.sleep(61 - dt.datetime.now().second)
+        statuses = [_status(f"http://127.0.0.1:{port}/api/v1/payments") for _ in range(6)]
+        assert _rest_minutes(database) == []
     assert statuses == [401] * 6
     assert _rest_minutes(database) == [("GET /api/v1/payments", 6)], log.read_text()
 
@@ -141,16 +139,10 @@ def test_the_workers_run_with_the_gil_switch_interval_asked_for(tmp_path):
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"), WEB_SWITCH_INTERVAL_MS="2.5")
     port = _free_port()
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port), "--workers", "2"],
-                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_for(port, process)
-            deadline = time.monotonic() + 60
-            while log.read_text().count("Started worker-") < 2 and time.monotonic() < deadline:
-                time.sleep(0.2)
-        finally:
-            _stop(process)
+    with _running(_serve_command(port), env, log, port):
+        deadline = time.monotonic() + 60
+        while log.read_text().count("Started worker-") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
     lines = [line for line in log.read_text().splitlines() if '"logger": "config.serve"' in line]
     assert len(lines) == 2 and all("(GIL switch interval 2.5 ms)" in line for line in lines), lines
 
@@ -161,21 +153,13 @@ def test_a_server_stopped_while_its_workers_load_the_application_stops_at_once(t
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
     port = _free_port()
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            # The main process binds the port, then forks the workers, which take seconds to load Django.
-            _wait_for(port, process)
-            began = time.monotonic()
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
-            # Granian kills a worker that ignored the signal after its 30 s kill timeout.
-            assert time.monotonic() - began < 15, log.read_text()
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    # The main process binds the port, then forks the workers, which take seconds to load Django.
+    with _running(_serve_command(port), env, log, port) as process:
+        began = time.monotonic()
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+        # Granian kills a worker that ignored the signal after its 30 s kill timeout.
+        assert time.monotonic() - began < 15, log.read_text()
     assert "refused to gracefully stop" not in log.read_text()
 
 
@@ -201,16 +185,11 @@ def test_the_server_keeps_its_database_connections_from_request_to_request(tmp_p
                                "AND application_name = 'bo-serve-test'", [db["NAME"]]).fetchall()
         return set(rows)
 
-    with (tmp_path / "serve.log").open("w") as out, psycopg.connect(url, autocommit=True) as monitor:
-        process = subprocess.Popen([sys.executable, "-m", "config.serve", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_for(port, process)
-            assert [_status(f"http://127.0.0.1:{port}/readyz", timeout=60) for _ in range(60)] == [200] * 60
-            first = server_connections(monitor)
-            assert [_status(f"http://127.0.0.1:{port}/readyz") for _ in range(60)] == [200] * 60
-            second = server_connections(monitor)
-        finally:
-            _stop(process)
+    with psycopg.connect(url, autocommit=True) as monitor, _running(_serve_command(port), env,
+                                                                     tmp_path / "serve.log", port):
+        assert [_status(f"http://127.0.0.1:{port}/readyz", timeout=60) for _ in range(60)] == [200] * 60
+        first = server_connections(monitor)
+        assert [_status(f"http://127.0.0.1:{port}/readyz") for _ in range(60)] == [200] * 60
+        second = server_connections(monitor)
     # Open between requests, and never more than one per thread: 2 workers x 4 threads.
     assert 1 <= len(first) and len(first | second) <= 8, (first, second)
