@@ -31,24 +31,22 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-_HANDLER = {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context", "mask_pans"]}
+from config import log_format
+
+_HANDLER = log_format.CONSOLE_HANDLER
 
 # Only dotted names: dictConfig imports them in granian's main process too, which has not set Django up.
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {
-        "context": {"()": "core.logging.RequestContextFilter"},
-        "mask_pans": {"()": "core.logging.PanMaskingFilter"},
-        "query_mark": {"()": "config.serve.QueryMarkFilter"},
-    },
-    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+    "filters": {**log_format.FILTERS, "query_mark": {"()": "config.serve.QueryMarkFilter"}},
+    "formatters": dict(log_format.FORMATTERS),
     "handlers": {
         "console": {**_HANDLER, "stream": "ext://sys.stdout"},
         "error_console": {**_HANDLER, "stream": "ext://sys.stderr"},
         # On the handler, not the logger: dictConfig runs again in each forked worker, and adds a logger's
         # filters to those the worker inherited, where handlers are made anew.
-        "access_console": {**_HANDLER, "filters": ["query_mark", "context", "mask_pans"], "stream": "ext://sys.stdout"},
+        "access_console": {**_HANDLER, "filters": ["query_mark", *_HANDLER["filters"]], "stream": "ext://sys.stdout"},
     },
     "root": {"level": "INFO", "handlers": ["console"]},
     "loggers": {

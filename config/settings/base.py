@@ -11,6 +11,8 @@ from typing import Any
 
 import environ
 
+from config import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env(
@@ -325,18 +327,11 @@ MCP_APPROVAL_TTL_HOURS = 24  # a held call nobody decided within this expires
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {
-        "context": {"()": "core.logging.RequestContextFilter"},
-        # No card number in any log line (a refused URL is logged with its query string).
-        "mask_pans": {"()": "core.logging.PanMaskingFilter"},
-    },
-    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+    # No card number in any log line (config/log_format.py, shared with the web server's own logging).
+    "filters": dict(log_format.FILTERS),
+    "formatters": dict(log_format.FORMATTERS),
     "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "filters": ["context", "mask_pans"],
-        },
+        "console": dict(log_format.CONSOLE_HANDLER),
         # Records at ERROR and above into the error log (monitoring.errorlog): first, so it reads the
         # message template before the console's card-number filter rewrites the record.
         "errorlog": {"()": "monitoring.errorlog_handler.ErrorLogHandler", "level": "ERROR"},
