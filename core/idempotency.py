@@ -269,7 +269,7 @@ def _insert(write: _Write, now: dt.datetime, status: int, body: Any, held: heldr
     IntegrityError naming that is the key recorded meanwhile; any other is the held rows' and is raised."""
     record = IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
                                               response_status=status, response_body=body))
-    if held is not None and not (held.rows and connection.vendor == "postgresql"
+    if held is not None and not (held.holds and connection.vendor == "postgresql"
                                  and not rawrows.saves_itself(IdempotencyRecord)):
         held.write()  # on their own first (or none): their errors are theirs
         held = None

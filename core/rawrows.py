@@ -14,12 +14,17 @@ would, with an INSERT built once per model and row count instead of compiled on 
 
 `cursor()` is `connection.cursor()` without a new cursor per statement, for all of the above and the other
 hand-written statements on the write paths.
+
+`Changes` is a PostgreSQL statement made of data-modifying parts (the ledger's entry, postings and balances) that
+`run(changes)` sends on its own and `insert_together(..., leading=changes)` sends as the first WITH clauses of the
+rows' INSERT: one round trip for both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
@@ -188,36 +193,87 @@ def insert_many(objs: Sequence[M]) -> list[M]:
     return list(objs)
 
 
-def insert_together(*groups: Sequence[models.Model]) -> None:
+@dataclass(frozen=True)
+class Changes:
+    """Data-modifying statements for PostgreSQL sent as one: the parts before the last as WITH clauses of the last.
+    The parts must not refer to each other (each is self-contained); `rows` is how many rows the last must touch (an
+    UPDATE of rows locked earlier in the transaction), checked, and then it ends with `RETURNING 1`."""
+
+    parts: tuple[tuple[str, list[Any]], ...]
+    rows: int | None = None
+
+    @property
+    def params(self) -> list[Any]:
+        return [param for _, params in self.parts for param in params]
+
+
+def run(changes: Changes) -> None:
+    """`changes` on their own: one statement."""
+    *first, (last, _) = changes.parts
+    sql = "".join(f"{'WITH' if i == 0 else ','} c{i} AS ({part}) " for i, (part, _) in enumerate(first)) + last
+    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+        cur.execute(sql, changes.params)
+        _check_touched(cur.rowcount, changes)
+
+
+def _check_touched(touched: int, changes: Changes) -> None:
+    if changes.rows is not None and touched != changes.rows:
+        raise RuntimeError(f"a statement touched {touched} rows where {changes.rows} are locked")
+
+
+def insert_together(*groups: Sequence[models.Model], leading: Changes | None = None) -> None:
     """`insert_many(group)` for each group in turn (rows of one model each, written in the order given), in one
     statement on PostgreSQL: the INSERTs before the last as data-modifying WITH clauses of the last, so a
     transaction's append-only rows (a payment, its attempt, audit event and event) cost one round trip. Groups
     the kept statements cannot write, a key the database returns (but the last group's, which the statement
     returns), or another database: one statement per group, as insert_many. Foreign keys between the groups are
-    checked when the transaction commits (Django declares them deferred), as with separate statements."""
+    checked when the transaction commits (Django declares them deferred), as with separate statements.
+
+    `leading`: changes made first, as the first WITH clauses of the same statement where it can be one (the count of
+    rows they touch comes back with the statement's RETURNING and is checked), on their own before the rows
+    otherwise."""
     groups = tuple(group for group in groups if group)
     for group in groups:
         if any(type(obj) is not type(group[0]) for obj in group):
             raise TypeError("insert_together writes rows of one model per group")
-    ready = _combinable(groups)
+    ready = _combinable(groups, leading)
     if ready is None:
+        if leading is not None:
+            run(leading)
         for group in groups:
             insert_many(group)
         return
     *first, last = (sql for sql, _, _ in ready)
-    sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " " + last
+    parts = [part for part, _ in leading.parts] if leading is not None else []
+    parts += first
+    sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({part}) " for i, part in enumerate(parts)) + last
+    counts = leading is not None and leading.rows is not None
+    if counts:
+        assert leading is not None
+        # The leading changes' count, once per row the statement returns (a WITH clause nothing reads still runs).
+        counted = f"(SELECT count(*) FROM w{len(leading.parts) - 1})"
+        sql += f", {counted}" if ready[-1][2] else f" RETURNING {counted}"
+    values = leading.params if leading is not None else []
+    values += [param for _, params, _ in ready for param in params]
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
-        cur.execute(sql, [param for _, params, _ in ready for param in params])
-        if ready[-1][2]:
-            _take_keys(cur, groups[-1])
+        cur.execute(sql, values)
+        if counts or ready[-1][2]:
+            returned = cur.fetchall()
+            if counts:
+                assert leading is not None
+                _check_touched(returned[0][-1], leading)
+            if ready[-1][2]:
+                _keys_from(returned, groups[-1])
     for group in groups:
         _written(group)
 
 
-def _combinable(groups: Sequence[Sequence[models.Model]]) -> list[tuple[str, list[Any], bool]] | None:
-    """Each group's kept INSERT with its parameters, where the groups can go as one statement (PostgreSQL, two
-    groups or more); None where they cannot, with nothing prepared if the statements already say so."""
-    if len(groups) < 2 or connection.vendor != "postgresql":
+def _combinable(groups: Sequence[Sequence[models.Model]],
+                leading: Changes | None) -> list[tuple[str, list[Any], bool]] | None:
+    """Each group's kept INSERT with its parameters, where the groups (and the leading changes) can go as one
+    statement (PostgreSQL, two parts or more); None where they cannot, with nothing prepared if the statements
+    already say so."""
+    if not groups or len(groups) + (leading is not None) < 2 or connection.vendor != "postgresql":
         return None
     built = [_insert_built(group) for group in groups]
     # A group whose keys the database makes must be written before a later group's rows can refer to them; the last
@@ -226,7 +282,8 @@ def _combinable(groups: Sequence[Sequence[models.Model]]) -> list[tuple[str, lis
         return None
     prepared = [_prepared(group, statement) for group, statement in zip(groups, built, strict=True)]
     ready = [item for item in prepared if item is not None]
-    if len(ready) < len(prepared) or sum(len(params) for _, params, _ in ready) > _MAX_PARAMS:
+    leading_params = len(leading.params) if leading is not None else 0
+    if len(ready) < len(prepared) or leading_params + sum(len(params) for _, params, _ in ready) > _MAX_PARAMS:
         return None
     return ready
 
@@ -286,13 +343,17 @@ def _take_keys(cursor: Any, objs: Sequence[models.Model]) -> None:
     pk = objs[0]._meta.pk
     assert pk is not None
     if connection.features.can_return_columns_from_insert:  # the statement ends with RETURNING
-        # The rows come back in the VALUES order on both databases (Django's bulk_create relies on it).
-        for obj, row in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = row[0]
+        _keys_from(cursor.fetchall(), objs)
     else:
         if len(objs) != 1:
             raise NotImplementedError("several auto keys need INSERT ... RETURNING")
         objs[0].pk = connection.ops.last_insert_id(cursor, objs[0]._meta.db_table, str(pk.column))
+
+
+def _keys_from(rows: Sequence[Sequence[Any]], objs: Sequence[models.Model]) -> None:
+    # The rows come back in the VALUES order on both databases (Django's bulk_create relies on it).
+    for obj, row in zip(objs, rows, strict=True):
+        obj.pk = row[0]
 
 
 def _insert_statement(model: type[models.Model], rows: int) -> _Statement | None:

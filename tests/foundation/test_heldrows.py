@@ -221,3 +221,125 @@ def test_a_record_committed_meanwhile_is_replayed_when_held_rows_go_with_the_rec
     result = execute_write(actor=Actor.system("tests"), operation="op", key="race", payload=PAYLOAD, effect=effect)
     assert result == WriteResult(201, {"from": "other"}, replayed=True)
     assert _audited() == []
+
+
+# --- changes held: the ledger's write leads the block's last statement (PostgreSQL) ------------------------------
+
+def _transfer(source, target, amount=100):
+    from wallets.services import wallet_transfer
+
+    return wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=target.pk, amount=amount,
+                           currency="USD")
+
+
+def _balances(*wallets) -> list[int]:
+    from wallets.models import LedgerAccount
+
+    return [LedgerAccount.objects.get(pk=w.account_id).balance for w in wallets]
+
+
+@pytest.mark.postgres
+def test_a_ledger_write_in_the_block_leads_its_last_statement(make_wallet):
+    source, target = make_wallet(balance=1_000), make_wallet()
+    wrappers = list(connection.execute_wrappers)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with heldrows.holding() as held:
+            _transfer(source, target)
+            assert held.changes is not None and not any(written(q["sql"]) for q in queries.captured_queries)
+            held.write([_audit_row("last")])
+    assert [written(q["sql"]) for q in queries.captured_queries if written(q["sql"])] == [
+        ["wallets_journalentry", "wallets_posting", "wallets_ledgeraccount", "core_auditevent", "core_event",
+         "core_auditevent"]]
+    assert _balances(source, target) == [900, 100]
+    assert AuditEvent.objects.filter(action=WalletsAction.WALLET_TRANSFERRED, object_id=source.pk).count() == 1
+    assert AuditEvent.objects.filter(object_id="last").count() == 1
+    assert connection.execute_wrappers == wrappers
+
+
+def _audit_row(object_id: str) -> AuditEvent:
+    from core import clock
+
+    return AuditEvent(occurred_at=clock.now(), action=WalletsAction.WALLET_CREATED, actor_type="system",
+                      object_type="wallets.wallet", object_id=object_id)
+
+
+@pytest.mark.postgres
+def test_any_statement_after_held_changes_sends_them_first_so_it_sees_them(make_wallet):
+    source, target = make_wallet(balance=1_000), make_wallet()
+    with transaction.atomic(), heldrows.holding() as held:
+        _transfer(source, target)
+        with CaptureQueriesContext(connection) as queries:
+            assert _balances(source, target) == [900, 100]  # a read: the changes went first
+        assert held.changes is None
+        assert [name for name in names(queries)][:2] == ["WITH wallets_journalentry", "SELECT wallets_ledgeraccount"]
+        _transfer(source, target)  # held again: the lock query sent nothing held before it
+        assert held.changes is not None
+    assert _balances(source, target) == [800, 200]
+
+
+@pytest.mark.postgres
+def test_a_savepoint_after_held_changes_sends_them_first_and_its_rollback_keeps_them(make_wallet):
+    source, target = make_wallet(balance=1_000), make_wallet()
+    with transaction.atomic(), heldrows.holding():
+        _transfer(source, target)
+        try:
+            with transaction.atomic():
+                _transfer(source, target, amount=300)  # at once: a savepoint was taken
+                raise ValueError("undo the savepoint")
+        except ValueError:
+            pass
+    assert _balances(source, target) == [900, 100]
+
+
+@pytest.mark.postgres
+def test_an_exception_leaving_the_block_drops_held_changes_with_the_transaction(make_wallet):
+    from wallets.models import JournalEntry
+
+    source, target = make_wallet(balance=1_000), make_wallet()
+    entries, wrappers = JournalEntry.objects.count(), list(connection.execute_wrappers)
+    with transaction.atomic():
+        try:
+            with heldrows.holding():
+                _transfer(source, target)
+                raise RuntimeError("boom")
+        except RuntimeError:
+            pass
+        assert transaction.get_rollback() is True
+    assert (_balances(source, target), JournalEntry.objects.count()) == ([1_000, 0], entries)
+    assert connection.execute_wrappers == wrappers
+
+
+@pytest.mark.postgres
+def test_a_wrapper_pushed_after_held_changes_is_the_one_its_context_pops(make_wallet):
+    source, target = make_wallet(balance=1_000), make_wallet()
+    seen = []
+
+    def theirs(execute, sql, params, many, context):
+        seen.append(sql.split(" ")[0])
+        return execute(sql, params, many, context)
+
+    with transaction.atomic(), heldrows.holding():
+        with connection.execute_wrapper(theirs):
+            _transfer(source, target)
+        assert theirs not in connection.execute_wrappers
+        assert _balances(source, target) == [900, 100]
+    assert "WITH" not in seen  # the changes were sent after their context ended
+
+
+@pytest.mark.postgres
+def test_held_changes_that_touch_fewer_accounts_than_locked_fail_and_write_nothing(make_wallet):
+    from core import rawrows
+    from wallets.models import LedgerAccount
+
+    wallet = make_wallet(balance=1_000)
+    audited = _audited()
+    touched = rawrows.Changes(((f"UPDATE {LedgerAccount._meta.db_table} SET balance = 5 WHERE id IN (%s, %s) "
+                                "RETURNING 1", [wallet.account_id, -1]),), rows=2)
+    with pytest.raises(RuntimeError, match="touched 1 rows where 2 are locked"), transaction.atomic():
+        with heldrows.holding() as held:
+            heldrows.execute_later(touched)
+            held.write([_audit_row("with it")])
+    assert (_balances(wallet), _audited()) == ([1_000], audited)
+    with pytest.raises(RuntimeError, match="touched 1 rows where 2 are locked"), transaction.atomic():
+        heldrows.execute_later(touched)  # no block: at once
+    assert _balances(wallet) == [1_000]

@@ -9,7 +9,7 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEvent, Event, IdempotencyRecord
-from core.rawrows import insert, insert_many, insert_together
+from core.rawrows import Changes, insert, insert_many, insert_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -259,3 +259,51 @@ def test_a_group_of_two_models_is_refused_before_anything_is_written():
     with pytest.raises(TypeError), transaction.atomic():
         insert_together([_audit()], [_event(), _audit()])
     assert AuditEvent.objects.count() == Event.objects.count() == 0
+
+
+def _status_update(*keys) -> Changes:
+    table = IdempotencyRecord._meta.db_table
+    return Changes(((f"UPDATE {table} SET response_status = 299 WHERE key IN ({', '.join(['%s'] * len(keys))}) "
+                     "RETURNING 1", list(keys)),), rows=len(keys))
+
+
+def _statuses() -> dict[str, int]:
+    return dict(IdempotencyRecord.objects.values_list("key", "response_status"))
+
+
+@pytest.mark.postgres
+def test_leading_changes_go_first_in_the_same_statement_and_their_count_is_checked():
+    insert_many([_record("k-old-1"), _record("k-old-2")])
+    audit, records = _audit(), [_record("k-new-1"), _record("k-new-2")]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        insert_together([audit], records, leading=_status_update("k-old-1", "k-old-2"))
+    assert len(queries) == 1 and queries[0]["sql"].startswith('WITH w0 AS (UPDATE core_idempotencyrecord')
+    assert all(isinstance(record.pk, int) for record in records)  # the keys, beside the count in each row
+    assert _statuses() == {"k-old-1": 299, "k-old-2": 299, "k-new-1": 201, "k-new-2": 201}
+    assert AuditEvent.objects.filter(pk=audit.pk).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("last", ["audit", "record"])
+def test_leading_changes_that_touch_another_count_fail_the_statement_and_write_nothing(last):
+    insert(_record("k-old"))
+    rows = [_audit()] if last == "audit" else [_record("k-new")]
+    before = (AuditEvent.objects.count(), _statuses())
+    with pytest.raises(RuntimeError, match="touched 1 rows where 2 are locked"), transaction.atomic():
+        insert_together(rows, leading=_status_update("k-old", "k-missing"))
+    assert (AuditEvent.objects.count(), _statuses()) == before
+
+
+@pytest.mark.postgres
+def test_leading_changes_go_on_their_own_where_the_groups_cannot_be_combined():
+    from core.rawrows import run
+
+    insert(_record("k-old"))
+    record, audit = _record("k-returned"), _audit()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        insert_together([record], [audit], leading=_status_update("k-old"))
+        run(Changes((("INSERT INTO core_event (id) SELECT 'x' WHERE false", []),
+                     (f"UPDATE {IdempotencyRecord._meta.db_table} SET response_status = 298 WHERE key = %s",
+                      ["k-old"]))))
+    assert [q["sql"].split(" ")[0] for q in queries.captured_queries] == ["UPDATE", "INSERT", "INSERT", "WITH"]
+    assert _statuses() == {"k-old": 298, "k-returned": 201}
