@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from django.db import OperationalError, connection, models, transaction
 
-from . import rawrows
+from . import heldrows, rawrows
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -110,17 +110,35 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
         return 0
     if connection.vendor != "postgresql":
         return model._default_manager.bulk_update(objs, fields)
+    sql, params = _update_sql(model, objs, fields)
+    with rawrows.cursor() as cursor:
+        cursor.execute(sql, params)
+        count: int = cursor.rowcount
+        return count
+
+
+def update_locked_rows_later(model: type[_M], objs: Sequence[_M], fields: list[str]) -> None:
+    """`update_rows` for rows locked in this transaction (each must be there: checked), held to go with the
+    transaction's last statement where `core.heldrows` can hold it (PostgreSQL; sent at once otherwise)."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(objs, fields)
+        return
+    sql, params = _update_sql(model, objs, fields)
+    heldrows.execute_later(rawrows.Changes(((f"{sql} RETURNING 1", params),), rows=len({obj.pk for obj in objs}),
+                                           updates=frozenset({model._meta.db_table})))
+
+
+def _update_sql(model: type[_M], objs: Sequence[_M], fields: list[str]) -> tuple[str, list[Any]]:
     sql, columns = rawrows.kept(("update_rows", model, tuple(fields), len(objs)),
-                        lambda: _update_statement(model, fields, len(objs)), rows=len(objs))
+                                lambda: _update_statement(model, fields, len(objs)), rows=len(objs))
     params: list[Any] = []
     db = rawrows.wrapper()
     for obj in objs:
         params.append(columns[0].get_db_prep_value(obj.pk, db))
         params.extend(rawrows.db_values(columns[1:], [getattr(obj, c.attname) for c in columns[1:]], db))
-    with rawrows.cursor() as cursor:
-        cursor.execute(sql, params)
-        count: int = cursor.rowcount
-        return count
+    return sql, params
 
 
 def _update_statement(model: type[models.Model], fields: list[str], rows: int

@@ -17,9 +17,10 @@ A row is held only where holding cannot change what the transaction does:
 - rows nothing in the transaction reads back: audit events and events. Foreign keys to them are checked at
   commit (Django declares them deferred), so a delivery that refers to a held event is written as before.
 
-A block also holds one statement of changes (`execute_later(changes)`: the ledger's entry, postings and balances),
-which leads the block's last statement instead of costing a round trip of its own: the locks it writes under are
-held for one round trip fewer. Unlike rows, changes are read back: any other statement the transaction sends while
+A block also holds changes (`execute_later(changes)`: the ledger's entry, postings and balances; a payment's new
+state), which lead the block's last statement instead of costing a round trip each: the locks they write under are
+held for fewer round trips. Changes that update a table held changes update are not held (they are sent, and the
+held ones first). Unlike rows, changes are read back: any other statement the transaction sends while
 they are held (a read, a savepoint, a row written at once) sends them first, so every statement sees them.
 
 An exception leaving the block marks the transaction for rollback, so held rows are never dropped while the
@@ -57,11 +58,16 @@ class Held:
         return self._open and connection.savepoint_state == self._savepoint_state
 
     def hold_changes(self, changes: rawrows.Changes) -> bool:
-        if not self._at_level() or self.changes is not None or connection.vendor != "postgresql":
+        if not self._at_level() or connection.vendor != "postgresql":
             return False
-        self.changes = changes
-        # First in the list, so outermost: and a wrapper someone pushes meanwhile is the one their context pops.
-        connection.execute_wrappers.insert(0, self._send_changes_first)
+        if self.changes is None:
+            self.changes = changes
+            # First in the list, so outermost: and a wrapper someone pushes meanwhile is the one their context pops.
+            connection.execute_wrappers.insert(0, self._send_changes_first)
+        elif self.changes.updates & changes.updates:
+            return False  # sent now, and so the held ones before them
+        else:
+            self.changes += changes
         return True
 
     def _take_changes(self) -> rawrows.Changes | None:
@@ -119,9 +125,21 @@ def holding() -> Iterator[Held]:
         _held.reset(token)
 
 
+@contextmanager
+def joining() -> Iterator[None]:
+    """The enclosing `holding()` block where it is at this level (its owner writes what is held, with its own last
+    rows), a block of its own otherwise (for a service whose caller may or may not hold rows)."""
+    held = _held.get()
+    if held is not None and held._at_level():
+        yield
+        return
+    with holding():
+        yield
+
+
 def execute_later(changes: rawrows.Changes) -> None:
     """`rawrows.run(changes)`, held to lead the last statement of the enclosing `holding()` block where that is safe
-    (the block's own level, PostgreSQL, no other changes held; see the module docstring)."""
+    (the block's own level, PostgreSQL, no held changes to the same tables; see the module docstring)."""
     held = _held.get()
     if held is None or not held.hold_changes(changes):
         rawrows.run(changes)

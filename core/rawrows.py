@@ -197,28 +197,51 @@ def insert_many(objs: Sequence[M]) -> list[M]:
 class Changes:
     """Data-modifying statements for PostgreSQL sent as one: the parts before the last as WITH clauses of the last.
     The parts must not refer to each other (each is self-contained); `rows` is how many rows the last must touch (an
-    UPDATE of rows locked earlier in the transaction), checked, and then it ends with `RETURNING 1`."""
+    UPDATE of rows locked earlier in the transaction), checked, and then it ends with `RETURNING 1`. `updates`: the
+    tables the parts update, as changes that update the same table cannot go in one statement (a row updated twice
+    in one statement keeps one of the two).
+
+    `a + b`: both in one statement, each part's count still checked; for changes that update different tables."""
 
     parts: tuple[tuple[str, list[Any]], ...]
     rows: int | None = None
+    updates: frozenset[str] = frozenset()
+    # (part, rows) for the parts before the last whose counts are checked: what `+` carries over.
+    checks: tuple[tuple[int, int], ...] = ()
 
     @property
     def params(self) -> list[Any]:
         return [param for _, params in self.parts for param in params]
 
+    @property
+    def counted(self) -> tuple[tuple[int, int], ...]:
+        return self.checks + (((len(self.parts) - 1, self.rows),) if self.rows is not None else ())
+
+    def __add__(self, other: Changes) -> Changes:
+        if self.updates & other.updates:
+            raise ValueError(f"both changes update {sorted(self.updates & other.updates)}: not one statement")
+        shift = len(self.parts)
+        return Changes(self.parts + other.parts, updates=self.updates | other.updates,
+                       checks=self.counted + tuple((part + shift, rows) for part, rows in other.counted))
+
 
 def run(changes: Changes) -> None:
-    """`changes` on their own: one statement."""
-    *first, (last, _) = changes.parts
-    sql = "".join(f"{'WITH' if i == 0 else ','} c{i} AS ({part}) " for i, (part, _) in enumerate(first)) + last
+    """`changes` on their own: one statement, which returns the counts to check where the last part's is not all."""
+    counted = changes.counted
+    last_only = all(part == len(changes.parts) - 1 for part, _ in counted)
+    ctes = changes.parts[:-1] if last_only else changes.parts
+    sql = "".join(f"{'WITH' if i == 0 else ','} c{i} AS ({part}) " for i, (part, _) in enumerate(ctes))
+    sql += changes.parts[-1][0] if last_only else "SELECT " + ", ".join(f"(SELECT count(*) FROM c{part})"
+                                                                        for part, _ in counted)
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
         cur.execute(sql, changes.params)
-        _check_touched(cur.rowcount, changes)
+        _check_touched([cur.rowcount] * len(counted) if last_only else cur.fetchone(), counted)
 
 
-def _check_touched(touched: int, changes: Changes) -> None:
-    if changes.rows is not None and touched != changes.rows:
-        raise RuntimeError(f"a statement touched {touched} rows where {changes.rows} are locked")
+def _check_touched(touched: Sequence[int], counted: Sequence[tuple[int, int]]) -> None:
+    for count, (_, rows) in zip(touched, counted, strict=True):
+        if count != rows:
+            raise RuntimeError(f"a statement touched {count} rows where {rows} are locked")
 
 
 def insert_together(*groups: Sequence[models.Model], leading: Changes | None = None) -> None:
@@ -247,21 +270,19 @@ def insert_together(*groups: Sequence[models.Model], leading: Changes | None = N
     parts = [part for part, _ in leading.parts] if leading is not None else []
     parts += first
     sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({part}) " for i, part in enumerate(parts)) + last
-    counts = leading is not None and leading.rows is not None
-    if counts:
-        assert leading is not None
-        # The leading changes' count, once per row the statement returns (a WITH clause nothing reads still runs).
-        counted = f"(SELECT count(*) FROM w{len(leading.parts) - 1})"
-        sql += f", {counted}" if ready[-1][2] else f" RETURNING {counted}"
+    counted = leading.counted if leading is not None else ()
+    if counted:
+        # The leading changes' counts, once per row the statement returns (a WITH clause nothing reads still runs).
+        counts = ", ".join(f"(SELECT count(*) FROM w{part})" for part, _ in counted)
+        sql += f", {counts}" if ready[-1][2] else f" RETURNING {counts}"
     values = leading.params if leading is not None else []
     values += [param for _, params, _ in ready for param in params]
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
         cur.execute(sql, values)
-        if counts or ready[-1][2]:
+        if counted or ready[-1][2]:
             returned = cur.fetchall()
-            if counts:
-                assert leading is not None
-                _check_touched(returned[0][-1], leading)
+            if counted:
+                _check_touched(returned[0][len(returned[0]) - len(counted):], counted)
             if ready[-1][2]:
                 _keys_from(returned, groups[-1])
     for group in groups:

@@ -82,7 +82,8 @@ def _write_pg(entries, rows, balances, release, changed_at) -> None:
                       "updated = %s::timestamptz "
                       f"FROM (VALUES {account_values}) AS v(id, balance, release) WHERE a.id = v.id RETURNING 1",
                       params))
-        heldrows.execute_later(rawrows.Changes(tuple(parts), rows=len(accounts)))
+        heldrows.execute_later(rawrows.Changes(tuple(parts), rows=len(accounts),
+                                                updates=frozenset({LedgerAccount._meta.db_table})))
 
 
 def _write_orm(entries, rows, balances, release, changed_at) -> None:

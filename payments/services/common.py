@@ -3,14 +3,13 @@ and touched with core.models' `stamp` and `touch`)."""
 
 from __future__ import annotations
 
-from core import clock
+from core import clock, heldrows
 from core.audit import audit_build, audit_record
 from core.context import Actor
-from core.db import require_transaction, update_rows
+from core.db import require_transaction, update_locked_rows_later
 from core.events import build, emit
 from core.ids import fetch_by_public_id
 from core.models import touch
-from core.rawrows import insert_together
 
 from .. import routing
 from ..audit import PaymentsAction
@@ -183,12 +182,18 @@ def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Act
     require_transaction()
     if not captures:
         return
+    # The ledger's write, the payments' update, their audit events and events held to go in one statement (with
+    # the enclosing block's last one where the caller holds rows): the payments stay locked fewer round trips.
+    with heldrows.joining():
+        _apply_captures(captures, actor=actor, source=source)
+
+
+def _apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Actor, source: str) -> None:
     now = clock.now()
     deltas = [capture_delta(payment, result) for payment, result in captures]
     cards = [(payment, delta) for (payment, _), delta in zip(captures, deltas, strict=True)
              if delta > 0 and payment.method != Payment.Method.WALLET and not payment.wallet_id]
     card_entries = iter(postings.post_captures(cards, actor=actor) if cards else [])
-    audits, events = [], []
     for (payment, result), delta in zip(captures, deltas, strict=True):
         before = payment.status
         take_provider_details(payment, result)
@@ -200,14 +205,13 @@ def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Act
             entry_id, fee = postings.post_capture(payment=payment, amount=delta, actor=actor)
         mark_captured(payment, delta=delta, entry_id=entry_id, fee=fee, now=now)
         payment.updated = now
-        audits.append(audit_build(action=status_action(payment), actor=actor, obj=payment,
-                                  details={"source": source, "from": before,
-                                           "amount_captured": payment.amount_captured}))
+        heldrows.insert_later(audit_build(action=status_action(payment), actor=actor, obj=payment,
+                                          details={"source": source, "from": before,
+                                                   "amount_captured": payment.amount_captured}))
         event = status_event(payment)
         if event is not None and payment.status != before:
-            events.append(build(event, payment, actor=actor))
-    update_rows(Payment, [payment for payment, _ in captures], _CAPTURE_FIELDS)
-    insert_together(audits, events)
+            heldrows.insert_later(build(event, payment, actor=actor))
+    update_locked_rows_later(Payment, [payment for payment, _ in captures], _CAPTURE_FIELDS)
 
 
 def _settle_attempt(attempt: PaymentAttempt | None, result: ProviderResult, now) -> None:

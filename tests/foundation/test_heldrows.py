@@ -343,3 +343,93 @@ def test_held_changes_that_touch_fewer_accounts_than_locked_fail_and_write_nothi
     with pytest.raises(RuntimeError, match="touched 1 rows where 2 are locked"), transaction.atomic():
         heldrows.execute_later(touched)  # no block: at once
     assert _balances(wallet) == [1_000]
+
+
+def _set_status(key: str, status: int, *, rows: int = 1):
+    from core import rawrows
+
+    table = IdempotencyRecord._meta.db_table
+    return rawrows.Changes(((f"UPDATE {table} SET response_status = %s WHERE key = %s RETURNING 1", [status, key]),),
+                           rows=rows, updates=frozenset({table}))
+
+
+def _records(*keys: str) -> None:
+    from core import clock
+
+    for key in keys:
+        IdempotencyRecord.objects.create(scope="s", key=key, operation="op", fingerprint="f" * 64, state="completed",
+                                         response_status=201, response_body={}, created_at=clock.now(),
+                                         expires_at=clock.now())
+
+
+def _statuses() -> dict[str, int]:
+    return dict(IdempotencyRecord.objects.values_list("key", "response_status"))
+
+
+@pytest.mark.postgres
+def test_changes_to_other_tables_are_held_together_and_go_in_one_statement(make_wallet):
+    source, target = make_wallet(balance=1_000), make_wallet()
+    _records("r1")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with heldrows.holding() as held:
+            _transfer(source, target)
+            heldrows.execute_later(_set_status("r1", 299))
+            assert held.changes is not None and len(held.changes.counted) == 2
+    assert [written(q["sql"]) for q in queries.captured_queries if written(q["sql"])][-1] == [
+        "wallets_journalentry", "wallets_posting", "wallets_ledgeraccount", "core_idempotencyrecord",
+        "core_auditevent", "core_event"]
+    assert (_balances(source, target), _statuses()) == ([900, 100], {"r1": 299})
+
+
+@pytest.mark.postgres
+def test_changes_to_a_table_held_changes_update_send_those_first_then_themselves(make_wallet):
+    source, target = make_wallet(balance=1_000), make_wallet()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with heldrows.holding() as held:
+            _transfer(source, target)
+            _transfer(source, target, amount=50)  # its lock sends the first; it is held in turn
+            assert held.changes is not None
+            _records("r1")
+            heldrows.execute_later(_set_status("r1", 299))
+            heldrows.execute_later(_set_status("r1", 298))  # the same table: the held 299 first, then this
+            assert held.changes is None
+    assert [name for name in names(queries) if name.startswith(("WITH", "UPDATE"))] == [
+        "WITH wallets_journalentry", "WITH wallets_journalentry", "UPDATE core_idempotencyrecord",
+        "UPDATE core_idempotencyrecord", "WITH core_auditevent"]
+    assert (_balances(source, target), _statuses()) == ([850, 150], {"r1": 298})
+
+
+@pytest.mark.postgres
+def test_a_count_short_in_any_of_the_held_changes_fails_the_transaction(make_wallet):
+    source, target = make_wallet(balance=1_000), make_wallet()
+    _records("r1")
+    with pytest.raises(RuntimeError, match="touched 0 rows where 1 are locked"), transaction.atomic():
+        with heldrows.holding():
+            heldrows.execute_later(_set_status("missing", 299))
+            _transfer(source, target)  # its lock sends the held update alone, which comes short
+    assert (_balances(source, target), _statuses()) == ([1_000, 0], {"r1": 201})
+    from core import rawrows
+
+    both = _set_status("missing", 299) + rawrows.Changes((("SELECT 1 WHERE false", []),))
+    with pytest.raises(RuntimeError, match="touched 0 rows where 1 are locked"), transaction.atomic():
+        rawrows.run(both)  # a count before the last part: the statement returns it
+
+
+def test_changes_that_update_one_table_are_not_added():
+    with pytest.raises(ValueError, match="core_idempotencyrecord"):
+        _set_status("a", 1) + _set_status("b", 2)
+
+
+@pytest.mark.postgres
+def test_joining_uses_the_enclosing_block_at_its_level_and_holds_its_own_otherwise():
+    with transaction.atomic(), heldrows.holding() as outer:
+        with heldrows.joining():
+            _audit("joined")
+        assert [type(row) for row in outer.rows] == [AuditEvent]  # the owner writes it
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            with heldrows.joining():
+                _audit("own")
+                _audit("own too")
+                assert len(queries) == 0  # held by its own block (a savepoint stopped the outer one)
+        assert len([q for q in queries.captured_queries if written(q["sql"])]) == 1
+    assert _audited() == ["joined", "own", "own too"]
