@@ -41,8 +41,10 @@ from . import rawrows
 class Held:
     """The rows one `holding()` block holds, in the order they were given."""
 
-    def __init__(self, savepoint_state: int) -> None:
+    def __init__(self, savepoint_state: int, *, optional_rows: bool = False) -> None:
         self.rows: list[models.Model] = []
+        self.takes_optional_rows = optional_rows
+        self.holds_optional_rows = False
         self.changes: rawrows.Changes | None = None
         self._savepoint_state = savepoint_state
         self._open = True
@@ -107,10 +109,13 @@ _held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
 
 
 @contextmanager
-def holding() -> Iterator[Held]:
+def holding(*, optional_rows: bool = False) -> Iterator[Held]:
+    """`optional_rows`: the block also holds rows whose failure must not cost the transaction's other work (a call's
+    log row: `insert_optional_later`); its owner, seeing the block's write fail with `held.holds_optional_rows`, runs
+    the transaction again without holding them."""
     if not connection.in_atomic_block:
         raise RuntimeError("holding() needs a transaction: the held rows are written before it commits")
-    held = Held(connection.savepoint_state)
+    held = Held(connection.savepoint_state, optional_rows=optional_rows)
     token = _held.set(held)
     try:
         yield held
@@ -143,6 +148,18 @@ def execute_later(changes: rawrows.Changes) -> None:
     held = _held.get()
     if held is None or not held.hold_changes(changes):
         rawrows.run(changes)
+
+
+def insert_optional_later(obj: models.Model) -> bool:
+    """Holds a row the transaction's other work must not depend on, where the enclosing block (at this level) takes
+    such rows (`holding(optional_rows=True)`); False otherwise, for the caller to write it its own way (in a
+    savepoint of its own)."""
+    held = _held.get()
+    if held is None or not held.takes_optional_rows or not held.takes(type(obj)):
+        return False
+    held.rows.append(obj)
+    held.holds_optional_rows = True
+    return True
 
 
 def insert_later(obj: models.Model) -> None:

@@ -51,7 +51,7 @@ from functools import partial
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 
 from . import clock, heldrows, rawrows
 from .cards import contains_pan
@@ -459,7 +459,17 @@ def _execute_with_lease(write: _Write) -> WriteResult:
         else:
             outcome = WriteResult(status, body)
     # After the block, so a claim that never ran (the effect wrote nothing) runs in the completion's transaction.
-    run_in_transaction(partial(_complete, lease, outcome, claimed=claim.done))
+    completion = _Completion(lease, outcome, claimed=claim.done)
+    try:
+        run_in_transaction(partial(completion.run, hold_optional_rows=True))
+    except DatabaseError:
+        if not completion.held_optional_rows:
+            raise
+        # A call's log row failed the statement that records the outcome: recorded again, the row in a savepoint
+        # of its own there (where its failure is logged and the outcome stands).
+        logger.warning("a row held with the outcome failed it; recording the outcome without holding it",
+                       exc_info=True, extra={"operation": write.operation})
+        run_in_transaction(partial(completion.run, hold_optional_rows=False))
     if write.hook is not None:
         write.hook.written = True
     return _answer(outcome)
@@ -504,25 +514,41 @@ def _answer_lost(write: _Write) -> WriteResult:
     return _answer(_as_outcome(replay))
 
 
-def _complete(lease: _Lease, outcome: Outcome, *, claimed: bool) -> None:
-    write = lease.write
-    if isinstance(outcome, DomainError):
-        status, body = outcome.status, {"error": outcome.to_dict()}
-    else:
-        status, body = outcome.status, outcome.body
-    try:
-        if not claimed:
-            # The effect wrote nothing, so it never took its lease: taken now, with the record.
-            lease.claim()
-    except _LeaseLost:
-        # Another request with the key took it meanwhile; its record stands (this effect wrote nothing).
-        logger.info("idempotency lease taken by another request; outcome not recorded",
-                    extra={"operation": write.operation})
-    else:
-        rawrows.update(IdempotencyRecord, {"state": IdempotencyRecord.State.COMPLETED, "response_status": status,
-                                           "response_body": body, "locked_until": None},
-                       scope=write.scope, key=write.key)
-    write.report(outcome)
+class _Completion:
+    """The transaction that records a lease-mode write's outcome: the record completed and the door's own rows
+    (the outcome hook's), in one statement on PostgreSQL where the hook's rows may be held with it."""
+
+    def __init__(self, lease: _Lease, outcome: Outcome, *, claimed: bool) -> None:
+        self.lease, self.outcome, self.claimed = lease, outcome, claimed
+        self.held_optional_rows = False
+
+    def run(self, *, hold_optional_rows: bool) -> None:
+        self.held_optional_rows = False
+        with heldrows.holding(optional_rows=True) if hold_optional_rows else nullcontext() as held:
+            self._record()
+            self.lease.write.report(self.outcome)
+            self.held_optional_rows = held is not None and held.holds_optional_rows
+
+    def _record(self) -> None:
+        write, outcome = self.lease.write, self.outcome
+        if isinstance(outcome, DomainError):
+            status, body = outcome.status, {"error": outcome.to_dict()}
+        else:
+            status, body = outcome.status, outcome.body
+        try:
+            if not self.claimed:
+                # The effect wrote nothing, so it never took its lease: taken now, with the record.
+                self.lease.claim()
+        except _LeaseLost:
+            # Another request with the key took it meanwhile; its record stands (this effect wrote nothing).
+            logger.info("idempotency lease taken by another request; outcome not recorded",
+                        extra={"operation": write.operation})
+            return
+        changes = rawrows.update_changes(IdempotencyRecord, {
+            "state": IdempotencyRecord.State.COMPLETED, "response_status": status, "response_body": body,
+            "locked_until": None}, scope=write.scope, key=write.key)
+        assert changes is not None
+        heldrows.execute_later(changes)
 
 
 def _release(write: _Write, error: DomainError) -> None:

@@ -487,9 +487,36 @@ def _fetch_statement(model: type[M], shape: _Where, lock: bool) -> tuple[str, Mo
 def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> int:
     """`model.objects.filter(**where).update(**values)` with plain values (no expressions), the statement built
     once per shape; the number of rows changed. No signals, as `update` sends none."""
+    found = _update_statement_for(model, values, where)
+    if found is None:
+        return 0  # as the ORM's update: nothing to match, or nothing to set
+    if isinstance(found, int):
+        return found
+    sql, params = found
+    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+        cur.execute(sql, params)
+        return int(cur.rowcount)
+
+
+def update_changes(model: type[models.Model], values: dict[str, Any], **where: Any) -> Changes | None:
+    """`update(...)` as changes to send later (`core.heldrows.execute_later`), its count unchecked; None where it
+    would change nothing."""
+    if any(hasattr(value, "resolve_expression") for value in values.values()):
+        raise TypeError(f"{model.__name__}: changes are plain values")
+    found = _update_statement_for(model, values, where)
+    assert not isinstance(found, int)  # no expression: nothing ran
+    if found is None:
+        return None
+    return Changes((found,), updates=frozenset({model._meta.db_table}))
+
+
+def _update_statement_for(model: type[models.Model], values: dict[str, Any],
+                          where: dict[str, Any]) -> tuple[str, list[Any]] | int | None:
+    """The kept UPDATE and its parameters; None where it would change nothing; the count where the ORM has already
+    run it (an expression among the values)."""
     found = _where(model, where)
     if found is None or not values:
-        return 0  # as the ORM's update: nothing to match, or nothing to set
+        return None
     shape, params = found
     names = sorted(values)
     fields = [cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in names]
@@ -506,8 +533,5 @@ def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> i
         return f"UPDATE {quote(model._meta.db_table)} AS {quote('t')} SET {assignments} WHERE {_where_sql(shape, 't')}"
 
     sql = kept(("update", connection.vendor, model, tuple(names), shape), build, rows=_size(shape))
-    db = wrapper()
-    sets = db_values(fields, [values[name] for name in names], db)
-    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
-        cur.execute(sql, [*sets, *params])
-        return int(cur.rowcount)
+    sets = db_values(fields, [values[name] for name in names], wrapper())
+    return sql, [*sets, *params]

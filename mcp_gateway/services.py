@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from core import clock
+from core import clock, heldrows
 from core.rawrows import insert
 
 from .models import ToolCall
@@ -19,6 +19,10 @@ def tool_call_record(**fields: Any) -> ToolCall:
     call = ToolCall(created=clock.now(), **fields)
     if not connection.in_atomic_block:
         insert(call)
+        return call
+    if heldrows.insert_optional_later(call):
+        # Written with the outcome's record, in its statement; if the row fails it, the outcome is recorded again
+        # without holding it (core.idempotency), and it comes back here to the savepoint below.
         return call
     # A savepoint inside a transaction, so a failed insert cannot poison the write it is logged with.
     with transaction.atomic():
