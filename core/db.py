@@ -119,7 +119,7 @@ def update_rows(model: type[_M], objs: Sequence[_M], fields: list[str]) -> int:
 
 def update_locked_rows_later(model: type[_M], objs: Sequence[_M], fields: list[str]) -> None:
     """`update_rows` for rows locked in this transaction (each must be there: checked), held to go with the
-    transaction's last statement where `core.heldrows` can hold it (PostgreSQL; sent at once otherwise)."""
+    enclosing `core.heldrows` block's last statement where it can hold it (PostgreSQL; sent at once otherwise)."""
     if not objs:
         return
     if connection.vendor != "postgresql":
@@ -127,7 +127,7 @@ def update_locked_rows_later(model: type[_M], objs: Sequence[_M], fields: list[s
         return
     sql, params = _update_sql(model, objs, fields)
     heldrows.execute_later(rawrows.Changes(((f"{sql} RETURNING 1", params),), rows=len({obj.pk for obj in objs}),
-                                           updates=frozenset({model._meta.db_table})))
+                                           tables=frozenset({model._meta.db_table})))
 
 
 def _update_sql(model: type[_M], objs: Sequence[_M], fields: list[str]) -> tuple[str, list[Any]]:

@@ -1,12 +1,11 @@
 """Append-only rows (audit events, events) held until the end of their transaction and written there in one
 statement with the transaction's last rows, instead of one round trip each.
 
-`holding()` opens the block, directly in an outermost transaction its caller owns (core.idempotency opens it
-around a db-mode write's effect and its idempotency record, and not inside someone else's transaction, where an
-exception the owner catches would take the held rows, or the whole transaction, with it); `insert_later(obj)`
-inside it holds the row; `Held.write(*last)` writes the held rows and the block's own last rows
-(`rawrows.insert_together`: one statement on PostgreSQL), and whatever is still held when the block ends normally
-is written then. Outside a block, `insert_later` is `rawrows.insert`.
+`holding()` opens the block in a transaction (core.idempotency opens it around a db-mode write's effect and its
+idempotency record, and around a lease-mode write's completion; a capture joins the enclosing block or opens its
+own: `joining()`); `insert_later(obj)` inside it holds the row; `Held.write(*last)` writes the held rows and the
+block's own last rows (`rawrows.insert_together`: one statement on PostgreSQL), and whatever is still held when the
+block ends normally is written then. Outside a block, `insert_later` is `rawrows.insert`.
 
 A row is held only where holding cannot change what the transaction does:
 
@@ -14,17 +13,21 @@ A row is held only where holding cannot change what the transaction does:
   `transaction.savepoint()`), rows are written at once, since a rollback to it would have to drop them;
 - for a model whose rows `rawrows.insert` writes (no `save()` of its own, no `pre_save`/`post_save` receivers):
   receivers run when the row is written, as before;
-- rows nothing in the transaction reads back: audit events and events. Foreign keys to them are checked at
-  commit (Django declares them deferred), so a delivery that refers to a held event is written as before.
+- rows nothing in the transaction reads back: audit events, events, a call's log row. Foreign keys to them are
+  checked at commit (Django declares them deferred), so a delivery that refers to a held event is written as before.
 
-A block also holds changes (`execute_later(changes)`: the ledger's entry, postings and balances; a payment's new
-state), which lead the block's last statement instead of costing a round trip each: the locks they write under are
-held for fewer round trips. Changes that update a table held changes update are not held (they are sent, and the
-held ones first). Unlike rows, changes are read back: any other statement the transaction sends while
-they are held (a read, a savepoint, a row written at once) sends them first, so every statement sees them.
+A block also holds changes (`execute_later(changes)`: the ledger's entry, postings and balances; payments' new
+state; an idempotency record's completion), which lead the block's last statement instead of costing a round trip
+each: the locks they write under are held for fewer round trips. Changes to a table held changes write are not held
+(they are sent, and the held ones first). Unlike rows, changes are read back: any other statement the transaction
+sends while they are held (a read, a savepoint, a row written at once) sends them first, so every statement sees
+them; if that fails, the block raises the failure when it ends, even if someone in between caught it.
 
-An exception leaving the block marks the transaction for rollback, so held rows are never dropped while the
-rest commits.
+An exception leaving the block (or a `joining()` block that joined it) marks the transaction for rollback, so held
+rows are never dropped while the rest commits: within an atomic block, that block (a savepoint rolls back on its
+own). A block inside someone else's transaction is opened only where that is what its owner wants on an exception;
+to go on after one, the owner wraps the call in `transaction.atomic()`, not `transaction.savepoint()`, whose
+rollback Django refuses once the transaction is marked.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Held:
         self.takes_optional_rows = optional_rows
         self.holds_optional_rows = False
         self.changes: rawrows.Changes | None = None
+        self.failure: BaseException | None = None  # sending held changes failed
         self._savepoint_state = savepoint_state
         self._open = True
 
@@ -66,7 +70,7 @@ class Held:
             self.changes = changes
             # First in the list, so outermost: and a wrapper someone pushes meanwhile is the one their context pops.
             connection.execute_wrappers.insert(0, self._send_changes_first)
-        elif self.changes.updates & changes.updates:
+        elif not self.changes.joins(changes):
             return False  # sent now, and so the held ones before them
         else:
             self.changes += changes
@@ -83,8 +87,9 @@ class Held:
         if changes is not None:
             try:
                 rawrows.run(changes)
-            except BaseException:
+            except BaseException as exc:
                 transaction.set_rollback(True)
+                self.failure = exc  # raised again when the block ends, if someone in between swallows it
                 raise
         return execute(sql, params, many, context)
 
@@ -119,6 +124,8 @@ def holding(*, optional_rows: bool = False) -> Iterator[Held]:
     token = _held.set(held)
     try:
         yield held
+        if held.failure is not None:
+            raise held.failure
         held.write()
     except BaseException:
         if held.holds:
@@ -135,11 +142,17 @@ def joining() -> Iterator[None]:
     """The enclosing `holding()` block where it is at this level (its owner writes what is held, with its own last
     rows), a block of its own otherwise (for a service whose caller may or may not hold rows)."""
     held = _held.get()
-    if held is not None and held._at_level():
-        yield
+    if held is None or not held._at_level():
+        with holding():
+            yield
         return
-    with holding():
+    rows, changes = len(held.rows), held.changes
+    try:
         yield
+    except BaseException:
+        if len(held.rows) != rows or held.changes is not changes:
+            transaction.set_rollback(True)  # as if the block were its own: nothing it held commits without the rest
+        raise
 
 
 def execute_later(changes: rawrows.Changes) -> None:

@@ -30,7 +30,9 @@ Two ways to hold a key while the effect runs:
   request with the key meanwhile finds the lease (in use, or a reuse if its request differs); two
   that start together both pass the first read and the second one's insert finds the first's row
   (it waits for that transaction) and answers as the first read would have. The outcome (the
-  response, or a refusal worth storing) is written in one transaction after the effect.
+  response, or a refusal worth storing) is written in one transaction after the effect, with the door's
+  log row in the same statement (core.heldrows: an optional row); should that statement fail, that
+  transaction runs once more with the log row in a savepoint of its own.
 
 A door that logs each call (MCP's tool-call log) passes the log row's write with
 `outcome_written_with(write)`: the outermost `execute_write` of the block runs it in the transaction
@@ -51,7 +53,7 @@ from functools import partial
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 
 from . import clock, heldrows, rawrows
 from .cards import contains_pan
@@ -461,12 +463,12 @@ def _execute_with_lease(write: _Write) -> WriteResult:
     # After the block, so a claim that never ran (the effect wrote nothing) runs in the completion's transaction.
     completion = _Completion(lease, outcome, claimed=claim.done)
     try:
-        run_in_transaction(partial(completion.run, hold_optional_rows=True))
-    except DatabaseError:
-        if not completion.held_optional_rows:
+        run_in_transaction(partial(completion.run, hold_optional_rows=not connection.in_atomic_block))
+    except Exception:
+        if not completion.optional_rows_failed:
             raise
-        # A call's log row failed the statement that records the outcome: recorded again, the row in a savepoint
-        # of its own there (where its failure is logged and the outcome stands).
+        # The statement that wrote the record with a call's log row failed (nothing of it committed): recorded
+        # again, the row in a savepoint of its own there, where its failure is logged and the outcome stands.
         logger.warning("a row held with the outcome failed it; recording the outcome without holding it",
                        exc_info=True, extra={"operation": write.operation})
         run_in_transaction(partial(completion.run, hold_optional_rows=False))
@@ -520,14 +522,20 @@ class _Completion:
 
     def __init__(self, lease: _Lease, outcome: Outcome, *, claimed: bool) -> None:
         self.lease, self.outcome, self.claimed = lease, outcome, claimed
-        self.held_optional_rows = False
+        # Whether the block's last statement, with optional rows in it, is what failed (and not the work before it
+        # or the commit after it): only then is running again without holding them an answer.
+        self.optional_rows_failed = False
 
     def run(self, *, hold_optional_rows: bool) -> None:
-        self.held_optional_rows = False
-        with heldrows.holding(optional_rows=True) if hold_optional_rows else nullcontext() as held:
-            self._record()
-            self.lease.write.report(self.outcome)
-            self.held_optional_rows = held is not None and held.holds_optional_rows
+        self.optional_rows_failed = writing = False
+        try:
+            with heldrows.holding(optional_rows=True) if hold_optional_rows else nullcontext() as held:
+                self._record()
+                self.lease.write.report(self.outcome)
+                writing = held is not None and held.holds_optional_rows and held.failure is None
+        except Exception:
+            self.optional_rows_failed = writing
+            raise
 
     def _record(self) -> None:
         write, outcome = self.lease.write, self.outcome

@@ -197,15 +197,16 @@ def insert_many(objs: Sequence[M]) -> list[M]:
 class Changes:
     """Data-modifying statements for PostgreSQL sent as one: the parts before the last as WITH clauses of the last.
     The parts must not refer to each other (each is self-contained); `rows` is how many rows the last must touch (an
-    UPDATE of rows locked earlier in the transaction), checked, and then it ends with `RETURNING 1`. `updates`: the
-    tables the parts update, as changes that update the same table cannot go in one statement (a row updated twice
-    in one statement keeps one of the two).
+    UPDATE of rows locked earlier in the transaction), checked, and then it ends with `RETURNING 1`. `tables`: the
+    tables the parts write. Every part of one statement sees the database as it was before the statement, so changes
+    that write a common table cannot go in one (a row updated twice keeps one update; an update misses the rows the
+    other inserts).
 
-    `a + b`: both in one statement, each part's count still checked; for changes that update different tables."""
+    `a + b` (where `a.joins(b)`): both in one statement, each part's count still checked."""
 
     parts: tuple[tuple[str, list[Any]], ...]
     rows: int | None = None
-    updates: frozenset[str] = frozenset()
+    tables: frozenset[str] = frozenset()
     # (part, rows) for the parts before the last whose counts are checked: what `+` carries over.
     checks: tuple[tuple[int, int], ...] = ()
 
@@ -217,11 +218,16 @@ class Changes:
     def counted(self) -> tuple[tuple[int, int], ...]:
         return self.checks + (((len(self.parts) - 1, self.rows),) if self.rows is not None else ())
 
+    def joins(self, other: Changes) -> bool:
+        """Whether `other` can go in one statement with these: no table in common, the parameters within bounds."""
+        return (not self.tables & other.tables
+                and sum(len(p) for _, p in self.parts + other.parts) <= _MAX_PARAMS)
+
     def __add__(self, other: Changes) -> Changes:
-        if self.updates & other.updates:
-            raise ValueError(f"both changes update {sorted(self.updates & other.updates)}: not one statement")
+        if not self.joins(other):
+            raise ValueError(f"changes to {sorted(self.tables)} and {sorted(other.tables)}: not one statement")
         shift = len(self.parts)
-        return Changes(self.parts + other.parts, updates=self.updates | other.updates,
+        return Changes(self.parts + other.parts, tables=self.tables | other.tables,
                        checks=self.counted + tuple((part + shift, rows) for part, rows in other.counted))
 
 
@@ -507,7 +513,7 @@ def update_changes(model: type[models.Model], values: dict[str, Any], **where: A
     assert not isinstance(found, int)  # no expression: nothing ran
     if found is None:
         return None
-    return Changes((found,), updates=frozenset({model._meta.db_table}))
+    return Changes((found,), tables=frozenset({model._meta.db_table}))
 
 
 def _update_statement_for(model: type[models.Model], values: dict[str, Any],

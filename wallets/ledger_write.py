@@ -2,8 +2,8 @@
 
 On PostgreSQL it is one statement, for one entry or a batch of them (entries and postings inserted in CTEs, the
 balances updated from a VALUES list): one round trip instead of three on the hottest path of the product, measured
-in `bench/ledger.py`. Inside a block that holds rows (core.heldrows: an idempotent write's transaction) that
-statement leads the transaction's last one, with the audit event, event and idempotency record: the accounts stay
+in `bench/ledger.py`. Inside a block that holds rows (core.heldrows: an idempotent write's transaction, a capture)
+that statement leads the block's last one, with the audit event, event and idempotency record: the accounts stay
 locked one round trip less. Elsewhere (SQLite quick start) the ORM writes the same rows. Both paths are exercised by
 the ledger tests; `verify_ledger` checks the result.
 """
@@ -72,7 +72,7 @@ def _write_pg(entries, rows, balances, release, changed_at) -> None:
             rawrows.run(rawrows.Changes(tuple(parts)))
             continue
         # The entries, their postings and the new balances in one statement: one round trip; held to lead the
-        # transaction's last statement where it can (core.heldrows), so the locks are held one round trip less.
+        # block's last statement where it can (core.heldrows), so the locks are held one round trip less.
         params: list[object] = [changed_at]
         for pk in accounts:
             params.extend([pk, balances.get(pk), release.get(pk, 0)])
@@ -82,8 +82,8 @@ def _write_pg(entries, rows, balances, release, changed_at) -> None:
                       "updated = %s::timestamptz "
                       f"FROM (VALUES {account_values}) AS v(id, balance, release) WHERE a.id = v.id RETURNING 1",
                       params))
-        heldrows.execute_later(rawrows.Changes(tuple(parts), rows=len(accounts),
-                                                updates=frozenset({LedgerAccount._meta.db_table})))
+        tables = frozenset({JournalEntry._meta.db_table, Posting._meta.db_table, LedgerAccount._meta.db_table})
+        heldrows.execute_later(rawrows.Changes(tuple(parts), rows=len(accounts), tables=tables))
 
 
 def _write_orm(entries, rows, balances, release, changed_at) -> None:

@@ -100,21 +100,21 @@ def webhook_apply(*, actor: Actor, event_id: str) -> WebhookEvent:
     if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
         return event
     event.attempts += 1
-    savepoint = transaction.savepoint()
     try:
-        if event.type in PAYMENT_EVENTS:
-            status = _apply_payment_event(event, actor)
-        elif event.type in REFUND_EVENTS:
-            status = _apply_refund_event(event, actor)
-        else:
-            status = WebhookEvent.Status.IGNORED
+        # An atomic block, not a bare savepoint: a failure inside that marked the transaction for rollback (a
+        # capture's held rows, core.heldrows) is undone to the savepoint with the block, and the event recorded.
+        with transaction.atomic():
+            if event.type in PAYMENT_EVENTS:
+                status = _apply_payment_event(event, actor)
+            elif event.type in REFUND_EVENTS:
+                status = _apply_refund_event(event, actor)
+            else:
+                status = WebhookEvent.Status.IGNORED
     except Exception as exc:
         # Keep the event and the reason; the admin action or the retry job tries again.
-        transaction.savepoint_rollback(savepoint)
         logger.exception("webhook application failed", extra={"event_id": event.id, "type": event.type})
         event.status, event.last_error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
     else:
-        transaction.savepoint_commit(savepoint)
         event.status, event.last_error, event.processed_at = status, "", clock.now()
     event.save(update_fields=["attempts", "status", "last_error", "processed_at", "payment_id"])
     audit_record(action=_STATUS_ACTIONS[event.status], actor=actor, obj=event, details={"type": event.type})

@@ -350,7 +350,7 @@ def _set_status(key: str, status: int, *, rows: int = 1):
 
     table = IdempotencyRecord._meta.db_table
     return rawrows.Changes(((f"UPDATE {table} SET response_status = %s WHERE key = %s RETURNING 1", [status, key]),),
-                           rows=rows, updates=frozenset({table}))
+                           rows=rows, tables=frozenset({table}))
 
 
 def _records(*keys: str) -> None:
@@ -433,3 +433,54 @@ def test_joining_uses_the_enclosing_block_at_its_level_and_holds_its_own_otherwi
                 assert len(queries) == 0  # held by its own block (a savepoint stopped the outer one)
         assert len([q for q in queries.captured_queries if written(q["sql"])]) == 1
     assert _audited() == ["joined", "own", "own too"]
+
+
+@pytest.mark.postgres
+def test_held_changes_that_fail_when_sent_fail_the_block_even_if_someone_caught_the_error(make_wallet):
+    from core import rawrows
+    from wallets.models import LedgerAccount
+
+    wallet = make_wallet(balance=1_000)
+    audited = _audited()
+    table = LedgerAccount._meta.db_table
+    short = rawrows.Changes(((f"UPDATE {table} SET balance = 5 WHERE id IN (%s, %s) RETURNING 1",
+                              [wallet.account_id, -1]),), rows=2, tables=frozenset({table}))
+    with pytest.raises(RuntimeError, match="touched 1 rows where 2 are locked"), transaction.atomic():
+        with heldrows.holding():
+            _audit("held")
+            heldrows.execute_later(short)
+            try:
+                AuditEvent.objects.count()  # sends the held changes first, which fail
+            except RuntimeError:
+                pass  # swallowed by someone in between: the block still fails when it ends
+    assert (_balances(wallet), _audited()) == ([1_000], audited)
+
+
+def test_an_exception_leaving_a_joined_block_after_it_held_rows_marks_the_transaction():
+    from django.db.transaction import TransactionManagementError
+
+    # The owner's block cannot write what it holds in a transaction that must roll back: it says so.
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        with heldrows.holding():
+            _audit("outer")
+            try:
+                with heldrows.joining():
+                    _audit("joined")
+                    raise RuntimeError("half done")
+            except RuntimeError:
+                pass
+            assert transaction.get_rollback() is True
+    assert _audited() == []
+
+
+def test_an_exception_leaving_a_joined_block_before_it_held_anything_leaves_the_transaction_usable():
+    with transaction.atomic():
+        with heldrows.holding():
+            _audit("outer")
+            try:
+                with heldrows.joining():
+                    raise RuntimeError("refused before any write")
+            except RuntimeError:
+                pass
+            assert transaction.get_rollback() is False
+    assert _audited() == ["outer"]

@@ -220,6 +220,40 @@ def test_failed_application_stays_retryable(client, actor, customer, stripe_only
     assert ledger.account_balance(wallet.account) == 2_000
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # the constraint is added and dropped outside any transaction
+def test_a_capture_whose_held_statement_fails_leaves_the_event_failed_and_nothing_else(client, actor, unknown_payment):
+    """The capture's ledger write, payment update, audit event and event go in one statement (core.heldrows); a
+    database refusal of it (here a real CHECK constraint on the payment) is undone with the application's atomic
+    block, the event is kept as failed with the reason, and a retry applies it once the cause is gone."""
+    from django.db import connection
+
+    from core.models import AuditEvent
+    from payments.services import webhooks
+
+    payment, intent = unknown_payment
+    assert payment.id.replace("_", "").isalnum()  # a literal in the DDL, which takes no parameters
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE payments_payment ADD CONSTRAINT test_refused_capture "
+                       f"CHECK (status <> 'succeeded' OR id <> '{payment.id}')")
+    try:
+        entries, audits = JournalEntry.objects.count(), AuditEvent.objects.count()
+        payload = event("evt_refused", "payment_intent.succeeded", intent)
+        response = post(client, payload, sign(payload))
+        assert (response.status_code, response.json()["status"]) == (200, "failed")
+        stored = WebhookEvent.objects.get()
+        assert stored.status == "failed" and "test_refused_capture" in stored.last_error
+        assert Payment.objects.get(pk=payment.id).status == "unknown"
+        assert JournalEntry.objects.count() == entries
+        assert AuditEvent.objects.count() == audits + 1  # the event's own "failed" audit, nothing of the capture
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE payments_payment DROP CONSTRAINT test_refused_capture")
+    assert webhooks.webhook_retry_failed(actor=actor) == 1
+    assert Payment.objects.get(pk=payment.id).status == "succeeded"
+    assert JournalEntry.objects.count() == entries + 1
+
+
 def test_refund_timeout_stays_pending_until_its_webhook(client, actor, customer, stripe_only):
     payment = create(actor, customer, amount=3_000)
     stripe_only.slow_refunds = True
