@@ -493,33 +493,32 @@ def _fetch_statement(model: type[M], shape: _Where, lock: bool) -> tuple[str, Mo
 def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> int:
     """`model.objects.filter(**where).update(**values)` with plain values (no expressions), the statement built
     once per shape; the number of rows changed. No signals, as `update` sends none."""
-    found = _update_statement_for(model, values, where)
+    if _has_expression(values):
+        return int(model._default_manager.filter(**where).update(**values))
+    found = _update_statement(model, values, where)
     if found is None:
         return 0  # as the ORM's update: nothing to match, or nothing to set
-    if isinstance(found, int):
-        return found
-    sql, params = found
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(*found)
         return int(cur.rowcount)
 
 
 def update_changes(model: type[models.Model], values: dict[str, Any], **where: Any) -> Changes | None:
     """`update(...)` as changes to send later (`core.heldrows.execute_later`), its count unchecked; None where it
     would change nothing."""
-    if any(hasattr(value, "resolve_expression") for value in values.values()):
+    if _has_expression(values):
         raise TypeError(f"{model.__name__}: changes are plain values")
-    found = _update_statement_for(model, values, where)
-    assert not isinstance(found, int)  # no expression: nothing ran
-    if found is None:
-        return None
-    return Changes((found,), tables=frozenset({model._meta.db_table}))
+    found = _update_statement(model, values, where)
+    return None if found is None else Changes((found,), tables=frozenset({model._meta.db_table}))
 
 
-def _update_statement_for(model: type[models.Model], values: dict[str, Any],
-                          where: dict[str, Any]) -> tuple[str, list[Any]] | int | None:
-    """The kept UPDATE and its parameters; None where it would change nothing; the count where the ORM has already
-    run it (an expression among the values)."""
+def _has_expression(values: dict[str, Any]) -> bool:
+    return any(hasattr(value, "resolve_expression") for value in values.values())
+
+
+def _update_statement(model: type[models.Model], values: dict[str, Any],
+                      where: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    """The kept UPDATE of plain values and its parameters; None where it would change nothing."""
     found = _where(model, where)
     if found is None or not values:
         return None
@@ -529,8 +528,6 @@ def _update_statement_for(model: type[models.Model], values: dict[str, Any],
     if any(not field.concrete or isinstance(values[name], models.Model) for name, field in zip(names, fields,
                                                                                             strict=True)):
         raise TypeError(f"{model.__name__}: update columns with plain values")
-    if any(hasattr(values[name], "resolve_expression") for name in names):
-        return int(model._default_manager.filter(**where).update(**values))
     quote = connection.ops.quote_name
 
     def build() -> str:

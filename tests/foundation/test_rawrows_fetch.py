@@ -167,3 +167,18 @@ def test_an_expression_goes_to_the_orms_update():
     _records("a")
     assert update(IdempotencyRecord, {"response_status": F("response_status") + 1}, key="a") == 1
     assert IdempotencyRecord.objects.get(key="a").response_status == 202
+
+
+def test_update_changes_are_the_same_update_sent_later():
+    from core.rawrows import run, update_changes
+
+    _records("a", "b")
+    changes = update_changes(IdempotencyRecord, {"response_status": 299}, key="a")
+    assert changes is not None and changes.tables == {IdempotencyRecord._meta.db_table}
+    assert IdempotencyRecord.objects.get(key="a").response_status == 201  # nothing sent yet
+    with transaction.atomic():
+        run(changes)
+    assert dict(IdempotencyRecord.objects.values_list("key", "response_status")) == {"a": 299, "b": 201}
+    assert update_changes(IdempotencyRecord, {"response_status": 500}, key=[]) is None
+    with pytest.raises(TypeError):
+        update_changes(IdempotencyRecord, {"response_status": F("response_status") + 1}, key="a")
