@@ -1,7 +1,6 @@
 """The ASGI server of `make run` (the Procfile's web line, also the Dockerfile's and compose's) writes its
 access log through our logging: no card number in any line."""
 
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from tests.foundation.test_log_masking import PAN, assert_no_card_number
-from tests.foundation.test_serve_logging import _free_port, _running, _status, _wait_for_lines
+from tests.foundation.test_serve_logging import _free_port, _running, _server_env, _status, _wait_for_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,8 +38,7 @@ def test_every_daphne_start_goes_through_the_logging_wrapper_and_every_wsgi_serv
 
 def test_daphne_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    env = _server_env(tmp_path)
     log = tmp_path / "daphne.log"
     with _running(_procfile_web_command(port), env, log, port):
         base = f"http://127.0.0.1:{port}"

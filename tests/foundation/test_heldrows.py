@@ -415,7 +415,7 @@ def test_a_count_short_in_any_of_the_held_changes_fails_the_transaction(make_wal
         rawrows.run(both)  # a count before the last part: the statement returns it
 
 
-def test_changes_that_update_one_table_are_not_added():
+def test_changes_that_write_one_table_are_not_added():
     with pytest.raises(ValueError, match="core_idempotencyrecord"):
         _set_status("a", 1) + _set_status("b", 2)
 

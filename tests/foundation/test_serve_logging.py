@@ -64,6 +64,18 @@ def _stop(process: subprocess.Popen) -> None:
         raise
 
 
+def _server_env(tmp_path: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
+    """This process's environment for a server under test: the test settings, its own database (a SQLite file in
+    `tmp_path` unless given), its own metrics directory, no Redis; `extra` on top."""
+    metrics = tmp_path / "prometheus"
+    metrics.mkdir(exist_ok=True)  # config.serve empties it at start; other servers expect it to be there
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test",
+               DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               PROMETHEUS_MULTIPROC_DIR=str(metrics), **extra)
+    return env
+
+
 @contextmanager
 def _running(command: list[str], env: dict[str, str], log: Path, port: int) -> Iterator[subprocess.Popen]:
     """The server started in a session of its own, its output in `log`, listening on `port`; stopped at the end."""
@@ -91,10 +103,8 @@ def test_make_serve_access_log_masks_card_numbers_in_paths_and_query_strings(tmp
     port = _free_port()
     command = _serve_command(port)
     assert command[1:3] == ["-m", "config.serve"]
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     # No credentials: each request is refused (401/404) before anything reads the database.
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    env = _server_env(tmp_path)
     log = tmp_path / "serve.log"
     with _running(command, env, log, port):
         base = f"http://127.0.0.1:{port}"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from config import serve
-from tests.foundation.test_serve_logging import _free_port, _running, _status
+from tests.foundation.test_serve_logging import _free_port, _running, _serve_command, _server_env, _status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,10 +101,6 @@ def test_at_exit_runs_once_in_a_forked_multiprocessing_child_and_in_a_plain_proc
     assert plain.read_text() == "ran\n"
 
 
-def _serve_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "config.serve", "--port", str(port)]
-
-
 def _rest_minutes(database: Path) -> list[tuple[str, int]]:
     with sqlite3.connect(database) as db:
         return db.execute("SELECT name, SUM(count) FROM monitoring_requestmetricminute WHERE kind = 'rest' "
@@ -134,9 +130,7 @@ def test_a_worker_writes_its_last_minute_of_request_metrics_as_the_server_stops(
 
 
 def test_the_workers_run_with_the_gil_switch_interval_asked_for(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"), WEB_SWITCH_INTERVAL_MS="2.5")
+    env = _server_env(tmp_path, WEB_SWITCH_INTERVAL_MS="2.5")
     port = _free_port()
     log = tmp_path / "serve.log"
     with _running(_serve_command(port), env, log, port):
@@ -148,9 +142,7 @@ def test_the_workers_run_with_the_gil_switch_interval_asked_for(tmp_path):
 
 
 def test_a_server_stopped_while_its_workers_load_the_application_stops_at_once(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    env = _server_env(tmp_path)
     port = _free_port()
     log = tmp_path / "serve.log"
     # The main process binds the port, then forks the workers, which take seconds to load Django.
@@ -174,9 +166,7 @@ def test_the_server_keeps_its_database_connections_from_request_to_request(tmp_p
     db = settings.DATABASES["default"]
     login = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     url = f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"{url}?application_name=bo-serve-test",
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    env = _server_env(tmp_path, f"{url}?application_name=bo-serve-test")
     env.pop("CONN_MAX_AGE", None)
     port = _free_port()
 
