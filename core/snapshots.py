@@ -21,6 +21,7 @@ all: the transaction may have changed the rows itself (and may yet roll back), s
 
 from __future__ import annotations
 
+import io
 import pickle
 import secrets
 import time
@@ -65,11 +66,15 @@ class Snapshots:
         if connection.in_atomic_block:
             return load()
         entry_key = self._entry_key(key)
-        version, found = _versions(self, entry_key)
         kept = _kept.get(entry_key)
-        if kept is not None and kept[0] == version and time.time() < kept[1]:
-            return cast(T, pickle.loads(kept[2]))
-        entry = found.get(entry_key, _MISSING) if found is not None else cache.get(entry_key, _MISSING)
+        if kept is not None and time.time() >= kept[1]:
+            kept = None
+        # With a copy kept here, the round trip reads the versions only: the entry (an API key with its owner's
+        # permissions is ~14 KB pickled) is read only when the copy turns out stale.
+        version, found = _versions(self, entry_key if kept is None else None)
+        if kept is not None and kept[0] == version:
+            return cast(T, _copy(kept))
+        entry = found.get(entry_key, _MISSING) if found is not None and kept is None else cache.get(entry_key, _MISSING)
         if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == version:
             _keep(entry_key, version, entry[1], until=entry[2] + self._timeout())
             return cast(T, entry[1])
@@ -120,7 +125,7 @@ _scope: ContextVar[_Scope | None] = ContextVar("snapshot_scope", default=None)
 # cache (Redis down at that moment: its errors are ignored), a version brought back by a restored or failed-over
 # Redis, or a change made without a signal reaches this process within that bound, as when every read went to the
 # cache. The wall clock because every process counts from the same load.
-_kept: dict[str, tuple[int, float, bytes]] = {}
+_kept: dict[str, tuple[int, float, bytes, tuple[frozenset[Any], ...]]] = {}
 _KEPT_MAX = 10_000
 
 
@@ -132,7 +137,26 @@ def _random_version() -> int:
 def _keep(entry_key: str, version: int, value: Any, *, until: float) -> None:
     if len(_kept) >= _KEPT_MAX:
         _kept.clear()  # a crude bound: a process reading this many entries reads them again from the cache
-    _kept[entry_key] = (version, until, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    buffer, shared = io.BytesIO(), []
+
+    def shared_id(obj: Any) -> int | None:
+        if type(obj) is frozenset:
+            shared.append(obj)
+            return len(shared) - 1
+        return None
+
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.persistent_id = shared_id  # type: ignore[method-assign]
+    pickler.dump(value)
+    _kept[entry_key] = (version, until, buffer.getvalue(), tuple(shared))
+
+
+def _copy(kept: tuple[int, float, bytes, tuple[frozenset[Any], ...]]) -> Any:
+    """A new copy of a kept value, but for its frozensets, which cannot change and so are shared between copies
+    rather than built again (a key owner's few hundred permissions, on every request)."""
+    unpickler = pickle.Unpickler(io.BytesIO(kept[2]))
+    unpickler.persistent_load = kept[3].__getitem__  # type: ignore[method-assign]
+    return unpickler.load()
 
 
 @contextmanager
@@ -147,8 +171,9 @@ def request_scope() -> Iterator[None]:
         _scope.reset(token)
 
 
-def _versions(snapshots: Snapshots, entry_key: str) -> tuple[int, dict[str, Any] | None]:
-    """This namespace's version and, when it took a round trip, what else that read (the entry among it)."""
+def _versions(snapshots: Snapshots, entry_key: str | None) -> tuple[int, dict[str, Any] | None]:
+    """This namespace's version and, when it took a round trip, what else that read (the entry among it, if one is
+    asked for)."""
     scope = _scope.get()
     now = time.monotonic()
     if scope is not None and scope.values is not None and now - scope.read_at <= settings.SNAPSHOT_SCOPE_SECONDS:
@@ -156,7 +181,7 @@ def _versions(snapshots: Snapshots, entry_key: str) -> tuple[int, dict[str, Any]
         if version is not None:
             return version, None
     keys = [s._version_key for s in _namespaces] if scope is not None else [snapshots._version_key]
-    found = cache.get_many([*keys, entry_key])
+    found = cache.get_many([*keys, entry_key] if entry_key is not None else keys)
     if scope is not None:
         scope.values = {key: found[key] for key in keys if key in found}
         scope.read_at = now

@@ -250,6 +250,45 @@ def test_each_read_gets_its_own_copy(make_key):
     assert second is not first and second.owner.first_name != "changed in memory only"
 
 
+def test_copies_share_the_owner_s_permissions_which_cannot_change(make_key):
+    from core.snapshots import request_scope
+
+    created = make_key("*", role="operator")
+    with request_scope():
+        first = api_key_authenticate(raw_key=created.raw_key)
+        second = api_key_authenticate(raw_key=created.raw_key)
+    assert first.owner is not second.owner
+    assert type(first.owner._perm_cache) is frozenset and first.owner._perm_cache is second.owner._perm_cache
+    assert second.owner.has_perm("wallets.view_wallet") and not second.owner.has_perm("accounts.delete_user")
+
+
+def test_with_a_copy_kept_the_round_trip_reads_the_versions_only(make_key, monkeypatch):
+    """The entry (~14 KB for a key with an operator's permissions) crosses the network only when the copy kept in
+    this process is stale."""
+    if not shared_cache():
+        pytest.skip("the per-process cache has no round trips to save")
+    from django.core.cache import caches
+
+    from core.snapshots import invalidate_all_now, request_scope
+
+    created = make_key("*", role="operator")
+    asked: list[list[str]] = []
+    real = caches["default"].get_many
+    monkeypatch.setattr(caches["default"], "get_many", lambda keys, *a, **k: asked.append(list(keys)) or real(keys,
+                                                                                                         *a, **k))
+    with request_scope():
+        api_key_authenticate(raw_key=created.raw_key)  # nothing kept yet: the entry comes with the versions
+    with request_scope():
+        api_key_authenticate(raw_key=created.raw_key)
+    entry_keys = [[key for key in keys if not key.endswith(":version")] for keys in asked]
+    assert entry_keys == [[f"snap:api_keys:{created.api_key.prefix}"], []]
+    ApiKey.objects.filter(pk=created.api_key.pk).update(revoked_at=clock.now())
+    invalidate_all_now()  # the copy kept is stale now: its entry is read again, found stale, the row loaded
+    with request_scope(), pytest.raises(DomainError) as refused:
+        api_key_authenticate(raw_key=created.raw_key)
+    assert refused.value.code == "api_key_revoked"
+
+
 def test_a_copy_kept_in_the_process_lives_no_longer_than_the_cache_entry(make_key, settings):
     """A change whose new version never reached Redis (its errors are ignored), or that sent no signal, still
     reaches a process within SNAPSHOT_SHARED_SECONDS, as when every read went to the cache."""
