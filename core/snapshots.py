@@ -3,12 +3,13 @@ thresholds), read on every request: kept in the cache and invalidated when the r
 
 With a shared cache (Redis) an entry is stored with the namespace's version and a change replaces
 the version once its transaction commits, so every process sees it on its next read: one cache
-round trip (version and entry together) instead of SQL. Within a request (`request_scope`, bound by
-core.middleware) that one round trip reads every namespace's version at once, and the entries come from
-this process's own copy while their version stands: one round trip per request for the API key, the
-approval thresholds and the risk settings together. With the per-process default cache
-(LocMem, the quick start's SQLite setup) another process cannot hear of a change, so entries live
-at most `SNAPSHOT_LOCAL_SECONDS` (5 s): that is how long a revoked key can keep working there.
+round trip (the version, and the entry too unless this process keeps a copy) instead of SQL. Within
+a request (`request_scope`, bound by core.middleware) that one round trip reads every namespace's
+version at once, and the entries come from this process's own copy while their version stands: one
+round trip per request for the API key, the approval thresholds and the risk settings together.
+With the per-process default cache (LocMem, the quick start's SQLite setup) another process cannot
+hear of a change, so entries live at most `SNAPSHOT_LOCAL_SECONDS` (5 s): that is how long a
+revoked key can keep working there.
 
 Which cache: this one where a change must reach every process at once when Redis is there (a revoked
 key, a removed permission, a new approval threshold); `core.localcache` for settings a few seconds of
@@ -72,7 +73,7 @@ class Snapshots:
         # With a copy kept here, the round trip reads the versions only: the entry (an API key with its owner's
         # permissions is ~14 KB pickled) is read only when the copy turns out stale.
         version, found = _versions(self, entry_key if kept is None else None)
-        if kept is not None and kept[0] == version:
+        if kept is not None and kept[0] == version and time.time() < kept[1]:  # the round trip took time
             return cast(T, _copy(kept))
         entry = found.get(entry_key, _MISSING) if found is not None and kept is None else cache.get(entry_key, _MISSING)
         if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == version:
@@ -137,10 +138,12 @@ def _random_version() -> int:
 def _keep(entry_key: str, version: int, value: Any, *, until: float) -> None:
     if len(_kept) >= _KEPT_MAX:
         _kept.clear()  # a crude bound: a process reading this many entries reads them again from the cache
-    buffer, shared = io.BytesIO(), []
+    buffer = io.BytesIO()
+    shared: list[frozenset[Any]] = []
 
     def shared_id(obj: Any) -> int | None:
-        if type(obj) is frozenset:
+        # Only frozensets of values that cannot change either (a frozenset of model instances is not frozen).
+        if type(obj) is frozenset and all(type(item) in _IMMUTABLE for item in obj):
             shared.append(obj)
             return len(shared) - 1
         return None
@@ -149,6 +152,9 @@ def _keep(entry_key: str, version: int, value: Any, *, until: float) -> None:
     pickler.persistent_id = shared_id  # type: ignore[method-assign]
     pickler.dump(value)
     _kept[entry_key] = (version, until, buffer.getvalue(), tuple(shared))
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 def _copy(kept: tuple[int, float, bytes, tuple[frozenset[Any], ...]]) -> Any:
@@ -161,9 +167,9 @@ def _copy(kept: tuple[int, float, bytes, tuple[frozenset[Any], ...]]) -> Any:
 
 @contextmanager
 def request_scope() -> Iterator[None]:
-    """Within it (one request: core.middleware), every namespace's version is read once, with the first entry
-    read, and for at most `SNAPSHOT_SCOPE_SECONDS`: one cache round trip for the API key, the approval
-    thresholds and the risk settings together, instead of one each."""
+    """Within it (one request: core.middleware), every namespace's version is read once (with the first entry
+    read, where this process keeps no copy of it), and for at most `SNAPSHOT_SCOPE_SECONDS`: one cache round trip
+    for the API key, the approval thresholds and the risk settings together, instead of one each."""
     token = _scope.set(_Scope())
     try:
         yield
