@@ -130,7 +130,7 @@ def test_a_worker_writes_its_last_minute_of_request_metrics_as_the_server_stops(
 
 
 def test_the_workers_run_with_the_gil_switch_interval_asked_for(tmp_path):
-    env = _server_env(tmp_path, WEB_SWITCH_INTERVAL_MS="2.5")
+    env = _server_env(tmp_path, WEB_SWITCH_INTERVAL_MS="2.5", WEB_CONCURRENCY="2")
     port = _free_port()
     log = tmp_path / "serve.log"
     with _running(_serve_command(port), env, log, port):
@@ -181,5 +181,5 @@ def test_the_server_keeps_its_database_connections_from_request_to_request(tmp_p
         first = server_connections(monitor)
         assert [_status(f"http://127.0.0.1:{port}/readyz") for _ in range(60)] == [200] * 60
         second = server_connections(monitor)
-    # Open between requests, and never more than one per thread: 2 workers x 4 threads.
+    # Open between requests, and never more than one per thread: 4 workers x 2 threads.
     assert 1 <= len(first) and len(first | second) <= 8, (first, second)
