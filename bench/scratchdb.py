@@ -46,9 +46,10 @@ def ensure_database(script: str) -> None:
     import psycopg
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         raise SystemExit(f"{script} needs PostgreSQL: set DATABASE_URL.")
     with psycopg.connect(**conninfo(dbname="postgres"), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],)).fetchone() is None:

@@ -14,9 +14,7 @@ REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 
 def pytest_collection_modifyitems(config, items):
     if REQUIRE_POSTGRES:
-        from django.conf import settings
-
-        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if connection.vendor != "postgresql":
             raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL.")
     # Under `pytest -n 2 --dist loadgroup` (make test) the thread-heavy tests (row locks, races,
     # benches, live browsers: marked postgres or transactional) run one after another on one
