@@ -17,8 +17,9 @@ class ToolCall(models.Model):
     id = PublicIdField(prefix="tcl")
     created = models.DateTimeField(db_index=True)
     tool = models.CharField(max_length=128)
+    # Indexed by mcp_toolcall_key_idx (api_key, -created), which leads with it.
     api_key = models.ForeignKey("accounts.ApiKey", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+")
+                                related_name="+", db_index=False)
     actor_label = models.CharField(max_length=200, blank=True)
     protocol_version = models.CharField(max_length=20, blank=True)
     request_id = models.CharField(max_length=140, blank=True)

@@ -40,7 +40,10 @@ class Payment(ActorStamped, Timestamped):
         REJECTED = "rejected"
 
     id = PublicIdField(prefix="pay")
-    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="payments")
+    # No index of its own: payment_customer_idx (customer, -created) serves every lookup by customer, and each
+    # index is written again when a payment's status changes (docs/PERFORMANCE.md).
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="payments",
+                                 db_index=False)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     method = models.CharField(max_length=16, choices=Method.choices)
@@ -49,8 +52,8 @@ class Payment(ActorStamped, Timestamped):
     card_country = models.CharField(max_length=2, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     capture_method = models.CharField(max_length=10, choices=CaptureMethod.choices, default=CaptureMethod.AUTOMATIC)
-    status = models.CharField(max_length=24, choices=Status.choices, default=Status.REQUIRES_CONFIRMATION,
-                              db_index=True)
+    # Indexed by payment_status_auth_idx (status, authorised_at), which leads with it.
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.REQUIRES_CONFIRMATION)
     amount_capturable = models.BigIntegerField(default=0)
     amount_captured = models.BigIntegerField(default=0)
     amount_refunded = models.BigIntegerField(default=0, help_text="Sum of non-failed refunds.")
@@ -151,7 +154,8 @@ class PaymentAttempt(models.Model):
         UNKNOWN = "unknown"
 
     id = PublicIdField(prefix="att")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="attempts")
+    # Indexed by attempt_payment_seq_uniq (payment, sequence), which leads with it.
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="attempts", db_index=False)
     sequence = models.PositiveSmallIntegerField()
     provider = models.CharField(max_length=40)
     reason = models.JSONField(default=dict, blank=True, help_text="Why this provider was chosen.")

@@ -5,8 +5,9 @@ Django adds that second index (`varchar_pattern_ops`) to every indexed or unique
 `startswith` lookups outside the C locale. Here the text columns with indexes are ids, foreign keys to ids and
 codes (status, provider, kind), which nothing searches by prefix (admin searches are case-insensitive, which that
 index cannot serve either), and each such index is written on every insert and every update that is not HOT: a
-payment had 21 indexes, 6 of them `_like`. Without them PostgreSQL spends ~0.5 ms less CPU per MCP payment
-(docs/PERFORMANCE.md). A column that needs prefix search declares its own index with `opclasses`.
+payment had 21 indexes, 6 of them `_like`. Without them (and four single-column indexes that composite ones cover)
+an MCP payment writes 16 % less WAL and touches 22 % fewer buffers (docs/PERFORMANCE.md). A column that needs prefix
+search declares its own index with `opclasses`.
 core/migrations/0011 drops the ones that databases made before this backend already have."""
 
 from __future__ import annotations

@@ -29,14 +29,18 @@ def test_a_database_migrated_with_the_backend_has_no_prefix_pattern_indexes():
         pytest.skip("PostgreSQL only")
     assert type(connections["default"]).__module__ == "core.pgbackend.base"
     assert _pattern_indexes() == []
-    # The indexes the models ask for are all there: a payment's own, without the six `_like` ones.
+    # The indexes the models ask for are all there: a payment's own, without the six `_like` ones, nor one for its
+    # customer or status alone (composite indexes lead with them).
     assert _indexes("payments_payment") == [
         "payment_captured_at_idx", "payment_created_cover_idx", "payment_created_idx", "payment_customer_idx",
         "payment_merchant_idx", "payment_merchant_label_idx", "payment_review_pending_idx",
-        "payment_risk_decision_idx", "payment_status_auth_idx", "payments_payment_customer_id_8b4d6141",
-        "payments_payment_pkey", "payments_payment_provider_d6616219",
-        "payments_payment_provider_reference_a8cd44d8", "payments_payment_status_fc8cbda2",
+        "payment_risk_decision_idx", "payment_status_auth_idx", "payments_payment_pkey",
+        "payments_payment_provider_d6616219", "payments_payment_provider_reference_a8cd44d8",
         "payments_payment_wallet_id_b5d97d00"]
+    assert _indexes("payments_paymentattempt") == ["attempt_created_idx", "attempt_payment_seq_uniq",
+                                                   "payments_paymentattempt_pkey"]
+    assert _indexes("mcp_gateway_toolcall") == ["mcp_gateway_toolcall_created_b2c03289", "mcp_gateway_toolcall_pkey",
+                                                "mcp_toolcall_key_idx", "mcp_toolcall_tool_idx"]
 
 
 def test_the_migration_drops_the_pattern_indexes_an_older_database_has():
