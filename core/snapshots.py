@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -68,12 +68,12 @@ class Snapshots:
             return load()
         entry_key = self._entry_key(key)
         kept = _kept.get(entry_key)
-        if kept is not None and time.time() >= kept[1]:
+        if kept is not None and time.time() >= kept.until:
             kept = None
         # With a copy kept here, the round trip reads the versions only: the entry (an API key with its owner's
         # permissions is ~14 KB pickled) is read only when the copy turns out stale.
         version, found = _versions(self, entry_key if kept is None else None)
-        if kept is not None and kept[0] == version and time.time() < kept[1]:  # the round trip took time
+        if kept is not None and kept.version == version and time.time() < kept.until:  # the round trip took time
             return cast(T, _copy(kept))
         entry = found.get(entry_key, _MISSING) if found is not None and kept is None else cache.get(entry_key, _MISSING)
         if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == version:
@@ -121,12 +121,21 @@ class _Scope:
 
 
 _scope: ContextVar[_Scope | None] = ContextVar("snapshot_scope", default=None)
+
+
+class _Kept(NamedTuple):
+    version: int
+    until: float
+    pickled: bytes
+    shared: tuple[frozenset[Any], ...]  # the frozensets the pickle refers to by position
+
+
 # Entries this process has read, pickled (each read gets its own copy, as from the cache), by entry key, with the
 # wall-clock time their cache entry expires (its load + the timeout): a change whose new version never reached the
 # cache (Redis down at that moment: its errors are ignored), a version brought back by a restored or failed-over
 # Redis, or a change made without a signal reaches this process within that bound, as when every read went to the
 # cache. The wall clock because every process counts from the same load.
-_kept: dict[str, tuple[int, float, bytes, tuple[frozenset[Any], ...]]] = {}
+_kept: dict[str, _Kept] = {}
 _KEPT_MAX = 10_000
 
 
@@ -151,17 +160,17 @@ def _keep(entry_key: str, version: int, value: Any, *, until: float) -> None:
     pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
     pickler.persistent_id = shared_id  # type: ignore[method-assign]
     pickler.dump(value)
-    _kept[entry_key] = (version, until, buffer.getvalue(), tuple(shared))
+    _kept[entry_key] = _Kept(version, until, buffer.getvalue(), tuple(shared))
 
 
 _IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None)})
 
 
-def _copy(kept: tuple[int, float, bytes, tuple[frozenset[Any], ...]]) -> Any:
+def _copy(kept: _Kept) -> Any:
     """A new copy of a kept value, but for its frozensets, which cannot change and so are shared between copies
     rather than built again (a key owner's few hundred permissions, on every request)."""
-    unpickler = pickle.Unpickler(io.BytesIO(kept[2]))
-    unpickler.persistent_load = kept[3].__getitem__  # type: ignore[method-assign]
+    unpickler = pickle.Unpickler(io.BytesIO(kept.pickled))
+    unpickler.persistent_load = kept.shared.__getitem__  # type: ignore[method-assign]
     return unpickler.load()
 
 
