@@ -1,9 +1,11 @@
 """Settings for pytest: fast hashing, eager-free Celery, a per-run Redis key prefix."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CACHES, CHANNEL_LAYERS, LOGGING, REDIS_URL
+from .base import CACHES, CHANNEL_LAYERS, DATABASES, LOGGING, REDIS_URL
 
 SECRET_KEY = "test-secret-key-for-the-suite-only-0123456789-abcdefghijklmnopqrstuvwxyz"
 API_KEY_HMAC_SECRET = SECRET_KEY
@@ -21,6 +23,12 @@ if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = f"bo-test-{os.getpid()}"
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"bo-test-{os.getpid()}:asgi"
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"bo-test-{os.getpid()}:"}
+# On SQLite the test database is a file in WAL mode, as `make run`'s is, not Django's default of a
+# shared-cache in-memory database: there a reader that meets another connection's write gets "database
+# table is locked" at once (no busy wait), as Daphne's live feed did beside a REST write in a browser test.
+# pytest-xdist's workers each add their own suffix to the name.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"bo-test-{os.getpid()}.sqlite3")}
 LOGGING_CONFIG = None
 import logging.config  # noqa: E402
 
