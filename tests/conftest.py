@@ -1,7 +1,10 @@
 import os
+import socket
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connection
+from django.test.testcases import LiveServerThread
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -10,6 +13,20 @@ from core.context import Actor, clear_context
 from core.snapshots import invalidate_all_now
 
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+class _NoDelayWSGIServer(ThreadedWSGIServer):
+    """The live server's answers without Nagle's wait: wsgiref sends the status line, each header line it adds and
+    the headers in separate writes, and the client's delayed ACK held the later ones back up to 40 ms. Half of
+    Schemathesis's run went waiting so in the client's header read (py-spy)."""
+
+    def get_request(self):
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
+
+
+LiveServerThread.server_class = _NoDelayWSGIServer
 
 
 def pytest_collection_modifyitems(config, items):
