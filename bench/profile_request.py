@@ -16,6 +16,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import subprocess
 import time
 
@@ -43,7 +44,8 @@ def _setup(wallets: int):
     return key.raw_key, ids, customer.pk
 
 
-def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show_sql: bool, callgrind: bool) -> None:
+def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show_sql: bool, callgrind: bool,
+             phases: bool) -> None:
     from django.db import connection
 
     send(-1)  # warm caches and imports outside the measurement
@@ -79,6 +81,12 @@ def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show
         print("-- the statements of one request")
         for sql in statements:
             print(f"   {sql[:160]}")
+    if phases:
+        lined_up, cut = _phases(send, first=3 * requests + 1, requests=requests)
+        print(f"-- where a request's time goes between its statements (medians of the {lined_up} of {requests} "
+              f"requests that sent the usual statements)")
+        for name, seconds in cut:
+            print(f"   {name:<34} {seconds * 1000:7.2f} ms")
     if not cprofile:
         return
     # CPU time, not wall: the round trips to PostgreSQL are waiting, and waiting is not what caps the rate.
@@ -97,6 +105,38 @@ def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(25)
         print(f"-- top by {order} (profiled run)")
         print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+
+
+def _phases(send, *, first: int, requests: int) -> tuple[int, list[tuple[str, float]]]:
+    """Each request's wall time cut at its cursor statements: before the first, each statement, between two, after the
+    last (the commit and the response). Where a statement takes a row lock, what follows it up to the commit is how
+    long the lock is held: on a hot row, the queue."""
+    from django.db import connection
+
+    cuts: list[list[float]] = []
+    for i in range(first, first + requests):
+        marks: list[float] = []
+
+        def timed(execute, sql, params, many, context, marks=marks):
+            marks.append(time.perf_counter())
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                marks.append(time.perf_counter())
+
+        began = time.perf_counter()
+        with connection.execute_wrapper(timed):
+            send(i)
+        edges = [began, *marks, time.perf_counter()]
+        cuts.append([later - earlier for earlier, later in zip(edges, edges[1:])])
+    # Requests line up only with the same statements: a periodic read (routing statistics) adds one now and then.
+    usual = statistics.mode(len(cut) for cut in cuts)
+    cuts = [cut for cut in cuts if len(cut) == usual]
+    count = (usual - 1) // 2
+    names = ["before statement 1"]
+    for n in range(1, count + 1):
+        names += [f"statement {n}", f"between statements {n} and {n + 1}" if n < count else f"after statement {n}"]
+    return len(cuts), [(name, statistics.median(cut[k] for cut in cuts)) for k, name in enumerate(names)]
 
 
 def _backend_pid() -> int:
@@ -148,6 +188,8 @@ def main() -> None:
                         help="running under valgrind --tool=callgrind --instr-atstart=no: count the timed requests' "
                              "instructions (implies --no-cprofile)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one request")
+    parser.add_argument("--phases", action="store_true",
+                        help="print the median time before, in, between and after a request's statements")
     parser.add_argument("--dump", default="", help="write each profile to DUMP-rest.prof / DUMP-mcp.prof")
     args = parser.parse_args()
     setup_django()
@@ -185,7 +227,7 @@ def main() -> None:
     doors["both"] = doors["rest"] + doors["mcp"]
     for label, send in doors[args.door]:
         _profile(label, send, requests=args.requests, cprofile=not (args.no_cprofile or args.callgrind),
-                 dump=args.dump, show_sql=args.show_sql, callgrind=args.callgrind)
+                 dump=args.dump, show_sql=args.show_sql, callgrind=args.callgrind, phases=args.phases)
 
 
 if __name__ == "__main__":

@@ -121,8 +121,13 @@ def test_request_profile_times_both_doors_and_dumps_cpu_profiles(scratch_databas
     assert "-- own time by package (profiled run)" in out
     assert (tmp_path / "p-rest.prof").stat().st_size > 0 and (tmp_path / "p-mcp.prof").stat().st_size > 0
     timed = _run("profile_request.py", scratch_database, "--requests", "3", "--wallets", "3", "--no-cprofile",
-                 "--door", "rest")
+                 "--door", "rest", "--phases")
     assert "== REST POST /api/v1/transfers: 3 requests" in timed and "MCP" not in timed and "own time" not in timed
+    # The phases of a transfer: its three statements (lease, wallet lock, write) and what comes before, between, after.
+    phases = re.findall(r"^   (before statement 1|statement \d|between statements \d and \d|after statement \d) +"
+                        r"\d+\.\d\d ms$", timed, re.M)
+    assert phases == ["before statement 1", "statement 1", "between statements 1 and 2", "statement 2",
+                      "between statements 2 and 3", "statement 3", "after statement 3"], timed
     # The database's CPU per request, read from its backend's /proc entry; the connection lasted the loop.
     assert re.search(r"^   PostgreSQL backend CPU \d+\.\d\d ms per request$", timed, re.M), timed
     floor = _run("profile_request.py", scratch_database, "--requests", "2", "--wallets", "1", "--no-cprofile",
