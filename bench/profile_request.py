@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import os
 import pstats
 import statistics
@@ -128,7 +129,7 @@ def _phases(send, *, first: int, requests: int) -> tuple[int, list[tuple[str, fl
         with connection.execute_wrapper(timed):
             send(i)
         edges = [began, *marks, time.perf_counter()]
-        cuts.append([later - earlier for earlier, later in zip(edges, edges[1:])])
+        cuts.append([later - earlier for earlier, later in itertools.pairwise(edges)])
     # Requests line up only with the same statements: a periodic read (routing statistics) adds one now and then.
     usual = statistics.mode(len(cut) for cut in cuts)
     cuts = [cut for cut in cuts if len(cut) == usual]
