@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from django.db import OperationalError, connection, models, transaction
@@ -38,6 +39,7 @@ def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
         # Inside someone else's transaction: they own the retry.
         return fn()
     for attempt in range(1, attempts + 1):
+        token = _attempt.set(attempt)
         try:
             with transaction.atomic():
                 return fn()
@@ -46,7 +48,21 @@ def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
                 raise
             logger.warning("retrying transaction", extra={"attempt": attempt, "error": str(exc)[:200]})
             time.sleep(random.uniform(0.001, 0.01) * attempt)
+        finally:
+            _attempt.reset(token)
     raise AssertionError("unreachable")
+
+
+# The attempt of the outermost transaction `run_in_transaction` is running (0: none is, or someone else opened it).
+_attempt: ContextVar[int] = ContextVar("transaction_attempt", default=0)
+
+
+def guarded_writes_allowed() -> bool:
+    """Whether a write may be built from rows read without their locks and guarded in its statement
+    (`rawrows.Changes.guarded`): only on PostgreSQL, in the first attempt of a transaction whose owner
+    retries it, so a guard that refuses (`rawrows.GuardFailed`) costs a retry that takes the locks first,
+    never an error. Anywhere else (a transaction someone else opened, a retry) writes lock first."""
+    return _attempt.get() == 1 and connection.vendor == "postgresql"
 
 
 @overload

@@ -22,12 +22,13 @@ rows' INSERT: one round trip for both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
@@ -196,11 +197,15 @@ def insert_many(objs: Sequence[M]) -> list[M]:
 @dataclass(frozen=True)
 class Changes:
     """Data-modifying statements for PostgreSQL sent as one: the parts before the last as WITH clauses of the last.
-    The parts must not refer to each other (each is self-contained); `rows` is how many rows the last must touch (an
-    UPDATE of rows locked earlier in the transaction), checked, and then it ends with `RETURNING 1`. `tables`: the
-    tables the parts write. Every part of one statement sees the database as it was before the statement, so changes
-    that write a common table cannot go in one (a row updated twice keeps one update; an update misses the rows the
-    other inserts).
+    A part refers to an earlier part of the same changes only by `Changes.ref(n)` (its WITH name, given when the
+    statement is put together); `rows` is how many rows the last must touch (an UPDATE of rows locked earlier in the
+    transaction), checked, and then it ends with `RETURNING 1`. `tables`: the tables the parts write. Every part of
+    one statement sees the database as it was before the statement, so changes that write a common table cannot go
+    in one (a row updated twice keeps one update; an update misses the rows the other inserts).
+
+    `guarded`: parts whose count falls short where a guard in the statement refused (rows read earlier without their
+    locks no longer allow the write): that raises `GuardFailed`, which the transaction's owner retries; any other
+    count that differs is a defect (RuntimeError).
 
     `a + b` (where `a.joins(b)`): both in one statement, each part's count still checked."""
 
@@ -209,6 +214,12 @@ class Changes:
     tables: frozenset[str] = frozenset()
     # (part, rows) for the parts before the last whose counts are checked: what `+` carries over.
     checks: tuple[tuple[int, int], ...] = ()
+    guarded: frozenset[int] = frozenset()
+
+    @staticmethod
+    def ref(part: int) -> str:
+        """How a part names the `part`-th part (counted from 0 in its own changes) in its SQL."""
+        return f"__part{part}__"
 
     @property
     def params(self) -> list[Any]:
@@ -227,8 +238,30 @@ class Changes:
         if not self.joins(other):
             raise ValueError(f"changes to {sorted(self.tables)} and {sorted(other.tables)}: not one statement")
         shift = len(self.parts)
-        return Changes(self.parts + other.parts, tables=self.tables | other.tables,
-                       checks=self.counted + tuple((part + shift, rows) for part, rows in other.counted))
+        moved = tuple((_shift_refs(sql, shift), params) for sql, params in other.parts)
+        return Changes(self.parts + moved, tables=self.tables | other.tables,
+                       checks=self.counted + tuple((part + shift, rows) for part, rows in other.counted),
+                       guarded=self.guarded | {part + shift for part in other.guarded})
+
+
+class GuardFailed(OperationalError):
+    """A write built from rows read without their locks found, when its statement took them, that they no longer
+    allow it (`Changes.guarded`). Nothing of the transaction may commit: its owner (core.db.run_in_transaction) rolls
+    it back and runs it again, and the second time the write takes its locks first."""
+
+    sqlstate = "40001"  # what it is: a serialization failure, retried as one
+
+
+_REF = re.compile(r"__part(\d+)__")
+
+
+def _shift_refs(sql: str, shift: int) -> str:
+    return _REF.sub(lambda m: Changes.ref(int(m[1]) + shift), sql) if "__part" in sql else sql
+
+
+def _named(sql: str, prefix: str) -> str:
+    """A part's SQL with its references to other parts replaced by their WITH names (`prefix` + index)."""
+    return _REF.sub(lambda m: f"{prefix}{m[1]}", sql) if "__part" in sql else sql
 
 
 def run(changes: Changes) -> None:
@@ -236,15 +269,19 @@ def run(changes: Changes) -> None:
     counted = changes.counted
     last_only = all(part == len(changes.parts) - 1 for part, _ in counted)
     ctes = changes.parts[:-1] if last_only else changes.parts
-    sql = "".join(f"{'WITH' if i == 0 else ','} c{i} AS ({part}) " for i, (part, _) in enumerate(ctes))
-    sql += changes.parts[-1][0] if last_only else "SELECT " + ", ".join(f"(SELECT count(*) FROM c{part})"
-                                                                        for part, _ in counted)
+    sql = "".join(f"{'WITH' if i == 0 else ','} c{i} AS ({_named(part, 'c')}) " for i, (part, _) in enumerate(ctes))
+    sql += _named(changes.parts[-1][0], "c") if last_only else "SELECT " + ", ".join(
+        f"(SELECT count(*) FROM c{part})" for part, _ in counted)
     with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
         cur.execute(sql, changes.params)
-        _check_touched([cur.rowcount] * len(counted) if last_only else cur.fetchone(), counted)
+        _check_touched([cur.rowcount] * len(counted) if last_only else cur.fetchone(), counted, changes.guarded)
 
 
-def _check_touched(touched: Sequence[int], counted: Sequence[tuple[int, int]]) -> None:
+def _check_touched(touched: Sequence[int], counted: Sequence[tuple[int, int]],
+                   guarded: frozenset[int] = frozenset()) -> None:
+    for count, (part, rows) in zip(touched, counted, strict=True):
+        if count < rows and part in guarded:
+            raise GuardFailed(f"a guarded statement touched {count} of its {rows} rows: they changed since read")
     for count, (_, rows) in zip(touched, counted, strict=True):
         if count != rows:
             raise RuntimeError(f"a statement touched {count} rows where {rows} are locked")
@@ -275,7 +312,7 @@ def insert_together(*groups: Sequence[models.Model], leading: Changes | None = N
     *first, last = (sql for sql, _, _ in ready)
     parts = [part for part, _ in leading.parts] if leading is not None else []
     parts += first
-    sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({part}) " for i, part in enumerate(parts)) + last
+    sql = "".join(f"{'WITH' if i == 0 else ','} w{i} AS ({_named(part, 'w')}) " for i, part in enumerate(parts)) + last
     counted = leading.counted if leading is not None else ()
     if counted:
         # The leading changes' counts, once per row the statement returns (a WITH clause nothing reads still runs).
@@ -288,7 +325,8 @@ def insert_together(*groups: Sequence[models.Model], leading: Changes | None = N
         if counted or ready[-1][2]:
             returned = cur.fetchall()
             if counted:
-                _check_touched(returned[0][len(returned[0]) - len(counted):], counted)
+                guarded = leading.guarded if leading is not None else frozenset()
+                _check_touched(returned[0][len(returned[0]) - len(counted):], counted, guarded)
             if ready[-1][2]:
                 _keys_from(returned, groups[-1])
     for group in groups:
