@@ -18,10 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The statements of one REST transfer with an Idempotency-Key, in order.
 TRANSFER = {
-    # The ledger's write, the audit event and event are held to the end of the transaction and written with the
-    # idempotency record in one statement (core.heldrows): the accounts stay locked for that one round trip and the
-    # commit.
-    "postgresql": ["BEGIN", "lock+read", "SELECT wallets_wallet", "WITH wallets_journalentry", "COMMIT"],
+    # The wallets are read without their locks; the ledger's write (which takes them and checks what it was built
+    # from: ledger.post_entry_guarded), the audit event and event are held to the end of the transaction and written
+    # with the idempotency record in one statement (core.heldrows): the wallets and accounts are locked for that one
+    # round trip and the commit.
+    "postgresql": ["BEGIN", "lock+read", "SELECT wallets_wallet", "WITH wallets_wallet", "COMMIT"],
     # The quick start's SQLite: no advisory lock (its IMMEDIATE transactions serialise writers) and the
     # ledger write as separate statements (no data-modifying CTEs there).
     "sqlite": ["BEGIN", "SELECT core_idempotencyrecord", "SELECT wallets_wallet", "INSERT wallets_journalentry",
@@ -67,7 +68,7 @@ def test_a_rest_transfer_is_one_transaction_of_eight_statements_with_its_event(a
     assert sent == TRANSFER[connection.vendor]
     # Every row the transfer adds, and in which statement (the ledger's and the held ones combined on PostgreSQL).
     writes = [written(q["sql"]) for q in queries.captured_queries if written(q["sql"])]
-    assert writes == ([["wallets_journalentry", "wallets_posting", "wallets_ledgeraccount", "core_auditevent",
+    assert writes == ([["wallets_ledgeraccount", "wallets_journalentry", "wallets_posting", "core_auditevent",
                         "core_event", "core_idempotencyrecord"]]
                       if connection.vendor == "postgresql" else
                       [["wallets_journalentry"], ["wallets_posting"], ["wallets_ledgeraccount"], ["core_auditevent"],

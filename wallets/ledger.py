@@ -36,11 +36,12 @@ from .errors import (
     InsufficientFunds,
     UnbalancedEntry,
 )
-from .ledger_write import update_accounts, write_entries
+from .ledger_write import update_accounts, write_entries, write_entry_guarded
 from .models import NEGATIVE_ALLOWED_TYPES, AccountType, Hold, JournalEntry, LedgerAccount, Posting, Wallet
 
 __all__ = [
     "AccountType", "EntryDraft", "system_account", "account_open", "lock_system_accounts", "post_entry",
+    "post_entry_guarded",
     "post_entries", "hold_reserve", "hold_capture", "hold_void", "hold_expire_due", "entry_reverse",
     "account_balance", "account_available",
 ]
@@ -294,6 +295,32 @@ def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tupl
     draft = EntryDraft(kind=kind, description=description, postings=postings, metadata=metadata,
                        idempotency_key=idempotency_key, reverses=reverses)
     return _post_many([draft], actor=actor, prelocked=locked, existing=existing)[0]
+
+
+def post_entry_guarded(*, kind: str, description: str, actor: Actor, wallets: list[Wallet], amounts: list[int],
+                       metadata: dict | None = None) -> JournalEntry:
+    """`post_entry` with one posting per wallet (`amounts[i]` on `wallets[i]`'s account, all in one currency) for
+    wallets read without their locks (`wallet_read_with_accounts`) by a caller that judged the write allowed from
+    what it read. The lock is taken by the statement that writes (the block's last one, core.heldrows), which
+    writes only if each wallet is still active in the currency and each debited one still has no daily limit and
+    covers its debit: the hot rows stay locked for that statement and the commit only. Where they no longer allow
+    it, `rawrows.GuardFailed` and the transaction's owner runs it again (`core.db.guarded_writes_allowed`), this
+    time locking first. The postings' `balance_after` is written from the balances as locked; the objects here
+    carry None in it."""
+    require_transaction()
+    currency = wallets[0].currency
+    draft = EntryDraft(kind=kind, description=description, metadata=metadata,
+                       postings=[(wallet.account, amount) for wallet, amount in zip(wallets, amounts, strict=True)])
+    if len(_net(draft)) != len(wallets) or any(wallet.currency != currency for wallet in wallets):
+        raise ValueError("a guarded entry has one posting per wallet, all in one currency")
+    now = clock.now()
+    entry = JournalEntry(kind=kind, description=description[:500], metadata=metadata or {})
+    stamp(entry, actor=actor, now=now)
+    entry.posting_rows = [Posting(entry=entry, account_id=wallet.account_id, amount=amount, currency=currency,
+                                  kind=kind, created=now)
+                          for wallet, amount in zip(wallets, amounts, strict=True)]
+    write_entry_guarded(entry, entry.posting_rows, wallet_ids=[wallet.pk for wallet in wallets], currency=currency)
+    return entry
 
 
 def post_entries(*, drafts: list[EntryDraft], actor: Actor, locked: dict[int, LedgerAccount] | None = None,

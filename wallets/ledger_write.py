@@ -17,7 +17,7 @@ from django.db.models import BigIntegerField, Case, F, Value, When
 
 from core import clock, heldrows, rawrows
 
-from .models import JournalEntry, LedgerAccount, Posting
+from .models import JournalEntry, LedgerAccount, Posting, Wallet
 
 BIG = BigIntegerField()
 
@@ -104,3 +104,59 @@ def update_accounts(balances: dict[int, int], release: dict[int, int], *, change
                                            for pk, v in release.items()], default=F("pending_debits"),
                                          output_field=BIG)
     LedgerAccount.objects.filter(pk__in=list(balances.keys() | release.keys())).update(**changes)
+
+
+def write_entry_guarded(entry: JournalEntry, rows: list[Posting], *, wallet_ids: list[str], currency: str) -> None:
+    """One entry, its postings (one per account, each a wallet's) and the new balances, as changes held for the
+    block's last statement (core.heldrows) that lock the wallets and their accounts themselves, in
+    `wallet_lock_with_accounts`'s order, and write only if every wallet is still active in `currency` and every
+    debited one still has no daily limit and covers its debit from its available balance (the `allow_negative`
+    accounts aside): otherwise `rawrows.GuardFailed`. The postings' `balance_after` is each account's balance as
+    the statement wrote it. PostgreSQL only."""
+    deltas = [(row.account_id, row.amount) for row in rows]
+    count = len(rows)
+    sql = rawrows.kept(("ledger.guarded", len(wallet_ids), count), lambda: _guarded_statements(len(wallet_ids), count),
+                       rows=count)
+    lock_sql, gate_sql, update_sql, posting_sql = sql
+    entry_sql, entry_params = _values([entry], _ENTRY_COLUMNS, {"metadata": "jsonb"})
+    pairs = [param for pair in deltas for param in pair]
+    parts = (
+        (lock_sql, list(wallet_ids)),
+        (gate_sql, [count, Wallet.Status.ACTIVE.value, currency, *pairs]),
+        (update_sql, [entry.created, *pairs]),
+        (f"INSERT INTO {JournalEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) VALUES {entry_sql}", entry_params),
+        (posting_sql, [entry.pk, currency, entry.kind, entry.created,
+                       *[param for n, row in enumerate(rows) for param in (row.account_id, row.amount, n)]]),
+    )
+    tables = frozenset({JournalEntry._meta.db_table, Posting._meta.db_table, LedgerAccount._meta.db_table})
+    heldrows.execute_later(rawrows.Changes(parts, rows=count, tables=tables, checks=((2, count),),
+                                           guarded=frozenset({2, 4})))
+    entry._state.adding = False
+    entry._state.db = "default"
+
+
+def _guarded_statements(wallets: int, accounts: int) -> tuple[str, str, str, str]:
+    quote = connection.ops.quote_name
+    account_table = quote(LedgerAccount._meta.db_table)
+    pairs = ", ".join(["(%s::bigint, %s::bigint)"] * accounts)
+    ref = rawrows.Changes.ref
+    lock = ("SELECT w.status, w.daily_limit, a.id AS account_id, a.currency, a.balance, a.pending_debits,"
+            f" a.allow_negative FROM {quote(Wallet._meta.db_table)} w INNER JOIN {account_table} a"
+            f" ON a.id = w.account_id WHERE w.id IN ({', '.join(['%s'] * wallets)}) ORDER BY w.account_id ASC"
+            " FOR UPDATE OF w, a")
+    # Locking rows read by a statement that began before their last change returns them as changed (READ
+    # COMMITTED), so the gate judges the balances the update writes on.
+    gate = ("SELECT COALESCE(count(*) = %s::bigint AND bool_and(l.status = %s AND l.currency = %s AND"
+            " (v.delta > 0 OR (l.daily_limit IS NULL AND"
+            " (l.allow_negative OR l.balance - l.pending_debits + v.delta >= 0)))), false) AS ok"
+            f" FROM {ref(0)} l INNER JOIN (VALUES {pairs}) AS v(id, delta) ON v.id = l.account_id")
+    # The gate is a condition on no row of the update: evaluated once, before it touches any (so the locks above
+    # are taken first, in their order).
+    update = (f"UPDATE {account_table} AS a SET balance = a.balance + v.delta, version = a.version + 1,"
+              f" updated = %s::timestamptz FROM (VALUES {pairs}) AS v(id, delta)"
+              f" WHERE a.id = v.id AND (SELECT ok FROM {ref(1)}) RETURNING a.id, a.balance")
+    posting = (f"INSERT INTO {quote(Posting._meta.db_table)} ({', '.join(_POSTING_COLUMNS)})"
+               " SELECT %s, u.id, v.amount, %s, u.balance, %s, %s::timestamptz"
+               f" FROM {ref(2)} u INNER JOIN (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::int)'] * accounts)})"
+               " AS v(id, amount, n) ON v.id = u.id ORDER BY v.n RETURNING 1")
+    return lock, gate, update, posting

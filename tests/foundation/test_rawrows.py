@@ -307,3 +307,51 @@ def test_leading_changes_go_on_their_own_where_the_groups_cannot_be_combined():
                       ["k-old"]))))
     assert [q["sql"].split(" ")[0] for q in queries.captured_queries] == ["UPDATE", "INSERT", "INSERT", "WITH"]
     assert _statuses() == {"k-old": 298, "k-returned": 201}
+
+
+def _set_status(key: str, status: int, *, guarded: bool = False) -> Changes:
+    """Locks the record of `key` in one part and sets its status from what that part read in the next."""
+    table = IdempotencyRecord._meta.db_table
+    return Changes(((f"SELECT id FROM {table} WHERE key = %s FOR UPDATE", [key]),
+                    (f"UPDATE {table} r SET response_status = %s FROM {Changes.ref(0)} l WHERE r.id = l.id RETURNING 1",
+                     [status])), rows=1, guarded=frozenset({1}) if guarded else frozenset())
+
+
+@pytest.mark.postgres
+def test_parts_refer_to_earlier_parts_of_their_own_changes_wherever_they_land():
+    from core.rawrows import run
+
+    insert_many([_record("k-one"), _record("k-two")])
+    combined = _set_status("k-one", 297) + _set_status("k-two", 296, guarded=True)
+    assert combined.guarded == frozenset({3}) and combined.counted == ((1, 1), (3, 1))
+    assert "FROM __part0__ l" in combined.parts[1][0] and "FROM __part2__ l" in combined.parts[3][0]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        run(combined)
+    assert "FROM c2 l" in queries[0]["sql"] and "FROM c0 l" in queries[0]["sql"]
+    assert _statuses() == {"k-one": 297, "k-two": 296}
+    with transaction.atomic():
+        insert_together([_audit()], leading=_set_status("k-two", 295))
+    assert _statuses() == {"k-one": 297, "k-two": 295}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("together", [False, True])
+def test_a_guarded_part_that_falls_short_is_a_retryable_guard_failure_and_any_other_a_defect(together):
+    from core.db import is_retryable
+    from core.rawrows import GuardFailed, run
+
+    insert(_record("k-old"))
+    before = (AuditEvent.objects.count(), _statuses())
+
+    def send(changes):
+        if together:
+            insert_together([_audit()], leading=changes)
+        else:
+            run(changes)
+
+    with pytest.raises(GuardFailed, match="touched 0 of its 1 rows") as refused, transaction.atomic():
+        send(_set_status("k-missing", 290, guarded=True) + _set_status("k-old", 291))
+    assert is_retryable(refused.value)
+    with pytest.raises(RuntimeError, match="touched 0 rows where 1 are locked"), transaction.atomic():
+        send(_set_status("k-missing", 290))
+    assert (AuditEvent.objects.count(), _statuses()) == before

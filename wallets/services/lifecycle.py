@@ -51,30 +51,30 @@ _ACCOUNT = ModelColumns(LedgerAccount, "a")
 _CUSTOMER = ModelColumns(Customer, "c")
 
 
-def _lock_statement(count: int, *, with_accounts: bool) -> str:
+def _lock_statement(count: int, *, with_accounts: bool, lock: bool = True) -> str:
     """The lock of `count` wallets with their accounts and customers selected: written here, once per
     shape, because compiling the queryset that says the same cost three times what running it did
     (docs/PERFORMANCE.md). The order is the locks' order: by account id when the accounts are locked too
     (`wallet_lock_with_accounts`), else by wallet id. The customer comes with the lock, not locked itself:
-    its KYC status gates movements out."""
-    return kept(("wallets.lock", connection.vendor, count, with_accounts),
-                lambda: _build_lock_statement(count, with_accounts=with_accounts), rows=count)
+    its KYC status gates movements out. `lock=False`: the same read without the locks."""
+    return kept(("wallets.lock", connection.vendor, count, with_accounts, lock),
+                lambda: _build_lock_statement(count, with_accounts=with_accounts, lock=lock), rows=count)
 
 
-def _build_lock_statement(count: int, *, with_accounts: bool) -> str:
+def _build_lock_statement(count: int, *, with_accounts: bool, lock: bool) -> str:
     quote = connection.ops.quote_name
-    order, lock = ("w.account_id", "w, a") if with_accounts else ("w.id", "w")
+    order, locked = ("w.account_id", "w, a") if with_accounts else ("w.id", "w")
     sql = (f"SELECT {_WALLET.select(connection)}, {_ACCOUNT.select(connection)}, {_CUSTOMER.select(connection)}"
            f" FROM {quote(Wallet._meta.db_table)} w"
            f" INNER JOIN {quote(LedgerAccount._meta.db_table)} a ON a.id = w.account_id"
            f" INNER JOIN {quote(Customer._meta.db_table)} c ON c.id = w.customer_id"
            f" WHERE w.id IN ({', '.join(['%s'] * count)}) ORDER BY {order} ASC")
-    if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the whole file instead
-        sql += f" FOR UPDATE OF {lock}"
+    if lock and connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the whole file instead
+        sql += f" FOR UPDATE OF {locked}"
     return sql
 
 
-def _lock_wallets(wallet_ids: tuple[str, ...], *, with_accounts: bool) -> dict[str, Wallet]:
+def _lock_wallets(wallet_ids: tuple[str, ...], *, with_accounts: bool, lock: bool = True) -> dict[str, Wallet]:
     require_transaction()
     for wallet_id in wallet_ids:
         if not has_prefix(wallet_id, "wal"):
@@ -83,7 +83,7 @@ def _lock_wallets(wallet_ids: tuple[str, ...], *, with_accounts: bool) -> dict[s
     if not unique:
         return {}
     with rawrows.cursor() as cursor:
-        cursor.execute(_lock_statement(len(unique), with_accounts=with_accounts), unique)
+        cursor.execute(_lock_statement(len(unique), with_accounts=with_accounts, lock=lock), unique)
         rows = cursor.fetchall()
     locked = {}
     for row in rows:
@@ -109,6 +109,12 @@ def wallet_lock_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
     agrees with both orders used elsewhere (wallets before their accounts; accounts by id).
     """
     return _lock_wallets(wallet_ids, with_accounts=True)
+
+
+def wallet_read_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
+    """`wallet_lock_with_accounts` without the locks: the rows a guarded write is built from
+    (`ledger.post_entry_guarded`), whose statement takes the locks and checks what it relied on."""
+    return _lock_wallets(wallet_ids, with_accounts=True, lock=False)
 
 
 def ensure_active(wallet: Wallet) -> None:

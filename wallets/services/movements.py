@@ -3,13 +3,18 @@
 Each one locks the wallets first (id order), checks status, currency, the daily limit and the
 customer's KYC limit (`services.kyc`) under that lock, then posts one entry; the ledger checks the
 overdraft under the account locks. Anything refused raises before the first write, so a refusal leaves no trace.
+
+A transfer in a transaction its owner can retry goes the other way round where it can: built from the wallets read
+without their locks, and locked by the statement that writes it, which checks what it was built from
+(`ledger.post_entry_guarded`). Into a busy wallet (a merchant's) each transfer then holds its row lock for that
+statement and the commit, not for the whole request; a guard that refuses runs the transaction again the first way.
 """
 
 from __future__ import annotations
 
 from core.audit import audit_record
 from core.context import Actor
-from core.db import use_case
+from core.db import guarded_writes_allowed, use_case
 from core.errors import ValidationFailed, money_details
 from core.events import emit
 from core.money import CurrencyMismatch, normalize_currency, require_positive
@@ -21,8 +26,14 @@ from ..events import WalletsEvent
 from ..fx import convert_minor
 from ..models import AccountType, JournalEntry, Wallet
 from ..selectors import exchange_rate_current
-from .kyc import CONVERSION, TRANSFER, WITHDRAWAL, ensure_kyc_allows
-from .lifecycle import ensure_active, ensure_within_limit, wallet_lock, wallet_lock_with_accounts
+from .kyc import CONVERSION, TRANSFER, WITHDRAWAL, ensure_kyc_allows, kyc_daily_limit
+from .lifecycle import (
+    ensure_active,
+    ensure_within_limit,
+    wallet_lock,
+    wallet_lock_with_accounts,
+    wallet_read_with_accounts,
+)
 
 
 @use_case
@@ -32,7 +43,46 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
     currency = normalize_currency(currency)
     if from_wallet_id == to_wallet_id:
         raise ValidationFailed({"to_wallet_id": ["Must differ from from_wallet_id."]})
-    # The hot path: wallets and both accounts locked in one statement, no second lock query.
+    entry = _transfer_guarded(actor, from_wallet_id, to_wallet_id, amount, currency, description)
+    if entry is None:
+        entry = _transfer_locked(actor, from_wallet_id, to_wallet_id, amount, currency, description)
+    source_id, target_id = entry.metadata["from_wallet_id"], entry.metadata["to_wallet_id"]
+    audit_record(action=WalletsAction.WALLET_TRANSFERRED, actor=actor, object_type="wallets.wallet",
+                 object_id=source_id,
+                 details={"entry_id": entry.pk, "to_wallet_id": target_id, "amount": amount, "currency": currency})
+    emit(WalletsEvent.TRANSFER_CREATED, entry, actor=actor)
+    return entry
+
+
+def _transfer_metadata(source: Wallet, target: Wallet, amount: int, currency: str) -> dict:
+    return {"from_wallet_id": source.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency}
+
+
+def _transfer_guarded(actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int, currency: str,
+                      description: str) -> JournalEntry | None:
+    """The transfer built from the wallets read without their locks, locked by its writing statement
+    (`ledger.post_entry_guarded`): into a busy wallet, the lock is held for that statement and the commit
+    instead of the whole request. None where the read shows anything the locked path must judge (a refusal, a
+    daily or KYC limit to count under the lock), or where a refusing guard could not be retried."""
+    if not guarded_writes_allowed():
+        return None
+    wallets = wallet_read_with_accounts(from_wallet_id, to_wallet_id)
+    source, target = wallets[from_wallet_id], wallets[to_wallet_id]
+    active = Wallet.Status.ACTIVE
+    if (source.status != active or target.status != active or source.currency != currency
+            or target.currency != currency or source.daily_limit is not None
+            or kyc_daily_limit(kyc_status=source.customer.kyc_status, currency=currency, movement=TRANSFER) is not None
+            or (not source.account.allow_negative and source.account.available < amount)):
+        return None
+    return ledger.post_entry_guarded(
+        kind="transfer", description=description or f"Transfer to {target.pk}", actor=actor,
+        wallets=[source, target], amounts=[-amount, amount],
+        metadata=_transfer_metadata(source, target, amount, currency))
+
+
+def _transfer_locked(actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int, currency: str,
+                     description: str) -> JournalEntry:
+    # Wallets and both accounts locked in one statement, no second lock query.
     wallets = wallet_lock_with_accounts(from_wallet_id, to_wallet_id)
     source, target = wallets[from_wallet_id], wallets[to_wallet_id]
     ensure_active(source)
@@ -42,16 +92,12 @@ def wallet_transfer(*, actor: Actor, from_wallet_id: str, to_wallet_id: str, amo
                                         "to_wallet_currency": target.currency})
     ensure_within_limit(source, amount)
     ensure_kyc_allows(source, amount, movement=TRANSFER)
-    entry = ledger.post_entry(
+    return ledger.post_entry(
         locked={source.account_id: source.account, target.account_id: target.account},
         kind="transfer", description=description or f"Transfer to {target.pk}", actor=actor,
         postings=[(source.account, -amount), (target.account, amount)],
-        metadata={"from_wallet_id": source.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency},
+        metadata=_transfer_metadata(source, target, amount, currency),
     )
-    audit_record(action=WalletsAction.WALLET_TRANSFERRED, actor=actor, obj=source,
-                 details={"entry_id": entry.pk, "to_wallet_id": target.pk, "amount": amount, "currency": currency})
-    emit(WalletsEvent.TRANSFER_CREATED, entry, actor=actor)
-    return entry
 
 
 @use_case

@@ -1,0 +1,206 @@
+"""A transfer in a transaction of its own is built from the wallets read without their locks and written by one
+statement that takes the locks and checks what it was built from (ledger.post_entry_guarded). Proven here on
+PostgreSQL with real transactions and threads: the rows it writes hold the balances as locked, a change between the
+read and the write makes the transaction run again under the lock (refusing exactly as the locked path does, with
+nothing of the first attempt left), and busy wallets queue without deadlocks."""
+
+import logging
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core.context import Actor
+from core.db import guarded_writes_allowed, run_in_transaction
+from core.models import AuditEvent, Event, IdempotencyRecord
+from core.rawrows import GuardFailed
+from tests.concurrency import failures, run_threads
+from wallets import services
+from wallets.audit import WalletsAction
+from wallets.events import WalletsEvent
+from wallets.models import JournalEntry, LedgerAccount, Posting
+from wallets.selectors.verify import ledger_verify
+from wallets.services import movements
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ACTOR = Actor.system("guarded-test")
+
+
+def _balance(wallet) -> int:
+    return LedgerAccount.objects.get(pk=wallet.account_id).balance
+
+
+def _retries(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "core.db" and r.getMessage() == "retrying transaction"]
+
+
+def test_only_the_first_attempt_of_a_transaction_its_owner_retries_may_guard():
+    assert guarded_writes_allowed() is False  # no transaction
+    seen = []
+
+    def first_refused():
+        seen.append(guarded_writes_allowed())
+        if len(seen) == 1:
+            raise GuardFailed("changed since read")
+        return list(seen)
+
+    assert run_in_transaction(first_refused) == [True, False]
+    assert guarded_writes_allowed() is False  # reset once the owner is done
+
+
+def test_the_guarded_statement_locks_checks_and_writes_the_balances_as_locked(make_wallet, caplog):
+    source, target = make_wallet(balance=10_000), make_wallet(balance=500)
+    with CaptureQueriesContext(connection) as queries:
+        entry = services.wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=target.pk, amount=2_500,
+                                         currency="USD")
+    statements = [q["sql"] for q in queries.captured_queries]
+    locking = [sql for sql in statements if "FOR UPDATE" in sql]
+    # One statement locks, and it is the one that writes: the read before it takes no lock.
+    assert len(locking) == 1 and locking[0].startswith("WITH") and "UPDATE" in locking[0].split("FOR UPDATE")[1]
+    assert (_balance(source), _balance(target)) == (7_500, 3_000)
+    rows = list(Posting.objects.filter(entry_id=entry.pk).order_by("id").values_list("account_id", "amount",
+                                                                                    "balance_after"))
+    assert rows == [(source.account_id, -2_500, 7_500), (target.account_id, 2_500, 3_000)]
+    assert LedgerAccount.objects.get(pk=target.account_id).version == target.account.version + 1
+    assert _retries(caplog) == []
+    assert ledger_verify().problems == []
+
+
+def test_the_gate_is_judged_once_before_the_update_touches_a_row(make_wallet):
+    source, target = make_wallet(balance=10_000), make_wallet()
+    with CaptureQueriesContext(connection) as queries:
+        services.wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=target.pk, amount=1,
+                                 currency="USD")
+    [statement] = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (COSTS OFF) " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # The update runs under a one-time filter on the gate, whose input is the locking scan (in account id order).
+    update = plan[plan.index("Update on wallets_ledgeraccount"):]
+    assert "One-Time Filter" in update and "LockRows" in plan[:plan.index("Update on wallets_ledgeraccount")]
+
+
+def _interfere_after_the_read(monkeypatch, change):
+    """Runs `change()` in another thread (its own connection, committed) right after the transfer's first read of
+    the wallets without their locks, once; returns the reads this thread made."""
+    original = movements.wallet_read_with_accounts
+    calls = []
+
+    caller = threading.current_thread()
+
+    def read_then_change(*ids):
+        read = original(*ids)
+        if threading.current_thread() is not caller:  # the change's own transfer
+            return read
+        calls.append(ids)
+        if len(calls) == 1:
+            outcome = run_threads(1, lambda _: change())
+            assert not failures(outcome), outcome
+        return read
+
+    monkeypatch.setattr(movements, "wallet_read_with_accounts", read_then_change)
+    return calls
+
+
+def _drain(source, sink):
+    return lambda: services.wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=sink.pk,
+                                            amount=_balance(source) - 100, currency="USD")
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ("drain", 422, "insufficient_funds"),
+    ("freeze_source", 409, "wallet_frozen"),
+    ("freeze_target", 409, "wallet_frozen"),
+    ("limit_source", 422, "limit_exceeded"),
+])
+def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_the_lock(
+        change, status, code, api, make_wallet, monkeypatch, caplog):
+    source, target, sink = make_wallet(balance=10_000), make_wallet(balance=0), make_wallet()
+    changes = {
+        "drain": _drain(source, sink),
+        "freeze_source": lambda: services.wallet_freeze(actor=ACTOR, wallet_id=source.pk, reason="test"),
+        "freeze_target": lambda: services.wallet_freeze(actor=ACTOR, wallet_id=target.pk, reason="test"),
+        "limit_source": lambda: services.wallet_set_daily_limit(actor=ACTOR, wallet_id=source.pk, daily_limit=1_000),
+    }
+    reads = _interfere_after_the_read(monkeypatch, changes[change])
+    entries, audits, events = JournalEntry.objects.count(), AuditEvent.objects.count(), Event.objects.count()
+    caplog.set_level(logging.WARNING, logger="core.db")
+    response = api.post("/api/v1/transfers", {"from_wallet_id": source.pk, "to_wallet_id": target.pk,
+                                              "amount": "50.00", "currency": "USD"},
+                        format="json", HTTP_IDEMPOTENCY_KEY=f"guard-{change}")
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code
+    if change == "drain":
+        assert response.json()["error"]["details"]["available"] == "1.00"
+    # The first attempt rolled back when its guard refused; the second read nothing unlocked and refused.
+    assert len(reads) == 1 and len(_retries(caplog)) == 1
+    drained = 1 if change == "drain" else 0
+    assert JournalEntry.objects.count() == entries + drained
+    assert JournalEntry.objects.filter(kind="transfer", metadata__to_wallet_id=target.pk).count() == 0
+    assert _balance(target) == 0
+    assert _balance(source) == (100 if change == "drain" else 10_000)
+    # The interfering change's own rows only (a drain is a transfer; a freeze or limit, an audit event).
+    assert AuditEvent.objects.filter(action=WalletsAction.WALLET_TRANSFERRED, object_id=source.pk).count() == drained
+    assert AuditEvent.objects.count() - audits == 1
+    new_events = list(Event.objects.order_by("created").values_list("type", flat=True)[events:])
+    assert new_events.count(WalletsEvent.TRANSFER_CREATED) == drained and len(new_events) <= 1
+    record = IdempotencyRecord.objects.get(key=f"guard-{change}")
+    assert (record.response_status, record.response_body["error"]["code"]) == (status, code)
+    again = api.post("/api/v1/transfers", {"from_wallet_id": source.pk, "to_wallet_id": target.pk,
+                                           "amount": "50.00", "currency": "USD"},
+                     format="json", HTTP_IDEMPOTENCY_KEY=f"guard-{change}")
+    assert (again.status_code, again.json(), again["Idempotent-Replayed"]) == (status, response.json(), "true")
+    assert ledger_verify().problems == []
+
+
+def test_a_concurrent_credit_between_the_read_and_the_write_is_counted_in_balance_after(make_wallet, monkeypatch,
+                                                                                        caplog):
+    source, target, other = make_wallet(balance=10_000), make_wallet(balance=1_000), make_wallet(balance=10_000)
+    _interfere_after_the_read(monkeypatch, lambda: services.wallet_transfer(
+        actor=ACTOR, from_wallet_id=other.pk, to_wallet_id=target.pk, amount=300, currency="USD"))
+    caplog.set_level(logging.WARNING, logger="core.db")
+    entry = services.wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=target.pk, amount=200,
+                                     currency="USD")
+    # Read at 1,000; the other transfer made it 1,300 before this one locked it: no retry, the true balance.
+    assert _retries(caplog) == []
+    assert Posting.objects.get(entry_id=entry.pk, account_id=target.account_id).balance_after == 1_500
+    assert _balance(target) == 1_500
+    assert ledger_verify().problems == []
+
+
+def test_many_threads_into_one_wallet_and_across_a_pair_queue_without_deadlocks_or_retries(make_wallet, caplog):
+    hot = make_wallet(balance=0)
+    sources = [make_wallet(balance=100_000) for _ in range(8)]
+    pair = [make_wallet(balance=100_000), make_wallet(balance=100_000)]
+    caplog.set_level(logging.WARNING, logger="core.db")
+    lock = threading.Lock()
+    done = []
+
+    def worker(i):
+        for n in range(40):
+            if i % 4 == 3:  # opposite directions across one pair, at the same time as the rest
+                a, b = (pair[0], pair[1]) if (i // 4 + n) % 2 == 0 else (pair[1], pair[0])
+            else:
+                a, b = sources[i], hot
+            entry = services.wallet_transfer(actor=ACTOR, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=n + 1,
+                                             currency="USD")
+            with lock:
+                done.append(entry.pk)
+
+    assert not (errors := failures(run_threads(8, worker))), errors[:3]
+    assert len(done) == 320
+    assert _retries(caplog) == []  # a deadlock or a refusing guard would have been retried
+    into_hot = 6 * sum(range(1, 41))
+    assert _balance(hot) == into_hot
+    # Each credit's balance_after continues the previous one's: the chain of the hot account, in commit order.
+    chain = list(Posting.objects.filter(account_id=hot.account_id).order_by("id").values_list("amount",
+                                                                                            "balance_after"))
+    running = 0
+    for amount, after in sorted(chain, key=lambda row: row[1]):
+        running += amount
+        assert after == running
+    assert running == into_hot and len(chain) == 6 * 40
+    assert sum(_balance(w) for w in [*sources, *pair, hot]) == 10 * 100_000
+    assert ledger_verify().problems == []
