@@ -6,6 +6,9 @@ in `bench/ledger.py`. Inside a block that holds rows (core.heldrows: an idempote
 that statement leads the block's last one, with the audit event, event and idempotency record: the accounts stay
 locked one round trip less. Elsewhere (SQLite quick start) the ORM writes the same rows. Both paths are exercised by
 the ledger tests; `verify_ledger` checks the result.
+
+`write_entry_guarded` is the same write for an entry built from wallets read without their locks: its statement
+takes them and checks what the entry was built from before it changes anything (ledger.post_entry_guarded).
 """
 
 from __future__ import annotations
