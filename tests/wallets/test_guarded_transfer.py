@@ -194,13 +194,16 @@ def test_many_threads_into_one_wallet_and_across_a_pair_queue_without_deadlocks_
     assert _retries(caplog) == []  # a deadlock or a refusing guard would have been retried
     into_hot = 6 * sum(range(1, 41))
     assert _balance(hot) == into_hot
-    # Each credit's balance_after continues the previous one's: the chain of the hot account, in commit order.
-    chain = list(Posting.objects.filter(account_id=hot.account_id).order_by("id").values_list("amount",
-                                                                                            "balance_after"))
-    running = 0
-    for amount, after in sorted(chain, key=lambda row: row[1]):
-        running += amount
-        assert after == running
-    assert running == into_hot and len(chain) == 6 * 40
+    # Each credit's balance_after continues the previous one's in posting id order, which the history's order is
+    # (wallets.selectors.history): the id is drawn under the account's lock, so ids follow the locks' order.
+    for wallet in [hot, *sources, *pair]:
+        chain = Posting.objects.filter(account_id=wallet.account_id).order_by("id").values_list("amount",
+                                                                                              "balance_after")
+        running = 0
+        for amount, after in chain:
+            running += amount
+            assert after == running, wallet.pk
+        assert running == _balance(wallet)
+    assert Posting.objects.filter(account_id=hot.account_id).count() == 6 * 40
     assert sum(_balance(w) for w in [*sources, *pair, hot]) == 10 * 100_000
     assert ledger_verify().problems == []
