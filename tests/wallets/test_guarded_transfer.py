@@ -207,3 +207,27 @@ def test_many_threads_into_one_wallet_and_across_a_pair_queue_without_deadlocks_
     assert Posting.objects.filter(account_id=hot.account_id).count() == 6 * 40
     assert sum(_balance(w) for w in [*sources, *pair, hot]) == 10 * 100_000
     assert ledger_verify().problems == []
+
+
+def test_an_agents_transfer_over_mcp_is_guarded_and_a_refusing_guard_is_one_logged_refusal(make_key, make_wallet,
+                                                                                             monkeypatch, caplog):
+    from mcp_gateway.models import ToolCall
+    from tests.mcp.conftest import McpClient
+
+    mcp = McpClient(make_key("*").raw_key)
+    source, target, sink = make_wallet(balance=10_000), make_wallet(), make_wallet()
+    args = {"from_wallet_id": source.pk, "to_wallet_id": target.pk, "amount": "10.00", "currency": "USD"}
+    with CaptureQueriesContext(connection) as queries:
+        sent = mcp.ok("transfer_funds", {**args, "idempotency_key": "mcp-ok"})
+    assert [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]][0].startswith("WITH")
+    assert (sent["amount"], _balance(source), _balance(target)) == ("10.00", 9_000, 1_000)
+    _interfere_after_the_read(monkeypatch, _drain(source, sink))
+    caplog.set_level(logging.WARNING, logger="core.db")
+    calls = ToolCall.objects.count()
+    error = mcp.error("transfer_funds", {**args, "idempotency_key": "mcp-drained"})
+    assert (error["code"], error["details"]["available"]) == ("insufficient_funds", "1.00")
+    assert len(_retries(caplog)) == 1
+    assert (_balance(source), _balance(target)) == (100, 1_000)
+    assert list(ToolCall.objects.order_by("id").values_list("tool", "outcome", "error_code")[calls:]) == [
+        ("transfer_funds", "error", "insufficient_funds")]
+    assert ledger_verify().problems == []
