@@ -47,7 +47,9 @@ def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
             if attempt == attempts or not is_retryable(exc):
                 raise
             logger.warning("retrying transaction", extra={"attempt": attempt, "error": str(exc)[:200]})
-            time.sleep(random.uniform(0.001, 0.01) * attempt)
+            if not isinstance(exc, rawrows.GuardFailed):
+                # Spreads out transactions that deadlocked on each other; a refused guard's retry queues on the locks.
+                time.sleep(random.uniform(0.001, 0.01) * attempt)
         finally:
             _attempt.reset(token)
     raise AssertionError("unreachable")

@@ -50,6 +50,29 @@ def test_only_the_first_attempt_of_a_transaction_its_owner_retries_may_guard():
     assert guarded_writes_allowed() is False  # reset once the owner is done
 
 
+def test_a_refused_guard_is_retried_at_once_and_a_deadlock_after_a_pause(monkeypatch):
+    from django.db import OperationalError
+
+    import core.db
+
+    class Deadlock(OperationalError):
+        sqlstate = "40P01"
+
+    pauses = []
+    monkeypatch.setattr(core.db.time, "sleep", pauses.append)
+    for error in (GuardFailed("changed since read"), Deadlock("deadlock detected")):
+        attempts = []
+
+        def fails_once(error=error, attempts=attempts):
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise error
+            return len(attempts)
+
+        assert run_in_transaction(fails_once) == 2
+    assert len(pauses) == 1 and 0.001 <= pauses[0] <= 0.01  # the deadlock's only
+
+
 def test_the_guarded_statement_locks_checks_and_writes_the_balances_as_locked(make_wallet, caplog):
     source, target = make_wallet(balance=10_000), make_wallet(balance=500)
     with CaptureQueriesContext(connection) as queries:
