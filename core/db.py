@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from django.db import OperationalError, connection, models, transaction
+from django.dispatch import Signal
 
 from . import heldrows, rawrows
 
@@ -24,10 +25,25 @@ logger = logging.getLogger("core.db")
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
-def is_retryable(exc: BaseException) -> bool:
+def _sqlstate(exc: BaseException) -> str | None:
     cause = exc.__cause__ or exc
-    sqlstate = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
-    return sqlstate in RETRYABLE_SQLSTATES
+    return getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return _sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+# Sent before each retry of an outermost transaction, with `reason` (`retry_reason`): monitoring counts them.
+transaction_retried = Signal()
+
+
+def retry_reason(exc: BaseException) -> str:
+    """guard (a write built from rows read without their locks found them changed: rawrows.GuardFailed), deadlock,
+    or serialization (a serialization failure the database raised)."""
+    if isinstance(exc, rawrows.GuardFailed):
+        return "guard"
+    return "deadlock" if _sqlstate(exc) == "40P01" else "serialization"
 
 
 def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
@@ -47,6 +63,7 @@ def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
             if attempt == attempts or not is_retryable(exc):
                 raise
             logger.warning("retrying transaction", extra={"attempt": attempt, "error": str(exc)[:200]})
+            transaction_retried.send(sender=None, reason=retry_reason(exc))
             if not isinstance(exc, rawrows.GuardFailed):
                 # Spreads out transactions that deadlocked on each other; a refused guard's retry queues on the locks.
                 time.sleep(random.uniform(0.001, 0.01) * attempt)

@@ -14,10 +14,13 @@ class MonitoringConfig(AppConfig):
         health.register_builtin_components()
         ledger_verified.connect(health.on_ledger_verified, dispatch_uid="monitoring.health.ledger_verified")
 
-        # metrics: its operations, the minutely flush, the Prometheus series
+        # metrics: its operations, the minutely flush, the Prometheus series, the transactions retried
+        from core.db import transaction_retried
+
         from . import operations_metrics, prometheus, tasks_metrics  # noqa: F401
 
         prometheus.register_builtin_series()
+        transaction_retried.connect(prometheus.on_transaction_retried, dispatch_uid="monitoring.prometheus.retries")
 
         # errors and tracing: the error log's receivers; OpenTelemetry only when an OTLP endpoint is set
         from . import operations_errors  # noqa: F401

@@ -40,7 +40,15 @@ MCP_CALLS = Counter("mcp_tool_calls", "MCP tool calls by tool and outcome (ok, r
                     ["tool", "outcome"], registry=None)
 MCP_DURATION = Histogram("mcp_tool_duration_seconds", "MCP tool call latency by tool.", ["tool"],
                          buckets=SECONDS_BUCKETS, registry=None)
-LIVE = (HTTP_REQUESTS, HTTP_DURATION, ERRORS, MCP_CALLS, MCP_DURATION)
+DB_RETRIES = Counter("db_transaction_retries", "Transactions run again by their owner, by reason: guard (a write "
+                     "built from rows read without their locks found them changed), deadlock, serialization.",
+                     ["reason"], registry=None)
+LIVE = (HTTP_REQUESTS, HTTP_DURATION, ERRORS, MCP_CALLS, MCP_DURATION, DB_RETRIES)
+
+
+def on_transaction_retried(sender: Any, reason: str, **kwargs: Any) -> None:
+    """core.db.transaction_retried's receiver."""
+    DB_RETRIES.labels(reason).inc()
 
 
 def observe(kind: str, name: str, duration_ms: float, status: int) -> None:

@@ -93,3 +93,28 @@ def test_business_series_are_read_from_the_database_at_most_once_a_minute(client
     assert [q["sql"] for q in queries.captured_queries] == []
     assert _sample(_families(first)["wallet_balance_total"], currency="USD") == 1.0
     assert _sample(_families(second)["wallet_balance_total"], currency="USD") == 1.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transactions_run_again_are_counted_by_reason(client, metrics_settings, monkeypatch):
+    from django.db import OperationalError
+
+    import core.db
+    from core.rawrows import GuardFailed
+
+    class Deadlock(OperationalError):
+        sqlstate = "40P01"
+
+    monkeypatch.setattr(core.db.time, "sleep", lambda seconds: None)
+    for errors in ([GuardFailed("changed since read")], [GuardFailed("again"), Deadlock("deadlock detected")]):
+        pending = list(errors)
+
+        def body(pending=pending):
+            if pending:
+                raise pending.pop(0)
+            return "done"
+
+        assert core.db.run_in_transaction(body) == "done"
+    family = _families(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"))["db_transaction_retries"]
+    assert (_sample(family, reason="guard"), _sample(family, reason="deadlock")) == (2.0, 1.0)
+    assert {s.labels["reason"] for s in family.samples if s.name.endswith("_total")} == {"guard", "deadlock"}
