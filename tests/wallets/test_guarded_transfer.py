@@ -148,7 +148,8 @@ def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_t
         "limit_source": lambda: services.wallet_set_daily_limit(actor=ACTOR, wallet_id=source.pk, daily_limit=1_000),
     }
     reads = _interfere_after_the_read(monkeypatch, changes[change])
-    entries, audits, events = JournalEntry.objects.count(), AuditEvent.objects.count(), Event.objects.count()
+    entries, audits = JournalEntry.objects.count(), AuditEvent.objects.count()
+    events = set(Event.objects.values_list("pk", flat=True))
     caplog.set_level(logging.WARNING, logger="core.db")
     response = api.post("/api/v1/transfers", {"from_wallet_id": source.pk, "to_wallet_id": target.pk,
                                               "amount": "50.00", "currency": "USD"},
@@ -167,7 +168,7 @@ def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_t
     # The interfering change's own rows only (a drain is a transfer; a freeze or limit, an audit event).
     assert AuditEvent.objects.filter(action=WalletsAction.WALLET_TRANSFERRED, object_id=source.pk).count() == drained
     assert AuditEvent.objects.count() - audits == 1
-    new_events = list(Event.objects.order_by("created").values_list("type", flat=True)[events:])
+    new_events = list(Event.objects.exclude(pk__in=events).values_list("type", flat=True))
     assert new_events.count(WalletsEvent.TRANSFER_CREATED) == drained and len(new_events) <= 1
     record = IdempotencyRecord.objects.get(key=f"guard-{change}")
     assert (record.response_status, record.response_body["error"]["code"]) == (status, code)
@@ -246,11 +247,11 @@ def test_an_agents_transfer_over_mcp_is_guarded_and_a_refusing_guard_is_one_logg
     assert (sent["amount"], _balance(source), _balance(target)) == ("10.00", 9_000, 1_000)
     _interfere_after_the_read(monkeypatch, _drain(source, sink))
     caplog.set_level(logging.WARNING, logger="core.db")
-    calls = ToolCall.objects.count()
+    logged = set(ToolCall.objects.values_list("pk", flat=True))
     error = mcp.error("transfer_funds", {**args, "idempotency_key": "mcp-drained"})
     assert (error["code"], error["details"]["available"]) == ("insufficient_funds", "1.00")
     assert len(_retries(caplog)) == 1
     assert (_balance(source), _balance(target)) == (100, 1_000)
-    assert list(ToolCall.objects.order_by("id").values_list("tool", "outcome", "error_code")[calls:]) == [
+    assert list(ToolCall.objects.exclude(pk__in=logged).values_list("tool", "outcome", "error_code")) == [
         ("transfer_funds", "error", "insufficient_funds")]
     assert ledger_verify().problems == []
