@@ -57,6 +57,11 @@ def _values(objects, columns, casts=None) -> tuple[str, list]:
     return ", ".join([row] * len(objects)), params
 
 
+def _entries_insert(entries: list[JournalEntry]) -> tuple[str, list]:
+    sql, params = _values(entries, _ENTRY_COLUMNS, {"metadata": "jsonb"})
+    return f"INSERT INTO {JournalEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) VALUES {sql}", params
+
+
 def _write_pg(entries, rows, balances, release, changed_at) -> None:
     by_entry: dict[int, list[Posting]] = {}
     for row in rows:
@@ -64,10 +69,8 @@ def _write_pg(entries, rows, balances, release, changed_at) -> None:
     for start in range(0, len(entries), ENTRIES_PER_STATEMENT):
         group = entries[start:start + ENTRIES_PER_STATEMENT]
         last = start + ENTRIES_PER_STATEMENT >= len(entries)
-        entry_sql, entry_params = _values(group, _ENTRY_COLUMNS, {"metadata": "jsonb"})
         posting_sql, posting_params = _values([r for e in group for r in by_entry[id(e)]], _POSTING_COLUMNS)
-        parts = [(f"INSERT INTO {JournalEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) VALUES {entry_sql}",
-                  entry_params),
+        parts = [_entries_insert(group),
                  (f"INSERT INTO {Posting._meta.db_table} ({', '.join(_POSTING_COLUMNS)}) VALUES {posting_sql}",
                   posting_params)]
         accounts = sorted(balances.keys() | release.keys()) if last else []
@@ -121,13 +124,12 @@ def write_entry_guarded(entry: JournalEntry, rows: list[Posting], *, wallet_ids:
     sql = rawrows.kept(("ledger.guarded", len(wallet_ids), count), lambda: _guarded_statements(len(wallet_ids), count),
                        rows=count)
     lock_sql, gate_sql, update_sql, posting_sql = sql
-    entry_sql, entry_params = _values([entry], _ENTRY_COLUMNS, {"metadata": "jsonb"})
     pairs = [param for pair in deltas for param in pair]
     parts = (
         (lock_sql, list(wallet_ids)),
         (gate_sql, [count, Wallet.Status.ACTIVE.value, currency, *pairs]),
         (update_sql, [entry.created, *pairs]),
-        (f"INSERT INTO {JournalEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) VALUES {entry_sql}", entry_params),
+        _entries_insert([entry]),
         (posting_sql, [entry.pk, currency, entry.kind, entry.created,
                        *[param for n, row in enumerate(rows) for param in (row.account_id, row.amount, n)]]),
     )
