@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
-from core import clock, rawrows
+from core import clock, heldrows, rawrows
 from core.localcache import LocalCache
 
 from . import providers
@@ -124,21 +124,32 @@ def choose(*, currency: str, method: str, exclude: tuple[str, ...] = ()) -> Deci
                              "samples": samples, "stats": stats, "failover_from": list(exclude)})
 
 
-def record_outcomes(*, provider: str, currency: str, attempts: int, successes: int, latency_ms_total: int) -> None:
-    """Counts definite outcomes in the provider's current hour (inside the caller's transaction): one
-    update for all of them, so a batch locks the hot row once."""
-    if not attempts:
+def record_outcomes(counts: dict[tuple[str, str], tuple[int, int, int]]) -> None:
+    """Counts definite outcomes in each provider's current hour (inside the caller's transaction): `counts` maps
+    (provider, currency) to (attempts, successes, latency_ms_total). One upsert for all of them, so a batch locks
+    each hot row once; on PostgreSQL held to go with the enclosing `core.heldrows` block's last statement: every
+    payment of a provider and currency updates the same row, which is then locked for that statement and the
+    commit only, and taken after the payments and accounts the transaction locked before."""
+    rows = sorted((key, value) for key, value in counts.items() if value[0])
+    if not rows:
         return
-    bucket = clock.now().replace(minute=0, second=0, microsecond=0)
-    # One upsert on the (provider, currency, bucket) unique constraint (PostgreSQL and SQLite alike):
-    # the row is created by the hour's first outcome and incremented in place after, no read first.
+    bucket = ProviderStat._meta.get_field("bucket").get_db_prep_value(
+        clock.now().replace(minute=0, second=0, microsecond=0), connection)
+    # One upsert on the (provider, currency, bucket) unique constraint (PostgreSQL and SQLite alike): the row is
+    # created by the hour's first outcome and incremented in place after, no read first. Each key once (the map's),
+    # as ON CONFLICT DO UPDATE requires.
     qn = connection.ops.quote_name
     table = qn(ProviderStat._meta.db_table)
+    sql = (f"INSERT INTO {table} (provider, currency, bucket, attempts, successes, latency_ms_total) "
+           f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * len(rows))} ON CONFLICT (provider, currency, bucket) "
+           f"DO UPDATE SET attempts = {table}.attempts + EXCLUDED.attempts, "
+           f"successes = {table}.successes + EXCLUDED.successes, "
+           f"latency_ms_total = {table}.latency_ms_total + EXCLUDED.latency_ms_total")
+    params = [param for (provider, currency), (attempts, successes, latency) in rows
+              for param in (provider, currency, bucket, attempts, successes, latency)]
+    if connection.vendor == "postgresql":
+        heldrows.execute_later(rawrows.Changes(((f"{sql} RETURNING 1", params),), rows=len(rows),
+                                               tables=frozenset({ProviderStat._meta.db_table})))
+        return
     with rawrows.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (provider, currency, bucket, attempts, successes, latency_ms_total) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (provider, currency, bucket) DO UPDATE SET "
-            f"attempts = {table}.attempts + EXCLUDED.attempts, successes = {table}.successes + EXCLUDED.successes, "
-            f"latency_ms_total = {table}.latency_ms_total + EXCLUDED.latency_ms_total",
-            [provider, currency, ProviderStat._meta.get_field("bucket").get_db_prep_value(bucket, connection),
-             attempts, successes, latency_ms_total])
+        cursor.execute(sql, params)

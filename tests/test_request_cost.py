@@ -39,8 +39,7 @@ CREATE_PAYMENT = [
     "SELECT core_idempotencyrecord", "SELECT accounts_customer",
     "BEGIN", "INSERT core_idempotencyrecord", "WITH payments_payment", "COMMIT",
     "BEGIN", "INSERT payments_sandboxcharge", "COMMIT",
-    "BEGIN", "SELECT payments_payment", "UPDATE payments_paymentattempt", "INSERT payments_providerstat",
-    "SELECT wallets_journalentry", "WITH wallets_journalentry", "COMMIT",
+    "BEGIN", "SELECT payments_payment", "SELECT wallets_journalentry", "WITH wallets_journalentry", "COMMIT",
     "BEGIN", "WITH mcp_gateway_toolcall", "COMMIT",
 ]
 
@@ -100,6 +99,12 @@ def test_an_mcp_create_payment_commits_four_times_and_reads_no_settings(roles, m
     assert len(commits(queries)) == 4
     if connection.vendor == "postgresql":
         assert names(queries) == CREATE_PAYMENT
+        # The settlement's last statement also updates the attempt and the provider stats row that every payment of
+        # the provider shares: locked there, after the payment and the accounts, not from the settlement's start.
+        settle = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("WITH")][-2]
+        assert written(settle) == ["wallets_journalentry", "wallets_posting", "wallets_ledgeraccount",
+                                   "payments_payment", "payments_paymentattempt", "payments_providerstat",
+                                   "core_auditevent", "core_event"]
     assert not any(name.split(" ")[-1] in ("accounts_apikey", "auth_permission") for name in names(queries))
 
 
@@ -125,7 +130,7 @@ def test_every_statement_of_an_mcp_payment_fits_psycopgs_parse_cache(roles, make
         assert mcp.ok("create_payment", {**args, "idempotency_key": "measured"})["status"] == "succeeded"
     assert (_queries.MAX_CACHED_STATEMENT_LENGTH, _queries.MAX_CACHED_STATEMENT_PARAMS) == (
         CACHED_STATEMENT_LENGTH, CACHED_STATEMENT_PARAMS)
-    assert len(sent) == 11
+    assert len(sent) == 9
     assert max(length for length, _ in sent) <= CACHED_STATEMENT_LENGTH
     assert max(params for _, params in sent) <= CACHED_STATEMENT_PARAMS
     assert max(params for _, params in sent) > 50  # the payment's rows written together: why the limit is raised

@@ -5,7 +5,9 @@ For a list of attempts already committed (their payments `processing`):
 1. the provider calls, outside any transaction (`authorise_many`: one call per provider);
 2. one transaction settles the answers: payments locked in one statement, captures posted as
    one balanced ledger entry each against accounts locked once, payments, attempts and events
-   written with multi-row statements, provider stats counted once per bucket;
+   written with multi-row statements, provider stats counted once per bucket; on PostgreSQL the
+   writes go in the transaction's last statement (core.heldrows), so the rows every payment shares
+   (the provider stats row, the platform's accounts) stay locked for that statement and the commit;
 3. a payment whose provider was unreachable or declined retriably fails over: the next provider
    routing offers gets a new attempt (its own transaction), which goes through 1 and 2 again.
 Timeouts and unexpected errors leave the payment `unknown` for `verify`: a provider that may
@@ -23,10 +25,10 @@ from typing import Any
 
 from django.conf import settings
 
-from core import clock
+from core import clock, heldrows
 from core.audit import audit_record
 from core.context import Actor
-from core.db import run_in_transaction, update_rows
+from core.db import run_in_transaction, update_locked_rows_later
 from core.events import emit
 from core.models import touch
 from core.rawrows import fetch
@@ -164,6 +166,13 @@ def _mark_unknown(payment_id: str, attempt: PaymentAttempt, latency_ms: int, act
 def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
     """Applies the providers' answers; returns the items that fail over to the next provider."""
     locked = {p.pk: p for p in fetch(Payment, lock=True, pk=sorted({i.payment.pk for i in items}))}
+    # One block for the whole settlement: the captures' ledger write, the payments', the attempts' and the provider
+    # stats' changes lead its last statement, after every lock the settlement takes (core.heldrows).
+    with heldrows.joining():
+        return _settle_locked(items, locked, actor)
+
+
+def _settle_locked(items: list[Attempt], locked: dict[str, Payment], actor: Actor) -> list[Attempt]:
     now = clock.now()
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     others: list[tuple[Attempt, partial[Any]]]
@@ -201,13 +210,14 @@ def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
             counts[1] += status in (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
             counts[2] += max(item.latency_ms, 0)
     settled = [i.attempt for i in items if i.attempt.status != PaymentAttempt.Status.PENDING]
-    update_rows(PaymentAttempt, settled, ATTEMPT_OUTCOME_FIELDS)
-    for (provider, currency), (n, ok, latency) in sorted(stats.items()):
-        routing.record_outcomes(provider=provider, currency=currency, attempts=n, successes=ok,
-                                latency_ms_total=latency)
     apply_captures([(i.payment, i.result) for i in captures], actor=actor, source="authorise")
     for item, step in others:
         returned = step()
         if isinstance(returned, Payment):
             item.payment = returned
+    # Last, so they are held behind the locks above rather than sent before them: the provider stats row is shared
+    # by every payment of the provider and currency. (`settled`: the attempts this answer settled, not those a step
+    # above wrote itself.)
+    update_locked_rows_later(PaymentAttempt, settled, ATTEMPT_OUTCOME_FIELDS)
+    routing.record_outcomes({key: (n, ok, latency) for key, (n, ok, latency) in stats.items()})
     return failover

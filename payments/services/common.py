@@ -242,5 +242,4 @@ def record_attempt_outcome(*, attempt: PaymentAttempt, status: str, latency_ms: 
     attempt.save(update_fields=ATTEMPT_OUTCOME_FIELDS)
     if status != PaymentAttempt.Status.UNKNOWN:
         success = status in (PaymentAttempt.Status.AUTHORISED, PaymentAttempt.Status.CAPTURED)
-        routing.record_outcomes(provider=attempt.provider, currency=currency, attempts=1, successes=int(success),
-                                latency_ms_total=max(latency_ms, 0))
+        routing.record_outcomes({(attempt.provider, currency): (1, int(success), max(latency_ms, 0))})

@@ -83,3 +83,32 @@ def test_concurrent_capture_and_cancel_one_wins(roles, one_sandbox):
     assert payment.amount_captured == captured
     assert balances((AccountType.PROVIDER_CLEARING, "USD", "provider:sandbox")) == {
         (AccountType.PROVIDER_CLEARING, "provider:sandbox"): -captured}
+
+
+def test_concurrent_payments_count_every_outcome_in_the_shared_provider_stats_row_without_retries(roles, one_sandbox):
+    """Every payment of a provider and currency adds to one provider stats row, now updated by the settlement's
+    last statement, after the payment's and the accounts' locks: concurrent payments all count, none deadlocks."""
+    from core.db import transaction_retried
+    from payments.models import ProviderStat
+
+    actor = Actor.system("tests")
+    customer = CustomerFactory()
+    retries = []
+
+    def retried(sender, **kwargs):
+        retries.append(kwargs["reason"])
+
+    transaction_retried.connect(retried)
+    try:
+        results = run_threads(8, lambda i: payment_create(
+            actor=actor, customer_id=customer.id, amount=1_000 + i, currency="USD", method="card",
+            payment_method="tok_visa" if i % 4 else "tok_decline_generic"))
+    finally:
+        transaction_retried.disconnect(retried)
+    assert sorted(p.status for p in results) == ["failed"] * 2 + ["succeeded"] * 6, results
+    assert retries == []
+    stats = ProviderStat.objects.get(provider="sandbox", currency="USD")
+    assert (stats.attempts, stats.successes) == (8, 6)
+    assert sorted(Payment.objects.values_list("attempts__status", flat=True)) == ["captured"] * 6 + ["declined"] * 2
+    assert balances((AccountType.PROVIDER_CLEARING, "USD", "provider:sandbox")) == {
+        (AccountType.PROVIDER_CLEARING, "provider:sandbox"): -sum(1_000 + i for i in range(8) if i % 4)}

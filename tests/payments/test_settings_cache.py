@@ -83,8 +83,7 @@ def test_routing_statistics_are_read_once_per_interval(settings):
     settings.PAYMENTS_ROUTING_STATS_SECONDS = 10
 
     def record(provider, ok):
-        run_in_transaction(lambda: routing.record_outcomes(provider=provider, currency="USD", attempts=2,
-                                                           successes=ok, latency_ms_total=300))
+        run_in_transaction(lambda: routing.record_outcomes({(provider, "USD"): (2, ok, 300)}))
 
     def window():
         with CaptureQueriesContext(connection) as queries:
@@ -106,8 +105,7 @@ def test_routing_statistics_are_read_once_per_interval(settings):
 def test_provider_stats_are_one_upsert_per_outcome_batch():
     def record(attempts, successes, latency):
         with CaptureQueriesContext(connection) as queries:
-            run_in_transaction(lambda: routing.record_outcomes(provider="a", currency="EUR", attempts=attempts,
-                                                               successes=successes, latency_ms_total=latency))
+            run_in_transaction(lambda: routing.record_outcomes({("a", "EUR"): (attempts, successes, latency)}))
         return len(queries)
 
     with at(0):
@@ -117,6 +115,18 @@ def test_provider_stats_are_one_upsert_per_outcome_batch():
         assert record(1, 0, 10) == 1  # the next hour's row
     rows = ProviderStat.objects.order_by("bucket").values_list("bucket", "attempts", "successes", "latency_ms_total")
     assert list(rows) == [(MOMENT, 4, 3, 500), (MOMENT + dt.timedelta(hours=1), 1, 0, 10)]
+
+
+def test_provider_stats_of_several_providers_are_one_upsert():
+    with at(0):
+        run_in_transaction(lambda: routing.record_outcomes({("a", "EUR"): (1, 1, 40)}))
+        with CaptureQueriesContext(connection) as queries:
+            run_in_transaction(lambda: routing.record_outcomes({("b", "EUR"): (2, 1, 90), ("a", "EUR"): (3, 0, 30),
+                                                                ("a", "USD"): (0, 0, 0)}))
+    assert len(queries) == 1
+    rows = ProviderStat.objects.order_by("provider", "currency").values_list("provider", "currency", "attempts",
+                                                                              "successes", "latency_ms_total")
+    assert list(rows) == [("a", "EUR", 4, 1, 70), ("b", "EUR", 2, 1, 90)]
 
 
 def test_a_kept_account_id_that_names_another_account_is_not_used(pay, fees):
