@@ -46,7 +46,7 @@ from dataclasses import dataclass, field  # noqa: E402
 
 ROOT = _BENCH.parent
 START_BALANCE = 10**12  # minor units: no bench transfer is refused for funds
-SCENARIOS = ("readyz", "transfers", "transfers-one-wallet", "payments", "mcp-create-payment")
+SCENARIOS = ("readyz", "transfers", "transfers-one-wallet", "withdrawals", "payments", "mcp-create-payment")
 SERVERS = {
     # `make serve` (config/serve.py): granian's Rust HTTP front, the WSGI app on blocking threads.
     "granian": {"workers": 4, "threads": 2},
@@ -104,6 +104,7 @@ def _counts() -> dict[str, int]:
     from wallets.models import JournalEntry
 
     return {"transfer_entries": JournalEntry.objects.filter(kind="transfer").count(),
+            "withdrawal_entries": JournalEntry.objects.filter(kind="withdrawal").count(),
             "payments_succeeded": Payment.objects.filter(status="succeeded").count(),
             "payments": Payment.objects.count()}
 
@@ -357,6 +358,11 @@ class Scenario:
                 source, target = self.rng.choice(wallets[1:]), wallets[0]
             return self._post("/api/v1/transfers", {"from_wallet_id": source, "to_wallet_id": target,
                                                     "amount": "0.01", "currency": "USD"}, {"Idempotency-Key": key})
+        if self.name == "withdrawals":
+            # Out of wallets spread over the seed, all into the one sandbox clearing account (USD): a row every
+            # withdrawal (and every card capture) changes.
+            return self._post(f"/api/v1/wallets/{self.rng.choice(wallets)}/withdrawals", {"amount": "0.01"},
+                              {"Idempotency-Key": key})
         payment = {"amount": "1.00", "currency": "USD", "customer_id": self.seed["payer"],
                    "payment_method": "tok_visa"}
         if self.name == "payments":
@@ -575,15 +581,18 @@ def main(argv=None) -> int:
     # A request that timed out on the client may still have been done by the server.
     maybe = {name: sum(r["errors"] for r in [*runs, warmups[name]]) for name, runs in results.items()}
     entries = after["transfer_entries"] - before["transfer_entries"]
+    withdrawn = after["withdrawal_entries"] - before["withdrawal_entries"]
     paid = after["payments_succeeded"] - before["payments_succeeded"]
     ok_transfers = ok.get("transfers", 0) + ok.get("transfers-one-wallet", 0)
     ok_payments = ok.get("payments", 0) + ok.get("mcp-create-payment", 0)
     slack_t = maybe.get("transfers", 0) + maybe.get("transfers-one-wallet", 0)
     slack_p = maybe.get("payments", 0) + maybe.get("mcp-create-payment", 0)
+    ok_withdrawals, slack_w = ok.get("withdrawals", 0), maybe.get("withdrawals", 0)
     check = {"ledger_ok": report.ok, "transfer_entries": entries, "transfers_ok": ok_transfers,
+             "withdrawal_entries": withdrawn, "withdrawals_ok": ok_withdrawals,
              "payments_succeeded": paid, "payments_ok": ok_payments,
              "counts_match": ok_transfers <= entries <= ok_transfers + slack_t and ok_payments <= paid <= ok_payments
-             + slack_p}
+             + slack_p and ok_withdrawals <= withdrawn <= ok_withdrawals + slack_w}
     meta = {"server": args.server, "command": " ".join(command).replace(sys.executable, "python")
             .replace(f"{Path(sys.executable).parent}/", ""),
             "workers": workers, "threads": threads, "seconds": args.seconds, "connections": args.connections,

@@ -76,16 +76,18 @@ def test_risk_bench_scores_with_the_model(scratch_database):
 def test_http_bench_serves_every_door_open_loop_and_checks_the_rows(scratch_database, tmp_path):
     out_file = tmp_path / "http.json"
     _run("http.py", scratch_database, "--server", "granian", "--scenario", "transfers",
-         "--scenario", "transfers-one-wallet", "--scenario", "payments", "--scenario", "mcp-create-payment",
+         "--scenario", "transfers-one-wallet", "--scenario", "withdrawals", "--scenario", "payments",
+         "--scenario", "mcp-create-payment",
          "--rates", "10", "--seconds", "1", "--warmup", "0.5", "--wallets", "5", "--keys", "2",
          "--json", str(out_file))
     out = json.loads(out_file.read_text())
-    assert list(out["results"]) == ["readyz", "transfers", "transfers-one-wallet", "payments", "mcp-create-payment"]
+    assert list(out["results"]) == ["readyz", "transfers", "transfers-one-wallet", "withdrawals", "payments",
+                                    "mcp-create-payment"]
     for steps in out["results"].values():
         assert [(s["offered"], s["requests"], s["ok"], s["errors"]) for s in steps] == [(10.0, 10, 10, 0)]
     # Warm-ups (5 each) plus the measured steps: every success left its row, and nothing more.
-    assert out["check"] == {"ledger_ok": True, "transfer_entries": 30, "transfers_ok": 30, "payments_succeeded": 30,
-                            "payments_ok": 30, "counts_match": True}
+    assert out["check"] == {"ledger_ok": True, "transfer_entries": 30, "transfers_ok": 30, "withdrawal_entries": 15,
+                            "withdrawals_ok": 15, "payments_succeeded": 30, "payments_ok": 30, "counts_match": True}
     assert out["meta"]["command"].startswith("python -m config.serve --host 127.0.0.1 --port ")
     assert out["results"]["transfers"][0]["app_cpu_ms"] > 0 and out["results"]["transfers"][0]["db_cpu_ms"] > 0
 
