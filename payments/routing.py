@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,13 +125,13 @@ def choose(*, currency: str, method: str, exclude: tuple[str, ...] = ()) -> Deci
                              "samples": samples, "stats": stats, "failover_from": list(exclude)})
 
 
-def record_outcomes(counts: dict[tuple[str, str], tuple[int, int, int]]) -> None:
+def record_outcomes(counts: Mapping[tuple[str, str], Sequence[int]]) -> None:
     """Counts definite outcomes in each provider's current hour (inside the caller's transaction): `counts` maps
     (provider, currency) to (attempts, successes, latency_ms_total). One upsert for all of them, so a batch locks
     each hot row once; on PostgreSQL held to go with the enclosing `core.heldrows` block's last statement: every
     payment of a provider and currency updates the same row, which is then locked for that statement and the
     commit only, and taken after the payments and accounts the transaction locked before."""
-    rows = sorted((key, value) for key, value in counts.items() if value[0])
+    rows = sorted((key, tuple(value)) for key, value in counts.items() if value[0])
     if not rows:
         return
     bucket = ProviderStat._meta.get_field("bucket").get_db_prep_value(

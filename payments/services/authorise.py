@@ -174,7 +174,7 @@ def _settle(items: list[Attempt], actor: Actor) -> list[Attempt]:
 
 def _settle_locked(items: list[Attempt], locked: dict[str, Payment], actor: Actor) -> list[Attempt]:
     now = clock.now()
-    stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # attempts, successes, latency
     others: list[tuple[Attempt, partial[Any]]]
     failover, captures, others = [], [], []
     for item in items:
@@ -219,5 +219,5 @@ def _settle_locked(items: list[Attempt], locked: dict[str, Payment], actor: Acto
     # by every payment of the provider and currency. (`settled`: the attempts this answer settled, not those a step
     # above wrote itself.)
     update_locked_rows_later(PaymentAttempt, settled, ATTEMPT_OUTCOME_FIELDS)
-    routing.record_outcomes({key: (n, ok, latency) for key, (n, ok, latency) in stats.items()})
+    routing.record_outcomes(stats)
     return failover
