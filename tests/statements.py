@@ -10,7 +10,8 @@ _TABLE = re.compile(r'^(UPDATE)\s+"?(\w+)|^(SELECT|INSERT|DELETE|WITH)\b.*?\b(?:
 
 def name(sql: str) -> str:
     """`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `lock+read` (the advisory lock with the
-    idempotency record), `lock` (the lock alone), or the verb and first table: `INSERT core_idempotencyrecord`."""
+    idempotency record), `lock` (the lock alone), or the verb and first table: `INSERT core_idempotencyrecord`
+    (`WITH` for a statement whose WITH clauses write, `SELECT` for one that only reads)."""
     if sql.startswith("BEGIN"):
         return "BEGIN"  # SQLite sends BEGIN IMMEDIATE
     if sql in ("COMMIT", "ROLLBACK"):
@@ -23,6 +24,8 @@ def name(sql: str) -> str:
     if match is None:
         return sql[:40]
     verb, table = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    if verb == "WITH" and not written(sql):
+        verb = "SELECT"  # WITH clauses that only read (and lock): wallets.services.wallet_lock_with_accounts
     return f"{verb} {table}"
 
 

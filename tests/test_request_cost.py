@@ -77,6 +77,40 @@ def test_a_rest_transfer_is_one_transaction_of_eight_statements_with_its_event(a
                                            "mcp_gateway_approvalrequest") for name in sent)
 
 
+# One REST withdrawal: the wallet read without its lock (its currency, which the door needs to read the amount, kept
+# by the process: wallets.selectors.wallet_currency), and the statement that writes locks the wallet, then the
+# wallet's and the provider clearing account (its id kept by the process: ledger.system_account_ref) and checks what
+# the build relied on (ledger.post_entry_guarded). It was 8 statements on PostgreSQL while it locked first (the door's
+# read, the wallet's lock, the clearing account's read, both accounts' lock), holding the clearing account, which
+# every card capture in the currency writes too, from its lock to the commit.
+WITHDRAWAL = {
+    "postgresql": ["BEGIN", "lock+read", "SELECT wallets_wallet", "WITH wallets_wallet", "COMMIT"],
+    "sqlite": ["BEGIN", "SELECT core_idempotencyrecord", "SELECT wallets_wallet", "SELECT wallets_ledgeraccount",
+               "SELECT wallets_ledgeraccount", "INSERT wallets_journalentry", "INSERT wallets_posting",
+               "UPDATE wallets_ledgeraccount", "INSERT core_auditevent", "INSERT core_event",
+               "INSERT core_idempotencyrecord", "COMMIT"],
+}
+
+
+def test_a_rest_withdrawal_is_one_transaction_of_a_transfers_statements(api, make_wallet):
+    wallet = make_wallet(balance=10_000)
+
+    def withdraw(key):
+        response = api.post(f"/api/v1/wallets/{wallet.pk}/withdrawals", {"amount": "2.50"}, format="json",
+                            HTTP_IDEMPOTENCY_KEY=key)
+        assert response.status_code == 201, response.content
+
+    withdraw("warm")
+    with CaptureQueriesContext(connection) as queries:
+        withdraw("measured")
+    assert len(commits(queries)) == 1
+    assert names(queries) == WITHDRAWAL[connection.vendor]
+    if connection.vendor == "postgresql":
+        assert [written(q["sql"]) for q in queries.captured_queries if written(q["sql"])] == [
+            ["wallets_ledgeraccount", "wallets_journalentry", "wallets_posting", "core_auditevent", "core_event",
+             "core_idempotencyrecord"]]
+
+
 def test_a_replayed_rest_transfer_reads_its_record_and_writes_nothing(api, make_wallet):
     source, target = make_wallet(balance=10_000), make_wallet()
     first = _transfer(api, source, target, "same")

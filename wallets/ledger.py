@@ -49,6 +49,13 @@ __all__ = [
 REVERSAL_KIND = "reversal"
 
 
+# (owner, account_type, currency) -> the account's id, for this process: an account is never deleted
+# nor renamed, so its id is resolved once. A kept id is checked against the row it locks (an id kept
+# from a transaction that rolled back may be gone, or reused by SQLite for another account).
+AccountKey = tuple[str, str, str]
+_account_ids: LocalCache[int] = LocalCache("wallets.ledger_account_ids", seconds=None)
+
+
 def account_open(*, owner: str, account_type: str, currency: str) -> LedgerAccount:
     """Get or create the one account of (owner, type, currency); safe against a concurrent creator."""
     require_transaction()
@@ -69,7 +76,23 @@ def account_open(*, owner: str, account_type: str, currency: str) -> LedgerAccou
 def system_account(*, account_type: str, currency: str, owner: str = "platform") -> LedgerAccount:
     if account_type not in AccountType.values:
         raise ValueError(f"unknown account type {account_type!r}")
-    return account_open(owner=owner, account_type=account_type, currency=currency)
+    account = account_open(owner=owner, account_type=account_type, currency=currency)
+    _account_ids.put((owner, account_type, currency), account.pk)
+    return account
+
+
+def system_account_ref(*, account_type: str, currency: str, owner: str = "platform") -> LedgerAccount:
+    """The account `system_account` names, for a write whose statement locks it and checks it is there
+    (`post_entry_guarded`): where this process knows its id, an unsaved copy with its id, owner, type and currency
+    and no figures, without a read. PostgreSQL never hands an id out twice, so a kept id is that account or, kept
+    from a creation another transaction has not committed yet or rolled back, no row this one sees: then the guard
+    refuses and the locked retry opens it (`system_account`, which keeps the id it finds). The statement checks the
+    owner and type too, for any other case."""
+    known, pk = _account_ids.peek((owner, account_type, currency))
+    if not known or pk is None:
+        return system_account(account_type=account_type, currency=currency, owner=owner)
+    return LedgerAccount(pk=pk, owner=owner, account_type=account_type, currency=currency,
+                         allow_negative=account_type in NEGATIVE_ALLOWED_TYPES)
 
 
 def _lock_accounts(ids) -> dict[int, LedgerAccount]:
@@ -77,11 +100,6 @@ def _lock_accounts(ids) -> dict[int, LedgerAccount]:
     return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")}
 
 
-# (owner, account_type, currency) -> the account's id, for this process: an account is never deleted
-# nor renamed, so its id is resolved once. A kept id is checked against the row it locks (an id kept
-# from a transaction that rolled back may be gone, or reused by SQLite for another account).
-AccountKey = tuple[str, str, str]
-_account_ids: LocalCache[int] = LocalCache("wallets.ledger_account_ids", seconds=None)
 
 
 class LockedAccounts(NamedTuple):
@@ -297,29 +315,31 @@ def post_entry(*, kind: str, description: str, actor: Actor, postings: list[tupl
     return _post_many([draft], actor=actor, prelocked=locked, existing=existing)[0]
 
 
-def post_entry_guarded(*, kind: str, description: str, actor: Actor, wallets: list[Wallet], amounts: list[int],
-                       metadata: dict | None = None) -> JournalEntry:
-    """`post_entry` with one posting per wallet (`amounts[i]` on `wallets[i]`'s account, all in one currency) for
-    wallets read without their locks (`wallet_read_with_accounts`) by a caller that judged the write allowed from
-    what it read. The lock is taken by the statement that writes (the block's last one, core.heldrows), which
-    writes only if each wallet is still active in the currency and each debited one still has no daily limit and
-    covers its debit: the hot rows stay locked for that statement and the commit only. Where they no longer allow
-    it, `rawrows.GuardFailed` and the transaction's owner runs it again (`core.db.guarded_writes_allowed`), this
-    time locking first. The postings' `balance_after` is written from the balances as locked; the objects here
-    carry None in it."""
+def post_entry_guarded(*, kind: str, description: str, actor: Actor, wallets: list[Wallet],
+                       postings: list[tuple[LedgerAccount, int]], metadata: dict | None = None) -> JournalEntry:
+    """`post_entry` for wallets read without their locks (`wallet_read_with_accounts`) by a caller that judged the
+    write allowed from what it read: `postings` (one per account) on those wallets' accounts and, for a withdrawal or
+    a conversion, platform accounts. The locks are taken by the statement that writes (the block's last one,
+    core.heldrows), which writes only if each wallet is still active, each account still in its posting's currency,
+    and each debited wallet still has no daily limit and covers its debit: the hot rows stay locked for that
+    statement and the commit only. Where they no longer allow it, `rawrows.GuardFailed` and the transaction's owner
+    runs it again (`core.db.guarded_writes_allowed`), this time locking first. The locks' order is the locked paths'
+    (the wallets by id, then every account by id: `wallet_lock_with_accounts`). The postings' `balance_after` is
+    written from the balances as locked; the objects here carry None in it."""
     require_transaction()
-    currency = wallets[0].currency
-    draft = EntryDraft(kind=kind, description=description, metadata=metadata,
-                       postings=[(wallet.account, amount) for wallet, amount in zip(wallets, amounts, strict=True)])
-    if len(_net(draft)) != len(wallets) or any(wallet.currency != currency for wallet in wallets):
-        raise ValueError("a guarded entry has one posting per wallet, all in one currency")
+    draft = EntryDraft(kind=kind, description=description, metadata=metadata, postings=postings)
+    wallet_accounts = {wallet.account_id for wallet in wallets}
+    if (len(_net(draft)) != len(postings) or not wallet_accounts <= {account.pk for account, _ in postings}
+            or len(wallet_accounts) != len(wallets)):
+        raise ValueError("a guarded entry has one posting per account, one on each wallet's account")
     now = clock.now()
     entry = JournalEntry(kind=kind, description=description[:500], metadata=metadata or {})
     stamp(entry, actor=actor, now=now)
-    entry.posting_rows = [Posting(entry=entry, account_id=wallet.account_id, amount=amount, currency=currency,
+    entry.posting_rows = [Posting(entry=entry, account_id=account.pk, amount=amount, currency=account.currency,
                                   kind=kind, created=now)
-                          for wallet, amount in zip(wallets, amounts, strict=True)]
-    write_entry_guarded(entry, entry.posting_rows, wallet_ids=[wallet.pk for wallet in wallets], currency=currency)
+                          for account, amount in postings]
+    write_entry_guarded(entry, entry.posting_rows, wallet_ids=[wallet.pk for wallet in wallets],
+                        accounts=[account for account, _ in postings])
     return entry
 
 

@@ -112,56 +112,68 @@ def update_accounts(balances: dict[int, int], release: dict[int, int], *, change
     LedgerAccount.objects.filter(pk__in=list(balances.keys() | release.keys())).update(**changes)
 
 
-def write_entry_guarded(entry: JournalEntry, rows: list[Posting], *, wallet_ids: list[str], currency: str) -> None:
-    """One entry, its postings (one per account, each a wallet's) and the new balances, as changes held for the
-    block's last statement (core.heldrows) that lock the wallets and their accounts themselves, in
-    `wallet_lock_with_accounts`'s order, and write only if every wallet is still active in `currency` and every
-    debited one still has no daily limit and covers its debit from its available balance (the `allow_negative`
-    accounts aside): otherwise `rawrows.GuardFailed`. The postings' `balance_after` is each account's balance as
-    the statement wrote it. PostgreSQL only."""
-    deltas = [(row.account_id, row.amount) for row in rows]
+def write_entry_guarded(entry: JournalEntry, rows: list[Posting], *, wallet_ids: list[str],
+                        accounts: list[LedgerAccount]) -> None:
+    """One entry, its postings (one per account: `rows`, whose accounts are `accounts`, in the same order) and the
+    new balances, as changes held for the block's last statement (core.heldrows) that lock the wallets and the
+    accounts themselves and write only if every wallet is still active, every account still the one its copy names
+    (owner, type, currency: a platform account's id may come from this process's memory, `ledger.system_account_ref`),
+    every debited wallet still has no daily limit and every debited account covers its debit from its available
+    balance (the `allow_negative` accounts aside): otherwise `rawrows.GuardFailed`. The postings' `balance_after` is
+    each account's balance as the statement wrote it. The locks are taken in the locked paths' order
+    (`wallet_lock_with_accounts`): the wallets by id, then every account by id. PostgreSQL only."""
     count = len(rows)
-    sql = rawrows.kept(("ledger.guarded", len(wallet_ids), count), lambda: _guarded_statements(len(wallet_ids), count),
-                       rows=count)
-    lock_sql, gate_sql, update_sql, posting_sql = sql
-    pairs = [param for pair in deltas for param in pair]
+    parts_sql = rawrows.kept(("ledger.guarded", len(wallet_ids), count),
+                             lambda: _guarded_statements(len(wallet_ids), count), rows=count)
+    wallet_lock_sql, account_lock_sql, gate_sql, update_sql, posting_sql = parts_sql
+    named = [param for row, account in zip(rows, accounts, strict=True)
+             for param in (row.account_id, row.amount, row.currency, account.owner, account.account_type)]
     parts = (
-        (lock_sql, list(wallet_ids)),
-        (gate_sql, [count, Wallet.Status.ACTIVE.value, currency, *pairs]),
-        (update_sql, [entry.created, *pairs]),
+        (wallet_lock_sql, sorted(wallet_ids)),
+        (account_lock_sql, [*sorted(row.account_id for row in rows), len(wallet_ids)]),
+        (gate_sql, [count, len(wallet_ids), Wallet.Status.ACTIVE.value, *named]),
+        (update_sql, [entry.created, *[param for row in rows for param in (row.account_id, row.amount)]]),
         _entries_insert([entry]),
-        (posting_sql, [entry.pk, currency, entry.kind, entry.created,
-                       *[param for n, row in enumerate(rows) for param in (row.account_id, row.amount, n)]]),
+        (posting_sql, [entry.pk, entry.kind, entry.created,
+                       *[param for n, row in enumerate(rows) for param in (row.account_id, row.amount, row.currency,
+                                                                             n)]]),
     )
     tables = frozenset({JournalEntry._meta.db_table, Posting._meta.db_table, LedgerAccount._meta.db_table})
-    heldrows.execute_later(rawrows.Changes(parts, rows=count, tables=tables, checks=((2, count),),
-                                           guarded=frozenset({2, 4})))
+    heldrows.execute_later(rawrows.Changes(parts, rows=count, tables=tables, checks=((3, count),),
+                                           guarded=frozenset({3, 5})))
     entry._state.adding = False
     entry._state.db = "default"
 
 
-def _guarded_statements(wallets: int, accounts: int) -> tuple[str, str, str, str]:
+def _guarded_statements(wallets: int, accounts: int) -> tuple[str, str, str, str, str]:
     quote = connection.ops.quote_name
-    account_table = quote(LedgerAccount._meta.db_table)
-    pairs = ", ".join(["(%s::bigint, %s::bigint)"] * accounts)
+    account_table, wallet_table = quote(LedgerAccount._meta.db_table), quote(Wallet._meta.db_table)
     ref = rawrows.Changes.ref
-    lock = ("SELECT w.status, w.daily_limit, a.id AS account_id, a.currency, a.balance, a.pending_debits,"
-            f" a.allow_negative FROM {quote(Wallet._meta.db_table)} w INNER JOIN {account_table} a"
-            f" ON a.id = w.account_id WHERE w.id IN ({', '.join(['%s'] * wallets)}) ORDER BY w.account_id ASC"
-            " FOR UPDATE OF w, a")
     # Locking rows read by a statement that began before their last change returns them as changed (READ
-    # COMMITTED), so the gate judges the balances the update writes on.
-    gate = ("SELECT COALESCE(count(*) = %s::bigint AND bool_and(l.status = %s AND l.currency = %s AND"
-            " (v.delta > 0 OR (l.daily_limit IS NULL AND"
-            " (l.allow_negative OR l.balance - l.pending_debits + v.delta >= 0)))), false) AS ok"
-            f" FROM {ref(0)} l INNER JOIN (VALUES {pairs}) AS v(id, delta) ON v.id = l.account_id")
+    # COMMITTED), so the gate judges the balances the update writes on. The accounts' lock waits for the wallets':
+    # an uncorrelated condition is judged once, before its scan.
+    wallet_lock = (f"SELECT w.account_id, w.status, w.daily_limit FROM {wallet_table} w"
+                   f" WHERE w.id IN ({', '.join(['%s'] * wallets)}) ORDER BY w.id ASC FOR UPDATE")
+    account_lock = ("SELECT a.id, a.owner, a.account_type, a.currency, a.balance, a.pending_debits, a.allow_negative"
+                    f" FROM {account_table} a WHERE a.id IN ({', '.join(['%s'] * accounts)})"
+                    f" AND (SELECT count(*) FROM {ref(0)}) = %s ORDER BY a.id ASC FOR UPDATE")
+    named = ", ".join(["(%s::bigint, %s::bigint, %s::varchar, %s::varchar, %s::varchar)"] * accounts)
+    gate = ("SELECT COALESCE(count(*) = %s AND count(w.account_id) = %s AND bool_and(a.currency = v.currency"
+            " AND a.owner = v.owner AND a.account_type = v.account_type"
+            " AND (w.account_id IS NULL OR w.status = %s) AND (v.delta > 0 OR"
+            " ((w.account_id IS NULL OR w.daily_limit IS NULL) AND"
+            " (a.allow_negative OR a.balance - a.pending_debits + v.delta >= 0)))), false) AS ok"
+            f" FROM {ref(1)} a INNER JOIN (VALUES {named}) AS v(id, delta, currency, owner, account_type)"
+            f" ON v.id = a.id LEFT JOIN {ref(0)} w ON w.account_id = a.id")
+    pairs = ", ".join(["(%s::bigint, %s::bigint)"] * accounts)
     # The gate is a condition on no row of the update: evaluated once, before it touches any (so the locks above
     # are taken first, in their order).
     update = (f"UPDATE {account_table} AS a SET balance = a.balance + v.delta, version = a.version + 1,"
               f" updated = %s::timestamptz FROM (VALUES {pairs}) AS v(id, delta)"
-              f" WHERE a.id = v.id AND (SELECT ok FROM {ref(1)}) RETURNING a.id, a.balance")
+              f" WHERE a.id = v.id AND (SELECT ok FROM {ref(2)}) RETURNING a.id, a.balance")
+    rows = ", ".join(["(%s::bigint, %s::bigint, %s::varchar, %s::int)"] * accounts)
     posting = (f"INSERT INTO {quote(Posting._meta.db_table)} ({', '.join(_POSTING_COLUMNS)})"
-               " SELECT %s, u.id, v.amount, %s, u.balance, %s, %s::timestamptz"
-               f" FROM {ref(2)} u INNER JOIN (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::int)'] * accounts)})"
-               " AS v(id, amount, n) ON v.id = u.id ORDER BY v.n RETURNING 1")
-    return lock, gate, update, posting
+               " SELECT %s, u.id, v.amount, v.currency, u.balance, %s, %s::timestamptz"
+               f" FROM {ref(3)} u INNER JOIN (VALUES {rows}) AS v(id, amount, currency, n)"
+               " ON v.id = u.id ORDER BY v.n RETURNING 1")
+    return wallet_lock, account_lock, gate, update, posting

@@ -90,8 +90,8 @@ def _close(*, actor, wallet_id, reason=""):
 
 
 def _set_daily_limit(*, actor, wallet_id, daily_limit=None):
-    wallet = selectors.wallet_get(wallet_id=wallet_id)
-    limit = None if daily_limit is None else parse_amount(daily_limit, wallet.currency, allow_zero=True,
+    currency = selectors.wallet_currency(wallet_id=wallet_id)
+    limit = None if daily_limit is None else parse_amount(daily_limit, currency, allow_zero=True,
                                                           field="daily_limit")
     return _fresh(services.wallet_set_daily_limit(actor=actor, wallet_id=wallet_id, daily_limit=limit))
 
@@ -101,8 +101,7 @@ def _reverse(*, actor, entry_id, reason):
 
 
 def _adjust(*, actor, wallet_id, amount, reason):
-    wallet = selectors.wallet_get(wallet_id=wallet_id)
-    minor = parse_amount(amount, wallet.currency, allow_negative=True)
+    minor = parse_amount(amount, selectors.wallet_currency(wallet_id=wallet_id), allow_negative=True)
     return entry_view(services.wallet_adjust(actor=actor, wallet_id=wallet_id, amount=minor, reason=reason))
 
 
@@ -114,16 +113,15 @@ def _transfer(*, actor, from_wallet_id, to_wallet_id, amount, currency, descript
 
 
 def _convert(*, actor, from_wallet_id, to_wallet_id, amount, description=""):
-    source = selectors.wallet_get(wallet_id=from_wallet_id)
+    minor = parse_amount(amount, selectors.wallet_currency(wallet_id=from_wallet_id))
     return entry_view(services.wallet_convert(actor=actor, from_wallet_id=from_wallet_id,
-                                              to_wallet_id=to_wallet_id,
-                                              amount=parse_amount(amount, source.currency), description=description))
+                                              to_wallet_id=to_wallet_id, amount=minor, description=description))
 
 
 def _withdraw(*, actor, wallet_id, amount, description=""):
-    wallet = selectors.wallet_get(wallet_id=wallet_id)
-    return entry_view(services.wallet_withdraw(actor=actor, wallet_id=wallet_id,
-                                               amount=parse_amount(amount, wallet.currency), description=description))
+    minor = parse_amount(amount, selectors.wallet_currency(wallet_id=wallet_id))
+    return entry_view(services.wallet_withdraw(actor=actor, wallet_id=wallet_id, amount=minor,
+                                               description=description))
 
 
 def _history(*, actor, **filters):

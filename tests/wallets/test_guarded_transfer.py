@@ -16,24 +16,16 @@ from core.db import guarded_writes_allowed, run_in_transaction
 from core.models import AuditEvent, Event, IdempotencyRecord
 from core.rawrows import GuardFailed
 from tests.concurrency import failures, run_threads
+from tests.wallets.guarding import balance, interfere_after_the_read, retries
 from wallets import services
 from wallets.audit import WalletsAction
 from wallets.events import WalletsEvent
 from wallets.models import JournalEntry, LedgerAccount, Posting
 from wallets.selectors.verify import ledger_verify
-from wallets.services import movements
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ACTOR = Actor.system("guarded-test")
-
-
-def _balance(wallet) -> int:
-    return LedgerAccount.objects.get(pk=wallet.account_id).balance
-
-
-def _retries(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "core.db" and r.getMessage() == "retrying transaction"]
 
 
 def test_only_the_first_attempt_of_a_transaction_its_owner_retries_may_guard():
@@ -81,13 +73,13 @@ def test_the_guarded_statement_locks_checks_and_writes_the_balances_as_locked(ma
     statements = [q["sql"] for q in queries.captured_queries]
     locking = [sql for sql in statements if "FOR UPDATE" in sql]
     # One statement locks, and it is the one that writes: the read before it takes no lock.
-    assert len(locking) == 1 and locking[0].startswith("WITH") and "UPDATE" in locking[0].split("FOR UPDATE")[1]
-    assert (_balance(source), _balance(target)) == (7_500, 3_000)
+    assert len(locking) == 1 and locking[0].startswith("WITH") and "UPDATE" in locking[0].split("FOR UPDATE")[-1]
+    assert (balance(source), balance(target)) == (7_500, 3_000)
     rows = list(Posting.objects.filter(entry_id=entry.pk).order_by("id").values_list("account_id", "amount",
                                                                                     "balance_after"))
     assert rows == [(source.account_id, -2_500, 7_500), (target.account_id, 2_500, 3_000)]
     assert LedgerAccount.objects.get(pk=target.account_id).version == target.account.version + 1
-    assert _retries(caplog) == []
+    assert retries(caplog) == []
     assert ledger_verify().problems == []
 
 
@@ -105,31 +97,9 @@ def test_the_gate_is_judged_once_before_the_update_touches_a_row(make_wallet):
     assert "One-Time Filter" in update and "LockRows" in plan[:plan.index("Update on wallets_ledgeraccount")]
 
 
-def _interfere_after_the_read(monkeypatch, change):
-    """Runs `change()` in another thread (its own connection, committed) right after the transfer's first read of
-    the wallets without their locks, once; returns the reads this thread made."""
-    original = movements.wallet_read_with_accounts
-    calls = []
-
-    caller = threading.current_thread()
-
-    def read_then_change(*ids):
-        read = original(*ids)
-        if threading.current_thread() is not caller:  # the change's own transfer
-            return read
-        calls.append(ids)
-        if len(calls) == 1:
-            outcome = run_threads(1, lambda _: change())
-            assert not failures(outcome), outcome
-        return read
-
-    monkeypatch.setattr(movements, "wallet_read_with_accounts", read_then_change)
-    return calls
-
-
 def _drain(source, sink):
     return lambda: services.wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=sink.pk,
-                                            amount=_balance(source) - 100, currency="USD")
+                                            amount=balance(source) - 100, currency="USD")
 
 
 @pytest.mark.parametrize("change, status, code", [
@@ -147,7 +117,7 @@ def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_t
         "freeze_target": lambda: services.wallet_freeze(actor=ACTOR, wallet_id=target.pk, reason="test"),
         "limit_source": lambda: services.wallet_set_daily_limit(actor=ACTOR, wallet_id=source.pk, daily_limit=1_000),
     }
-    reads = _interfere_after_the_read(monkeypatch, changes[change])
+    reads = interfere_after_the_read(monkeypatch, changes[change])
     entries, audits = JournalEntry.objects.count(), AuditEvent.objects.count()
     events = set(Event.objects.values_list("pk", flat=True))
     caplog.set_level(logging.WARNING, logger="core.db")
@@ -159,12 +129,12 @@ def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_t
     if change == "drain":
         assert response.json()["error"]["details"]["available"] == "1.00"
     # The first attempt rolled back when its guard refused; the second read nothing unlocked and refused.
-    assert len(reads) == 1 and len(_retries(caplog)) == 1
+    assert len(reads) == 1 and len(retries(caplog)) == 1
     drained = 1 if change == "drain" else 0
     assert JournalEntry.objects.count() == entries + drained
     assert JournalEntry.objects.filter(kind="transfer", metadata__to_wallet_id=target.pk).count() == 0
-    assert _balance(target) == 0
-    assert _balance(source) == (100 if change == "drain" else 10_000)
+    assert balance(target) == 0
+    assert balance(source) == (100 if change == "drain" else 10_000)
     # The interfering change's own rows only (a drain is a transfer; a freeze or limit, an audit event).
     assert AuditEvent.objects.filter(action=WalletsAction.WALLET_TRANSFERRED, object_id=source.pk).count() == drained
     assert AuditEvent.objects.count() - audits == 1
@@ -182,15 +152,15 @@ def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_t
 def test_a_concurrent_credit_between_the_read_and_the_write_is_counted_in_balance_after(make_wallet, monkeypatch,
                                                                                         caplog):
     source, target, other = make_wallet(balance=10_000), make_wallet(balance=1_000), make_wallet(balance=10_000)
-    _interfere_after_the_read(monkeypatch, lambda: services.wallet_transfer(
+    interfere_after_the_read(monkeypatch, lambda: services.wallet_transfer(
         actor=ACTOR, from_wallet_id=other.pk, to_wallet_id=target.pk, amount=300, currency="USD"))
     caplog.set_level(logging.WARNING, logger="core.db")
     entry = services.wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=target.pk, amount=200,
                                      currency="USD")
     # Read at 1,000; the other transfer made it 1,300 before this one locked it: no retry, the true balance.
-    assert _retries(caplog) == []
+    assert retries(caplog) == []
     assert Posting.objects.get(entry_id=entry.pk, account_id=target.account_id).balance_after == 1_500
-    assert _balance(target) == 1_500
+    assert balance(target) == 1_500
     assert ledger_verify().problems == []
 
 
@@ -215,9 +185,9 @@ def test_many_threads_into_one_wallet_and_across_a_pair_queue_without_deadlocks_
 
     assert not (errors := failures(run_threads(8, worker))), errors[:3]
     assert len(done) == 320
-    assert _retries(caplog) == []  # a deadlock or a refusing guard would have been retried
+    assert retries(caplog) == []  # a deadlock or a refusing guard would have been retried
     into_hot = 6 * sum(range(1, 41))
-    assert _balance(hot) == into_hot
+    assert balance(hot) == into_hot
     # Each credit's balance_after continues the previous one's in posting id order, which the history's order is
     # (wallets.selectors.history): the id is drawn under the account's lock, so ids follow the locks' order.
     for wallet in [hot, *sources, *pair]:
@@ -227,9 +197,9 @@ def test_many_threads_into_one_wallet_and_across_a_pair_queue_without_deadlocks_
         for amount, after in chain:
             running += amount
             assert after == running, wallet.pk
-        assert running == _balance(wallet)
+        assert running == balance(wallet)
     assert Posting.objects.filter(account_id=hot.account_id).count() == 6 * 40
-    assert sum(_balance(w) for w in [*sources, *pair, hot]) == 10 * 100_000
+    assert sum(balance(w) for w in [*sources, *pair, hot]) == 10 * 100_000
     assert ledger_verify().problems == []
 
 
@@ -244,14 +214,14 @@ def test_an_agents_transfer_over_mcp_is_guarded_and_a_refusing_guard_is_one_logg
     with CaptureQueriesContext(connection) as queries:
         sent = mcp.ok("transfer_funds", {**args, "idempotency_key": "mcp-ok"})
     assert [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]][0].startswith("WITH")
-    assert (sent["amount"], _balance(source), _balance(target)) == ("10.00", 9_000, 1_000)
-    _interfere_after_the_read(monkeypatch, _drain(source, sink))
+    assert (sent["amount"], balance(source), balance(target)) == ("10.00", 9_000, 1_000)
+    interfere_after_the_read(monkeypatch, _drain(source, sink))
     caplog.set_level(logging.WARNING, logger="core.db")
     logged = set(ToolCall.objects.values_list("pk", flat=True))
     error = mcp.error("transfer_funds", {**args, "idempotency_key": "mcp-drained"})
     assert (error["code"], error["details"]["available"]) == ("insufficient_funds", "1.00")
-    assert len(_retries(caplog)) == 1
-    assert (_balance(source), _balance(target)) == (100, 1_000)
+    assert len(retries(caplog)) == 1
+    assert (balance(source), balance(target)) == (100, 1_000)
     assert list(ToolCall.objects.exclude(pk__in=logged).values_list("tool", "outcome", "error_code")) == [
         ("transfer_funds", "error", "insufficient_funds")]
     assert ledger_verify().problems == []

@@ -27,10 +27,21 @@ def test_locked_rows_are_the_orms_rows(lock, make_wallet):
         with CaptureQueriesContext(connection) as queries:
             locked = lock(second.pk, first.pk, first.pk)
         assert len(queries) == 1
-        # The lock order every wallet service agrees on: accounts by id when they are locked too, else wallets by id.
-        order = "ORDER BY w.account_id ASC" if lock is wallet_lock_with_accounts else "ORDER BY w.id ASC"
-        expected_lock = " FOR UPDATE OF w, a" if lock is wallet_lock_with_accounts else " FOR UPDATE OF w"
-        assert queries[0]["sql"].endswith(order + (expected_lock if connection.vendor == "postgresql" else ""))
+        # The lock order every wallet service agrees on: the wallets by id, then (locked too) their accounts by id.
+        sql = queries[0]["sql"]
+        if connection.vendor != "postgresql":
+            assert sql.endswith("ORDER BY w.id ASC")  # SQLite locks the whole file
+        elif lock is wallet_lock:
+            assert sql.endswith("ORDER BY w.id ASC FOR UPDATE OF w")
+        else:
+            assert sql.startswith("WITH locked_w AS (")
+            assert sql.index("ORDER BY w.id ASC FOR UPDATE") < sql.index("ORDER BY a.id ASC FOR UPDATE")
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (COSTS OFF) " + sql)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            # The accounts are locked under a one-time filter on the count of locked wallets: after all of them.
+            accounts = plan[plan.index("CTE locked_a"):]
+            assert accounts.index("CTE Scan on locked_w") < accounts.index("One-Time Filter")
         assert sorted(locked) == sorted([first.pk, second.pk])
         with CaptureQueriesContext(connection) as queries:
             for wallet_id, wallet in locked.items():

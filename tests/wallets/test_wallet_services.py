@@ -198,3 +198,21 @@ def test_withdrawal_goes_to_provider_clearing(make_wallet, actor):
         services.wallet_withdraw(actor=actor, wallet_id=wallet.pk, amount=501)
     assert snapshot() == before
     assert JournalEntry.objects.filter(kind="withdrawal").count() == 1
+
+
+def test_a_wallets_currency_is_read_once_per_process_and_an_unknown_id_is_404_every_time(make_wallet):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wallets.selectors import wallet_currency
+
+    wallet = make_wallet("JPY")
+    missing = "wal_" + "z" * 24
+    with CaptureQueriesContext(connection) as queries:
+        assert wallet_currency(wallet_id=wallet.pk) == "JPY"
+        assert wallet_currency(wallet_id=wallet.pk) == "JPY"
+        for _ in range(2):
+            with pytest.raises(NotFound) as unknown:
+                wallet_currency(wallet_id=missing)
+            assert (unknown.value.code, unknown.value.details) == ("not_found", {"wallet_id": missing})
+    assert len(queries) == 3  # the wallet's once, the unknown id's each time

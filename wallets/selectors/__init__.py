@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.db.models import Sum
 
@@ -30,6 +31,22 @@ def require_period(start: dt.datetime, end: dt.datetime) -> None:
 def wallet_get(*, wallet_id: str) -> Wallet:
     return get_by_public_id(Wallet.objects.select_related("account"), wallet_id, field="wallet_id",
                             message="No such wallet.")
+
+
+def wallet_currency(*, wallet_id: str) -> str:
+    """The wallet's currency, which never changes once the wallet exists: what a door needs to read an amount given
+    in it. Read once per process for the last `_CURRENCIES_KEPT` wallets asked about; an unknown id is 404 every
+    time (nothing kept)."""
+    return _currency_of(wallet_id)
+
+
+_CURRENCIES_KEPT = 16_384
+
+
+@functools.lru_cache(maxsize=_CURRENCIES_KEPT)
+def _currency_of(wallet_id: str) -> str:
+    return get_by_public_id(Wallet.objects.only("currency"), wallet_id, field="wallet_id",
+                            message="No such wallet.").currency
 
 
 def wallet_find(*, customer_id: str, currency: str) -> Wallet:
@@ -108,6 +125,6 @@ from .history import wallet_transaction_history  # noqa: E402
 from .insights import wallet_insights  # noqa: E402
 
 __all__ = [
-    "wallet_get", "wallet_find", "wallet_list", "wallet_account", "wallet_outgoing_today", "utc_day_start",
-    "exchange_rate_current", "wallet_transaction_history", "wallet_insights", "OUTGOING_KINDS",
+    "wallet_get", "wallet_currency", "wallet_find", "wallet_list", "wallet_account", "wallet_outgoing_today",
+    "utc_day_start", "exchange_rate_current", "wallet_transaction_history", "wallet_insights", "OUTGOING_KINDS",
 ]

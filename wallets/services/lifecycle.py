@@ -54,24 +54,33 @@ _CUSTOMER = ModelColumns(Customer, "c")
 def _lock_statement(count: int, *, with_accounts: bool, lock: bool = True) -> str:
     """The lock of `count` wallets with their accounts and customers selected: written here, once per
     shape, because compiling the queryset that says the same cost three times what running it did
-    (docs/PERFORMANCE.md). The order is the locks' order: by account id when the accounts are locked too
-    (`wallet_lock_with_accounts`), else by wallet id. The customer comes with the lock, not locked itself:
-    its KYC status gates movements out. `lock=False`: the same read without the locks."""
+    (docs/PERFORMANCE.md). The locks' order is the one every movement takes: the wallets by id, then
+    (`with_accounts`) their accounts by id. The customer comes with the lock, not locked itself: its KYC
+    status gates movements out. `lock=False`: the same read without the locks."""
     return kept(("wallets.lock", connection.vendor, count, with_accounts, lock),
                 lambda: _build_lock_statement(count, with_accounts=with_accounts, lock=lock), rows=count)
 
 
 def _build_lock_statement(count: int, *, with_accounts: bool, lock: bool) -> str:
     quote = connection.ops.quote_name
-    order, locked = ("w.account_id", "w, a") if with_accounts else ("w.id", "w")
-    sql = (f"SELECT {_WALLET.select(connection)}, {_ACCOUNT.select(connection)}, {_CUSTOMER.select(connection)}"
-           f" FROM {quote(Wallet._meta.db_table)} w"
-           f" INNER JOIN {quote(LedgerAccount._meta.db_table)} a ON a.id = w.account_id"
-           f" INNER JOIN {quote(Customer._meta.db_table)} c ON c.id = w.customer_id"
-           f" WHERE w.id IN ({', '.join(['%s'] * count)}) ORDER BY {order} ASC")
-    if lock and connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the whole file instead
-        sql += f" FOR UPDATE OF {locked}"
-    return sql
+    columns = f"{_WALLET.select(connection)}, {_ACCOUNT.select(connection)}, {_CUSTOMER.select(connection)}"
+    wallets, accounts = quote(Wallet._meta.db_table), quote(LedgerAccount._meta.db_table)
+    customers = quote(Customer._meta.db_table)
+    ids = ", ".join(["%s"] * count)
+    if not (lock and connection.features.has_select_for_update_of):  # SQLite locks the whole file instead
+        return (f"SELECT {columns} FROM {wallets} w INNER JOIN {accounts} a ON a.id = w.account_id"
+                f" INNER JOIN {customers} c ON c.id = w.customer_id WHERE w.id IN ({ids}) ORDER BY w.id ASC")
+    if not with_accounts:
+        return (f"SELECT {columns} FROM {wallets} w INNER JOIN {accounts} a ON a.id = w.account_id"
+                f" INNER JOIN {customers} c ON c.id = w.customer_id WHERE w.id IN ({ids}) ORDER BY w.id ASC"
+                " FOR UPDATE OF w")
+    # The rows come from the locking clauses, which return each row as its last change left it (READ COMMITTED);
+    # the accounts' lock waits for every wallet's: an uncorrelated condition is judged once, before its scan.
+    return (f"WITH locked_w AS (SELECT * FROM {wallets} w WHERE w.id IN ({ids}) ORDER BY w.id ASC FOR UPDATE),"
+            f" locked_a AS (SELECT * FROM {accounts} a WHERE a.id IN (SELECT account_id FROM locked_w)"
+            " AND (SELECT count(*) FROM locked_w) >= 0 ORDER BY a.id ASC FOR UPDATE)"
+            f" SELECT {columns} FROM locked_w w INNER JOIN locked_a a ON a.id = w.account_id"
+            f" INNER JOIN {customers} c ON c.id = w.customer_id ORDER BY w.id ASC")
 
 
 def _lock_wallets(wallet_ids: tuple[str, ...], *, with_accounts: bool, lock: bool = True) -> dict[str, Wallet]:
@@ -103,11 +112,14 @@ def wallet_lock(*wallet_ids: str) -> dict[str, Wallet]:
 
 
 def wallet_lock_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
-    """Locks the wallets and their ledger accounts in one statement, in account id order.
+    """Locks the wallets (in id order) and then their ledger accounts (in id order) in one statement.
 
-    Each wallet row is locked just before its account row, and accounts in id order, so this
-    agrees with both orders used elsewhere (wallets before their accounts; accounts by id).
-    """
+    The order every movement takes, so no two deadlock: wallets before any account (`wallet_lock` and
+    then the posting engine's account locks, as a withdrawal, a top-up or a conversion does them), and
+    accounts by id (as everything that locks accounts alone: captures, holds, reversals). Each wallet
+    just before its own account, in account id order, is not that order: with two wallets, a transfer
+    locked that way and a withdrawal holding its wallet could wait for each other through a third
+    transaction holding an account (a reversal's)."""
     return _lock_wallets(wallet_ids, with_accounts=True)
 
 
