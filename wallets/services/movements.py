@@ -70,16 +70,22 @@ def _transfer_guarded(actor: Actor, from_wallet_id: str, to_wallet_id: str, amou
         return None
     wallets = wallet_read_with_accounts(from_wallet_id, to_wallet_id)
     source, target = wallets[from_wallet_id], wallets[to_wallet_id]
-    active = Wallet.Status.ACTIVE
-    if (source.status != active or target.status != active or source.currency != currency
-            or target.currency != currency or source.daily_limit is not None
-            or kyc_daily_limit(kyc_status=source.customer.kyc_status, currency=currency, movement=TRANSFER) is not None
-            or (not source.account.allow_negative and source.account.available < amount)):
+    if (_debit_needs_lock(source, amount, TRANSFER) or target.status != Wallet.Status.ACTIVE
+            or source.currency != currency or target.currency != currency):
         return None
     return ledger.post_entry_guarded(
         kind="transfer", description=description or f"Transfer to {target.pk}", actor=actor,
         wallets=[source, target], postings=[(source.account, -amount), (target.account, amount)],
         metadata=_transfer_metadata(source, target, amount, currency))
+
+
+def _debit_needs_lock(wallet: Wallet, amount: int, movement: str) -> bool:
+    """Whether `amount` out of `wallet`, read without its lock, is for the locked path to judge: a refusal to
+    raise (not active, not enough available), or a daily or KYC limit to count under the lock."""
+    return (wallet.status != Wallet.Status.ACTIVE or wallet.daily_limit is not None
+            or kyc_daily_limit(kyc_status=wallet.customer.kyc_status, currency=wallet.currency,
+                               movement=movement) is not None
+            or (not wallet.account.allow_negative and wallet.account.available < amount))
 
 
 def _transfer_locked(actor: Actor, from_wallet_id: str, to_wallet_id: str, amount: int, currency: str,
@@ -162,11 +168,7 @@ def _convert_guarded(actor: Actor, from_wallet_id: str, to_wallet_id: str, amoun
     wallets = wallet_read_with_accounts(from_wallet_id, to_wallet_id)
     source, target = wallets[from_wallet_id], wallets[to_wallet_id]
     _ensure_convertible(source, target)
-    active = Wallet.Status.ACTIVE
-    if (source.status != active or target.status != active or source.daily_limit is not None
-            or kyc_daily_limit(kyc_status=source.customer.kyc_status, currency=source.currency,
-                               movement=CONVERSION) is not None
-            or (not source.account.allow_negative and source.account.available < amount)):
+    if _debit_needs_lock(source, amount, CONVERSION) or target.status != Wallet.Status.ACTIVE:
         return None
     return ledger.post_entry_guarded(wallets=[source, target],
                                      **_conversion(actor, source, target, amount, description, guarded=True))
@@ -217,10 +219,7 @@ def _withdraw_guarded(actor: Actor, wallet_id: str, amount: int, provider: str,
     if not guarded_writes_allowed():
         return None
     wallet = wallet_read_with_accounts(wallet_id)[wallet_id]
-    if (wallet.status != Wallet.Status.ACTIVE or wallet.daily_limit is not None
-            or kyc_daily_limit(kyc_status=wallet.customer.kyc_status, currency=wallet.currency,
-                               movement=WITHDRAWAL) is not None
-            or (not wallet.account.allow_negative and wallet.account.available < amount)):
+    if _debit_needs_lock(wallet, amount, WITHDRAWAL):
         return None
     return ledger.post_entry_guarded(wallets=[wallet],
                                      **_withdrawal(actor, wallet, amount, provider, description, guarded=True))
