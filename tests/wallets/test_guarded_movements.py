@@ -19,7 +19,13 @@ from core.models import AuditEvent, Event, IdempotencyRecord
 from payments.services import payment_create
 from tests.concurrency import failures, run_threads
 from tests.factories import CustomerFactory
-from tests.wallets.guarding import balance, interfere_after_the_read, retries
+from tests.wallets.guarding import (
+    assert_refused_after_one_retry,
+    balance,
+    drain,
+    interfere_after_the_read,
+    retries,
+)
 from wallets import ledger, services
 from wallets.audit import WalletsAction
 from wallets.events import WalletsEvent
@@ -135,7 +141,7 @@ def test_a_change_between_the_read_and_the_write_runs_the_conversion_again_under
         change, code, make_wallet, monkeypatch, caplog):
     usd, eur = _fx_pair(make_wallet)
     sink = make_wallet("USD")
-    changes = {"drain": _drain(usd, sink),
+    changes = {"drain": drain(usd, sink, ACTOR),
                "freeze_target": lambda: services.wallet_freeze(actor=ACTOR, wallet_id=eur.pk, reason="test")}
     reads = interfere_after_the_read(monkeypatch, changes[change])
     caplog.set_level(logging.WARNING, logger="core.db")
@@ -150,11 +156,6 @@ def test_a_change_between_the_read_and_the_write_runs_the_conversion_again_under
     assert ledger_verify().problems == []
 
 
-def _drain(wallet, sink):
-    return lambda: services.wallet_transfer(actor=ACTOR, from_wallet_id=wallet.pk, to_wallet_id=sink.pk,
-                                            amount=balance(wallet) - 100, currency="USD")
-
-
 @pytest.mark.parametrize("change, status, code", [
     ("drain", 422, "insufficient_funds"),
     ("freeze", 409, "wallet_frozen"),
@@ -165,7 +166,7 @@ def test_a_change_between_the_read_and_the_write_runs_the_withdrawal_again_under
     wallet, sink = make_wallet(balance=10_000), make_wallet()
     provider = clearing()
     changes = {
-        "drain": _drain(wallet, sink),
+        "drain": drain(wallet, sink, ACTOR),
         "freeze": lambda: services.wallet_freeze(actor=ACTOR, wallet_id=wallet.pk, reason="test"),
         "limit": lambda: services.wallet_set_daily_limit(actor=ACTOR, wallet_id=wallet.pk, daily_limit=1_000),
     }
@@ -175,13 +176,8 @@ def test_a_change_between_the_read_and_the_write_runs_the_withdrawal_again_under
     caplog.set_level(logging.WARNING, logger="core.db")
     path = f"/api/v1/wallets/{wallet.pk}/withdrawals"
     response = api.post(path, {"amount": "50.00"}, format="json", HTTP_IDEMPOTENCY_KEY=f"guard-{change}")
-    assert response.status_code == status, response.content
-    assert response.json()["error"]["code"] == code
-    if change == "drain":
-        assert response.json()["error"]["details"]["available"] == "1.00"
-    # The first attempt rolled back when its guard refused; the second read nothing unlocked and refused.
-    assert len(reads) == 1 and len(retries(caplog)) == 1
     drained = 1 if change == "drain" else 0
+    assert_refused_after_one_retry(response, status, code, drained=drained, reads=reads, caplog=caplog)
     assert JournalEntry.objects.count() == entries + drained
     assert JournalEntry.objects.filter(kind="withdrawal").count() == 0
     assert (balance(wallet), _stored(provider.pk)) == (100 if drained else 10_000, provider_before)

@@ -16,7 +16,13 @@ from core.db import guarded_writes_allowed, run_in_transaction
 from core.models import AuditEvent, Event, IdempotencyRecord
 from core.rawrows import GuardFailed
 from tests.concurrency import failures, run_threads
-from tests.wallets.guarding import balance, interfere_after_the_read, retries
+from tests.wallets.guarding import (
+    assert_refused_after_one_retry,
+    balance,
+    drain,
+    interfere_after_the_read,
+    retries,
+)
 from wallets import services
 from wallets.audit import WalletsAction
 from wallets.events import WalletsEvent
@@ -97,11 +103,6 @@ def test_the_gate_is_judged_once_before_the_update_touches_a_row(make_wallet):
     assert "One-Time Filter" in update and "LockRows" in plan[:plan.index("Update on wallets_ledgeraccount")]
 
 
-def _drain(source, sink):
-    return lambda: services.wallet_transfer(actor=ACTOR, from_wallet_id=source.pk, to_wallet_id=sink.pk,
-                                            amount=balance(source) - 100, currency="USD")
-
-
 @pytest.mark.parametrize("change, status, code", [
     ("drain", 422, "insufficient_funds"),
     ("freeze_source", 409, "wallet_frozen"),
@@ -112,7 +113,7 @@ def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_t
         change, status, code, api, make_wallet, monkeypatch, caplog):
     source, target, sink = make_wallet(balance=10_000), make_wallet(balance=0), make_wallet()
     changes = {
-        "drain": _drain(source, sink),
+        "drain": drain(source, sink, ACTOR),
         "freeze_source": lambda: services.wallet_freeze(actor=ACTOR, wallet_id=source.pk, reason="test"),
         "freeze_target": lambda: services.wallet_freeze(actor=ACTOR, wallet_id=target.pk, reason="test"),
         "limit_source": lambda: services.wallet_set_daily_limit(actor=ACTOR, wallet_id=source.pk, daily_limit=1_000),
@@ -124,13 +125,8 @@ def test_a_change_between_the_read_and_the_write_runs_the_transfer_again_under_t
     response = api.post("/api/v1/transfers", {"from_wallet_id": source.pk, "to_wallet_id": target.pk,
                                               "amount": "50.00", "currency": "USD"},
                         format="json", HTTP_IDEMPOTENCY_KEY=f"guard-{change}")
-    assert response.status_code == status, response.content
-    assert response.json()["error"]["code"] == code
-    if change == "drain":
-        assert response.json()["error"]["details"]["available"] == "1.00"
-    # The first attempt rolled back when its guard refused; the second read nothing unlocked and refused.
-    assert len(reads) == 1 and len(retries(caplog)) == 1
     drained = 1 if change == "drain" else 0
+    assert_refused_after_one_retry(response, status, code, drained=drained, reads=reads, caplog=caplog)
     assert JournalEntry.objects.count() == entries + drained
     assert JournalEntry.objects.filter(kind="transfer", metadata__to_wallet_id=target.pk).count() == 0
     assert balance(target) == 0
@@ -215,7 +211,7 @@ def test_an_agents_transfer_over_mcp_is_guarded_and_a_refusing_guard_is_one_logg
         sent = mcp.ok("transfer_funds", {**args, "idempotency_key": "mcp-ok"})
     assert [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]][0].startswith("WITH")
     assert (sent["amount"], balance(source), balance(target)) == ("10.00", 9_000, 1_000)
-    interfere_after_the_read(monkeypatch, _drain(source, sink))
+    interfere_after_the_read(monkeypatch, drain(source, sink, ACTOR))
     caplog.set_level(logging.WARNING, logger="core.db")
     logged = set(ToolCall.objects.values_list("pk", flat=True))
     error = mcp.error("transfer_funds", {**args, "idempotency_key": "mcp-drained"})
