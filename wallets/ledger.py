@@ -95,7 +95,9 @@ def system_account_ref(*, account_type: str, currency: str, owner: str = "platfo
                          allow_negative=account_type in NEGATIVE_ALLOWED_TYPES)
 
 
-def _lock_accounts(ids) -> dict[int, LedgerAccount]:
+def lock_accounts(ids) -> dict[int, LedgerAccount]:
+    """The accounts locked in id order (the posting engine's own lock). Called directly by a caller that must
+    take, at once and after its wallets, the accounts of several postings it then makes in turn."""
     # ORDER BY under FOR UPDATE makes PostgreSQL take the row locks in id order.
     return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")}
 
@@ -115,7 +117,7 @@ class LockedAccounts(NamedTuple):
 def lock_system_accounts(keys: list[AccountKey], *, entry_keys: set[str] | frozenset[str] = frozenset()
                          ) -> LockedAccounts:
     """The accounts named by (owner, account_type, currency), created if missing, locked and read in
-    ONE statement (`SELECT ... FOR UPDATE` in id order, as `_lock_accounts`) once their ids are known
+    ONE statement (`SELECT ... FOR UPDATE` in id order, as `lock_accounts`) once their ids are known
     to this process: what a posting needs (balances for `balance_after`, pending debits and
     `allow_negative` for the overdraft check) without a read per account first. On PostgreSQL the
     same statement looks up the journal entries already holding `entry_keys` (the posting's
@@ -169,13 +171,13 @@ def _lock_finding_statement(count: int) -> str:
 
 
 def _lock_accounts_finding(ids, entry_keys) -> tuple[dict[int, LedgerAccount], dict[str, JournalEntry]]:
-    """`_lock_accounts(ids)` and `entries_with_keys(entry_keys)`, in one statement on PostgreSQL: the
+    """`lock_accounts(ids)` and `entries_with_keys(entry_keys)`, in one statement on PostgreSQL: the
     lookup is an uncorrelated subquery of the lock's select list (evaluated once, with the statement's
     snapshot, as the separate lookup was before the lock). The entries themselves are read only when
     some key is already used (a replay)."""
     if not entry_keys or not ids or connection.vendor != "postgresql":
         found = {e.idempotency_key: e for e in entries_with_keys(entry_keys)} if entry_keys else {}
-        return _lock_accounts(ids), found
+        return lock_accounts(ids), found
     with rawrows.cursor() as cursor:
         cursor.execute(*lock_query_finding(ids, entry_keys))
         rows = cursor.fetchall()
@@ -265,7 +267,7 @@ def _post_many(drafts: list[EntryDraft], *, actor: Actor, release: dict[int, int
     if prelocked is not None and wanted <= prelocked.keys():
         locked = {pk: prelocked[pk] for pk in sorted(wanted)}
     else:
-        locked = _lock_accounts(wanted)
+        locked = lock_accounts(wanted)
     if len(locked) != len(wanted):
         raise NotFound("A ledger account of this entry does not exist.")
     running = {pk: a.balance for pk, a in locked.items()}
@@ -370,7 +372,7 @@ def hold_reserve(*, account: LedgerAccount, amount: int, actor: Actor, descripti
                  expires_at=None, metadata: dict | None = None) -> Hold:
     require_transaction()
     require_positive(amount)
-    locked = _lock_accounts([account.pk])[account.pk]
+    locked = lock_accounts([account.pk])[account.pk]
     if not locked.allow_negative and locked.balance - locked.pending_debits < amount:
         raise _insufficient(locked, locked.balance - locked.pending_debits, amount)
     now = clock.now()
@@ -421,7 +423,7 @@ def _release(holds: list[Hold], status: str) -> None:
     amounts: dict[int, int] = defaultdict(int)
     for hold in holds:
         amounts[hold.account_id] += hold.amount
-    _lock_accounts(amounts)
+    lock_accounts(amounts)
     update_accounts({}, amounts)
     now = clock.now()
     Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=status, updated=now)

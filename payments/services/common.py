@@ -177,8 +177,8 @@ def apply_result(*, payment: Payment, result: ProviderResult, actor: Actor, sour
 def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Actor, source: str) -> None:
     """What a "captured" answer does to locked payments in a CAPTURABLE state (one or a batch): the
     provider's details taken, the capture posted (card captures in one ledger write, entries for
-    wallets and top-ups one by one), the payments succeeded, their rows and events written with
-    multi-row statements."""
+    wallets and top-ups one by one, the lot's locks taken first in the one lock order), the payments
+    succeeded, their rows and events written with multi-row statements."""
     require_transaction()
     if not captures:
         return
@@ -191,6 +191,7 @@ def apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Act
 def _apply_captures(captures: list[tuple[Payment, ProviderResult]], *, actor: Actor, source: str) -> None:
     now = clock.now()
     deltas = [capture_delta(payment, result) for payment, result in captures]
+    postings.lock_for_captures([(payment, delta) for (payment, _), delta in zip(captures, deltas, strict=True)])
     cards = [(payment, delta) for (payment, _), delta in zip(captures, deltas, strict=True)
              if delta > 0 and payment.method != Payment.Method.WALLET and not payment.wallet_id]
     card_entries = iter(postings.post_captures(cards, actor=actor) if cards else [])

@@ -94,6 +94,33 @@ def post_capture(*, payment: Payment, amount: int, actor: Actor) -> tuple[str, i
     return entry_id, fee
 
 
+def lock_for_captures(captures: list[tuple[Payment, int]]) -> None:
+    """Takes at once every lock the postings of a batch of captures (payment, amount) will take, in the order
+    every movement takes them: wallets by id, then accounts by id. Posted in turn, the card captures lock the
+    platform's accounts and each top-up then its wallet: a withdrawal from that wallet, holding it and asking
+    for the provider's clearing account, would deadlock with the batch. Nothing is taken when one posting
+    takes every lock itself (card captures only, or one top-up). Wallet payments are captured one at a time
+    (`payment_capture`, the create path's wallet step), from their hold: not counted here."""
+    require_transaction()
+    posted = [(payment, amount) for payment, amount in captures
+              if amount > 0 and payment.method != Payment.Method.WALLET]
+    top_ups = {payment.wallet_id for payment, _ in posted if payment.wallet_id}
+    if not top_ups or len(posted) == 1:
+        return
+    keys = [clearing_key(provider=payment.provider, currency=payment.currency) for payment, _ in posted]
+    for payment, amount in posted:
+        if not payment.wallet_id:
+            keys.append(revenue_key(currency=payment.currency))
+            if _fee(_fee_schedule(provider=payment.provider, currency=payment.currency), amount):
+                keys.append(fees_key(currency=payment.currency))
+    wallets = wallet_services.wallet_lock(*top_ups)
+    # The platform's ids as this process keeps them: one kept from a creation since rolled back locks nothing
+    # here, and the posting's own lock (which checks its rows) takes that account later, as before.
+    platform = [ledger.system_account_ref(account_type=account_type, currency=currency, owner=owner).pk
+                for owner, account_type, currency in dict.fromkeys(keys)]
+    ledger.lock_accounts([wallet.account_id for wallet in wallets.values()] + platform)
+
+
 def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[tuple[str, int]]:
     """Card captures (no wallet, no top-up): per payment one entry, clearing -A, revenue +(A - fee),
     fees +fee, under the payment's own idempotency key; the accounts and fee schedule are looked up
