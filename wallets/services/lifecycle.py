@@ -117,9 +117,9 @@ def wallet_lock_with_accounts(*wallet_ids: str) -> dict[str, Wallet]:
     The order every movement takes, so no two deadlock: wallets before any account (`wallet_lock` and
     then the posting engine's account locks, as a withdrawal, a top-up or a conversion does them), and
     accounts by id (as everything that locks accounts alone: captures, holds, reversals). Each wallet
-    just before its own account, in account id order, is not that order: with two wallets, a transfer
-    locked that way and a withdrawal holding its wallet could wait for each other through a third
-    transaction holding an account (a reversal's)."""
+    just before its own account, in account id order, is not that order: a transfer locked that way
+    waited in a cycle of four: a withdrawal holding its wallet, a reversal holding the clearing account,
+    two transfers holding a wallet's account (found by tests/wallets/test_guarded_movements.py)."""
     return _lock_wallets(wallet_ids, with_accounts=True)
 
 
