@@ -295,6 +295,16 @@ class OperationActionsMixin(_ModelAdminBase):
         extra = {"operation_buttons": self.operation_buttons(request, obj) if obj is not None else []}
         return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
 
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
+                           change: bool = False, form_url: str = "", obj: Model | None = None) -> HttpResponse:
+        editable = context["adminform"].form.fields or any(
+            inline.has_add_permission or inline.has_change_permission for inline in context["inline_admin_formsets"])
+        if obj is not None and not editable:
+            # Every field read-only, the object's changes its operations: Save buttons would report a change that
+            # saved nothing. The admin shows a Close link instead.
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
     def operation_object_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
         action = self._operation_actions().get(action_name)
         if action is None:

@@ -25,6 +25,12 @@ def test_wallet_pages_show_balances_history_and_insights(staff_client, make_wall
     detail = client.get(admin_url(a)).content.decode()
     assert "dinner split" in detail and "-2.34" in detail and "Too little history" in detail
     assert "Recent history" in detail
+    # Read-only even for a role that may change wallets: its changes are the operations, so no Save buttons, a
+    # way back instead.
+    as_admin = staff_client("admin").get(admin_url(a)).content.decode()
+    assert "Recent history" in as_admin and operation_url(a, "freeze_wallet") in as_admin
+    assert 'name="_save"' not in as_admin and 'name="_continue"' not in as_admin
+    assert 'name="_addanother"' not in as_admin and 'class="closelink"' in as_admin
 
 
 def run(client, obj, name, token, **fields):
