@@ -26,6 +26,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .context import Actor
@@ -301,8 +302,9 @@ class OperationActionsMixin(_ModelAdminBase):
             inline.has_add_permission or inline.has_change_permission for inline in context["inline_admin_formsets"])
         if obj is not None and not editable:
             # Every field read-only, the object's changes its operations: Save buttons would report a change that
-            # saved nothing. The admin shows a Close link instead.
-            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+            # saved nothing. The admin shows a Close link instead, and the page is titled as a view.
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False,
+                           title=_("View %s") % self.opts.verbose_name)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def operation_object_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:

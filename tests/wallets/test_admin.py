@@ -31,6 +31,7 @@ def test_wallet_pages_show_balances_history_and_insights(staff_client, make_wall
     assert "Recent history" in as_admin and operation_url(a, "freeze_wallet") in as_admin
     assert 'name="_save"' not in as_admin and 'name="_continue"' not in as_admin
     assert 'name="_addanother"' not in as_admin and 'class="closelink"' in as_admin
+    assert "<h1>View wallet</h1>" in as_admin
 
 
 def run(client, obj, name, token, **fields):
