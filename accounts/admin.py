@@ -62,12 +62,10 @@ class CustomerAdmin(OperationAddMixin, OperationActionsMixin, admin.ModelAdmin):
                          operation_action("update_customer_kyc", label="Change KYC status", id_field="customer_id"))
     readonly_fields = fields
     inlines = (KycReviewInline,)
+    changed_by_operations_only = True
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def save_model(self, request, obj, form, change):
-        pass  # every field is read-only on a customer's page: nothing to save
 
 
 class ApiKeyCreateForm(forms.Form):
@@ -89,13 +87,11 @@ class ApiKeyAdmin(OperationActionsMixin, admin.ModelAdmin):
     exclude = ("secret_hash",)
     operation_actions = (operation_action("revoke_api_key", label="Revoke", id_field="api_key_id",
                                           when=lambda key: not key.is_revoked),)
+    changed_by_operations_only = True
 
     @admin.display(description="Scopes")
     def scope_list(self, obj):
         return ", ".join(obj.scopes)
-
-    def has_change_permission(self, request, obj=None):
-        return False if obj is not None else super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -26,7 +26,6 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .context import Actor
@@ -251,6 +250,14 @@ class OperationActionsMixin(_ModelAdminBase):
 
     operation_actions: tuple[OperationAction, ...] = ()
     operation_action_template = "admin/operation_action.html"
+    # True where every change to an object is one of its operations: its page is then Django's view-only page
+    # (every field read-only, Close instead of Save, titled "View ...", a posted form refused), whatever the role.
+    changed_by_operations_only = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and self.changed_by_operations_only:
+            return False
+        return super().has_change_permission(request, obj)
 
     def _operation_actions(self) -> dict[str, OperationAction]:
         return {action.name: action for action in self.operation_actions}
@@ -295,17 +302,6 @@ class OperationActionsMixin(_ModelAdminBase):
         obj = self.get_object(request, unquote(object_id)) if object_id else None
         extra = {"operation_buttons": self.operation_buttons(request, obj) if obj is not None else []}
         return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
-
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
-                           change: bool = False, form_url: str = "", obj: Model | None = None) -> HttpResponse:
-        editable = context["adminform"].form.fields or any(
-            inline.has_add_permission or inline.has_change_permission for inline in context["inline_admin_formsets"])
-        if obj is not None and not editable:
-            # Every field read-only, the object's changes its operations: Save buttons would report a change that
-            # saved nothing. The admin shows a Close link instead, and the page is titled as a view.
-            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False,
-                           title=_("View %s") % self.opts.verbose_name)
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def operation_object_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
         action = self._operation_actions().get(action_name)

@@ -40,6 +40,7 @@ class PlanAdmin(OperationAddMixin, OperationActionsMixin, MoneyAdminMixin, admin
     )
     money_fields = ("amount",)
     amount_money = money_display("amount", description="Price")
+    changed_by_operations_only = True
 
     def get_readonly_fields(self, request, obj=None):
         # A plan in use is never edited in place: a price change is a new plan.

@@ -63,6 +63,7 @@ class WalletAdmin(OperationAddMixin, OperationActionsMixin, MoneyAdminMixin, adm
     )
     change_form_template = "admin/wallets/wallet/change_form.html"
     money_fields = ("daily_limit",)
+    changed_by_operations_only = True
 
     # A wallet's page shows it; every change to it is one of the operations above.
     shown_fields = ("id", "customer", "currency", "status", "status_reason", "daily_limit", "account", "created",
@@ -89,9 +90,6 @@ class WalletAdmin(OperationAddMixin, OperationActionsMixin, MoneyAdminMixin, adm
     @admin.display(description="Available")
     def available(self, obj):
         return _money(obj.account.available, obj.currency)
-
-    def save_model(self, request, obj, form, change):
-        pass  # every field is read-only on a wallet's page: its changes are the operations
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

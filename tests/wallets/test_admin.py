@@ -32,6 +32,11 @@ def test_wallet_pages_show_balances_history_and_insights(staff_client, make_wall
     assert 'name="_save"' not in as_admin and 'name="_continue"' not in as_admin
     assert 'name="_addanother"' not in as_admin and 'class="closelink"' in as_admin
     assert "<h1>View wallet</h1>" in as_admin
+    # A posted form is refused and changes nothing.
+    stored = Wallet.objects.values().get(pk=a.pk)
+    posted = staff_client("admin").post(admin_url(a), {"status": "frozen", "daily_limit": "1", "_save": "Save"})
+    assert posted.status_code == 403
+    assert Wallet.objects.values().get(pk=a.pk) == stored
 
 
 def run(client, obj, name, token, **fields):
