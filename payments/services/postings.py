@@ -94,6 +94,16 @@ def post_capture(*, payment: Payment, amount: int, actor: Actor) -> tuple[str, i
     return entry_id, fee
 
 
+def _card_fee(payment: Payment, amount: int) -> int:
+    return _fee(_fee_schedule(provider=payment.provider, currency=payment.currency), amount)
+
+
+def _card_capture_keys(payment: Payment, fee: int) -> list[ledger.AccountKey]:
+    """The accounts a card capture posts to: clearing, revenue, and fees where a fee is charged."""
+    keys = [clearing_key(provider=payment.provider, currency=payment.currency), revenue_key(currency=payment.currency)]
+    return keys + [fees_key(currency=payment.currency)] if fee else keys
+
+
 def lock_for_captures(captures: list[tuple[Payment, int]]) -> None:
     """Takes at once every lock the postings of a batch of captures (payment, amount) will take, in the order
     every movement takes them: wallets by id, then accounts by id. Posted in turn, the card captures lock the
@@ -107,12 +117,10 @@ def lock_for_captures(captures: list[tuple[Payment, int]]) -> None:
     top_ups = {payment.wallet_id for payment, _ in posted if payment.wallet_id}
     if not top_ups or len(posted) == 1:
         return
-    keys = [clearing_key(provider=payment.provider, currency=payment.currency) for payment, _ in posted]
+    keys = []
     for payment, amount in posted:
-        if not payment.wallet_id:
-            keys.append(revenue_key(currency=payment.currency))
-            if _fee(_fee_schedule(provider=payment.provider, currency=payment.currency), amount):
-                keys.append(fees_key(currency=payment.currency))
+        keys += ([clearing_key(provider=payment.provider, currency=payment.currency)] if payment.wallet_id else
+                 _card_capture_keys(payment, _card_fee(payment, amount)))
     wallets = wallet_services.wallet_lock(*top_ups)
     # The platform's ids as this process keeps them: one kept from a creation since rolled back locks nothing
     # here, and the posting's own lock (which checks its rows) takes that account later, as before.
@@ -127,15 +135,12 @@ def post_captures(captures: list[tuple[Payment, int]], *, actor: Actor) -> list[
     once per (provider, currency) and the ledger writes the lot at once. Returns (entry id, fee) per
     capture; ("", 0) where the amount is not positive, as `apply_result` posts nothing then."""
     require_transaction()
-    fees = [_fee(_fee_schedule(provider=p.provider, currency=p.currency), amount) if amount > 0 else None
-            for p, amount in captures]
+    fees = [_card_fee(payment, amount) if amount > 0 else None for payment, amount in captures]
     # Every account of the lot locked (and read: balances) in one statement, in id order.
     keys = []
     for (payment, _), fee in zip(captures, fees, strict=True):
         if fee is not None:
-            keys += [clearing_key(provider=payment.provider, currency=payment.currency),
-                     revenue_key(currency=payment.currency)]
-            keys += [fees_key(currency=payment.currency)] if fee else []
+            keys += _card_capture_keys(payment, fee)
     capture_keys = {f"{payment.id}:capture" for (payment, _), fee in zip(captures, fees, strict=True)
                     if fee is not None}
     # The entries' idempotency check rides on the same statement (PostgreSQL).

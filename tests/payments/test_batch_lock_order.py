@@ -89,6 +89,7 @@ def test_a_batch_waits_for_a_held_wallet_before_locking_any_account(one_sandbox,
         transaction_retried.disconnect(retried)
         holder.close()
         monitor.close()
+    assert not thread.is_alive(), "the batch did not finish"
     assert waited < 1, waited
     assert "error" not in outcome, outcome
     assert [p.status for p in outcome["results"]] == ["succeeded"] * (cards + top_ups)
