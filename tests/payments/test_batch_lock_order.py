@@ -46,11 +46,14 @@ def _requests(cards, top_ups, first, held):
     return requests
 
 
-@pytest.mark.parametrize("cards,top_ups", [(1, 1), (0, 2), (2, 3)])
-def test_a_batch_waits_for_a_held_wallet_before_locking_any_account(one_sandbox, cards, top_ups):
-    """Another transaction holds the last top-up's wallet (as a withdrawal does first) and then asks for the provider's
-    clearing account (as the withdrawal does next). The batch must be waiting for the wallet without holding the
-    clearing account: the other transaction gets it at once, commits, and the batch goes on without a retry."""
+@pytest.mark.parametrize("cards,top_ups,held_row", [(1, 1, "wallet"), (0, 2, "wallet"), (2, 3, "wallet"),
+                                                    (2, 3, "first_account")])
+def test_a_batch_waits_for_a_held_row_before_locking_the_clearing_account(one_sandbox, cards, top_ups, held_row):
+    """Another transaction holds a row the batch needs before the clearing account, and then asks for the clearing
+    account: the last top-up's wallet (as a withdrawal holds it), or the first top-up wallet's account, whose id is
+    lower than the clearing account's (as a reversal of a withdrawal holds it, accounts in id order). The batch must be
+    waiting for that row without holding the clearing account: the other transaction gets it at once, commits, and
+    the batch goes on without a retry."""
     actor = Actor.system("tests")
     first = open_wallet(actor=actor, customer=CustomerFactory(), balance=10_000)
     wallet = open_wallet(actor=actor, customer=CustomerFactory(), balance=10_000)
@@ -75,7 +78,12 @@ def test_a_batch_waits_for_a_held_wallet_before_locking_any_account(one_sandbox,
     monitor.autocommit = True
     transaction_retried.connect(retried)
     try:
-        holder.execute(f'SELECT id FROM "{Wallet._meta.db_table}" WHERE id = %s FOR UPDATE', [wallet.pk])
+        if held_row == "wallet":
+            holder.execute(f'SELECT id FROM "{Wallet._meta.db_table}" WHERE id = %s FOR UPDATE', [wallet.pk])
+        else:
+            assert first.account_id < clearing.pk
+            holder.execute(f'SELECT id FROM "{LedgerAccount._meta.db_table}" WHERE id = %s FOR UPDATE',
+                           [first.account_id])
         thread = threading.Thread(target=batch)
         thread.start()
         assert _waiting_for_a_lock(monitor, holder.info.backend_pid, time.monotonic() + 30), "the batch never waited"
