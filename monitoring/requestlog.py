@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from core import clock, jsonparse
+from core import clock, jsonparse, rawrows
 from core.context import Actor, current_request_id, get_context
 from core.errors import DomainError
 from core.exits import at_exit
@@ -165,9 +166,9 @@ def _insert(rows: list[RequestLog]) -> Exception | None:
         if connection.in_atomic_block:
             # Someone else's transaction (a test, a batch): a savepoint, so a failed insert cannot poison it.
             with transaction.atomic():
-                RequestLog.objects.bulk_create(rows)
+                rawrows.copy_in(rows)
         else:
-            RequestLog.objects.bulk_create(rows)  # autocommit: one statement, committed on its own
+            rawrows.copy_in(rows)  # autocommit: one statement, committed on its own
     except Exception as exc:  # noqa: BLE001  # the requests were answered; a lost row is logged by write()
         return exc
     return None
@@ -208,7 +209,9 @@ class _Writer:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(timeout=settings.REQUEST_LOG_FLUSH_SECONDS)
+            # Each wait drawn around the interval: the workers of a server start writing at their first request,
+            # together, and would otherwise stay in step, each flush a burst of CPU on every core at once.
+            self._wake.wait(timeout=settings.REQUEST_LOG_FLUSH_SECONDS * random.uniform(0.5, 1.5))
             self._wake.clear()
             try:
                 close_old_connections()

@@ -483,6 +483,6 @@ REQUEST_LOG_MAX_BODY_CHARS = env.int("REQUEST_LOG_MAX_BODY_CHARS", default=16384
 # Rows are queued in memory and bulk-inserted by a thread per process, every FLUSH_SECONDS or once a batch is
 # full; a queue past MAX_PENDING drops entries (and logs how many). Off: written right after each answer.
 REQUEST_LOG_BACKGROUND = env.bool("REQUEST_LOG_BACKGROUND", default=True)
-REQUEST_LOG_FLUSH_SECONDS = 1.0
+REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=1.0)
 REQUEST_LOG_BATCH_SIZE = 200
 REQUEST_LOG_MAX_PENDING = 10000
