@@ -222,7 +222,8 @@ def copy_in(objs: Sequence[M]) -> None:
                  "FROM STDIN")
 
     def send(sql: str, params: Any, many: bool, context: dict[str, Any]) -> None:
-        with context["cursor"].cursor.copy(sql) as copy:
+        # Django's error classes (IntegrityError...), as its own execute raises them.
+        with db.wrap_database_errors, context["cursor"].cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
 
