@@ -108,6 +108,34 @@ def test_redact(value, expected):
     assert redact(value) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # Each credential word `_SECRET_PAIR` knows, in any case, after ':' or '=': the cheap search that decides
+    # whether the pair pattern runs at all must find every one of them.
+    *[(f"at 2026-11-30T15:00:00Z {word}: v4lue1 done", f"at 2026-11-30T15:00:00Z {word}: {REDACTED} done")
+      for word in ("client_secret", "PASSWORD", "passwd", "X-Token", "api_key", "ApiKey", "Authorization",
+                   "authorisation", "Cookie", "sessionid", "csrftoken", "cvc", "CVV", "private_key", "privatekey")],
+    ("retry?password=hunter2&x=1", f"retry?password={REDACTED}&x=1"),
+    # Each form `_SECRET_VALUE` knows, where no ':' or '=' is.
+    *[(f"key {key} here", f"key {REDACTED} here") for key in ("rk_live_abcdefgh1", "pk_test_abcdefgh2",
+                                                             "sk_live_abcdefgh3", "whsec_abcdefgh4",
+                                                             "sk_abcdefgh_secretpart")],
+    # Nothing to find: the text comes back as it was.
+    ("2026-11-30T15:00:00.123456Z", "2026-11-30T15:00:00.123456Z"),
+    ("wal_5F3kq9s8d7f6g5h4j3k2l1: moved 12.34 EUR", "wal_5F3kq9s8d7f6g5h4j3k2l1: moved 12.34 EUR"),
+])
+def test_redact_text_finds_credentials_in_free_text(text, expected):
+    assert redact_text(text) == expected
+    assert redact({"note": text}) == {"note": expected}
+
+
+def test_this_deployments_secrets_are_replaced_wherever_they_appear(settings):
+    settings.SECRET_KEY = "django-insecure-0123456789abcdef"
+    settings.API_KEY_HMAC_SECRET = "hmac-secret-fedcba9876543210"
+    text = f"k={settings.SECRET_KEY[:5]} {settings.SECRET_KEY} and {settings.API_KEY_HMAC_SECRET}!"
+    assert redact_text(text) == f"k={settings.SECRET_KEY[:5]} {REDACTED} and {REDACTED}!"
+    assert redact({"note": text, "list": [text]}) == {"note": redact_text(text), "list": [redact_text(text)]}
+
+
 def test_card_numbers_written_in_other_digits_or_with_invisible_characters_are_redacted():
     fullwidth = "".join(chr(0xFF10 + int(d)) for d in PAN)
     assert not contains_pan(json.dumps(redact({"a": fullwidth}), ensure_ascii=False))
