@@ -77,3 +77,15 @@ def test_any_logger_masks_message_arguments_extra_fields_and_tracebacks(console)
     assert (first["url"], first["nested"]) == ("/x?c=[PAN ****5556]", {"k": ["[PAN ****4242]"]})
     assert second["message"] == "failed on [PAN ****5556]"
     assert "ValueError: bad card [PAN ****4242]" in second["exc_info"]
+
+
+def test_a_float_argument_is_logged_to_six_decimals_not_masked_as_a_card_number(console):
+    """Celery logs each task's runtime with all 17 digits: one in twenty such numbers passed for a card number."""
+    duration = 5.077172505113161  # str(): "5.077172505113161", masked as "[PAN ****3161]" before
+    logger = logging.getLogger("tests.log_masking")
+    logger.warning("Task %(name)s succeeded in %(runtime)ss", {"name": "t", "runtime": duration})
+    logger.warning("took %s s", duration)
+    logger.warning("card as a float %s, as text %s", float(PAN), str(duration))
+    messages = [line["message"] for line in _json_lines(console()) if line["logger"] == "tests.log_masking"]
+    assert messages == ["Task t succeeded in 5.077173s", "took 5.077173 s",
+                        "card as a float [PAN ****2420], as text [PAN ****3161]"]
