@@ -36,7 +36,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 def _set_auditlog_actor(user) -> None:
-    # AuditlogMiddleware saw an anonymous user; the key's owner is the actor of this request.
+    # The audit log middleware (core.auditlog_context) saw an anonymous user; the key's owner is the actor.
     from auditlog.context import auditlog_value
 
     try:

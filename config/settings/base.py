@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "core.auditlog_context.AuditlogMiddleware",  # django-auditlog's, without a signal connected per request
     "core.middleware.ApiErrorMiddleware",
 ]
 

@@ -33,6 +33,30 @@ def test_api_key_request_records_the_key_owner_and_request_id(api):
         "updated"]}
 
 
+def test_api_request_records_the_callers_address_and_port(api):
+    r = api.post("/api/v1/customers", {"email": "b@example.com", "name": "Bo"}, format="json",
+                 REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_PORT="4431")
+    created = entries_for(Customer.objects.get(pk=r.json()["id"])).get()
+    assert (created.remote_addr, created.remote_port, created.actor) == ("203.0.113.7", 4431, api.api_key.owner)
+
+
+def test_a_request_connects_no_signal_and_leaves_no_audit_context_behind(api):
+    """django-auditlog's own middleware connected a pre_save receiver per request and disconnected it after, which
+    emptied the signal's receiver cache each time (core.auditlog_context)."""
+    from auditlog.context import auditlog_value
+    from django.db.models.signals import pre_save
+
+    CustomerFactory()  # a save: pre_save's receivers for Customer are looked up and cached
+    receivers, cached = list(pre_save.receivers), dict(pre_save.sender_receivers_cache)
+    assert Customer in cached
+    for n in range(2):
+        assert api.post("/api/v1/customers", {"email": f"c{n}@example.com"}, format="json").status_code == 201
+    assert list(pre_save.receivers) == receivers
+    assert pre_save.sender_receivers_cache[Customer] == cached[Customer]
+    with pytest.raises(LookupError):
+        auditlog_value.get()
+
+
 def test_admin_change_records_the_staff_user(admin_client_for):
     client = admin_client_for("operator")
     customer = CustomerFactory(name="Old")
@@ -88,3 +112,40 @@ def test_admin_change_of_an_id_the_admin_would_read_as_escaped(admin_client_for)
                     {"_operation": "update_customer", "_token": "tok-" + "e" * 12, "name": "New"})
     assert (r.status_code, r["Location"]) == (302, admin_url(customer))
     assert entries_for(customer).get(action=LogEntry.Action.UPDATE).changes_dict["name"] == ["Old", "New"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_each_record_their_own_address(make_key):
+    """One receiver for every thread: each request's context is its own (a context variable per thread)."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    key = make_key("*")
+    barrier, failures = threading.Barrier(2), []
+
+    def requests(n: int) -> None:
+        try:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.raw_key}")
+            barrier.wait(timeout=10)
+            for i in range(5):
+                r = client.post("/api/v1/customers", {"email": f"t{n}-{i}@example.com"}, format="json",
+                                REMOTE_ADDR=f"198.51.100.{n}")
+                assert r.status_code == 201, r.content
+        except Exception as exc:  # noqa: BLE001  # reported by the assertion below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=requests, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    for n in (1, 2):
+        customers = Customer.objects.filter(email__startswith=f"t{n}-")
+        addresses = {e.remote_addr for c in customers for e in entries_for(c)}
+        assert (customers.count(), addresses) == (5, {f"198.51.100.{n}"})
