@@ -16,6 +16,7 @@ The database is created and migrated if needed; use a scratch database, never a 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -35,14 +36,14 @@ def _cpu_per_call(call, count: int) -> float:
     return (time.process_time() - began) / count * 1e6
 
 
-def run(requests: int, rounds: int) -> dict:
+def run(requests: int, rounds: int, wallet_count: int) -> dict:
     from django.test.utils import override_settings
 
     from core import rawrows
     from monitoring import requestlog
     from monitoring.models import RequestLog
 
-    wallets = [w for w, _ in funded_wallets(50, domain="requestlog.bench.example", balance=10**12)]
+    wallets = [w for w, _ in funded_wallets(wallet_count, domain="requestlog.bench.example", balance=10**12)]
     transfer = rest_transfer_door("requestlog")
     rng = random.Random(11)
 
@@ -91,15 +92,22 @@ def run(requests: int, rounds: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1000, help="transfers per run (a multiple of 100)")
+    parser.add_argument("--requests", type=int, default=1000, help=f"transfers per run (a multiple of {BATCH})")
     parser.add_argument("--rounds", type=int, default=3, help="log on/off runs each; medians reported")
+    parser.add_argument("--wallets", type=int, default=50)
+    parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
+    if args.requests < BATCH or args.requests % BATCH:
+        parser.error(f"--requests must be a multiple of {BATCH}")
     setup_django()
     ensure_database("bench/requestlog.py")
-    result = run(args.requests, args.rounds)
-    print(f"request log bench (python {sys.version.split()[0]}, {os.cpu_count()} cpus), CPU us per request:")
-    for key, value in result.items():
-        print(f"  {key:34s} {value}")
+    result = run(args.requests, args.rounds, args.wallets)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"request log bench (python {sys.version.split()[0]}, {os.cpu_count()} cpus), CPU us per request:")
+        for key, value in result.items():
+            print(f"  {key:34s} {value}")
     return 0 if result["check"]["ok"] else 1
 
 

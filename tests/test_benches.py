@@ -116,6 +116,17 @@ def test_monitoring_bench_compares_transfers_with_and_without_request_metrics(sc
     assert out["off_tps"] > 0 and out["on_over_off"] > 0
 
 
+def test_requestlog_bench_splits_the_logs_cost_and_writes_every_captured_row(scratch_database):
+    out = json.loads(_run("requestlog.py", scratch_database, "--requests", "100", "--rounds", "1", "--wallets", "3",
+                          "--json"))
+    # Each captured entry written twice: by COPY, then by bulk_create for the comparison.
+    assert out["check"] == {"entries": 100, "rows_written": 200, "ok": True}
+    assert len(out["on_runs"]) == len(out["off_runs"]) == 1
+    assert out["row_build_us"] > 0 and out["copy_us_per_row"] > 0 and out["bulk_create_us_per_row"] > 0
+    # capture_us is a difference of two timed runs: on a tiny run the noise may give it either sign.
+    assert out["transfer_cpu_us_log_off"] > 0 and isinstance(out["capture_us"], float)
+
+
 def test_request_profile_times_both_doors_and_dumps_cpu_profiles(scratch_database, tmp_path):
     out = _run("profile_request.py", scratch_database, "--requests", "4", "--wallets", "3",
                "--dump", str(tmp_path / "p"))
