@@ -182,8 +182,9 @@ def _lock_accounts_finding(ids, entry_keys) -> tuple[dict[int, LedgerAccount], d
         cursor.execute(*lock_query_finding(ids, entry_keys))
         rows = cursor.fetchall()
     locked = {}
+    db = rawrows.wrapper()  # the connection itself: the loader reads it for every converted value
     for row in rows:
-        account = _LOCKED.load(row, 0, connection)
+        account = _LOCKED.load(row, 0, db)
         locked[account.pk] = account
     used = rows[0][len(_LOCKED)] if rows else ""
     entry_ids = used.split(",") if used else []

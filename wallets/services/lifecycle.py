@@ -95,10 +95,11 @@ def _lock_wallets(wallet_ids: tuple[str, ...], *, with_accounts: bool, lock: boo
         cursor.execute(_lock_statement(len(unique), with_accounts=with_accounts, lock=lock), unique)
         rows = cursor.fetchall()
     locked = {}
+    db = rawrows.wrapper()  # the connection itself: the loaders read it for every converted value
     for row in rows:
-        wallet = _WALLET.load(row, 0, connection)
-        attach(wallet, "account", _ACCOUNT.load(row, len(_WALLET), connection))
-        attach(wallet, "customer", _CUSTOMER.load(row, len(_WALLET) + len(_ACCOUNT), connection))
+        wallet = _WALLET.load(row, 0, db)
+        attach(wallet, "account", _ACCOUNT.load(row, len(_WALLET), db))
+        attach(wallet, "customer", _CUSTOMER.load(row, len(_WALLET) + len(_ACCOUNT), db))
         locked[wallet.pk] = wallet
     for wallet_id in wallet_ids:
         if wallet_id not in locked:
