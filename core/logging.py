@@ -54,7 +54,7 @@ def _rounded(value: Any) -> Any:
 
 def _measurements_rounded(args: Any) -> Any:
     """A float argument (a duration, a rate) to six decimals: the 17 digits of its full text pass the Luhn check
-    one time in ten and were masked as a card number ("succeeded in [PAN ****9562]s" in Celery's log). An
+    one time in twenty and were masked as a card number ("succeeded in [PAN ****9562]s" in Celery's log). An
     integral float keeps every digit, so a card number passed as one is still masked."""
     if isinstance(args, dict):
         return {key: _rounded(value) for key, value in args.items()}
