@@ -115,6 +115,30 @@ def load_application() -> WSGIApp:
     return without_process_environment(application, dict(os.environ))
 
 
+def server_class() -> type:
+    """Granian's server, with its interrupt handler made safe for the workers it forks.
+
+    A forked worker keeps the main process's handler until `load_application` replaces it; there the handler only
+    marks the main process's copy of the server, so a SIGTERM that reached a worker in the milliseconds between its
+    fork and `load_application` (a server stopped just as it started) was lost, and the worker killed
+    `workers_kill_timeout` later ("refused to gracefully stop"). Outside the main process the handler now does what
+    `load_application` makes the signal do: the worker, not yet serving, stops."""
+    from granian.server import Server
+
+    main_pid = os.getpid()
+
+    class ForkSafeServer(Server):  # type: ignore[misc,valid-type]  # granian picks its class at import
+        def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
+            if os.getpid() != main_pid:
+                signum = args[0] if args else signal.SIGTERM
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+                return
+            super().signal_handler_interrupt(*args, **kwargs)
+
+    return ForkSafeServer
+
+
 def prepare_metrics_directory() -> str:
     directory = os.environ.setdefault(
         "PROMETHEUS_MULTIPROC_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bo-prometheus-{os.getpid()}"))
@@ -144,9 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     sys.setswitchinterval(args.switch_interval_ms / 1000)
 
     from granian.constants import Interfaces
-    from granian.server import Server
 
-    Server(
+    server_class()(
         "config.serve:load_application",
         address=args.host,
         port=args.port,
