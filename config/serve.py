@@ -101,13 +101,8 @@ def without_process_environment(app: WSGIApp, process: Mapping[str, str]) -> WSG
 
 
 def load_application() -> WSGIApp:
-    """Granian's target, called in each worker after it started."""
-    # Until granian sets its own handlers, after this returns, a worker has the ones it inherited from the main
-    # process, which only mark the main process's copy of the server: a SIGTERM in the seconds Django takes to
-    # load was lost, and the worker killed 30 s later. Meanwhile the signal's default: a worker not yet serving
-    # just stops.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    """Granian's target, called in each worker after it started (a SIGTERM before granian's worker sets its own
+    handlers, after this returns, stops the worker: `server_class`)."""
     logging.getLogger("config.serve").info("worker %d loading the application (GIL switch interval %g ms)",
                                            os.getpid(), sys.getswitchinterval() * 1000)
     from config.wsgi import application
@@ -118,11 +113,11 @@ def load_application() -> WSGIApp:
 def server_class() -> type:
     """Granian's server, with its interrupt handler made safe for the workers it forks.
 
-    A forked worker keeps the main process's handler until `load_application` replaces it; there the handler only
-    marks the main process's copy of the server, so a SIGTERM that reached a worker in the milliseconds between its
-    fork and `load_application` (a server stopped just as it started) was lost, and the worker killed
-    `workers_kill_timeout` later ("refused to gracefully stop"). Outside the main process the handler now does what
-    `load_application` makes the signal do: the worker, not yet serving, stops."""
+    A forked worker keeps the main process's handler until granian's worker code sets its own, after the seconds
+    `load_application` takes to load Django; there the handler only marked the main process's copy of the server,
+    so a SIGTERM in that time (a server stopped as it starts) was lost and the worker killed `workers_kill_timeout`
+    later ("refused to gracefully stop"). Outside the main process the handler now gives the signal its default:
+    the worker, not yet serving, stops."""
     from granian.server import Server
 
     main_pid = os.getpid()

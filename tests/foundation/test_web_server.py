@@ -150,15 +150,14 @@ def test_the_workers_run_with_the_gil_switch_interval_asked_for(tmp_path):
 
 
 def test_a_worker_interrupted_before_it_loads_the_application_stops_and_the_main_process_stops_gracefully():
-    """The window the test below can only hit by chance (seen once in CI, on a loaded box): a forked worker still
-    has the main process's handler when the signal arrives, before `load_application` replaces it."""
+    """A forked worker has the main process's handler until granian's worker code sets its own, after loading."""
     from granian.constants import Interfaces
 
     from config.serve import server_class
 
     server = server_class()("config.serve:load_application", port=_free_port(), interface=Interfaces.WSGI)
     pid = os.fork()
-    if pid == 0:  # the worker, between its fork and load_application
+    if pid == 0:  # a worker, forked and not yet serving
         try:
             server.signal_handler_interrupt(signal.SIGTERM, None)
         finally:
