@@ -51,7 +51,7 @@ def run_in_transaction(fn: Callable[..., T], *, attempts: int = 5) -> T:
 
     `fn` is called with no arguments (`...` only because mypy cannot match a lambda that binds a loop
     variable as a default, `lambda n=note: ...`, to `Callable[[], T]`)."""
-    if connection.in_atomic_block:
+    if rawrows.wrapper().in_atomic_block:
         # Inside someone else's transaction: they own the retry.
         return fn()
     for attempt in range(1, attempts + 1):
@@ -81,7 +81,7 @@ def guarded_writes_allowed() -> bool:
     (`rawrows.Changes.guarded`): only on PostgreSQL, in the first attempt of a transaction whose owner
     retries it, so a guard that refuses (`rawrows.GuardFailed`) costs a retry that takes the locks first,
     never an error. Anywhere else (a transaction someone else opened, a retry) writes lock first."""
-    return _attempt.get() == 1 and connection.vendor == "postgresql"
+    return _attempt.get() == 1 and rawrows.vendor() == "postgresql"
 
 
 @overload
@@ -134,7 +134,7 @@ def xact_lock(key: int) -> None:
 
 
 def require_transaction() -> None:
-    if not connection.in_atomic_block:
+    if not rawrows.wrapper().in_atomic_block:
         raise RuntimeError("This service must run inside a transaction opened by its use case.")
 
 

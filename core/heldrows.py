@@ -36,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import connection, models, transaction
+from django.db import models, transaction
 
 from . import rawrows
 
@@ -61,15 +61,15 @@ class Held:
         return self._at_level() and not rawrows.saves_itself(model)
 
     def _at_level(self) -> bool:
-        return self._open and connection.savepoint_state == self._savepoint_state
+        return self._open and rawrows.wrapper().savepoint_state == self._savepoint_state
 
     def hold_changes(self, changes: rawrows.Changes) -> bool:
-        if not self._at_level() or connection.vendor != "postgresql":
+        if not self._at_level() or rawrows.vendor() != "postgresql":
             return False
         if self.changes is None:
             self.changes = changes
             # First in the list, so outermost: and a wrapper someone pushes meanwhile is the one their context pops.
-            connection.execute_wrappers.insert(0, self._send_changes_first)
+            rawrows.wrapper().execute_wrappers.insert(0, self._send_changes_first)
         elif not self.changes.joins(changes):
             return False  # sent now, and so the held ones before them
         else:
@@ -79,7 +79,7 @@ class Held:
     def _take_changes(self) -> rawrows.Changes | None:
         changes, self.changes = self.changes, None
         if changes is not None:
-            connection.execute_wrappers.remove(self._send_changes_first)
+            rawrows.wrapper().execute_wrappers.remove(self._send_changes_first)
         return changes
 
     def _send_changes_first(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
@@ -118,9 +118,10 @@ def holding(*, optional_rows: bool = False) -> Iterator[Held]:
     """`optional_rows`: the block also holds rows whose failure must not cost the transaction's other work (a call's
     log row: `insert_optional_later`); its owner, seeing the block's write fail with `held.holds_optional_rows`, runs
     the transaction again without holding them."""
-    if not connection.in_atomic_block:
+    db = rawrows.wrapper()
+    if not db.in_atomic_block:
         raise RuntimeError("holding() needs a transaction: the held rows are written before it commits")
-    held = Held(connection.savepoint_state, optional_rows=optional_rows)
+    held = Held(db.savepoint_state, optional_rows=optional_rows)
     token = _held.set(held)
     try:
         yield held

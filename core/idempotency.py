@@ -204,7 +204,7 @@ def _lock_id(scope: str, key: str) -> int:
 
 
 def _advisory_lock(scope: str, key: str) -> bool:
-    if connection.vendor != "postgresql":
+    if rawrows.vendor() != "postgresql":
         # SQLite's IMMEDIATE transactions already serialise writers.
         return True
     with connection.cursor() as cur:
@@ -224,9 +224,10 @@ def _lock_and_read(scope: str, key: str) -> tuple[bool, IdempotencyRecord | None
     """The advisory lock and the key's record in one statement (PostgreSQL); whether the lock was
     taken, and the record (even when it was not). The record may be older than the lock: see the
     module docstring."""
-    if connection.vendor != "postgresql":
+    if rawrows.vendor() != "postgresql":
         return True, _read(scope, key)
-    qn = connection.ops.quote_name
+    db = rawrows.wrapper()
+    qn = db.ops.quote_name
     columns = ", ".join(f"r.{qn(cast(str, _field(name).column))}" for name in _COLUMNS)
     sql = (f"SELECT pg_try_advisory_xact_lock(%s), {columns} FROM (SELECT 1) AS one "
            f"LEFT JOIN {qn(IdempotencyRecord._meta.db_table)} AS r ON r.{qn('scope')} = %s AND r.{qn('key')} = %s")
@@ -238,7 +239,7 @@ def _lock_and_read(scope: str, key: str) -> tuple[bool, IdempotencyRecord | None
     row = dict(zip(_COLUMNS, values, strict=True))
     # The JSON column comes back as text (Django's psycopg setup); the field decodes it as a query would.
     body_field = cast("models.JSONField[Any]", _field("response_body"))
-    row["response_body"] = body_field.from_db_value(row["response_body"], cast(Any, None), connection)
+    row["response_body"] = body_field.from_db_value(row["response_body"], cast(Any, None), db)
     return bool(locked), IdempotencyRecord(scope=scope, key=key, **row)
 
 
@@ -271,7 +272,7 @@ def _insert(write: _Write, now: dt.datetime, status: int, body: Any, held: heldr
     IntegrityError naming that is the key recorded meanwhile; any other is the held rows' and is raised."""
     record = IdempotencyRecord(**write.fields(now, state=IdempotencyRecord.State.COMPLETED,
                                               response_status=status, response_body=body))
-    if held is not None and not (held.holds and connection.vendor == "postgresql"
+    if held is not None and not (held.holds and rawrows.vendor() == "postgresql"
                                  and not rawrows.saves_itself(IdempotencyRecord)):
         held.write()  # on their own first (or none): their errors are theirs
         held = None
@@ -332,7 +333,7 @@ def _execute(actor: Actor, operation: str, key: str | None, payload: Any, effect
             status, body = effect()
             return WriteResult(status, body)
 
-        owned = not connection.in_atomic_block  # inside someone else's transaction nothing is held
+        owned = not rawrows.wrapper().in_atomic_block  # inside someone else's transaction nothing is held
 
         def unkeyed() -> Outcome:
             with heldrows.holding() if owned else nullcontext():
@@ -345,7 +346,7 @@ def _execute(actor: Actor, operation: str, key: str | None, payload: Any, effect
                        effect, hook)
         if mode == "lease":
             return _execute_with_lease(write)
-        outcome = _in_transaction(write) if connection.in_atomic_block else _in_own_transaction(write)
+        outcome = _in_transaction(write) if rawrows.wrapper().in_atomic_block else _in_own_transaction(write)
     if hook is not None:
         hook.written = True
     return _answer(outcome)

@@ -23,6 +23,7 @@ rows' INSERT: one round trip for both.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,13 @@ def wrapper() -> BaseDatabaseWrapper:
     """The connection itself, not `django.db.connection`, the proxy that looks it up on each attribute read: the
     fields' value preparation reads it a hundred times a request."""
     return connections[DEFAULT_DB_ALIAS]
+
+
+@functools.cache
+def vendor() -> str:
+    """The default database's vendor ("postgresql", "sqlite"): fixed for the process by its ENGINE setting, so read
+    once instead of through the connection at every statement."""
+    return wrapper().vendor
 
 
 _STR_AS_GIVEN = frozenset({models.CharField, models.TextField})
@@ -205,7 +213,7 @@ def copy_in(objs: Sequence[M]) -> None:
     model = type(objs[0])
     if any(type(obj) is not model for obj in objs):
         raise TypeError("copy_in writes rows of one model")
-    fields = _copy_fields(model) if connection.vendor == "postgresql" else None
+    fields = _copy_fields(model) if vendor() == "postgresql" else None
     if fields is None:
         insert_many(objs)
         return
@@ -227,7 +235,7 @@ def copy_in(objs: Sequence[M]) -> None:
             for row in rows:
                 copy.write_row(row)
 
-    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+    with transaction.mark_for_rollback_on_error(DEFAULT_DB_ALIAS), cursor() as cur:
         # Through the connection's execute wrappers, as every other statement goes (what watches or counts them).
         cur._execute_with_wrappers(statement, None, False, send)
     _written(objs)
@@ -320,7 +328,7 @@ def run(changes: Changes) -> None:
     sql = "".join(f"{'WITH' if i == 0 else ','} c{i} AS ({_named(part, 'c')}) " for i, (part, _) in enumerate(ctes))
     sql += _named(changes.parts[-1][0], "c") if last_only else "SELECT " + ", ".join(
         f"(SELECT count(*) FROM c{part})" for part, _ in counted)
-    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+    with transaction.mark_for_rollback_on_error(DEFAULT_DB_ALIAS), cursor() as cur:
         cur.execute(sql, changes.params)
         _check_touched([cur.rowcount] * len(counted) if last_only else cur.fetchone(), counted, changes.guarded)
 
@@ -368,7 +376,7 @@ def insert_together(*groups: Sequence[models.Model], leading: Changes | None = N
         sql += f", {counts}" if ready[-1][2] else f" RETURNING {counts}"
     values = leading.params if leading is not None else []
     values += [param for _, params, _ in ready for param in params]
-    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+    with transaction.mark_for_rollback_on_error(DEFAULT_DB_ALIAS), cursor() as cur:
         cur.execute(sql, values)
         if counted or ready[-1][2]:
             returned = cur.fetchall()
@@ -386,7 +394,7 @@ def _combinable(groups: Sequence[Sequence[models.Model]],
     """Each group's kept INSERT with its parameters, where the groups (and the leading changes) can go as one
     statement (PostgreSQL, two parts or more); None where they cannot, with nothing prepared if the statements
     already say so."""
-    if not groups or len(groups) + (leading is not None) < 2 or connection.vendor != "postgresql":
+    if not groups or len(groups) + (leading is not None) < 2 or vendor() != "postgresql":
         return None
     built = [_insert_built(group) for group in groups]
     # A group whose keys the database makes must be written before a later group's rows can refer to them; the last
@@ -408,7 +416,7 @@ def _write(objs: Sequence[models.Model]) -> bool:
         return False
     sql, params, returns_pk = prepared
     # As the ORM's save: a failed INSERT (a unique key taken) marks the enclosing atomic block for rollback.
-    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+    with transaction.mark_for_rollback_on_error(DEFAULT_DB_ALIAS), cursor() as cur:
         cur.execute(sql, params)
         if returns_pk:
             _take_keys(cur, objs)
@@ -422,14 +430,14 @@ def _prepared(objs: Sequence[models.Model], built: _Statement | None) -> tuple[s
     if built is None:
         return None
     sql, fields, returns_pk = built
-    if len(fields) * len(objs) > min(_MAX_PARAMS, connection.features.max_query_params or _MAX_PARAMS):
+    db = wrapper()
+    if len(fields) * len(objs) > min(_MAX_PARAMS, db.features.max_query_params or _MAX_PARAMS):
         return None
     if not returns_pk and any(obj.pk is None for obj in objs):
         return None  # a key the ORM generates on save (get_pk_value_on_save)
     if returns_pk and any(obj.pk is not None for obj in objs):
         return None  # an auto key given by the caller: the ORM's statement has the column
     params: list[Any] = []
-    db = wrapper()
     for obj in objs:
         # A related row's key copied to its column, an unsaved one refused: the ORM's step before any insert.
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # not in the stubs
@@ -442,20 +450,20 @@ def _prepared(objs: Sequence[models.Model], built: _Statement | None) -> tuple[s
 
 def _insert_built(objs: Sequence[models.Model]) -> _Statement | None:
     model = type(objs[0])
-    return kept(("insert", connection.vendor, model, len(objs)), lambda: _insert_statement(model, len(objs)),
+    return kept(("insert", vendor(), model, len(objs)), lambda: _insert_statement(model, len(objs)),
                 rows=len(objs))
 
 
 def _written(objs: Sequence[models.Model]) -> None:
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = DEFAULT_DB_ALIAS
 
 
 def _take_keys(cursor: Any, objs: Sequence[models.Model]) -> None:
     pk = objs[0]._meta.pk
     assert pk is not None
-    if connection.features.can_return_columns_from_insert:  # the statement ends with RETURNING
+    if wrapper().features.can_return_columns_from_insert:  # the statement ends with RETURNING
         _keys_from(cursor.fetchall(), objs)
     else:
         if len(objs) != 1:
@@ -554,12 +562,12 @@ def fetch(model: type[M], *, lock: bool = False, **where: Any) -> list[M]:
     if found is None:
         return []  # as the ORM: nothing can match, nothing runs (not even the lock's check)
     shape, params = found
-    lock = lock and connection.features.has_select_for_update  # SQLite: the ORM drops FOR UPDATE too
-    if lock and connection.features.supports_transactions and connection.get_autocommit():
-        raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    sql, columns = kept(("fetch", connection.vendor, model, shape, lock), lambda: _fetch_statement(model, shape, lock),
-                        rows=_size(shape))
     db = wrapper()
+    lock = lock and db.features.has_select_for_update  # SQLite: the ORM drops FOR UPDATE too
+    if lock and db.features.supports_transactions and db.get_autocommit():
+        raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+    sql, columns = kept(("fetch", vendor(), model, shape, lock), lambda: _fetch_statement(model, shape, lock),
+                        rows=_size(shape))
     with cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
@@ -584,7 +592,7 @@ def update(model: type[models.Model], values: dict[str, Any], **where: Any) -> i
     found = _update_statement(model, values, where)
     if found is None:
         return 0  # as the ORM's update: nothing to match, or nothing to set
-    with transaction.mark_for_rollback_on_error(connection.alias), cursor() as cur:
+    with transaction.mark_for_rollback_on_error(DEFAULT_DB_ALIAS), cursor() as cur:
         cur.execute(*found)
         return int(cur.rowcount)
 
@@ -614,13 +622,12 @@ def _update_statement(model: type[models.Model], values: dict[str, Any],
     if any(not field.concrete or isinstance(values[name], models.Model) for name, field in zip(names, fields,
                                                                                             strict=True)):
         raise TypeError(f"{model.__name__}: update columns with plain values")
-    quote = connection.ops.quote_name
-
     def build() -> str:
+        quote = connection.ops.quote_name
         assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
         # The table aliased as the WHERE expects: both databases accept `UPDATE t AS alias`.
         return f"UPDATE {quote(model._meta.db_table)} AS {quote('t')} SET {assignments} WHERE {_where_sql(shape, 't')}"
 
-    sql = kept(("update", connection.vendor, model, tuple(names), shape), build, rows=_size(shape))
+    sql = kept(("update", vendor(), model, tuple(names), shape), build, rows=_size(shape))
     sets = db_values(fields, [values[name] for name in names], wrapper())
     return sql, [*sets, *params]

@@ -33,7 +33,9 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
+
+from . import rawrows
 
 T = TypeVar("T")
 _MISSING = object()
@@ -64,7 +66,7 @@ class Snapshots:
         return int(settings.SNAPSHOT_LOCAL_SECONDS)
 
     def get(self, key: str, load: Callable[[], T]) -> T:
-        if connection.in_atomic_block:
+        if rawrows.wrapper().in_atomic_block:
             return load()
         entry_key = self._entry_key(key)
         kept = _kept.get(entry_key)
