@@ -130,17 +130,24 @@ def _active_staff() -> models.QuerySet[Any]:
 # --- 8.4.2: the second factor ------------------------------------------------------------------
 
 
+def _installed(middleware: type) -> bool:
+    """Whether `MIDDLEWARE` holds this class or a subclass of it (core.browser_middleware's, for one)."""
+    return any(isinstance(found, type) and issubclass(found, middleware)
+               for found in map(import_string, settings.MIDDLEWARE))
+
+
 @pci_check(id="staff_second_factor", requirement="8.4.2",
            title="A second factor is enforced for every staff user of the admin")
 def _staff_second_factor() -> CheckResult:
     from django.contrib import admin
     from django_otp.admin import OTPAdminSite
+    from django_otp.middleware import OTPMiddleware
 
     from accounts.models import StaffTOTPDevice
 
     site = admin.site
     gated = isinstance(site, OTPAdminSite)
-    middleware = "django_otp.middleware.OTPMiddleware" in settings.MIDDLEWARE
+    middleware = _installed(OTPMiddleware)
     staff = list(_active_staff().values_list("pk", "username"))
     with_device = set(StaffTOTPDevice.objects.filter(user_id__in=[pk for pk, _ in staff], confirmed=True)
                       .values_list("user_id", flat=True))

@@ -65,12 +65,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.browser_middleware.SessionMiddleware",  # these four: skipped by sessionless API calls
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.browser_middleware.AuthenticationMiddleware",
+    "core.browser_middleware.OTPMiddleware",
+    "core.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.auditlog_context.AuditlogMiddleware",  # django-auditlog's, without a signal connected per request
     "core.middleware.ApiErrorMiddleware",
