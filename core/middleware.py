@@ -118,8 +118,8 @@ def release_rendered_context(response: HttpResponseBase) -> None:
     its parser context, the response itself in its renderer context; the view keeps the request, the response and
     (Django's `View.setup`, for a view that answers GET) a method bound to itself as `head`. Those reference cycles
     held the whole request (Django's request, the view, the authenticators, the rows read) until the collector's
-    next pass: ~85 objects a transfer, ~40 us of collection each (docs/PERFORMANCE.md). Without them it is freed as
-    the request ends. The view is made for one request (`as_view`) and nothing reads it, or either context, once
+    next pass: ~85 objects and ~40-50 us of collecting a transfer (`bench/collector.py`). Without them it is freed
+    as the request ends. The view is made for one request (`as_view`) and nothing reads it, or either context, once
     the response is rendered (Django renders it before the middleware see it)."""
     context = getattr(response, "renderer_context", None)
     if not context or not getattr(response, "is_rendered", False):
