@@ -195,6 +195,19 @@ def _update_statement(model: type[models.Model], fields: list[str], rows: int
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "SHOW")
 
 
+class _Committed:
+    """An on_commit callback that records the commit, without a reference back to the work (a closure over it was a
+    reference cycle that kept each request's work for the garbage collector)."""
+
+    __slots__ = ("committed",)
+
+    def __init__(self) -> None:
+        self.committed = False
+
+    def __call__(self) -> None:
+        self.committed = True
+
+
 class FirstTransactionWork:
     """Work that commits with the first transaction of a block (see `join_first_transaction`).
 
@@ -208,15 +221,15 @@ class FirstTransactionWork:
         self._running = False
         # The on_commit callback of the transaction the work last ran in: while it is queued on the
         # connection that transaction is open and holds the work; a rollback drops it.
-        self._marker: Callable[[], None] | None = None
+        self._marker: _Committed | None = None
 
     @property
     def done(self) -> bool:
         """True once the work committed, or while it is part of the open transaction (whose owner
         commits it); False if it never ran or its transaction rolled back."""
-        if self._committed:
-            return True
         marker = self._marker
+        if self._committed or (marker is not None and marker.committed):
+            return True
         return (marker is not None and connection.in_atomic_block
                 and any(entry[1] is marker for entry in connection.run_on_commit))
 
@@ -235,12 +248,8 @@ class FirstTransactionWork:
         try:
             if connection.in_atomic_block:
                 self._work()
-
-                def committed() -> None:
-                    self._committed = True
-
-                self._marker = committed
-                transaction.on_commit(committed)
+                self._marker = _Committed()
+                transaction.on_commit(self._marker)
             else:
                 with transaction.atomic():
                     self._work()

@@ -21,7 +21,7 @@ from .errors import DomainError, InsufficientScope, PermissionDenied, Validation
 from .idempotency import WriteResult, execute_write
 from .money import normalize_currency, parse_amount
 from .pagination import Page
-from .serializers import not_a_string, with_copied_fields
+from .serializers import not_a_string, release_fields, with_copied_fields
 from .text import refuse_unstorable_text
 
 AREAS = ("payments", "wallets", "subscriptions", "risk", "compliance", "monitoring", "analytics", "events",
@@ -167,7 +167,9 @@ def validate_input(op: Operation, data: dict[str, Any]) -> dict[str, Any]:
         return {}
     if not serializer.is_valid():
         raise ValidationFailed(_flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
+    validated = dict(serializer.validated_data)
+    release_fields(serializer)
+    return validated
 
 
 def _flatten_errors(errors: Any) -> Any:

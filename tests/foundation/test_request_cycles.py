@@ -1,5 +1,6 @@
 """An API request's objects are freed when it ends, not left in reference cycles for the collector
-(core.middleware.release_rendered_context)."""
+(core.middleware.release_rendered_context; core.serializers.release_fields for an operation's input serializer;
+core.db's commit marker for the work joined to a first transaction)."""
 
 import gc
 import io
@@ -14,7 +15,9 @@ from tests.wallets_setup import open_wallet
 pytestmark = pytest.mark.django_db
 
 CYCLIC = {"rest_framework.request.Request", "rest_framework.response.Response", "core.rest.TransfersView",
-          "django.core.handlers.wsgi.WSGIRequest", "accounts.authentication.ApiKeyAuthentication"}
+          "django.core.handlers.wsgi.WSGIRequest", "accounts.authentication.ApiKeyAuthentication",
+          "wallets.serializers.TransferInput", "rest_framework.utils.serializer_helpers.BindingDict",
+          "core.serializers.AmountInField"}
 
 
 def _call(app, raw_key, method, path, body=None):
@@ -66,3 +69,4 @@ def test_a_read_and_a_refusal_leave_none_either(make_key):
         assert answers[0][0] == status
         assert (path, left & {"rest_framework.request.Request", "rest_framework.response.Response",
                        "django.core.handlers.wsgi.WSGIRequest"}) == (path, set())
+
