@@ -19,6 +19,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
 from . import jsonparse, snapshots
+from .cards import contains_pan
 from .context import Actor, bind_context, clear_context, get_context
 
 logger = logging.getLogger("core.request")
@@ -40,7 +41,9 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
+        # A caller's id is kept unless it could be a card number: it is echoed, logged and stored.
+        request_id = (incoming if _VALID_REQUEST_ID.match(incoming) and not contains_pan(incoming)
+                      else f"req_{uuid.uuid4().hex}")
         request.request_id = request_id  # type: ignore[attr-defined]  # ours, read back with getattr (logs, 500s)
         clear_context()
         bind_context(request_id=request_id, ip=client_ip(request),

@@ -24,11 +24,12 @@ from django.conf import settings
 from jsonschema import Draft202012Validator
 
 from core import operations
-from core.cards import contains_pan
+from core.cards import contains_pan, refuse_card_data
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
 from core.idempotency import Outcome, WriteResult, outcome_written_with, validate_key
 from core.operations import invoke, simulate
+from core.redaction import mask_pans
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
 from monitoring import recorder, requestlog
@@ -52,7 +53,7 @@ def redact(value: Any, key: str = "") -> Any:
     if key and key not in _KEEP and _SECRET_KEY.search(key):
         return REDACTED
     if isinstance(value, dict):
-        return {UNSTORABLE.sub("\ufffd", str(k)): redact(v, str(k)) for k, v in value.items()}
+        return {_stored_key(str(k)): redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
@@ -60,6 +61,17 @@ def redact(value: Any, key: str = "") -> Any:
             return REDACTED
         return _OUR_KEY.sub(REDACTED, UNSTORABLE.sub("\ufffd", value))
     return value
+
+
+def _stored_key(key: str) -> str:
+    """A key as it may be stored: a card number in it masked as the request log masks one (a key can hold one: an
+    argument's name, a metadata key)."""
+    key = UNSTORABLE.sub("\ufffd", key)
+    if contains_pan(key):
+        key = mask_pans(key)
+        if contains_pan(key):  # a number `mask_pans` cannot isolate (invisible characters between digits)
+            return REDACTED
+    return key
 
 
 def _result(body: Any, *, is_error: bool = False) -> dict[str, Any]:
@@ -166,6 +178,17 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
     return result
 
 
+def _note_key(tool: Tool, arguments: dict[str, Any], log: dict[str, Any]) -> None:
+    """The call's idempotency key in its log, for a call refused before its arguments are read (the key says which
+    of the caller's attempts it was), if it is one that may be stored."""
+    key = arguments.get("idempotency_key")
+    if tool.writes and key is not None:
+        try:
+            log["idempotency_key"] = validate_key(key, field="idempotency_key")
+        except DomainError:
+            pass  # not a key we store (a card number in it, too long): the log keeps none, as for a refused key
+
+
 def _log_request(tool: Tool, actor: Actor | None, arguments: dict[str, Any], log: dict[str, Any],
                  result: dict[str, Any] | None, started: float) -> None:
     """The call in the request log (monitoring), next to REST requests: queued, written outside the call's
@@ -209,6 +232,12 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
             raise NotAuthenticated()
         operations.authorize(tool.operation, actor)  # insufficient_scope / permission_denied
     except DomainError as exc:
+        return _refusal(exc, log)
+    try:
+        # Before the schema: its errors name the arguments, and a card number can be an argument's name.
+        refuse_card_data(arguments)
+    except DomainError as exc:
+        _note_key(tool, arguments, log)
         return _refusal(exc, log)
     fields = _schema_errors(tool, arguments)
     if not fields and (bad := unstorable_path(arguments)):

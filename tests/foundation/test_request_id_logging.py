@@ -27,7 +27,8 @@ def test_request_id_in_and_out(api):
     assert r["X-Request-ID"] == "client-given-id-123"
 
 
-@pytest.mark.parametrize("incoming", [None, "short", "has spaces in it", "x" * 200, "<script>alert(1)</script>"])
+@pytest.mark.parametrize("incoming", [None, "short", "has spaces in it", "x" * 200, "<script>alert(1)</script>",
+                                      "4242424242424242", "4242-4242-4242-4242", "order:4111111111111111"])
 def test_request_id_generated_when_missing_or_unsafe(api, incoming):
     headers = {"HTTP_X_REQUEST_ID": incoming} if incoming else {}
     r = api.get("/api/v1/customers", **headers)
@@ -64,3 +65,17 @@ def test_logging_settings_use_json_with_the_context_filter():
     assert settings.LOGGING["formatters"][handler["formatter"]]["()"] == "core.logging.JsonFormatter"
     assert [settings.LOGGING["filters"][f]["()"] for f in handler["filters"]] == [
         "core.logging.RequestContextFilter", "core.logging.PanMaskingFilter"]
+
+
+def test_a_card_number_as_request_id_is_neither_echoed_nor_stored(api, settings):
+    from monitoring import requestlog
+    from monitoring.models import RequestLog
+
+    settings.REQUEST_LOG_ENABLED = True
+    settings.REQUEST_LOG_BACKGROUND = False
+    r = api.get("/api/v1/customers", HTTP_X_REQUEST_ID="4242424242424242")
+    assert r.status_code == 200
+    requestlog.flush()
+    row = RequestLog.objects.get()
+    assert row.request_id == r["X-Request-ID"] != "4242424242424242"
+    assert row.request_id.startswith("req_")

@@ -1,5 +1,6 @@
 """The registry built from operations, and every customer tool through the HTTP endpoint."""
 
+import json
 import re
 
 import pytest
@@ -178,6 +179,39 @@ def test_card_numbers_are_refused_and_never_logged(mcp):
     log = ToolCall.objects.get()
     assert "4242" not in str(log.arguments)
     assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize(("tool", "arguments", "field"), [
+    # An argument the tool does not have, named by a card number: refused as card data, not as an unknown argument
+    # (whose error names it).
+    ("create_customer", {"email": "a@example.com", "4111111111111111": "y", "idempotency_key": "k"},
+     "<card number>"),
+    # A card number as a metadata key in a call the schema refuses anyway (no idempotency key).
+    ("create_customer", {"email": "a@example.com", "metadata": {"5555555555554444": "1"}}, "metadata.<card number>"),
+    ("create_customer", {"email": 5, "metadata": {"4242-4242-4242-4242": "1"}, "idempotency_key": "k"},
+     "metadata.<card number>"),
+])
+def test_a_card_number_as_a_name_is_refused_before_the_schema_and_never_echoed_or_logged(mcp, tool, arguments,
+                                                                                          field):
+    data = mcp.rpc("tools/call", {"name": tool, "arguments": arguments})
+    result = data["result"]
+    assert result["isError"] is True
+    assert result["structuredContent"]["error"]["code"] == "raw_card_data_not_allowed"
+    assert result["structuredContent"]["error"]["details"] == {"field": field}
+    answer = json.dumps(data)
+    for digits in ("4111111111111111", "5555555555554444", "4242424242424242", "4242-4242-4242-4242"):
+        assert digits not in answer
+    log = ToolCall.objects.get()
+    assert (log.outcome, log.error_code, log.arguments) == ("error", "raw_card_data_not_allowed",
+                                                            {"[REDACTED]": "raw card data refused"})
+    assert Customer.objects.count() == 0
+
+
+def test_the_call_logs_redaction_masks_a_card_number_in_a_key():
+    from mcp_gateway.calls import redact
+
+    stored = redact({"wallet_id": "wal_x", "4111111111111111": "y", "metadata": {"5555 5555 5555 4444": "1"}})
+    assert stored == {"wallet_id": "wal_x", "[PAN ****1111]": "y", "metadata": {"[PAN ****4444]": "1"}}
 
 
 @pytest.mark.parametrize(("arguments", "path"), [
