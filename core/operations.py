@@ -250,28 +250,28 @@ def install_approval_gate(*, hold: Callable[..., WriteResult | None],
     _hold, _would_hold = hold, would_hold
 
 
-def admit(op: Operation, actor: Actor, data: dict[str, Any], *, authorized: bool = False) -> dict[str, Any]:
+def admit(op: Operation, actor: Actor, data: dict[str, Any], *, screened: bool = False) -> dict[str, Any]:
     """What every call of `op` passes before it runs or is previewed: no card data or unstorable
     text, the actor's scope and permission, the input serializer. Returns the validated input.
 
-    `authorized`: the door already ran `authorize(op, actor)` for this very call (MCP does, before
-    it reads the arguments, so a key that cannot see a tool learns nothing about them); it is not
-    repeated."""
-    refuse_card_data(data)
-    refuse_unstorable_text(data)
-    if not authorized:
+    `screened`: the door already ran the first three on this very call, in its own order (MCP
+    authorises before it reads the arguments, so a key that cannot see a tool learns nothing about
+    them, and refuses card data before its schema check names an argument); they are not repeated."""
+    if not screened:
+        refuse_card_data(data)
+        refuse_unstorable_text(data)
         authorize(op, actor)
     return validate_input(op, data)
 
 
 def invoke(op: Operation, *, actor: Actor, data: dict[str, Any], idempotency_key: str | None = None,
-           skip_gates: bool = False, authorized: bool = False) -> WriteResult:
+           skip_gates: bool = False, screened: bool = False) -> WriteResult:
     """Authorise, validate, run (idempotently for writes) and render one operation call.
 
     `skip_gates` is for running a call that a gate already held and a person approved;
-    `authorized` as for `admit`.
+    `screened` as for `admit`.
     """
-    validated = admit(op, actor, data, authorized=authorized)
+    validated = admit(op, actor, data, screened=screened)
     if op.approvable and not skip_gates and _hold is not None:
         held = _hold(Call(op, actor, data, validated), idempotency_key=idempotency_key)
         if held is not None:
@@ -290,7 +290,7 @@ class _Rollback(Exception):
     pass
 
 
-def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], authorized: bool = False) -> dict[str, Any]:
+def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], screened: bool = False) -> dict[str, Any]:
     """What a call would do, without doing it (dry runs at MCP, confirmation pages in the admin).
 
     Database-only operations run for real in a transaction that is always rolled back, so the
@@ -301,7 +301,7 @@ def simulate(op: Operation, *, actor: Actor, data: dict[str, Any], authorized: b
     the call itself (scope, input) raise as `invoke` does. `requires_approval` and
     `approval_threshold` say whether the approval gate would hold a real call.
     """
-    validated = admit(op, actor, data, authorized=authorized)
+    validated = admit(op, actor, data, screened=screened)
     call = Call(op, actor, data, validated)
     outcome: dict[str, Any]
     preview = op.preview

@@ -124,7 +124,7 @@ def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """What the call would do, without doing it (`core.operations.simulate`), and whether a real
     call would be held for approval."""
     op = tool.operation
-    simulated = simulate(op, actor=actor, data=data, authorized=True)  # _run authorised the call
+    simulated = simulate(op, actor=actor, data=data, screened=True)  # _run screened the call
     return {"dry_run": True, "operation": op.name, "arguments": data,
             "requires_approval": simulated.pop("requires_approval"),
             "approval_threshold": simulated.pop("approval_threshold"), **simulated}
@@ -257,8 +257,8 @@ def _run(tool: Tool, arguments: dict[str, Any], actor: Actor | None, log: dict[s
             body = dry_run(tool, actor, data)
             log.update(outcome=ToolCall.Outcome.DRY_RUN)
             return _result(body)
-        # Authorised once, above: admit does not check the scope and permission again.
-        written: WriteResult = invoke(tool.operation, actor=actor, data=data, idempotency_key=key, authorized=True)
+        # Screened once, above (scope and permission, card data, unstorable text): admit does not do it again.
+        written: WriteResult = invoke(tool.operation, actor=actor, data=data, idempotency_key=key, screened=True)
     except DomainError as exc:
         return _refusal(exc, log)
     _describe(written, log)

@@ -171,6 +171,37 @@ def test_unknown_tool_or_non_object_arguments_are_32602(mcp, params):
     assert data["error"]["code"] == -32602
 
 
+def test_a_call_is_screened_once(mcp, api, monkeypatch):
+    """The MCP door screens a call itself (scope, card data, unstorable text) before its schema check, and the
+    operation does not do it again; REST leaves it to the operation. Either way the arguments are walked once."""
+    import core.cards
+    import core.text
+
+    walks = {"card": 0, "text": 0}
+    find_pan_field, unstorable_path = core.cards.find_pan_field, core.text.unstorable_path
+
+    def counted(name, walk):
+        def run(value, path=""):
+            walks[name] += not path  # the outermost call: one walk of the arguments
+            return walk(value, path)
+        return run
+
+    monkeypatch.setattr(core.cards, "find_pan_field", counted("card", find_pan_field))
+    monkeypatch.setattr(core.text, "unstorable_path", counted("text", unstorable_path))
+    import mcp_gateway.calls
+    monkeypatch.setattr(mcp_gateway.calls, "unstorable_path", core.text.unstorable_path)
+
+    mcp.ok("create_customer", {"email": "once@example.com", "metadata": {"note": "n"}, "idempotency_key": "once"})
+    assert walks == {"card": 1, "text": 1}
+    # A dry run screens once too, then simulates (here the simulated close finds no such wallet).
+    preview = mcp.ok("close_wallet", {"wallet_id": "wal_missing", "idempotency_key": "dry", "dry_run": True})
+    assert (preview["dry_run"], preview["operation"]) == (True, "close_wallet")
+    assert walks == {"card": 2, "text": 2}
+    assert api.post("/api/v1/customers", {"email": "rest@example.com"}, format="json").status_code == 201
+    assert walks == {"card": 3, "text": 3}
+    assert Customer.objects.count() == 2
+
+
 def test_card_numbers_are_refused_and_never_logged(mcp):
     error = mcp.error("create_customer", {"email": "a@example.com", "metadata": {"note": CARD},
                                           "idempotency_key": "card"})
