@@ -217,10 +217,9 @@ class FirstTransactionWork:
 
     def __init__(self, work: Callable[[], None]):
         self._work = work
-        self._committed = False
         self._running = False
-        # The on_commit callback of the transaction the work last ran in: while it is queued on the
-        # connection that transaction is open and holds the work; a rollback drops it.
+        # The commit of the transaction the work last ran in: while its on_commit callback is queued on the
+        # connection that transaction is open and holds the work; a rollback drops the callback unrun.
         self._marker: _Committed | None = None
 
     @property
@@ -228,10 +227,10 @@ class FirstTransactionWork:
         """True once the work committed, or while it is part of the open transaction (whose owner
         commits it); False if it never ran or its transaction rolled back."""
         marker = self._marker
-        if self._committed or (marker is not None and marker.committed):
-            return True
-        return (marker is not None and connection.in_atomic_block
-                and any(entry[1] is marker for entry in connection.run_on_commit))
+        if marker is None:
+            return False
+        db = rawrows.wrapper()
+        return marker.committed or (db.in_atomic_block and any(entry[1] is marker for entry in db.run_on_commit))
 
     def _needed_before(self, sql: str) -> bool:
         if self._running or self.done:
@@ -241,19 +240,19 @@ class FirstTransactionWork:
             return False
         # In a transaction the work comes first, whatever the statement; outside one a read needs
         # nothing held, so only a write (autocommit) makes the work run, on its own, before it.
-        return connection.in_atomic_block or verb != "SELECT"
+        return rawrows.wrapper().in_atomic_block or verb != "SELECT"
 
     def _run(self) -> None:
         self._running = True
         try:
-            if connection.in_atomic_block:
+            self._marker = _Committed()
+            if rawrows.wrapper().in_atomic_block:
                 self._work()
-                self._marker = _Committed()
                 transaction.on_commit(self._marker)
             else:
                 with transaction.atomic():
                     self._work()
-                self._committed = True
+                self._marker()
         finally:
             self._running = False
 

@@ -29,10 +29,10 @@ from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
 from core.idempotency import Outcome, WriteResult, outcome_written_with, validate_key
 from core.operations import invoke, simulate
-from core.redaction import mask_pans
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
 from core.text import UNSTORABLE, unstorable_path
 from monitoring import recorder, requestlog
+from monitoring.redaction import redact_text
 
 from . import services
 from .errors import NotAuthenticated
@@ -53,7 +53,8 @@ def redact(value: Any, key: str = "") -> Any:
     if key and key not in _KEEP and _SECRET_KEY.search(key):
         return REDACTED
     if isinstance(value, dict):
-        return {_stored_key(str(k)): redact(v, str(k)) for k, v in value.items()}
+        # Keys as the request log stores them: a card number or secret in an argument's name masked.
+        return {redact_text(str(k)): redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
@@ -61,17 +62,6 @@ def redact(value: Any, key: str = "") -> Any:
             return REDACTED
         return _OUR_KEY.sub(REDACTED, UNSTORABLE.sub("\ufffd", value))
     return value
-
-
-def _stored_key(key: str) -> str:
-    """A key as it may be stored: a card number in it masked as the request log masks one (a key can hold one: an
-    argument's name, a metadata key)."""
-    key = UNSTORABLE.sub("\ufffd", key)
-    if contains_pan(key):
-        key = mask_pans(key)
-        if contains_pan(key):  # a number `mask_pans` cannot isolate (invisible characters between digits)
-            return REDACTED
-    return key
 
 
 def _result(body: Any, *, is_error: bool = False) -> dict[str, Any]:
