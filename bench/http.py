@@ -117,10 +117,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
+def _server_command(server: str, port: int, workers: int, threads: int, log_writer: bool = True) -> list[str]:
     if server == "granian":
         return [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--threads", str(threads)]
+                "--workers", str(workers), "--threads", str(threads),
+                *([] if log_writer else ["--no-request-log-writer"])]
     # The comparison: gunicorn with its own access log on stdout, as `make serve` ran it until granian won.
     return [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
             "-w", str(workers), "--threads", str(threads), "--access-logfile", "-"]
@@ -534,6 +535,8 @@ def main(argv=None) -> int:
     parser.add_argument("--db-options", default="",
                         help='JSON merged into the database OPTIONS, e.g. \'{"prepare_threshold": 5, '
                              '"server_side_binding": true}\'')
+    parser.add_argument("--no-request-log-writer", action="store_true",
+                        help="granian: each worker writes its own request log rows, as before the writer process")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE ('-': stdout only)")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",")]
@@ -561,7 +564,7 @@ def main(argv=None) -> int:
     connections.close_all()
 
     port = _free_port()
-    command = _server_command(args.server, port, workers, threads)
+    command = _server_command(args.server, port, workers, threads, log_writer=not args.no_request_log_writer)
     server = Server(command, _server_env(args.server), port)
     load0 = os.getloadavg()
     server.start()

@@ -28,13 +28,18 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from config import log_format
 
 _HANDLER = log_format.CONSOLE_HANDLER
+ROOT = Path(__file__).resolve().parents[1]
+RELAY_VARIABLE = "REQUEST_LOG_RELAY"  # monitoring.logrelay.ENVIRONMENT_VARIABLE (not imported: no Django here)
 
 # Only dotted names: dictConfig imports them in granian's main process too, which has not set Django up.
 LOGGING: dict[str, Any] = {
@@ -157,6 +162,35 @@ def prepare_metrics_directory() -> str:
     return directory
 
 
+def start_request_log_writer() -> subprocess.Popen[bytes]:
+    """The request log's writer process (monitoring.logrelay), and its socket in every worker's environment.
+
+    Its standard input is a pipe from this process: closed once granian has stopped the workers (each having sent
+    its last entries), or when this process dies, it tells the writer to finish and stop. Not waited for: it
+    loads Django while granian's workers do, and a worker that finds no socket yet writes its own rows."""
+    directory = tempfile.mkdtemp(prefix="bo-requestlog-")  # 0700: only this user reaches the socket
+    path = os.path.join(directory, "relay.sock")
+    env = {key: value for key, value in os.environ.items() if key != RELAY_VARIABLE}
+    writer = subprocess.Popen([sys.executable, "manage.py", "requestlog_writer", "--socket", path,
+                               "--until-stdin-closes"], cwd=ROOT, env=env, stdin=subprocess.PIPE)
+    os.environ[RELAY_VARIABLE] = path  # inherited by the forked workers
+    return writer
+
+
+def stop_request_log_writer(writer: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    path = os.environ.pop(RELAY_VARIABLE, "")
+    assert writer.stdin is not None
+    writer.stdin.close()
+    try:
+        writer.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        logging.getLogger("config.serve").error("the request log writer %d did not stop in %g s", writer.pid, timeout)
+        writer.kill()
+        writer.wait()
+    if path:
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m config.serve", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -171,11 +205,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--switch-interval-ms", type=float,
                         default=float(os.environ.get("WEB_SWITCH_INTERVAL_MS", "5")),
                         help="how long a thread may hold the GIL while another waits (WEB_SWITCH_INTERVAL_MS)")
+    parser.add_argument("--no-request-log-writer", action="store_true",
+                        help="each worker writes its own request log rows (no writer process at idle priority)")
     args = parser.parse_args(argv)
     prepare_metrics_directory()
     # Inherited by the forked workers.
     sys.setswitchinterval(args.switch_interval_ms / 1000)
 
+    writer = None if args.no_request_log_writer else start_request_log_writer()
+    try:
+        _serve(args)
+    finally:
+        if writer is not None:
+            stop_request_log_writer(writer)
+
+
+def _serve(args: argparse.Namespace) -> None:
     from granian.constants import Interfaces
 
     server_class()(

@@ -5,7 +5,8 @@ latency), the request id and idempotency key, and both bodies redacted and trunc
 Cheap on the request path: `RequestLogMiddleware` and `record_mcp_call` only capture the raw request
 and answer and queue them in memory; a background thread per process (`REQUEST_LOG_BACKGROUND`) redacts
 them and bulk-inserts a batch every `REQUEST_LOG_FLUSH_SECONDS` (or sooner when a batch is full), in
-autocommit, never in a request's transaction. Without the thread (tests) the row is written right after
+autocommit, never in a request's transaction; behind `config.serve`, the thread hands the batch to a writer process
+of its own, which runs at idle priority (`logrelay`). Without the thread (tests) the row is written right after
 the answer, still outside the request's transaction. A write that fails is logged with its count, never
 raised into a request; a full queue drops entries and says so.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import os
 import random
 import threading
@@ -40,6 +42,7 @@ from core.exits import at_exit
 from core.ids import get_by_public_id
 from core.pagination import Page, paginate
 
+from .logrelay import RelayClient, RelayUnavailable
 from .models import RequestLog
 from .redaction import redact, redact_text
 from .routes import rest_route
@@ -184,6 +187,9 @@ class _Writer:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self.dropped = 0
+        self._relay: RelayClient | None = None
+        self._relay_failures = 0
+        self._relay_failure_said = -math.inf
 
     def submit(self, entry: Entry) -> None:
         if not settings.REQUEST_LOG_BACKGROUND:
@@ -231,8 +237,31 @@ class _Writer:
         written = 0
         size = settings.REQUEST_LOG_BATCH_SIZE
         for start in range(0, len(batch), size):
-            written += write(batch[start:start + size])
+            written += self._hand_over(batch[start:start + size])
         return written
+
+    def _hand_over(self, entries: list[Entry]) -> int:
+        """To the writer process where the server runs one (`logrelay`), else written here; returns how many."""
+        path = settings.REQUEST_LOG_RELAY
+        if path:
+            if self._relay is None or self._relay.path != path:
+                self._relay = RelayClient(path)
+            try:
+                self._relay.send(entries)
+                return len(entries)
+            except RelayUnavailable as exc:
+                self._relay_failed(exc, len(entries))
+        return write(entries)
+
+    def _relay_failed(self, exc: RelayUnavailable, count: int) -> None:
+        # Said once a minute, with how many batches went the other way since: a writer process that died would
+        # otherwise be reported by every worker every second.
+        self._relay_failures += 1
+        now = time.monotonic()
+        if now - self._relay_failure_said >= 60:
+            logger.warning("request log: %s; %d batches (this one %d entries) written by this worker instead",
+                           exc, self._relay_failures, count)
+            self._relay_failure_said, self._relay_failures = now, 0
 
 
 _writer = _Writer()

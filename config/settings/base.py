@@ -485,4 +485,6 @@ REQUEST_LOG_MAX_BODY_CHARS = env.int("REQUEST_LOG_MAX_BODY_CHARS", default=16384
 REQUEST_LOG_BACKGROUND = env.bool("REQUEST_LOG_BACKGROUND", default=True)
 REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=1.0)
 REQUEST_LOG_BATCH_SIZE = 200
+# Set by config.serve for its workers: the Unix socket of the writer process it starts (monitoring.logrelay).
+REQUEST_LOG_RELAY = env.str("REQUEST_LOG_RELAY", default="")
 REQUEST_LOG_MAX_PENDING = 10000

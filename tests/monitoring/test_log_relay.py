@@ -1,0 +1,199 @@
+"""The request log's writer process (monitoring.logrelay): a worker's batch goes over the socket whole, or is
+written by the worker; the process behind `config.serve` writes every row the workers captured, at idle
+priority."""
+
+import datetime as dt
+import logging
+import os
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from monitoring import logrelay, requestlog
+from monitoring.models import RequestLog
+from tests.foundation.test_serve_logging import _free_port, _running, _serve_command, _status
+
+MOMENT = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+
+
+def _entry(n: int, body: bytes = b'{"card": "4242424242424242", "amount": "1.00"}') -> requestlog.Entry:
+    return requestlog.Entry(created=MOMENT, kind="rest", method="POST", route="POST /api/v1/transfers",
+                            path="/api/v1/transfers", status=201, duration_ms=1.5, request_id=f"req_{n}",
+                            request_raw=body, request_type="application/json")
+
+
+class _Relay:
+    """A RelayServer on a socket in `directory`, its writes recorded (or made by `write`), in a thread."""
+
+    def __init__(self, directory, write=None):
+        self.path = str(directory / "relay.sock")
+        self.batches: list[list[requestlog.Entry]] = []
+        self.ended = threading.Event()
+
+        def record(entries):
+            self.batches.append(entries)
+            return len(entries)
+
+        self.server = logrelay.RelayServer(self.path, write or record, on_connection_end=self.ended.set)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while sum(map(len, self.batches)) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def stop(self):
+        self.server.stop(drain_seconds=5)
+        self.thread.join(timeout=5)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def relay(tmp_path):
+    running = _Relay(tmp_path)
+    yield running
+    running.stop()
+
+
+def test_batches_arrive_whole_and_in_order(relay):
+    client = logrelay.RelayClient(relay.path)
+    large = b'{"note": "' + b"x" * 3_000_000 + b'"}'  # a frame read in several pieces
+    client.send([_entry(1), _entry(2)])
+    client.send([_entry(3, large)])
+    client.close()
+    relay.wait_for(3)
+    assert [[entry.request_id for entry in batch] for batch in relay.batches] == [["req_1", "req_2"], ["req_3"]]
+    assert relay.batches[0][0] == _entry(1) and relay.batches[1][0].request_raw == large
+    assert relay.server.counts == {"received": 3, "written": 3}
+
+
+def test_a_connection_cut_mid_frame_writes_nothing_of_that_frame_and_is_reported(relay, caplog):
+    client = logrelay.RelayClient(relay.path)
+    client.send([_entry(1)])
+    client.close()
+    relay.wait_for(1)
+    with caplog.at_level(logging.ERROR, logger="monitoring.requestlog"), \
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+        raw.connect(relay.path)
+        raw.sendall(struct.pack("!I", 1000) + b"\x80\x05partial")
+        raw.close()
+        assert relay.ended.wait(5)
+        deadline = time.monotonic() + 5
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert [batch[0].request_id for batch in relay.batches] == ["req_1"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "request log relay: a worker's connection failed; its unread entries are lost"]
+    assert "ended 991 bytes before its frame did" in caplog.text
+
+
+def test_a_frame_announced_larger_than_allowed_closes_that_connection(relay, caplog):
+    with caplog.at_level(logging.ERROR, logger="monitoring.requestlog"), \
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+        raw.connect(relay.path)
+        raw.sendall(struct.pack("!I", logrelay.MAX_FRAME_BYTES + 1))
+        assert relay.ended.wait(5)
+        assert raw.recv(1) == b""  # closed by the writer, nothing read further
+    assert relay.batches == []
+    assert f"a frame of {logrelay.MAX_FRAME_BYTES + 1} bytes announced" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_workers_flush_hands_its_batches_over_and_writes_nothing_itself(relay, settings):
+    settings.REQUEST_LOG_RELAY = relay.path
+    settings.REQUEST_LOG_BATCH_SIZE = 2
+    writer = requestlog._Writer()
+    writer._pending = [_entry(n) for n in range(5)]
+    assert writer.flush() == 5
+    writer._relay.close()
+    relay.wait_for(5)
+    assert [[entry.request_id for entry in batch] for batch in relay.batches] == [
+        ["req_0", "req_1"], ["req_2", "req_3"], ["req_4"]]
+    assert RequestLog.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_without_the_writer_process_a_worker_writes_its_rows_and_says_so_once_a_minute(tmp_path, settings, caplog):
+    settings.REQUEST_LOG_RELAY = str(tmp_path / "nobody-listens.sock")
+    writer = requestlog._Writer()
+    with caplog.at_level(logging.WARNING, logger="monitoring.requestlog"):
+        writer._pending = [_entry(1), _entry(2)]
+        assert writer.flush() == 2
+        writer._pending = [_entry(3)]
+        assert writer.flush() == 1
+    assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_1", "req_2", "req_3"]
+    assert RequestLog.objects.get(request_id="req_1").request_body == {"card": "[REDACTED]", "amount": "1.00"}
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1 and messages[0].endswith(
+        "No such file or directory; 1 batches (this one 2 entries) written by this worker instead"), messages
+
+
+def test_a_forked_worker_opens_its_own_connection(relay):
+    client = logrelay.RelayClient(relay.path)
+    client.send([_entry(1)])
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's socket is not its to write on
+        try:
+            client.send([_entry(2)])
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    client.send([_entry(3)])
+    client.close()
+    relay.wait_for(3)
+    assert sorted(batch[0].request_id for batch in relay.batches) == ["req_1", "req_2", "req_3"]
+    assert len(relay.server._threads) == 2  # the parent's connection and the child's
+
+
+def _logged(database) -> list[tuple[str, int, str]]:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT path, status, request_body FROM monitoring_requestlog ORDER BY path").fetchall()
+
+
+def test_the_server_runs_a_writer_process_at_idle_priority_that_writes_every_logged_request(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    # The settings `make serve` runs with: the request log on, queued by each worker's background thread.
+    env.update(DATABASE_URL=f"sqlite:///{database}", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=logrelay_root(), env=env, check=True,
+                   timeout=300, capture_output=True)
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with _running(_serve_command(port), env, log, port):
+        paths = [f"/api/v1/payments/pay_{n:04d}" for n in range(12)]
+        assert [_status(f"http://127.0.0.1:{port}{path}", timeout=60) for path in paths] == [401] * 12
+        writer, socket_path = _writer(log)
+        policy = os.sched_getscheduler(writer)
+        socket_dir = os.path.dirname(socket_path)
+        assert oct(os.stat(socket_dir).st_mode & 0o777) == "0o700"
+    assert policy == os.SCHED_IDLE
+    assert [path for path, _, _ in _logged(database)] == paths
+    text = log.read_text()
+    assert f"request log writer {writer} stopped: 12 entries received, 12 rows written" in text, text
+    assert "written by this worker instead" not in text
+    assert not os.path.exists(socket_dir)
+
+
+def logrelay_root():
+    from config.serve import ROOT
+
+    return ROOT
+
+
+def _writer(log) -> tuple[int, str]:
+    """The writer process's id and socket, from its first line."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if "request log writer " in line and " listening on " in line:
+                pid, rest = line.split("request log writer ", 1)[1].split(" listening on ", 1)
+                return int(pid), rest.split(" (", 1)[0]
+        time.sleep(0.1)
+    raise AssertionError(log.read_text())
