@@ -160,6 +160,8 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        # Kombu's default is ./control, which is our `control` app's package: its exchange files landed in it.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 
