@@ -11,8 +11,9 @@ The raw entries stay in memory, as before: in a kernel buffer or this process, n
 
 Without the variable (`make run`, tests, a server started some other way) a worker writes its own rows, as
 before; when the writer process cannot be reached, a worker writes the batch itself and says so. On a box busy
-every moment, the writer falls behind: its socket buffers fill, each worker's queue fills behind them, and a full
-queue drops entries and says so, as it always has.
+every moment, the writer falls behind and its socket's buffer fills: a worker whose batch has waited
+`SEND_TIMEOUT_SECONDS` to go writes it itself (the writer drops the part of a frame it got), so the log then costs
+what it cost before, and is not lost.
 
 Frames: a 4-byte length, then a pickled list of `requestlog.Entry`. Pickle, because only this user's processes
 can reach the socket, and they can run anything already.
