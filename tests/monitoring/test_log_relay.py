@@ -197,3 +197,21 @@ def _writer(log) -> tuple[int, str]:
                 return int(pid), rest.split(" (", 1)[0]
         time.sleep(0.1)
     raise AssertionError(log.read_text())
+
+
+@pytest.mark.django_db
+def test_a_batch_the_writer_process_does_not_take_in_time_is_written_by_the_worker(tmp_path, settings, monkeypatch):
+    path = str(tmp_path / "stuck.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stuck:  # listens, never reads: a starved writer
+        stuck.bind(path)
+        stuck.listen(1)
+        monkeypatch.setattr(logrelay, "SEND_TIMEOUT_SECONDS", 0.5)
+        settings.REQUEST_LOG_RELAY = path
+        writer = requestlog._Writer()
+        big = b'{"note": "' + b"x" * 4_000_000 + b'"}'  # more than the socket's buffers hold
+        writer._pending = [_entry(1, big), _entry(2)]
+        began = time.monotonic()
+        assert writer.flush() == 2
+        assert time.monotonic() - began < 5
+    assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_1", "req_2"]
+    assert writer._relay._socket is None  # dropped: a frame cut short cannot be followed by another
