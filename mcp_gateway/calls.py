@@ -3,7 +3,8 @@
 
 Two error channels, as the spec has them:
 - the request is malformed (no tool name, an unknown tool, `arguments` not an object)
-  -> JSON-RPC `-32602`, nothing runs;
+  -> JSON-RPC `-32602` with a stable `data.code` (`tool_name_required`, `unknown_tool`,
+  `arguments_not_object`), nothing runs;
 - the arguments break the tool's input schema (unknown, missing or mistyped arguments), or
   the operation refuses (values, not_found, insufficient_scope, state conflicts, business
   refusals) -> a result with `isError: true` and the domain error object
@@ -123,15 +124,15 @@ def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: str) -> dict[str, Any]:
     name = params.get("name")
     if not isinstance(name, str) or not name:
-        raise RpcError(INVALID_PARAMS, "tools/call needs params.name (a string).")
+        raise RpcError(INVALID_PARAMS, "tools/call needs params.name (a string).", {"code": "tool_name_required"})
     arguments = params.get("arguments", {})
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
-        raise RpcError(INVALID_PARAMS, "params.arguments must be an object.")
+        raise RpcError(INVALID_PARAMS, "params.arguments must be an object.", {"code": "arguments_not_object"})
     tool = get_tool(name)
     if tool is None:
-        raise RpcError(INVALID_PARAMS, f"Unknown tool: {name[:128]}", {"tool": name[:128]})
+        raise RpcError(INVALID_PARAMS, f"Unknown tool: {name[:128]}", {"code": "unknown_tool", "tool": name[:128]})
 
     started = time.perf_counter()
     log: dict[str, Any] = {"tool": tool.name, "arguments": redact(arguments), "protocol_version": protocol_version,

@@ -159,16 +159,22 @@ def test_arguments_breaking_the_schema_are_validation_errors_and_run_nothing(mcp
     assert (log.outcome, log.error_code) == ("invalid_params", "validation_error")
 
 
-@pytest.mark.parametrize("params", [
-    {"name": "no_such_tool", "arguments": {}},
-    {"name": "get_customer", "arguments": ["cus_x"]},
-    {"name": "", "arguments": {}},
-    {"arguments": {}},
-    {"name": 5},
+_NO_NAME = {"message": "tools/call needs params.name (a string).", "data": {"code": "tool_name_required"}}
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({"name": "no_such_tool", "arguments": {}},
+     {"message": "Unknown tool: no_such_tool", "data": {"code": "unknown_tool", "tool": "no_such_tool"}}),
+    ({"name": "get_customer", "arguments": ["cus_x"]},
+     {"message": "params.arguments must be an object.", "data": {"code": "arguments_not_object"}}),
+    ({"name": "", "arguments": {}}, _NO_NAME),
+    ({"arguments": {}}, _NO_NAME),
+    ({"name": 5}, _NO_NAME),
 ])
-def test_unknown_tool_or_non_object_arguments_are_32602(mcp, params):
+def test_unknown_tool_or_non_object_arguments_are_32602_with_a_stable_code(mcp, params, error):
     data = mcp.rpc("tools/call", params)
-    assert data["error"]["code"] == -32602
+    assert data["error"] == {"code": -32602, **error}
+    assert ToolCall.objects.count() == 0  # nothing ran, nothing logged
 
 
 def test_a_call_is_screened_once(mcp, api, monkeypatch):
@@ -289,7 +295,8 @@ def test_tools_list_pagination(mcp, settings):
     assert names == [op.name for op in all_operations(door="mcp")]
     assert pages == -(-len(names) // 2)
     for bad in ("!!", "eyJvIjogLTF9", 5):
-        assert mcp.rpc("tools/list", {"cursor": bad})["error"]["code"] == -32602
+        assert mcp.rpc("tools/list", {"cursor": bad})["error"] == {"code": -32602, "message": "Invalid cursor.",
+                                                                   "data": {"code": "invalid_cursor"}}
 
 
 class _Out(serializers.Serializer):
