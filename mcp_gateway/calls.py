@@ -62,6 +62,10 @@ def redact(value: Any, key: str = "") -> Any:
         if contains_pan(value):
             return REDACTED
         return _OUR_KEY.sub(REDACTED, UNSTORABLE.sub("\ufffd", value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A call refused before its card screening (scope, permission) is logged with these arguments: a card
+        # number sent as a JSON number must not reach the log either.
+        return REDACTED if contains_pan(getattr(value, "text", None) or str(value)) else value
     return value
 
 

@@ -251,6 +251,16 @@ def test_the_call_logs_redaction_masks_a_card_number_in_a_key():
     assert stored == {"wallet_id": "wal_x", "[PAN ****1111]": "y", "metadata": {"[PAN ****4444]": "1"}}
 
 
+def test_a_call_refused_for_its_scope_logs_no_card_number(mcp_for):
+    """Scope is checked before card data, so such a call is logged with its arguments as the log masks them."""
+    data = mcp_for("payments:read").rpc("tools/call", {"name": "transfer_funds", "arguments": {
+        "amount": 4242424242424242, "4111111111111111": 1, "metadata": {"note": "5555 5555 5555 4444"}}})
+    assert data["result"]["structuredContent"]["error"]["code"] == "insufficient_scope"
+    log = ToolCall.objects.get()
+    assert (log.outcome, log.error_code) == ("error", "insufficient_scope")
+    assert log.arguments == {"amount": "[REDACTED]", "[PAN ****1111]": 1, "metadata": {"note": "[REDACTED]"}}
+
+
 @pytest.mark.parametrize(("arguments", "path"), [
     ({"email": "a@example.com", "metadata": {"k": "a\u0000b"}}, "metadata.k"),
     ({"email": "a@example.com", "metadata": {"a\ud800": "v"}}, "metadata.a\ud800"),
@@ -397,6 +407,8 @@ def test_every_tool_refuses_unknown_and_missing_arguments(mcp, name):
                    "note": "ok"}}),
     ({"payment_method": "tok_visa", "token": "abc"}, {"payment_method": "tok_visa", "token": "[REDACTED]"}),
     ({"list": ["4242 4242 4242 4242", "fine"]}, {"list": ["[REDACTED]", "fine"]}),
+    ({"amount": 4242424242424242, "list": [5555555555554444, 12], "limit": 25, "rate": 1.5, "live": True},
+     {"amount": "[REDACTED]", "list": ["[REDACTED]", 12], "limit": 25, "rate": 1.5, "live": True}),
 ])
 def test_redaction_rules(arguments, stored):
     from mcp_gateway.calls import redact
