@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from typing import Any
 
@@ -25,48 +24,23 @@ from django.conf import settings
 from jsonschema import Draft202012Validator
 
 from core import operations
-from core.cards import contains_pan, refuse_card_data
+from core.cards import refuse_card_data
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
 from core.idempotency import Outcome, WriteResult, outcome_written_with, validate_key
 from core.operations import invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
-from core.text import UNSTORABLE, unstorable_path
+from core.text import unstorable_path
 from monitoring import recorder, requestlog
-from monitoring.redaction import redact_text
 
 from . import services
 from .errors import NotAuthenticated
 from .models import ToolCall
+from .redaction import REDACTED, redact
 from .registry import Tool, get_tool
 from .rpc import INVALID_PARAMS, RpcError
 
 logger = logging.getLogger("mcp_gateway.calls")
-REDACTED = "[REDACTED]"
-_SECRET_KEY = re.compile(r"(secret|password|passwd|api_?key|authorization|token|cvc|cvv|card_?number"
-                         r"|(^|_)pin($|_)|(^|_)otp($|_))", re.IGNORECASE)
-_OUR_KEY = re.compile(r"\bsk_[A-Za-z0-9]{12}_\S+")
-_KEEP = {"payment_method"}  # provider tokens (tok_, pm_) are references, not secrets
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """Arguments as they may be stored: secrets by name, API keys and card numbers by value."""
-    if key and key not in _KEEP and _SECRET_KEY.search(key):
-        return REDACTED
-    if isinstance(value, dict):
-        # Keys as the request log stores them: a card number or secret in an argument's name masked.
-        return {redact_text(str(k)): redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        if contains_pan(value):
-            return REDACTED
-        return _OUR_KEY.sub(REDACTED, UNSTORABLE.sub("\ufffd", value))
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # A call refused before its card screening (scope, permission) is logged with these arguments: a card
-        # number sent as a JSON number must not reach the log either.
-        return REDACTED if contains_pan(getattr(value, "text", None) or str(value)) else value
-    return value
 
 
 def _result(body: Any, *, is_error: bool = False) -> dict[str, Any]:
