@@ -3,7 +3,8 @@
 
 Two error channels, as the spec has them:
 - the request is malformed (no tool name, an unknown tool, `arguments` not an object)
-  -> JSON-RPC `-32602`, nothing runs;
+  -> JSON-RPC `-32602` with a stable `data.code` (`tool_name_required`, `unknown_tool`,
+  `arguments_not_object`), nothing runs;
 - the arguments break the tool's input schema (unknown, missing or mistyped arguments), or
   the operation refuses (values, not_found, insufficient_scope, state conflicts, business
   refusals) -> a result with `isError: true` and the domain error object
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from typing import Any
 
@@ -24,44 +24,23 @@ from django.conf import settings
 from jsonschema import Draft202012Validator
 
 from core import operations
-from core.cards import contains_pan, refuse_card_data
+from core.cards import refuse_card_data
 from core.context import Actor, current_request_id
 from core.errors import DomainError, ValidationFailed
 from core.idempotency import Outcome, WriteResult, outcome_written_with, validate_key
 from core.operations import invoke, simulate
 from core.text import MESSAGE as UNSTORABLE_MESSAGE
-from core.text import UNSTORABLE, unstorable_path
+from core.text import unstorable_path
 from monitoring import recorder, requestlog
-from monitoring.redaction import redact_text
 
 from . import services
 from .errors import NotAuthenticated
 from .models import ToolCall
+from .redaction import REDACTED, redact
 from .registry import Tool, get_tool
 from .rpc import INVALID_PARAMS, RpcError
 
 logger = logging.getLogger("mcp_gateway.calls")
-REDACTED = "[REDACTED]"
-_SECRET_KEY = re.compile(r"(secret|password|passwd|api_?key|authorization|token|cvc|cvv|card_?number"
-                         r"|(^|_)pin($|_)|(^|_)otp($|_))", re.IGNORECASE)
-_OUR_KEY = re.compile(r"\bsk_[A-Za-z0-9]{12}_\S+")
-_KEEP = {"payment_method"}  # provider tokens (tok_, pm_) are references, not secrets
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """Arguments as they may be stored: secrets by name, API keys and card numbers by value."""
-    if key and key not in _KEEP and _SECRET_KEY.search(key):
-        return REDACTED
-    if isinstance(value, dict):
-        # Keys as the request log stores them: a card number or secret in an argument's name masked.
-        return {redact_text(str(k)): redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        if contains_pan(value):
-            return REDACTED
-        return _OUR_KEY.sub(REDACTED, UNSTORABLE.sub("\ufffd", value))
-    return value
 
 
 def _result(body: Any, *, is_error: bool = False) -> dict[str, Any]:
@@ -123,15 +102,15 @@ def dry_run(tool: Tool, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: str) -> dict[str, Any]:
     name = params.get("name")
     if not isinstance(name, str) or not name:
-        raise RpcError(INVALID_PARAMS, "tools/call needs params.name (a string).")
+        raise RpcError(INVALID_PARAMS, "tools/call needs params.name (a string).", {"code": "tool_name_required"})
     arguments = params.get("arguments", {})
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
-        raise RpcError(INVALID_PARAMS, "params.arguments must be an object.")
+        raise RpcError(INVALID_PARAMS, "params.arguments must be an object.", {"code": "arguments_not_object"})
     tool = get_tool(name)
     if tool is None:
-        raise RpcError(INVALID_PARAMS, f"Unknown tool: {name[:128]}", {"tool": name[:128]})
+        raise RpcError(INVALID_PARAMS, f"Unknown tool: {name[:128]}", {"code": "unknown_tool", "tool": name[:128]})
 
     started = time.perf_counter()
     log: dict[str, Any] = {"tool": tool.name, "arguments": redact(arguments), "protocol_version": protocol_version,

@@ -147,9 +147,9 @@ def _decode_cursor(cursor: Any) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         offset = jsonparse.loads(base64.urlsafe_b64decode(padded.encode()))["o"]
     except (TypeError, ValueError, KeyError, binascii.Error):
-        raise RpcError(INVALID_PARAMS, "Invalid cursor.") from None
+        raise RpcError(INVALID_PARAMS, "Invalid cursor.", {"code": "invalid_cursor"}) from None
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise RpcError(INVALID_PARAMS, "Invalid cursor.")
+        raise RpcError(INVALID_PARAMS, "Invalid cursor.", {"code": "invalid_cursor"})
     return offset
 
 
@@ -179,11 +179,11 @@ def _empty(key: str):
 def _resources_read(call: Call) -> dict[str, Any]:
     uri = call.params.get("uri")
     code = INVALID_PARAMS if call.modern else LEGACY_RESOURCE_NOT_FOUND
-    raise RpcError(code, "Resource not found.", {"uri": uri})
+    raise RpcError(code, "Resource not found.", {"code": "resource_not_found", "uri": uri})
 
 
 def _prompts_get(call: Call) -> dict[str, Any]:
-    raise RpcError(INVALID_PARAMS, f"Unknown prompt: {str(call.params.get('name'))[:128]}")
+    raise RpcError(INVALID_PARAMS, f"Unknown prompt: {str(call.params.get('name'))[:128]}", {"code": "unknown_prompt"})
 
 
 def _empty_result(call: Call) -> dict[str, Any]:

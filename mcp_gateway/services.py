@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from core import clock, heldrows
+from core.cards import find_pan_field
 from core.rawrows import insert
 
 from .models import ToolCall
+from .redaction import redact
+
+MASK_BATCH = 1000
 
 
 def tool_call_record(**fields: Any) -> ToolCall:
@@ -28,3 +32,33 @@ def tool_call_record(**fields: Any) -> ToolCall:
     with transaction.atomic():
         insert(call)
     return call
+
+
+class Masked(NamedTuple):
+    read: int
+    masked: int
+
+
+def tool_call_mask_card_numbers(*, model: type[models.Model] = ToolCall, batch: int = MASK_BATCH) -> Masked:
+    """Masks, with the rule every call's log row gets now (`redaction.redact`), the arguments of logged calls that
+    hold a card number in a key or a value at any depth: rows written before that rule covered keys and numbers
+    (the PCI scan, 3.5.1, reports them). Rows without one are left as they are. Idempotent.
+
+    Read `batch` rows at a time in primary key order, each batch's changes in a transaction of its own, so a large
+    log is neither held in memory nor rewritten in one long transaction. `model` is the data migration's
+    historical ToolCall (`mcp_gateway/migrations/0005_...`)."""
+    rows = model._base_manager.order_by("pk")
+    read = masked = 0
+    after = ""
+    while True:
+        chunk = list(rows.filter(pk__gt=after).values_list("pk", "arguments")[:batch])
+        if not chunk:
+            return Masked(read, masked)
+        read += len(chunk)
+        after = chunk[-1][0]
+        found = [(pk, redact(arguments)) for pk, arguments in chunk if find_pan_field(arguments) is not None]
+        if found:
+            with transaction.atomic():
+                for pk, arguments in found:
+                    model._base_manager.filter(pk=pk).update(arguments=arguments)
+            masked += len(found)

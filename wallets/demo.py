@@ -3,15 +3,22 @@
 Idempotent: the whole plan is drawn from `rng` first (the same on every run), then each step
 is applied only if it is not there yet (wallets by customer and currency, movements by their
 `demo #` description). A second run adds nothing.
+
+Dated back, and posted in date order: the rates and wallets `OPENED_DAYS_AGO` days ago, the movements one after
+another until `MOVED_UNTIL_DAYS_AGO`, before the payments demo's wallet top-ups and purchases (`payments.demo`,
+its last 90 days, seeded after this app). A wallet's history is listed in posting order, so that its balances
+add up row to row; its dates then fall row to row too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from itertools import combinations
 
 from accounts.models import Customer
+from core import clock
 from core.context import Actor
 from core.db import use_case
 from core.errors import DomainError
@@ -28,6 +35,9 @@ PER_USD = {"USD": Decimal(1), "EUR": Decimal("0.9234"), "GBP": Decimal("0.7891")
            "KWD": Decimal("0.3071")}
 TRANSFERS = 150
 CONVERSIONS = 12
+OPENED_DAYS_AGO = 120
+# Before payments.demo's first wallet payment (its DAYS, 90), as tests/wallets/test_history_order.py checks.
+MOVED_UNTIL_DAYS_AGO = 91
 
 
 @use_case
@@ -47,12 +57,14 @@ def seed(*, rng, stdout) -> None:
         stdout.write("  wallets: no demo customers, nothing to do")
         return
 
+    opened = clock.now() - dt.timedelta(days=OPENED_DAYS_AGO)
     rates_added = 0
     for base, quote in combinations(sorted(PER_USD), 2):
         if not ExchangeRate.objects.filter(base_currency=base, quote_currency=quote).exists():
             rate = (PER_USD[quote] / PER_USD[base]).quantize(Decimal("0.0000000001"))
-            services.exchange_rate_set(actor=actor, base_currency=base, quote_currency=quote, rate=rate,
-                                       source="demo (illustrative)")
+            with clock.frozen_at(opened):  # in force for the conversions dated after it
+                services.exchange_rate_set(actor=actor, base_currency=base, quote_currency=quote, rate=rate,
+                                           source="demo (illustrative)")
             rates_added += 1
 
     plan: list[tuple[Customer, str, int]] = []
@@ -68,7 +80,8 @@ def seed(*, rng, stdout) -> None:
         if Wallet.objects.filter(customer=customer, currency=currency).exists():
             continue
 
-        _open_and_fund(actor=actor, customer=customer, currency=currency, major=major)
+        with clock.frozen_at(opened):
+            _open_and_fund(actor=actor, customer=customer, currency=currency, major=major)
         created += 1
 
     wallets = list(Wallet.objects.filter(customer__in=customers).order_by("customer__email", "currency"))
@@ -100,11 +113,13 @@ def seed(*, rng, stdout) -> None:
 
     done = set(JournalEntry.objects.filter(description__startswith="demo ").values_list("description", flat=True))
     applied = refused = 0
-    for description, move in moves:
+    span = dt.timedelta(days=OPENED_DAYS_AGO - MOVED_UNTIL_DAYS_AGO)
+    for i, (description, move) in enumerate(moves):
         if description in done:
             continue
         try:
-            move(d=description)
+            with clock.frozen_at(opened + span * (i + 1) / len(moves)):
+                move(d=description)
         except DomainError as exc:
             refused += 1
             stdout.write(f"  wallets: {description} refused: {exc.code}")

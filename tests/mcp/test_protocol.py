@@ -248,20 +248,24 @@ def test_modern_unsupported_version_is_400_32022_with_lists(modern):
 
 
 def test_modern_resource_read_not_found_is_32602_legacy_is_32002(mcp, modern):
+    data = {"code": "resource_not_found", "uri": "payment://pay_x"}
     modern_err = modern.rpc("resources/read", {"uri": "payment://pay_x"})["error"]
-    assert modern_err["code"] == -32602
-    assert mcp.rpc("resources/read", {"uri": "payment://pay_x"})["error"]["code"] == -32002
+    assert modern_err == {"code": -32602, "message": "Resource not found.", "data": data}
+    assert mcp.rpc("resources/read", {"uri": "payment://pay_x"})["error"] == {
+        "code": -32002, "message": "Resource not found.", "data": data}
 
 
 def test_prompts_get_unknown_is_32602(mcp):
-    assert mcp.rpc("prompts/get", {"name": "nope"})["error"]["code"] == -32602
+    assert mcp.rpc("prompts/get", {"name": "nope"})["error"] == {"code": -32602, "message": "Unknown prompt: nope",
+                                                                 "data": {"code": "unknown_prompt"}}
 
 
 def test_empty_lists_in_legacy(mcp):
     assert mcp.rpc("resources/list")["result"] == {"resources": []}
     assert mcp.rpc("resources/templates/list")["result"] == {"resourceTemplates": []}
     assert mcp.rpc("prompts/list")["result"] == {"prompts": []}
-    assert mcp.rpc("resources/list", {"cursor": "bad!"})["error"]["code"] == -32602
+    assert mcp.rpc("resources/list", {"cursor": "bad!"})["error"] == {"code": -32602, "message": "Invalid cursor.",
+                                                                      "data": {"code": "invalid_cursor"}}
 
 
 def test_legacy_results_have_no_modern_fields(mcp):

@@ -159,16 +159,22 @@ def test_arguments_breaking_the_schema_are_validation_errors_and_run_nothing(mcp
     assert (log.outcome, log.error_code) == ("invalid_params", "validation_error")
 
 
-@pytest.mark.parametrize("params", [
-    {"name": "no_such_tool", "arguments": {}},
-    {"name": "get_customer", "arguments": ["cus_x"]},
-    {"name": "", "arguments": {}},
-    {"arguments": {}},
-    {"name": 5},
+_NO_NAME = {"message": "tools/call needs params.name (a string).", "data": {"code": "tool_name_required"}}
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({"name": "no_such_tool", "arguments": {}},
+     {"message": "Unknown tool: no_such_tool", "data": {"code": "unknown_tool", "tool": "no_such_tool"}}),
+    ({"name": "get_customer", "arguments": ["cus_x"]},
+     {"message": "params.arguments must be an object.", "data": {"code": "arguments_not_object"}}),
+    ({"name": "", "arguments": {}}, _NO_NAME),
+    ({"arguments": {}}, _NO_NAME),
+    ({"name": 5}, _NO_NAME),
 ])
-def test_unknown_tool_or_non_object_arguments_are_32602(mcp, params):
+def test_unknown_tool_or_non_object_arguments_are_32602_with_a_stable_code(mcp, params, error):
     data = mcp.rpc("tools/call", params)
-    assert data["error"]["code"] == -32602
+    assert data["error"] == {"code": -32602, **error}
+    assert ToolCall.objects.count() == 0  # nothing ran, nothing logged
 
 
 def test_a_call_is_screened_once(mcp, api, monkeypatch):
@@ -245,6 +251,16 @@ def test_the_call_logs_redaction_masks_a_card_number_in_a_key():
     assert stored == {"wallet_id": "wal_x", "[PAN ****1111]": "y", "metadata": {"[PAN ****4444]": "1"}}
 
 
+def test_a_call_refused_for_its_scope_logs_no_card_number(mcp_for):
+    """Scope is checked before card data, so such a call is logged with its arguments as the log masks them."""
+    data = mcp_for("payments:read").rpc("tools/call", {"name": "transfer_funds", "arguments": {
+        "amount": 4242424242424242, "4111111111111111": 1, "metadata": {"note": "5555 5555 5555 4444"}}})
+    assert data["result"]["structuredContent"]["error"]["code"] == "insufficient_scope"
+    log = ToolCall.objects.get()
+    assert (log.outcome, log.error_code) == ("error", "insufficient_scope")
+    assert log.arguments == {"amount": "[REDACTED]", "[PAN ****1111]": 1, "metadata": {"note": "[REDACTED]"}}
+
+
 @pytest.mark.parametrize(("arguments", "path"), [
     ({"email": "a@example.com", "metadata": {"k": "a\u0000b"}}, "metadata.k"),
     ({"email": "a@example.com", "metadata": {"a\ud800": "v"}}, "metadata.a\ud800"),
@@ -289,7 +305,8 @@ def test_tools_list_pagination(mcp, settings):
     assert names == [op.name for op in all_operations(door="mcp")]
     assert pages == -(-len(names) // 2)
     for bad in ("!!", "eyJvIjogLTF9", 5):
-        assert mcp.rpc("tools/list", {"cursor": bad})["error"]["code"] == -32602
+        assert mcp.rpc("tools/list", {"cursor": bad})["error"] == {"code": -32602, "message": "Invalid cursor.",
+                                                                   "data": {"code": "invalid_cursor"}}
 
 
 class _Out(serializers.Serializer):
@@ -390,6 +407,8 @@ def test_every_tool_refuses_unknown_and_missing_arguments(mcp, name):
                    "note": "ok"}}),
     ({"payment_method": "tok_visa", "token": "abc"}, {"payment_method": "tok_visa", "token": "[REDACTED]"}),
     ({"list": ["4242 4242 4242 4242", "fine"]}, {"list": ["[REDACTED]", "fine"]}),
+    ({"amount": 4242424242424242, "list": [5555555555554444, 12], "limit": 25, "rate": 1.5, "live": True},
+     {"amount": "[REDACTED]", "list": ["[REDACTED]", 12], "limit": 25, "rate": 1.5, "live": True}),
 ])
 def test_redaction_rules(arguments, stored):
     from mcp_gateway.calls import redact

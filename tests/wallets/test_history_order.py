@@ -2,13 +2,19 @@
 below it even when an entry was dated back (as the demo's wallet payments are)."""
 
 import datetime as dt
+import io
+import random
 
 import pytest
 
+from accounts import demo as accounts_demo
 from core import clock
+from payments import demo as payments_demo
+from payments.risk import demo as risk_demo
 from tests.adminurls import admin_url
+from wallets import demo as wallets_demo
 from wallets import ledger, selectors, services
-from wallets.models import AccountType
+from wallets.models import AccountType, JournalEntry, Wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +63,26 @@ def test_wallet_page_balances_add_up_row_to_row(staff_client, back_dated):
     assert len(rows) == 3 and consistent(rows) == []
     text = page.content.decode()
     assert text.index("120.00 USD") < text.index("150.00 USD") < text.index("100.00 USD")
+
+
+def test_the_demo_posts_each_wallets_history_in_date_order(roles, one_sandbox, monkeypatch, staff_client):
+    """The demo dates its movements back (wallets first, then the payments demo's wallet top-ups and purchases over
+    its 90 days): posted in date order, a wallet's history (posting order) reads newest first by date too."""
+    monkeypatch.setattr(payments_demo, "PAYMENT_COUNT", 1)  # the fewest it takes; card payments touch no wallet
+    monkeypatch.setattr(payments_demo, "WALLET_PAYMENTS", 60)
+    monkeypatch.setattr(risk_demo, "seed_model", lambda **kwargs: None)  # the fraud model: not about wallets
+    for app, module in (("accounts", accounts_demo), ("wallets", wallets_demo), ("payments", payments_demo)):
+        module.seed(rng=random.Random(f"20261126:{app}"), stdout=io.StringIO())
+    assert JournalEntry.objects.filter(description__startswith="demo ").count() == (
+        wallets_demo.TRANSFERS + wallets_demo.CONVERSIONS)
+    wallets = list(Wallet.objects.order_by("customer__email", "currency"))
+    histories = {w.pk: selectors.wallet_transaction_history(wallet_id=w.pk, limit=100).items for w in wallets}
+    assert {pk: [r["created"] for r in rows] for pk, rows in histories.items()} == {
+        pk: sorted((r["created"] for r in rows), reverse=True) for pk, rows in histories.items()}
+    assert all(consistent(rows) == [] for rows in histories.values())
+    # The admin's "Recent history" of the wallet with the most entries: its 25 newest, dates falling row to row.
+    busiest = max(wallets, key=lambda w: len(histories[w.pk]))
+    assert len(histories[busiest.pk]) > 25
+    shown = staff_client("support").get(admin_url(busiest)).context["wallet_history"]
+    assert [r["id"] for r in shown] == [r["id"] for r in histories[busiest.pk][:25]]
+    assert [r["created"] for r in shown] == sorted((r["created"] for r in shown), reverse=True)
