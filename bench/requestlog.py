@@ -4,7 +4,8 @@ Real entries first: REST transfers through the whole stack in this process (Djan
 on and its writer held back, so each request's captured entry stays queued; the same number of transfers with
 the log off is the baseline, alternating. Then, on those entries: building the rows (parsing the bodies,
 redaction, the model instance), inserting them as the writer does (`rawrows.copy_in`: COPY on PostgreSQL) in
-batches, and, for comparison, `bulk_create` of the same rows. CPU of this process (both threads) in
+batches, and, for comparison, `bulk_create` of the same rows; and what a worker does instead behind
+`config.serve`: send them to the writer process (`monitoring.logrelay`). CPU of this process (both threads) in
 microseconds per request, and each as a share of a transfer's CPU with the log off.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_requestlog_bench \\
@@ -34,6 +35,34 @@ def _cpu_per_call(call, count: int) -> float:
     for i in range(count):
         call(i)
     return (time.process_time() - began) / count * 1e6
+
+
+def _hand_over_cpu(entries: list) -> float:
+    """CPU of this process per entry to send `entries` in batches as a server's worker does
+    (`logrelay.RelayClient.send`), to a forked reader that discards them (its CPU is not this process's)."""
+    import socket
+    import tempfile
+
+    from monitoring import logrelay
+
+    path = os.path.join(tempfile.mkdtemp(prefix="bench-relay-"), "relay.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    pid = os.fork()
+    if pid == 0:
+        conn, _ = listener.accept()
+        while conn.recv(1 << 20):
+            pass
+        os._exit(0)
+    listener.close()
+    client = logrelay.RelayClient(path)
+    per_row = _cpu_per_call(lambda i: client.send(entries[i * BATCH:(i + 1) * BATCH]), len(entries) // BATCH) / BATCH
+    client.close()
+    os.waitpid(pid, 0)
+    os.unlink(path)
+    os.rmdir(os.path.dirname(path))
+    return per_row
 
 
 def run(requests: int, rounds: int, wallet_count: int) -> dict:
@@ -78,12 +107,17 @@ def run(requests: int, rounds: int, wallet_count: int) -> dict:
     bulk = _cpu_per_call(lambda i: RequestLog.objects.bulk_create(again[i * BATCH:(i + 1) * BATCH]),
                          len(again) // BATCH) / BATCH
     written = RequestLog.objects.count() - before
+    hand_over = _hand_over_cpu(entries)
     base, logged = statistics.median(off), statistics.median(on)
     capture = logged - base
     total = capture + build + copy
     return {"transfer_cpu_us_log_off": round(base, 1), "transfer_cpu_us_log_on_unwritten": round(logged, 1),
             "capture_us": round(capture, 1), "row_build_us": round(build, 1), "copy_us_per_row": round(copy, 1),
             "bulk_create_us_per_row": round(bulk, 1), "log_total_us": round(total, 1),
+            # Behind config.serve a worker only does this; the row is built and copied by the writer process.
+            "hand_over_us_per_row": round(hand_over, 1),
+            "worker_log_us_with_writer_process": round(capture + hand_over, 1),
+            "hand_over_over_build_and_copy": round(hand_over / (build + copy), 3),
             "log_share_of_transfer": round(total / base, 3), "copy_over_bulk_create": round(copy / bulk, 3),
             "off_runs": [round(x) for x in off], "on_runs": [round(x) for x in on],
             "check": {"entries": len(entries), "rows_written": written, "ok": written == 2 * (len(rows) // BATCH)

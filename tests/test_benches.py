@@ -123,6 +123,7 @@ def test_requestlog_bench_splits_the_logs_cost_and_writes_every_captured_row(scr
     assert out["check"] == {"entries": 100, "rows_written": 200, "ok": True}
     assert len(out["on_runs"]) == len(out["off_runs"]) == 1
     assert out["row_build_us"] > 0 and out["copy_us_per_row"] > 0 and out["bulk_create_us_per_row"] > 0
+    assert out["hand_over_us_per_row"] > 0
     # capture_us is a difference of two timed runs: on a tiny run the noise may give it either sign.
     assert out["transfer_cpu_us_log_off"] > 0 and isinstance(out["capture_us"], float)
 
