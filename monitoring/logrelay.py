@@ -55,7 +55,11 @@ class RelayClient:
 
     def send(self, entries: Sequence[Any]) -> None:
         """Hands the entries over in one frame, or raises RelayUnavailable having sent none of it."""
-        payload = pickle.dumps(list(entries), pickle.HIGHEST_PROTOCOL)
+        try:
+            payload = pickle.dumps(list(entries), pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+            # A value in an entry that cannot be pickled: the worker writes the batch, which only needs its JSON.
+            raise RelayUnavailable(f"a batch that cannot be pickled: {exc}") from exc
         if len(payload) > MAX_FRAME_BYTES:
             raise RelayUnavailable(f"a batch of {len(payload)} bytes is larger than a frame may be")
         frame = _LENGTH.pack(len(payload)) + payload

@@ -215,3 +215,15 @@ def test_a_batch_the_writer_process_does_not_take_in_time_is_written_by_the_work
         assert time.monotonic() - began < 5
     assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_1", "req_2"]
     assert writer._relay._socket is None  # dropped: a frame cut short cannot be followed by another
+
+
+@pytest.mark.django_db
+def test_a_batch_that_cannot_be_pickled_is_written_by_the_worker(relay, settings):
+    settings.REQUEST_LOG_RELAY = relay.path
+    writer = requestlog._Writer()
+    odd = _entry(1)
+    odd.response_value = {"note": threading.Lock()}  # no pickle for a lock; the row stores its text
+    writer._pending = [odd, _entry(2)]
+    assert writer.flush() == 2
+    assert relay.batches == []
+    assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_1", "req_2"]
