@@ -37,6 +37,8 @@ ENVIRONMENT_VARIABLE = "REQUEST_LOG_RELAY"
 _LENGTH = struct.Struct("!I")
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # a batch of 200 entries with both bodies at their bound is ~7 MB
 SEND_TIMEOUT_SECONDS = 10.0
+# The writer process loads Django as the workers do, and may be slower to listen than a worker is to flush.
+STARTUP_WAIT_SECONDS = 30.0
 
 
 class RelayUnavailable(Exception):
@@ -52,6 +54,7 @@ class RelayClient:
         self._socket: socket.socket | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        self._waited_for_writer = False
 
     def send(self, entries: Sequence[Any]) -> None:
         """Hands the entries over in one frame, or raises RelayUnavailable having sent none of it."""
@@ -74,6 +77,7 @@ class RelayClient:
     def _connected(self) -> socket.socket:
         if self._socket is None or self._pid != os.getpid():
             self._socket = None  # a forked copy of the parent's socket is the parent's: a worker opens its own
+            self._wait_for_writer()
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(SEND_TIMEOUT_SECONDS)
             try:
@@ -83,6 +87,16 @@ class RelayClient:
                 raise
             self._socket, self._pid = sock, os.getpid()
         return self._socket
+
+    def _wait_for_writer(self) -> None:
+        """Once per process (this runs on the worker's log thread, not a request's): a socket that is not there
+        yet is a writer still starting. One that is there and refuses is a writer gone: no wait for that."""
+        if self._waited_for_writer:
+            return
+        self._waited_for_writer = True
+        deadline = time.monotonic() + STARTUP_WAIT_SECONDS
+        while not os.path.exists(self.path) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:

@@ -50,6 +50,8 @@ class _Relay:
             time.sleep(0.01)
 
     def stop(self):
+        if self.server._stopping.is_set():
+            return
         self.server.stop(drain_seconds=5)
         self.thread.join(timeout=5)
         assert not self.thread.is_alive()
@@ -120,19 +122,52 @@ def test_a_workers_flush_hands_its_batches_over_and_writes_nothing_itself(relay,
 
 
 @pytest.mark.django_db
-def test_without_the_writer_process_a_worker_writes_its_rows_and_says_so_once_a_minute(tmp_path, settings, caplog):
+def test_without_the_writer_process_a_worker_writes_its_rows_and_says_so_once_a_minute(tmp_path, settings, caplog,
+                                                                                        monkeypatch):
+    monkeypatch.setattr(logrelay, "STARTUP_WAIT_SECONDS", 0.3)
     settings.REQUEST_LOG_RELAY = str(tmp_path / "nobody-listens.sock")
     writer = requestlog._Writer()
     with caplog.at_level(logging.WARNING, logger="monitoring.requestlog"):
         writer._pending = [_entry(1), _entry(2)]
+        began = time.monotonic()
         assert writer.flush() == 2
+        assert 0.3 <= time.monotonic() - began < 3  # waited once for a writer that might be starting
         writer._pending = [_entry(3)]
+        began = time.monotonic()
         assert writer.flush() == 1
+        assert time.monotonic() - began < 0.3  # and not again
     assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_1", "req_2", "req_3"]
     assert RequestLog.objects.get(request_id="req_1").request_body == {"card": "[REDACTED]", "amount": "1.00"}
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1 and messages[0].endswith(
         "No such file or directory; 1 batches (this one 2 entries) written by this worker instead"), messages
+
+
+def test_a_worker_that_flushes_before_the_writer_process_listens_waits_for_it(tmp_path):
+    path = tmp_path / "relay.sock"
+    started: list[_Relay] = []
+    timer = threading.Timer(0.5, lambda: started.append(_Relay(tmp_path)))
+    timer.start()
+    client = logrelay.RelayClient(str(path))
+    began = time.monotonic()
+    client.send([_entry(1)])
+    waited = time.monotonic() - began
+    client.close()
+    timer.join()
+    relay = started[0]
+    relay.wait_for(1)
+    relay.stop()
+    assert 0.4 < waited < 5
+    assert [batch[0].request_id for batch in relay.batches] == ["req_1"]
+
+
+def test_a_writer_process_gone_is_not_waited_for(relay, monkeypatch):
+    relay.stop()  # its socket file stays; nothing accepts on it
+    client = logrelay.RelayClient(relay.path)
+    began = time.monotonic()
+    with pytest.raises(logrelay.RelayUnavailable, match="Connection refused"):
+        client.send([_entry(1)])
+    assert time.monotonic() - began < 1
 
 
 def test_a_forked_worker_opens_its_own_connection(relay):
