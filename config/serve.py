@@ -166,8 +166,8 @@ def start_request_log_writer() -> subprocess.Popen[bytes]:
     """The request log's writer process (monitoring.logrelay), and its socket in every worker's environment.
 
     Its standard input is a pipe from this process: closed once granian has stopped the workers (each having sent
-    its last entries), or when this process dies, it tells the writer to finish and stop. Not waited for: it
-    loads Django while granian's workers do, and a worker that finds no socket yet writes its own rows."""
+    its last entries), or when this process dies, it tells the writer to finish and stop. Not waited for here: it
+    loads Django while granian's workers do, and a worker's log thread that finds no socket yet waits for it."""
     directory = tempfile.mkdtemp(prefix="bo-requestlog-")  # 0700: only this user reaches the socket
     path = os.path.join(directory, "relay.sock")
     env = {key: value for key, value in os.environ.items() if key != RELAY_VARIABLE}

@@ -10,7 +10,8 @@ only pickles its captured batch onto the socket; the writer process redacts and 
 The raw entries stay in memory, as before: in a kernel buffer or this process, never on disk or in Redis.
 
 Without the variable (`make run`, tests, a server started some other way) a worker writes its own rows, as
-before; when the writer process cannot be reached, a worker writes the batch itself and says so. On a box busy
+before. A worker that flushes before the writer process listens waits for its socket (once, at most
+`STARTUP_WAIT_SECONDS`); when the writer cannot be reached, a worker writes the batch itself and says so. On a box busy
 every moment, the writer falls behind and its socket's buffer fills: a worker whose batch has waited
 `SEND_TIMEOUT_SECONDS` to go writes it itself (the writer drops the part of a frame it got), so the log then costs
 what it cost before, and is not lost.
