@@ -20,6 +20,12 @@ def _write(entries: list[Any]) -> int:
     return requestlog.write(entries)
 
 
+def _close_this_threads_connection() -> None:
+    # `connection` is a per-thread proxy: looked up here, in the connection's own thread (a bound `connection.close`
+    # taken in the main thread would close the main thread's, and Django refuses that from another thread).
+    connection.close()
+
+
 def _set_at_end_of_input(event: threading.Event) -> None:
     while sys.stdin.buffer.read(65536):
         pass
@@ -51,7 +57,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, socket: str, until_stdin_closes: bool = False, drain_seconds: float = 10.0,
                **options: Any) -> None:
         priority = lower_priority()
-        server = logrelay.RelayServer(socket, _write, on_connection_end=connection.close)
+        server = logrelay.RelayServer(socket, _write, on_connection_end=_close_this_threads_connection)
         stop = threading.Event()
         if until_stdin_closes:
             # The process group's SIGTERM or Ctrl-C reaches this process with the server's: its workers send
