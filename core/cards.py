@@ -69,6 +69,28 @@ def iter_pans(text: str) -> Iterator[str]:
             digits = _NOT_DIGIT.sub("", candidate)
             if 13 <= len(digits) <= 19 and luhn_ok(digits):
                 yield digits
+            else:
+                yield from _grouped_within(candidate)
+
+
+_GROUP = re.compile(r"[0-9]+", re.ASCII)
+
+
+def _grouped_within(candidate: str) -> Iterator[str]:
+    """A card number written in groups with other digits grouped beside it ("4242 4242 4242 4242 123", a CVV;
+    "4242424242424242 03", a month): the patterns take the longest run, which fails the checksum, so each run of
+    whole groups inside it that could be a card number is tried too."""
+    groups = _GROUP.findall(candidate)
+    for first in range(len(groups)):
+        if groups[first][0] not in "23456":
+            continue
+        digits = ""
+        for last in range(first, len(groups)):
+            digits += groups[last]
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and (first, last) != (0, len(groups) - 1) and luhn_ok(digits):
+                yield digits
 
 
 def contains_pan(text: str) -> bool:

@@ -39,12 +39,24 @@ def _spaced(text: str) -> str:
                                                   for ch in text))
 
 
+_GROUPS = re.compile(rf"((?:{_SEPARATOR}|%[0-9A-Fa-f]{{2}})+)")
+
+
 def _mask(match: re.Match[str]) -> str:
     run = match.group()
     digits = _digits(unquote_plus(run))
     if len(digits) < _MIN_DIGITS or not _is_card_number(run):
         return run
-    return f"[PAN ****{digits[-4:]}]"
+    # Only the card number: digit groups before or after it that it does not need stay as written (the `1/` of
+    # `/api/v1/4242...`, a page number after it).
+    parts = _GROUPS.split(run)  # digit groups at even places, what separates them at odd ones
+    first, last = 0, len(parts) - 1
+    while first < last and _is_card_number("".join(parts[first + 2:last + 1])):
+        first += 2
+    while last > first and _is_card_number("".join(parts[first:last - 1])):
+        last -= 2
+    card = "".join(parts[first:last + 1])
+    return f"{''.join(parts[:first])}[PAN ****{_digits(unquote_plus(card))[-4:]}]{''.join(parts[last + 1:])}"
 
 
 def mask_pans(text: str) -> str:

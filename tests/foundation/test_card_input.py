@@ -79,6 +79,8 @@ def test_validate_key_names_the_field_it_was_given():
     "".join(chr(0x0660 + int(c)) for c in PAN), "".join(chr(0x0966 + int(c)) for c in PAN),
     "card: " + "\u00a0".join(GROUPS) + ", exp 12/29", "\u00ad".join(PAN),
     "/".join(GROUPS), ",".join(GROUPS), ", ".join(GROUPS), " / ".join(GROUPS),
+    # Other digits grouped beside it, which made the longest run fail the checksum: a CVV, a month, a count.
+    " ".join(GROUPS) + " 123", PAN + " 03", "3 " + PAN, "12 " + PAN + " 99", "-".join(GROUPS) + "-12-29",
 ])
 def test_card_numbers_behind_other_separators_and_digits_are_found(text):
     assert contains_pan(text)

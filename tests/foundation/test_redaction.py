@@ -21,6 +21,11 @@ from core.redaction import mask_pans
     ("\uff14\uff12" * 8, "[PAN ****4242]"),  # fullwidth digits
     ("amex 378282246310005", "amex [PAN ****0005]"),
     ("two: 4242424242424242 and 5555555555554444.", "two: [PAN ****4242] and [PAN ****4444]."),
+    # Digits grouped beside the number stay as written (a path's version was masked with it).
+    ("GET /api/v1/4242424242424242", "GET /api/v1/[PAN ****4242]"),
+    ("/api/v1/4242424242424242/2", "/api/v1/[PAN ****4242]/2"),
+    ("card 4242 4242 4242 4242 123", "card [PAN ****4242] 123"),
+    ("12 4242424242424242 99", "12 [PAN ****4242] 99"),
 ])
 def test_card_numbers_are_masked_in_any_common_spelling(text, masked):
     assert mask_pans(text) == masked
