@@ -36,7 +36,7 @@ from monitoring import recorder, requestlog
 from . import services
 from .errors import NotAuthenticated
 from .models import ToolCall
-from .redaction import REDACTED, redact
+from .redaction import REDACTED, redact, shown
 from .registry import Tool, get_tool
 from .rpc import INVALID_PARAMS, RpcError
 
@@ -110,7 +110,7 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
         raise RpcError(INVALID_PARAMS, "params.arguments must be an object.", {"code": "arguments_not_object"})
     tool = get_tool(name)
     if tool is None:
-        raise RpcError(INVALID_PARAMS, f"Unknown tool: {name[:128]}", {"code": "unknown_tool", "tool": name[:128]})
+        raise RpcError(INVALID_PARAMS, f"Unknown tool: {shown(name)}", {"code": "unknown_tool", "tool": shown(name)})
 
     started = time.perf_counter()
     log: dict[str, Any] = {"tool": tool.name, "arguments": redact(arguments), "protocol_version": protocol_version,

@@ -19,6 +19,7 @@ from core import jsonparse
 from core.context import Actor
 
 from . import calls
+from .redaction import shown
 from .registry import all_tools, visible_to
 from .rpc import (
     ACCEPTED_LEGACY_HEADERS,
@@ -179,11 +180,12 @@ def _empty(key: str):
 def _resources_read(call: Call) -> dict[str, Any]:
     uri = call.params.get("uri")
     code = INVALID_PARAMS if call.modern else LEGACY_RESOURCE_NOT_FOUND
-    raise RpcError(code, "Resource not found.", {"code": "resource_not_found", "uri": uri})
+    raise RpcError(code, "Resource not found.",
+                   {"code": "resource_not_found", **({"uri": shown(uri, 2048)} if isinstance(uri, str) else {})})
 
 
 def _prompts_get(call: Call) -> dict[str, Any]:
-    raise RpcError(INVALID_PARAMS, f"Unknown prompt: {str(call.params.get('name'))[:128]}", {"code": "unknown_prompt"})
+    raise RpcError(INVALID_PARAMS, f"Unknown prompt: {shown(call.params.get('name'))}", {"code": "unknown_prompt"})
 
 
 def _empty_result(call: Call) -> dict[str, Any]:
@@ -209,7 +211,7 @@ def dispatch(call: Call) -> dict[str, Any]:
     handler = table.get(call.method)
     if handler is None:
         # Modern answers unknown (and removed legacy) methods with HTTP 404; legacy with 200.
-        raise RpcError(METHOD_NOT_FOUND, f"Method not found: {call.method[:100]}",
+        raise RpcError(METHOD_NOT_FOUND, f"Method not found: {shown(call.method, 100)}",
                        http_status=404 if call.modern else 200)
     result = handler(call)
     if call.modern:

@@ -36,3 +36,9 @@ def redact(value: Any, key: str = "") -> Any:
         # number sent as a JSON number must not reach the log either.
         return REDACTED if contains_pan(getattr(value, "text", None) or str(value)) else value
     return value
+
+
+def shown(value: Any, limit: int = 128) -> str:
+    """Something the caller sent (a tool's or prompt's name, a URI, a method) as an error repeats it: bounded, with a
+    card number or secret in it masked as the request log masks one."""
+    return redact_text(str(value)[:limit])

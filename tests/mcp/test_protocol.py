@@ -255,6 +255,14 @@ def test_modern_resource_read_not_found_is_32602_legacy_is_32002(mcp, modern):
         "code": -32002, "message": "Resource not found.", "data": data}
 
 
+def test_names_and_uris_repeated_in_errors_have_card_numbers_masked(mcp, modern):
+    pan = "4242 4242 4242 4242"
+    assert mcp.rpc("prompts/get", {"name": pan})["error"]["message"] == "Unknown prompt: [PAN ****4242]"
+    assert modern.rpc("resources/read", {"uri": f"payment://{pan}"})["error"]["data"] == {
+        "code": "resource_not_found", "uri": "payment://[PAN ****4242]"}
+    assert mcp.rpc(f"x/{pan}", {})["error"]["message"] == "Method not found: x/[PAN ****4242]"
+
+
 def test_prompts_get_unknown_is_32602(mcp):
     assert mcp.rpc("prompts/get", {"name": "nope"})["error"] == {"code": -32602, "message": "Unknown prompt: nope",
                                                                  "data": {"code": "unknown_prompt"}}

@@ -167,6 +167,9 @@ _NO_NAME = {"message": "tools/call needs params.name (a string).", "data": {"cod
      {"message": "Unknown tool: no_such_tool", "data": {"code": "unknown_tool", "tool": "no_such_tool"}}),
     ({"name": "get_customer", "arguments": ["cus_x"]},
      {"message": "params.arguments must be an object.", "data": {"code": "arguments_not_object"}}),
+    # A card number sent as a name is not repeated back.
+    ({"name": "4242424242424242", "arguments": {}},
+     {"message": "Unknown tool: [PAN ****4242]", "data": {"code": "unknown_tool", "tool": "[PAN ****4242]"}}),
     ({"name": "", "arguments": {}}, _NO_NAME),
     ({"arguments": {}}, _NO_NAME),
     ({"name": 5}, _NO_NAME),
