@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .errors import RawCardDataNotAllowed
@@ -132,5 +132,23 @@ def find_pan_field(data: Any, path: str = "") -> str | None:
 
 def refuse_card_data(data: Any) -> None:
     field = find_pan_field(data)
+    if field:
+        raise RawCardDataNotAllowed(details={"field": field})
+
+
+def pan_header(headers: Mapping[str, str]) -> str | None:
+    """`headers.<Name>` of the first request header whose name or value holds a card number, or None. No header is
+    stored but the idempotency key and the request id (each checked where it is read), yet a card number sent in
+    any of them is refused like one in the body: the client is sending card data it must not have."""
+    for name, value in headers.items():
+        if contains_pan(name):
+            return f"headers.{KEY_WITH_CARD_NUMBER}"
+        if contains_pan(value):
+            return f"headers.{name}"
+    return None
+
+
+def refuse_card_data_in_headers(headers: Mapping[str, str]) -> None:
+    field = pan_header(headers)
     if field:
         raise RawCardDataNotAllowed(details={"field": field})

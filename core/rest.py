@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .cards import contains_pan
+from .cards import contains_pan, refuse_card_data_in_headers
 from .context import Actor, bind_context
 from .errors import ValidationFailed
 from .idempotency import validate_key
@@ -50,6 +50,7 @@ def _handler_for(op_name: str, http_method: str, path_params: dict[str, str],
         key = request.headers.get("Idempotency-Key")
         if key is not None and (not op.read_only or contains_pan(key)):
             validate_key(key, field="Idempotency-Key")  # before anything could store or echo it
+        refuse_card_data_in_headers(request.headers)
         data = _query_data(request) if http_method in ("get", "delete") else _body_data(request)
         # The path names the object; the same name in the body or query would be silently replaced.
         clash = [field for field in path_params.values() if field in data]

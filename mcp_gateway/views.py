@@ -15,7 +15,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from core import jsonparse
+from core.cards import pan_header
 from core.context import current_request_id
+from core.errors import RawCardDataNotAllowed
 
 from . import auth
 from .protocol import Call, check_legacy, check_modern, dispatch, is_modern
@@ -54,6 +56,7 @@ def mcp_endpoint(request):
         if isinstance(message, JsonResponse | type(None)):
             return message or accepted()
         request_id = message["id"]
+        _refuse_card_data_in_headers(request)
         params = message["params"]
         modern = is_modern(request, params)
         version = check_modern(request, message["method"], params) if modern else check_legacy(request)
@@ -71,6 +74,13 @@ def mcp_endpoint(request):
         return error_response(RpcError(INTERNAL_ERROR, "Internal error.",
                                        {"code": "internal_error", "request_id": current_request_id()},
                                        http_status=500), request_id)
+
+
+def _refuse_card_data_in_headers(request) -> None:
+    field = pan_header(request.headers)
+    if field:
+        raise RpcError(INVALID_REQUEST, RawCardDataNotAllowed.default_message,
+                       {"code": RawCardDataNotAllowed.code, "field": field}, http_status=400)
 
 
 def _read_body(request) -> bytes:

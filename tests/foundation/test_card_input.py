@@ -159,3 +159,34 @@ def test_a_card_number_as_an_object_key_is_refused_without_echoing_it(api):
     assert PAN not in response.content.decode()
     assert find_pan_field({"a": {f"order {PAN}": 1}}) == "a.<card number>"
     assert find_pan_field({"k" * 500: PAN}) == "k" * 100
+
+
+@pytest.mark.parametrize(("headers", "field"), [
+    ({"X-Note": "4000 0027 6000 3184"}, "headers.X-Note"),
+    ({"User-Agent": f"client/1.0 card {PAN} 123"}, "headers.User-Agent"),
+    ({f"X-{PAN}": "1"}, "headers.<card number>"),
+])
+def test_rest_refuses_a_card_number_in_any_header_and_moves_nothing(api, sandbox, headers, field):
+    customer = CustomerFactory()
+    response = api.post("/api/v1/payments", body(customer), format="json", headers={"Idempotency-Key": "h-1",
+                                                                                   **headers})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "raw_card_data_not_allowed"
+    assert response.json()["error"]["details"] == {"field": field}
+    assert PAN not in response.content.decode()
+    assert (Payment.objects.count(), IdempotencyRecord.objects.count()) == (0, 0)
+
+
+def test_mcp_refuses_a_card_number_in_any_header_and_runs_nothing(make_key, sandbox):
+    customer = CustomerFactory()
+    raw_key = make_key("*").raw_key
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "create_payment", "arguments": {**body(customer), "idempotency_key": "h-2"}}}
+    response = Client().post("/mcp/", data=json.dumps(message), content_type="application/json",
+                             headers={"Authorization": f"Bearer {raw_key}", "Accept": "application/json",
+                                      "MCP-Protocol-Version": "2025-11-25", "X-Note": " ".join(GROUPS)})
+    assert response.status_code == 400
+    assert response.json() == {"jsonrpc": "2.0", "id": 1, "error": {
+        "code": -32600, "message": "Card numbers must not be sent to this API; use a provider token.",
+        "data": {"code": "raw_card_data_not_allowed", "field": "headers.X-Note"}}}
+    assert (Payment.objects.count(), IdempotencyRecord.objects.count(), ToolCall.objects.count()) == (0, 0, 0)

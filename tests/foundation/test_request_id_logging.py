@@ -74,7 +74,8 @@ def test_a_card_number_as_request_id_is_neither_echoed_nor_stored(api, settings)
     settings.REQUEST_LOG_ENABLED = True
     settings.REQUEST_LOG_BACKGROUND = False
     r = api.get("/api/v1/customers", HTTP_X_REQUEST_ID="4242424242424242")
-    assert r.status_code == 200
+    # Refused as card data in a header (core.cards.pan_header), and still logged under a request id of our own.
+    assert (r.status_code, r.json()["error"]["details"]) == (400, {"field": "headers.X-Request-Id"})
     requestlog.flush()
     row = RequestLog.objects.get()
     assert row.request_id == r["X-Request-ID"] != "4242424242424242"

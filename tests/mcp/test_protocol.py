@@ -258,8 +258,11 @@ def test_modern_resource_read_not_found_is_32602_legacy_is_32002(mcp, modern):
 def test_names_and_uris_repeated_in_errors_have_card_numbers_masked(mcp, modern):
     pan = "4242 4242 4242 4242"
     assert mcp.rpc("prompts/get", {"name": pan})["error"]["message"] == "Unknown prompt: [PAN ****4242]"
-    assert modern.rpc("resources/read", {"uri": f"payment://{pan}"})["error"]["data"] == {
+    assert mcp.rpc("resources/read", {"uri": f"payment://{pan}"})["error"]["data"] == {
         "code": "resource_not_found", "uri": "payment://[PAN ****4242]"}
+    # A modern client sends the URI in a header too: a card number in a header is refused before anything reads it.
+    assert modern.rpc("resources/read", {"uri": f"payment://{pan}"}, status=400)["error"]["data"] == {
+        "code": "raw_card_data_not_allowed", "field": "headers.Mcp-Name"}
     assert mcp.rpc(f"x/{pan}", {})["error"]["message"] == "Method not found: x/[PAN ****4242]"
 
 
