@@ -47,7 +47,10 @@ def money_display(field: str, currency_field: str = "currency",
 
     @admin.display(description=description or field.replace("_", " ").capitalize(), ordering=field)
     def show(self: Any, obj: Model) -> str | None:
-        return money_text(getattr(obj, field), getattr(obj, currency_field, None))
+        text = money_text(getattr(obj, field), getattr(obj, currency_field, None))
+        # No amount reads as the admin's empty value on change pages too ("-"), as in lists: a read-only
+        # display method's None would be printed there as "None".
+        return text if text is not None else str(self.get_empty_value_display())
 
     show.__name__ = f"{field}_money"
     return show

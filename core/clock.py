@@ -36,3 +36,16 @@ def isoformat(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def duration_text(seconds: float) -> str:
+    """An age as a person reads it: 45 s, 12 min, 5 h 3 min, 269 d 4 h (the dashboards' and alerts' one way)."""
+    whole = int(round(seconds))
+    if whole < 120:
+        return f"{whole} s"
+    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
+    if whole < 3600:
+        return f"{minutes} min"
+    if whole < 86400:
+        return f"{hours} h {minutes % 60} min"
+    return f"{days} d {hours % 24} h"

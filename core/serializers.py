@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -12,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from . import clock
-from .money import format_amount, normalize_currency
+from .money import format_amount, normalize_currency, round_half_up
 
 
 @extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
@@ -54,6 +55,15 @@ class AmountOutField(serializers.Field[Any, Any, str | None, Any]):
     def to_representation(self, value: Any) -> str | None:
         amount, currency = value
         return None if amount is None else format_amount(amount, currency)
+
+
+class MinorAverageOutField(AmountOutField):
+    """A figure computed from amounts (a mean, a standard deviation) held as fractional minor units: rendered
+    like an amount, a decimal string in major units with the currency's digits, rounded half up to them."""
+
+    def to_representation(self, value: Any) -> str | None:
+        amount, currency = value
+        return None if amount is None else format_amount(round_half_up(Decimal(str(amount))), currency)
 
 
 class UtcDateTimeField(serializers.DateTimeField):

@@ -11,6 +11,7 @@ from core.serializers import (
     DateOrDateTimeField,
     DateTimeInField,
     ListQuerySerializer,
+    MinorAverageOutField,
     UtcDateTimeField,
 )
 
@@ -110,8 +111,13 @@ class _AnomalyInfo(serializers.Serializer):
     baseline_count = serializers.IntegerField()
     min_history = serializers.IntegerField()
     threshold = serializers.FloatField()
-    mean = serializers.FloatField(allow_null=True, help_text="Minor units.")
-    stdev = serializers.FloatField(allow_null=True, help_text="Minor units.")
+    mean = MinorAverageOutField(
+        allow_null=True, help_text=("Mean of the earlier outgoing amounts: a decimal string in major units, rounded "
+                                    "half up to the currency's digits; null with too little history."))
+    stdev = MinorAverageOutField(
+        allow_null=True, help_text=("Population standard deviation of the earlier outgoing amounts: a decimal "
+                                    "string in major units, rounded half up to the currency's digits; null with "
+                                    "too little history."))
     note = serializers.CharField()
 
 

@@ -268,17 +268,8 @@ def _outbox_backlog(rule: AlertRule, p: dict[str, Any], now: dt.datetime) -> lis
                  "by_task": top})] + _celery_queue(p)
 
 
-def _duration(seconds: float) -> str:
-    """An age as a person reads it: 45 s, 12 min, 5 h 3 min, 269 d 4 h."""
-    whole = int(round(seconds))
-    if whole < 120:
-        return f"{whole} s"
-    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
-    if whole < 3600:
-        return f"{minutes} min"
-    if whole < 86400:
-        return f"{hours} h {minutes % 60} min"
-    return f"{days} d {hours % 24} h"
+# An age as a person reads it (one way for alerts and dashboards).
+_duration = clock.duration_text
 
 
 def _celery_queue(p: dict[str, Any]) -> list[Finding]:

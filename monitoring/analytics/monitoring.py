@@ -124,7 +124,7 @@ def error_groups_top(period: Period) -> list[dict[str, Any]]:
             "level": r["group__level"],
             "resolved": "yes" if r["group__resolved"] else "no",
             "occurrences": r["occurrences"],
-            "last_seen": r["last"].isoformat(),
+            "last_seen": r["last"],
         }
         for r in rows
     ]

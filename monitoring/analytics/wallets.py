@@ -7,13 +7,19 @@ transfers received, conversions in), negative ones money out (payments, withdraw
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Abs, TruncDate
+from decimal import Decimal
 
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import Abs, RowNumber, TruncDate
+
+from core.money import exponent, round_half_up
 from monitoring.dashboards.period import Period
+from wallets import selectors as wallet_selectors
 from wallets.models import AccountType, Posting, Wallet
 
 LARGEST_LIMIT = 50
+# The currency the largest movements of different currencies are compared in (at the stored exchange rates).
+REFERENCE_CURRENCY = "EUR"
 FROZEN_LIMIT = 50
 
 
@@ -61,16 +67,39 @@ def flow_totals(period: Period) -> list[dict]:
 
 
 def largest_movements(period: Period, *, limit: int = LARGEST_LIMIT) -> list[dict]:
-    """The biggest postings (by absolute amount) on customer wallets in the period, largest first; ties by the
-    latest. Amount is signed: negative left the wallet."""
-    rows = (_wallet_postings(period)
-            .annotate(size=Abs("amount"))
-            .order_by("-size", "-created", "-id")
-            .values("id", "entry_id", "amount", "currency", "kind", "created", "account__wallet__id",
-                    "account__owner")[:limit])
-    return [{"entry_id": r["entry_id"], "wallet_id": r["account__wallet__id"], "customer_id": r["account__owner"],
-             "kind": r["kind"], "amount": r["amount"], "currency": r["currency"], "created": r["created"]}
-            for r in rows]
+    """The biggest postings on customer wallets in the period, largest first across currencies.
+
+    Postings of different currencies are compared by their value in REFERENCE_CURRENCY at the stored exchange
+    rates in force now (`reference_amount`, minor units of that currency, rounded half up; for ranking and
+    reading only, never booked). Postings in a currency without a stored rate to REFERENCE_CURRENCY come after
+    all converted ones, grouped by currency (alphabetical) and ranked within it by absolute amount, their
+    `reference_amount` None. Ties by the latest. Amount is signed (negative left the wallet), in the posting's
+    own currency. Two queries: the `limit` largest of each currency (a window), then the rates.
+    """
+    ranked = (_wallet_postings(period)
+              .annotate(rank=Window(RowNumber(), partition_by=[F("currency")],
+                                    order_by=[Abs("amount").desc(), F("created").desc(), F("id").desc()]))
+              .filter(rank__lte=limit)
+              .values("id", "entry_id", "amount", "currency", "kind", "created", "account__wallet__id",
+                      "account__owner"))
+    rows = list(ranked)
+    rates = wallet_selectors.exchange_rates_to(quote=REFERENCE_CURRENCY, currencies={r["currency"] for r in rows})
+    shift = exponent(REFERENCE_CURRENCY)
+    movements = []
+    for r in rows:
+        rate = rates.get(r["currency"])
+        value = (None if rate is None
+                 else abs(r["amount"]) * rate * Decimal(10) ** (shift - exponent(r["currency"])))
+        movements.append({"entry_id": r["entry_id"], "wallet_id": r["account__wallet__id"],
+                          "customer_id": r["account__owner"], "kind": r["kind"], "amount": r["amount"],
+                          "currency": r["currency"], "created": r["created"],
+                          "reference_amount": None if value is None else round_half_up(value),
+                          "reference_currency": REFERENCE_CURRENCY, "_value": value, "_id": r["id"]})
+    # Newest first, then stable sorts: within the same size the latest stays first.
+    movements.sort(key=lambda m: (m["created"], m["_id"]), reverse=True)
+    movements.sort(key=lambda m: m["_value"] if m["_value"] is not None else abs(m["amount"]), reverse=True)
+    movements.sort(key=lambda m: "" if m["_value"] is not None else m["currency"])
+    return [{k: v for k, v in m.items() if not k.startswith("_")} for m in movements[:limit]]
 
 
 def frozen_wallets(period: Period, *, limit: int = FROZEN_LIMIT) -> list[dict]:

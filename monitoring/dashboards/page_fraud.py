@@ -36,9 +36,9 @@ def build(period: Period) -> Page:
         {"outcome": "false positive", "payments": labels["false_positive"]},
         {"outcome": "correctly allowed", "payments": labels["correctly_allowed"]}]
     active = next((m["version"] for m in models if m["status"] == "active"), None)
-    oldest_hours = None
+    oldest_age = None
     if queue["oldest"] is not None:
-        oldest_hours = int((clock.now() - queue["oldest"]).total_seconds() // 3600)
+        oldest_age = clock.duration_text((clock.now() - queue["oldest"]).total_seconds())
     queue_url = changelist_url("payments.payment", review_status__exact="pending", status__exact="requires_capture")
 
     tiles = [
@@ -49,7 +49,7 @@ def build(period: Period) -> Page:
     ]
     queue_tiles = [
         Tile("review_queue", "Review queue", queue["count"], url=queue_url, lower_is_better=True,
-             detail=f"oldest waiting {oldest_hours} h" if oldest_hours is not None else "empty"),
+             detail=f"oldest waiting {oldest_age}" if oldest_age is not None else "empty"),
     ]
     label_tiles = [
         Tile("caught", "Fraud caught", labels["caught"]),

@@ -48,8 +48,14 @@ def build(period: Period) -> Page:
         Chart("largest_movements", f"Largest movements on customer wallets (top {analytics.LARGEST_LIMIT})", "table",
               [Column("entry_id", "Entry", link_key="url"), Column("wallet_id", "Wallet", link_key="wallet_url"),
                Column("customer_id", "Customer"), Column("kind", "Kind"), Column("currency", "Currency"),
-               Column("amount", "Amount", "money"), Column("created", "At", "date")],
-              movements, empty_text="No wallet movements in this period."),
+               Column("amount", "Amount", "money"),
+               Column("reference_amount", f"About, in {analytics.REFERENCE_CURRENCY}", "money",
+                      currency_key="reference_currency"),
+               Column("created", "At", "date")],
+              movements, empty_text="No wallet movements in this period.",
+              description=f"Ranked by value in {analytics.REFERENCE_CURRENCY} at the exchange rates stored now; "
+                          f"movements in a currency without a rate to {analytics.REFERENCE_CURRENCY} come last, "
+                          "by currency, largest first within it."),
         Chart("frozen_wallets", f"Frozen wallets (latest {analytics.FROZEN_LIMIT})", "table",
               [Column("wallet_id", "Wallet", link_key="url"), Column("customer_id", "Customer"),
                Column("currency", "Currency"), Column("balance", "Balance", "money"), Column("reason", "Reason"),

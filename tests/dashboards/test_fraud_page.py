@@ -125,7 +125,7 @@ def test_page_tiles_links_and_csv(history, staff_client):
     tiles = {t.key: t for s in page.sections for t in s.tiles}
     assert (tiles["scored"].value, tiles["scored"].change["text"]) == (6, "+200.0 %")
     assert (tiles["blocked"].value, tiles["blocked"].change["direction"]) == (1, "flat")
-    assert (tiles["review_queue"].value, tiles["review_queue"].detail) == (2, "oldest waiting 444 h")
+    assert (tiles["review_queue"].value, tiles["review_queue"].detail) == (2, "oldest waiting 18 d 12 h")  # 444 h
     assert (tiles["recall"].text, tiles["precision"].text, tiles["active_model"].value) == (
         "66.7 %", "66.7 %", "fraud-v2")
     assert chart_payload(body, "decisions_by_day")["labels"] == ["2026-03-02", "2026-03-03", "2026-03-04",

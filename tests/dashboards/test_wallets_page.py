@@ -72,6 +72,41 @@ def test_selectors_give_exact_balances_flows_and_movements(history):
     assert [m["currency"] for m in analytics.largest_movements(eur)] == ["EUR"] * 4
 
 
+def test_largest_movements_rank_across_currencies_by_value_in_eur(actor, make_wallet, staff_client):
+    """-22.000 KWD (61.60 EUR) ranks below -78.00 EUR and above 50.00 EUR; 7300 JPY (45.63 EUR) comes after
+    them; GBP and USD without a stored rate to EUR come last, by currency, largest first within it."""
+    with clock.frozen_at(at(2026, 2, 1, 9)):
+        services.exchange_rate_set(actor=actor, base_currency="KWD", quote_currency="EUR", rate="9", source="old")
+        services.exchange_rate_set(actor=actor, base_currency="EUR", quote_currency="JPY", rate="160", source="t")
+    with clock.frozen_at(at(2026, 2, 2, 9)):
+        services.exchange_rate_set(actor=actor, base_currency="KWD", quote_currency="EUR", rate="2.8", source="t")
+        services.exchange_rate_set(actor=actor, base_currency="GBP", quote_currency="EUR", rate="1.2", source="t",
+                                   valid_from=at(2099, 1, 1))  # not in force yet: GBP has no rate
+    with clock.frozen_at(at(2026, 2, 20, 9)):
+        eur, kwd = make_wallet(currency="EUR", balance=10000), make_wallet(currency="KWD", balance=30000)
+    with clock.frozen_at(at(2026, 3, 3, 10)):
+        services.wallet_withdraw(actor=actor, wallet_id=eur.pk, amount=7800)
+        services.wallet_withdraw(actor=actor, wallet_id=kwd.pk, amount=22000)
+        make_wallet(currency="EUR", balance=5000)
+        make_wallet(currency="JPY", balance=7300)
+        make_wallet(currency="USD", balance=900000)
+        make_wallet(currency="GBP", balance=100)
+        make_wallet(currency="GBP", balance=200)
+    movements = analytics.largest_movements(PERIOD)
+    assert [(m["amount"], m["currency"], m["reference_amount"]) for m in movements] == [
+        (-7800, "EUR", 7800), (-22000, "KWD", 6160), (5000, "EUR", 5000), (7300, "JPY", 4563),
+        (200, "GBP", None), (100, "GBP", None), (900000, "USD", None)]
+    assert [(m["amount"], m["currency"]) for m in analytics.largest_movements(PERIOD, limit=3)] == [
+        (-7800, "EUR"), (-22000, "KWD"), (5000, "EUR")]
+    body = staff_client("admin").get(f"/admin/dashboards/wallets/?{QUERY}").content.decode()
+    assert "Ranked by value in EUR at the exchange rates stored now" in body
+    rows = csv_rows(staff_client("admin").get(
+        f"/admin/dashboards/wallets/?{QUERY}&format=csv&chart=largest_movements"))
+    assert [(r[5], r[4], r[6]) for r in rows[1:]] == [
+        ("-78.00", "EUR", "78.00"), ("-22.000", "KWD", "61.60"), ("50.00", "EUR", "50.00"),
+        ("7300", "JPY", "45.63"), ("2.00", "GBP", ""), ("1.00", "GBP", ""), ("9000.00", "USD", "")]
+
+
 def test_page_tiles_charts_links_and_csv(history, staff_client):
     page = registry.get("wallets").build(PERIOD)
     assert [c.name for c in page.charts] == CHART_NAMES
@@ -102,7 +137,8 @@ def test_the_page_answers_in_a_fixed_number_of_queries(history, make_wallet):
             make_wallet(currency="EUR", balance=123)
     with CaptureQueriesContext(connection) as more:
         registry.get("wallets").build(PERIOD)
-    assert len(few) == len(more) == 5
+    # movements, the exchange rates they are ranked by, and the 4 other charts' and tiles' reads
+    assert len(few) == len(more) == 6
 
 
 def test_empty_state_without_data(staff_client):

@@ -12,6 +12,7 @@ from core.operations import Operation, all_operations
 from mcp_gateway import registry
 from mcp_gateway.models import ToolCall
 from tests.concurrency import failures, run_threads
+from tests.foundation.test_operation_descriptions import ADJUST_ERRORS, TRANSFER_ERRORS
 
 pytestmark = pytest.mark.django_db
 
@@ -433,3 +434,9 @@ def test_same_key_from_parallel_agents_creates_once(roles, mcp_for):
         else:
             assert result["structuredContent"]["id"] == customer.pk
     assert any(not r.get("isError") for r in results)
+
+
+def test_mcp_tools_describe_transfer_and_adjust_with_one_errors_list(mcp):
+    tools = {t["name"]: t["description"] for t in mcp.rpc("tools/list")["result"]["tools"]}
+    for name, errors in (("transfer_funds", TRANSFER_ERRORS), ("adjust_wallet", ADJUST_ERRORS)):
+        assert tools[name].count("Errors:") == 1 and errors in tools[name], tools[name]

@@ -1,8 +1,12 @@
 """The wallets tools through the HTTP endpoint: success, domain errors, bad arguments, missing
 scope, dry runs; outputs validated against their schemas by the client helper."""
 
-import pytest
+import datetime as dt
 
+import pytest
+import time_machine
+
+from wallets import services
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +161,16 @@ def test_transfer_held_then_approved_moves_the_money_once(mcp, two_wallets, make
     assert mcp.ok("transfer_funds", args) == status["result"]
     assert mcp.ok("get_wallet_balance", {"wallet_id": first["id"]})["balance"] == "10.00"
     assert mcp.ok("get_wallet_balance", {"wallet_id": second["id"]})["balance"] == "40.00"
+
+
+def test_wallet_insights_mean_and_stdev_are_decimal_strings(mcp, make_wallet, actor):
+    now = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+    with time_machine.travel(now - dt.timedelta(days=70), tick=False):
+        a, b = make_wallet("USD", balance=100_000), make_wallet("USD")
+    for i, amount in enumerate([1000, 3000] * 6):
+        with time_machine.travel(now - dt.timedelta(days=45 - i), tick=False):
+            services.wallet_transfer(actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=amount,
+                                     currency="USD")
+    with time_machine.travel(now, tick=False):
+        info = mcp.ok("wallet_insights", {"wallet_id": a.pk})["anomaly_detection"]
+    assert (info["baseline_count"], info["mean"], info["stdev"]) == (12, "20.00", "10.00")

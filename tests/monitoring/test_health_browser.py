@@ -45,3 +45,30 @@ def test_status_page_is_readable_on_a_phone(watched_page, system_actor, settings
         page.set_viewport_size({"width": width, "height": height})
         watched.goto(reverse("admin:monitoring_healthcheck_changelist"))
         page.screenshot(path=str(ARTIFACTS / f"system-status-{width}x{height}.png"), full_page=True)
+
+
+def test_status_table_headers_line_up_with_their_cells(watched_page, system_actor, settings):  # noqa: F811
+    """On a desktop screen each header of the live table starts where its cells' text starts: the page sits in
+    Django's #changelist, whose headers have no padding of their own (they were "WEIGHTMESSAGE")."""
+    settings.PAYMENTS_RISK_SCORER = ""
+    watched, page = watched_page, watched_page.page
+    created = account_services.staff_user_create(actor=system_actor, username="aligner", password=PASSWORD,
+                                                 role="operator")
+    log_in_with_password(watched, "aligner")
+    page.fill("#id_otp_token", totp_now(created.totp_device))
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    watched.goto(reverse("admin:monitoring_healthcheck_changelist"))
+    edges = page.evaluate("""() => {
+        const table = document.querySelector('.bo-health-live table.bo-health');
+        const heads = [...table.querySelectorAll('thead th')];
+        const cells = [...table.querySelector('tbody tr').children];
+        const left = el => el.getBoundingClientRect().left + parseFloat(getComputedStyle(el).paddingLeft);
+        return heads.map((th, i) => [th.textContent, left(th), left(cells[i]),
+                                     parseFloat(getComputedStyle(th).paddingLeft)]);
+    }""")
+    assert [name for name, *_ in edges] == ["Component", "State", "Weight", "Message", "Details", "Time"]
+    assert all(head == cell and padding >= 5 for _name, head, cell, padding in edges), edges
+    assert watched.problems == []
+

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from core.models import AuditEvent
@@ -186,3 +188,18 @@ def test_staff_add_exchange_rates_and_wallets_through_services(staff_client, mak
     wallet = Wallet.objects.get(customer=customer)
     assert (wallet.currency, wallet.daily_limit, wallet.account.account_type) == ("GBP", 5000, "customer_wallet")
     assert AuditEvent.objects.filter(action="wallet.created", object_id=wallet.pk).count() == 1
+
+
+def _daily_limit_shown(page: str) -> str:
+    """The text of the wallet page's read-only "Daily limit" field."""
+    return re.search(r'<label>Daily limit:</label>\s*<div class="readonly">([^<]*)</div>', page).group(1)
+
+
+def test_no_daily_limit_reads_the_same_on_the_list_and_the_wallet_page(staff_client, make_wallet):
+    wallet = make_wallet("USD")
+    limited = make_wallet("USD", daily_limit=5000)
+    client = staff_client("support")
+    assert _daily_limit_shown(client.get(admin_url(wallet)).content.decode()) == "-"
+    assert _daily_limit_shown(client.get(admin_url(limited)).content.decode()) == "50.00 USD"
+    listed = client.get("/admin/wallets/wallet/", {"q": wallet.customer.email}).content.decode()
+    assert '<td class="field-daily_limit_money">-</td>' in listed

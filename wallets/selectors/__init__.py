@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from core import clock
 from core.errors import NotFound, ValidationFailed
@@ -99,6 +100,31 @@ def exchange_rate_current(*, base: str, quote: str, at: dt.datetime | None = Non
     raise RateNotFound(details={"from_currency": base, "to_currency": quote})
 
 
+def exchange_rates_to(*, quote: str, currencies, at: dt.datetime | None = None) -> dict[str, Decimal]:
+    """Per currency of `currencies`, the rate (`quote` per 1 unit of it) in force at `at`, chosen as
+    `exchange_rate_current` chooses (the newer of the direct pair and 1 / the opposite one); `quote` itself
+    is 1 and a currency without either pair is left out. One query over the stored rates."""
+    at = at or clock.now()
+    wanted = set(currencies) - {quote}
+    rates: dict[str, Decimal] = {quote: Decimal(1)} if quote in set(currencies) else {}
+    if not wanted:
+        return rates
+    newest: dict[str, tuple[dt.datetime, bool, Decimal]] = {}
+    rows = (ExchangeRate.objects.filter(valid_from__lte=at)
+            .filter(Q(base_currency__in=wanted, quote_currency=quote)
+                    | Q(base_currency=quote, quote_currency__in=wanted))
+            .order_by("-valid_from", "-id").values_list("base_currency", "quote_currency", "rate", "valid_from"))
+    for base, other, rate, valid_from in rows:
+        direct = other == quote
+        currency = base if direct else other
+        held = newest.get(currency)
+        # Rows come newest first; at the same moment the direct pair wins, as in exchange_rate_current.
+        if held is None or (held[0] == valid_from and direct and not held[1]):
+            newest[currency] = (valid_from, direct, rate if direct else invert(rate))
+    rates.update({currency: value for currency, (_at, _direct, value) in newest.items()})
+    return rates
+
+
 def account_labels(account_ids) -> dict[int, str]:
     """A person-readable name per account: the wallet id for wallets, else type (and owner)."""
     ids = set(account_ids)
@@ -126,5 +152,6 @@ from .insights import wallet_insights  # noqa: E402
 
 __all__ = [
     "wallet_get", "wallet_currency", "wallet_find", "wallet_list", "wallet_account", "wallet_outgoing_today",
-    "utc_day_start", "exchange_rate_current", "wallet_transaction_history", "wallet_insights", "OUTGOING_KINDS",
+    "utc_day_start", "exchange_rate_current", "exchange_rates_to", "wallet_transaction_history", "wallet_insights",
+    "OUTGOING_KINDS",
 ]

@@ -49,8 +49,9 @@ def _totals(account_id: int, start: dt.datetime, end: dt.datetime) -> dict[str, 
 def _unusual(account_id: int, currency: str, start: dt.datetime, end: dt.datetime) -> tuple[list, dict]:
     baseline = [-a for a in Posting.objects.filter(account_id=account_id, amount__lt=0, created__lt=start)
                 .order_by("-created", "-id").values_list("amount", flat=True)[:BASELINE_SIZE]]
+    # mean and stdev in minor units (two decimals: they are figures, not amounts); `currency` is theirs
     info: dict[str, Any] = {"baseline_count": len(baseline), "min_history": MIN_HISTORY, "threshold": Z_THRESHOLD,
-                            "mean": None, "stdev": None, "enough_history": False, "note": ""}
+                            "mean": None, "stdev": None, "currency": currency, "enough_history": False, "note": ""}
     if len(baseline) < MIN_HISTORY:
         info["note"] = (f"Too little history to judge unusual transactions: {len(baseline)} earlier outgoing "
                         f"transaction(s), at least {MIN_HISTORY} needed.")
