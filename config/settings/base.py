@@ -160,7 +160,7 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
-        # Kombu's default is ./control, which is our `control` app's package: its exchange files landed in it.
+        # Kombu's default is ./control: a stray folder of exchange files in the project's root otherwise.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
