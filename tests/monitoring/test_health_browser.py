@@ -14,15 +14,19 @@ from tests.foundation.conftest import PASSWORD, totp_now  # noqa: F401
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+def _log_in_as_a_new_operator(watched, system_actor, username):
+    created = account_services.staff_user_create(actor=system_actor, username=username, password=PASSWORD,
+                                                 role="operator")
+    log_in_with_password(watched, username)
+    watched.page.fill("#id_otp_token", totp_now(created.totp_device))
+    with watched.page.expect_navigation():
+        watched.page.click("input[type=submit]")
+
+
 def test_status_page_is_readable_on_a_phone(watched_page, system_actor, settings):  # noqa: F811
     settings.PAYMENTS_RISK_SCORER = ""
     watched, page = watched_page, watched_page.page
-    created = account_services.staff_user_create(actor=system_actor, username="watcher", password=PASSWORD,
-                                                 role="operator")
-    log_in_with_password(watched, "watcher")
-    page.fill("#id_otp_token", totp_now(created.totp_device))
-    with page.expect_navigation():
-        page.click("input[type=submit]")
+    _log_in_as_a_new_operator(watched, system_actor, "watcher")
     recorded = health.health_check_record(actor=system_actor, report=health.run_checks(), source="tests")
 
     page.set_viewport_size({"width": 390, "height": 844})
@@ -52,12 +56,7 @@ def test_status_table_headers_line_up_with_their_cells(watched_page, system_acto
     Django's #changelist, whose headers have no padding of their own (they were "WEIGHTMESSAGE")."""
     settings.PAYMENTS_RISK_SCORER = ""
     watched, page = watched_page, watched_page.page
-    created = account_services.staff_user_create(actor=system_actor, username="aligner", password=PASSWORD,
-                                                 role="operator")
-    log_in_with_password(watched, "aligner")
-    page.fill("#id_otp_token", totp_now(created.totp_device))
-    with page.expect_navigation():
-        page.click("input[type=submit]")
+    _log_in_as_a_new_operator(watched, system_actor, "aligner")
     page.set_viewport_size({"width": 1440, "height": 900})
     watched.goto(reverse("admin:monitoring_healthcheck_changelist"))
     edges = page.evaluate("""() => {
