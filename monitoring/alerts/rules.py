@@ -260,16 +260,15 @@ def _outbox_backlog(rule: AlertRule, p: dict[str, Any], now: dt.datetime) -> lis
     top = {r["task"]: r["n"] for r in due.values("task").annotate(n=Count("pk")).order_by("-n", "task")[:5]}
     ratio = max(pending / p["max_pending"], age / p["max_age_seconds"])
     return [Finding(
-        subject="outbox", title=f"Outbox backlog: {pending} tasks waiting, oldest {_duration(age)}",
+        subject="outbox", title=f"Outbox backlog: {pending} tasks waiting, oldest {clock.duration_text(age)}",
         reason=(f"{pending} outbox tasks are due and not sent (limit {p['max_pending']}); the oldest has waited "
-                f"{_duration(age)} (limit {_duration(p['max_age_seconds'])}). Is the relay or the broker down?"),
+                f"{clock.duration_text(age)} (limit {clock.duration_text(p['max_age_seconds'])}). "
+                "Is the relay or the broker down?"),
         abnormality=ratio, measure=f"{ratio:.1f}x the backlog limit", volume=pending, volume_label="tasks waiting",
         details={"pending": pending, "oldest_age_seconds": round(age, 1), "max_attempts": row["tries"] or 0,
                  "by_task": top})] + _celery_queue(p)
 
 
-# An age as a person reads it (one way for alerts and dashboards).
-_duration = clock.duration_text
 
 
 def _celery_queue(p: dict[str, Any]) -> list[Finding]:

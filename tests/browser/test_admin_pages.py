@@ -31,6 +31,15 @@ def log_in_with_password(watched, username):
     watched.collect()
 
 
+def log_in_new_staff(watched, system_actor, username, role):
+    """A new staff user with `role`, logged in with the password and then the TOTP code."""
+    created = account_services.staff_user_create(actor=system_actor, username=username, password=PASSWORD, role=role)
+    log_in_with_password(watched, username)
+    watched.page.fill("#id_otp_token", totp_now(created.totp_device))
+    with watched.page.expect_navigation():
+        watched.page.click("input[type=submit]")
+
+
 def admin_pages(user):
     """Each registered model's list and the change page of its first object, as test_admin_smoke."""
     request = RequestFactory().get("/admin/")

@@ -16,8 +16,7 @@ from monitoring import requestlog
 from payments import services as payment_services
 from tests.adminurls import admin_url
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_admin_pages import log_in_with_password
-from tests.foundation.conftest import PASSWORD, totp_now
+from tests.browser.test_admin_pages import log_in_new_staff
 from tests.test_admin_smoke import business  # noqa: F401 - the fixture: one object of each kind
 from wallets import services as wallet_services
 from wallets.models import Wallet
@@ -50,12 +49,7 @@ def wide_rows(business):  # noqa: F811
 
 
 def log_in(watched, system_actor, username):
-    created = account_services.staff_user_create(actor=system_actor, username=username, password=PASSWORD,
-                                                 role="admin")
-    log_in_with_password(watched, username)
-    watched.page.fill("#id_otp_token", totp_now(created.totp_device))
-    with watched.page.expect_navigation():
-        watched.page.click("input[type=submit]")
+    log_in_new_staff(watched, system_actor, username, role="admin")
 
 
 def test_wide_changelists_fit_a_1440_px_screen_and_a_phone(watched_page, system_actor, wide_rows):

@@ -273,7 +273,7 @@ def test_celery_backlog_in_the_broker_fires_and_resolves_when_the_workers_catch_
 
 
 def test_ages_read_as_a_person_reads_them():
-    from monitoring.alerts.rules import _duration
+    from core.clock import duration_text
 
-    assert [_duration(s) for s in (45, 119.4, 120, 3599, 3600, 18_180, 86_400, 23_241_653)] == [
+    assert [duration_text(s) for s in (45, 119.4, 120, 3599, 3600, 18_180, 86_400, 23_241_653)] == [
         "45 s", "119 s", "2 min", "59 min", "1 h 0 min", "5 h 3 min", "1 d 0 h", "269 d 0 h"]

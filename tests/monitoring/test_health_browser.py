@@ -4,23 +4,17 @@ nothing wider than a 390 px phone screen (the formula and the components' detail
 import pytest
 from django.urls import reverse
 
-from accounts import services as account_services
 from monitoring import health
 from tests.adminurls import admin_url
 from tests.browser.conftest import ARTIFACTS, chromium, watched_page  # noqa: F401  (the browser fixtures)
-from tests.browser.test_admin_pages import log_in_with_password
+from tests.browser.test_admin_pages import log_in_new_staff
 from tests.foundation.conftest import PASSWORD, totp_now  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _log_in_as_a_new_operator(watched, system_actor, username):
-    created = account_services.staff_user_create(actor=system_actor, username=username, password=PASSWORD,
-                                                 role="operator")
-    log_in_with_password(watched, username)
-    watched.page.fill("#id_otp_token", totp_now(created.totp_device))
-    with watched.page.expect_navigation():
-        watched.page.click("input[type=submit]")
+    log_in_new_staff(watched, system_actor, username, role="operator")
 
 
 def test_status_page_is_readable_on_a_phone(watched_page, system_actor, settings):  # noqa: F811
