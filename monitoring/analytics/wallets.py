@@ -95,11 +95,16 @@ def largest_movements(period: Period, *, limit: int = LARGEST_LIMIT) -> list[dic
                           "currency": r["currency"], "created": r["created"],
                           "reference_amount": None if value is None else round_half_up(value),
                           "reference_currency": REFERENCE_CURRENCY, "_value": value, "_id": r["id"]})
-    # Newest first, then stable sorts: within the same size the latest stays first.
-    movements.sort(key=lambda m: (m["created"], m["_id"]), reverse=True)
-    movements.sort(key=lambda m: m["_value"] if m["_value"] is not None else abs(m["amount"]), reverse=True)
-    movements.sort(key=lambda m: "" if m["_value"] is not None else m["currency"])
+    movements.sort(key=_rank)
     return [{k: v for k, v in m.items() if not k.startswith("_")} for m in movements[:limit]]
+
+
+def _rank(movement: dict) -> tuple:
+    # Converted postings first, by value; the rest grouped by currency, by size; ties: the latest first.
+    converted = movement["_value"] is not None
+    size = movement["_value"] if converted else abs(movement["amount"])
+    return (not converted, "" if converted else movement["currency"], -size,
+            -movement["created"].timestamp(), -movement["_id"])
 
 
 def frozen_wallets(period: Period, *, limit: int = FROZEN_LIMIT) -> list[dict]:

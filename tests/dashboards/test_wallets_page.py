@@ -107,6 +107,18 @@ def test_largest_movements_rank_across_currencies_by_value_in_eur(actor, make_wa
         ("7300", "JPY", "45.63"), ("2.00", "GBP", ""), ("1.00", "GBP", ""), ("9000.00", "USD", "")]
 
 
+def test_largest_movements_of_the_same_size_put_the_latest_first(make_wallet):
+    with clock.frozen_at(at(2026, 3, 2, 10)):
+        first = make_wallet(currency="EUR", balance=4000)
+        second = make_wallet(currency="EUR", balance=4000)  # same instant: the later row (higher id) first
+    with clock.frozen_at(at(2026, 3, 4, 10)):
+        latest = make_wallet(currency="EUR", balance=4000)
+    with clock.frozen_at(at(2026, 3, 3, 10)):
+        smaller = make_wallet(currency="EUR", balance=3999)
+    assert [(m["wallet_id"], m["amount"]) for m in analytics.largest_movements(PERIOD)] == [
+        (latest.pk, 4000), (second.pk, 4000), (first.pk, 4000), (smaller.pk, 3999)]
+
+
 def test_page_tiles_charts_links_and_csv(history, staff_client):
     page = registry.get("wallets").build(PERIOD)
     assert [c.name for c in page.charts] == CHART_NAMES
