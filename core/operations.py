@@ -8,7 +8,6 @@ README's tool list are all built from this one table, so the doors cannot drift 
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,34 +45,6 @@ def scope_allows(granted: list[str] | tuple[str, ...], required: str) -> bool:
 
 
 _ERRORS_LABEL = "Errors:"
-# The end of an errors list: its sentence's full stop (codes and their parenthesised notes hold none).
-_LIST_END = re.compile(r"\.(?=\s|$)")
-
-
-def _error_codes(text: str) -> list[str]:
-    """The items of one errors list ("a, b (closed), c"), split at the commas outside parentheses."""
-    items, depth, current = [], 0, ""
-    for char in text:
-        depth += (char == "(") - (char == ")")
-        if char == "," and depth == 0:
-            items.append(current)
-            current = ""
-        else:
-            current += char
-    return [item.strip() for item in [*items, current] if item.strip()]
-
-
-def merge_error_lists(description: str) -> str:
-    """A description built from pieces ("Errors: a, b, " + a shared "Errors: c, a") says "Errors:" once: the
-    lists merged in order of first mention, each code once, up to the last list's full stop."""
-    if description.count(_ERRORS_LABEL) < 2:
-        return description
-    head, *lists = description.split(_ERRORS_LABEL)
-    end = _LIST_END.search(lists[-1])
-    tail = lists[-1][end.end():] if end else ""
-    lists[-1] = lists[-1][:end.start()] if end else lists[-1]
-    codes = list(dict.fromkeys(code for text in lists for code in _error_codes(text)))
-    return f"{head}{_ERRORS_LABEL} {', '.join(codes)}.{tail}"
 
 
 @dataclass(frozen=True)
@@ -108,8 +79,10 @@ class Operation:
     value: Callable[[Call], tuple[int | None, str | None]] | None = None
 
     def __post_init__(self) -> None:
-        # One errors list per description, whatever pieces it was assembled from (OpenAPI and MCP read it).
-        object.__setattr__(self, "description", merge_error_lists(self.description))
+        # OpenAPI and MCP clients read the one errors list; a description assembled from pieces must
+        # not grow a second one.
+        if self.description.count(_ERRORS_LABEL) > 1:
+            raise ValueError(f"{self.name}: the description has more than one {_ERRORS_LABEL!r} list")
 
     @property
     def idempotent(self) -> bool:

@@ -34,7 +34,8 @@ from .serializers import (
     WithdrawInput,
 )
 
-ERRORS = "Errors: not_found, validation_error, invalid_amount, amount_too_precise, amount_not_positive"
+# The codes every amount-taking wallet operation can answer, ending its own "Errors:" list.
+AMOUNT_ERRORS = "not_found, validation_error, invalid_amount, amount_too_precise, amount_not_positive"
 
 
 def entry_view(entry: JournalEntry) -> dict[str, Any]:
@@ -161,7 +162,7 @@ register(Operation(
                  "as one journal entry (txn_). Checks the source's daily limit, its customer's KYC limit "
                  "(not verified: a daily limit per currency; rejected: none) and available balance under "
                  "lock. Errors: insufficient_funds, currency_mismatch, wallet_frozen, limit_exceeded, kyc_required, "
-                 + ERRORS + "."),
+                 + AMOUNT_ERRORS + "."),
     handler=_transfer, scope="wallets:write", permission="wallets.transfer_funds", input=TransferInput,
     # Money leaves the payer for good, so staff may require approval above a threshold.
     output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
@@ -207,7 +208,7 @@ register(Operation(
     name="adjust_wallet", title="Adjust wallet (staff)",
     description=("A manual correction against the suspense account: positive amount credits the wallet, "
                  "negative debits it (never below zero). reason is mandatory. Errors: insufficient_funds, "
-                 "wallet_frozen (closed), " + ERRORS + "."),
+                 "wallet_frozen (closed), " + AMOUNT_ERRORS + "."),
     handler=_adjust, scope="wallets:write", permission="wallets.adjust_wallet", input=AdjustInput,
     output=EntrySerializer, read_only=False, success_status=201, tags=WALLET,
 ))
@@ -217,7 +218,7 @@ register(Operation(
                  "currency through FX liquidity at the stored rate, rounded down to the target's minor unit. "
                  "Counts against the customer's KYC daily limit with transfers. "
                  "Errors: rate_not_found, amount_too_small, insufficient_funds, currency_mismatch, "
-                 "wallet_frozen, limit_exceeded, kyc_required, " + ERRORS + "."),
+                 "wallet_frozen, limit_exceeded, kyc_required, " + AMOUNT_ERRORS + "."),
     handler=_convert, scope="wallets:write", permission="wallets.convert_funds", input=ConvertInput,
     output=EntrySerializer, read_only=False, success_status=201, tags=WALLET,
 ))
@@ -225,7 +226,7 @@ register(Operation(
     name="withdraw_funds", title="Withdraw from a wallet",
     description=("Moves amount out of the wallet to the provider's clearing account for payout; only for "
                  "customers whose KYC is verified (by default). Errors: "
-                 "insufficient_funds, wallet_frozen, limit_exceeded, kyc_required, " + ERRORS + "."),
+                 "insufficient_funds, wallet_frozen, limit_exceeded, kyc_required, " + AMOUNT_ERRORS + "."),
     handler=_withdraw, scope="wallets:write", permission="wallets.withdraw_funds", input=WithdrawInput,
     output=EntrySerializer, read_only=False, destructive=True, approvable=True, success_status=201, tags=WALLET,
     target="get_wallet_balance", value=amount_value(currency=None),
@@ -237,7 +238,7 @@ STAFF_ONLY = frozenset({"admin"})
 register(Operation(
     name="set_wallet_daily_limit", title="Set a wallet's daily limit",
     description=("Sets the wallet's outgoing limit per UTC day (major units of its currency); left out, the "
-                 "wallet has no limit. Errors: not_found, " + ERRORS.removeprefix("Errors: not_found, ") + "."),
+                 "wallet has no limit. Errors: " + AMOUNT_ERRORS + "."),
     handler=_set_daily_limit, scope="wallets:write", permission="wallets.change_wallet", input=DailyLimitInput,
     output=WalletSerializer, read_only=False, tags=WALLET, doors=STAFF_ONLY,
 ))

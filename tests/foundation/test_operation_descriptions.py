@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from core.operations import all_operations, get_operation, merge_error_lists
+from core.operations import Operation, all_operations, get_operation
 
 TRANSFER_ERRORS = ("Errors: insufficient_funds, currency_mismatch, wallet_frozen, limit_exceeded, kyc_required, "
                    "not_found, validation_error, invalid_amount, amount_too_precise, amount_not_positive.")
@@ -11,10 +11,11 @@ ADJUST_ERRORS = ("Errors: insufficient_funds, wallet_frozen (closed), not_found,
                  "amount_too_precise, amount_not_positive.")
 
 
-def test_error_lists_merge_in_order_of_first_mention_each_code_once():
-    assert merge_error_lists("Does X. Errors: a, b (closed, frozen), Errors: c, a, b (closed, frozen). Read-only.") \
-        == "Does X. Errors: a, b (closed, frozen), c. Read-only."
-    assert merge_error_lists("Does X. Errors: a, b.") == "Does X. Errors: a, b."
+def test_a_description_with_two_errors_lists_is_refused_at_registration():
+    with pytest.raises(ValueError, match="x: the description has more than one 'Errors:' list"):
+        Operation(name="x", title="X", description="Does X. Errors: a, Errors: b.", handler=print, scope="x:read")
+    assert Operation(name="y", title="Y", description="Does Y. Errors: a, b.", handler=print,
+                     scope="y:read").description == "Does Y. Errors: a, b."
 
 
 def test_every_operation_says_errors_once():
