@@ -40,6 +40,23 @@ def money_text(minor: int | None, currency: str | None) -> str | None:
     return f"{format_amount(minor, currency)} {currency}"
 
 
+def latency_text(milliseconds: float) -> str:
+    """How long something took, as people read it beside others: `31.4` -> `"31 ms"`, `3.46` -> `"3.5 ms"`
+    (below 10 ms a whole number would read 0.4 ms as "0 ms"), `1234.5` -> `"1,235 ms"`."""
+    return f"{milliseconds:.1f} ms" if round(milliseconds, 1) < 10 else f"{milliseconds:,.0f} ms"
+
+
+def latency_display(field: str = "duration_ms", description: str = "Latency") -> Callable[[Any, Model], str]:
+    """A ModelAdmin display function showing `obj.<field>` (milliseconds) as `latency_text`, sortable by it."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self: Any, obj: Model) -> str:
+        return latency_text(getattr(obj, field))
+
+    show.__name__ = f"{field}_text"
+    return show
+
+
 def money_display(field: str, currency_field: str = "currency",
                   description: str | None = None) -> Callable[[Any, Model], str | None]:
     """A ModelAdmin display function showing `obj.<field>` (minor units) as money in

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.admin_base import ReadOnlyAdmin
+from core.admin_base import ReadOnlyAdmin, latency_display
 
 from . import health
 from .models import HealthCheck, LedgerVerification, WorkerHeartbeat
@@ -30,12 +30,13 @@ def components_table(components: list[dict[str, Any]]) -> SafeString:
 class HealthCheckAdmin(ReadOnlyAdmin):
     """System status: a live check on top, the recorded checks (the minutely job) below."""
 
-    list_display = ("checked_at", "score", "state", "not_ok", "duration_ms", "source")
+    list_display = ("checked_at", "score", "state", "not_ok", "duration", "source")
     list_filter = ("state",)
     date_hierarchy = "checked_at"
-    fields = ("id", "checked_at", "score", "state", "formula", "duration_ms", "source", "components_shown")
+    fields = ("id", "checked_at", "score", "state", "formula", "duration", "source", "components_shown")
     readonly_fields = fields
     change_list_template = "admin/monitoring/healthcheck/change_list.html"
+    duration = latency_display(description="Took")
 
     @admin.display(description="Not ok")
     def not_ok(self, obj: HealthCheck) -> str:

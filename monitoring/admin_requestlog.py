@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from core.admin_base import LargeTableAdminMixin, ReadOnlyAdmin
+from core.admin_base import LargeTableAdminMixin, ReadOnlyAdmin, latency_display
 
 from .models import RequestLog
 from .requestlog import retention_cutoff
@@ -105,9 +105,7 @@ class RequestLogAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     def endpoint(self, obj: RequestLog) -> str:
         return obj.route or f"MCP {obj.tool}"
 
-    @admin.display(description="Latency", ordering="duration_ms")
-    def duration(self, obj: RequestLog) -> str:
-        return f"{obj.duration_ms:.0f} ms"
+    duration = latency_display()
 
     @admin.display(description="API key")
     def key(self, obj: RequestLog) -> str:

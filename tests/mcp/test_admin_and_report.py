@@ -8,9 +8,12 @@ from django.core.management import call_command
 
 from approvals.models import ApprovalThreshold
 from core import clock
+from core.admin_base import latency_text
 from core.models import AuditEvent
 from mcp_gateway.models import ToolCall
 from mcp_gateway.selectors import tool_call_report
+from monitoring import requestlog
+from monitoring.models import HealthCheck, RequestLog
 from tests.adminurls import admin_url
 
 from . import points
@@ -89,3 +92,23 @@ def test_performance_report_p95_per_tool_in_a_fixed_number_of_queries(django_ass
         rows = tool_call_report(since=clock.now() - dt.timedelta(hours=1))
     assert [(r["tool"], r["calls"], r["errors"], r["p95_ms"], r["max_ms"]) for r in rows] == [
         ("zz_fast", 3, 3, 7.0, 7.0), ("zz_slow", 40, 0, 39.0, 40.0)]
+
+
+def test_latencies_read_alike_in_the_tool_call_log_request_log_and_health_checks(admin_session, mcp):
+    assert [latency_text(ms) for ms in (0.04, 3.46, 9.96, 31.4, 1234.5)] == [
+        "0.0 ms", "3.5 ms", "10 ms", "31 ms", "1,234 ms"]
+    mcp.ok("list_customers")
+    call = ToolCall.objects.get()
+    ToolCall.objects.filter(pk=call.pk).update(duration_ms=3.46)
+    listing = admin_session.get("/admin/mcp_gateway/toolcall/").content.decode()
+    assert '<td class="field-duration">3.5 ms</td>' in listing
+    requestlog.write([requestlog.Entry(
+        created=clock.now(), kind="rest", method="GET", route="GET /api/v1/wallets", path="/api/v1/wallets",
+        status=200, duration_ms=1234.5, request_id="req_slow")])
+    assert RequestLog.objects.get().duration_ms == 1234.5
+    assert '<td class="field-duration">1,234 ms</td>' in admin_session.get(
+        "/admin/monitoring/requestlog/").content.decode()
+    HealthCheck.objects.create(checked_at=clock.now(), score=100, state="ok", formula="-", components=[],
+                               duration_ms=31.4, source="test")
+    assert '<td class="field-duration">31 ms</td>' in admin_session.get(
+        "/admin/monitoring/healthcheck/").content.decode()
