@@ -1,5 +1,6 @@
-"""Tool calls logged before the call log masked card numbers in keys and numbers: migration 0005 and
-`manage.py mask_tool_call_card_numbers` mask them with today's rule, and leave every other row as it is."""
+"""Tool calls logged before the call log masked card numbers in keys and numbers, or before a request id holding
+one was refused: migrations 0005 and 0006 and `manage.py mask_tool_call_card_numbers` mask them with today's rule,
+and leave every other row as it is."""
 
 import importlib
 import io
@@ -122,3 +123,37 @@ def test_migrating_masks_the_rows_the_previous_state_wrote():
     executor.loader.build_graph()
     executor.migrate([("mcp_gateway", "0005_mask_card_numbers_in_tool_call_arguments")])
     assert dict(ToolCall.objects.values_list("pk", "arguments")) == {**MASKED, **CLEAN}
+
+
+def test_request_ids_holding_a_card_number_are_masked_and_the_rest_of_the_row_kept():
+    for pk, request_id, arguments in (("tcl_1", "req-4242424242424242", {"wallet_id": "wal_1"}),
+                                      ("tcl_2", "req_0123456789abcdef0123", {"n": 4111111111111111}),
+                                      ("tcl_3", "", {"wallet_id": "wal_3"}),
+                                      ("tcl_4", "trace 5555 5555 5555 4444 end", {"n": 5555555555554444})):
+        services.tool_call_record(id=pk, tool="get_wallet", arguments=arguments, outcome="success",
+                                  duration_ms=1.0, request_id=request_id)
+    assert _card_scan().status == pci.FAILED
+    out = io.StringIO()
+    call_command("mask_tool_call_card_numbers", stdout=out)
+    assert out.getvalue() == "3 of 4 tool call(s) masked.\n"
+    assert dict(ToolCall.objects.values_list("pk", "request_id")) == {
+        "tcl_1": "req-[PAN ****4242]", "tcl_2": "req_0123456789abcdef0123", "tcl_3": "",
+        "tcl_4": "trace [PAN ****4444] end"}
+    assert dict(ToolCall.objects.values_list("pk", "arguments")) == {
+        "tcl_1": {"wallet_id": "wal_1"}, "tcl_2": {"n": "[REDACTED]"}, "tcl_3": {"wallet_id": "wal_3"},
+        "tcl_4": {"n": "[REDACTED]"}}
+    assert _card_scan().status == pci.PASSED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0006_masks_the_request_ids_that_0005_left():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("mcp_gateway", "0005_mask_card_numbers_in_tool_call_arguments")])
+    before = executor.loader.project_state([("mcp_gateway", "0005_mask_card_numbers_in_tool_call_arguments")]).apps
+    before.get_model("mcp_gateway", "ToolCall").objects.create(
+        id="tcl_1", created=clock.now(), tool="get_wallet", arguments={}, outcome="success", duration_ms=1.0,
+        request_id="4242424242424242")
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("mcp_gateway", "0006_mask_card_numbers_in_tool_call_request_ids")])
+    assert ToolCall.objects.get().request_id == "[PAN ****4242]"
