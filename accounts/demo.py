@@ -3,7 +3,13 @@
 KYC: every status is shown (by index, not drawn: the other demos' draws stay as they were): most
 customers verified, a few unverified, pending and rejected, each decision a review with a note and
 an evidence reference. A customer already reviewed is left alone.
+
+Dated back: the other apps' demos are seeded after this one but date their history back (subscriptions a year, the
+ledger's system accounts before it), so the customers sign up before all of it (`began`), one after another, each
+KYC review a day after the step before. Nothing a customer owns is older than the customer.
 """
+
+import datetime as dt
 
 from core import clock
 from core.context import Actor
@@ -20,6 +26,10 @@ COUNTRIES = ["US", "GB", "DE", "FR", "JP", "IN", "BR", "NL", "ES", "KW"]
 CUSTOMER_COUNT = 40
 # The reviews leading to each demo customer's status, by index modulo 10 (the rest: verified).
 KYC_STEPS = {0: (), 1: (), 2: ("pending",), 3: ("pending", "rejected")}
+# The longest history another app's demo makes (subscriptions/demo.py bills a year back) and, before it, the days
+# the demo's customers sign up in (the ledger's system accounts are opened at their start).
+HISTORY_DAYS = 365
+SIGNUP_DAYS = 30
 KYC_NOTES = {"pending": "Documents requested", "verified": "Passport and proof of address checked",
              "rejected": "Document did not match the applicant"}
 
@@ -28,8 +38,19 @@ def demo_email(i: int) -> str:
     return f"customer{i:03d}@demo.example"
 
 
+def began(now: dt.datetime) -> dt.datetime:
+    """The first moment of the demo's timeline: before anything any app's demo dates its data at."""
+    return now - dt.timedelta(days=HISTORY_DAYS + SIGNUP_DAYS)
+
+
+def signed_up(i: int, now: dt.datetime) -> dt.datetime:
+    """Customer `i` signs up in the first half of the signup days, leaving room for its KYC reviews."""
+    return began(now) + dt.timedelta(days=SIGNUP_DAYS / 2) * i / CUSTOMER_COUNT
+
+
 def seed(*, rng, stdout) -> None:
     actor = Actor.system("seed_demo")
+    now = clock.now()
     existing = set(Customer.objects.filter(email__endswith="@demo.example").values_list("email", flat=True))
     created = 0
     for i in range(CUSTOMER_COUNT):
@@ -40,7 +61,8 @@ def seed(*, rng, stdout) -> None:
         if email in existing:
             continue
         kwargs = {"email": email, "name": f"{first} {last}", "country": country, "metadata": {"segment": segment}}
-        services.customer_create(actor=actor, **kwargs)
+        with clock.frozen_at(signed_up(i, now)):
+            services.customer_create(actor=actor, **kwargs)
         created += 1
     reviewed = _review_kyc(actor)
     stdout.write(f"  customers: {created} created, {CUSTOMER_COUNT - created} already there, {reviewed} KYC "
@@ -56,7 +78,9 @@ def _review_kyc(actor: Actor) -> int:
         if customer is None or customer.pk in done:
             continue
         for step, status in enumerate(KYC_STEPS.get(i % 10, ("verified",))):
-            services.customer_kyc_update(actor=actor, customer_id=customer.pk, kyc_status=status,
-                                         note=KYC_NOTES[status], evidence_reference=f"demo-kyc-{i:03d}-{step}")
+            with clock.frozen_at(customer.created + dt.timedelta(days=step + 1)):
+                services.customer_kyc_update(actor=actor, customer_id=customer.pk, kyc_status=status,
+                                             note=KYC_NOTES[status],
+                                             evidence_reference=f"demo-kyc-{i:03d}-{step}")
             reviews += 1
     return reviews

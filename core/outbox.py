@@ -113,7 +113,8 @@ def relay_once(*, publish: Callable[[OutboxMessage], None] | None = None, batch:
 
 def run_due_locally() -> int:
     """Runs every due message in this process instead of publishing it (tests, `outbox_relay --inline`
-    on a machine without a worker): marked sent and committed first, then run, as a worker would."""
+    on a machine without a worker, `seed_demo` after each app's part): marked sent and committed first, then run,
+    as a worker would."""
     from .events import dispatch_pending
 
     total = 0

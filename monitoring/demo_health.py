@@ -1,5 +1,9 @@
-"""Demo data of the health part, made by the real services: a worker heartbeat, the ledger verified once
-(as the nightly job does) and one recorded health check, so the status page has history. Idempotent."""
+"""Demo data of the health part, made by the real services: the ledger verified once (as the nightly job does)
+and one recorded health check, so the status page has history. Idempotent.
+
+No worker heartbeat: only a running worker records one (its first as it starts, `tasks_health.heartbeat_when_ready`).
+One written here named a worker that never ran, and once it went stale the health page called a fresh `make run`
+degraded with that worker "stopped". The check recorded here says what is true while the seed runs: no worker yet."""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from .models import HealthCheck, LedgerVerification
 
 def seed(*, rng: Any, stdout: Any) -> None:
     actor = Actor.system("seed_demo")
-    health.worker_heartbeat_record(actor=actor, worker="celery@demo-worker")
     if not LedgerVerification.objects.exists():
         started = clock.now()
         report = ledger_verify()

@@ -6,18 +6,29 @@ import socket
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from core.context import Actor
 
 from . import health
 
+HEARTBEAT_TASK_NAME = "monitoring.worker_heartbeat"
 
-@shared_task(name="monitoring.worker_heartbeat", bind=True, ignore_result=True)
+
+@shared_task(name=HEARTBEAT_TASK_NAME, bind=True, ignore_result=True)
 def worker_heartbeat(self: Any) -> str:
     """Every minute: the worker that runs it records that it is alive (the `worker` component)."""
     worker = self.request.hostname or f"celery@{socket.gethostname()}"
-    health.worker_heartbeat_record(actor=Actor.for_task("monitoring.worker_heartbeat"), worker=worker)
+    health.worker_heartbeat_record(actor=Actor.for_task(HEARTBEAT_TASK_NAME), worker=worker)
     return worker
+
+
+@worker_ready.connect(dispatch_uid="monitoring.worker_ready_heartbeat")
+def heartbeat_when_ready(sender: Any = None, **_: Any) -> None:
+    """A worker's first heartbeat as it starts taking tasks: the minutely task may run first only a minute later,
+    or after the health check that beat queued with it, and until then a worker that is up looked down."""
+    worker = getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}"
+    health.worker_heartbeat_record(actor=Actor.for_task(HEARTBEAT_TASK_NAME), worker=worker)
 
 
 @shared_task(name="monitoring.record_health_check", ignore_result=True)

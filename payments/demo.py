@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from django.db import transaction
+
+from accounts import demo as accounts_demo
 from accounts.models import Customer
 from core import clock
 from core.context import Actor
@@ -21,6 +24,7 @@ from core.money import exponent
 
 from . import services
 from .models import FeeSchedule, Payment
+from .services.postings import clearing_account, fees_account, revenue_account
 from .services.settings import fee_schedule_save
 
 PAYMENT_COUNT = 2000
@@ -41,6 +45,17 @@ MERCHANTS = ["northwind-grocers", "bluebird-books", "cobalt-electronics", "fjord
 MERCHANT_WEIGHTS = [1 / rank for rank in range(1, len(MERCHANTS) + 1)]
 FEES = [("sandbox", "USD", 290, 30), ("sandbox", "EUR", 250, 25), ("sandbox_alt", "USD", 270, 30),
         ("sandbox_alt", "EUR", 240, 25), ("sandbox", "GBP", 200, 20)]
+
+
+def _ledger_accounts(now: dt.datetime) -> None:
+    """The accounts of each provider and currency with a fee schedule (its clearing, the revenue and the fees),
+    opened as the demo's timeline begins with the schedules: the subscriptions demo, seeded after this one, collects
+    through them from a year back. The other currencies' accounts open with their first payment, as usual."""
+    with clock.frozen_at(accounts_demo.began(now)), transaction.atomic():
+        for provider, currency, *_ in FEES:
+            clearing_account(provider=provider, currency=currency)
+            revenue_account(currency=currency)
+            fees_account(currency=currency)
 
 
 def _fees(actor: Actor) -> None:
@@ -115,7 +130,10 @@ def _done() -> set[str]:
 def seed(*, rng, stdout) -> None:
     started = time.monotonic()
     actor = Actor.system("seed_demo")
-    _fees(actor)
+    now = clock.now()
+    _ledger_accounts(now)
+    with clock.frozen_at(accounts_demo.began(now)):  # in force before the first payment charged by them
+        _fees(actor)
     from .risk.demo import seed_model
 
     seed_model(stdout=stdout)  # before the payments, so they are scored by the model
@@ -124,7 +142,6 @@ def seed(*, rng, stdout) -> None:
         stdout.write("  payments: no demo customers, skipped")
         return
     done = _done()
-    now = clock.now()
     start = now - dt.timedelta(days=DAYS)
     step = dt.timedelta(days=DAYS) / PAYMENT_COUNT
     created = failed = 0

@@ -222,8 +222,12 @@ def _without_active_model() -> dict:
     if latest is None:
         return {"status": "insufficient_history", "model": None, "subscriptions": [], "warnings": [],
                 "message": "Not enough subscription history to train a churn model; no scores are shown."}
+    # The reason is in the message alone, not repeated as a warning: every page shows both.
+    reason = (latest.promotion or {}).get("reason", "the promotion rule has not been applied")
     return {"status": "no_active_model", "model": _model_info(latest), "subscriptions": [],
-            "warnings": _warnings(latest, active=False), "message": "No churn model is active, so no scores are shown."}
+            "warnings": _warnings(latest),
+            "message": f"No churn model is active, so no scores are shown: the latest, {latest.version}, is a "
+                       f"{latest.status} ({reason})."}
 
 
 def _scored_rows(model: MLModel, now: dt.datetime) -> list[dict]:
@@ -322,14 +326,11 @@ def stored_at_risk(*, limit: int = 20, currency: str | None = None) -> dict:
             **info}
 
 
-def _warnings(model: MLModel, *, active: bool = True) -> list[str]:
+def _warnings(model: MLModel) -> list[str]:
     out = []
     if registry.below_chance(model):
         out.append(f"Model {model.version} ranks worse than chance (ROC-AUC {model.metrics.get('roc_auc')}, "
                    "at most 0.5): it is never made active.")
-    if not active:
-        reason = (model.promotion or {}).get("reason", "the promotion rule has not been applied")
-        out.append(f"No churn model is active: the latest, {model.version}, is a {model.status} ({reason}).")
     return out
 
 

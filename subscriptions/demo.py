@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from accounts.demo import HISTORY_DAYS
 from accounts.models import Customer
 from core import clock
 from core.context import Actor
@@ -27,7 +28,7 @@ PLANS = [  # name, amount, currency, interval, trial_days
 ]
 LADDERS = {"USD": ["Starter", "Team", "Business"], "EUR": ["Team EUR", "Business EUR"]}
 SIGNUPS = 150
-DAYS = 365
+DAYS = HISTORY_DAYS  # the demo's longest history: the customers signed up before it
 STEP_DAYS = 2
 
 

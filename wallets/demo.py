@@ -17,6 +17,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from itertools import combinations
 
+from django.db import transaction
+
+from accounts import demo as accounts_demo
 from accounts.models import Customer
 from core import clock
 from core.context import Actor
@@ -74,6 +77,13 @@ def seed(*, rng, stdout) -> None:
         if rng.random() < 0.6 and extra not in currencies:
             currencies.append(extra)
         plan.extend((customer, cur, rng.randint(200, 2000)) for cur in currencies)
+
+    # The provider's clearing accounts the opening top-ups come from, opened as the demo's timeline begins: the
+    # subscriptions demo (seeded later) collects through them from a year back, before these wallets were opened.
+    with clock.frozen_at(accounts_demo.began(clock.now())), transaction.atomic():
+        for currency in sorted({currency for _, currency, _ in plan}):
+            ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
+                                  owner="provider:sandbox")
 
     created = 0
     for customer, currency, major in plan:

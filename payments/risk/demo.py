@@ -28,8 +28,11 @@ def seed_model(*, stdout) -> None:
     frame = rows_to_frame(simulate(customers=CUSTOMERS, days=DAYS, seed=SEED, start=start))
     trained = model.train(frame)
     fingerprint = hashlib.sha256(f"simulate:{CUSTOMERS}:{DAYS}:{SEED}:{start}".encode()).hexdigest()
-    out = model.register(actor=Actor.system("seed_demo"), trained=trained, data_fingerprint=fingerprint,
-                         activate=True)
+    # Registered as of the end of its simulated history, the day before the demo's first payment (payments/demo.py,
+    # 90 days back): the payments it scored are not older than the model.
+    with clock.frozen_at(clock.now() - dt.timedelta(days=91)):
+        out = model.register(actor=Actor.system("seed_demo"), trained=trained, data_fingerprint=fingerprint,
+                             activate=True)
     m = out["metrics"]
     stdout.write(f"  risk: fraud model {out['version']} trained on {len(frame['ts'])} simulated rows "
                  f"(AUPRC {m['auprc']}, rules {m['rules_baseline']['auprc']}), "

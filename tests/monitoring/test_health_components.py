@@ -131,6 +131,20 @@ def test_worker_heartbeat_fresh_stale_and_missing():
     assert WorkerHeartbeat.objects.get(worker="celery@b").beats == 1
 
 
+def test_a_starting_worker_beats_as_it_becomes_ready():
+    """Its first heartbeat as the worker becomes ready, before any task: the minutely task may come a minute later,
+    or after the health check beat queued with it, and a worker that was up must not look down meanwhile."""
+    from celery.signals import worker_ready
+
+    assert _check("worker").state == "down"
+    with clock.frozen_at(NOW - dt.timedelta(seconds=5)):
+        worker_ready.send(sender=namedtuple("Consumer", "hostname")("celery@box"))  # as the worker sends it
+    worker = _check("worker")
+    assert (worker.state, worker.message) == ("ok", "1 worker(s) beating; the last heartbeat 5 s ago")
+    assert list(WorkerHeartbeat.objects.values_list("worker", "first_seen", "beats")) == [
+        ("celery@box", NOW - dt.timedelta(seconds=5), 1)]
+
+
 def test_a_heartbeat_updates_its_row():
     with clock.frozen_at(NOW):
         health.worker_heartbeat_record(actor=ACTOR, worker="celery@a")

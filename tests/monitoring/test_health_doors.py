@@ -136,14 +136,18 @@ def test_admin_status_page_shows_score_formula_and_components(staff_client):
     assert staff_client("support").get(CHANGELIST).status_code == 403
 
 
-def test_demo_seeds_a_heartbeat_a_verification_and_a_check():
+def test_demo_seeds_a_verification_and_a_check_and_no_heartbeat():
+    """No worker runs while the seed does: it writes no heartbeat (one for a worker that never ran went stale and
+    made a fresh make run "degraded", that worker "stopped"), and its recorded check says the worker is down."""
     out = io.StringIO()
     demo.seed(rng=None, stdout=out)
     demo.seed(rng=None, stdout=out)
-    assert list(WorkerHeartbeat.objects.values_list("worker", "beats")) == [("celery@demo-worker", 2)]
+    assert WorkerHeartbeat.objects.count() == 0
     assert list(LedgerVerification.objects.values_list("ok", "source")) == [(True, "seed_demo")]
     check = HealthCheck.objects.get()
     assert check.source == "seed_demo"
+    worker = next(c for c in check.components if c["name"] == "worker")
+    assert (worker["state"], worker["details"]["workers"]) == ("down", [])
     assert out.getvalue().count("health check recorded: score") == 1
 
 

@@ -172,11 +172,18 @@ def test_model_worse_than_chance_stays_a_candidate_and_the_page_warns(make_plan,
     assert (result["status"], result["subscriptions"], result["model"]["id"]) == ("no_active_model", [], model.id)
     assert result["warnings"] == [
         f"Model {model.version} ranks worse than chance (ROC-AUC {model.metrics['roc_auc']}, at most 0.5): "
-        "it is never made active.",
-        f"No churn model is active: the latest, {model.version}, is a candidate ({model.promotion['reason']})."]
+        "it is never made active."]
+    assert result["message"] == (f"No churn model is active, so no scores are shown: the latest, {model.version}, "
+                                 f"is a candidate ({model.promotion['reason']}).")
     with time_machine.travel(at(2026, 10, 20), tick=False):
         page = staff_client("admin").get("/admin/subscriptions/churnmodel/at-risk/").content.decode()
-    assert "ranks worse than chance" in page and "No churn model is active" in page
+    # Said once, with its reason (it was a warning and the message both).
+    assert page.count("ranks worse than chance") == 1 and page.count("No churn model is active") == 1
+    assert f"is a candidate ({model.promotion['reason']})" in page
+    with time_machine.travel(at(2026, 10, 20), tick=False):
+        dashboard = staff_client("admin").get("/admin/dashboards/subscriptions/").content.decode()
+    # Once, as the empty at-risk table's text; it was also a page note and a warning (three times).
+    assert dashboard.count("No churn model is active") == 1 and dashboard.count("ranks worse than chance") == 1
     assert "No scores without an active model." in page
 
 
