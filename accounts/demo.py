@@ -7,6 +7,10 @@ an evidence reference. A customer already reviewed is left alone.
 Dated back: the other apps' demos are seeded after this one but date their history back (subscriptions a year, the
 ledger's system accounts before it), so the customers sign up before all of it (`began`), one after another, each
 KYC review a day after the step before. Nothing a customer owns is older than the customer.
+
+Recent signups: a few more customers sign up over the last weeks, so the customers dashboard's new customers and
+signups by day have something to count. They own nothing yet, and their address (`@new.demo.example`) keeps them
+out of the other demos, which pick `@demo.example` customers.
 """
 
 import datetime as dt
@@ -30,12 +34,19 @@ KYC_STEPS = {0: (), 1: (), 2: ("pending",), 3: ("pending", "rejected")}
 # the demo's customers sign up in (the ledger's system accounts are opened at their start).
 HISTORY_DAYS = 365
 SIGNUP_DAYS = 30
+# Customers who signed up lately: one every SIGNUP_EVERY_DAYS days back from now, KYC by the same steps.
+RECENT_SIGNUPS = 12
+SIGNUP_EVERY_DAYS = 2.5
 KYC_NOTES = {"pending": "Documents requested", "verified": "Passport and proof of address checked",
              "rejected": "Document did not match the applicant"}
 
 
 def demo_email(i: int) -> str:
     return f"customer{i:03d}@demo.example"
+
+
+def recent_email(i: int) -> str:
+    return f"signup{i:03d}@new.demo.example"
 
 
 def began(now: dt.datetime) -> dt.datetime:
@@ -51,7 +62,7 @@ def signed_up(i: int, now: dt.datetime) -> dt.datetime:
 def seed(*, rng, stdout) -> None:
     actor = Actor.system("seed_demo")
     now = clock.now()
-    existing = set(Customer.objects.filter(email__endswith="@demo.example").values_list("email", flat=True))
+    existing = set(Customer.objects.filter(email__endswith="demo.example").values_list("email", flat=True))
     created = 0
     for i in range(CUSTOMER_COUNT):
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -64,23 +75,36 @@ def seed(*, rng, stdout) -> None:
         with clock.frozen_at(signed_up(i, now)):
             services.customer_create(actor=actor, **kwargs)
         created += 1
+    # By index, not drawn, as the KYC steps: the other demos' draws stay as they were.
+    for i in range(RECENT_SIGNUPS):
+        email = recent_email(i)
+        if email in existing:
+            continue
+        with clock.frozen_at(now - dt.timedelta(days=1 + SIGNUP_EVERY_DAYS * (RECENT_SIGNUPS - 1 - i))):
+            services.customer_create(actor=actor, email=email,
+                                     name=f"{FIRST[-1 - i % len(FIRST)]} {LAST[(3 * i) % len(LAST)]}",
+                                     country=COUNTRIES[i % len(COUNTRIES)], metadata={"segment": "retail"})
+        created += 1
     reviewed = _review_kyc(actor)
-    stdout.write(f"  customers: {created} created, {CUSTOMER_COUNT - created} already there, {reviewed} KYC "
-                 f"reviews (as of {clock.isoformat(clock.now())})")
+    stdout.write(f"  customers: {created} created, {CUSTOMER_COUNT + RECENT_SIGNUPS - created} already there, "
+                 f"{reviewed} KYC reviews (as of {clock.isoformat(clock.now())})")
 
 
 def _review_kyc(actor: Actor) -> int:
-    done = set(KycReview.objects.filter(customer__email__endswith="@demo.example").values_list("customer_id",
-                                                                                                flat=True))
+    done = set(KycReview.objects.filter(customer__email__endswith="demo.example").values_list("customer_id",
+                                                                                               flat=True))
+    emails = ([(i, demo_email(i), f"{i:03d}") for i in range(CUSTOMER_COUNT)]
+              + [(i, recent_email(i), f"signup{i:03d}") for i in range(RECENT_SIGNUPS)])
+    now = clock.now()
     reviews = 0
-    for i in range(CUSTOMER_COUNT):
-        customer = Customer.objects.filter(email=demo_email(i)).first()
+    for i, email, label in emails:
+        customer = Customer.objects.filter(email=email).first()
         if customer is None or customer.pk in done:
             continue
         for step, status in enumerate(KYC_STEPS.get(i % 10, ("verified",))):
-            with clock.frozen_at(customer.created + dt.timedelta(days=step + 1)):
+            with clock.frozen_at(min(customer.created + dt.timedelta(days=step + 1), now)):
                 services.customer_kyc_update(actor=actor, customer_id=customer.pk, kyc_status=status,
                                              note=KYC_NOTES[status],
-                                             evidence_reference=f"demo-kyc-{i:03d}-{step}")
+                                             evidence_reference=f"demo-kyc-{label}-{step}")
             reviews += 1
     return reviews

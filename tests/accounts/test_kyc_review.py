@@ -129,8 +129,11 @@ def test_the_demo_shows_every_kyc_status_with_its_reviews():
     demo.seed(rng=random.Random("1:accounts"), stdout=StringIO())
     statuses = Counter(Customer.objects.filter(email__endswith="@demo.example").values_list("kyc_status", flat=True))
     assert statuses == {"verified": 24, "unverified": 8, "pending": 4, "rejected": 4}
-    assert KycReview.objects.count() == 24 + 4 + 2 * 4
+    recent = Counter(Customer.objects.filter(email__endswith="@new.demo.example").values_list("kyc_status",
+                                                                                             flat=True))
+    assert recent == {"verified": 6, "unverified": 4, "pending": 1, "rejected": 1}
+    assert KycReview.objects.count() == 24 + 4 + 2 * 4 + 6 + 1 + 2
     again = StringIO()
     demo.seed(rng=random.Random("1:accounts"), stdout=again)
-    assert "0 created, 40 already there, 0 KYC reviews" in again.getvalue()
-    assert KycReview.objects.count() == 36
+    assert "0 created, 52 already there, 0 KYC reviews" in again.getvalue()
+    assert KycReview.objects.count() == 45

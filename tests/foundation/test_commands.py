@@ -105,11 +105,12 @@ def test_seed_demo_twice_gives_the_same_data(roles, monkeypatch):
     monkeypatch.setattr(subscriptions_demo, "DAYS", 120)
     run("seed_demo")
     first = _snapshot()
-    assert len(first) == 40
-    assert {c[1] for c in first} == {f"customer{i:03d}@demo.example" for i in range(40)}
+    assert len(first) == 52
+    assert {c[1] for c in first} == ({f"customer{i:03d}@demo.example" for i in range(40)}
+                                     | {f"signup{i:03d}@new.demo.example" for i in range(12)})
     lines = run("seed_demo")
     assert _snapshot() == first
-    assert any("0 created, 40 already there" in line for line in lines)
+    assert any("0 created, 52 already there" in line for line in lines)
 
 
 def test_seed_demo_customers_are_deterministic(roles):
@@ -126,7 +127,7 @@ def test_seed_demo_customers_are_deterministic(roles):
             demo.seed(rng=random.Random("20261126:accounts"), stdout=io.StringIO())
             snapshots.append(sorted(Customer.objects.values_list("email", "name", "country", "metadata")))
             transaction.set_rollback(True)
-    assert len(snapshots[0]) == 40
+    assert len(snapshots[0]) == 52
     assert snapshots[0] == snapshots[1]
 
 

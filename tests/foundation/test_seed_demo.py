@@ -98,3 +98,16 @@ def test_the_seed_leaves_no_backlog_of_its_own_and_a_real_one_still_alerts(seede
         evaluate_all()
     alert = Alert.objects.get(source="outbox_backlog")
     assert (alert.severity, alert.details["pending"], alert.details["oldest_age_seconds"]) == ("medium", 1, 1200.0)
+
+
+def test_recent_signups_give_the_customers_dashboard_new_customers_and_own_nothing_yet(seeded):
+    now = clock.now()
+    recent = Customer.objects.filter(created__gte=now - dt.timedelta(days=30))
+    assert sorted(recent.values_list("email", flat=True)) == [f"signup{i:03d}@new.demo.example" for i in range(12)]
+    created = sorted(recent.values_list("created", flat=True))
+    assert {later - earlier for earlier, later in zip(created, created[1:])} == {dt.timedelta(days=2.5)}
+    assert now - dt.timedelta(days=1, minutes=5) < created[-1] <= now - dt.timedelta(days=1)
+    assert not Wallet.objects.filter(customer__in=recent).exists()
+    assert not Payment.objects.filter(customer__in=recent).exists()
+    assert not Subscription.objects.filter(customer__in=recent).exists()
+    assert not KycReview.objects.filter(customer__in=recent, created__gt=now).exists()
