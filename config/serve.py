@@ -23,6 +23,7 @@ when a worker dies.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import gc
 import logging
 import os
@@ -45,14 +46,17 @@ RELAY_VARIABLE = "REQUEST_LOG_RELAY"  # monitoring.logrelay.ENVIRONMENT_VARIABLE
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {**log_format.FILTERS, "query_mark": {"()": "config.serve.QueryMarkFilter"}},
+    "filters": {**log_format.FILTERS, "query_mark": {"()": "config.serve.QueryMarkFilter"},
+                "response_request_id": {"()": "config.serve.ResponseRequestIdFilter"}},
     "formatters": dict(log_format.FORMATTERS),
     "handlers": {
         "console": {**_HANDLER, "stream": "ext://sys.stdout"},
         "error_console": {**_HANDLER, "stream": "ext://sys.stderr"},
         # On the handler, not the logger: dictConfig runs again in each forked worker, and adds a logger's
         # filters to those the worker inherited, where handlers are made anew.
-        "access_console": {**_HANDLER, "filters": ["query_mark", *_HANDLER["filters"]], "stream": "ext://sys.stdout"},
+        # The response's request id after "context", which finds none: the request's context is gone by then.
+        "access_console": {**_HANDLER, "filters": ["query_mark", "context", "response_request_id", "mask_pans"],
+                           "stream": "ext://sys.stdout"},
     },
     "root": {"level": "INFO", "handlers": ["console"]},
     "loggers": {
@@ -86,7 +90,44 @@ class QueryMarkFilter(logging.Filter):
         return True
 
 
+# The X-Request-ID of the response a worker thread last started. Granian writes a request's access line in the
+# thread that ran the application, right after the application returned (granian.wsgi `_logger`), when
+# `core.middleware.RequestContextMiddleware` has already unbound the request's context; its log atoms only offer
+# request headers (`%(header{x-request-id})s`), which lack the id the application made for a request without one.
+_response_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("response_request_id",
+                                                                                  default=None)
+
+
+class ResponseRequestIdFilter(logging.Filter):
+    """An access line carries the request id its response was given (and the id is not left for a later line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = _response_request_id.get()
+        if request_id is not None:
+            record.request_id = request_id
+            _response_request_id.set(None)
+        return True
+
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def with_response_request_id(app: WSGIApp) -> WSGIApp:
+    """`app`, noting for the access line the X-Request-ID of each response it starts."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        _response_request_id.set(None)
+
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            for name, value in headers:
+                if name.lower() == "x-request-id":
+                    _response_request_id.set(value)
+                    break
+            return start_response(status, headers, *exc_info)
+
+        return app(environ, start)
+
+    return application
 
 
 def without_process_environment(app: WSGIApp, process: Mapping[str, str]) -> WSGIApp:
@@ -114,7 +155,7 @@ def load_application() -> WSGIApp:
     from config.wsgi import application
 
     freeze_loaded_objects()
-    return without_process_environment(application, dict(os.environ))
+    return with_response_request_id(without_process_environment(application, dict(os.environ)))
 
 
 def freeze_loaded_objects() -> None:

@@ -26,6 +26,10 @@ api_v1 = [
     path("", include("monitoring.urls_analytics_overview")),
 ]
 
+# A request refused before any view (a disallowed Host): the API's error shape under /api/, JSON-RPC on /mcp.
+handler400 = "config.errors.bad_request"
+
+
 class FaviconView(RedirectView):
     # Browsers ask for /favicon.ico on every page; the file is a (hashed, cached) static file.
     def get_redirect_url(self, *args, **kwargs):

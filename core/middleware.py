@@ -13,6 +13,7 @@ from csp import middleware as csp_middleware
 from csp.constants import HEADER, HEADER_REPORT_ONLY
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.db import OperationalError
 from django.dispatch import receiver
@@ -76,6 +77,19 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+def api_error_path(path: str) -> bool:
+    """A path whose errors are answered in the API's error shape: /api/, but for the HTML documentation pages."""
+    return path.startswith("/api/") and not path.startswith(("/api/docs", "/api/redoc"))
+
+
+def bad_request_refusal(exception: Exception | None) -> tuple[str, str]:
+    """The stable code and message of a request Django refused as malformed (a `SuspiciousOperation` or
+    `BadRequest` raised before or in a view), in REST and MCP alike."""
+    if isinstance(exception, DisallowedHost):
+        return "disallowed_host", "The Host header names a host this server does not serve."
+    return "bad_request", "The request is malformed."
+
+
 class ApiErrorMiddleware:
     """Django's own 400/403/404/405/413 and crashes under /api/ come back in the API's error shape. Innermost of the
     middleware, it also releases a rendered DRF response's context (`release_rendered_context`)."""
@@ -86,12 +100,11 @@ class ApiErrorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         release_rendered_context(response)
-        if not request.path.startswith("/api/") or request.path.startswith("/api/docs") \
-                or request.path.startswith("/api/redoc"):
+        if not api_error_path(request.path):
             return response
         content_type = response.get("Content-Type", "")
         if response.status_code in (400, 403, 404, 405, 413) and not content_type.startswith("application/json"):
-            codes = {400: ("bad_request", "The request is malformed."),
+            codes = {400: bad_request_refusal(None),
                      403: ("permission_denied", "You do not have permission to do this."),
                      404: ("not_found", "No such resource."),
                      405: ("method_not_allowed", f"Method {request.method} is not allowed here."),

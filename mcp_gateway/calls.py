@@ -108,16 +108,13 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
         arguments = {}
     if not isinstance(arguments, dict):
         raise RpcError(INVALID_PARAMS, "params.arguments must be an object.", {"code": "arguments_not_object"})
+    started = time.perf_counter()
     tool = get_tool(name)
     if tool is None:
+        _record_unknown_tool(shown(name), arguments, actor, protocol_version, started)
         raise RpcError(INVALID_PARAMS, f"Unknown tool: {shown(name)}", {"code": "unknown_tool", "tool": shown(name)})
 
-    started = time.perf_counter()
-    log: dict[str, Any] = {"tool": tool.name, "arguments": redact(arguments), "protocol_version": protocol_version,
-                           "request_id": (current_request_id() or "")[:140],
-                           "api_key": actor.api_key if actor else None,
-                           "actor_label": actor.label[:200] if actor else "",
-                           "dry_run": arguments.get("dry_run") is True}
+    log = _log_fields(tool.name, arguments, actor, protocol_version)
 
     def record_with_outcome(outcome: Outcome) -> None:
         # Run by the write in the transaction that records its outcome: the log row commits with it.
@@ -136,7 +133,7 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
                 if not hook.written:
                     # Refused before the write, a read, a dry run, a held call, a failure: one statement of its own.
                     _record(log, started)
-                _log_request(tool, actor, arguments, log, result, started)
+                _log_request(tool.name, actor, arguments, log, result, started)
     finally:
         # Per-tool latency in memory (monitoring.recorder): 200 answered, 400 refused, 500 failed.
         failures: dict[str, int] = {ToolCall.Outcome.INTERNAL_ERROR: 500, ToolCall.Outcome.ERROR: 400,
@@ -145,6 +142,25 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
         if settings.MONITORING_REQUEST_METRICS:
             recorder.observe("mcp", tool.name, (time.perf_counter() - started) * 1000, status)
     return result
+
+
+def _log_fields(tool_name: str, arguments: dict[str, Any], actor: Actor | None,
+                protocol_version: str) -> dict[str, Any]:
+    return {"tool": tool_name[:128], "arguments": redact(arguments), "protocol_version": protocol_version,
+            "request_id": (current_request_id() or "")[:140], "api_key": actor.api_key if actor else None,
+            "actor_label": actor.label[:200] if actor else "", "dry_run": arguments.get("dry_run") is True}
+
+
+def _record_unknown_tool(masked_name: str, arguments: dict[str, Any], actor: Actor | None, protocol_version: str,
+                         started: float) -> None:
+    """A call to a tool that does not exist ran nothing, but an operator following an agent must see it (a
+    misspelled or guessed tool name) in the call log and the request log like any other refused call. Stored under
+    the name as the error repeats it (`shown`: a card number in it masked), never as sent. Not timed per tool in
+    the metrics: a caller could make any number of names into series."""
+    log = _log_fields(masked_name, arguments, actor, protocol_version)
+    log.update(outcome=ToolCall.Outcome.INVALID, error_code="unknown_tool", dry_run=False)
+    _record(log, started)
+    _log_request(masked_name, actor, arguments, log, None, started)
 
 
 def _note_key(tool: Tool, arguments: dict[str, Any], log: dict[str, Any]) -> None:
@@ -158,11 +174,11 @@ def _note_key(tool: Tool, arguments: dict[str, Any], log: dict[str, Any]) -> Non
             pass  # not a key we store (a card number in it, too long): the log keeps none, as for a refused key
 
 
-def _log_request(tool: Tool, actor: Actor | None, arguments: dict[str, Any], log: dict[str, Any],
+def _log_request(tool_name: str, actor: Actor | None, arguments: dict[str, Any], log: dict[str, Any],
                  result: dict[str, Any] | None, started: float) -> None:
     """The call in the request log (monitoring), next to REST requests: queued, written outside the call's
-    transactions; redacted there."""
-    requestlog.record_mcp_call(tool=tool.name, actor=actor, arguments=arguments, result=result,
+    transactions; its bodies redacted there (not its tool name: a known tool's, or an unknown one's as `shown`)."""
+    requestlog.record_mcp_call(tool=tool_name, actor=actor, arguments=arguments, result=result,
                                outcome=str(log.get("outcome", ToolCall.Outcome.INTERNAL_ERROR)),
                                error_code=log.get("error_code", ""), idempotency_key=log.get("idempotency_key", ""),
                                duration_ms=(time.perf_counter() - started) * 1000)

@@ -9,7 +9,7 @@ class ToolCall(models.Model):
     class Outcome(models.TextChoices):
         SUCCESS = "success"
         ERROR = "error"  # a domain error, reported as an isError result
-        INVALID = "invalid_params"  # refused by the input schema (JSON-RPC -32602)
+        INVALID = "invalid_params"  # refused by the input schema, or an unknown tool (error_code unknown_tool)
         PENDING_APPROVAL = "pending_approval"
         DRY_RUN = "dry_run"
         INTERNAL_ERROR = "internal_error"

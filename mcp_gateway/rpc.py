@@ -65,7 +65,11 @@ def result_response(request_id: Any, result: dict[str, Any]) -> JsonResponse:
 
 
 def accepted() -> HttpResponse:
-    return HttpResponse(status=202)
+    """202 Accepted with no body (Streamable HTTP, for a notification or a client's response). Django gives every
+    response `text/html; charset=utf-8`, which would claim an HTML body that is not there."""
+    response = HttpResponse(status=202)
+    del response["Content-Type"]
+    return response
 
 
 def valid_id(value: Any) -> bool:

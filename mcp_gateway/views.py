@@ -76,6 +76,16 @@ def mcp_endpoint(request):
                                        http_status=500), request_id)
 
 
+def is_mcp_path(path: str) -> bool:
+    return path == "/mcp" or path.startswith("/mcp/")
+
+
+def refused_request(code: str, message: str) -> JsonResponse:
+    """A request Django refused before this view ran (config.errors): a JSON-RPC error like this view's own
+    refusals, with no id (the body is not read: nothing of the request is trusted)."""
+    return error_response(RpcError(INVALID_REQUEST, message, {"code": code}, http_status=400))
+
+
 def _refuse_card_data_in_headers(request) -> None:
     field = pan_header(request.headers)
     if field:

@@ -1,7 +1,9 @@
 """`make serve`'s web server (granian, started by config/serve.py) writes its access log through our logging:
 no card number in any line."""
 
+import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -130,3 +132,34 @@ def test_make_serve_access_log_masks_card_numbers_in_paths_and_query_strings(tmp
                 "POST /mcp/[PAN ****4242] HTTP/1.1"]
     lines_matched = sorted(next(i for i, line in enumerate(access) if fragment in line) for fragment in expected)
     assert lines_matched == [0, 1, 2, 3, 4]
+
+
+def _request_id_answered(url: str, request_id: str | None = None) -> str:
+    request = urllib.request.Request(url, headers={"X-Request-ID": request_id} if request_id else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers["X-Request-ID"]
+    except urllib.error.HTTPError as exc:
+        return exc.headers["X-Request-ID"]
+
+
+def test_make_serve_access_lines_carry_the_request_id_of_their_response(tmp_path):
+    """Granian writes an access line after the application returned, when the request's context is unbound; the
+    line still names the request by the id its response carries, the caller's or the one the application made."""
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with _running(_serve_command(port), _server_env(tmp_path), log, port):
+        base = f"http://127.0.0.1:{port}"
+        given = _request_id_answered(f"{base}/api/v1/payments?n=1", "req_given_by_client_1")
+        made = _request_id_answered(f"{base}/api/v1/payments?n=2")
+        # Refused as it could be a card number: the line names the id the application made instead.
+        replaced = _request_id_answered(f"{base}/api/v1/payments?n=3", "4242424242424242")
+        health = _request_id_answered(f"{base}/healthz")
+        _wait_for_lines(log, '"logger": "granian.access"', 4)
+    assert given == "req_given_by_client_1"
+    assert re.fullmatch(r"req_[0-9a-f]{32}", made) and re.fullmatch(r"req_[0-9a-f]{32}", replaced)
+    assert re.fullmatch(r"req_[0-9a-f]{32}", health)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if '"logger": "granian.access"' in line]
+    by_query = {line["message"].split()[2]: line["request_id"] for line in lines}
+    assert by_query == {"/api/v1/payments?n=1": given, "/api/v1/payments?n=2": made,
+                        "/api/v1/payments?n=3": replaced, "/healthz": health}

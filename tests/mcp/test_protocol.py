@@ -58,6 +58,9 @@ def test_notifications_and_client_responses_get_202_without_body(mcp, body):
     response = mcp.post(body)
     assert response.status_code == 202
     assert response.content == b""
+    # No body, so no type claimed for one (Django's default was text/html).
+    assert "Content-Type" not in response
+    assert response["Content-Length"] == "0"
 
 
 def test_session_id_from_a_client_is_ignored(mcp):

@@ -4,13 +4,16 @@ import json
 import re
 
 import pytest
+from django.forms.models import model_to_dict
 from jsonschema import Draft202012Validator
 from rest_framework import serializers
 
 from accounts.models import Customer
+from core.context import Actor
 from core.operations import Operation, all_operations
 from mcp_gateway import registry
 from mcp_gateway.models import ToolCall
+from monitoring.models import RequestLog
 from tests.concurrency import failures, run_threads
 from tests.foundation.test_operation_descriptions import ADJUST_ERRORS, TRANSFER_ERRORS
 
@@ -163,22 +166,62 @@ def test_arguments_breaking_the_schema_are_validation_errors_and_run_nothing(mcp
 _NO_NAME = {"message": "tools/call needs params.name (a string).", "data": {"code": "tool_name_required"}}
 
 
-@pytest.mark.parametrize(("params", "error"), [
+@pytest.mark.parametrize(("params", "error", "logged"), [
     ({"name": "no_such_tool", "arguments": {}},
-     {"message": "Unknown tool: no_such_tool", "data": {"code": "unknown_tool", "tool": "no_such_tool"}}),
+     {"message": "Unknown tool: no_such_tool", "data": {"code": "unknown_tool", "tool": "no_such_tool"}},
+     [("no_such_tool", "invalid_params", "unknown_tool")]),
     ({"name": "get_customer", "arguments": ["cus_x"]},
-     {"message": "params.arguments must be an object.", "data": {"code": "arguments_not_object"}}),
-    # A card number sent as a name is not repeated back.
+     {"message": "params.arguments must be an object.", "data": {"code": "arguments_not_object"}}, []),
+    # A card number sent as a name is not repeated back, nor stored.
     ({"name": "4242424242424242", "arguments": {}},
-     {"message": "Unknown tool: [PAN ****4242]", "data": {"code": "unknown_tool", "tool": "[PAN ****4242]"}}),
-    ({"name": "", "arguments": {}}, _NO_NAME),
-    ({"arguments": {}}, _NO_NAME),
-    ({"name": 5}, _NO_NAME),
+     {"message": "Unknown tool: [PAN ****4242]", "data": {"code": "unknown_tool", "tool": "[PAN ****4242]"}},
+     [("[PAN ****4242]", "invalid_params", "unknown_tool")]),
+    ({"name": "", "arguments": {}}, _NO_NAME, []),
+    ({"arguments": {}}, _NO_NAME, []),
+    ({"name": 5}, _NO_NAME, []),
 ])
-def test_unknown_tool_or_non_object_arguments_are_32602_with_a_stable_code(mcp, params, error):
+def test_unknown_tool_or_non_object_arguments_are_32602_with_a_stable_code(mcp, params, error, logged):
     data = mcp.rpc("tools/call", params)
     assert data["error"] == {"code": -32602, **error}
-    assert ToolCall.objects.count() == 0  # nothing ran, nothing logged
+    # Nothing ran. A call to an unknown tool is in the call log (an operator must see an agent's failed calls);
+    # a call without a name, or with arguments that are not an object, is refused before it is a call of anything.
+    assert list(ToolCall.objects.values_list("tool", "outcome", "error_code")) == logged
+
+
+def test_a_call_to_an_unknown_tool_is_logged_with_card_numbers_masked_in_its_name_and_arguments(mcp, settings):
+    """Both logs an operator reads (the call log, the request log) show the failed call, never a card number."""
+    settings.REQUEST_LOG_ENABLED, settings.REQUEST_LOG_BACKGROUND = True, False
+    body, headers = mcp.message("tools/call", {"name": "refund_4111 1111 1111 1111", "arguments": {
+        "note": "5555555555554444", "4242424242424242": 1, "payment_id": "pay_x"}})
+    response = mcp.post(body, {**headers, "X-Request-ID": "req_unknown_tool_1"})
+    assert response.json()["error"] == {"code": -32602, "message": "Unknown tool: refund_[PAN ****1111]",
+                                        "data": {"code": "unknown_tool", "tool": "refund_[PAN ****1111]"}}
+    call = ToolCall.objects.get()
+    assert (call.tool, call.outcome, call.error_code, call.api_key_id, call.actor_label, call.request_id,
+            call.protocol_version, call.dry_run, call.idempotency_key, call.approval_id) == (
+        "refund_[PAN ****1111]", "invalid_params", "unknown_tool", mcp.api_key.pk, Actor.for_api_key(mcp.api_key).label,
+        "req_unknown_tool_1", "2025-11-25", False, "", "")
+    assert call.arguments == {"note": "[REDACTED]", "[PAN ****4242]": 1, "payment_id": "pay_x"}
+    row = RequestLog.objects.get()
+    assert (row.kind, row.method, row.tool, row.path, row.status, row.error_code, row.request_id, row.api_key_id) == (
+        "mcp", "tools/call", "refund_[PAN ****1111]", "/mcp", 400, "unknown_tool", "req_unknown_tool_1",
+        mcp.api_key.pk)
+    assert row.request_body == {"note": "[PAN ****4444]", "[PAN ****4242]": 1, "payment_id": "pay_x"}
+    stored = json.dumps([model_to_dict(call), model_to_dict(row)], default=str)
+    for digits in ("4111 1111 1111 1111", "5555555555554444", "4242424242424242"):
+        assert digits not in stored
+
+
+@pytest.mark.parametrize(("name", "shown", "stored"), [
+    # A 13-digit card number masks to 14 characters: the masked name can be longer than the name it masks.
+    ("x" * 115 + "4222222222222", "x" * 115 + "[PAN ****2222]", "x" * 115 + "[PAN ****2222"),
+    ("y" * 300, "y" * 128, "y" * 128),
+    # Text PostgreSQL cannot store would lose the row there.
+    ("a\u0000b\ud800", "a\ufffdb\ufffd", "a\ufffdb\ufffd"),
+])
+def test_a_call_to_an_unknown_tool_is_stored_under_a_name_the_column_holds(mcp, name, shown, stored):
+    assert mcp.rpc("tools/call", {"name": name})["error"]["data"]["tool"] == shown
+    assert ToolCall.objects.get().tool == stored
 
 
 def test_a_call_is_screened_once(mcp, api, monkeypatch):

@@ -1,0 +1,22 @@
+"""Django's error views (`handler400` in config.urls) for what is refused outside any view of ours.
+
+Django answers a `SuspiciousOperation` or `BadRequest` with the 400 view wherever it is raised. A disallowed
+Host is raised by the first `request.get_host()` (CommonMiddleware's), outside `core.middleware.ApiErrorMiddleware`,
+so without this API and MCP clients got Django's HTML page. Nothing here reads the request beyond its path.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+from core.middleware import api_error_path, bad_request_refusal, error_body
+from mcp_gateway.views import is_mcp_path, refused_request
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_mcp_path(request.path):
+        return refused_request(*bad_request_refusal(exception))
+    if api_error_path(request.path):
+        return JsonResponse(error_body(*bad_request_refusal(exception)), status=400)
+    return defaults.bad_request(request, exception)
