@@ -48,9 +48,9 @@ def build(period: Period) -> Page:
         Chart("largest_movements", f"Largest movements on customer wallets (top {analytics.LARGEST_LIMIT})", "table",
               [Column("entry_id", "Entry", link_key="url"), Column("wallet_id", "Wallet", link_key="wallet_url"),
                Column("customer_id", "Customer"), Column("kind", "Kind"), Column("currency", "Currency"),
-               Column("amount", "Amount", "money"),
+               Column("amount", "Amount", "money", signed=True),
                Column("reference_amount", f"About, in {analytics.REFERENCE_CURRENCY}", "money",
-                      currency_key="reference_currency"),
+                      currency_key="reference_currency", signed=True),
                Column("created", "At", "date")],
               movements, empty_text="No wallet movements in this period.",
               description=f"Ranked by value in {analytics.REFERENCE_CURRENCY} at the exchange rates stored now; "
