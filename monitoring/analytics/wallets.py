@@ -72,9 +72,10 @@ def largest_movements(period: Period, *, limit: int = LARGEST_LIMIT) -> list[dic
     Postings of different currencies are compared by their value in REFERENCE_CURRENCY at the stored exchange
     rates in force now (`reference_amount`, minor units of that currency, rounded half up, signed as the
     posting is; ranked by its size; for reading only, never booked). Postings in a currency without a stored
-    rate to REFERENCE_CURRENCY come after all converted ones, grouped by currency (alphabetical) and ranked within it by absolute amount, their
-    `reference_amount` None. Ties by the latest. Amount is signed (negative left the wallet), in the posting's
-    own currency. Two queries: the `limit` largest of each currency (a window), then the rates.
+    rate to REFERENCE_CURRENCY come after all converted ones, grouped by currency (alphabetical) and ranked
+    within it by absolute amount, their `reference_amount` None. Ties by the latest. Amount is signed
+    (negative left the wallet), in the posting's own currency. Two queries: the `limit` largest of each
+    currency (a window), then the rates.
     """
     ranked = (_wallet_postings(period)
               .annotate(rank=Window(RowNumber(), partition_by=[F("currency")],
