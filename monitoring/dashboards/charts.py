@@ -181,7 +181,12 @@ class Chart:
                 data[group][position] = number(column, row)
             for group in groups:
                 label = column.label if group is None else f"{column.label} ({group})"
-                datasets.append({"label": label, "data": data[group], "unit": column.kind})
+                dataset: dict[str, Any] = {"label": label, "data": data[group], "unit": column.kind}
+                if column.kind == "money" and group is not None and self.group == column.currency_key:
+                    # Amounts in different currencies share no scale: dashboards.js draws each currency on a
+                    # chart of its own, its axis named by the currency.
+                    dataset["currency"] = group
+                datasets.append(dataset)
         return {"name": self.name, "kind": self.kind, "labels": list(index), "datasets": datasets}
 
     def csv(self) -> str:

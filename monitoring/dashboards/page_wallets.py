@@ -37,10 +37,12 @@ def build(period: Period) -> Page:
                                                       lower_is_better=True)]),
         Section("Flows in the period", flow_tiles),
     ], charts=[
-        Chart("balances_by_currency", "Balances by currency", "bar",
+        # Plots the counts: balances in different currencies share no scale (1,000 JPY beside 1,000 KWD); each
+        # currency's balance is in the table and its tile.
+        Chart("balances_by_currency", "Wallets and balances by currency", "bar",
               [Column("currency", "Currency"), Column("wallets", "Wallets", "int"),
                Column("frozen", "Frozen", "int"), Column("balance", "Balance", "money")],
-              balances, x="currency", series=["balance"], empty_text="No wallets yet."),
+              balances, x="currency", series=["wallets", "frozen"], empty_text="No wallets yet."),
         Chart("flows_by_day", "Money in and out by day", "bar",
               [Column("day", "Day", "date"), Column("currency", "Currency"), Column("inflow", "In", "money"),
                Column("outflow", "Out", "money")],
