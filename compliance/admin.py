@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 
 from core import clock
 from core.admin_add import OperationAddMixin, operation_create
-from core.admin_base import IndexedValuesFilter, LargeTableAdminMixin, ReadOnlyAdmin
+from core.admin_base import IndexedValuesFilter, LargeTableAdminMixin, ReadOnlyAdmin, clipped_display
 from core.context import Actor
 from core.models import AuditEvent
 
@@ -131,8 +131,9 @@ DEFAULT_REPORT_DAYS = 7
 class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     """The audit trail, read-only (PostgreSQL refuses changes too); the audit report is a page of it."""
 
-    list_display = ("occurred_at", "action", "outcome", "actor_type", "actor_label", "object_type", "object_id",
-                    "ip_address")
+    actor_label_clipped = clipped_display("actor_label", "Actor")
+    list_display = ("occurred_at", "action", "outcome", "actor_type", "actor_label_clipped", "object_type",
+                    "object_id", "ip_address")
     list_filter = ("outcome", ("actor_type", IndexedValuesFilter))
     search_fields = ("=id", "=action", "=actor_id", "=object_id", "=request_id")
     # No date_hierarchy: its year and month lists scan millions of events (the audit report picks a period).

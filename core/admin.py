@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .admin_base import IndexedValuesFilter, LargeTableAdminMixin, ReadOnlyAdmin
+from .admin_base import IndexedValuesFilter, LargeTableAdminMixin, ReadOnlyAdmin, clipped_display
 from .admin_ops import OperationActionsMixin, operation_action
 from .ml import registry
 from .models import Event, MLModel
@@ -71,7 +71,8 @@ class EventAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     """What integrators were told, as they were told it (`data` is the object as REST rendered it then);
     whether the relay has handed it to the webhook endpoints yet. Events are immutable."""
 
-    list_display = ("id", "type", "object_id", "created", "actor_label", "dispatched_at")
+    actor_label_clipped = clipped_display("actor_label", "Actor")
+    list_display = ("id", "type", "object_id", "created", "actor_label_clipped", "dispatched_at")
     list_filter = (("type", IndexedValuesFilter),)
     search_fields = ("=id", "=object_id", "=request_id")
     # No date_hierarchy: its year and month lists scan millions of events.

@@ -16,6 +16,7 @@ from django.db import connections
 from django.db.models import Model
 from django.http import HttpRequest
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from .money import format_amount
 
@@ -70,6 +71,21 @@ def money_display(field: str, currency_field: str = "currency",
         return text if text is not None else str(self.get_empty_value_display())
 
     show.__name__ = f"{field}_money"
+    return show
+
+
+def clipped_display(field: str, description: str | None = None) -> Callable[[Any, Model], str]:
+    """A list column for free text of any length (an actor's label): one line cut by CSS (`.bo-clip`), the whole
+    text in its title, so a long value cannot widen a changelist past the screen and is still there to read."""
+
+    @admin.display(description=description or field.replace("_", " ").capitalize(), ordering=field)
+    def show(self: Any, obj: Model) -> str:
+        text = getattr(obj, field)
+        if not text:
+            return str(self.get_empty_value_display())
+        return format_html('<span class="bo-clip" title="{}">{}</span>', text, text)
+
+    show.__name__ = f"{field}_clipped"
     return show
 
 

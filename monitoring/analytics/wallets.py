@@ -70,11 +70,12 @@ def largest_movements(period: Period, *, limit: int = LARGEST_LIMIT) -> list[dic
     """The biggest postings on customer wallets in the period, largest first across currencies.
 
     Postings of different currencies are compared by their value in REFERENCE_CURRENCY at the stored exchange
-    rates in force now (`reference_amount`, minor units of that currency, rounded half up; for ranking and
-    reading only, never booked). Postings in a currency without a stored rate to REFERENCE_CURRENCY come after
-    all converted ones, grouped by currency (alphabetical) and ranked within it by absolute amount, their
-    `reference_amount` None. Ties by the latest. Amount is signed (negative left the wallet), in the posting's
-    own currency. Two queries: the `limit` largest of each currency (a window), then the rates.
+    rates in force now (`reference_amount`, minor units of that currency, rounded half up, signed as the
+    posting is; ranked by its size; for reading only, never booked). Postings in a currency without a stored
+    rate to REFERENCE_CURRENCY come after all converted ones, grouped by currency (alphabetical) and ranked
+    within it by absolute amount, their `reference_amount` None. Ties by the latest. Amount is signed
+    (negative left the wallet), in the posting's own currency. Two queries: the `limit` largest of each
+    currency (a window), then the rates.
     """
     ranked = (_wallet_postings(period)
               .annotate(rank=Window(RowNumber(), partition_by=[F("currency")],
@@ -93,7 +94,9 @@ def largest_movements(period: Period, *, limit: int = LARGEST_LIMIT) -> list[dic
         movements.append({"entry_id": r["entry_id"], "wallet_id": r["account__wallet__id"],
                           "customer_id": r["account__owner"], "kind": r["kind"], "amount": r["amount"],
                           "currency": r["currency"], "created": r["created"],
-                          "reference_amount": None if value is None else round_half_up(value),
+                          # Signed as the posting: 78 EUR that left the wallet reads -78.00 EUR, not 78.00.
+                          "reference_amount": None if value is None
+                          else round_half_up(value) * (-1 if r["amount"] < 0 else 1),
                           "reference_currency": REFERENCE_CURRENCY, "_value": value, "_id": r["id"]})
     movements.sort(key=_rank)
     return [{k: v for k, v in m.items() if not k.startswith("_")} for m in movements[:limit]]

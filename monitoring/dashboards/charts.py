@@ -36,6 +36,9 @@ class Column:
     currency_key: str = "currency"
     # a row key whose value is a URL: the cell links there (admin pages of the object)
     link_key: str | None = None
+    # money whose direction matters (a movement in or out): shown with its sign, "+" too, so that a reader of
+    # one cell never takes money out for money in
+    signed: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
@@ -72,7 +75,8 @@ def display(column: Column, row: dict[str, Any]) -> str:
         return "-"
     if column.kind == "money":
         currency = row.get(column.currency_key)
-        return f"{format_amount(int(value), currency)} {currency}" if currency else str(value)
+        sign = "+" if column.signed and int(value) > 0 else ""
+        return f"{sign}{format_amount(int(value), currency)} {currency}" if currency else str(value)
     if column.kind == "rate":
         return _rate_text(value)
     if column.kind == "int":
@@ -177,7 +181,12 @@ class Chart:
                 data[group][position] = number(column, row)
             for group in groups:
                 label = column.label if group is None else f"{column.label} ({group})"
-                datasets.append({"label": label, "data": data[group], "unit": column.kind})
+                dataset: dict[str, Any] = {"label": label, "data": data[group], "unit": column.kind}
+                if column.kind == "money" and group is not None and self.group == column.currency_key:
+                    # Amounts in different currencies share no scale: dashboards.js draws each currency on a
+                    # chart of its own, its axis named by the currency.
+                    dataset["currency"] = group
+                datasets.append(dataset)
         return {"name": self.name, "kind": self.kind, "labels": list(index), "datasets": datasets}
 
     def csv(self) -> str:

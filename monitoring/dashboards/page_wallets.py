@@ -37,10 +37,12 @@ def build(period: Period) -> Page:
                                                       lower_is_better=True)]),
         Section("Flows in the period", flow_tiles),
     ], charts=[
-        Chart("balances_by_currency", "Balances by currency", "bar",
+        # Plots the counts: balances in different currencies share no scale (1,000 JPY beside 1,000 KWD); each
+        # currency's balance is in the table and its tile.
+        Chart("balances_by_currency", "Wallets and balances by currency", "bar",
               [Column("currency", "Currency"), Column("wallets", "Wallets", "int"),
                Column("frozen", "Frozen", "int"), Column("balance", "Balance", "money")],
-              balances, x="currency", series=["balance"], empty_text="No wallets yet."),
+              balances, x="currency", series=["wallets", "frozen"], empty_text="No wallets yet."),
         Chart("flows_by_day", "Money in and out by day", "bar",
               [Column("day", "Day", "date"), Column("currency", "Currency"), Column("inflow", "In", "money"),
                Column("outflow", "Out", "money")],
@@ -48,9 +50,9 @@ def build(period: Period) -> Page:
         Chart("largest_movements", f"Largest movements on customer wallets (top {analytics.LARGEST_LIMIT})", "table",
               [Column("entry_id", "Entry", link_key="url"), Column("wallet_id", "Wallet", link_key="wallet_url"),
                Column("customer_id", "Customer"), Column("kind", "Kind"), Column("currency", "Currency"),
-               Column("amount", "Amount", "money"),
+               Column("amount", "Amount", "money", signed=True),
                Column("reference_amount", f"About, in {analytics.REFERENCE_CURRENCY}", "money",
-                      currency_key="reference_currency"),
+                      currency_key="reference_currency", signed=True),
                Column("created", "At", "date")],
               movements, empty_text="No wallet movements in this period.",
               description=f"Ranked by value in {analytics.REFERENCE_CURRENCY} at the exchange rates stored now; "

@@ -10,25 +10,40 @@
     return kind;
   }
 
-  function draw(figure) {
-    var name = figure.getAttribute("data-chart");
-    var dataElement = document.getElementById("chart-" + name + "-data");
-    var canvas = figure.querySelector("canvas");
-    if (!dataElement || !canvas || typeof Chart === "undefined") return null;
-    var payload = JSON.parse(dataElement.textContent);
-    if (payload.kind === "table") return null;
+  // Amounts in different currencies share no scale: a chart whose money series carry a currency is drawn once per
+  // currency, each with its own axis named by it. Other series (counts, rates) are drawn on every currency's chart.
+  function currenciesOf(payload) {
+    var seen = [];
+    payload.datasets.forEach(function (d) {
+      if (d.currency && seen.indexOf(d.currency) < 0) seen.push(d.currency);
+    });
+    return seen;
+  }
+
+  function datasetsFor(payload, currency) {
+    return payload.datasets.filter(function (d) { return !d.currency || d.currency === currency; });
+  }
+
+  function seriesLabel(d) {
+    // "Gross (EUR)" on the EUR chart is just "Gross": the chart's heading and axis name the currency.
+    return d.currency ? d.label.replace(" (" + d.currency + ")", "") : d.label;
+  }
+
+  function build(canvas, payload, datasets, currency) {
     var stacked = payload.kind === "stacked";
+    var many = datasets.length > 1 || payload.kind === "doughnut";
     var options = {
       responsive: true,
       maintainAspectRatio: false,
       animation: false,
       interaction: {mode: "index", intersect: false},
       plugins: {
-        legend: {display: payload.datasets.length > 1 || payload.kind === "doughnut"},
+        // Under the plot with small swatches: above it, a dozen entries took half the chart's height.
+        legend: {display: many, position: "bottom", labels: {boxWidth: 12, boxHeight: 12, padding: 8, font: {size: 11}}},
         tooltip: {
           callbacks: {
             label: function (item) {
-              var unit = UNITS[item.dataset.unit] || "";
+              var unit = item.dataset.unit === "money" && currency ? " " + currency : (UNITS[item.dataset.unit] || "");
               return item.dataset.label + ": " + Number(item.parsed.y !== undefined ? item.parsed.y : item.parsed)
                 .toLocaleString() + unit;
             }
@@ -38,13 +53,54 @@
     };
     if (payload.kind !== "doughnut") {
       options.scales = {x: {stacked: stacked}, y: {stacked: stacked, beginAtZero: true}};
+      if (currency) options.scales.y.title = {display: true, text: currency};
     }
-    var datasets = payload.datasets.map(function (d) {
-      return {label: d.label, data: d.data, unit: d.unit, spanGaps: true, pointRadius: payload.labels.length > 60 ? 0 : 2};
-    });
-    return new Chart(canvas, {type: chartType(payload.kind), data: {labels: payload.labels, datasets: datasets},
-                              options: options});
+    var points = payload.labels.length > 60 ? 0 : 2;
+    return new Chart(canvas, {type: chartType(payload.kind), options: options, data: {
+      labels: payload.labels,
+      datasets: datasets.map(function (d) {
+        return {label: seriesLabel(d), data: d.data, unit: d.unit, spanGaps: true, pointRadius: points};
+      })
+    }});
   }
+
+  function draw(figure) {
+    var name = figure.getAttribute("data-chart");
+    var dataElement = document.getElementById("chart-" + name + "-data");
+    var canvas = figure.querySelector("canvas");
+    if (!dataElement || !canvas || typeof Chart === "undefined") return null;
+    var payload = JSON.parse(dataElement.textContent);
+    if (payload.kind === "table") return null;
+    var currencies = currenciesOf(payload);
+    if (currencies.length < 2) return build(canvas, payload, payload.datasets, currencies[0] || "");
+    // One panel per currency in place of the page's single canvas.
+    var holder = canvas.parentNode, panels = document.createElement("div"), charts = {};
+    panels.className = "bo-chart-panels";
+    currencies.forEach(function (currency) {
+      var panel = document.createElement("section"), heading = document.createElement("h3");
+      var box = document.createElement("div"), own = document.createElement("canvas");
+      panel.className = "bo-chart-panel";
+      panel.setAttribute("data-currency", currency);
+      heading.textContent = currency;
+      box.className = "bo-chart-canvas";
+      own.setAttribute("role", "img");
+      own.setAttribute("aria-label", canvas.getAttribute("aria-label") + ", " + currency);
+      box.appendChild(own);
+      panel.appendChild(heading);
+      panel.appendChild(box);
+      panels.appendChild(panel);
+    });
+    holder.parentNode.replaceChild(panels, holder);
+    currencies.forEach(function (currency) {
+      var own = panels.querySelector('[data-currency="' + CSS.escape(currency) + '"] canvas');
+      charts[currency] = build(own, payload, datasetsFor(payload, currency), currency);
+    });
+    return {panels: charts};
+  }
+
+  window.boDashboardDatasets = function (payload, currency) {
+    return currency ? datasetsFor(payload, currency) : payload.datasets;
+  };
 
   function drawAll() {
     var charts = {};
@@ -132,20 +188,31 @@
         }
       });
       var charts = window.boDashboardCharts || {};
+      function refreshChart(chart, labels, datasets) {
+        chart.data.labels = labels;
+        datasets.forEach(function (d, i) {
+          var label = d.currency ? d.label.replace(" (" + d.currency + ")", "") : d.label;
+          if (chart.data.datasets[i]) {
+            chart.data.datasets[i].data = d.data;
+            chart.data.datasets[i].label = label;
+          } else {
+            chart.data.datasets.push({label: label, data: d.data, unit: d.unit, spanGaps: true});
+          }
+        });
+        chart.data.datasets.length = datasets.length;
+        chart.update();
+      }
       Object.keys(data.charts || {}).forEach(function (chartName) {
         var chart = charts[chartName], payload = data.charts[chartName];
         if (!chart || !payload.datasets) return;
-        chart.data.labels = payload.labels;
-        payload.datasets.forEach(function (d, i) {
-          if (chart.data.datasets[i]) {
-            chart.data.datasets[i].data = d.data;
-            chart.data.datasets[i].label = d.label;
-          } else {
-            chart.data.datasets.push({label: d.label, data: d.data, unit: d.unit, spanGaps: true});
-          }
-        });
-        chart.data.datasets.length = payload.datasets.length;
-        chart.update();
+        if (chart.panels) {
+          // A currency new since the page was drawn shows on the next load; the drawn ones refresh here.
+          Object.keys(chart.panels).forEach(function (currency) {
+            refreshChart(chart.panels[currency], payload.labels, window.boDashboardDatasets(payload, currency));
+          });
+        } else {
+          refreshChart(chart, payload.labels, payload.datasets);
+        }
       });
       root.setAttribute("data-live-generated", data.generated_at || "");
     }

@@ -14,6 +14,7 @@ from core import clock
 from core.context import Actor
 from monitoring import requestlog
 from payments import services as payment_services
+from subscriptions import services as subscription_services
 from tests.adminurls import admin_url
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_admin_pages import log_in_new_staff
@@ -23,7 +24,9 @@ from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-CHANGELISTS = ("payments_payment", "wallets_wallet", "wallets_journalentry", "monitoring_requestlog")
+CHANGELISTS = ("payments_payment", "wallets_wallet", "wallets_journalentry", "monitoring_requestlog",
+               # QA at 1440 px: invoices 152 px, audit events 140 px, billing runs 71 px and events 2 px too wide.
+               "subscriptions_invoice", "subscriptions_billingrun", "core_event", "core_auditevent")
 # The results table's overflow beyond its box, and the page's beyond the window.
 TABLE_OVERFLOW = "() => { const box = document.querySelector('#changelist-form .results');" \
                  " return box.scrollWidth - box.clientWidth; }"
@@ -41,6 +44,14 @@ def wide_rows(business):  # noqa: F811
                                     method="card", payment_method="tok_visa")
     payment_services.payment_create(actor=actor, customer_id=customer.pk, amount=999, currency="USD",
                                     method="card", payment_method="tok_decline_generic")
+    # Three invoices of a customer with a long name, three billing runs, events and audit events with a task's
+    # label (the longest actor labels of the demo data).
+    plan = subscription_services.plan_create(actor=actor, name="Wide plan", amount=1_000, currency="USD",
+                                             interval="month", interval_count=1, trial_days=0)
+    for _ in range(3):
+        subscription_services.subscription_create(actor=actor, customer_id=customer.pk, plan_id=plan.pk,
+                                                  payment_method="tok_visa")
+        subscription_services.billing_run(actor=Actor.for_task("subscriptions.run_billing_cycle"))
     requestlog.write([requestlog.Entry(
         created=clock.now() - dt.timedelta(minutes=minutes), kind="rest", method="GET",
         route="GET /api/v1/payments/<str:payment_id>", path="/api/v1/payments/pay_" + "p" * 24, status=200,

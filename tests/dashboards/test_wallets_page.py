@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -94,16 +95,23 @@ def test_largest_movements_rank_across_currencies_by_value_in_eur(actor, make_wa
         make_wallet(currency="GBP", balance=200)
     movements = analytics.largest_movements(PERIOD)
     assert [(m["amount"], m["currency"], m["reference_amount"]) for m in movements] == [
-        (-7800, "EUR", 7800), (-22000, "KWD", 6160), (5000, "EUR", 5000), (7300, "JPY", 4563),
+        (-7800, "EUR", -7800), (-22000, "KWD", -6160), (5000, "EUR", 5000), (7300, "JPY", 4563),
         (200, "GBP", None), (100, "GBP", None), (900000, "USD", None)]
     assert [(m["amount"], m["currency"]) for m in analytics.largest_movements(PERIOD, limit=3)] == [
         (-7800, "EUR"), (-22000, "KWD"), (5000, "EUR")]
     body = staff_client("admin").get(f"/admin/dashboards/wallets/?{QUERY}").content.decode()
     assert "Ranked by value in EUR at the exchange rates stored now" in body
+    # As people read them: money out of the wallet with "-", money in with "+", the EUR value signed the same way
+    # (QA found "78.00 EUR" beside "-78.00 EUR"). Amount and "About, in EUR" are the 6th and 7th cells of a row.
+    table = body.split('id="chart-largest_movements"')[1].split("</table>")[0]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row)[5:7] for row in table.split("<tbody>")[1].split("</tr>")[:-1]]
+    assert cells == [
+        ["-78.00 EUR", "-78.00 EUR"], ["-22.000 KWD", "-61.60 EUR"], ["+50.00 EUR", "+50.00 EUR"],
+        ["+7300 JPY", "+45.63 EUR"], ["+2.00 GBP", "-"], ["+1.00 GBP", "-"], ["+9000.00 USD", "-"]]
     rows = csv_rows(staff_client("admin").get(
         f"/admin/dashboards/wallets/?{QUERY}&format=csv&chart=largest_movements"))
     assert [(r[5], r[4], r[6]) for r in rows[1:]] == [
-        ("-78.00", "EUR", "78.00"), ("-22.000", "KWD", "61.60"), ("50.00", "EUR", "50.00"),
+        ("-78.00", "EUR", "-78.00"), ("-22.000", "KWD", "-61.60"), ("50.00", "EUR", "50.00"),
         ("7300", "JPY", "45.63"), ("2.00", "GBP", ""), ("1.00", "GBP", ""), ("9000.00", "USD", "")]
 
 
@@ -130,10 +138,10 @@ def test_page_tiles_charts_links_and_csv(history, staff_client):
     client = staff_client("admin")
     body = client.get(f"/admin/dashboards/wallets/?{QUERY}").content.decode()
     assert chart_payload(body, "flows_by_day")["datasets"] == [
-        {"label": "In (EUR)", "data": [100.0, 15.0], "unit": "money"},
-        {"label": "In (USD)", "data": [7.0, None], "unit": "money"},
-        {"label": "Out (EUR)", "data": [0.0, 40.0], "unit": "money"},
-        {"label": "Out (USD)", "data": [0.0, None], "unit": "money"}]
+        {"label": "In (EUR)", "data": [100.0, 15.0], "unit": "money", "currency": "EUR"},
+        {"label": "In (USD)", "data": [7.0, None], "unit": "money", "currency": "USD"},
+        {"label": "Out (EUR)", "data": [0.0, 40.0], "unit": "money", "currency": "EUR"},
+        {"label": "Out (USD)", "data": [0.0, None], "unit": "money", "currency": "USD"}]
     assert f'href="{admin_url(history["c"])}"' in body
     assert f'href="{admin_url(history["b"])}"' in body
     rows = csv_rows(client.get(f"/admin/dashboards/wallets/?{QUERY}&format=csv&chart=flows_by_day"))
