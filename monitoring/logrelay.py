@@ -150,8 +150,13 @@ class RelayServer:
         self.counts = {"received": 0, "written": 0}
         self._counts_lock = threading.Lock()
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(path)
+        # The socket file appears at bind, but connections are refused until listen; a worker waiting for the file
+        # (RelayClient._wait_for_writer) would take that gap for a writer gone. Bound under another name and
+        # renamed once listening, the path exists only when it accepts.
+        starting = f"{path}.starting"
+        self._listener.bind(starting)
         self._listener.listen(64)
+        os.rename(starting, path)
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
 

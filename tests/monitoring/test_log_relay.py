@@ -161,6 +161,28 @@ def test_a_worker_that_flushes_before_the_writer_process_listens_waits_for_it(tm
     assert [batch[0].request_id for batch in relay.batches] == ["req_1"]
 
 
+def test_the_socket_path_appears_only_once_the_writer_listens(tmp_path, monkeypatch):
+    """Between bind and listen a connection is refused; a worker waiting for the path must never see it then."""
+    path = tmp_path / "relay.sock"
+    seen_at_listen: list[bool] = []
+
+    class Watched(socket.socket):
+        def listen(self, *args):
+            seen_at_listen.append(path.exists())
+            return super().listen(*args)
+
+    monkeypatch.setattr(logrelay.socket, "socket", Watched)
+    server = logrelay.RelayServer(str(path), write=len)
+    try:
+        assert seen_at_listen == [False]
+        assert path.is_socket() and sorted(p.name for p in tmp_path.iterdir()) == ["relay.sock"]
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(str(path))  # accepted into the backlog: listening under its final name
+        client.close()
+    finally:
+        server.stop(drain_seconds=0)
+
+
 def test_a_writer_process_gone_is_not_waited_for(relay, monkeypatch):
     relay.stop()  # its socket file stays; nothing accepts on it
     client = logrelay.RelayClient(relay.path)
