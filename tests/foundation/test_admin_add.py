@@ -38,6 +38,8 @@ def test_the_add_page_is_the_operations_form(admin_client_for, url, fields):
     amounts = [name for name, field in form.fields.items() if isinstance(field.widget, AmountInput)]
     assert amounts == [name for name in fields if name in ("amount", "daily_limit")]
     assert 'name="_token"' in page.content.decode()
+    plural = page.context["opts"].verbose_name_plural.capitalize()
+    assert f'{plural}</a>\n&rsaquo; {page.context["title"]}\n</div>' in page.content.decode()
     if "metadata" in fields:  # an empty object to fill in, not "null"
         assert 'id="id_metadata">\n{}</textarea>' in page.content.decode()
 

@@ -111,6 +111,8 @@ def test_adjust_needs_the_permission_and_a_reason_and_posts_once(staff_client, m
     again = run(finance, wallet, "adjust_wallet", "e", amount="-1.00", reason="")
     assert again.status_code == 200  # the form again, with its error
     assert again.context["form"].errors["reason"] == ["This field is required."]
+    assert ('&rsaquo; <a href="/admin/wallets/wallet/">Wallets</a>\n&rsaquo; Adjust balance (against suspense)\n</div>'
+            in again.content.decode())
     assert LedgerAccount.objects.get(pk=wallet.account_id).balance == 500
     done = run(finance, wallet, "adjust_wallet", "d", amount="-1.00", reason="duplicate top-up")
     assert (done.status_code, done["Location"]) == (302, admin_url(wallet))
