@@ -34,9 +34,11 @@ KYC_STEPS = {0: (), 1: (), 2: ("pending",), 3: ("pending", "rejected")}
 # the demo's customers sign up in (the ledger's system accounts are opened at their start).
 HISTORY_DAYS = 365
 SIGNUP_DAYS = 30
-# Customers who signed up lately: one every SIGNUP_EVERY_DAYS days back from now, KYC by the same steps.
+# Customers who signed up lately: one every SIGNUP_EVERY_DAYS days back from a minute ago (the overview's "today"
+# has one), KYC by the same steps.
 RECENT_SIGNUPS = 12
 SIGNUP_EVERY_DAYS = 2.5
+LATEST_SIGNUP = dt.timedelta(minutes=1)
 KYC_NOTES = {"pending": "Documents requested", "verified": "Passport and proof of address checked",
              "rejected": "Document did not match the applicant"}
 
@@ -80,7 +82,7 @@ def seed(*, rng, stdout) -> None:
         email = recent_email(i)
         if email in existing:
             continue
-        with clock.frozen_at(now - dt.timedelta(days=1 + SIGNUP_EVERY_DAYS * (RECENT_SIGNUPS - 1 - i))):
+        with clock.frozen_at(now - LATEST_SIGNUP - dt.timedelta(days=SIGNUP_EVERY_DAYS * (RECENT_SIGNUPS - 1 - i))):
             services.customer_create(actor=actor, email=email,
                                      name=f"{FIRST[-1 - i % len(FIRST)]} {LAST[(3 * i) % len(LAST)]}",
                                      country=COUNTRIES[i % len(COUNTRIES)], metadata={"segment": "retail"})
