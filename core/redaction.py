@@ -13,7 +13,7 @@ import re
 import unicodedata
 from urllib.parse import unquote_plus
 
-from .cards import contains_pan
+from .cards import contains_pan, without_ip_addresses
 
 # A run of digits and what may sit between a card number's digits, raw or percent-encoded.
 _SEPARATOR = r"[\s\-._+,/\u00a0\u2007\u2010-\u2015\u202f\u2212\u3000\ufe58\ufe63\uff0d\uff0e\uff3f]"
@@ -26,7 +26,7 @@ def _digits(text: str) -> str:
 
 
 def _is_card_number(run: str) -> bool:
-    decoded = unquote_plus(run) if "%" in run or "+" in run else run
+    decoded = without_ip_addresses(unquote_plus(run) if "%" in run or "+" in run else run)
     for candidate in {run, decoded, _spaced(decoded)}:
         if contains_pan(candidate):
             return True

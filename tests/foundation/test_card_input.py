@@ -190,3 +190,21 @@ def test_mcp_refuses_a_card_number_in_any_header_and_runs_nothing(make_key, sand
         "code": -32600, "message": "Card numbers must not be sent to this API; use a provider token.",
         "data": {"code": "raw_card_data_not_allowed", "field": "headers.X-Note"}}}
     assert (Payment.objects.count(), IdempotencyRecord.objects.count(), ToolCall.objects.count()) == (0, 0, 0)
+
+
+def test_lists_of_ip_addresses_are_not_card_numbers_and_a_card_number_beside_one_still_is():
+    """A proxy's X-Forwarded-For ("203.0.113.195, 70.41.3.18") passed the checksum as one digit run about one time
+    in four: every request behind two proxies would have been refused as card data, and its address masked in logs."""
+    import random
+
+    from core.cards import contains_pan, pan_header
+    from core.redaction import mask_pans
+
+    rng = random.Random(20261203)
+    lists = [", ".join(".".join(str(rng.randint(0, 255)) for _ in range(4)) for _ in range(rng.randint(2, 4)))
+             for _ in range(2000)]
+    assert [v for v in lists if pan_header({"X-Forwarded-For": v}) or mask_pans(v) != v] == []
+    assert contains_pan("199.218.207.172, 34.252.126.148, 10.208.79.203, 138.91.37.5") is False
+    assert pan_header({"X-Forwarded-For": "10.0.0.1, 4242 4242 4242 4242"}) == "headers.X-Forwarded-For"
+    assert mask_pans("from 10.0.0.1, 4242424242424242 via 70.41.3.18") == "from 10.0.0.1, [PAN ****4242] via 70.41.3.18"
+    assert mask_pans("4242.4242.4242.4242") == "[PAN ****4242]"
