@@ -156,7 +156,9 @@ class RelayServer:
         starting = f"{path}.starting"
         self._listener.bind(starting)
         self._listener.listen(64)
-        os.rename(starting, path)
+        # A hard link fails where `path` exists (as bind did): a running writer's socket is never replaced.
+        os.link(starting, path)
+        os.unlink(starting)
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
 

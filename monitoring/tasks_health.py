@@ -18,7 +18,11 @@ HEARTBEAT_TASK_NAME = "monitoring.worker_heartbeat"
 @shared_task(name=HEARTBEAT_TASK_NAME, bind=True, ignore_result=True)
 def worker_heartbeat(self: Any) -> str:
     """Every minute: the worker that runs it records that it is alive (the `worker` component)."""
-    worker = self.request.hostname or f"celery@{socket.gethostname()}"
+    return _beat(self.request.hostname)
+
+
+def _beat(hostname: str | None) -> str:
+    worker = hostname or f"celery@{socket.gethostname()}"
     health.worker_heartbeat_record(actor=Actor.for_task(HEARTBEAT_TASK_NAME), worker=worker)
     return worker
 
@@ -27,8 +31,7 @@ def worker_heartbeat(self: Any) -> str:
 def heartbeat_when_ready(sender: Any = None, **_: Any) -> None:
     """A worker's first heartbeat as it starts taking tasks: the minutely task may run first only a minute later,
     or after the health check that beat queued with it, and until then a worker that is up looked down."""
-    worker = getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}"
-    health.worker_heartbeat_record(actor=Actor.for_task(HEARTBEAT_TASK_NAME), worker=worker)
+    _beat(getattr(sender, "hostname", None))
 
 
 @shared_task(name="monitoring.record_health_check", ignore_result=True)

@@ -72,7 +72,12 @@
     var payload = JSON.parse(dataElement.textContent);
     if (payload.kind === "table") return null;
     var currencies = currenciesOf(payload);
-    if (currencies.length < 2) return build(canvas, payload, payload.datasets, currencies[0] || "");
+    if (currencies.length < 2) {
+      var chart = build(canvas, payload, payload.datasets, currencies[0] || "");
+      // Refreshed with its own currency's series only: a live payload may carry a currency new since.
+      chart.boCurrency = currencies[0] || "";
+      return chart;
+    }
     // One panel per currency in place of the page's single canvas.
     var holder = canvas.parentNode, panels = document.createElement("div"), charts = {};
     panels.className = "bo-chart-panels";
@@ -101,6 +106,7 @@
   window.boDashboardDatasets = function (payload, currency) {
     return currency ? datasetsFor(payload, currency) : payload.datasets;
   };
+  window.boDashboardSeriesLabel = seriesLabel;
 
   function drawAll() {
     var charts = {};
@@ -191,7 +197,7 @@
       function refreshChart(chart, labels, datasets) {
         chart.data.labels = labels;
         datasets.forEach(function (d, i) {
-          var label = d.currency ? d.label.replace(" (" + d.currency + ")", "") : d.label;
+          var label = window.boDashboardSeriesLabel(d);
           if (chart.data.datasets[i]) {
             chart.data.datasets[i].data = d.data;
             chart.data.datasets[i].label = label;
@@ -211,7 +217,7 @@
             refreshChart(chart.panels[currency], payload.labels, window.boDashboardDatasets(payload, currency));
           });
         } else {
-          refreshChart(chart, payload.labels, payload.datasets);
+          refreshChart(chart, payload.labels, window.boDashboardDatasets(payload, chart.boCurrency));
         }
       });
       root.setAttribute("data-live-generated", data.generated_at || "");

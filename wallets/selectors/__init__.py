@@ -105,8 +105,9 @@ def exchange_rates_to(*, quote: str, currencies, at: dt.datetime | None = None) 
     `exchange_rate_current` chooses (the newer of the direct pair and 1 / the opposite one); `quote` itself
     is 1 and a currency without either pair is left out. One query over the stored rates."""
     at = at or clock.now()
-    wanted = set(currencies) - {quote}
-    rates: dict[str, Decimal] = {quote: Decimal(1)} if quote in set(currencies) else {}
+    currencies = set(currencies)  # read once: a generator is spent by the first pass
+    wanted = currencies - {quote}
+    rates: dict[str, Decimal] = {quote: Decimal(1)} if quote in currencies else {}
     if not wanted:
         return rates
     newest: dict[str, tuple[dt.datetime, bool, Decimal]] = {}

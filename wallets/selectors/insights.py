@@ -49,7 +49,8 @@ def _totals(account_id: int, start: dt.datetime, end: dt.datetime) -> dict[str, 
 def _unusual(account_id: int, currency: str, start: dt.datetime, end: dt.datetime) -> tuple[list, dict]:
     baseline = [-a for a in Posting.objects.filter(account_id=account_id, amount__lt=0, created__lt=start)
                 .order_by("-created", "-id").values_list("amount", flat=True)[:BASELINE_SIZE]]
-    # mean and stdev in minor units (two decimals: they are figures, not amounts); `currency` is theirs
+    # mean and stdev in minor units, unrounded (the doors round them once, to the currency's digits); `currency`
+    # is theirs
     info: dict[str, Any] = {"baseline_count": len(baseline), "min_history": MIN_HISTORY, "threshold": Z_THRESHOLD,
                             "mean": None, "stdev": None, "currency": currency, "enough_history": False, "note": ""}
     if len(baseline) < MIN_HISTORY:
@@ -57,7 +58,7 @@ def _unusual(account_id: int, currency: str, start: dt.datetime, end: dt.datetim
                         f"transaction(s), at least {MIN_HISTORY} needed.")
         return [], info
     mean, stdev = statistics.fmean(baseline), statistics.pstdev(baseline)
-    info.update(mean=round(mean, 2), stdev=round(stdev, 2))
+    info.update(mean=mean, stdev=stdev)
     if stdev == 0:
         info["note"] = "Every earlier outgoing amount is the same, so there is no spread to measure against."
         return [], info
