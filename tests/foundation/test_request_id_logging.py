@@ -1,6 +1,7 @@
 import io
 import json
 import logging
+import re
 
 import pytest
 from django.conf import settings
@@ -75,8 +76,10 @@ def test_a_card_number_as_request_id_is_neither_echoed_nor_stored(api, settings)
     settings.REQUEST_LOG_BACKGROUND = False
     r = api.get("/api/v1/customers", HTTP_X_REQUEST_ID="4242424242424242")
     # Refused as card data in a header (core.cards.pan_header), and still logged under a request id of our own.
-    assert (r.status_code, r.json()["error"]["details"]) == (400, {"field": "headers.X-Request-Id"})
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["details"]) == (
+        400, "raw_card_data_not_allowed", {"field": "headers.X-Request-Id"})
     requestlog.flush()
     row = RequestLog.objects.get()
     assert row.request_id == r["X-Request-ID"] != "4242424242424242"
-    assert row.request_id.startswith("req_")
+    assert re.fullmatch(r"req_[0-9a-f]{32}", row.request_id)
+    assert (row.status, row.error_code) == (400, "raw_card_data_not_allowed")

@@ -111,3 +111,4 @@ def test_recent_signups_give_the_customers_dashboard_new_customers_and_own_nothi
     assert not Payment.objects.filter(customer__in=recent).exists()
     assert not Subscription.objects.filter(customer__in=recent).exists()
     assert not KycReview.objects.filter(customer__in=recent, created__gt=now).exists()
+    assert KycReview.objects.filter(customer__in=recent).count() == 6 + 1 + 2  # verified, pending, pending+rejected

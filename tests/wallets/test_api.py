@@ -197,15 +197,16 @@ def test_a_period_that_runs_backwards_is_a_validation_error(api, make_wallet, pa
 
 
 def test_insights_give_the_baseline_mean_and_stdev_in_major_units(api, make_wallet, actor):
-    """12 earlier outgoing 1.000 .. 1.011 KWD: mean 1005.5 fils, population stdev 3.45 fils; the answer rounds
-    them half up to the currency's digits, as decimal strings like every other amount in it."""
+    """12 earlier outgoing 0.999 .. 1.010 KWD: mean 1004.5 fils, population stdev 3.45 fils; the answer rounds
+    them half up to the currency's digits (1.005, where rounding half to even would say 1.004), as decimal
+    strings like every other amount in it."""
     now = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
     with time_machine.travel(now - dt.timedelta(days=70), tick=False):
         a, b = make_wallet("KWD", balance=100_000), make_wallet("KWD")
-    for i, amount in enumerate(range(1000, 1012)):
+    for i, amount in enumerate(range(999, 1011)):
         with time_machine.travel(now - dt.timedelta(days=45 - i), tick=False):
             services.wallet_transfer(actor=actor, from_wallet_id=a.pk, to_wallet_id=b.pk, amount=amount,
                                      currency="KWD")
     with time_machine.travel(now, tick=False):
         info = api.get(f"/api/v1/wallets/{a.pk}/insights").json()["anomaly_detection"]
-    assert (info["enough_history"], info["mean"], info["stdev"]) == (True, "1.006", "0.003")
+    assert (info["enough_history"], info["mean"], info["stdev"]) == (True, "1.005", "0.003")
