@@ -111,8 +111,9 @@ def call_tool(params: dict[str, Any], *, actor: Actor | None, protocol_version: 
     started = time.perf_counter()
     tool = get_tool(name)
     if tool is None:
-        _record_unknown_tool(shown(name), arguments, actor, protocol_version, started)
-        raise RpcError(INVALID_PARAMS, f"Unknown tool: {shown(name)}", {"code": "unknown_tool", "tool": shown(name)})
+        masked = shown(name)
+        _record_unknown_tool(masked, arguments, actor, protocol_version, started)
+        raise RpcError(INVALID_PARAMS, f"Unknown tool: {masked}", {"code": "unknown_tool", "tool": masked})
 
     log = _log_fields(tool.name, arguments, actor, protocol_version)
 
