@@ -52,11 +52,15 @@ def mcp_endpoint(request):
         body = _read_body(request)
         actor = auth.authenticate(request)
         auth.check_rate(request, actor)
+        # Every message, a notification's 202 and a malformed body's -32700 included, after the key and its rate
+        # as at REST (an anonymous caller gets 401 first there too), before the body is read for anything.
+        refused = _card_data_in_headers(request, body)
+        if refused is not None:
+            return refused
         message = _parse(body)
         if isinstance(message, JsonResponse | type(None)):
             return message or accepted()
         request_id = message["id"]
-        _refuse_card_data_in_headers(request)
         params = message["params"]
         modern = is_modern(request, params)
         version = check_modern(request, message["method"], params) if modern else check_legacy(request)
@@ -86,11 +90,24 @@ def refused_request(code: str, message: str) -> JsonResponse:
     return error_response(RpcError(INVALID_REQUEST, message, {"code": code}, http_status=400))
 
 
-def _refuse_card_data_in_headers(request) -> None:
+def _card_data_in_headers(request, body: bytes) -> JsonResponse | None:
+    """The refusal of a request with a card number in a header, or None."""
     field = pan_header(request.headers)
-    if field:
-        raise RpcError(INVALID_REQUEST, RawCardDataNotAllowed.default_message,
-                       {"code": RawCardDataNotAllowed.code, "field": field}, http_status=400)
+    if not field:
+        return None
+    return error_response(RpcError(INVALID_REQUEST, RawCardDataNotAllowed.default_message,
+                                   {"code": RawCardDataNotAllowed.code, "field": field}, http_status=400),
+                          _request_id_of(body))
+
+
+def _request_id_of(body: bytes):
+    """The id a refusal of the whole message answers: a request's own, so the client can match it; none for a
+    notification, a client's response or a body that is no request."""
+    try:
+        message = _parse(body)
+    except RpcError:
+        return None
+    return message["id"] if isinstance(message, dict) else None
 
 
 def _read_body(request) -> bytes:

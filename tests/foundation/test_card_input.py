@@ -2,6 +2,7 @@
 (issue 10, "Card numbers never stored or logged": the input side)."""
 
 import json
+import logging
 
 import pytest
 from django.test import Client
@@ -190,6 +191,46 @@ def test_mcp_refuses_a_card_number_in_any_header_and_runs_nothing(make_key, sand
         "code": -32600, "message": "Card numbers must not be sent to this API; use a provider token.",
         "data": {"code": "raw_card_data_not_allowed", "field": "headers.X-Note"}}}
     assert (Payment.objects.count(), IdempotencyRecord.objects.count(), ToolCall.objects.count()) == (0, 0, 0)
+
+
+MCP_HEADERS = {"Accept": "application/json", "MCP-Protocol-Version": "2025-11-25"}
+
+
+@pytest.mark.parametrize("message", [
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 5, "result": {}},
+    "{not json",
+])
+def test_mcp_refuses_a_card_number_in_a_header_of_a_notification_a_response_or_a_malformed_body(
+        make_key, settings, caplog, message):
+    """These were answered (202, -32700) before the headers were looked at: the scan comes before any answer."""
+    from monitoring import requestlog
+    from monitoring.models import RequestLog
+
+    settings.REQUEST_LOG_ENABLED = True
+    settings.REQUEST_LOG_BACKGROUND = False
+    raw_key = make_key("*").raw_key
+    data = message if isinstance(message, str) else json.dumps(message)
+    with caplog.at_level(logging.DEBUG):
+        response = Client().post("/mcp/", data=data, content_type="application/json",
+                                 headers={**MCP_HEADERS, "Authorization": f"Bearer {raw_key}", "Idempotency-Key": PAN})
+    assert response.status_code == 400
+    assert response.json() == {"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32600, "message": "Card numbers must not be sent to this API; use a provider token.",
+        "data": {"code": "raw_card_data_not_allowed", "field": "headers.Idempotency-Key"}}}
+    requestlog.flush()
+    assert (ToolCall.objects.count(), RequestLog.objects.count(), IdempotencyRecord.objects.count()) == (0, 0, 0)
+    assert [r.getMessage() for r in caplog.records if PAN in r.getMessage() or PAN in str(vars(r))] == []
+
+
+def test_mcp_answers_a_key_before_it_looks_at_the_headers_as_rest_does():
+    """No key, a card number in a header: 401 at both doors, told by the same stable code."""
+    anonymous = Client()
+    rest = anonymous.post("/api/v1/payments", data="{}", content_type="application/json", headers={"X-Note": PAN})
+    mcp = anonymous.post("/mcp/", data=json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+                         content_type="application/json", headers={**MCP_HEADERS, "X-Note": PAN})
+    assert (rest.status_code, rest.json()["error"]["code"]) == (401, "not_authenticated")
+    assert (mcp.status_code, mcp.json()["error"]["data"]) == (401, {"code": "not_authenticated"})
 
 
 def test_lists_of_ip_addresses_are_not_card_numbers_and_a_card_number_beside_one_still_is():
