@@ -163,6 +163,10 @@ def pan_header(headers: Mapping[str, str]) -> str | None:
 
 
 def refuse_card_data_in_headers(headers: Mapping[str, str]) -> None:
+    """The one check of both doors (`core.rest`, `mcp_gateway.views`), each calling it once the API key and its rate
+    are checked. Not a middleware (it would cost the same, limited to /api/ and /mcp): a middleware runs before DRF
+    authenticates, so an anonymous request would be told about card data instead of 401, and before REST's check of
+    an Idempotency-Key, which names the field `Idempotency-Key`."""
     field = pan_header(headers)
     if field:
         raise RawCardDataNotAllowed(details={"field": field})

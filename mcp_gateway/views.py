@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from core import jsonparse
-from core.cards import pan_header
+from core.cards import refuse_card_data_in_headers
 from core.context import current_request_id
 from core.errors import RawCardDataNotAllowed
 
@@ -91,13 +91,13 @@ def refused_request(code: str, message: str) -> JsonResponse:
 
 
 def _card_data_in_headers(request, body: bytes) -> JsonResponse | None:
-    """The refusal of a request with a card number in a header, or None."""
-    field = pan_header(request.headers)
-    if not field:
-        return None
-    return error_response(RpcError(INVALID_REQUEST, RawCardDataNotAllowed.default_message,
-                                   {"code": RawCardDataNotAllowed.code, "field": field}, http_status=400),
-                          _request_id_of(body))
+    """REST's refusal of a card number in a header, as a JSON-RPC error; None when there is none."""
+    try:
+        refuse_card_data_in_headers(request.headers)
+    except RawCardDataNotAllowed as exc:
+        return error_response(RpcError(INVALID_REQUEST, exc.message, {"code": exc.code, **exc.details},
+                                       http_status=400), _request_id_of(body))
+    return None
 
 
 def _request_id_of(body: bytes):

@@ -233,6 +233,20 @@ def test_mcp_answers_a_key_before_it_looks_at_the_headers_as_rest_does():
     assert (mcp.status_code, mcp.json()["error"]["data"]) == (401, {"code": "not_authenticated"})
 
 
+@pytest.mark.parametrize("headers", [{"X-Note": " ".join(GROUPS)}, {f"X-{PAN}": "1"}])
+def test_both_doors_refuse_a_card_number_in_a_header_with_the_same_code_message_and_field(api, make_key, headers):
+    """One function (core.cards.refuse_card_data_in_headers) refuses it at both doors, each in its own shape."""
+    rest = api.get("/api/v1/customers", headers=headers)
+    mcp = Client().post("/mcp/", data=json.dumps({"jsonrpc": "2.0", "id": 7, "method": "ping"}),
+                        content_type="application/json",
+                        headers={**MCP_HEADERS, "Authorization": f"Bearer {make_key('*').raw_key}", **headers})
+    assert (rest.status_code, mcp.status_code) == (400, 400)
+    error = mcp.json()["error"]
+    data = dict(error["data"])
+    assert (mcp.json()["id"], error["code"]) == (7, -32600)
+    assert {"code": data.pop("code"), "message": error["message"], "details": data} == rest.json()["error"]
+
+
 def test_lists_of_ip_addresses_are_not_card_numbers_and_a_card_number_beside_one_still_is():
     """A proxy's X-Forwarded-For ("203.0.113.195, 70.41.3.18") passed the checksum as one digit run about one time
     in four: every request behind two proxies would have been refused as card data, and its address masked in logs."""
