@@ -28,6 +28,13 @@ class InvalidJson(ValueError):
     pass
 
 
+class NestedTooDeep(InvalidJson):
+    """Valid JSON perhaps, but nested deeper than MAX_DEPTH: told apart so a door can say so."""
+
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_DEPTH} levels.")
+
+
 class JsonNumber(float):
     """A JSON number written with a fraction or exponent; `str()` gives the text as sent."""
 
@@ -82,7 +89,7 @@ def loads(raw: str | bytes) -> Any:
     except InvalidJson:
         raise
     except RecursionError:
-        raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
+        raise NestedTooDeep from None
     except (ValueError, UnicodeDecodeError) as exc:
         if "integer string conversion" in str(exc):
             # int() refusing more digits than it converts; its message tells Python programmers what to call.
@@ -90,5 +97,5 @@ def loads(raw: str | bytes) -> Any:
             raise InvalidJson(f"Integers of more than {limit} digits are not valid here.") from None
         raise InvalidJson(str(exc)[:200]) from None
     if isinstance(value, dict | list) and _too_deep(value):
-        raise InvalidJson(f"JSON nested deeper than {MAX_DEPTH} levels.")
+        raise NestedTooDeep
     return value

@@ -129,6 +129,8 @@ def _parse(body: bytes):
     (None: a notification or a client's response, answered 202)."""
     try:
         message = jsonparse.loads(body)
+    except jsonparse.NestedTooDeep as exc:
+        raise RpcError(PARSE_ERROR, f"Parse error: {exc}", http_status=400) from None
     except jsonparse.InvalidJson:
         raise RpcError(PARSE_ERROR, "Parse error: the body is not valid JSON.", http_status=400) from None
     if isinstance(message, list):

@@ -166,6 +166,7 @@ def test_deeply_nested_body_is_invalid_json_even_for_a_read_only_key(client_for,
         response = reader.generic("POST", path, "[" * 3000, content_type="application/json")
         assert response.status_code == 400, (path, response.status_code, response.content[:300])
         assert response.json()["error"]["code"] == "invalid_json"
+        assert response.json()["error"]["message"] == "JSON parse error - JSON nested deeper than 64 levels."
     assert _state() == before
 
 
@@ -178,6 +179,7 @@ def test_nesting_deeper_than_the_limit_is_invalid_json(api, world):
         node = node["x"]
     response = api.post(path, deep, format="json")
     assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_json")
+    assert response.json()["error"]["message"] == "JSON parse error - JSON nested deeper than 64 levels."
     shallow = api.post(path, {**body, "amount": "1.00", "metadata": {"a": "b"}}, format="json")
     assert shallow.status_code == 201
 
@@ -192,7 +194,12 @@ def test_mcp_deep_nesting_is_a_parse_error(make_key):
                              headers={"Authorization": f"Bearer {raw_key}", "Accept": "application/json",
                                       "MCP-Protocol-Version": "2025-11-25"})
         assert response.status_code == 400
-        assert response.json()["error"]["code"] == -32700
+        # The code as for any body that is not JSON; the message says what is wrong with this one, as REST's does.
+        assert response.json()["error"] == {"code": -32700,
+                                            "message": "Parse error: JSON nested deeper than 64 levels."}
+    response = http.post("/mcp/", data="{", content_type="application/json",
+                         headers={"Authorization": f"Bearer {raw_key}", "Accept": "application/json"})
+    assert response.json()["error"] == {"code": -32700, "message": "Parse error: the body is not valid JSON."}
 
 
 # --- duplicate names and huge integers --------------------------------------------------------
