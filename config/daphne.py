@@ -8,14 +8,15 @@ URL or query string would be printed as it came. Run it as `python -m config.dap
 Daphne parses HTTP/1.1 with Twisted's `HTTPChannel`: at most `HEAD_LIMIT` (16 KiB) for the request line and
 every header together, and for any one line (`LineReceiver.MAX_LENGTH`). Past the total, Twisted answers a bare
 400; a single line past it (a 64 KB cookie or header) made Twisted drop the connection without a word. Both are
-now answered 431 (a header) or 414 (the request line) with the API's error body, before Django sees anything.
+now answered 431 (a header) or 414 (the request line) before Django sees the request, with the error body of its
+door (`config.errors.refusal`: a JSON-RPC error on /mcp, the API's error envelope elsewhere).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
+from urllib.parse import urlsplit
 
 import daphne.server
 from daphne.access import AccessLogGenerator
@@ -41,26 +42,41 @@ class HeadLimitedChannel(http.HTTPChannel):
     """Twisted's HTTP/1.1 channel, answering a request whose head is over the limit instead of dropping it."""
 
     def lineLengthExceeded(self, line: bytes) -> None:
-        # LineReceiver's own answer is to close the connection. No line of this request yet: it is the request line.
-        self._refuse(414 if self._receivedHeaderSize == 0 else 431)
+        # LineReceiver's own answer is to close the connection.
+        if self._receivedHeaderSize == 0:
+            # No line of this request yet: it is the request line, cut short (its path is what matters here).
+            method_and_target = line.split(b" ", 2)
+            self._refuse(414, method_and_target[1] if len(method_and_target) > 1 else b"")
+        else:
+            self._refuse(431, self._path)
 
     def lineReceived(self, line: bytes) -> None:
         if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
-            self._refuse(431)  # Twisted would answer a bare 400
+            self._refuse(431, self._path)  # Twisted would answer a bare 400
             return
         super().lineReceived(line)
 
-    def _refuse(self, status: int) -> None:
+    def _refuse(self, status: int, target: bytes) -> None:
+        # Imported here: config.errors needs Django, set up when Daphne imported the application, before serving.
+        from config.errors import refusal
+
         reason, code, message = _REFUSALS[status]
-        # The shape of core.middleware.error_body, written here: no Django before the request is one.
-        body = json.dumps({"error": {"code": code, "message": message, "details": {"limit_bytes": HEAD_LIMIT}}})
+        answer = refusal(_path_of(target), status, code, message, {"limit_bytes": HEAD_LIMIT})
         peer = self.transport.getPeer() if self.transport is not None else None
         logger.warning("refused a request from %s: %s (%d)", getattr(peer, "host", "?"), code, status)
-        self.transport.write(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        self.transport.write(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
                              b"Connection: close\r\nCache-Control: no-store\r\n\r\n%s"
-                             % (status, reason, len(body), body.encode()))
+                             % (status, reason, answer["Content-Type"].encode(), len(answer.content), answer.content))
         # As Twisted's own refusal: the transport stops reading, sends what is written, and closes.
         self.loseConnection()
+
+
+def _path_of(target: bytes) -> str:
+    """The path of a request target (`/mcp?x`, or `http://host/mcp` through a proxy); empty if it is none."""
+    try:
+        return urlsplit(target.decode("latin-1")).path
+    except ValueError:
+        return ""
 
 
 class HeadLimitedHTTPFactory(HTTPFactory):

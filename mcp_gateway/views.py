@@ -84,10 +84,10 @@ def is_mcp_path(path: str) -> bool:
     return path == "/mcp" or path.startswith("/mcp/")
 
 
-def refused_request(code: str, message: str) -> JsonResponse:
-    """A request Django refused before this view ran (config.errors): a JSON-RPC error like this view's own
-    refusals, with no id (the body is not read: nothing of the request is trusted)."""
-    return error_response(RpcError(INVALID_REQUEST, message, {"code": code}, http_status=400))
+def refused_request(code: str, message: str, *, status: int = 400, details: dict | None = None) -> JsonResponse:
+    """A request refused before this view ran (by Django or the server: config.errors): a JSON-RPC error like this
+    view's own refusals, with no id (the body is not read: nothing of the request is trusted)."""
+    return error_response(RpcError(INVALID_REQUEST, message, {"code": code, **(details or {})}, http_status=status))
 
 
 def _card_data_in_headers(request, body: bytes) -> JsonResponse | None:

@@ -74,3 +74,23 @@ def test_a_head_just_under_the_limit_reaches_the_application(daphne):
     status, headers, body = _answer(port, head)
     assert (status, json.loads(body)["error"]["code"]) == (401, "not_authenticated")
     assert headers["x-request-id"].startswith("req_")
+
+
+def _rpc_refusal(code: str, message: str) -> dict:
+    return {"jsonrpc": "2.0", "id": None,
+            "error": {"code": -32600, "message": message, "data": {"code": code, "limit_bytes": 16384}}}
+
+
+def test_at_mcp_the_refusals_are_json_rpc_errors_as_config_errors_answers_there(daphne):
+    """Built by config.errors.refusal, as Django's own refusals before a view (a disallowed host) are: /mcp gets a
+    JSON-RPC error with no id, every other path the API's envelope."""
+    port, _ = daphne
+    post = b"POST /mcp/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    status, headers, body = _answer(port, post + b"X-Big: " + b"a" * 65536 + b"\r\nConnection: close\r\n")
+    assert (status, headers["content-type"], headers["connection"]) == (431, "application/json", "close")
+    assert json.loads(body) == _rpc_refusal("request_headers_too_large", "The request's headers exceed 16384 bytes.")
+    status, _, body = _answer(port, _get("/mcp?q=" + "a" * 20000))
+    assert (status, json.loads(body)) == (414, _rpc_refusal("request_line_too_long",
+                                                            "The request line exceeds 16384 bytes."))
+    status, _, body = _answer(port, _get("/admin/", b"X-A: " + b"a" * 9000, b"X-B: " + b"b" * 9000))
+    assert (status, json.loads(body)) == (431, HEADERS_TOO_LARGE)
