@@ -14,14 +14,16 @@ door (`config.errors.refusal`: a JSON-RPC error on /mcp, the API's error envelop
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 import daphne.server
 from daphne.access import AccessLogGenerator
 from daphne.cli import CommandLineInterface
-from daphne.http_protocol import HTTPFactory
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from twisted.web import http
 
@@ -79,11 +81,34 @@ def _path_of(target: bytes) -> str:
         return ""
 
 
-class HeadLimitedHTTPFactory(HTTPFactory):
+# The X-Request-ID of the response whose reply Daphne is handling. Daphne writes a request's access line as it
+# sends the last of its body (`WebRequest.handle_reply`, in the reactor), where no request context is bound.
+_answered_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("answered_request_id",
+                                                                                  default=None)
+
+
+class RequestIdWebRequest(WebRequest):
+    """Daphne's request, whose access line carries the request id its response was given."""
+
+    def handle_reply(self, message: dict[str, Any]) -> None:
+        ids = self.responseHeaders.getRawHeaders(b"x-request-id")  # there once the response has started
+        token = _answered_request_id.set(ids[-1].decode("latin-1") if ids else None)
+        try:
+            super().handle_reply(message)
+        finally:
+            _answered_request_id.reset(token)
+
+
+class OurHTTPFactory(HTTPFactory):
     # Twisted's own factory of the protocol, with our channel in it: the wrapper is kept for its HTTP/2 upgrade
     # after TLS negotiation (a private Twisted name; the daphne tests start the real server through it).
     def protocol(self) -> http._GenericHTTPChannelProtocol:  # type: ignore[override]
         return http._GenericHTTPChannelProtocol(HeadLimitedChannel())
+
+    def buildProtocol(self, addr: Any) -> http._GenericHTTPChannelProtocol:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = RequestIdWebRequest  # in place of Daphne's own, which its method has just set
+        return protocol
 
 
 class _LoggingStream:
@@ -92,7 +117,7 @@ class _LoggingStream:
     def write(self, text: str) -> int:
         line = text.rstrip("\n")
         if line:
-            access_logger.info(line)
+            access_logger.info(line, extra={"request_id": _answered_request_id.get()})
         return len(text)
 
     def flush(self) -> None:
@@ -108,7 +133,7 @@ class LoggedServer(Server):
 
     def run(self) -> None:
         # Server.run builds its factory by this module-level name, with no hook of its own.
-        daphne.server.HTTPFactory = HeadLimitedHTTPFactory
+        daphne.server.HTTPFactory = OurHTTPFactory
         super().run()
 
 

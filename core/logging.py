@@ -20,9 +20,11 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"m
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = get_context()
-        # django.request logs after our middleware has unbound the context; it passes the request.
+        # django.request logs after our middleware has unbound the context; it passes the request. A web server's
+        # access line comes after that too, naming the id its response carried (config.daphne, config.serve).
         request = getattr(record, "request", None)
-        record.request_id = ctx.request_id or getattr(request, "request_id", None)
+        record.request_id = (ctx.request_id or getattr(record, "request_id", None)
+                             or getattr(request, "request_id", None))
         record.actor = ctx.actor.label if ctx.actor else None
         # With tracing on (monitoring.tracing), the active span's ids: a log line leads to its trace.
         span_context = trace.get_current_span().get_span_context()

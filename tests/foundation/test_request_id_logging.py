@@ -61,6 +61,21 @@ def test_log_line_outside_a_request_has_null_request_id(json_log):
                            "message": "outside", "request_id": None, "answer": 42}]
 
 
+def test_a_line_that_names_its_request_keeps_that_id_outside_a_request_and_the_requests_inside_one(json_log):
+    """A web server's access line comes after the request's context is unbound, naming the id its response
+    carried (config.daphne, config.serve); within a request the context's id is the one."""
+    from core.context import bind_context, clear_context
+
+    logging.getLogger("core.test").warning("access", extra={"request_id": "req_from_the_response"})
+    bind_context(request_id="req_of_the_context")
+    try:
+        logging.getLogger("core.test").warning("inside", extra={"request_id": "req_other"})
+    finally:
+        clear_context()
+    assert [(line["message"], line["request_id"]) for line in json_log()] == [
+        ("access", "req_from_the_response"), ("inside", "req_of_the_context")]
+
+
 def test_logging_settings_use_json_with_the_context_filter():
     handler = settings.LOGGING["handlers"]["console"]
     assert settings.LOGGING["formatters"][handler["formatter"]]["()"] == "core.logging.JsonFormatter"
