@@ -53,9 +53,10 @@ LOGGING: dict[str, Any] = {
         "console": {**_HANDLER, "stream": "ext://sys.stdout"},
         "error_console": {**_HANDLER, "stream": "ext://sys.stderr"},
         # On the handler, not the logger: dictConfig runs again in each forked worker, and adds a logger's
-        # filters to those the worker inherited, where handlers are made anew.
-        # The response's request id after "context", which finds none: the request's context is gone by then.
-        "access_console": {**_HANDLER, "filters": ["query_mark", "context", "response_request_id", "mask_pans"],
+        # filters to those the worker inherited, where handlers are made anew. The access line's own filters
+        # first, then every handler's (log_format: the request context, which keeps the response's request id,
+        # and the card-number mask, last, once the line is whole).
+        "access_console": {**_HANDLER, "filters": ["query_mark", "response_request_id", *_HANDLER["filters"]],
                            "stream": "ext://sys.stdout"},
     },
     "root": {"level": "INFO", "handlers": ["console"]},

@@ -163,3 +163,15 @@ def test_make_serve_access_lines_carry_the_request_id_of_their_response(tmp_path
     by_query = {line["message"].split()[2]: line["request_id"] for line in lines}
     assert by_query == {"/api/v1/payments?n=1": given, "/api/v1/payments?n=2": made,
                         "/api/v1/payments?n=3": replaced, "/healthz": health}
+
+
+def test_every_handler_of_the_web_servers_logging_has_the_shared_filters_last():
+    """config.serve's handlers take the filters every handler has (config.log_format) from there, the access line's
+    own before them: a filter added to the shared list reaches the access log too, and the mask stays last."""
+    from config import log_format, serve
+
+    shared = log_format.CONSOLE_HANDLER["filters"]
+    assert shared == ["context", "mask_pans"]
+    assert {name: handler["filters"] for name, handler in serve.LOGGING["handlers"].items()} == {
+        "console": shared, "error_console": shared,
+        "access_console": ["query_mark", "response_request_id", *shared]}
