@@ -20,6 +20,8 @@ import math
 import sys
 from typing import Any
 
+from .cards import KEY_WITH_CARD_NUMBER, contains_pan
+
 # No request of ours nests more than a few levels; metadata values are scalars.
 MAX_DEPTH = 64
 
@@ -65,7 +67,9 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for name, _ in pairs:
             if name in seen:
-                raise InvalidJson(f"Duplicate member name in a JSON object: {name[:100]!r}.")
+                # The message goes back to the client and into the request log: a card number is not repeated.
+                shown = KEY_WITH_CARD_NUMBER if contains_pan(name) else repr(name[:100])
+                raise InvalidJson(f"Duplicate member name in a JSON object: {shown}.")
             seen.add(name)
     return obj
 

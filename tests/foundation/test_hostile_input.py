@@ -218,6 +218,14 @@ def test_a_member_named_twice_is_invalid_json_and_changes_nothing(api, world):
     assert _state() == before
 
 
+def test_a_card_number_named_twice_is_not_repeated_in_the_refusal(api, world):
+    path, body = _amount_calls(world)["payment"]
+    text = json.dumps(body)[:-1] + ', "4000 0027 6000 3184": 1, "4000 0027 6000 3184": 2}'
+    response = api.generic("POST", path, text, content_type="application/json")
+    assert (response.status_code, response.json()["error"]["message"]) == (
+        400, "JSON parse error - Duplicate member name in a JSON object: <card number>.")
+
+
 def test_mcp_member_named_twice_is_a_parse_error(make_key):
     raw_key = make_key("*").raw_key
     body = '{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "method": "tools/call", "params": {}}'
