@@ -159,7 +159,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "filesystem://"
+    # The filesystem transport has no host, but kombu's virtual transports default one ("localhost") and log
+    # "No hostname was supplied" each time a connection's info is taken (the worker's banner, every pooled
+    # connection a task is sent on) when the URL names none: naming the same default keeps that out of the logs.
+    CELERY_BROKER_URL = "filesystem://localhost"
     _broker_dir = BASE_DIR / "var" / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(_broker_dir),

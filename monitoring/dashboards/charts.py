@@ -120,10 +120,22 @@ def number(column: Column, row: dict[str, Any]) -> float | None:
     return float(value)
 
 
+@dataclass(frozen=True)
+class Band:
+    """Two of a chart's series drawn as one shaded interval around a third (a forecast's bounds): under the lines,
+    in the colour of the series it surrounds, one legend entry named `label`."""
+
+    lower: str
+    upper: str
+    around: str
+    label: str
+
+
 @dataclass
 class Chart:
     """One chart and the table behind it. `x` is the label column; `series` the plotted columns; with `group`
-    (for example "currency") each series is drawn once per value of that column."""
+    (for example "currency") each series is drawn once per value of that column. `band` pairs two of the series
+    as an interval around a third."""
 
     name: str
     title: str
@@ -135,6 +147,7 @@ class Chart:
     group: str | None = None
     description: str = ""
     empty_text: str = "No data in this period."
+    band: Band | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -143,6 +156,9 @@ class Chart:
         missing = [k for k in [self.x, self.group, *self.series] if k and k not in keys]
         if missing:
             raise ValueError(f"chart {self.name}: columns {missing} are not in its table")
+        if self.band and (self.kind != "line" or not {self.band.lower, self.band.upper, self.band.around}
+                          <= set(self.series)):
+            raise ValueError(f"chart {self.name}: a band is drawn on a line chart, between and around its series")
 
     @property
     def empty(self) -> bool:
@@ -173,6 +189,10 @@ class Chart:
         groups: list[str | None] = [None]
         if self.group:
             groups = [*sorted({g for _p, g, _r in placed if g is not None})]
+
+        def label(text: str, group: str | None) -> str:
+            return text if group is None else f"{text} ({group})"
+
         datasets: list[dict[str, Any]] = []
         for key in self.series:
             column = self.column(key)
@@ -180,8 +200,13 @@ class Chart:
             for position, group, row in placed:
                 data[group][position] = number(column, row)
             for group in groups:
-                label = column.label if group is None else f"{column.label} ({group})"
-                dataset: dict[str, Any] = {"label": label, "data": data[group], "unit": column.kind}
+                dataset: dict[str, Any] = {"label": label(column.label, group), "data": data[group],
+                                           "unit": column.kind}
+                if self.band and key in (self.band.lower, self.band.upper):
+                    # dashboards.js fills from the upper edge down to the lower one of the same series' band
+                    dataset["band"] = {"edge": "lower" if key == self.band.lower else "upper",
+                                       "label": label(self.band.label, group),
+                                       "around": label(self.column(self.band.around).label, group)}
                 if column.kind == "money" and group is not None and self.group == column.currency_key:
                     # Amounts in different currencies share no scale: dashboards.js draws each currency on a
                     # chart of its own, its axis named by the currency.

@@ -10,7 +10,7 @@ from monitoring.analytics import payment_days, revenue
 from monitoring.analytics.backtest import MIN_SEASONS, SEASON
 from monitoring.models import RevenueForecast
 
-from .charts import Chart, Column, Page, Section, Tile
+from .charts import Band, Chart, Column, Page, Section, Tile
 from .period import Period
 from .registry import PageOption, register_page
 
@@ -111,7 +111,8 @@ def build(period: Period, interval: str = "day") -> Page:
                Column("forecast", "Forecast", "money"), Column("lower", "Lower (80 %)", "money"),
                Column("upper", "Upper (80 %)", "money")],
               _forecast_rows(forecasts), x="date", series=["actual", "forecast", "lower", "upper"],
-              group="currency", description=description, empty_text=NO_FORECAST),
+              group="currency", description=description, empty_text=NO_FORECAST,
+              band=Band("lower", "upper", around="forecast", label="80 % interval")),
         Chart("forecast_backtest", "Forecast backtest", "table",
               [Column("currency", "Currency"), Column("model", "Model"),
                Column("computed_at", "Computed (UTC)", "date"),

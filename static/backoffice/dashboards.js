@@ -24,14 +24,81 @@
     return payload.datasets.filter(function (d) { return !d.currency || d.currency === currency; });
   }
 
-  function seriesLabel(d) {
+  function withoutCurrency(text, d) {
     // "Gross (EUR)" on the EUR chart is just "Gross": the chart's heading and axis name the currency.
-    return d.currency ? d.label.replace(" (" + d.currency + ")", "") : d.label;
+    return d.currency ? text.replace(" (" + d.currency + ")", "") : text;
   }
+
+  // Chart.js's own palette (its Colors plugin), given by hand on a chart with a band: the plugin colours a chart
+  // only when none of its datasets has a colour, and the band's colour is the one of the line it surrounds.
+  var PALETTE = [[54, 162, 235], [255, 99, 132], [255, 159, 64], [255, 205, 86], [75, 192, 192], [153, 102, 255],
+                 [201, 203, 207]];
+
+  function rgba(rgb, alpha) {
+    return "rgba(" + rgb.join(", ") + ", " + alpha + ")";
+  }
+
+  // What Chart.js draws for the payload's datasets. A band's two edges are faint lines: the upper one is filled (in
+  // its background colour) down to the lower one, under every line (order 1 is drawn first), and the legend has one
+  // entry for both.
+  function chartDatasets(datasets, labelCount) {
+    var points = labelCount > 60 ? 0 : 2;
+    var drawn = datasets.map(function (d) {
+      return {label: withoutCurrency(d.label, d), data: d.data, unit: d.unit, spanGaps: true, pointRadius: points};
+    });
+    if (!datasets.some(function (d) { return d.band; })) return drawn;
+    var colours = {}, next = 0;
+    datasets.forEach(function (d, i) {
+      if (d.band) return;
+      colours[d.label] = PALETTE[next++ % PALETTE.length];
+      drawn[i].borderColor = rgba(colours[d.label], 1);
+      drawn[i].backgroundColor = rgba(colours[d.label], 0.5);
+    });
+    datasets.forEach(function (d, i) {
+      if (!d.band) return;
+      var colour = colours[d.band.around] || PALETTE[PALETTE.length - 1];
+      var lower = datasets.findIndex(function (other) {
+        return other.band && other.band.edge === "lower" && other.band.around === d.band.around;
+      });
+      Object.assign(drawn[i], {
+        boBand: {edge: d.band.edge, label: withoutCurrency(d.band.label, d), lower: lower},
+        order: 1, borderWidth: 1, borderColor: rgba(colour, 0.35), backgroundColor: rgba(colour, 0.18),
+        pointRadius: 0, pointHoverRadius: 0, fill: d.band.edge === "upper" && lower >= 0 ? lower : false
+      });
+    });
+    return drawn;
+  }
+
+  // One legend entry for a band (on its upper edge, in the band's fill), none for its lower edge; a click on it
+  // shows or hides both edges.
+  var bandLegend = {
+    generateLabels: function (chart) {
+      var datasets = chart.data.datasets;
+      return Chart.defaults.plugins.legend.labels.generateLabels(chart).filter(function (item) {
+        var band = datasets[item.datasetIndex].boBand;
+        return !band || band.edge === "upper";
+      }).map(function (item) {
+        var d = datasets[item.datasetIndex];
+        if (d.boBand) Object.assign(item, {text: d.boBand.label, fillStyle: d.backgroundColor,
+                                           strokeStyle: d.borderColor, lineWidth: 1});
+        return item;
+      });
+    },
+    onClick: function (event, item, legend) {
+      var chart = legend.chart, band = chart.data.datasets[item.datasetIndex].boBand;
+      var visible = !chart.isDatasetVisible(item.datasetIndex);
+      [item.datasetIndex].concat(band && band.lower >= 0 ? [band.lower] : []).forEach(function (index) {
+        chart.setDatasetVisibility(index, visible);
+      });
+      chart.update();
+    }
+  };
 
   function build(canvas, payload, datasets, currency) {
     var stacked = payload.kind === "stacked";
     var many = datasets.length > 1 || payload.kind === "doughnut";
+    var drawn = chartDatasets(datasets, payload.labels.length);
+    var banded = drawn.some(function (d) { return d.boBand; });
     var options = {
       responsive: true,
       maintainAspectRatio: false,
@@ -51,17 +118,16 @@
         }
       }
     };
+    if (banded) {
+      options.plugins.legend.onClick = bandLegend.onClick;
+      options.plugins.legend.labels.generateLabels = bandLegend.generateLabels;
+    }
     if (payload.kind !== "doughnut") {
       options.scales = {x: {stacked: stacked}, y: {stacked: stacked, beginAtZero: true}};
       if (currency) options.scales.y.title = {display: true, text: currency};
     }
-    var points = payload.labels.length > 60 ? 0 : 2;
-    return new Chart(canvas, {type: chartType(payload.kind), options: options, data: {
-      labels: payload.labels,
-      datasets: datasets.map(function (d) {
-        return {label: seriesLabel(d), data: d.data, unit: d.unit, spanGaps: true, pointRadius: points};
-      })
-    }});
+    return new Chart(canvas, {type: chartType(payload.kind), options: options,
+                              data: {labels: payload.labels, datasets: drawn}});
   }
 
   function draw(figure) {
@@ -106,7 +172,7 @@
   window.boDashboardDatasets = function (payload, currency) {
     return currency ? datasetsFor(payload, currency) : payload.datasets;
   };
-  window.boDashboardSeriesLabel = seriesLabel;
+  window.boDashboardChartDatasets = chartDatasets;
 
   function drawAll() {
     var charts = {};
@@ -196,13 +262,13 @@
       var charts = window.boDashboardCharts || {};
       function refreshChart(chart, labels, datasets) {
         chart.data.labels = labels;
-        datasets.forEach(function (d, i) {
-          var label = window.boDashboardSeriesLabel(d);
+        // In place where a dataset was drawn (a series hidden from its legend stays hidden), drawn as at load if new.
+        window.boDashboardChartDatasets(datasets, labels.length).forEach(function (d, i) {
           if (chart.data.datasets[i]) {
             chart.data.datasets[i].data = d.data;
-            chart.data.datasets[i].label = label;
+            chart.data.datasets[i].label = d.label;
           } else {
-            chart.data.datasets.push({label: label, data: d.data, unit: d.unit, spanGaps: true});
+            chart.data.datasets.push(d);
           }
         });
         chart.data.datasets.length = datasets.length;

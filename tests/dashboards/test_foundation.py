@@ -11,7 +11,7 @@ import re
 import pytest
 from django.test import Client
 
-from monitoring.dashboards.charts import Chart, Column, Tile
+from monitoring.dashboards.charts import Band, Chart, Column, Tile
 from monitoring.dashboards.period import InvalidPeriod, Period, parse_period
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +53,34 @@ def test_chart_payload_table_and_csv_format_money_and_guard_formulas():
     assert list(csv.reader(io.StringIO(chart.csv()))) == [
         ["day", "currency", "gross", "note"], ["2026-01-01", "EUR", "1234.56", "'=HYPERLINK()"],
         ["2026-01-01", "JPY", "500", ""], ["2026-01-02", "EUR", "0.05", "'-"]]
+
+
+def test_a_band_marks_its_edges_per_group_for_the_chart_to_fill():
+    columns = [Column("day", "Day", "date"), Column("currency", "Currency"), Column("forecast", "Forecast", "money"),
+               Column("lower", "Lower (80 %)", "money"), Column("upper", "Upper (80 %)", "money")]
+    rows = [{"day": "2026-01-01", "currency": "EUR", "forecast": 1000, "lower": 800, "upper": 1250},
+            {"day": "2026-01-01", "currency": "USD", "forecast": 500, "lower": 400, "upper": 600}]
+    band = Band("lower", "upper", around="forecast", label="80 % interval")
+    chart = Chart("forecast", "Forecast", "line", columns, rows, x="day", series=["forecast", "lower", "upper"],
+                  group="currency", band=band)
+
+    def dataset(label, value, currency, edge=None):
+        extra = {"band": {"edge": edge, "label": f"80 % interval ({currency})", "around": f"Forecast ({currency})"}}
+        return {"label": f"{label} ({currency})", "data": [value], "unit": "money", **(extra if edge else {}),
+                "currency": currency}
+
+    assert chart.payload()["datasets"] == [
+        dataset("Forecast", 10.0, "EUR"), dataset("Forecast", 5.0, "USD"),
+        dataset("Lower (80 %)", 8.0, "EUR", "lower"), dataset("Lower (80 %)", 4.0, "USD", "lower"),
+        dataset("Upper (80 %)", 12.5, "EUR", "upper"), dataset("Upper (80 %)", 6.0, "USD", "upper")]
+    ungrouped = Chart("forecast", "Forecast", "line", columns, rows[:1], x="day",
+                      series=["forecast", "lower", "upper"], band=band)
+    assert [d.get("band") for d in ungrouped.payload()["datasets"]] == [
+        None, {"edge": "lower", "label": "80 % interval", "around": "Forecast"},
+        {"edge": "upper", "label": "80 % interval", "around": "Forecast"}]
+    for kind, series in (("bar", ["forecast", "lower", "upper"]), ("line", ["forecast", "upper"])):
+        with pytest.raises(ValueError, match="a band is drawn on a line chart, between and around its series"):
+            Chart("forecast", "Forecast", kind, columns, rows, x="day", series=series, band=band)
 
 
 def test_tile_change_against_the_previous_period():

@@ -267,6 +267,11 @@ def test_page_reads_the_newest_stored_forecast(history, actor, staff_client):
     assert (actual[0]["date"], actual[-1]["date"], len(actual)) == ("2026-01-01", "2026-03-01", 60)
     assert actual[-1]["actual"] == truth(59)
     assert [r["forecast"] for r in predicted] == [p["value"] for p in newest.points]
+    # The bounds are drawn as one band around the forecast (dashboards.js fills between them).
+    assert [(d["label"], d.get("band")) for d in chart.payload()["datasets"]] == [
+        ("Actual (USD)", None), ("Forecast (USD)", None),
+        ("Lower (80 %) (USD)", {"edge": "lower", "label": "80 % interval (USD)", "around": "Forecast (USD)"}),
+        ("Upper (80 %) (USD)", {"edge": "upper", "label": "80 % interval (USD)", "around": "Forecast (USD)"})]
     mape_tiles = {t.key: t.value for t in page.sections[1].tiles}
     assert mape_tiles == {"forecast_mape_usd": newest.mape, "baseline_mape_usd": newest.baseline_mape}
     assert f"model MAPE {newest.mape * 100:.1f} %" in chart.description

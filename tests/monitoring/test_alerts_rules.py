@@ -255,7 +255,7 @@ def test_the_next_passing_ledger_verification_resolves_its_alert_once(settings):
 
 def test_celery_backlog_in_the_broker_fires_and_resolves_when_the_workers_catch_up(settings, tmp_path):
     # The embedded broker keeps each waiting task as a file (what `make run` uses without Redis).
-    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_URL = "filesystem://localhost"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
     rule("outbox_backlog", params={"max_pending": 100, "max_age_seconds": 3600, "max_queued": 2})
     for n in range(3):

@@ -86,7 +86,7 @@ def test_redis_cache_and_broker_when_configured(settings):
 
 
 def test_embedded_filesystem_broker(settings, tmp_path):
-    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_URL = "filesystem://localhost"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "missing"),
                                                 "data_folder_out": str(tmp_path / "missing")}
     broker = _check("broker")

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from monitoring.dashboards import registry
+from monitoring.dashboards.charts import Chart
 from monitoring.dashboards.period import Period
 
 DOC = Path(settings.BASE_DIR) / "docs" / "DASHBOARDS.md"
@@ -28,6 +29,13 @@ read it). Definitions of every number are in `docs/dashboards/`.
 This page is generated from the registered pages by `manage.py dashboards_doc` (`make docs`); do not edit it by
 hand.
 """
+
+
+def _kind(chart: Chart) -> str:
+    if chart.band is None:
+        return chart.kind
+    band = chart.band
+    return f"{chart.kind}; `{band.lower}` to `{band.upper}` shaded as one band around `{band.around}` ({band.label})"
 
 
 def render(period: Period | None = None) -> str:
@@ -50,7 +58,7 @@ def render(period: Period | None = None) -> str:
                       f"{option.choices[0]}).", ""]
         if page.charts:
             lines += ["| chart | title | kind | columns |", "|---|---|---|---|"]
-            lines += [f"| `{c.name}` | {c.title} | {c.kind} | {', '.join(f'`{col.key}`' for col in c.columns)} |"
+            lines += [f"| `{c.name}` | {c.title} | {_kind(c)} | {', '.join(f'`{col.key}`' for col in c.columns)} |"
                       for c in page.charts]
             lines.append("")
     return "\n".join(lines)
