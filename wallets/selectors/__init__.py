@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, Sum
 
 from core import clock
@@ -102,27 +103,34 @@ def exchange_rate_current(*, base: str, quote: str, at: dt.datetime | None = Non
 
 def exchange_rates_to(*, quote: str, currencies, at: dt.datetime | None = None) -> dict[str, Decimal]:
     """Per currency of `currencies`, the rate (`quote` per 1 unit of it) in force at `at`, chosen as
-    `exchange_rate_current` chooses (the newer of the direct pair and 1 / the opposite one); `quote` itself
-    is 1 and a currency without either pair is left out. One query over the stored rates."""
+    `exchange_rate_current` chooses (the newer of the direct pair and 1 / the opposite one; the direct pair at
+    the same moment; the later row of a pair at the same moment); `quote` itself is 1 and a currency without
+    either pair is left out. One query; on PostgreSQL it answers one row per pair (DISTINCT ON), elsewhere every
+    row of the pairs in force, the same choice made of them."""
     at = at or clock.now()
     currencies = set(currencies)  # read once: a generator is spent by the first pass
     wanted = currencies - {quote}
     rates: dict[str, Decimal] = {quote: Decimal(1)} if quote in currencies else {}
     if not wanted:
         return rates
-    newest: dict[str, tuple[dt.datetime, bool, Decimal]] = {}
     rows = (ExchangeRate.objects.filter(valid_from__lte=at)
             .filter(Q(base_currency__in=wanted, quote_currency=quote)
                     | Q(base_currency=quote, quote_currency__in=wanted))
-            .order_by("-valid_from", "-id").values_list("base_currency", "quote_currency", "rate", "valid_from"))
-    for base, other, rate, valid_from in rows:
+            .order_by("base_currency", "quote_currency", "-valid_from", "-id"))
+    if connection.features.can_distinct_on_fields:
+        # Each pair's first row in that order is its newest (exchange_rate_current's `.first()`): the history
+        # stays in the database. SQLite has no DISTINCT ON; the max below picks the same rows from all of them.
+        rows = rows.distinct("base_currency", "quote_currency")
+    newest: dict[str, tuple[tuple[dt.datetime, bool, int], Decimal]] = {}
+    for base, other, rate, valid_from, pk in rows.values_list("base_currency", "quote_currency", "rate",
+                                                              "valid_from", "id"):
         direct = other == quote
         currency = base if direct else other
-        held = newest.get(currency)
-        # Rows come newest first; at the same moment the direct pair wins, as in exchange_rate_current.
-        if held is None or (held[0] == valid_from and direct and not held[1]):
-            newest[currency] = (valid_from, direct, rate if direct else invert(rate))
-    rates.update({currency: value for currency, (_at, _direct, value) in newest.items()})
+        # The newer wins; at the same moment the direct pair, as in exchange_rate_current; then the later row.
+        key = (valid_from, direct, pk)
+        if currency not in newest or key > newest[currency][0]:
+            newest[currency] = (key, rate if direct else invert(rate))
+    rates.update({currency: value for currency, (_key, value) in newest.items()})
     return rates
 
 
