@@ -56,6 +56,15 @@ def began(now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(days=HISTORY_DAYS + SIGNUP_DAYS)
 
 
+def seeded_began() -> dt.datetime:
+    """The first moment of the demo's timeline as seeded: the first demo customer signs up then (`began` of the
+    run that made it), or `began(now)` before there is one. What a later app's demo dates from the start reads
+    this, not `began(clock.now())`: that moves on by however long the seeds before it took, so two demos opening
+    things "at the start" would not agree."""
+    first = Customer.objects.filter(email=demo_email(0)).values_list("created", flat=True).first()
+    return first or began(clock.now())
+
+
 def signed_up(i: int, now: dt.datetime) -> dt.datetime:
     """Customer `i` signs up in the first half of the signup days, leaving room for its KYC reviews."""
     return began(now) + dt.timedelta(days=SIGNUP_DAYS / 2) * i / CUSTOMER_COUNT

@@ -13,18 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from django.db import transaction
-
 from accounts import demo as accounts_demo
 from accounts.models import Customer
 from core import clock
 from core.context import Actor
 from core.errors import DomainError
 from core.money import exponent
+from wallets import demo as wallets_demo
 
 from . import services
 from .models import FeeSchedule, Payment
-from .services.postings import clearing_account, fees_account, revenue_account
+from .services.postings import clearing_key, fees_key, revenue_key
 from .services.settings import fee_schedule_save
 
 PAYMENT_COUNT = 2000
@@ -47,15 +46,15 @@ FEES = [("sandbox", "USD", 290, 30), ("sandbox", "EUR", 250, 25), ("sandbox_alt"
         ("sandbox_alt", "EUR", 240, 25), ("sandbox", "GBP", 200, 20)]
 
 
-def _ledger_accounts(now: dt.datetime) -> None:
+def _ledger_accounts() -> None:
     """The accounts of each provider and currency with a fee schedule (its clearing, the revenue and the fees),
     opened as the demo's timeline begins with the schedules: the subscriptions demo, seeded after this one, collects
-    through them from a year back. The other currencies' accounts open with their first payment, as usual."""
-    with clock.frozen_at(accounts_demo.began(now)), transaction.atomic():
-        for provider, currency, *_ in FEES:
-            clearing_account(provider=provider, currency=currency)
-            revenue_account(currency=currency)
-            fees_account(currency=currency)
+    through them from a year back. The wallets demo dates them (and its own sandbox clearing accounts, opened before
+    these). The other currencies' accounts open with their first payment, as usual."""
+    wallets_demo.open_from_the_start(
+        key for provider, currency, *_ in FEES
+        for key in (clearing_key(provider=provider, currency=currency), revenue_key(currency=currency),
+                    fees_key(currency=currency)))
 
 
 def _fees(actor: Actor) -> None:
@@ -131,8 +130,8 @@ def seed(*, rng, stdout) -> None:
     started = time.monotonic()
     actor = Actor.system("seed_demo")
     now = clock.now()
-    _ledger_accounts(now)
-    with clock.frozen_at(accounts_demo.began(now)):  # in force before the first payment charged by them
+    _ledger_accounts()
+    with clock.frozen_at(accounts_demo.seeded_began()):  # in force before the first payment charged by them
         _fees(actor)
     from .risk.demo import seed_model
 

@@ -7,13 +7,15 @@ is applied only if it is not there yet (wallets by customer and currency, moveme
 Dated back, and posted in date order: the rates and wallets `OPENED_DAYS_AGO` days ago, the movements one after
 another until `MOVED_UNTIL_DAYS_AGO`, before the payments demo's wallet top-ups and purchases (`payments.demo`,
 its last 90 days, seeded after this app). A wallet's history is listed in posting order, so that its balances
-add up row to row; its dates then fall row to row too.
+add up row to row; its dates then fall row to row too. The ledger accounts any demo posts to from the first day
+of the demo's history (the sandbox clearing accounts here, the payments demo's fee-schedule accounts) are opened
+and dated in one place, `open_from_the_start`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from itertools import combinations
 
@@ -36,6 +38,8 @@ EXTRA = ["USD", "EUR", "GBP", "JPY"]
 # Units of each currency per 1 USD: illustrative, not market data. Cross rates are derived.
 PER_USD = {"USD": Decimal(1), "EUR": Decimal("0.9234"), "GBP": Decimal("0.7891"), "JPY": Decimal("151.237"),
            "KWD": Decimal("0.3071")}
+# The owner of the sandbox provider's clearing accounts (payments.services.postings.clearing_key's "provider:<name>").
+SANDBOX_CLEARING = "provider:sandbox"
 TRANSFERS = 150
 CONVERSIONS = 12
 OPENED_DAYS_AGO = 120
@@ -43,12 +47,23 @@ OPENED_DAYS_AGO = 120
 MOVED_UNTIL_DAYS_AGO = 91
 
 
+def open_from_the_start(keys: Iterable[ledger.AccountKey]) -> None:
+    """Opens the ledger accounts (owner, type, currency) that demos post to from the first day of their
+    history, dated at the timeline's first moment (`accounts.demo.seeded_began`). The one place the demos
+    back-date ledger accounts: this app's sandbox clearing accounts and `payments.demo`'s fee-schedule accounts
+    alike, so an account both need (the sandbox provider's clearing in USD, EUR, GBP) is dated the same whichever
+    demo opens it first. An account already open stays as it is."""
+    with clock.frozen_at(accounts_demo.seeded_began()), transaction.atomic():
+        for owner, account_type, currency in sorted(set(keys)):
+            ledger.system_account(account_type=account_type, currency=currency, owner=owner)
+
+
 @use_case
 def _open_and_fund(*, actor: Actor, customer: Customer, currency: str, major: int) -> None:
     """A wallet and its opening top-up, both or neither."""
     wallet = services.wallet_create(actor=actor, customer_id=customer.pk, currency=currency)
     source = ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
-                                   owner="provider:sandbox")
+                                   owner=SANDBOX_CLEARING)
     services.wallet_credit_topup(wallet_id=wallet.pk, amount=major * 10 ** exponent(currency), source=source,
                                  actor=actor, reference="demo opening top-up")
 
@@ -78,12 +93,10 @@ def seed(*, rng, stdout) -> None:
             currencies.append(extra)
         plan.extend((customer, cur, rng.randint(200, 2000)) for cur in currencies)
 
-    # The provider's clearing accounts the opening top-ups come from, opened as the demo's timeline begins: the
-    # subscriptions demo (seeded later) collects through them from a year back, before these wallets were opened.
-    with clock.frozen_at(accounts_demo.began(clock.now())), transaction.atomic():
-        for currency in sorted({currency for _, currency, _ in plan}):
-            ledger.system_account(account_type=AccountType.PROVIDER_CLEARING, currency=currency,
-                                  owner="provider:sandbox")
+    # The sandbox provider's clearing accounts the opening top-ups come from: the subscriptions demo (seeded later)
+    # collects through them from a year back, before these wallets were opened.
+    open_from_the_start((SANDBOX_CLEARING, AccountType.PROVIDER_CLEARING, currency)
+                        for currency in {currency for _, currency, _ in plan})
 
     created = 0
     for customer, currency, major in plan:

@@ -9,6 +9,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import models
 
+from accounts import demo as accounts_demo
 from accounts.models import Customer, KycReview
 from core import clock
 from core.models import OutboxMessage
@@ -17,10 +18,11 @@ from monitoring.models import Alert, HealthCheck
 from payments import demo as payments_demo
 from payments.models import Payment
 from payments.risk import demo as risk_demo
+from payments.services.postings import clearing_key, fees_key, revenue_key
 from subscriptions import demo as subscriptions_demo
 from subscriptions.models import Subscription
 from wallets import demo as wallets_demo
-from wallets.models import Wallet
+from wallets.models import AccountType, LedgerAccount, Posting, Wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +83,27 @@ def test_every_seeded_object_is_younger_than_what_it_refers_to(seeded):
                        Subscription.objects.earliest("created").created)
     assert first < last < earliest_use < clock.now() - dt.timedelta(days=300)
     assert KycReview.objects.filter(customer__email__endswith="@demo.example").count() == 36
+
+
+def test_the_accounts_demos_post_to_from_the_start_are_opened_together_at_its_first_moment(seeded):
+    """The wallets demo's sandbox clearing accounts and the payments demo's fee-schedule accounts (clearing, revenue,
+    fees) are opened by one helper at one moment, the first customer's signup, whichever demo opens them first (each
+    used to date them from its own clock, as far apart as the seeds between them took), and before the first posting
+    on any of them."""
+    start = Customer.objects.get(email=accounts_demo.demo_email(0)).created
+    currencies = set(Wallet.objects.filter(customer__email__endswith="@demo.example").values_list("currency",
+                                                                                                   flat=True))
+    keys = ({("provider:sandbox", AccountType.PROVIDER_CLEARING, currency) for currency in currencies}
+            | {key for provider, currency, *_ in payments_demo.FEES
+               for key in (clearing_key(provider=provider, currency=currency), revenue_key(currency=currency),
+                           fees_key(currency=currency))})
+    assert currencies == {"EUR", "GBP", "JPY", "KWD", "USD"} and len(keys) == 13
+    opened = {(a.owner, a.account_type, a.currency): a.created for a in LedgerAccount.objects.all()
+              if (a.owner, a.account_type, a.currency) in keys}
+    assert set(opened) == keys
+    assert set(opened.values()) == {start}
+    first_posting = Posting.objects.filter(account__owner__startswith="provider:").earliest("created").created
+    assert start < first_posting
 
 
 def test_the_seed_leaves_no_backlog_of_its_own_and_a_real_one_still_alerts(seeded):
