@@ -19,7 +19,7 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from core import clock
-from core.money import format_amount, to_decimal
+from core.money import exponent, format_amount, to_decimal
 
 KINDS = ("line", "bar", "stacked", "doughnut", "table")
 COLUMN_KINDS = ("text", "int", "money", "rate", "ms", "date", "decimal")
@@ -209,8 +209,9 @@ class Chart:
                                        "around": label(self.column(self.band.around).label, group)}
                 if column.kind == "money" and group is not None and self.group == column.currency_key:
                     # Amounts in different currencies share no scale: dashboards.js draws each currency on a
-                    # chart of its own, its axis named by the currency.
+                    # chart of its own, its axis named by the currency; its tooltips show the currency's digits.
                     dataset["currency"] = group
+                    dataset["digits"] = exponent(group)
                 datasets.append(dataset)
         return {"name": self.name, "kind": self.kind, "labels": list(index), "datasets": datasets}
 

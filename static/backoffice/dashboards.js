@@ -44,7 +44,8 @@
   function chartDatasets(datasets, labelCount) {
     var points = labelCount > 60 ? 0 : 2;
     var drawn = datasets.map(function (d) {
-      return {label: withoutCurrency(d.label, d), data: d.data, unit: d.unit, spanGaps: true, pointRadius: points};
+      return {label: withoutCurrency(d.label, d), data: d.data, unit: d.unit, digits: d.digits, spanGaps: true,
+              pointRadius: points};
     });
     if (!datasets.some(function (d) { return d.band; })) return drawn;
     var colours = {}, next = 0;
@@ -110,9 +111,13 @@
         tooltip: {
           callbacks: {
             label: function (item) {
-              var unit = item.dataset.unit === "money" && currency ? " " + currency : (UNITS[item.dataset.unit] || "");
+              var money = item.dataset.unit === "money" && currency;
+              var unit = money ? " " + currency : (UNITS[item.dataset.unit] || "");
+              // An amount keeps its currency's minor digits (7,982.20 USD, 1,000 JPY), as the table beside it.
+              var digits = money && item.dataset.digits !== undefined ? item.dataset.digits : null;
+              var format = digits === null ? undefined : {minimumFractionDigits: digits, maximumFractionDigits: digits};
               return item.dataset.label + ": " + Number(item.parsed.y !== undefined ? item.parsed.y : item.parsed)
-                .toLocaleString() + unit;
+                .toLocaleString(undefined, format) + unit;
             }
           }
         }

@@ -80,6 +80,15 @@ PANELS = """() => {
 }"""
 
 
+# What each panel's tooltip says of two forecast values (the browser's locale is Chromium's default, en-US).
+TOOLTIPS = """() => Object.fromEntries(Object.entries(window.boDashboardCharts.forecast.panels).map(([currency,
+                                                                                                 chart]) => {
+  const label = chart.options.plugins.tooltip.callbacks.label;
+  const forecast = chart.data.datasets.find((d) => d.label === "Forecast");
+  return [currency, [7982.2, 1234].map((y) => label({dataset: forecast, parsed: {y}}))];
+}))"""
+
+
 def band_coloured(rgba):
     # The forecast's pink (255, 99, 132) at the band's low opacity over the transparent canvas, a grid line or the
     # band's faint edge under or beside it: red well above green and blue, neither clear nor opaque as the line is.
@@ -117,6 +126,9 @@ def test_forecast_interval_is_a_shaded_band_under_the_forecast_line(watched_page
             assert len(inside) >= 15 and len(above) >= 15 and len(below) >= 15, (width, currency, panel["samples"])
             assert [p for p in inside if not band_coloured(p)] == [], (width, currency)
             assert [p for p in above + below if band_coloured(p)] == [], (width, currency)
+        # A tooltip's amount keeps its currency's two digits, as the table beside the chart: 7,982.20, not 7,982.2.
+        assert page.evaluate(TOOLTIPS) == {"EUR": ["Forecast: 7,982.20 EUR", "Forecast: 1,234.00 EUR"],
+                                           "USD": ["Forecast: 7,982.20 USD", "Forecast: 1,234.00 USD"]}
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (width, overflow)
         page.locator("figure[data-chart=forecast]").screenshot(path=str(ARTIFACTS / f"forecast-{width}.png"))

@@ -47,8 +47,8 @@ def test_chart_payload_table_and_csv_format_money_and_guard_formulas():
                    {"day": "2026-01-02", "currency": "EUR", "gross": 5, "note": "-"}],
                   x="day", series=["gross"], group="currency")
     assert chart.payload() == {"name": "gross", "kind": "line", "labels": ["2026-01-01", "2026-01-02"], "datasets": [
-        {"label": "Gross (EUR)", "data": [1234.56, 0.05], "unit": "money", "currency": "EUR"},
-        {"label": "Gross (JPY)", "data": [500.0, None], "unit": "money", "currency": "JPY"}]}
+        {"label": "Gross (EUR)", "data": [1234.56, 0.05], "unit": "money", "currency": "EUR", "digits": 2},
+        {"label": "Gross (JPY)", "data": [500.0, None], "unit": "money", "currency": "JPY", "digits": 0}]}
     assert [cell["text"] for cell in chart.table()["rows"][0]] == ["2026-01-01", "EUR", "1234.56 EUR", "=HYPERLINK()"]
     assert list(csv.reader(io.StringIO(chart.csv()))) == [
         ["day", "currency", "gross", "note"], ["2026-01-01", "EUR", "1234.56", "'=HYPERLINK()"],
@@ -67,7 +67,7 @@ def test_a_band_marks_its_edges_per_group_for_the_chart_to_fill():
     def dataset(label, value, currency, edge=None):
         extra = {"band": {"edge": edge, "label": f"80 % interval ({currency})", "around": f"Forecast ({currency})"}}
         return {"label": f"{label} ({currency})", "data": [value], "unit": "money", **(extra if edge else {}),
-                "currency": currency}
+                "currency": currency, "digits": 2}
 
     assert chart.payload()["datasets"] == [
         dataset("Forecast", 10.0, "EUR"), dataset("Forecast", 5.0, "USD"),

@@ -140,8 +140,8 @@ def test_page_tiles_charts_and_csv(history, staff_client):
                     ["2026-03", "EUR", "1", "0", "0.0000", "0.0000", "1.0000"],
                     ["2026-03", "USD", "2", "1", "0.5000", "0.6250", "0.7500"]]
     assert chart_payload(body, "mrr_by_month")["datasets"] == [
-        {"label": "MRR at end (EUR)", "data": [10.0], "unit": "money", "currency": "EUR"},
-        {"label": "MRR at end (USD)", "data": [80.0], "unit": "money", "currency": "USD"}]
+        {"label": "MRR at end (EUR)", "data": [10.0], "unit": "money", "currency": "EUR", "digits": 2},
+        {"label": "MRR at end (USD)", "data": [80.0], "unit": "money", "currency": "USD", "digits": 2}]
     assert f'href="{admin_url(history["run1"])}"' in body
     assert "Not enough subscription history to train a churn model" in body
 

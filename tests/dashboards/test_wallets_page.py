@@ -138,10 +138,10 @@ def test_page_tiles_charts_links_and_csv(history, staff_client):
     client = staff_client("admin")
     body = client.get(f"/admin/dashboards/wallets/?{QUERY}").content.decode()
     assert chart_payload(body, "flows_by_day")["datasets"] == [
-        {"label": "In (EUR)", "data": [100.0, 15.0], "unit": "money", "currency": "EUR"},
-        {"label": "In (USD)", "data": [7.0, None], "unit": "money", "currency": "USD"},
-        {"label": "Out (EUR)", "data": [0.0, 40.0], "unit": "money", "currency": "EUR"},
-        {"label": "Out (USD)", "data": [0.0, None], "unit": "money", "currency": "USD"}]
+        {"label": "In (EUR)", "data": [100.0, 15.0], "unit": "money", "currency": "EUR", "digits": 2},
+        {"label": "In (USD)", "data": [7.0, None], "unit": "money", "currency": "USD", "digits": 2},
+        {"label": "Out (EUR)", "data": [0.0, 40.0], "unit": "money", "currency": "EUR", "digits": 2},
+        {"label": "Out (USD)", "data": [0.0, None], "unit": "money", "currency": "USD", "digits": 2}]
     assert f'href="{admin_url(history["c"])}"' in body
     assert f'href="{admin_url(history["b"])}"' in body
     rows = csv_rows(client.get(f"/admin/dashboards/wallets/?{QUERY}&format=csv&chart=flows_by_day"))
