@@ -1,8 +1,6 @@
 """The ASGI server of `make run` (the Procfile's web line, also the Dockerfile's and compose's) writes its
 access log through our logging: no card number in any line."""
 
-import json
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -12,11 +10,11 @@ import yaml
 from tests.foundation.test_log_masking import PAN, assert_no_card_number
 from tests.foundation.test_serve_logging import (
     _free_port,
-    _request_id_answered,
     _running,
     _server_env,
     _status,
     _wait_for_lines,
+    access_lines_by_target,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,19 +65,5 @@ def test_daphne_access_log_masks_card_numbers_in_paths_and_query_strings(tmp_pat
 def test_daphne_access_lines_carry_the_request_id_of_their_response(tmp_path):
     """Daphne writes an access line in its reactor once the response is sent, where no request context is bound; the
     line names the request by the id its response carries, the caller's or the one the application made."""
-    port = _free_port()
-    log = tmp_path / "daphne.log"
-    with _running(_procfile_web_command(port), _server_env(tmp_path), log, port):
-        base = f"http://127.0.0.1:{port}"
-        given = _request_id_answered(f"{base}/api/v1/payments?n=1", "req_given_by_client_1")
-        made = _request_id_answered(f"{base}/api/v1/payments?n=2")
-        # Refused as it could be a card number: the line names the id the application made instead.
-        replaced = _request_id_answered(f"{base}/api/v1/payments?n=3", "4242424242424242")
-        health = _request_id_answered(f"{base}/healthz")
-        _wait_for_lines(log, '"logger": "daphne.access"', 4)
-    assert given == "req_given_by_client_1"
-    assert all(re.fullmatch(r"req_[0-9a-f]{32}", made_id) for made_id in (made, replaced, health))
-    lines = [json.loads(line) for line in log.read_text().splitlines() if '"logger": "daphne.access"' in line]
-    by_target = {line["message"].split('"')[1].split()[1]: line["request_id"] for line in lines}
-    assert by_target == {"/api/v1/payments?n=1": given, "/api/v1/payments?n=2": made,
-                         "/api/v1/payments?n=3": replaced, "/healthz": health}
+    access_lines_by_target(_procfile_web_command, tmp_path, "daphne.access",
+                           lambda message: message.split('"')[1].split()[1])

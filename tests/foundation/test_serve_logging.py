@@ -143,26 +143,33 @@ def _request_id_answered(url: str, request_id: str | None = None) -> str:
         return exc.headers["X-Request-ID"]
 
 
-def test_make_serve_access_lines_carry_the_request_id_of_their_response(tmp_path):
-    """Granian writes an access line after the application returned, when the request's context is unbound; the
-    line still names the request by the id its response carries, the caller's or the one the application made."""
+def access_lines_by_target(command, tmp_path, logger: str, target_of) -> None:
+    """Four requests through the server `command` starts (a caller's request id, none, one refused as it could be a
+    card number, /healthz): the `logger` access lines' request_id, by request target (`target_of(message)`), is
+    the id each response carried, the caller's or the one the application made."""
     port = _free_port()
-    log = tmp_path / "serve.log"
-    with _running(_serve_command(port), _server_env(tmp_path), log, port):
+    log = tmp_path / "server.log"
+    with _running(command(port), _server_env(tmp_path), log, port):
         base = f"http://127.0.0.1:{port}"
         given = _request_id_answered(f"{base}/api/v1/payments?n=1", "req_given_by_client_1")
         made = _request_id_answered(f"{base}/api/v1/payments?n=2")
         # Refused as it could be a card number: the line names the id the application made instead.
         replaced = _request_id_answered(f"{base}/api/v1/payments?n=3", "4242424242424242")
         health = _request_id_answered(f"{base}/healthz")
-        _wait_for_lines(log, '"logger": "granian.access"', 4)
+        _wait_for_lines(log, f'"logger": "{logger}"', 4)
     assert given == "req_given_by_client_1"
-    assert re.fullmatch(r"req_[0-9a-f]{32}", made) and re.fullmatch(r"req_[0-9a-f]{32}", replaced)
-    assert re.fullmatch(r"req_[0-9a-f]{32}", health)
-    lines = [json.loads(line) for line in log.read_text().splitlines() if '"logger": "granian.access"' in line]
-    by_query = {line["message"].split()[2]: line["request_id"] for line in lines}
-    assert by_query == {"/api/v1/payments?n=1": given, "/api/v1/payments?n=2": made,
-                        "/api/v1/payments?n=3": replaced, "/healthz": health}
+    assert all(re.fullmatch(r"req_[0-9a-f]{32}", made_id) for made_id in (made, replaced, health))
+    lines = [json.loads(line) for line in log.read_text().splitlines() if f'"logger": "{logger}"' in line]
+    assert len(lines) == 4, lines
+    by_target = {target_of(line["message"]): line["request_id"] for line in lines}
+    assert by_target == {"/api/v1/payments?n=1": given, "/api/v1/payments?n=2": made,
+                         "/api/v1/payments?n=3": replaced, "/healthz": health}
+
+
+def test_make_serve_access_lines_carry_the_request_id_of_their_response(tmp_path):
+    """Granian writes an access line after the application returned, when the request's context is unbound; the
+    line still names the request by the id its response carries, the caller's or the one the application made."""
+    access_lines_by_target(_serve_command, tmp_path, "granian.access", lambda message: message.split()[2])
 
 
 def test_every_handler_of_the_web_servers_logging_has_the_shared_filters_last():
