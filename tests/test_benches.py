@@ -161,3 +161,24 @@ def test_request_profile_times_both_doors_and_dumps_cpu_profiles(scratch_databas
     assert "== GET /readyz: 2 requests" in floor and "REST" not in floor
     # /readyz's one statement, printed as sent.
     assert floor.split("-- the statements of one request\n")[1].strip() == "SELECT 1"
+
+
+def test_goals_bench_judges_a_goal_beside_the_boxs_speed(scratch_database, tmp_path):
+    out_file = tmp_path / "goals.json"
+    env = {**os.environ, "DATABASE_URL": scratch_database, "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+           "REDIS_KEY_PREFIX": f"bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"}
+    # A fiftieth of the goal's rate: what is checked is the plumbing and the verdict's agreement with the exit
+    # status, not the goal (a busy test box may still miss a p99 at 6/s).
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "goals.py"), "--scenario", "transfers-one-wallet",
+                           "--rate-scale", "0.02", "--seconds", "1", "--profile-requests", "3",
+                           "--http-arg=--wallets=5", "--http-arg=--keys=2", "--http-arg=--warmup=0.5",
+                           "--json", str(out_file)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    [verdict] = json.loads(out_file.read_text())["verdicts"]
+    assert (verdict["scenario"], verdict["offered"], verdict["errors"]) == ("transfers-one-wallet", 6.0, 0)
+    assert verdict["goal"] == "p99 <= 150 ms"
+    assert verdict["met"] is (not verdict["missed"]) is (done.returncode == 0)
+    assert verdict["box_before_ms"] > 0 and verdict["box_after_ms"] > 0 and verdict["app_cpu_ms"] > 0
+    assert re.search(r"^  box: \d+\.\d\d ms CPU per transfer in one process, PostgreSQL \d+\.\d\d ms$", done.stdout,
+                     re.M), done.stdout
+    assert "(rates scaled by 0.02: a smoke run, not the goals)" in done.stdout
