@@ -26,7 +26,6 @@ from django.db.models import Count, Max, Q
 from core import clock
 from core.context import Actor
 from core.db import run_in_transaction, use_case
-from core.ids import random_chars
 from core.ml import registry
 from core.ml.events import ModelRegistryEvent
 from core.models import MLModel
@@ -185,7 +184,7 @@ def train(*, now: dt.datetime | None = None, actor: Actor | None = None, activat
         # The baseline without a model: every subscription at the base rate.
         "rules_baseline": {"roc_auc": 0.5, "auprc": base_rate, "kind": "prior"}}
     model = registry.model_register(
-        actor=actor, name=NAME, version=f"{NAME}-{now:%Y%m%d%H%M%S}-{random_chars(4).lower()}",
+        actor=actor, name=NAME, version=registry.new_version(NAME, now),
         features=list(FEATURES), artifact=bytes(booster.save_raw("json")), artifact_format=FORMAT,
         data_fingerprint=_fingerprint(train_samples), metrics=metrics,
         params={**PARAMS, "rounds": ROUNDS, "horizon_days": HORIZON.days,

@@ -19,7 +19,7 @@ from core.audit import audit_record
 from core.context import Actor
 from core.db import use_case
 from core.events import emit
-from core.ids import get_by_public_id
+from core.ids import get_by_public_id, random_chars
 from core.models import AuditEvent, MLModel, stamp, touch
 
 from .audit import ModelRegistryAction
@@ -76,6 +76,15 @@ def model_active(name: str) -> MLModel | None:
 def model_list(name: str | None = None) -> QuerySet[MLModel]:
     qs = MLModel.objects.defer("artifact")
     return qs.filter(name=name) if name else qs
+
+
+def new_version(name: str, at: dt.datetime) -> str:
+    """A model's version: its name, when it was trained (UTC, to the second) and four random characters.
+
+    The date and the time are kept apart by a "T": written as one run of 14 digits ("20261204042125") the stamp
+    passed the card-number checksum about one time in ten, and the PCI check that scans every stored text column
+    for card numbers then found one in the model's version and in its events."""
+    return f"{name}-{at.astimezone(dt.UTC):%Y%m%dT%H%M%S}-{random_chars(4).lower()}"
 
 
 @use_case

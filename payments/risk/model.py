@@ -17,7 +17,6 @@ import xgboost as xgb
 
 from core import clock
 from core.context import Actor
-from core.ids import random_chars
 from core.ml import registry
 from core.models import MLModel
 
@@ -119,7 +118,7 @@ def register(*, actor: Actor, trained: Trained, data_fingerprint: str, activate:
     """Registers the candidate and, when asked, applies the promotion rule on the same test rows."""
     start, end = trained.window
     model = registry.model_register(
-        actor=actor, name=NAME, version=f"{NAME}-{clock.now():%Y%m%d%H%M%S}-{random_chars(4).lower()}",
+        actor=actor, name=NAME, version=registry.new_version(NAME, clock.now()),
         features=list(FEATURES), artifact=to_bytes(trained.booster), artifact_format=FORMAT,
         data_fingerprint=data_fingerprint, metrics=trained.metrics,
         params={**PARAMS, "rounds": trained.rounds, "negative_share": NEGATIVE_SHARE},

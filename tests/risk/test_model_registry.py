@@ -144,3 +144,21 @@ def test_registering_promoting_and_rolling_back_are_events(db, trained):
         ("model.activated", two, "active", "candidate"),
         ("model.retired", two, "retired", "active"), ("model.activated", one, "active", "retired"),
     ], key=repr)
+
+
+def test_a_models_version_holds_no_card_number_whatever_the_second():
+    import datetime as dt
+    import re
+
+    from core.cards import contains_pan
+
+    # The second `make run` seeded its churn model at: as one run of digits its stamp passes the checksum, and the
+    # PCI self-assessment reported a card number in the model's version and in two events.
+    at = dt.datetime(2026, 12, 4, 4, 21, 25, tzinfo=dt.UTC)
+    assert contains_pan("churn-20261204042125-nfei")
+    version = registry.new_version("churn", at)
+    assert re.fullmatch(r"churn-20261204T042125-[a-z0-9]{4}", version), version
+    assert not contains_pan(version)
+    # The stamp is UTC whatever zone the time comes in.
+    assert registry.new_version("fraud", at.astimezone(dt.timezone(dt.timedelta(hours=5)))).startswith(
+        "fraud-20261204T042125-")
