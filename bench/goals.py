@@ -7,7 +7,7 @@ database DATABASE_URL names, its ledger and row counts checked.
         .venv/bin/python bench/goals.py --gate 3.1 --wait-minutes 60
 
 The goals are latencies on 2 cores, so the box's own speed decides them as much as the code: these VMs have cost the
-same code from under 3 to 7.4 ms of CPU per transfer, from one session to the next and by half from one minute to
+same code from under 3 to 9.7 ms of CPU per transfer, from one session to the next and by half from one minute to
 the next. So the box is measured before and after each scenario, a REST transfer's CPU in one process
 (`bench/profile_request.py --door rest --no-cprofile`), and printed beside the verdicts. `--gate MS` runs a scenario
 only once that figure is at most MS, measuring again each minute for up to `--wait-minutes`: a verdict is then about
@@ -27,6 +27,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from scratchdb import ms_cell
 
 BENCH = Path(__file__).resolve().parent
 
@@ -60,11 +62,11 @@ GOALS = (
 )
 
 
-def box_speed(env: dict[str, str], requests: int) -> tuple[float, float]:
+def box_speed(requests: int) -> tuple[float, float]:
     """A REST transfer's CPU in one process and its PostgreSQL backend's, in ms."""
     done = subprocess.run([sys.executable, str(BENCH / "profile_request.py"), "--door", "rest", "--no-cprofile",
                            "--requests", str(requests), "--wallets", "20"],
-                          env=env, capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise SystemExit(f"profile_request.py failed:\n{done.stderr[-3000:]}")
     cpu = re.search(r"([\d.]+) ms CPU of this process", done.stdout)
@@ -74,10 +76,10 @@ def box_speed(env: dict[str, str], requests: int) -> tuple[float, float]:
     return float(cpu.group(1)), float(database.group(1))
 
 
-def wait_for_box(env: dict[str, str], *, gate: float | None, wait_minutes: float, requests: int) -> tuple[float, float]:
+def wait_for_box(*, gate: float | None, wait_minutes: float, requests: int) -> tuple[float, float]:
     deadline = time.monotonic() + wait_minutes * 60
     while True:
-        cpu, database = box_speed(env, requests)
+        cpu, database = box_speed(requests)
         print(f"  box: {cpu:.2f} ms CPU per transfer in one process, PostgreSQL {database:.2f} ms", flush=True)
         if gate is None or cpu <= gate:
             return cpu, database
@@ -87,13 +89,13 @@ def wait_for_box(env: dict[str, str], *, gate: float | None, wait_minutes: float
         time.sleep(60)
 
 
-def run_goal(goal: Goal, env: dict[str, str], *, rate_scale: float, seconds: float, http_args: list[str]) -> dict:
+def run_goal(goal: Goal, *, rate_scale: float, seconds: float, http_args: list[str]) -> dict:
     rate = goal.rate * rate_scale
     with tempfile.TemporaryDirectory() as folder:
         out_file = Path(folder) / "http.json"
         done = subprocess.run([sys.executable, str(BENCH / "http.py"), "--server", "granian",
                                "--scenario", goal.scenario, "--rates", f"{rate:g}", "--seconds", f"{seconds:g}",
-                               "--json", str(out_file), *http_args], env=env, text=True, timeout=1800,
+                               "--json", str(out_file), *http_args], text=True, timeout=1800,
                               capture_output=True)
         sys.stdout.write(done.stdout)
         if done.returncode != 0:  # 1 with results: its ledger or row check failed, which the verdict says
@@ -123,13 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     goals = [g for g in GOALS if not args.scenarios or g.scenario in args.scenarios]
 
     verdicts = []
-    env = dict(os.environ)
     for goal in goals:
         print(f"== {goal.scenario} at {goal.rate * args.rate_scale:g}/s", flush=True)
-        before = wait_for_box(env, gate=args.gate, wait_minutes=args.wait_minutes,
-                              requests=args.profile_requests)
-        out = run_goal(goal, env, rate_scale=args.rate_scale, seconds=args.seconds, http_args=args.http_args)
-        after = box_speed(env, args.profile_requests)
+        before = wait_for_box(gate=args.gate, wait_minutes=args.wait_minutes, requests=args.profile_requests)
+        out = run_goal(goal, rate_scale=args.rate_scale, seconds=args.seconds, http_args=args.http_args)
+        after = box_speed(args.profile_requests)
         print(f"  box after: {after[0]:.2f} ms CPU per transfer in one process, PostgreSQL {after[1]:.2f} ms")
         step = out["results"][goal.scenario][0]
         missed = goal.judge(step)
@@ -143,19 +143,15 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nscenario             offered achieved     p95      p99 errors  box before/after  goal")
     for v in verdicts:
-        print(f"{v['scenario']:<20} {v['offered']:>7.0f} {v['achieved']:>8.1f} {_ms(v['p95_ms'], 7)} "
-              f"{_ms(v['p99_ms'], 8)} "
-              f"{v['errors']:>6} {v['box_before_ms']:>7.2f}/{v['box_after_ms']:<7.2f}  {v['goal']}: "
+        print(f"{v['scenario']:<20} {v['offered']:>7.0f} {v['achieved']:>8.1f} {ms_cell(v['p95_ms'])} "
+              f"{ms_cell(v['p99_ms'], 8)} {v['errors']:>6} {v['box_before_ms']:>7.2f}/{v['box_after_ms']:<7.2f}  "
+              f"{v['goal']}: "
               + ("met" if v["met"] else "NOT MET (" + "; ".join(v["missed"]) + ")"))
     if args.rate_scale != 1.0:
         print(f"(rates scaled by {args.rate_scale:g}: a smoke run, not the goals)")
     if args.json:
         Path(args.json).write_text(json.dumps({"rate_scale": args.rate_scale, "verdicts": verdicts}, indent=1))
     return 0 if all(v["met"] for v in verdicts) else 1
-
-
-def _ms(value: float | None, width: int) -> str:
-    return f"{'-':>{width}}" if value is None else f"{value:>{width}.1f}"
 
 
 if __name__ == "__main__":

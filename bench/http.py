@@ -622,6 +622,8 @@ def main(argv=None) -> int:
 
 
 def _print(out: dict, stream) -> None:
+    from scratchdb import ms_cell as _ms
+
     meta, results = out["meta"], out["results"]
     print(f"# {meta['command']}  (conn_max_age {meta['conn_max_age']}, db options {meta['db_options']}, "
           f"redis {meta['redis']}, load {meta['loadavg_before']} -> {meta['loadavg_after']})", file=stream)
@@ -639,10 +641,6 @@ def _print(out: dict, stream) -> None:
     print("(milliseconds; latency from the planned send time; lag: the client's own lateness; cli cpu: the "
           "client's share of one core; app/pg cpu: CPU ms per request of the server and of PostgreSQL)", file=stream)
     print(f"check: {out['check']}", file=stream)
-
-
-def _ms(x: float | None, width: int = 7) -> str:
-    return f"{'-':>{width}}" if x is None else f"{x:>{width}.1f}"
 
 
 if __name__ == "__main__":

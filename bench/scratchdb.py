@@ -25,6 +25,11 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def ms_cell(value: float | None, width: int = 7) -> str:
+    """A table cell of milliseconds, right-aligned to `width`; "-" where nothing was measured."""
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.1f}"
+
+
 def setup_django() -> None:
     import django
 

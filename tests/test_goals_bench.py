@@ -4,8 +4,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("bench_goals", Path(__file__).resolve().parent.parent / "bench" /
-                                               "goals.py")
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.append(str(BENCH))  # last, as a bench script has it: its `scratchdb`, never its http.py for the stdlib's
+_spec = importlib.util.spec_from_file_location("bench_goals", BENCH / "goals.py")
 goals = importlib.util.module_from_spec(_spec)
 sys.modules["bench_goals"] = goals  # its dataclass looks its module up there
 _spec.loader.exec_module(goals)
@@ -32,3 +33,7 @@ def test_a_goal_is_met_at_its_ceilings_and_missed_above_them():
     # One wallet's goal has no p95 ceiling.
     assert goals.GOALS[1].judge(_step(900.0, 149.9)) == []
     assert goals.GOALS[2].describe() == "p95 <= 75 ms"
+
+
+def test_a_cell_of_milliseconds_says_when_nothing_was_measured():
+    assert (goals.ms_cell(49.96), goals.ms_cell(None), goals.ms_cell(1234.5, 8)) == ("   50.0", "      -", "  1234.5")
