@@ -17,7 +17,10 @@ from .cards import contains_pan, without_ip_addresses
 
 # A run of digits and what may sit between a card number's digits, raw or percent-encoded.
 _SEPARATOR = r"[\s\-._+,/\u00a0\u2007\u2010-\u2015\u202f\u2212\u3000\ufe58\ufe63\uff0d\uff0e\uff3f]"
-_RUN = re.compile(rf"\d(?:(?:{_SEPARATOR}|%[0-9A-Fa-f]{{2}}){{0,3}}\d)+")
+# Digits glued to a letter are part of a token, not a card number, as `core.cards` rules (a request id's hex holds a
+# checksum-valid run one time in 300); a percent-escape right before the digits is not a letter (`q%3D4242...`).
+_RUN = re.compile(rf"(?:(?<![\dA-Za-z])|(?<=%[0-9A-Fa-f]{{2}}))"
+                  rf"\d(?:(?:{_SEPARATOR}|%[0-9A-Fa-f]{{2}}){{0,3}}\d)+(?![\dA-Za-z])")
 _MIN_DIGITS = 13
 
 

@@ -214,7 +214,7 @@ def test_a_call_to_an_unknown_tool_is_logged_with_card_numbers_masked_in_its_nam
 
 @pytest.mark.parametrize(("name", "shown", "stored"), [
     # A 13-digit card number masks to 14 characters: the masked name can be longer than the name it masks.
-    ("x" * 115 + "4222222222222", "x" * 115 + "[PAN ****2222]", "x" * 115 + "[PAN ****2222"),
+    ("x" * 114 + "-4222222222222", "x" * 114 + "-[PAN ****2222]", "x" * 114 + "-[PAN ****2222"),
     ("y" * 300, "y" * 128, "y" * 128),
     # Text PostgreSQL cannot store would lose the row there.
     ("a\u0000b\ud800", "a\ufffdb\ufffd", "a\ufffdb\ufffd"),
