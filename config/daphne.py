@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +27,7 @@ from daphne.access import AccessLogGenerator
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.web import http
 
 access_logger = logging.getLogger("daphne.access")
@@ -87,16 +90,61 @@ _answered_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVa
                                                                                   default=None)
 
 
+@contextmanager
+def _answering(request_id: str | None) -> Iterator[None]:
+    token = _answered_request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _answered_request_id.reset(token)
+
+
 class RequestIdWebRequest(WebRequest):
     """Daphne's request, whose access line carries the request id its response was given."""
 
     def handle_reply(self, message: dict[str, Any]) -> None:
         ids = self.responseHeaders.getRawHeaders(b"x-request-id")  # there once the response has started
-        token = _answered_request_id.set(ids[-1].decode("latin-1") if ids else None)
-        try:
+        with _answering(ids[-1].decode("latin-1") if ids else None):
             super().handle_reply(message)
-        finally:
-            _answered_request_id.reset(token)
+
+
+class RequestIdWebSocketProtocol(WebSocketProtocol):
+    """Daphne's WebSocket connection, whose access lines (WSCONNECTING, WSCONNECT, WSREJECT, WSDISCONNECT) carry the
+    request id of its handshake: the caller's X-Request-ID or a new one, by the rule of an HTTP request's
+    (`core.middleware.request_id_for`), answered in the handshake's X-Request-ID and put in the application's scope.
+    Daphne writes those lines from Twisted's callbacks, where no request context is bound."""
+
+    request_id: str | None = None
+
+    def onConnect(self, request: Any) -> Any:
+        from core.middleware import request_id_for  # needs Django's settings, set up once the application is loaded
+
+        self.request_id = request_id_for(request.headers.get("x-request-id", ""))
+        request.headers["x-request-id"] = self.request_id  # autobahn's header names are lower case
+        with _answering(self.request_id):
+            handshake = super().onConnect(request)
+        # Autobahn answers the handshake with the headers given beside the accepted subprotocol.
+        return handshake.addCallback(lambda subprotocol: (subprotocol, {"X-Request-ID": self.request_id}))
+
+    def applicationCreateWorked(self, application_queue: Any) -> None:
+        with _answering(self.request_id):
+            super().applicationCreateWorked(application_queue)
+
+    def onOpen(self) -> None:
+        with _answering(self.request_id):
+            super().onOpen()
+
+    def serverReject(self) -> None:
+        with _answering(self.request_id):
+            super().serverReject()
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        with _answering(self.request_id):
+            super().onClose(wasClean, code, reason)
+
+
+class OurWebSocketFactory(WebSocketFactory):
+    protocol = RequestIdWebSocketProtocol
 
 
 class OurHTTPFactory(HTTPFactory):
@@ -132,8 +180,9 @@ class LoggedServer(Server):
 
 
     def run(self) -> None:
-        # Server.run builds its factory by this module-level name, with no hook of its own.
+        # Server.run builds its factories by these module-level names, with no hook of its own.
         daphne.server.HTTPFactory = OurHTTPFactory
+        daphne.server.WebSocketFactory = OurWebSocketFactory
         super().run()
 
 

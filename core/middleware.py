@@ -28,6 +28,12 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _NO_STORE_PREFIXES = ("/api/v1/", "/mcp/")
 
 
+def request_id_for(incoming: str) -> str:
+    """The id a request goes by: the caller's X-Request-ID (`incoming`), unless it is malformed or could be a card
+    number (it is echoed, logged and stored), else a new one. The WebSocket handshake's too (`config.daphne`)."""
+    return incoming if _VALID_REQUEST_ID.match(incoming) and not contains_pan(incoming) else f"req_{uuid.uuid4().hex}"
+
+
 def client_ip(request: HttpRequest) -> str | None:
     ip: str | None = request.META.get("REMOTE_ADDR")
     return ip
@@ -41,10 +47,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        incoming = request.headers.get("X-Request-ID", "")
-        # A caller's id is kept unless it could be a card number: it is echoed, logged and stored.
-        request_id = (incoming if _VALID_REQUEST_ID.match(incoming) and not contains_pan(incoming)
-                      else f"req_{uuid.uuid4().hex}")
+        request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         request.request_id = request_id  # type: ignore[attr-defined]  # ours, read back with getattr (logs, 500s)
         clear_context()
         bind_context(request_id=request_id, ip=client_ip(request),
