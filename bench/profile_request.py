@@ -17,6 +17,7 @@ import io
 import itertools
 import os
 import pstats
+import re
 import statistics
 import subprocess
 import time
@@ -59,6 +60,7 @@ def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show
     # Unprofiled first: the real cost per request (cProfile roughly doubles the CPU).
     backend = _backend_pid()
     _callgrind("on", callgrind)
+    wal_start = _wal_mark(backend)
     wall, cpu, database_cpu = time.perf_counter(), time.process_time(), process_cpu(backend)
     with connection.execute_wrapper(count):
         for i in range(requests):
@@ -66,6 +68,7 @@ def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show
     wall, cpu = (time.perf_counter() - wall) / requests, (time.process_time() - cpu) / requests
     database_cpu = (process_cpu(backend) - database_cpu) / requests
     _callgrind("off", callgrind)
+    wal_end = _wal_mark(backend)
     # BEGIN/COMMIT/SAVEPOINT go through the connection, not a cursor: counted as the commits of the
     # ledger tests are, so these are the statements a cursor sent.
     print(f"\n== {label}: {requests} requests; per request {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms "
@@ -75,6 +78,7 @@ def _profile(label: str, send, *, requests: int, cprofile: bool, dump: str, show
         same = _backend_pid() == backend
         print(f"   PostgreSQL backend CPU {database_cpu * 1000:.2f} ms per request"
               + ("" if same else " (NOT COMPARABLE: the connection was replaced during the loop)"))
+        print(f"   WAL per request (the whole server's: run it alone): {_wal_summary(wal_start, wal_end, requests)}")
     if show_sql:
         del statements[:]
         with connection.execute_wrapper(count):
@@ -150,6 +154,52 @@ def _backend_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return cursor.fetchone()[0]
+
+
+def _wal_mark(backend: int) -> str:
+    """The server's WAL insert position ('' on SQLite), once the request log's writer has written what it holds:
+    the rows a request leaves behind count as its own."""
+    from django.db import connection
+
+    from monitoring import requestlog
+
+    if not backend:
+        return ""
+    requestlog.flush()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+        return cursor.fetchone()[0]
+
+
+def _wal_summary(start: str, end: str, requests: int) -> str:
+    """What the requests wrote to the WAL: every row and index entry, a count that CPU time on a shared machine
+    blurs. pg_waldump, when this machine has it and may read the WAL, splits it into records; full-page images
+    (after each checkpoint) are left out of the bytes compared between runs."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(%s, %s)::bigint, current_setting('data_directory'), "
+                       "current_setting('server_version_num')::int / 10000", [end, start])
+        size, data_directory, major = cursor.fetchone()
+    if not size:
+        return "none"
+    waldump = f"/usr/lib/postgresql/{major}/bin/pg_waldump"
+    said = f"{size / requests / 1024:.1f} KiB"
+    if not (os.access(waldump, os.X_OK) and os.access(f"{data_directory}/pg_wal", os.R_OK)):
+        return said + " (pg_waldump cannot read the WAL here: no record counts)"
+    done = subprocess.run([waldump, "-p", f"{data_directory}/pg_wal", "-s", start, "-e", end, "--stats=record"],
+                          capture_output=True, text=True)
+    if done.returncode:
+        return said + f" (pg_waldump: {done.stderr.strip()[:200]})"
+    stats = done.stdout
+    counts = {line.split()[0]: [int(n) for n in re.findall(r"(?<![.\d])\d+(?![.\d])", line.split(None, 1)[1])]
+              for line in stats.splitlines() if re.match(r"^(Total|Btree/INSERT_LEAF|Heap/INSERT(\+INIT)?) ", line)}
+    total, leaf = counts["Total"], counts.get("Btree/INSERT_LEAF", [0])
+    heap = [counts.get("Heap/INSERT", [0])[0] + counts.get("Heap/INSERT+INIT", [0])[0]]
+    # Total's numbers: records, record bytes, full-page image bytes, combined bytes.
+    return (f"{total[0] / requests:.1f} records ({leaf[0] / requests:.1f} index entries, {heap[0] / requests:.1f} "
+            f"rows inserted), {total[1] / requests / 1024:.1f} KiB without full-page images, "
+            f"{total[2] / requests / 1024:.1f} KiB of them")
 
 
 def _callgrind(state: str, active: bool) -> None:

@@ -156,6 +156,9 @@ def test_request_profile_times_both_doors_and_dumps_cpu_profiles(scratch_databas
                       "between statements 2 and 3", "statement 3", "after statement 3"], timed
     # The database's CPU per request, read from its backend's /proc entry; the connection lasted the loop.
     assert re.search(r"^   PostgreSQL backend CPU \d+\.\d\d ms per request$", timed, re.M), timed
+    # What the transfers wrote to the WAL: records and index entries where pg_waldump may read it, bytes anywhere.
+    assert re.search(r"^   WAL per request \(the whole server's: run it alone\): (\d+\.\d records \(\d+\.\d index "
+                     r"entries, \d+\.\d rows inserted\)|\d+\.\d KiB \()", timed, re.M), timed
     floor = _run("profile_request.py", scratch_database, "--requests", "2", "--wallets", "1", "--no-cprofile",
                  "--door", "readyz", "--show-sql")
     assert "== GET /readyz: 2 requests" in floor and "REST" not in floor

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from core.ids import PublicIdField
 
@@ -50,8 +51,10 @@ class RequestLog(models.Model):
             models.Index(fields=["-created", "-id"], name="rlog_created_idx"),
             models.Index(fields=["api_key_id", "-created"], name="rlog_key_idx"),
             models.Index(fields=["status", "-created"], name="rlog_status_idx"),
-            models.Index(fields=["route", "-created"], name="rlog_route_idx"),
-            models.Index(fields=["tool", "-created"], name="rlog_tool_idx"),
+            # A REST request has a route and no tool, an MCP call the other way round: each row enters one of
+            # these two, not both.
+            models.Index(fields=["route", "-created"], condition=~Q(route=""), name="rlog_route_idx"),
+            models.Index(fields=["tool", "-created"], condition=~Q(tool=""), name="rlog_tool_idx"),
             models.Index(fields=["request_id"], name="rlog_request_id_idx"),
         ]
 
