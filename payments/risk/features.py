@@ -176,30 +176,31 @@ def _category(values: np.ndarray, vocabulary: dict[str, int]) -> np.ndarray:
     return out
 
 
-def merchant_features(frame: dict[str, np.ndarray], new_merchant: np.ndarray,
-                      labels: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def merchant_features(frame: dict[str, np.ndarray], new_merchant: np.ndarray) -> dict[str, np.ndarray]:
     """The merchant's earlier rows: fraud rate among labels at least LABEL_DELAY old (smoothed towards 1%),
-    volume and first-time customers in the last day against its last week. `labels` (labelled and fraud
-    counts per row) replaces the frame's own when the frame holds only the merchant's recent rows."""
+    volume and first-time customers in the last day against its last week. The online path reads the same
+    counts from the database (online._merchant_online)."""
     ts, merchant = frame["ts"], frame["merchant"]
     w = Windows(codes(merchant), ts)
-    if labels is None:
-        end = w.until(LABEL_DELAY)
-        n_labelled = w.sum((~np.isnan(frame["label"])).astype(np.int64), 0, end=end)
-        n_fraud = w.sum(np.nan_to_num(frame["label"]).astype(np.int64), 0, end=end)
-    else:
-        n_labelled, n_fraud = labels
-    count_24h = w.count(DAY)
-    week_daily = w.count(7 * DAY) / 7
+    end = w.until(LABEL_DELAY)
+    n_labelled = w.sum((~np.isnan(frame["label"])).astype(np.int64), 0, end=end)
+    n_fraud = w.sum(np.nan_to_num(frame["label"]).astype(np.int64), 0, end=end)
+    out = merchant_values(n_labelled=n_labelled, n_fraud=n_fraud, count_24h=w.count(DAY), count_7d=w.count(7 * DAY),
+                          new_customers_24h=w.sum(np.nan_to_num(new_merchant).astype(np.int64), DAY))
     known = merchant != ""
-    out = {
+    return {name: np.where(known, values, np.nan) for name, values in out.items()}
+
+
+def merchant_values(*, n_labelled, n_fraud, count_24h, count_7d, new_customers_24h) -> dict:
+    """The merchant features from its counts (arrays over a frame, or one payment's numbers as the online path
+    reads them): one formula for both, so that they agree to the bit."""
+    return {
         "merchant_fraud_rate": (n_fraud + 0.2) / (n_labelled + 20),
         "merchant_labelled": n_labelled,
         "merchant_count_24h": count_24h,
-        "merchant_new_customers_24h": w.sum(np.nan_to_num(new_merchant).astype(np.int64), DAY),
-        "merchant_spike": count_24h / (week_daily + 1),
+        "merchant_new_customers_24h": new_customers_24h,
+        "merchant_spike": count_24h / (count_7d / 7 + 1),
     }
-    return {name: np.where(known, values, np.nan) for name, values in out.items()}
 
 
 def feature_matrix(frame: dict[str, np.ndarray]) -> np.ndarray:

@@ -4,10 +4,12 @@ over a small frame built from indexed queries.
 One statement (a round trip, no ORM query building on the hot path) returns:
 - the customer's payments of the last 31 days (`payment_customer_idx`): every customer window is at most
   30 days, and the first-use flags of the last day's rows look 30 days further back;
-- the merchant's payments of the last 31 days (`payment_merchant_idx`) for its volume and first-time
-  customers;
+- the merchant's payments of the last day (`payment_merchant_idx`), and for each of their customers the
+  latest earlier payment at the merchant (`payment_customer_idx`): what its first-time customers of the day
+  need, so that a busy merchant's month is not read for every one of its payments;
 - one row with the customer's first payment (account age) and the merchant's label counts older than the
-  label delay (one scan of the merchant's index range).
+  label delay (one scan of the merchant's index range), and one with the merchant's count of the last 7 days
+  (an index range counted in the database).
 
 A stored payment's `fraud_label` is its label (review outcomes and lost disputes set it); its `status`
 failed counts as a decline. "Earlier" is at millisecond resolution, as in the file path.
@@ -16,6 +18,8 @@ failed counts as a decline. "Earlier" is at millisecond resolution, as in the fi
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 from django.db import connection
@@ -31,8 +35,7 @@ from .features import (
     LOOKBACK,
     MERCHANT_FEATURES,
     customer_features,
-    first_use,
-    merchant_features,
+    merchant_values,
 )
 
 HISTORY = LOOKBACK + DAY
@@ -70,22 +73,46 @@ def _frame(rows: list[tuple]) -> dict[str, np.ndarray]:
 
 _COLUMNS = ", ".join(_FIELDS)
 _NO_ROW = ", ".join(["NULL"] * len(_FIELDS))
-# Part 0: the customer's recent rows; 1: the merchant's; 2: one row of aggregates (first_seen, labelled,
-# fraud). The rows' branches come first so that SQLite takes the column types (datetimes) from a table.
-# PostgreSQL types a bare NULL as text when it meets another NULL first: the aggregates' are cast.
+# The merchant's earlier payment of one of the day's customers: only the customer and the time are read.
+_EARLIER_ROW = ", ".join({"customer_id": "c.customer_id", "created": "(SELECT MAX(created) FROM payments_payment q "
+                          "WHERE q.customer_id = c.customer_id AND q.merchant_reference = %s AND q.created < %s "
+                          "AND q.created >= %s AND q.id <> %s)"}.get(name, "NULL") for name in _FIELDS)
+# Part 0: the customer's recent rows; 1: the merchant's of the last day; 3: the latest earlier payment at the
+# merchant of each customer in part 1; 2: one row of aggregates (first_seen, labelled, fraud); 4: the merchant's
+# count of the last 7 days (in the labelled column). The rows' branches come first so that SQLite takes the
+# column types (datetimes) from a table. PostgreSQL types a bare NULL as text when it meets another NULL first:
+# the aggregates' are cast.
 _NO_AGGREGATES = "CAST(NULL AS TIMESTAMP WITH TIME ZONE), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER)"
 _CUSTOMER = (f"SELECT 0, {_COLUMNS}, {_NO_AGGREGATES} FROM payments_payment "
              "WHERE customer_id = %s AND created < %s AND created >= %s AND id <> %s")
-_MERCHANT = (f"SELECT 1, {_COLUMNS}, {_NO_AGGREGATES} FROM payments_payment "
-             "WHERE merchant_reference = %s AND created < %s AND created >= %s AND id <> %s")
+_MERCHANT_DAY = (f"SELECT 1, {_COLUMNS}, {_NO_AGGREGATES} FROM payments_payment "
+                 "WHERE merchant_reference = %s AND created < %s AND created >= %s AND id <> %s")
+_MERCHANT_EARLIER = (f"SELECT 3, {_EARLIER_ROW}, {_NO_AGGREGATES} FROM (SELECT DISTINCT customer_id "
+                     "FROM payments_payment WHERE merchant_reference = %s AND created < %s AND created >= %s "
+                     "AND id <> %s) c")
 _FIRST = "(SELECT MIN(created) FROM payments_payment WHERE customer_id = %s AND created < %s AND id <> %s)"
 _AGGREGATES = (f"SELECT 2, {_NO_ROW}, {_FIRST}, lab.labelled, lab.fraud FROM ("
                "SELECT COUNT(*) AS labelled, COALESCE(SUM(CASE WHEN fraud_label THEN 1 ELSE 0 END), 0) AS fraud "
                "FROM payments_payment WHERE merchant_reference = %s AND created < %s AND fraud_label IS NOT NULL "
                "AND id <> %s) lab")
+_WEEK = (f"SELECT 4, {_NO_ROW}, CAST(NULL AS TIMESTAMP WITH TIME ZONE), COUNT(*), 0 FROM payments_payment "
+         "WHERE merchant_reference = %s AND created < %s AND created >= %s AND id <> %s")
 _AGGREGATES_ONLY_FIRST = f"SELECT 2, {_NO_ROW}, {_FIRST}, 0, 0"
-WITH_MERCHANT = f"{_CUSTOMER} UNION ALL {_MERCHANT} UNION ALL {_AGGREGATES}"
+WITH_MERCHANT = (f"{_CUSTOMER} UNION ALL {_MERCHANT_DAY} UNION ALL {_MERCHANT_EARLIER} UNION ALL {_AGGREGATES} "
+                 f"UNION ALL {_WEEK}")
 WITHOUT_MERCHANT = f"{_CUSTOMER} UNION ALL {_AGGREGATES_ONLY_FIRST}"
+
+
+class History(NamedTuple):
+    """What one statement returns of a payment's past (rows in _FIELDS order, times aware)."""
+
+    mine: list[tuple]  # the customer's payments of the last 31 days
+    merchant_day: list[tuple]  # the merchant's payments of the last day
+    merchant_earlier: dict[str, dt.datetime]  # per customer of those: its latest earlier payment at the merchant
+    merchant_week: int  # the merchant's payments of the last 7 days
+    first: dt.datetime | None  # the customer's first payment
+    labelled: int  # the merchant's labelled payments older than the label delay
+    fraud: int  # of which fraud
 
 
 def _aware(value) -> dt.datetime | None:
@@ -96,32 +123,64 @@ def _aware(value) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-def stored_history(ctx, t: int) -> tuple[list[tuple], list[tuple], dt.datetime | None, int, int]:
-    """(customer rows, merchant rows, first payment's time, labelled, fraud) before millisecond `t`, in one
-    statement. Rows are in _FIELDS order; the payment being scored again (ctx.payment_id) is left out."""
+def stored_history(ctx, t: int) -> History:
+    """The payment's past before millisecond `t`, in one statement; the payment being scored again
+    (ctx.payment_id) is left out. "Within the last N" means at a millisecond after t - N, as features.Windows
+    counts: from the first microsecond of millisecond t - N + 1."""
     adapt = connection.ops.adapt_datetimefield_value
     before, since = adapt(from_ms(t)), adapt(from_ms(t - HISTORY + 1))
+    day, week = adapt(from_ms(t - DAY + 1)), adapt(from_ms(t - 7 * DAY + 1))
     old = adapt(from_ms(t - LABEL_DELAY + 1))
     me, pid, merchant = ctx.customer_id, ctx.payment_id or "", ctx.merchant_reference
     if merchant:
         sql = WITH_MERCHANT
-        params = [me, before, since, pid, merchant, before, since, pid, me, before, pid, merchant, old, pid]
+        params = [me, before, since, pid, merchant, before, day, pid, merchant, day, since, pid,
+                  merchant, before, day, pid, me, before, pid, merchant, old, pid, merchant, before, week, pid]
     else:
         sql, params = WITHOUT_MERCHANT, [me, before, since, pid, me, before, pid]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     parts: tuple[list[tuple], list[tuple]] = ([], [])
-    first, labelled, fraud = None, 0, 0
+    earlier: dict[str, dt.datetime] = {}
+    first, labelled, fraud, week_count = None, 0, 0, 0
     for row in fetched:
         if row[0] == 2:
             first, labelled, fraud = _aware(row[-3]), int(row[-2] or 0), int(row[-1] or 0)
             continue
+        if row[0] == 4:
+            week_count = int(row[-2] or 0)
+            continue
         values = list(row[1:-3])
         values[2] = _aware(values[2])
+        if row[0] == 3:
+            if values[2] is not None:
+                earlier[values[1]] = values[2]
+            continue
         values[12] = None if values[12] is None else bool(values[12])
         parts[row[0]].append(tuple(values))
-    return parts[0], parts[1], first, labelled, fraud
+    return History(parts[0], parts[1], earlier, week_count, first, labelled, fraud)
+
+
+def _merchant_online(history: History) -> dict[str, float]:
+    """The merchant features of the payment, from the day's rows and the counts: what merchant_features computes
+    over the merchant's whole 31 days, row for row. A payment of the day is a customer's first at the merchant
+    when no payment of theirs there is at an earlier millisecond within LOOKBACK."""
+    moments: dict[str, Counter[int]] = {}
+    for row in history.merchant_day:
+        moments.setdefault(row[1], Counter())[to_ms(row[2])] += 1
+    new_customers = 0
+    for customer, counted in moments.items():
+        earlier = history.merchant_earlier.get(customer)
+        previous = None if earlier is None else to_ms(earlier)
+        # Payments of one millisecond are not earlier than each other: they share one flag.
+        for ms in sorted(counted):
+            if previous is None or previous <= ms - LOOKBACK:
+                new_customers += counted[ms]
+            previous = ms
+    return {name: float(value) for name, value in merchant_values(
+        n_labelled=float(history.labelled), n_fraud=float(history.fraud), count_24h=float(len(history.merchant_day)),
+        count_7d=float(history.merchant_week), new_customers_24h=new_customers).items()}
 
 
 def features_for(ctx) -> dict[str, float]:
@@ -130,18 +189,13 @@ def features_for(ctx) -> dict[str, float]:
     t = to_ms(at)
     current = (ctx.payment_id or "_current", ctx.customer_id, from_ms(t), ctx.amount, ctx.currency, ctx.method,
                ctx.merchant_reference, ctx.device_id, ctx.ip_country, ctx.card_country, ctx.channel, "", None)
-    mine, theirs, first, labelled, fraud = stored_history(ctx, t)
-    frame = _frame([*mine, current])
-    first_ms = min(to_ms(first), t) if first else t
+    history = stored_history(ctx, t)
+    frame = _frame([*history.mine, current])
+    first_ms = min(to_ms(history.first), t) if history.first else t
     cust = customer_features(frame, first_seen=np.full(len(frame["ts"]), first_ms, dtype=np.float64))
     out = {name: float(cust[name][-1]) for name in CUSTOMER_FEATURES}
     if not ctx.merchant_reference:
         out.update(dict.fromkeys(MERCHANT_FEATURES, float("nan")))
         return out
-    # The merchant's recent rows, and each of their customers' earlier rows at this merchant (first-use flags).
-    frame = _frame([*theirs, current])
-    new_merchant = first_use(frame["customer"], frame["merchant"], frame["ts"])
-    n = len(frame["ts"])
-    merch = merchant_features(frame, new_merchant, labels=(np.full(n, float(labelled)), np.full(n, float(fraud))))
-    out.update({name: float(merch[name][-1]) for name in MERCHANT_FEATURES})
+    out.update(_merchant_online(history))
     return out

@@ -62,6 +62,44 @@ def test_online_features_equal_the_file_features_for_the_same_history():
 
 
 @pytest.mark.django_db
+def test_a_busy_merchants_features_read_its_day_and_still_equal_the_file_features():
+    """The merchant's first-time customers of the day at the look-back's edges: a payment exactly LOOKBACK after
+    the customer's last one there is a first again, one millisecond less is not, and two payments in one
+    millisecond share their flag. The online path reads the day's rows and one earlier payment per customer; the
+    file path counts over everything: they must agree."""
+    end = dt.datetime(2025, 7, 1, 12, tzinfo=dt.UTC)
+    ms = dt.timedelta(milliseconds=1)
+
+    def row(n, customer, at, merchant="mer_busy"):
+        return {"id": f"tx_{n}", "customer_id": customer, "timestamp": at.isoformat(), "amount": "12.50",
+                "currency": "USD", "method": "card", "merchant_id": merchant, "device_id": f"dev_{customer}",
+                "ip_country": "US", "card_country": "US", "channel": "web", "status": "succeeded",
+                "is_fraud": n % 7 == 0}
+
+    day_a, day_c = end - dt.timedelta(hours=3), end - dt.timedelta(hours=2)
+    rows = [row(0, "cus_a", day_a - dt.timedelta(days=30)), row(1, "cus_a", day_a),  # exactly LOOKBACK: a first
+            row(2, "cus_c", day_c - dt.timedelta(days=30) + ms), row(3, "cus_c", day_c),  # 1 ms inside: not
+            row(4, "cus_b", end - dt.timedelta(hours=1)), row(5, "cus_b", end - dt.timedelta(hours=1)),  # one ms
+            row(6, "cus_d", end - dt.timedelta(days=3)), row(7, "cus_d", end - dt.timedelta(days=8)),
+            row(8, "cus_e", end - dt.timedelta(days=1)), row(9, "cus_e", end - dt.timedelta(days=1) + ms),
+            row(10, "cus_b", end - dt.timedelta(days=20), merchant="mer_other"),
+            row(11, "cus_a", end)]  # the payment scored
+    rows.sort(key=lambda r: r["timestamp"])
+    stored_rows, payments = _store(rows)
+    X = feature_matrix(rows_to_frame(stored_rows))
+    last = next(i for i, r in enumerate(stored_rows) if r["id"] == "tx_11")
+    online = features_for(_ctx(stored_rows[last], payments[last].id))
+    got = np.array([online[name] for name in FEATURES], dtype=np.float32)
+    np.testing.assert_array_equal(got, X[last])
+    merchant = {name: online[name] for name in MERCHANT_FEATURES}
+    # Of the day (cus_e's first payment is 24 h old to the millisecond: outside): cus_a's (a first again), cus_c's
+    # (not), cus_b's two of one millisecond (firsts both), cus_e's second (not: its first is 1 ms earlier).
+    assert (merchant["merchant_count_24h"], merchant["merchant_new_customers_24h"]) == (5.0, 3.0)
+    # Of the week: those five, cus_d's of 3 days and cus_e's first; cus_d's of 8 days is older.
+    assert merchant["merchant_spike"] == 5.0 / (7 / 7 + 1) == 2.5
+
+
+@pytest.mark.django_db
 def test_the_active_model_scores_with_thresholds_and_explanation(small_frame):
     trained = fraud_model.train(small_frame)
     fraud_model.register(actor=ACTOR, trained=trained, data_fingerprint="a" * 64, activate=True)
