@@ -72,11 +72,20 @@ def _frame(rows: list[tuple]) -> dict[str, np.ndarray]:
 
 
 _COLUMNS = ", ".join(_FIELDS)
-_NO_ROW = ", ".join(["NULL"] * len(_FIELDS))
-# The merchant's earlier payment of one of the day's customers: only the customer and the time are read.
-_EARLIER_ROW = ", ".join({"customer_id": "c.customer_id", "created": "(SELECT MAX(created) FROM payments_payment q "
-                          "WHERE q.customer_id = c.customer_id AND q.merchant_reference = %s AND q.created < %s "
-                          "AND q.created >= %s AND q.id <> %s)"}.get(name, "NULL") for name in _FIELDS)
+
+
+def _only(**columns: str) -> str:
+    """A select list in _FIELDS order with the given expressions and NULL for every other field."""
+    return ", ".join(columns.get(name, "NULL") for name in _FIELDS)
+
+
+_NO_ROW = _only()
+# The merchant's payments of the day and the latest earlier one of each of their customers there: only the
+# customer and the time are read of them.
+_DAY_ROW = _only(customer_id="customer_id", created="created")
+_EARLIER_ROW = _only(customer_id="c.customer_id", created="(SELECT MAX(created) FROM payments_payment q WHERE "
+                     "q.customer_id = c.customer_id AND q.merchant_reference = %s AND q.created < %s AND "
+                     "q.created >= %s AND q.id <> %s)")
 # Part 0: the customer's recent rows; 1: the merchant's of the last day; 3: the latest earlier payment at the
 # merchant of each customer in part 1; 2: one row of aggregates (first_seen, labelled, fraud); 4: the merchant's
 # count of the last 7 days (in the labelled column). The rows' branches come first so that SQLite takes the
@@ -85,7 +94,7 @@ _EARLIER_ROW = ", ".join({"customer_id": "c.customer_id", "created": "(SELECT MA
 _NO_AGGREGATES = "CAST(NULL AS TIMESTAMP WITH TIME ZONE), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER)"
 _CUSTOMER = (f"SELECT 0, {_COLUMNS}, {_NO_AGGREGATES} FROM payments_payment "
              "WHERE customer_id = %s AND created < %s AND created >= %s AND id <> %s")
-_MERCHANT_DAY = (f"SELECT 1, {_COLUMNS}, {_NO_AGGREGATES} FROM payments_payment "
+_MERCHANT_DAY = (f"SELECT 1, {_DAY_ROW}, {_NO_AGGREGATES} FROM payments_payment "
                  "WHERE merchant_reference = %s AND created < %s AND created >= %s AND id <> %s")
 _MERCHANT_EARLIER = (f"SELECT 3, {_EARLIER_ROW}, {_NO_AGGREGATES} FROM (SELECT DISTINCT customer_id "
                      "FROM payments_payment WHERE merchant_reference = %s AND created < %s AND created >= %s "
@@ -107,7 +116,7 @@ class History(NamedTuple):
     """What one statement returns of a payment's past (rows in _FIELDS order, times aware)."""
 
     mine: list[tuple]  # the customer's payments of the last 31 days
-    merchant_day: list[tuple]  # the merchant's payments of the last day
+    merchant_day: list[tuple]  # the merchant's payments of the last day: (customer, time)
     merchant_earlier: dict[str, dt.datetime]  # per customer of those: its latest earlier payment at the merchant
     merchant_week: int  # the merchant's payments of the last 7 days
     first: dt.datetime | None  # the customer's first payment
@@ -141,25 +150,25 @@ def stored_history(ctx, t: int) -> History:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    parts: tuple[list[tuple], list[tuple]] = ([], [])
+    mine: list[tuple] = []
+    merchant_day: list[tuple] = []
     earlier: dict[str, dt.datetime] = {}
     first, labelled, fraud, week_count = None, 0, 0, 0
-    for row in fetched:
-        if row[0] == 2:
-            first, labelled, fraud = _aware(row[-3]), int(row[-2] or 0), int(row[-1] or 0)
-            continue
-        if row[0] == 4:
-            week_count = int(row[-2] or 0)
-            continue
-        values = list(row[1:-3])
-        values[2] = _aware(values[2])
-        if row[0] == 3:
-            if values[2] is not None:
-                earlier[values[1]] = values[2]
-            continue
-        values[12] = None if values[12] is None else bool(values[12])
-        parts[row[0]].append(tuple(values))
-    return History(parts[0], parts[1], earlier, week_count, first, labelled, fraud)
+    for part, *values in fetched:
+        if part == 0:
+            values = values[:-3]
+            values[2] = _aware(values[2])
+            values[12] = None if values[12] is None else bool(values[12])
+            mine.append(tuple(values))
+        elif part == 1:
+            merchant_day.append((values[1], _aware(values[2])))
+        elif part == 3 and (moment := _aware(values[2])) is not None:
+            earlier[values[1]] = moment
+        elif part == 2:
+            first, labelled, fraud = _aware(values[-3]), int(values[-2] or 0), int(values[-1] or 0)
+        elif part == 4:
+            week_count = int(values[-2] or 0)
+    return History(mine, merchant_day, earlier, week_count, first, labelled, fraud)
 
 
 def _merchant_online(history: History) -> dict[str, float]:
@@ -167,8 +176,8 @@ def _merchant_online(history: History) -> dict[str, float]:
     over the merchant's whole 31 days, row for row. A payment of the day is a customer's first at the merchant
     when no payment of theirs there is at an earlier millisecond within LOOKBACK."""
     moments: dict[str, Counter[int]] = {}
-    for row in history.merchant_day:
-        moments.setdefault(row[1], Counter())[to_ms(row[2])] += 1
+    for customer, at in history.merchant_day:
+        moments.setdefault(customer, Counter())[to_ms(at)] += 1
     new_customers = 0
     for customer, counted in moments.items():
         earlier = history.merchant_earlier.get(customer)
