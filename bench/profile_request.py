@@ -191,15 +191,17 @@ def _wal_summary(start: str, end: str, requests: int) -> str:
                           capture_output=True, text=True)
     if done.returncode:
         return said + f" (pg_waldump: {done.stderr.strip()[:200]})"
-    stats = done.stdout
+    # A line of --stats=record: the type, then its records and sizes (records, full-page images, combined) with
+    # their percentages; the integers are those counts and sizes.
     counts = {line.split()[0]: [int(n) for n in re.findall(r"(?<![.\d])\d+(?![.\d])", line.split(None, 1)[1])]
-              for line in stats.splitlines() if re.match(r"^(Total|Btree/INSERT_LEAF|Heap/INSERT(\+INIT)?) ", line)}
-    total, leaf = counts["Total"], counts.get("Btree/INSERT_LEAF", [0])
-    heap = [counts.get("Heap/INSERT", [0])[0] + counts.get("Heap/INSERT+INIT", [0])[0]]
-    # Total's numbers: records, record bytes, full-page image bytes, combined bytes.
-    return (f"{total[0] / requests:.1f} records ({leaf[0] / requests:.1f} index entries, {heap[0] / requests:.1f} "
-            f"rows inserted), {total[1] / requests / 1024:.1f} KiB without full-page images, "
-            f"{total[2] / requests / 1024:.1f} KiB of them")
+              for line in done.stdout.splitlines()
+              if re.match(r"(Total|Btree/INSERT_LEAF|Heap/INSERT|Heap/INSERT\+INIT) ", line)}
+    records, record_bytes, image_bytes = counts["Total"][:3]
+    index_entries = counts.get("Btree/INSERT_LEAF", [0])[0]
+    rows = counts.get("Heap/INSERT", [0])[0] + counts.get("Heap/INSERT+INIT", [0])[0]
+    return (f"{records / requests:.1f} records ({index_entries / requests:.1f} index entries, {rows / requests:.1f} "
+            f"rows inserted), {record_bytes / requests / 1024:.1f} KiB without full-page images, "
+            f"{image_bytes / requests / 1024:.1f} KiB of them")
 
 
 def _callgrind(state: str, active: bool) -> None:

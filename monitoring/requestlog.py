@@ -182,6 +182,9 @@ class _Writer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Held while a batch is written: a flush returns only once what was taken before it is written too (the
+        # thread's batch in flight at shutdown, or before a bench reads what the requests wrote).
+        self._writing = threading.Lock()
         self._pending: list[Entry] = []
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -227,18 +230,20 @@ class _Writer:
                 logger.exception("request log: writer failed")
 
     def flush(self) -> int:
-        """Writes what is queued now, in the calling thread; returns how many rows were written."""
-        with self._lock:
-            batch, self._pending = self._pending, []
-            dropped, self.dropped = self.dropped, 0
-        if dropped:
-            logger.warning("request log: %d entries dropped (queue full at %d)", dropped,
-                           settings.REQUEST_LOG_MAX_PENDING)
-        written = 0
-        size = settings.REQUEST_LOG_BATCH_SIZE
-        for start in range(0, len(batch), size):
-            written += self._hand_over(batch[start:start + size])
-        return written
+        """Writes what is queued now, in the calling thread, after any batch the thread is writing; returns how many
+        rows this call wrote."""
+        with self._writing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                dropped, self.dropped = self.dropped, 0
+            if dropped:
+                logger.warning("request log: %d entries dropped (queue full at %d)", dropped,
+                               settings.REQUEST_LOG_MAX_PENDING)
+            written = 0
+            size = settings.REQUEST_LOG_BATCH_SIZE
+            for start in range(0, len(batch), size):
+                written += self._hand_over(batch[start:start + size])
+            return written
 
     def _hand_over(self, entries: list[Entry]) -> int:
         """To the writer process where the server runs one (`logrelay`), else written here; returns how many."""

@@ -121,6 +121,34 @@ def test_a_workers_flush_hands_its_batches_over_and_writes_nothing_itself(relay,
     assert RequestLog.objects.count() == 0
 
 
+def test_a_flush_returns_only_once_the_batch_another_thread_is_writing_is_written(monkeypatch):
+    """At shutdown (and before a bench reads what the requests wrote) a flush must not return while the writer
+    thread still holds a batch it took: the daemon thread dies with the process and its rows with it."""
+    writer = requestlog._Writer()
+    started, release, written = threading.Event(), threading.Event(), []
+
+    def hand_over(entries):
+        started.set()
+        release.wait(5)
+        written.extend(entry.request_id for entry in entries)
+        return len(entries)
+
+    monkeypatch.setattr(writer, "_hand_over", hand_over)
+    writer._pending = [_entry(1), _entry(2)]
+    in_flight = threading.Thread(target=writer.flush)
+    in_flight.start()
+    assert started.wait(5)  # the other thread has taken both entries and is writing them
+    returned = []
+    second = threading.Thread(target=lambda: returned.append(writer.flush()))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive() and returned == []  # waits for the batch in flight
+    release.set()
+    in_flight.join(5)
+    second.join(5)
+    assert returned == [0] and written == ["req_1", "req_2"]
+
+
 @pytest.mark.django_db
 def test_without_the_writer_process_a_worker_writes_its_rows_and_says_so_once_a_minute(tmp_path, settings, caplog,
                                                                                         monkeypatch):
