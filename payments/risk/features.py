@@ -88,13 +88,11 @@ class Windows:
 
 
 def codes(*columns: np.ndarray) -> np.ndarray:
-    """Integer codes of the distinct values (of tuples, for several columns)."""
-    if len(columns) == 1:
-        return np.unique(columns[0], return_inverse=True)[1].astype(np.int64)
-    joined = columns[0].astype(str)
-    for col in columns[1:]:
-        joined = np.char.add(np.char.add(joined, "\x1f"), col.astype(str))
-    return np.unique(joined, return_inverse=True)[1].astype(np.int64)
+    """Integer codes of the distinct values (of tuples, for several columns), numbered as they first appear: they
+    only name groups, whose order no result depends on. A dict does it without sorting Python objects."""
+    keys = columns[0] if len(columns) == 1 else zip(*columns, strict=True)
+    seen: dict = {}
+    return np.fromiter((seen.setdefault(key, len(seen)) for key in keys), dtype=np.int64, count=len(columns[0]))
 
 
 def first_use(customer, value, ts) -> np.ndarray:

@@ -31,7 +31,7 @@ from core.models import touch
 from ..audit import PaymentsAction
 from . import model as fraud_model
 from .dataset import rows_to_frame
-from .online import _FIELDS, _frame
+from .online import _FIELDS, _frame, to_ms
 from .simulate import simulate
 
 TASK = "payments.risk_train"
@@ -109,7 +109,8 @@ def _train(run, actor: Actor):
     end = clock.now()
     start = end - dt.timedelta(days=int(conf["days"]))
     _step(run, 5, f"reading stored payments since {clock.isoformat(start)}", status=FraudTrainingRun.Status.RUNNING)
-    rows = list(Payment.objects.filter(created__gte=start, created__lt=end).values_list(*_FIELDS).iterator(2000))
+    rows = [(*r[:2], to_ms(r[2]), *r[3:]) for r in
+            Payment.objects.filter(created__gte=start, created__lt=end).values_list(*_FIELDS).iterator(2000)]
     stored = _frame(rows)
     labelled = int((~np.isnan(stored["label"])).sum())
     frames, simulated = [stored], 0

@@ -1,5 +1,6 @@
 import dataclasses
 import datetime as dt
+import re
 
 import numpy as np
 import pytest
@@ -100,6 +101,34 @@ def test_a_busy_merchants_features_read_its_day_and_still_equal_the_file_feature
 
 
 @pytest.mark.django_db
+def test_stored_times_are_read_as_milliseconds_floored_as_the_file_path_floors_them():
+    """The statement reads each stored time as whole milliseconds (SQL on both databases): 0.999 ms after a
+    millisecond is still in it. Rounded instead, a payment 30 days and 0.9 ms before the scored one would enter
+    its 30-day window, and one at .000999 would move into the scored payment's millisecond and out of its past."""
+    end = dt.datetime(2025, 7, 1, 12, tzinfo=dt.UTC)
+    us = dt.timedelta(microseconds=1)
+
+    def row(n, at, device):
+        return {"id": f"tx_{n}", "customer_id": "cus_us", "timestamp": at.isoformat(), "amount": f"{10 + n}.25",
+                "currency": "USD", "method": "card", "merchant_id": f"mer_{n % 2}", "device_id": device,
+                "ip_country": "US", "card_country": "US", "channel": "web", "status": "succeeded", "is_fraud": None}
+
+    rows = [row(0, end - dt.timedelta(days=30) + 900 * us, "dev_old"),  # the window's edge millisecond: outside
+            row(1, end - dt.timedelta(days=2), "dev_a"),
+            row(2, end - 1000 * us + 999 * us, "dev_b"), row(3, end - 1000 * us + 1 * us, "dev_c"),  # one ms
+            row(4, end, "dev_d"), row(5, end + 500 * us, "dev_old")]  # the scored payment shares tx_4's ms
+    stored_rows, payments = _store(rows)
+    X = feature_matrix(rows_to_frame(stored_rows))
+    by_name = {name: i for i, name in enumerate(FEATURES)}
+    for i in range(len(stored_rows)):
+        online = features_for(_ctx(stored_rows[i], payments[i].id))
+        got = np.array([online[name] for name in FEATURES], dtype=np.float32)
+        np.testing.assert_array_equal(got, X[i], err_msg=f"row {i}")
+    # The scored payment sees tx_1, tx_2 and tx_3, not tx_0 (30 days old to the millisecond) or tx_4 (its own ms).
+    assert (X[5][by_name["history_30d"]], X[5][by_name["count_1h"]], X[5][by_name["new_device"]]) == (3, 2, 1)
+
+
+@pytest.mark.django_db
 def test_the_active_model_scores_with_thresholds_and_explanation(small_frame):
     trained = fraud_model.train(small_frame)
     fraud_model.register(actor=ACTOR, trained=trained, data_fingerprint="a" * 64, activate=True)
@@ -196,7 +225,8 @@ def test_a_score_costs_one_query_once_the_model_thresholds_and_rules_are_cached(
     def queries(c=ctx) -> tuple[list[str], object]:
         with CaptureQueriesContext(connection) as captured:
             result = model_scorer(c)
-        return [q["sql"].split(" FROM ")[1].split(" ")[0].strip('"') for q in captured.captured_queries], result
+        # The first table named (a time's EXTRACT(EPOCH FROM created) comes before it in the history's statement).
+        return [re.search(r'FROM "?([a-z]+_[a-z_]+)', q["sql"])[1] for q in captured.captured_queries], result
 
     # Cold: which model is active, its artifact, the stored history (customer's and merchant's payments,
     # first payment, label counts: one statement), thresholds, rules.
