@@ -160,10 +160,13 @@ class RelayServer:
         os.link(starting, path)
         os.unlink(starting)
         self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()  # the accept thread and `stop` both start connection threads
         self._stopping = threading.Event()
+        self._accepting: threading.Thread | None = None
 
     def serve_forever(self) -> None:
         """Accepts until `stop` closes the listener."""
+        self._accepting = threading.current_thread()
         while not self._stopping.is_set():
             try:
                 conn, _ = self._listener.accept()
@@ -171,10 +174,13 @@ class RelayServer:
                 if self._stopping.is_set():
                     return
                 raise
-            thread = threading.Thread(target=self._serve_connection, args=(conn,), name="request-log-relay",
-                                      daemon=True)
+            self._serve_in_thread(conn)
+
+    def _serve_in_thread(self, conn: socket.socket) -> None:
+        thread = threading.Thread(target=self._serve_connection, args=(conn,), name="request-log-relay", daemon=True)
+        with self._threads_lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-            thread.start()
+        thread.start()
 
     def _serve_connection(self, conn: socket.socket) -> None:
         try:
@@ -194,15 +200,35 @@ class RelayServer:
         """Stops accepting, then waits (at most `drain_seconds`) for the workers' connections to end: a stopping
         server's workers send their last entries as they exit."""
         self._stopping.set()
+        self._accept_waiting()
         try:
             self._listener.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # not connected: a listening socket on some systems; closing it below is what stops accept
         self._listener.close()
         deadline = time.monotonic() + drain_seconds
-        for thread in self._threads:
+        # A connection the accept thread took just now is served by a thread it is about to start: wait for that.
+        if self._accepting is not None and self._accepting is not threading.current_thread():
+            self._accepting.join(timeout=drain_seconds)
+        with self._threads_lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        unfinished = sum(thread.is_alive() for thread in self._threads)
+        unfinished = sum(thread.is_alive() for thread in threads)
         if unfinished:
             logger.error("request log relay: %d worker connections still open after %g s; their unread entries "
                          "are lost", unfinished, drain_seconds)
+
+    def _accept_waiting(self) -> None:
+        """Serves the connections still waiting in the listen backlog. A stopping server's workers connect as they
+        exit, their last entries sent into the connection's buffer; the accept thread runs at idle priority and on
+        a busy machine may not have taken them yet. Closing the listener would drop them, entries and all, with
+        nothing said."""
+        self._listener.setblocking(False)
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            conn.setblocking(True)
+            self._serve_in_thread(conn)
