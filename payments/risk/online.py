@@ -92,16 +92,17 @@ def _only(**columns: str) -> str:
     return ", ".join(columns.get(name, "NULL") for name in _FIELDS)
 
 
-def _latest_ms(vendor: str, aggregate: str, where: str) -> str:
+def _latest_ms(vendor: str, aggregate: str, source: str) -> str:
     # The aggregate over `created` itself, so that it is one index probe; its milliseconds outside.
-    return f"(SELECT {ms_sql('m', vendor)} FROM (SELECT {aggregate}(created) AS m FROM payments_payment {where}) x)"
+    return f"(SELECT {ms_sql('m', vendor)} FROM (SELECT {aggregate}(created) AS m FROM {source}) x)"
 
 
 def _statements(vendor: str) -> _Statements:
     """Part 0: the customer's recent rows; 1: the merchant's of the last day; 3: the latest earlier payment at the
     merchant of each customer in part 1; 2: one row of aggregates (first_seen, labelled, fraud); 4: the merchant's
     count of the last 7 days (in the labelled column). Every time is in milliseconds. PostgreSQL types a bare NULL
-    as text when it meets another NULL first: the aggregates' are cast."""
+    as text when it meets another NULL first: the aggregates' are cast. The parameters are named (stored_history
+    gives them): the statement uses the same moments and ids in several places."""
     created = ms_sql("created", vendor)
     # Of the customer's rows, what customer_features reads of the earlier ones: not the id, the card's country,
     # the channel or the label (the last three are features of the scored payment's own row).
@@ -110,24 +111,27 @@ def _statements(vendor: str) -> _Statements:
                  ip_country="ip_country", status="status")
     day_row = _only(customer_id="customer_id", created=created)
     earlier_row = _only(customer_id="c.customer_id", created=_latest_ms(
-        vendor, "MAX", "q WHERE q.customer_id = c.customer_id AND q.merchant_reference = %s AND q.created < %s "
-                       "AND q.created >= %s AND q.id <> %s"))
+        vendor, "MAX", "payments_payment q WHERE q.customer_id = c.customer_id AND q.merchant_reference = %(merchant)s "
+                       "AND q.created < %(day)s AND q.created >= %(since)s AND q.id <> %(pid)s"))
     no_row = _only()
     no_aggregates = "CAST(NULL AS BIGINT), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER)"
     customer = (f"SELECT 0, {mine}, {no_aggregates} FROM payments_payment "
-                "WHERE customer_id = %s AND created < %s AND created >= %s AND id <> %s")
+                "WHERE customer_id = %(me)s AND created < %(before)s AND created >= %(since)s AND id <> %(pid)s")
     merchant_day = (f"SELECT 1, {day_row}, {no_aggregates} FROM payments_payment "
-                    "WHERE merchant_reference = %s AND created < %s AND created >= %s AND id <> %s")
+                    "WHERE merchant_reference = %(merchant)s AND created < %(before)s AND created >= %(day)s "
+                    "AND id <> %(pid)s")
     merchant_earlier = (f"SELECT 3, {earlier_row}, {no_aggregates} FROM (SELECT DISTINCT customer_id "
-                        "FROM payments_payment WHERE merchant_reference = %s AND created < %s AND created >= %s "
-                        "AND id <> %s) c")
-    first = _latest_ms(vendor, "MIN", "WHERE customer_id = %s AND created < %s AND id <> %s")
+                        "FROM payments_payment WHERE merchant_reference = %(merchant)s AND created < %(before)s "
+                        "AND created >= %(day)s AND id <> %(pid)s) c")
+    first = _latest_ms(vendor, "MIN", "payments_payment WHERE customer_id = %(me)s AND created < %(before)s "
+                                      "AND id <> %(pid)s")
     aggregates = (f"SELECT 2, {no_row}, {first}, lab.labelled, lab.fraud FROM ("
                   "SELECT COUNT(*) AS labelled, COALESCE(SUM(CASE WHEN fraud_label THEN 1 ELSE 0 END), 0) AS fraud "
-                  "FROM payments_payment WHERE merchant_reference = %s AND created < %s AND fraud_label IS NOT NULL "
-                  "AND id <> %s) lab")
+                  "FROM payments_payment WHERE merchant_reference = %(merchant)s AND created < %(old)s "
+                  "AND fraud_label IS NOT NULL AND id <> %(pid)s) lab")
     week = (f"SELECT 4, {no_row}, CAST(NULL AS BIGINT), COUNT(*), 0 FROM payments_payment "
-            "WHERE merchant_reference = %s AND created < %s AND created >= %s AND id <> %s")
+            "WHERE merchant_reference = %(merchant)s AND created < %(before)s AND created >= %(week)s "
+            "AND id <> %(pid)s")
     only_first = f"SELECT 2, {no_row}, {first}, 0, 0"
     return _Statements(
         with_merchant=(f"{customer} UNION ALL {merchant_day} UNION ALL {merchant_earlier} UNION ALL {aggregates} "
@@ -141,7 +145,7 @@ _STATEMENTS = {vendor: _statements(vendor) for vendor in ("postgresql", "sqlite"
 class History(NamedTuple):
     """What one statement returns of a payment's past; every time in milliseconds since the epoch."""
 
-    mine: list[tuple]  # the customer's payments of the last 31 days, in _FIELDS order
+    mine: list[tuple]  # the customer's payments of the last 31 days, in _FIELDS order (None where not read)
     merchant_day: list[tuple]  # the merchant's payments of the last day: (customer, ms)
     merchant_earlier: dict[str, int]  # per customer of those: its latest earlier payment at the merchant
     merchant_week: int  # the merchant's payments of the last 7 days
@@ -155,17 +159,15 @@ def stored_history(ctx, t: int) -> History:
     (ctx.payment_id) is left out. "Within the last N" means at a millisecond after t - N, as features.Windows
     counts: from the first microsecond of millisecond t - N + 1."""
     adapt = connection.ops.adapt_datetimefield_value
-    before, since = adapt(from_ms(t)), adapt(from_ms(t - HISTORY + 1))
-    day, week = adapt(from_ms(t - DAY + 1)), adapt(from_ms(t - 7 * DAY + 1))
-    old = adapt(from_ms(t - LABEL_DELAY + 1))
-    me, pid, merchant = ctx.customer_id, ctx.payment_id or "", ctx.merchant_reference
+    params = {"me": ctx.customer_id, "pid": ctx.payment_id or "", "before": adapt(from_ms(t)),
+              "since": adapt(from_ms(t - HISTORY + 1))}
     statements = _STATEMENTS[connection.vendor]
-    if merchant:
+    if ctx.merchant_reference:
         sql = statements.with_merchant
-        params = [me, before, since, pid, merchant, before, day, pid, merchant, day, since, pid,
-                  merchant, before, day, pid, me, before, pid, merchant, old, pid, merchant, before, week, pid]
+        params.update(merchant=ctx.merchant_reference, day=adapt(from_ms(t - DAY + 1)),
+                      week=adapt(from_ms(t - 7 * DAY + 1)), old=adapt(from_ms(t - LABEL_DELAY + 1)))
     else:
-        sql, params = statements.without_merchant, [me, before, since, pid, me, before, pid]
+        sql = statements.without_merchant
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
