@@ -209,7 +209,7 @@ class RelayServer:
         deadline = time.monotonic() + drain_seconds
         # A connection the accept thread took just now is served by a thread it is about to start: wait for that.
         if self._accepting is not None and self._accepting is not threading.current_thread():
-            self._accepting.join(timeout=drain_seconds)
+            self._accepting.join(timeout=max(0.0, deadline - time.monotonic()))
         with self._threads_lock:
             threads = list(self._threads)
         for thread in threads:
