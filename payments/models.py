@@ -343,5 +343,5 @@ class FeeSchedule(Timestamped):
         fixed = (format_amount(self.fixed_amount, self.currency) if self.currency in CURRENCY_EXPONENTS
                  and self.fixed_amount is not None else self.fixed_amount)
         return f"{self.provider} {self.currency} {(self.percent_bps or 0) / 100:.2f}% + {fixed} {self.currency}"
-from .models_risk import FraudTrainingRun, RiskRule, RiskThresholds  # noqa: E402,F401
+from .models_risk import FraudTrainingRun, MerchantLabelDay, RiskRule, RiskThresholds  # noqa: E402,F401
 from .models_sandbox import SandboxCharge  # noqa: E402,F401

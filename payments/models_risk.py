@@ -103,3 +103,24 @@ class FraudTrainingRun(ActorStamped, Timestamped):
 
     def __str__(self):
         return f"{self.id} ({self.status})"
+
+
+class MerchantLabelDay(models.Model):
+    """A merchant's labelled payments (`Payment.fraud_label` set), counted per UTC day of the payments' creation.
+
+    Database triggers on `payments_payment` keep it (migration 0016, both databases), in the transaction of the
+    write that sets, changes or clears a label, whichever door made it (the ORM, a bulk insert, COPY, raw SQL).
+    The fraud score reads a merchant's label counts from these days and the payments of one day, so that they
+    cost the merchant's days rather than its labels (payments/risk/online.py). Nothing else writes it."""
+
+    merchant_reference = models.CharField(max_length=120)
+    day = models.DateField()
+    labelled = models.IntegerField(default=0)
+    fraud = models.IntegerField(default=0)
+
+    class Meta:
+        app_label = "payments"
+        constraints = [models.UniqueConstraint(fields=["merchant_reference", "day"], name="merchant_label_day_uniq")]
+
+    def __str__(self):
+        return f"{self.merchant_reference} {self.day}: {self.fraud} of {self.labelled}"

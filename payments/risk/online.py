@@ -8,8 +8,8 @@ One statement (a round trip, no ORM query building on the hot path) returns:
   latest earlier payment at the merchant (`payment_customer_idx`): what its first-time customers of the day
   need, so that a busy merchant's month is not read for every one of its payments;
 - one row with the customer's first payment (account age) and the merchant's label counts older than the
-  label delay (one scan of the merchant's index range), and one with the merchant's count of the last 7 days
-  (an index range counted in the database).
+  label delay (the days the triggers count, MerchantLabelDay, and the labelled payments of one day), and one
+  with the merchant's count of the last 7 days (an index range counted in the database).
 
 A stored payment's `fraud_label` is its label (review outcomes and lost disputes set it); its `status`
 failed counts as a decline. "Earlier" is at millisecond resolution, as in the file path.
@@ -125,10 +125,17 @@ def _statements(vendor: str) -> _Statements:
                         "AND created >= %(day)s AND id <> %(pid)s) c")
     first = _latest_ms(vendor, "MIN", "payments_payment WHERE customer_id = %(me)s AND created < %(before)s "
                                       "AND id <> %(pid)s")
-    aggregates = (f"SELECT 2, {no_row}, {first}, lab.labelled, lab.fraud FROM ("
-                  "SELECT COUNT(*) AS labelled, COALESCE(SUM(CASE WHEN fraud_label THEN 1 ELSE 0 END), 0) AS fraud "
-                  "FROM payments_payment WHERE merchant_reference = %(merchant)s AND created < %(old)s "
-                  "AND fraud_label IS NOT NULL AND id <> %(pid)s) lab")
+    # The label counts older than `old`: the triggers' counts of the days before its day, that day's labelled
+    # payments before it, and the scored payment itself taken back out when a count of an earlier day holds it.
+    fraud = "COALESCE(SUM(CASE WHEN fraud_label THEN 1 ELSE 0 END), 0)"
+    labels = ("SELECT COALESCE(SUM(labelled), 0) AS labelled, COALESCE(SUM(fraud), 0) AS fraud "
+              "FROM payments_merchantlabelday WHERE merchant_reference = %(merchant)s AND day < %(old_day)s "
+              f"UNION ALL SELECT COUNT(*), {fraud} FROM payments_payment WHERE merchant_reference = %(merchant)s "
+              "AND created >= %(old_day_start)s AND created < %(old)s AND fraud_label IS NOT NULL AND id <> %(pid)s "
+              f"UNION ALL SELECT -COUNT(*), -{fraud} FROM payments_payment WHERE id = %(pid)s "
+              "AND merchant_reference = %(merchant)s AND created < %(old_day_start)s AND fraud_label IS NOT NULL")
+    aggregates = (f"SELECT 2, {no_row}, {first}, CAST(SUM(lab.labelled) AS BIGINT), CAST(SUM(lab.fraud) AS BIGINT) "
+                  f"FROM ({labels}) lab")
     week = (f"SELECT 4, {no_row}, CAST(NULL AS BIGINT), COUNT(*), 0 FROM payments_payment "
             "WHERE merchant_reference = %(merchant)s AND created < %(before)s AND created >= %(week)s "
             "AND id <> %(pid)s")
@@ -164,8 +171,11 @@ def stored_history(ctx, t: int) -> History:
     statements = _STATEMENTS[connection.vendor]
     if ctx.merchant_reference:
         sql = statements.with_merchant
+        old = from_ms(t - LABEL_DELAY + 1)
+        old_day_start = old.replace(hour=0, minute=0, second=0, microsecond=0)
         params.update(merchant=ctx.merchant_reference, day=adapt(from_ms(t - DAY + 1)),
-                      week=adapt(from_ms(t - 7 * DAY + 1)), old=adapt(from_ms(t - LABEL_DELAY + 1)))
+                      week=adapt(from_ms(t - 7 * DAY + 1)), old=adapt(old), old_day_start=adapt(old_day_start),
+                      old_day=connection.ops.adapt_datefield_value(old.date()))
     else:
         sql = statements.without_merchant
     with connection.cursor() as cursor:
