@@ -198,7 +198,7 @@ def test_a_server_stopped_while_its_workers_load_the_application_stops_at_once(t
         process = subprocess.Popen(_serve_command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     try:
-        _wait_for_lines(log, "loading the application", 4, seconds=30)
+        _wait_for_lines(log, "loading the application", 4, seconds=120)
         assert log.read_text().count("loading the application") == 4, log.read_text()
         assert "Started worker" not in log.read_text(), log.read_text()
         began = time.monotonic()
