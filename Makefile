@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: help install tools browser static run serve test lint migrate seed schema docs clean mcp-tools-doc
+.PHONY: help install bytecode tools browser static run serve test lint migrate seed schema docs clean mcp-tools-doc
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,14 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies (idempotent)
+
+# Our own modules compiled once (pip already compiles the dependencies'). Where PYTHONDONTWRITEBYTECODE is set, as
+# on our CI machines, nothing else writes them, and every process (a test's server, worker or manage.py, each
+# xdist worker) compiled all of them again: about 2 s of a slow machine's CPU per process. compileall writes them
+# whatever that variable says; stale files are recompiled by mtime, so the second run costs a second.
+PACKAGES := $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
+bytecode: install ## Compile the project's modules to bytecode (quick when nothing changed)
+	$(PY) -m compileall -q -j 0 $(PACKAGES) bench manage.py
 
 # Test-only Node tools for /mcp/ (Node 22 from the npm package node@22, the MCP conformance
 # suites, the Inspector CLI), pinned by tools/package-lock.json into git-ignored tools/node_modules.
@@ -45,10 +53,10 @@ browser: ## Install Debian's chromium for the browser tests when it is missing (
 static: install ## Collect the static files (hashed, compressed) that the web server serves
 	$(PY) manage.py collectstatic --noinput -v 0
 
-run: install ## Install, migrate, seed demo data, print the login, start web + worker + beat
+run: install bytecode ## Install, migrate, seed demo data, print the login, start web + worker + beat
 	PORT=$(PORT) ./scripts/run.sh
 
-serve: install ## The web server alone on 127.0.0.1:$(PORT) (granian, WSGI: the production server)
+serve: install bytecode ## The web server alone on 127.0.0.1:$(PORT) (granian, WSGI: the production server)
 	$(PY) -m config.serve --host 127.0.0.1 --port $(PORT)
 
 lint: install ## ruff, import layering, types (mypy), migrations in sync
@@ -62,7 +70,7 @@ lint: install ## ruff, import layering, types (mypy), migrations in sync
 # The ten slowest tests are listed above the summary, to watch CI's budget.
 # PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
-test: install tools browser lint ## Install, lint, check migrations, run the whole test suite
+test: install bytecode tools browser lint ## Install, lint, check migrations, run the whole test suite
 	$(VENV)/bin/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --durations=10
 
 # In `make test` (and so CI) a missing Node tool fails the MCP interop tests instead of skipping them.
