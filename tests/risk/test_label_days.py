@@ -121,13 +121,15 @@ def test_the_scores_label_counts_are_the_labelled_payments_older_than_the_delay_
     assert direct == {"labelled": 4, "fraud": 2}
 
 
-def test_the_check_finds_days_that_differ_from_the_payments_and_exits_1(capsys):
+def test_the_check_finds_days_that_differ_from_the_payments_and_exits_1(capsys, settings):
     import json
 
     from django.core.management import call_command
 
     from payments.risk.label_days import label_day_drift
 
+    # Days are UTC days whatever the site's zone: at UTC+14, DAY1 and DAY2 would both fall on 2 March.
+    settings.TIME_ZONE = "Pacific/Kiritimati"
     customer = CustomerFactory()
     Payment.objects.bulk_create([_payment(customer, "m1", DAY1, True), _payment(customer, "m1", DAY2, False)])
     assert label_day_drift() == []
