@@ -49,7 +49,7 @@ START_BALANCE = 10**12  # minor units: no bench transfer is refused for funds
 SCENARIOS = ("readyz", "transfers", "transfers-one-wallet", "withdrawals", "payments", "mcp-create-payment")
 SERVERS = {
     # `make serve` (config/serve.py): granian's Rust HTTP front, the WSGI app on blocking threads.
-    "granian": {"workers": 4, "threads": 2},
+    "granian": {"workers": 2, "threads": 2},
     # The comparison: gunicorn's gthread workers...
     "gunicorn-threads": {"workers": 2, "threads": 4},
     # ... and one request per process (gunicorn's sync worker when --threads 1).

@@ -1,4 +1,4 @@
-"""The production web server: granian in WSGI mode, in the shape measured best on 2 cores (4 processes x 2 threads).
+"""The production web server: granian in WSGI mode, in the shape measured best on 2 cores (2 processes x 2 threads).
 
 `make serve`, the Dockerfile and docker-compose all start it as `python -m config.serve --host H --port P`;
 docs/PERFORMANCE.md ("HTTP doors") has the gunicorn/granian rounds that chose it. WebSockets (`/ws/`) stay
@@ -237,10 +237,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m config.serve", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    # 4 x 2 on 2 cores: against 2 x 4, the same ceiling for transfers and MCP payments and 8-20 % more transfers into
-    # one wallet, whose locking thread waits less for the GIL (docs/PERFORMANCE.md, "Server shape").
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "4")),
-                        help="processes (WEB_CONCURRENCY, default 4)")
+    # One process per core, two threads each: on 2 cores, 4 x 2 cost ~20 % more server CPU per MCP payment at 200/s
+    # (more processes' caches and switches for the same cores) and 2 x 3 no less than 2 x 2, while 2 threads per
+    # process keep the one-wallet lock holder's wait for the GIL short (docs/PERFORMANCE.md, "Server shape").
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+                        help="processes (WEB_CONCURRENCY, default 2)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")),
                         help="threads running the application in each process (WEB_THREADS, default 2)")
     parser.add_argument("--no-access-log", action="store_true", help="no line per request")
