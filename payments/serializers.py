@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from core.money import normalize_currency, parse_amount
+from core.output import OutputSerializer
 from core.serializers import (
     AmountInField,
     AmountOutField,
@@ -41,7 +42,7 @@ class RiskSerializer(serializers.Serializer):
     rules_fired = serializers.ListField(child=serializers.CharField())
 
 
-class PaymentSerializer(serializers.Serializer):
+class PaymentSerializer(OutputSerializer):
     """The payment object, the same in REST, MCP and events (DESIGN.md's list)."""
 
     id = serializers.CharField(help_text="Payment id, prefix pay_.")
@@ -83,7 +84,7 @@ class PaymentSerializer(serializers.Serializer):
                 "explanation": list(obj.risk_explanation or []), "rules_fired": list(obj.risk_rules_fired or [])}
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(OutputSerializer):
     id = serializers.CharField(help_text="Refund id, prefix re_.")
     payment_id = serializers.CharField()
     status = serializers.ChoiceField(choices=Refund.Status.choices)

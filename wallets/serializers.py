@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.output import OutputSerializer
 from core.serializers import (
     AmountInField,
     AmountOutField,
@@ -38,7 +39,7 @@ class WalletSerializer(serializers.Serializer):
         return "wallet"
 
 
-class EntrySerializer(serializers.Serializer):
+class EntrySerializer(OutputSerializer):
     """A journal entry seen from the operation that made it (transfer, conversion, ...)."""
 
     id = serializers.CharField(help_text="Journal entry id, prefix txn_.")
