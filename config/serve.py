@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     # One process per core, two threads each: on 2 cores, 4 x 2 cost ~20 % more server CPU per MCP payment at 200/s
     # (more processes' caches and switches for the same cores) and 2 x 3 no less than 2 x 2, while 2 threads per
-    # process keep the one-wallet lock holder's wait for the GIL short (docs/PERFORMANCE.md, "Server shape").
+    # process keep the one-wallet lock holder's wait for the GIL short (docs/PERFORMANCE.md, "Server shape again").
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
                         help="processes (WEB_CONCURRENCY, default 2)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")),

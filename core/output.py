@@ -1,14 +1,16 @@
 """`OutputSerializer`: a read-only serializer that renders an object from a plan made once per serializer instance,
 instead of DRF's walk of every field for every object.
 
-DRF's `Serializer.to_representation` asks each readable field for its attribute (`get_attribute`: the source's path
-walked, each step tested for a callable, a dozen calls) and then for its representation. For the objects a write
-renders on every call (a payment three times per MCP `create_payment`: the answer and two events; a transfer's entry
-twice) that walk is the costliest part of rendering. Here each field becomes one step chosen by its exact class: the
-plain fields whose representation is known (text, choice, integer, amount, UTC time, method, dict of plain values)
-read their attribute (or a dict's key) directly and convert it as DRF's field would; any other field, and any
-attribute that is missing or callable, goes through the field's own `get_attribute` and `to_representation`, so the
-output is DRF's whatever the field (tests/foundation/test_output_serializer.py compares the two).
+DRF's `Serializer.to_representation` asks each readable field for its attribute (`Field.get_attribute`: the source's
+path walked, a mapping test and a callable test per step, its errors turned into defaults) and then for its
+representation. For the objects a write renders on every call (a payment three times per MCP `create_payment`: the
+answer and two events; a transfer's entry twice) the walk is the costliest part of rendering. Here the walk is what
+changes, and only where it can be read off directly: a field that keeps DRF's own `get_attribute` and has a one-step
+source reads the attribute (or a dict's key) itself, a `*` source is the instance, and an amount reads its value and
+currency as `AmountOutField.get_attribute` does. Every field then renders by its own `to_representation`, so no
+field's conversion is written again here. Any other field, and any attribute that is missing, callable or raises,
+goes through the field's own `get_attribute`, so the output is DRF's whatever the field
+(tests/foundation/test_output_serializer.py compares the two).
 
 Output serializers are bound once per thread (`core.operations._bound_output`) and keep no per-call state, so the
 plan, made at the first object, serves every later one.
@@ -17,16 +19,14 @@ plan, made at the first object, serves every later one.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from enum import Enum
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
-from rest_framework.fields import SkipField, _UnvalidatedField
+from rest_framework.fields import SkipField
 
-from . import clock
-from .money import format_amount
-from .serializers import AmountOutField, UtcDateTimeField
+from .serializers import AmountOutField
 
 _MISSING = object()
 Read = Callable[[str, Any], Any]  # getattr(instance, name, default), or a dict's get
@@ -46,59 +46,40 @@ def _through_field(field: serializers.Field[Any, Any, Any, Any]) -> Step:
     return step
 
 
-def _converter(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any] | None:
-    """The field's `to_representation` for a value that is not None, where its exact class is one we know."""
-    kind = type(field)
-    if kind is serializers.CharField:
-        return str
-    if kind is serializers.IntegerField:
-        return int
-    if kind is serializers.ChoiceField:
-        choices = field.choice_strings_to_values  # type: ignore[attr-defined]
-
-        def choice(value: Any) -> Any:
-            if value == "":
-                return value
-            if isinstance(value, Enum) and str(value) != str(value.value):
-                value = value.value
-            return choices.get(str(value), value)
-
-        return choice
-    if kind is UtcDateTimeField:
-        return clock.isoformat
-    if kind is serializers.DictField and type(field.child) is _UnvalidatedField:  # type: ignore[attr-defined]
-        return lambda value: {str(key): item for key, item in value.items()}
-    return None
+def _read(read: Read, attr: str) -> Any:
+    """The attribute as DRF's walk finds it, or _MISSING where the walk would do more than read it."""
+    try:
+        value = read(attr, _MISSING)
+    except ObjectDoesNotExist:
+        return _MISSING
+    return _MISSING if callable(value) else value
 
 
-def _step(serializer: serializers.Serializer[Any], field: serializers.Field[Any, Any, Any, Any]) -> Step:
+def _step(field: serializers.Field[Any, Any, Any, Any]) -> Step:
     through = _through_field(field)
-    if type(field) is serializers.SerializerMethodField:
-        method = getattr(serializer, field.method_name)
-        return lambda instance, read: method(instance)
+    render = field.to_representation
+    get_attribute = type(field).get_attribute
+    if get_attribute is serializers.Field.get_attribute and not field.source_attrs:  # source="*", method fields
+        return lambda instance, read: None if instance is None else render(instance)
     if len(field.source_attrs) != 1:
         return through
     attr = field.source_attrs[0]
-    if type(field) is AmountOutField:
-        currency_attr = field.currency_attr
+    if get_attribute is AmountOutField.get_attribute:
+        currency_attr = field.currency_attr  # type: ignore[attr-defined]
 
         def amount(instance: Any, read: Read) -> Any:
-            value = read(attr, _MISSING)
-            currency = read(currency_attr, _MISSING)
-            if value is _MISSING or currency is _MISSING or callable(value):
-                return through(instance, read)
-            return None if value is None else format_amount(value, currency)
+            value, currency = _read(read, attr), _read(read, currency_attr)
+            return through(instance, read) if value is _MISSING or currency is _MISSING else render((value, currency))
 
         return amount
-    convert = _converter(field)
-    if convert is None:
+    if get_attribute is not serializers.Field.get_attribute:
         return through
 
     def plain(instance: Any, read: Read) -> Any:
-        value = read(attr, _MISSING)
-        if value is _MISSING or callable(value):
+        value = _read(read, attr)
+        if value is _MISSING:
             return through(instance, read)
-        return None if value is None else convert(value)
+        return None if value is None else render(value)
 
     return plain
 
@@ -118,7 +99,7 @@ class OutputSerializer(serializers.Serializer[Any]):
             read = partial(getattr, instance)
         plan = self._plan
         if plan is None:
-            plan = self._plan = [(field.field_name, _step(self, field)) for field in self._readable_fields]
+            plan = self._plan = [(field.field_name, _step(field)) for field in self._readable_fields]
         ret: dict[Any, Any] = {}
         for name, step in plan:
             value = step(instance, read)

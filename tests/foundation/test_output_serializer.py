@@ -1,10 +1,11 @@
 """`core.output.OutputSerializer` renders exactly what DRF's `Serializer.to_representation` renders: the same keys in
-the same order and the same values, for every kind of field it plans a step for and for those it leaves to DRF."""
+the same order and the same values, for the fields whose attribute it reads itself and for those it leaves to DRF."""
 
 import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from rest_framework import serializers
 
@@ -21,6 +22,11 @@ class Number(models.IntegerChoices):
     ONE = 1, "One"
 
 
+class Shouting(serializers.CharField):
+    def get_attribute(self, instance):  # its own walk: DRF's path
+        return str(super().get_attribute(instance)).upper()
+
+
 class Everything(OutputSerializer):
     text = serializers.CharField()
     number = serializers.IntegerField()
@@ -32,7 +38,9 @@ class Everything(OutputSerializer):
     metadata = serializers.DictField()
     typed = serializers.DictField(child=serializers.IntegerField())
     method = serializers.SerializerMethodField()
-    flag = serializers.BooleanField()  # no step of its own: DRF's path
+    flag = serializers.BooleanField()
+    shout = Shouting(source="text")
+    gone = serializers.CharField()  # its read raises ObjectDoesNotExist: None, as DRF gives
     nested = serializers.CharField(source="inner.name")  # a dotted source: DRF's path
     whole = serializers.CharField(source="*")  # the instance itself: DRF's path
     optional = serializers.CharField(required=False)  # missing: skipped, as DRF skips it
@@ -51,6 +59,10 @@ class Thing(SimpleNamespace):
 
     def called(self):
         return "called it"
+
+    @property
+    def gone(self):
+        raise ObjectDoesNotExist("no such row")
 
 
 def _drf(serializer, instance):
@@ -92,6 +104,7 @@ def test_known_values_come_out_as_the_wire_conventions_say():
     assert rendered["metadata"] == {"a": 1, "2": None} and rendered["typed"] == {"x": 5}
     assert rendered["called"] == "called it" and rendered["whole"] == "a thing" and rendered["nested"] == "in"
     assert rendered["flag"] is True and rendered["nullable"] is None and "optional" not in rendered
+    assert rendered["shout"] == "HELLO" and rendered["gone"] is None
     assert rendered["method"] == {"seen": True}
 
 
@@ -100,6 +113,7 @@ def test_a_dict_renders_as_drf_renders_it_and_a_missing_key_is_drfs_error():
     instance = dict(vars(_thing()), called="from the dict", whole="w")
     instance["nested"] = "ignored"
     instance["inner"] = {"name": "in a dict"}
+    instance["gone"] = "here"
     assert _ours(serializer, instance) == _drf(serializer, instance)
     del instance["currency"]
     with pytest.raises(KeyError):

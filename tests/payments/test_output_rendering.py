@@ -27,6 +27,8 @@ def _ours(serializer, instance):
 
 
 def test_payments_refunds_and_transfer_entries_render_as_drf_renders_them(pay, fees, actor, customer):
+    # The serializers of the objects every write renders render by the plan.
+    assert all(issubclass(cls, OutputSerializer) for cls in (PaymentSerializer, RefundSerializer, EntrySerializer))
     payments = [pay(amount=10_000), pay(amount=2_500, capture_method="manual"),
                 pay(amount=700, token="tok_decline_generic"), pay(amount=1_234, currency="EUR", metadata={"k": "v"})]
     assert [p.status for p in payments] == ["succeeded", "requires_capture", "failed", "succeeded"]
